@@ -1,0 +1,127 @@
+//! The one place where errors become HTTP responses.
+//!
+//! Every error body is `{"error":{"code","message"}}` with a stable machine
+//! code; validation failures add `fields: [{field, reason}]`. Unexpected errors
+//! are logged with their whole cause chain and answered with an opaque 500.
+
+use crate::catalog::CatalogError;
+use crate::domain::{FieldError, FieldErrors};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{message}")]
+    Validation { message: String, fields: FieldErrors },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn invalid_query(message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code: "invalid_query",
+            message: message.into(),
+        }
+    }
+
+    pub fn validation(fields: FieldErrors) -> Self {
+        let message = match fields.as_slice().len() {
+            1 => "1 field is invalid".to_string(),
+            n => format!("{n} fields are invalid"),
+        };
+        ApiError::Validation { message, fields }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Validation { .. } => "validation_failed",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            CatalogError::Duplicate { .. } => ApiError::Conflict {
+                code: "duplicate_id",
+                message: e.to_string(),
+            },
+            CatalogError::InUse(message) => ApiError::Conflict {
+                code: "in_use",
+                message,
+            },
+            CatalogError::Validation(fields) => ApiError::validation(fields),
+            CatalogError::Store(s) => ApiError::Internal(s.into()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a [FieldError]>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(e) = self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        let body = Body {
+            error: ErrorBody {
+                code: self.code(),
+                message: self.to_string(),
+                fields: match self {
+                    ApiError::Validation { fields, .. } => Some(fields.as_slice()),
+                    _ => None,
+                },
+            },
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        if let ApiError::Unauthorized(_) = self {
+            res.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        res.json(body)
+    }
+}

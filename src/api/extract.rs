@@ -1,0 +1,134 @@
+//! Turning raw request parts into checked values: admin token, JSON body,
+//! query parameters. Each failure is an [`ApiError`] with the right status.
+
+use super::error::ApiError;
+use super::state::ApiState;
+use crate::domain::FieldErrors;
+use crate::domain::listing::PageRequest;
+use actix_web::{HttpRequest, web};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// Checks `Authorization: Bearer <admin token>`.
+pub fn require_admin(req: &HttpRequest, state: &ApiState) -> Result<(), ApiError> {
+    let Some(token) = &state.admin_token else {
+        return Err(ApiError::Unauthorized(
+            "admin writes are disabled: start shopd with SHOPD_ADMIN_TOKEN set".into(),
+        ));
+    };
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match presented {
+        Some(p) if token.matches(p) => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized("the bearer token is not valid".into())),
+        None => Err(ApiError::Unauthorized(
+            "this endpoint needs an 'Authorization: Bearer <token>' header".into(),
+        )),
+    }
+}
+
+/// Reads the body (at most `limit` bytes) and parses it as a JSON object.
+pub async fn json_object(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let body = payload
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit })?
+        .map_err(|e| ApiError::BadRequest {
+            code: "bad_request",
+            message: format!("could not read the request body: {e}"),
+        })?;
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::BadRequest {
+            code: "malformed_json",
+            message: "the request body must be a JSON object".into(),
+        }),
+        Err(e) => Err(ApiError::BadRequest {
+            code: "malformed_json",
+            message: format!("the request body is not valid JSON: {e}"),
+        }),
+    }
+}
+
+/// Query parameters: a map of the first value of each name. A name given
+/// twice is a 400 (ambiguous), as is a query that does not decode.
+pub struct Query(HashMap<String, String>);
+
+impl Query {
+    pub fn parse(req: &HttpRequest) -> Result<Query, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+            .map_err(|e| ApiError::invalid_query(format!("the query string does not decode: {e}")))?;
+        let mut map = HashMap::new();
+        for (k, v) in pairs {
+            if map.contains_key(&k) {
+                return Err(ApiError::invalid_query(format!("'{k}' is given more than once")));
+            }
+            map.insert(k, v);
+        }
+        Ok(Query(map))
+    }
+
+    /// The value of `name`; empty counts as absent (`?category=`).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// An integer parameter: unparseable → 400 (`Err`); returns the value so
+    /// the caller can range-check it (422).
+    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|s| {
+                s.trim().parse::<i64>().map_err(|_| {
+                    ApiError::invalid_query(format!("'{name}' must be a whole number, got '{s}'"))
+                })
+            })
+            .transpose()
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.get(name)
+            .map(|s| match s {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(ApiError::invalid_query(format!(
+                    "'{name}' must be true or false, got '{s}'"
+                ))),
+            })
+            .transpose()
+    }
+
+    /// `page` and `limit`, each checked; range errors go to `errors`.
+    pub fn page(&self, errors: &mut FieldErrors) -> Result<PageRequest, ApiError> {
+        let page = self.int("page")?.unwrap_or(1);
+        let limit = self.int("limit")?.unwrap_or(PageRequest::DEFAULT_LIMIT as i64);
+        let clamp = |n: i64| u32::try_from(n).unwrap_or(if n < 0 { 0 } else { u32::MAX });
+        match PageRequest::new(clamp(page), clamp(limit)) {
+            Ok(p) => Ok(p),
+            Err(_) => {
+                if PageRequest::new(clamp(page), 1).is_err() {
+                    errors.push("page", format!("must be from 1 to {}", PageRequest::MAX_PAGE));
+                }
+                if PageRequest::new(1, clamp(limit)).is_err() {
+                    errors.push("limit", format!("must be from 1 to {}", PageRequest::MAX_LIMIT));
+                }
+                Ok(PageRequest::default())
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The HTTP API under `/api/v1`, plus `/health` and `/ready`.
+//!
+//! Handlers parse and validate input into domain types ([`extract`] and the
+//! domain parsers), call one catalogue use case, and wrap its JSON. Reads run
+//! on the worker thread (they take microseconds); writes run on the blocking
+//! pool because they wait for an fsync. Errors become responses only in
+//! [`error`].
+
+pub mod brands;
+pub mod categories;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod products;
+pub mod request_id;
+pub mod state;
+
+use crate::catalog::{CatalogResult, Created};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use error::ApiError;
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::health))
+        .route("/ready", web::get().to(health::ready))
+        .service(
+            web::scope("/api/v1")
+                .service(
+                    web::resource("/products")
+                        .route(web::get().to(products::list))
+                        .route(web::post().to(products::create))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/products/{id}")
+                        .route(web::get().to(products::detail))
+                        .route(web::patch().to(products::update))
+                        .route(web::delete().to(products::delete))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/products/{id}/reviews")
+                        .route(web::get().to(products::reviews))
+                        .route(web::post().to(products::create_review))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/brands")
+                        .route(web::get().to(brands::list))
+                        .route(web::post().to(brands::create))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/brands/{id}")
+                        .route(web::get().to(brands::detail))
+                        .route(web::patch().to(brands::update))
+                        .route(web::delete().to(brands::delete))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/categories")
+                        .route(web::get().to(categories::tree))
+                        .route(web::post().to(categories::create))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/categories/{id}")
+                        .route(web::get().to(categories::detail))
+                        .route(web::patch().to(categories::update))
+                        .route(web::delete().to(categories::delete))
+                        .default_service(web::to(method_not_allowed)),
+                ),
+        );
+}
+
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// `200 OK` with a rendered JSON body.
+pub fn json(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(header::ContentType::json())
+        .body(body)
+}
+
+/// `201 Created` with `Location`.
+pub fn created(location: String, c: Created) -> HttpResponse {
+    HttpResponse::Created()
+        .content_type(header::ContentType::json())
+        .insert_header((header::LOCATION, location))
+        .body(c.body)
+}
+
+/// Runs a blocking catalogue call (a write) on the blocking pool, inside the
+/// current request's span.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> CatalogResult<T> + Send + 'static,
+{
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(f))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+        .map_err(ApiError::from)
+}

@@ -1,0 +1,265 @@
+//! The JSON shapes of catalogue responses, borrowed from store views.
+//!
+//! These structs hold `&str`s pointing into archived records, so rendering a
+//! response copies bytes once, into the output buffer. Field names follow the
+//! public format: camelCase, prices as decimals, times as RFC 3339.
+
+use crate::domain::Timestamp;
+use crate::domain::listing::{PageMeta, RatingSummary};
+use crate::store::{BrandView, CategoryView, ProductView, ReviewView, UserView};
+use serde::{Serialize, Serializer};
+
+/// Serializes a cloneable iterator as a JSON array without collecting it.
+pub struct Seq<I>(pub I);
+
+impl<I> Serialize for Seq<I>
+where
+    I: Iterator + Clone,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.clone())
+    }
+}
+
+/// `{"data": …}`
+#[derive(Serialize)]
+pub struct Data<T> {
+    pub data: T,
+}
+
+/// `{"data": […], "meta": {…}}`
+#[derive(Serialize)]
+pub struct Paged<T> {
+    pub data: T,
+    pub meta: PageMeta,
+}
+
+pub fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
+    // Our DTOs hold strings, numbers and booleans only (finite floats):
+    // serializing them to memory cannot fail.
+    serde_json::to_vec(value).expect("response DTOs always serialize")
+}
+
+fn cents(c: u64) -> f64 {
+    c as f64 / 100.0
+}
+
+#[derive(Serialize)]
+pub struct BrandRef<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub logo: Option<&'a str>,
+}
+
+impl<'a> BrandRef<'a> {
+    pub fn new(b: BrandView<'a>) -> Self {
+        BrandRef {
+            id: b.id(),
+            title: b.title(),
+            logo: b.logo(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct BrandFull<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub logo: Option<&'a str>,
+}
+
+impl<'a> BrandFull<'a> {
+    pub fn new(b: BrandView<'a>) -> Self {
+        BrandFull {
+            id: b.id(),
+            title: b.title(),
+            description: b.description(),
+            logo: b.logo(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CategoryRef<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct CategoryFull<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+}
+
+impl<'a> CategoryFull<'a> {
+    pub fn new(c: CategoryView<'a>) -> Self {
+        CategoryFull {
+            id: c.id(),
+            title: c.title(),
+            description: c.description(),
+        }
+    }
+}
+
+/// A node of `GET /categories`.
+#[derive(Serialize)]
+pub struct CategoryNode<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub children: Vec<CategoryNode<'a>>,
+}
+
+/// `GET /categories/{id}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryDetail<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub parent_id: Option<&'a str>,
+    pub children: Vec<CategoryFull<'a>>,
+}
+
+/// One item of a product list page.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductItem<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub price: f64,
+    pub discount: f64,
+    pub stock: u32,
+    pub is_available: bool,
+    pub is_featured: bool,
+    pub image: Option<&'a str>,
+    pub brand: Option<BrandRef<'a>>,
+    pub categories: Vec<CategoryRef<'a>>,
+    pub avg_rating: Option<f64>,
+    pub review_count: u32,
+    pub created_at: Timestamp,
+}
+
+impl<'a> ProductItem<'a> {
+    pub fn new(
+        p: ProductView<'a>,
+        brand: Option<BrandView<'a>>,
+        categories: Vec<CategoryRef<'a>>,
+        rating: RatingSummary,
+    ) -> Self {
+        ProductItem {
+            id: p.id(),
+            title: p.title(),
+            price: cents(p.price_cents()),
+            discount: p.discount(),
+            stock: p.stock(),
+            is_available: p.is_available(),
+            is_featured: p.is_featured(),
+            image: p.images().next(),
+            brand: brand.map(BrandRef::new),
+            categories,
+            avg_rating: rating.average(),
+            review_count: rating.count,
+            created_at: p.created_at(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct UserRef<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewItem<'a> {
+    pub id: &'a str,
+    pub rating: u8,
+    pub text: &'a str,
+    pub created_at: Timestamp,
+    pub user: UserRef<'a>,
+}
+
+impl<'a> ReviewItem<'a> {
+    pub fn new(r: ReviewView<'a>, user: Option<UserView<'a>>) -> Self {
+        ReviewItem {
+            id: r.id(),
+            rating: r.rating(),
+            text: r.text(),
+            created_at: r.created_at(),
+            user: UserRef {
+                id: r.user_id(),
+                name: user.map(|u| u.name()),
+            },
+        }
+    }
+}
+
+/// `GET /products/{id}`: every stored field plus joined brand, categories,
+/// newest reviews and the rating aggregate.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase", bound(serialize = ""))]
+pub struct ProductDetail<'a, I, K, C>
+where
+    I: Iterator<Item = &'a str> + Clone,
+    K: Iterator<Item = &'a str> + Clone,
+    C: Iterator<Item = &'a str> + Clone,
+{
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub images: Seq<I>,
+    pub keywords: Seq<K>,
+    pub price: f64,
+    pub discount: f64,
+    pub stock: u32,
+    pub is_physical: bool,
+    pub is_available: bool,
+    pub is_featured: bool,
+    pub brand_id: &'a str,
+    pub category_ids: Seq<C>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub brand: Option<BrandFull<'a>>,
+    pub categories: Vec<CategoryFull<'a>>,
+    pub reviews: Vec<ReviewItem<'a>>,
+    pub avg_rating: Option<f64>,
+    pub review_count: u32,
+}
+
+pub fn product_detail<'a>(
+    p: ProductView<'a>,
+    brand: Option<BrandView<'a>>,
+    categories: Vec<CategoryFull<'a>>,
+    reviews: Vec<ReviewItem<'a>>,
+    rating: RatingSummary,
+) -> Vec<u8> {
+    to_vec(&Data {
+        data: ProductDetail {
+            id: p.id(),
+            title: p.title(),
+            description: p.description(),
+            images: Seq(p.images()),
+            keywords: Seq(p.keywords()),
+            price: cents(p.price_cents()),
+            discount: p.discount(),
+            stock: p.stock(),
+            is_physical: p.is_physical(),
+            is_available: p.is_available(),
+            is_featured: p.is_featured(),
+            brand_id: p.brand_id(),
+            category_ids: Seq(p.category_ids()),
+            created_at: p.created_at(),
+            updated_at: p.updated_at(),
+            brand: brand.map(BrandFull::new),
+            categories,
+            reviews,
+            avg_rating: rating.average(),
+            review_count: rating.count,
+        },
+    })
+}

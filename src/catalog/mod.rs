@@ -1,0 +1,72 @@
+//! Catalogue use cases: the only layer that coordinates storage (and, in later
+//! issues, search and cache).
+//!
+//! Reads return finished JSON bodies rendered straight from archived records;
+//! writes take validated domain drafts, check what only the database can tell
+//! (references, duplicates, usage) inside the write transaction, and commit
+//! durably before returning. Write methods block: call them from a blocking
+//! thread. Nothing here knows about HTTP.
+
+pub mod demo;
+pub mod export;
+pub mod import;
+pub mod json;
+mod reads;
+mod writes;
+
+pub use writes::Created;
+
+use crate::domain::FieldErrors;
+use crate::store::{Store, StoreError};
+
+/// Errors of catalogue use cases; the API maps each variant to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{kind} '{id}' not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{kind} '{id}' already exists")]
+    Duplicate { kind: &'static str, id: String },
+    #[error("{0}")]
+    InUse(String),
+    #[error("invalid input: {0}")]
+    Validation(FieldErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type CatalogResult<T> = Result<T, CatalogError>;
+
+pub(crate) fn not_found(kind: &'static str, id: &str) -> CatalogError {
+    CatalogError::NotFound {
+        kind,
+        id: id.to_string(),
+    }
+}
+
+/// The catalogue service; cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    store: Store,
+}
+
+impl Catalog {
+    pub fn new(store: Store) -> Self {
+        Catalog { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// True when the catalogue holds no products, brands or categories.
+    pub fn is_empty(&self) -> CatalogResult<bool> {
+        let c = self.store.read()?.counts()?;
+        Ok(c.products == 0 && c.brands == 0 && c.categories == 0)
+    }
+
+    /// Storage answers a read: the readiness probe.
+    pub fn check_ready(&self) -> CatalogResult<()> {
+        self.store.read()?.counts()?;
+        Ok(())
+    }
+}

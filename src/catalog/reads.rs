@@ -1,0 +1,219 @@
+//! Read use cases: each opens one snapshot and renders one JSON body.
+
+use super::json::{
+    self, BrandFull, CategoryDetail, CategoryFull, CategoryNode, CategoryRef, Data, Paged,
+    ProductItem, ReviewItem,
+};
+use super::{Catalog, CatalogResult, not_found};
+use crate::domain::listing::{PageRequest, ProductQuery};
+use crate::store::{BrandRec, CategoryRec, CategoryView, ProductView, ReadTxn, Rec, UserRec};
+use std::collections::HashMap;
+
+fn sort_categories(v: &mut [CategoryView<'_>]) {
+    v.sort_by(|a, b| a.title().cmp(b.title()).then_with(|| a.id().cmp(b.id())));
+}
+
+/// Loads each distinct brand and category the given products mention, once.
+fn load_refs<'p>(
+    txn: &ReadTxn,
+    products: &[ProductView<'p>],
+) -> CatalogResult<(
+    HashMap<&'p str, Rec<BrandRec>>,
+    HashMap<&'p str, Rec<CategoryRec>>,
+)> {
+    let mut brands = HashMap::new();
+    let mut categories = HashMap::new();
+    for p in products {
+        let b = p.brand_id();
+        if !brands.contains_key(b)
+            && let Some(r) = txn.brand(b)?
+        {
+            brands.insert(b, r);
+        }
+        for c in p.category_ids() {
+            if !categories.contains_key(c)
+                && let Some(r) = txn.category(c)?
+            {
+                categories.insert(c, r);
+            }
+        }
+    }
+    Ok((brands, categories))
+}
+
+impl Catalog {
+    /// `GET /products/{id}`.
+    pub fn product_detail(&self, id: &str) -> CatalogResult<Vec<u8>> {
+        const NEWEST_REVIEWS: usize = 10;
+        let txn = self.store.read()?;
+        let rec = txn.product(id)?.ok_or_else(|| not_found("product", id))?;
+        let p = rec.view()?;
+        let views = [p];
+        let (brands, categories) = load_refs(&txn, &views)?;
+        let brand = brands.get(p.brand_id()).map(|r| r.view()).transpose()?;
+        let mut cats = Vec::new();
+        for c in p.category_ids() {
+            if let Some(r) = categories.get(c) {
+                cats.push(CategoryFull::new(r.view()?));
+            }
+        }
+        let rating = txn.rating(id)?;
+        let review_recs = txn.reviews_of(id, 0, NEWEST_REVIEWS)?;
+        let review_views = review_recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let user_recs = review_views
+            .iter()
+            .map(|r| txn.user(r.user_id()))
+            .collect::<Result<Vec<Option<Rec<UserRec>>>, _>>()?;
+        let mut reviews = Vec::with_capacity(review_views.len());
+        for (r, u) in review_views.iter().zip(&user_recs) {
+            reviews.push(ReviewItem::new(*r, u.as_ref().map(|r| r.view()).transpose()?));
+        }
+        Ok(json::product_detail(p, brand, cats, reviews, rating))
+    }
+
+    /// `GET /products`.
+    pub fn list_products(&self, q: &ProductQuery) -> CatalogResult<Vec<u8>> {
+        let txn = self.store.read()?;
+        let page = txn.list_products(&q.filter, q.sort, q.page.offset(), q.page.limit() as usize)?;
+        let mut recs = Vec::with_capacity(page.hits.len());
+        let mut ratings = Vec::with_capacity(page.hits.len());
+        for hit in &page.hits {
+            // A hit and its record come from the same snapshot; a missing
+            // record would mean a broken index, so it is skipped, not shown.
+            if let Some(r) = txn.product(&hit.id)? {
+                recs.push(r);
+                ratings.push(hit.rating);
+            }
+        }
+        let views = recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let (brands, categories) = load_refs(&txn, &views)?;
+        let mut items = Vec::with_capacity(views.len());
+        for (p, rating) in views.iter().zip(ratings) {
+            let brand = brands.get(p.brand_id()).map(|r| r.view()).transpose()?;
+            let mut cats = Vec::new();
+            for c in p.category_ids() {
+                if let Some(r) = categories.get(c) {
+                    let v = r.view()?;
+                    cats.push(CategoryRef {
+                        id: v.id(),
+                        title: v.title(),
+                    });
+                }
+            }
+            items.push(ProductItem::new(*p, brand, cats, rating));
+        }
+        Ok(json::to_vec(&Paged {
+            data: items,
+            meta: q.page.meta(page.total),
+        }))
+    }
+
+    /// `GET /products/{id}/reviews`.
+    pub fn product_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Vec<u8>> {
+        let txn = self.store.read()?;
+        if txn.product(id)?.is_none() {
+            return Err(not_found("product", id));
+        }
+        let total = txn.rating(id)?.count as u64;
+        let recs = txn.reviews_of(id, page.offset(), page.limit() as usize)?;
+        let views = recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let users = views
+            .iter()
+            .map(|r| txn.user(r.user_id()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut items = Vec::with_capacity(views.len());
+        for (r, u) in views.iter().zip(&users) {
+            items.push(ReviewItem::new(*r, u.as_ref().map(|r| r.view()).transpose()?));
+        }
+        Ok(json::to_vec(&Paged {
+            data: items,
+            meta: page.meta(total),
+        }))
+    }
+
+    /// `GET /brands`.
+    pub fn list_brands(&self, page: PageRequest) -> CatalogResult<Vec<u8>> {
+        let txn = self.store.read()?;
+        let (recs, total) = txn.brands_page(page.offset(), page.limit() as usize)?;
+        let items = recs
+            .iter()
+            .map(|r| r.view().map(BrandFull::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(json::to_vec(&Paged {
+            data: items,
+            meta: page.meta(total),
+        }))
+    }
+
+    /// `GET /brands/{id}`.
+    pub fn brand(&self, id: &str) -> CatalogResult<Vec<u8>> {
+        let txn = self.store.read()?;
+        let rec = txn.brand(id)?.ok_or_else(|| not_found("brand", id))?;
+        Ok(json::to_vec(&Data {
+            data: BrandFull::new(rec.view()?),
+        }))
+    }
+
+    /// `GET /categories`: the whole forest, siblings by title then id.
+    pub fn category_tree(&self) -> CatalogResult<Vec<u8>> {
+        let txn = self.store.read()?;
+        let recs = txn.categories()?;
+        let views = recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let known: std::collections::HashSet<&str> = views.iter().map(|c| c.id()).collect();
+        let mut children: HashMap<Option<&str>, Vec<CategoryView<'_>>> = HashMap::new();
+        for c in &views {
+            // A parent that does not exist cannot happen through the API; if it
+            // did, the category is shown as a root rather than hidden.
+            let parent = c.parent_id().filter(|p| known.contains(p));
+            children.entry(parent).or_default().push(*c);
+        }
+        for v in children.values_mut() {
+            sort_categories(v);
+        }
+        fn build<'a>(
+            parent: Option<&'a str>,
+            children: &HashMap<Option<&'a str>, Vec<CategoryView<'a>>>,
+            depth: usize,
+        ) -> Vec<CategoryNode<'a>> {
+            let Some(list) = children.get(&parent) else {
+                return Vec::new();
+            };
+            list.iter()
+                .map(|c| CategoryNode {
+                    id: c.id(),
+                    title: c.title(),
+                    description: c.description(),
+                    // The store refuses cycles; the depth guard keeps a damaged
+                    // file from recursing forever.
+                    children: if depth < 64 {
+                        build(Some(c.id()), children, depth + 1)
+                    } else {
+                        Vec::new()
+                    },
+                })
+                .collect()
+        }
+        Ok(json::to_vec(&Data {
+            data: build(None, &children, 0),
+        }))
+    }
+
+    /// `GET /categories/{id}`.
+    pub fn category(&self, id: &str) -> CatalogResult<Vec<u8>> {
+        let txn = self.store.read()?;
+        let rec = txn.category(id)?.ok_or_else(|| not_found("category", id))?;
+        let c = rec.view()?;
+        let child_recs = txn.children(id)?;
+        let mut kids = child_recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        sort_categories(&mut kids);
+        Ok(json::to_vec(&Data {
+            data: CategoryDetail {
+                id: c.id(),
+                title: c.title(),
+                description: c.description(),
+                parent_id: c.parent_id(),
+                children: kids.into_iter().map(CategoryFull::new).collect(),
+            },
+        }))
+    }
+}

@@ -1,0 +1,272 @@
+//! Write use cases. Each runs in one write transaction: reference checks,
+//! duplicate and usage checks, then the write, then a durable commit.
+
+use super::{Catalog, CatalogError, CatalogResult, not_found};
+use crate::domain::brand::BrandDraft;
+use crate::domain::category::CategoryDraft;
+use crate::domain::product::ProductDraft;
+use crate::domain::review::ReviewDraft;
+use crate::domain::{Checked, FieldErrors, Id, Timestamp};
+use crate::store::{StoreResult, WriteTxn};
+
+/// Adds an error for every reference in a product draft that names nothing.
+pub(super) fn check_product_refs(
+    w: &WriteTxn,
+    d: &ProductDraft,
+    errors: &mut FieldErrors,
+) -> StoreResult<()> {
+    if let Some(b) = &d.brand_id
+        && !w.brand_exists(b.as_str())?
+    {
+        errors.push("brandId", format!("unknown brand '{b}'"));
+    }
+    for c in d.category_ids.iter().flatten() {
+        if !w.category_exists(c.as_str())? {
+            errors.push("categoryIds", format!("unknown category '{c}'"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a new parent: it exists and is not `id` or one of its descendants.
+pub(super) fn check_parent(
+    w: &mut WriteTxn,
+    id: Option<&Id>,
+    parent: Option<&Id>,
+    errors: &mut FieldErrors,
+) -> StoreResult<()> {
+    let Some(parent) = parent else { return Ok(()) };
+    if !w.category_exists(parent.as_str())? {
+        errors.push("parentId", format!("unknown category '{parent}'"));
+    } else if let Some(id) = id
+        && w.category_lineage(parent.as_str())?
+            .iter()
+            .any(|a| a == id.as_str())
+    {
+        errors.push(
+            "parentId",
+            format!("'{parent}' is '{id}' or one of its descendants; a category cannot be its own ancestor"),
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn check_review_refs(
+    w: &WriteTxn,
+    d: &ReviewDraft,
+    errors: &mut FieldErrors,
+) -> StoreResult<()> {
+    if let Some(u) = &d.user_id
+        && !w.user_exists(u.as_str())?
+    {
+        errors.push("userId", format!("unknown user '{u}'"));
+    }
+    Ok(())
+}
+
+fn fail_on(errors: FieldErrors) -> CatalogResult<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CatalogError::Validation(errors))
+    }
+}
+
+/// The id to create under: the client's, which must be free, or a fresh one.
+fn new_id(
+    requested: Option<Id>,
+    kind: &'static str,
+    prefix: &str,
+    exists: impl Fn(&str) -> StoreResult<bool>,
+) -> CatalogResult<Id> {
+    match requested {
+        Some(id) if exists(id.as_str())? => Err(CatalogError::Duplicate {
+            kind,
+            id: id.into_string(),
+        }),
+        Some(id) => Ok(id),
+        None => loop {
+            let id = Id::generate(prefix);
+            if !exists(id.as_str())? {
+                return Ok(id);
+            }
+        },
+    }
+}
+
+fn missing_required() -> CatalogError {
+    let mut e = FieldErrors::new();
+    e.push("body", "required fields are missing");
+    CatalogError::Validation(e)
+}
+
+/// A created record: its id and its JSON body.
+#[derive(Debug)]
+pub struct Created {
+    pub id: String,
+    pub body: Vec<u8>,
+}
+
+impl Catalog {
+    pub fn create_product(&self, input: Checked<ProductDraft>) -> CatalogResult<Created> {
+        let Checked { value: d, mut errors } = input;
+        let id = self.store.write(|w| {
+            check_product_refs(w, &d, &mut errors)?;
+            fail_on(errors)?;
+            let id = new_id(d.id.clone(), "product", "p", |id| w.product_exists(id))?;
+            let p = d.into_product(id, Timestamp::now()).ok_or_else(missing_required)?;
+            w.put_product(&p)?;
+            Ok::<_, CatalogError>(p.id)
+        })?;
+        Ok(Created {
+            body: self.product_detail(id.as_str())?,
+            id: id.into_string(),
+        })
+    }
+
+    pub fn update_product(&self, id: &str, input: Checked<ProductDraft>) -> CatalogResult<Vec<u8>> {
+        let Checked { value: d, mut errors } = input;
+        self.store.write(|w| {
+            let mut p = w.product(id)?.ok_or_else(|| not_found("product", id))?;
+            check_product_refs(w, &d, &mut errors)?;
+            fail_on(errors)?;
+            d.apply_to(&mut p, Timestamp::now());
+            w.put_product(&p)?;
+            Ok::<_, CatalogError>(())
+        })?;
+        self.product_detail(id)
+    }
+
+    pub fn delete_product(&self, id: &str) -> CatalogResult<()> {
+        self.store.write(|w| {
+            if w.delete_product(id)? {
+                Ok(())
+            } else {
+                Err(not_found("product", id))
+            }
+        })
+    }
+
+    pub fn create_brand(&self, input: Checked<BrandDraft>) -> CatalogResult<Created> {
+        let Checked { value: d, errors } = input;
+        fail_on(errors)?;
+        let id = self.store.write(|w| {
+            let id = new_id(d.id.clone(), "brand", "b", |id| w.brand_exists(id))?;
+            let b = d.into_brand(id);
+            w.put_brand(&b)?;
+            Ok::<_, CatalogError>(b.id)
+        })?;
+        Ok(Created {
+            body: self.brand(id.as_str())?,
+            id: id.into_string(),
+        })
+    }
+
+    pub fn update_brand(&self, id: &str, input: Checked<BrandDraft>) -> CatalogResult<Vec<u8>> {
+        let Checked { value: d, errors } = input;
+        fail_on(errors)?;
+        self.store.write(|w| {
+            let mut b = w.brand(id)?.ok_or_else(|| not_found("brand", id))?;
+            d.apply_to(&mut b);
+            w.put_brand(&b)?;
+            Ok::<_, CatalogError>(())
+        })?;
+        self.brand(id)
+    }
+
+    pub fn delete_brand(&self, id: &str) -> CatalogResult<()> {
+        self.store.write(|w| {
+            if !w.brand_exists(id)? {
+                return Err(not_found("brand", id));
+            }
+            let n = w.brand_product_count(id)?;
+            if n > 0 {
+                return Err(CatalogError::InUse(format!(
+                    "brand '{id}' is used by {n} product(s)"
+                )));
+            }
+            w.delete_brand(id)?;
+            Ok(())
+        })
+    }
+
+    pub fn create_category(&self, input: Checked<CategoryDraft>) -> CatalogResult<Created> {
+        let Checked { value: d, mut errors } = input;
+        let id = self.store.write(|w| {
+            check_parent(w, d.id.as_ref(), d.parent_id.clone().flatten().as_ref(), &mut errors)?;
+            fail_on(errors)?;
+            let id = new_id(d.id.clone(), "category", "c", |id| w.category_exists(id))?;
+            let c = d.into_category(id);
+            w.put_category(&c)?;
+            Ok::<_, CatalogError>(c.id)
+        })?;
+        Ok(Created {
+            body: self.category(id.as_str())?,
+            id: id.into_string(),
+        })
+    }
+
+    pub fn update_category(&self, id: &str, input: Checked<CategoryDraft>) -> CatalogResult<Vec<u8>> {
+        let Checked { value: d, mut errors } = input;
+        self.store.write(|w| {
+            let mut c = w.category(id)?.ok_or_else(|| not_found("category", id))?;
+            if let Some(Some(parent)) = &d.parent_id {
+                check_parent(w, Some(&c.id), Some(parent), &mut errors)?;
+            }
+            fail_on(errors)?;
+            d.apply_to(&mut c);
+            w.put_category(&c)?;
+            Ok::<_, CatalogError>(())
+        })?;
+        self.category(id)
+    }
+
+    pub fn delete_category(&self, id: &str) -> CatalogResult<()> {
+        self.store.write(|w| {
+            if !w.category_exists(id)? {
+                return Err(not_found("category", id));
+            }
+            let kids = w.category_children(id)?;
+            if !kids.is_empty() {
+                return Err(CatalogError::InUse(format!(
+                    "category '{id}' has {} subcategories",
+                    kids.len()
+                )));
+            }
+            let n = w.category_product_count(id)?;
+            if n > 0 {
+                return Err(CatalogError::InUse(format!(
+                    "category '{id}' is used by {n} product(s)"
+                )));
+            }
+            w.delete_category(id)?;
+            Ok(())
+        })
+    }
+
+    /// Adds a review to a product; returns the review as JSON.
+    pub fn create_review(&self, product_id: &str, input: Checked<ReviewDraft>) -> CatalogResult<Created> {
+        let Checked { value: d, mut errors } = input;
+        let review = self.store.write(|w| {
+            if !w.product_exists(product_id)? {
+                return Err(not_found("product", product_id));
+            }
+            check_review_refs(w, &d, &mut errors)?;
+            fail_on(errors)?;
+            let id = new_id(d.id.clone(), "review", "r", |id| w.review_exists(id))?;
+            // Parsed already (product id from the URL is valid: it exists).
+            let pid = Id::parse(product_id).map_err(|_| not_found("product", product_id))?;
+            let r = d.into_review(id, pid, Timestamp::now()).ok_or_else(missing_required)?;
+            w.put_review(&r)?;
+            Ok::<_, CatalogError>(r)
+        })?;
+        let txn = self.store.read()?;
+        let rec = txn.review(review.id.as_str())?.ok_or_else(|| not_found("review", review.id.as_str()))?;
+        let user = txn.user(review.user_id.as_str())?;
+        let item = super::json::ReviewItem::new(rec.view()?, user.as_ref().map(|u| u.view()).transpose()?);
+        Ok(Created {
+            body: super::json::to_vec(&super::json::Data { data: item }),
+            id: review.id.into_string(),
+        })
+    }
+}

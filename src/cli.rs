@@ -1,0 +1,113 @@
+//! Command-line interface (clap). Flags also read `SHOPD_*` environment
+//! variables; see `configuration` for how they layer over the config file.
+
+use crate::configuration::Overrides;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "shopd", version, about = "One binary that runs a whole online shop's backend")]
+pub struct Cli {
+    /// Optional TOML configuration file.
+    #[arg(long, global = true, env = "SHOPD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where shopd keeps its data.
+    #[arg(long, global = true, env = "SHOPD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "SHOPD_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter, e.g. info or shopd=debug (RUST_LOG wins when set).
+    #[arg(long, global = true, env = "SHOPD_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+    /// Import JSONL files (brands, categories, users, products, reviews).
+    Import(ImportArgs),
+    /// Export the catalogue as JSONL files.
+    Export(ExportArgs),
+    /// Generate a deterministic synthetic catalogue as JSONL files.
+    Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SHOPD_LISTEN")]
+    pub listen: Option<String>,
+    /// On an empty data dir, import the embedded demo catalogue first.
+    #[arg(long, env = "SHOPD_DEMO")]
+    pub demo: bool,
+    /// Bearer token that admin writes must present.
+    #[arg(long, env = "SHOPD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "SHOPD_WORKERS")]
+    pub workers: Option<usize>,
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "SHOPD_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Directory holding the .jsonl files.
+    pub dir: PathBuf,
+    /// Abort with nothing written if any line is bad.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Directory to write the .jsonl files into.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Number of products.
+    #[arg(long, default_value_t = 100_000)]
+    pub products: u32,
+    /// Random seed; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of brands.
+    #[arg(long, default_value_t = 1_000)]
+    pub brands: u32,
+    /// Approximate number of categories (two levels).
+    #[arg(long, default_value_t = 200)]
+    pub categories: u32,
+    /// Number of users.
+    #[arg(long, default_value_t = 20_000)]
+    pub users: u32,
+    /// Output directory.
+    pub dir: PathBuf,
+}
+
+impl Cli {
+    /// The configuration inputs this invocation gave.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides {
+            config_file: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            log_format: self.log_format.clone(),
+            log_level: self.log_level.clone(),
+            ..Overrides::default()
+        };
+        if let Command::Serve(s) = &self.command {
+            o.listen = s.listen.clone();
+            o.demo = s.demo;
+            o.admin_token = s.admin_token.clone();
+            o.workers = s.workers;
+            o.body_limit = s.body_limit;
+        }
+        o
+    }
+}

@@ -1,0 +1,243 @@
+//! One validated [`Config`], resolved from defaults, an optional TOML file,
+//! `SHOPD_*` environment variables and command-line flags (later wins).
+//!
+//! The CLI hands over raw, unchecked values ([`Overrides`], where env and flags
+//! are already merged by clap); [`Config::resolve`] layers them over the file
+//! and defaults and checks every field, reporting all problems at once.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A secret string: never printed by `Debug`, compared in constant time.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// Constant-time comparison (no early exit on the first differing byte).
+    pub fn matches(&self, candidate: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
+        let mut diff = (a.len() ^ b.len()) as u8 | (a.len() != b.len()) as u8;
+        for (i, x) in a.iter().enumerate() {
+            diff |= x ^ b.get(i).copied().unwrap_or(0);
+        }
+        diff == 0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("unknown log format '{s}' (text or json)")),
+        }
+    }
+}
+
+/// The resolved configuration of a shopd process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// Holds `shopd.redb` (and, later, the search index).
+    pub data_dir: PathBuf,
+    /// Import the embedded demo catalogue when the data dir is empty.
+    pub demo: bool,
+    /// Bearer token for admin writes; `None` disables them.
+    pub admin_token: Option<Secret>,
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `shopd=debug`.
+    pub log_level: String,
+    /// HTTP worker threads; defaults to one per core.
+    pub workers: usize,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+}
+
+/// Values from flags or environment; `None` = not given.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub demo: bool,
+    pub admin_token: Option<String>,
+    pub log_format: Option<String>,
+    pub log_level: Option<String>,
+    pub workers: Option<usize>,
+    pub body_limit: Option<usize>,
+}
+
+/// The optional TOML file; same names as the flags, in snake_case.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub demo: Option<bool>,
+    pub admin_token: Option<Secret>,
+    pub log_format: Option<LogFormat>,
+    pub log_level: Option<String>,
+    pub workers: Option<usize>,
+    pub body_limit: Option<usize>,
+    pub shutdown_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading config file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid configuration: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+
+impl Config {
+    /// Defaults < file < environment < flags, then validation.
+    pub fn resolve(o: Overrides) -> Result<Config, ConfigError> {
+        let file = match &o.config_file {
+            Some(p) => FileConfig::load(p)?,
+            None => FileConfig::default(),
+        };
+        let mut problems = Vec::new();
+        let listen_text = o
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
+            problems.push(format!("listen: '{listen_text}' is not an address like 127.0.0.1:8080"));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        let log_format = match o.log_format {
+            Some(s) => s.parse().unwrap_or_else(|e: String| {
+                problems.push(format!("log-format: {e}"));
+                LogFormat::Text
+            }),
+            None => file.log_format.unwrap_or_default(),
+        };
+        let workers = o.workers.or(file.workers).unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        });
+        if !(1..=256).contains(&workers) {
+            problems.push(format!("workers: {workers} is not within 1..=256"));
+        }
+        let body_limit = o.body_limit.or(file.body_limit).unwrap_or(DEFAULT_BODY_LIMIT);
+        if !(1024..=64 * 1024 * 1024).contains(&body_limit) {
+            problems.push(format!("body-limit: {body_limit} is not within 1 KiB..=64 MiB"));
+        }
+        let admin_token = o.admin_token.map(Secret::new).or(file.admin_token);
+        if admin_token.as_ref().is_some_and(|t| t.0.trim().is_empty()) {
+            problems.push("admin-token: must not be empty".into());
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
+        Ok(Config {
+            listen,
+            data_dir: o
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            demo: o.demo || file.demo.unwrap_or(false),
+            admin_token,
+            log_format,
+            log_level: o.log_level.or(file.log_level).unwrap_or_else(|| "info".into()),
+            workers,
+            body_limit,
+            shutdown_timeout_secs: file.shutdown_timeout_secs.unwrap_or(10),
+        })
+    }
+
+    /// The catalogue database inside the data dir.
+    pub fn database_path(&self) -> PathBuf {
+        database_path(&self.data_dir)
+    }
+}
+
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("shopd.redb")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_all_problems_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shopd.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nworkers = 3\nadmin_token = \"from-file\"\n").unwrap();
+        let c = Config::resolve(Overrides {
+            config_file: Some(path.clone()),
+            workers: Some(1),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.workers, 1);
+        assert!(c.admin_token.unwrap().matches("from-file"));
+
+        let err = Config::resolve(Overrides {
+            listen: Some("nope".into()),
+            workers: Some(0),
+            ..Overrides::default()
+        })
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("listen") && text.contains("workers"), "{text}");
+    }
+
+    #[test]
+    fn secret_compares_whole_strings_and_hides_itself() {
+        let s = Secret::new("abc");
+        assert!(s.matches("abc"));
+        assert!(!s.matches("abd") && !s.matches("ab") && !s.matches("abcd"));
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+    }
+}

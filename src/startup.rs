@@ -1,0 +1,98 @@
+//! Building and running the server: the one place `main` and tests share.
+//!
+//! [`Application::build`] opens storage, imports the demo catalogue when asked,
+//! and binds the listener (so the port is known, even for port 0) without
+//! serving yet; [`Application::run_until_stopped`] serves until SIGINT/SIGTERM
+//! or [`ServerHandle::stop`], letting in-flight requests finish, then closes
+//! storage.
+
+use crate::api::{self, state::ApiState};
+use crate::catalog::Catalog;
+use crate::catalog::import::{ImportOptions, NoProgress};
+use crate::configuration::Config;
+use crate::store::Store;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use std::net::TcpListener;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    catalog: Catalog,
+}
+
+/// Opens the catalogue in `config.data_dir`, importing the embedded demo
+/// catalogue first when `config.demo` is set and the catalogue is empty.
+pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
+    let path = config.database_path();
+    let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let catalog = Catalog::new(store);
+    if config.demo && catalog.is_empty()? {
+        let report = catalog
+            .import(crate::catalog::demo::sources(), ImportOptions { strict: true }, &NoProgress)
+            .context("importing the demo catalogue")?;
+        tracing::info!(records = report.imported(), "imported the demo catalogue");
+    }
+    Ok(catalog)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let cfg = config.clone();
+        let catalog = tokio::task::spawn_blocking(move || open_catalog(&cfg))
+            .await
+            .context("opening storage")??;
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("binding {}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(ApiState {
+            admin_token: config.admin_token.clone(),
+            body_limit: config.body_limit,
+        });
+        let data = web::Data::new(catalog.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(Compress::default())
+                .wrap(from_fn(api::request_id::middleware))
+                .app_data(state.clone())
+                .app_data(data.clone())
+                .configure(api::routes)
+                .default_service(web::to(api::not_found))
+        })
+        .workers(config.workers)
+        .shutdown_timeout(config.shutdown_timeout_secs)
+        .listen(listener)?
+        .run();
+        tracing::info!(port, data_dir = %config.data_dir.display(), "shopd listening");
+        Ok(Application {
+            port,
+            server,
+            catalog,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Stops the server (gracefully with `stop(true)`) from another task.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped; returns after in-flight requests finished and the
+    /// workers (and their handles on storage) are gone.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Application { server, catalog, .. } = self;
+        let result = server.await;
+        drop(catalog);
+        tracing::info!("shopd stopped");
+        result
+    }
+}

@@ -1,0 +1,43 @@
+//! Errors of the storage layer. Nothing here is the user's fault: every
+//! variant maps to a 500 (or a failed CLI command) with its chain logged.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage engine error")]
+    Engine(#[from] redb::Error),
+    #[error("database file {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: redb::DatabaseError,
+    },
+    #[error("corrupt {table} record {key:?}: {reason}")]
+    Corrupt {
+        table: &'static str,
+        key: String,
+        reason: String,
+    },
+    #[error("database schema version {found} is not supported (this build reads {supported})")]
+    Schema { found: u64, supported: u64 },
+    #[error("blocking task failed: {0}")]
+    Task(String),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Engine(e.into())
+            }
+        }
+    )*};
+}
+
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub type StoreResult<T> = Result<T, StoreError>;

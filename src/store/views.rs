@@ -1,0 +1,162 @@
+//! Read-only views over archived records, for the read path.
+//!
+//! Views borrow straight from the stored bytes (see `records`): building a
+//! response from a view copies only what the JSON writer copies. They expose
+//! plain `&str`, numbers and domain value types, so nothing above the store
+//! sees rkyv.
+
+use super::error::StoreResult;
+use super::records::{
+    ArchivedBrandV1, ArchivedCategoryV1, ArchivedProductV1, ArchivedReviewV1, ArchivedUserV1,
+    BrandRec, CategoryRec, ProductRec, Rec, ReviewRec, UserRec,
+};
+use crate::domain::Timestamp;
+
+fn ts(ms: i64) -> Timestamp {
+    // Records are validated when written; a value outside the supported range
+    // can only come from a foreign writer, and shows as the epoch.
+    Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
+}
+
+#[derive(Clone, Copy)]
+pub struct ProductView<'a>(&'a ArchivedProductV1);
+
+impl<'a> ProductView<'a> {
+    pub fn id(self) -> &'a str {
+        self.0.id.as_str()
+    }
+    pub fn title(self) -> &'a str {
+        self.0.title.as_str()
+    }
+    pub fn description(self) -> &'a str {
+        self.0.description.as_str()
+    }
+    pub fn images(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+        self.0.images.iter().map(|s| s.as_str())
+    }
+    pub fn keywords(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+        self.0.keywords.iter().map(|s| s.as_str())
+    }
+    pub fn price_cents(self) -> u64 {
+        self.0.price_cents.to_native()
+    }
+    pub fn discount(self) -> f64 {
+        self.0.discount.to_native()
+    }
+    pub fn stock(self) -> u32 {
+        self.0.stock.to_native()
+    }
+    pub fn is_physical(self) -> bool {
+        self.0.is_physical
+    }
+    pub fn is_available(self) -> bool {
+        self.0.is_available
+    }
+    pub fn is_featured(self) -> bool {
+        self.0.is_featured
+    }
+    pub fn brand_id(self) -> &'a str {
+        self.0.brand_id.as_str()
+    }
+    pub fn category_ids(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+        self.0.category_ids.iter().map(|s| s.as_str())
+    }
+    pub fn created_at(self) -> Timestamp {
+        ts(self.0.created_at_ms.to_native())
+    }
+    pub fn updated_at(self) -> Timestamp {
+        ts(self.0.updated_at_ms.to_native())
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct BrandView<'a>(&'a ArchivedBrandV1);
+
+impl<'a> BrandView<'a> {
+    pub fn id(self) -> &'a str {
+        self.0.id.as_str()
+    }
+    pub fn title(self) -> &'a str {
+        self.0.title.as_str()
+    }
+    pub fn description(self) -> &'a str {
+        self.0.description.as_str()
+    }
+    pub fn logo(self) -> Option<&'a str> {
+        self.0.logo.as_ref().map(|s| s.as_str())
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct CategoryView<'a>(&'a ArchivedCategoryV1);
+
+impl<'a> CategoryView<'a> {
+    pub fn id(self) -> &'a str {
+        self.0.id.as_str()
+    }
+    pub fn title(self) -> &'a str {
+        self.0.title.as_str()
+    }
+    pub fn description(self) -> &'a str {
+        self.0.description.as_str()
+    }
+    pub fn parent_id(self) -> Option<&'a str> {
+        self.0.parent_id.as_ref().map(|s| s.as_str())
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct ReviewView<'a>(&'a ArchivedReviewV1);
+
+impl<'a> ReviewView<'a> {
+    pub fn id(self) -> &'a str {
+        self.0.id.as_str()
+    }
+    pub fn product_id(self) -> &'a str {
+        self.0.product_id.as_str()
+    }
+    pub fn user_id(self) -> &'a str {
+        self.0.user_id.as_str()
+    }
+    pub fn rating(self) -> u8 {
+        self.0.rating
+    }
+    pub fn text(self) -> &'a str {
+        self.0.text.as_str()
+    }
+    pub fn created_at(self) -> Timestamp {
+        ts(self.0.created_at_ms.to_native())
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct UserView<'a>(&'a ArchivedUserV1);
+
+impl<'a> UserView<'a> {
+    pub fn id(self) -> &'a str {
+        self.0.id.as_str()
+    }
+    pub fn name(self) -> &'a str {
+        self.0.name.as_str()
+    }
+    pub fn email(self) -> &'a str {
+        self.0.email.as_str()
+    }
+}
+
+macro_rules! view {
+    ($rec:ty, $view:ident) => {
+        impl Rec<$rec> {
+            /// Validated zero-copy view of this record.
+            pub fn view(&self) -> StoreResult<$view<'_>> {
+                Ok($view(self.archived()?))
+            }
+        }
+    };
+}
+
+view!(ProductRec, ProductView);
+view!(BrandRec, BrandView);
+view!(CategoryRec, CategoryView);
+view!(ReviewRec, ReviewView);
+view!(UserRec, UserView);

@@ -1,0 +1,474 @@
+//! The one write path: every change to the catalogue goes through a
+//! [`WriteTxn`], which keeps derived tables consistent inside one redb
+//! transaction.
+//!
+//! # Invariants kept here
+//! - Index entries and counters of a product always describe its committed
+//!   record, its rating aggregate and the category tree. A write "touches" a
+//!   product before changing anything that decides its entries: touching
+//!   removes the entries and counters of the *old* state and marks the product
+//!   dirty; [`WriteTxn::flush`] (run before commit and before any count query)
+//!   adds entries for the *final* state. So any sequence of writes in one
+//!   transaction leaves the indexes exact, and a bulk import writes each
+//!   product's entries once, after its reviews.
+//! - `PRODUCT_RATINGS` changes in the transaction that adds, replaces or
+//!   deletes a review.
+//! - Dropping a `WriteTxn` without [`WriteTxn::commit`] aborts everything.
+
+use super::error::StoreResult;
+use super::keys::{self, IndexFacts, IndexKind, Payload, Scope};
+use super::records::{BrandRec, CategoryRec, ProductRec, Record, ReviewRec, UserRec, decode};
+use super::tables::*;
+use crate::domain::listing::RatingSummary;
+use crate::domain::{Brand, Category, Product, Review, User};
+use redb::{ReadableTable, TableDefinition};
+use std::collections::{HashMap, HashSet};
+
+/// Deepest category chain we follow; deeper means a cycle slipped in.
+const MAX_CATEGORY_DEPTH: usize = 64;
+
+pub struct WriteTxn {
+    txn: redb::WriteTransaction,
+    /// Products whose old index entries are already removed in this
+    /// transaction; their final entries are added by `flush`.
+    dirty: HashSet<String>,
+    /// Pending counter changes, applied by `flush`.
+    counters: HashMap<Vec<u8>, i64>,
+    /// Category id → itself and its ancestors. Valid until a parent changes.
+    closures: HashMap<String, Vec<String>>,
+}
+
+fn get_domain<R: Record>(
+    txn: &redb::WriteTransaction,
+    def: TableDefinition<&str, &[u8]>,
+    id: &str,
+) -> StoreResult<Option<R::Domain>> {
+    let t = txn.open_table(def)?;
+    let v = t.get(id)?;
+    v.map(|g| decode::<R>(g.value(), id)).transpose()
+}
+
+/// `[lo, hi)` covering every key that starts with `prefix`.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // An all-0xFF prefix never occurs (scopes start with an ASCII tag).
+    vec![0xFF; prefix.len() + 1]
+}
+
+fn review_key(r: &Review) -> Vec<u8> {
+    let mut k = Vec::with_capacity(r.product_id.as_str().len() + r.id.as_str().len() + 9);
+    keys::push_id(&mut k, r.product_id.as_str());
+    k.extend_from_slice(&keys::time_asc(r.created_at.millis()));
+    k.extend_from_slice(r.id.as_str().as_bytes());
+    k
+}
+
+fn title_key(title: &str, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(title.len() + id.len() + 1);
+    keys::push_id(&mut k, title);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn child_key(parent: Option<&str>, child: &str) -> Vec<u8> {
+    let mut k = Vec::new();
+    keys::push_id(&mut k, parent.unwrap_or(""));
+    k.extend_from_slice(child.as_bytes());
+    k
+}
+
+impl WriteTxn {
+    pub(crate) fn new(txn: redb::WriteTransaction) -> Self {
+        WriteTxn {
+            txn,
+            dirty: HashSet::new(),
+            counters: HashMap::new(),
+            closures: HashMap::new(),
+        }
+    }
+
+    // ---- reads inside the transaction ---------------------------------------------------
+
+    pub fn product(&self, id: &str) -> StoreResult<Option<Product>> {
+        get_domain::<ProductRec>(&self.txn, PRODUCTS, id)
+    }
+
+    pub fn brand(&self, id: &str) -> StoreResult<Option<Brand>> {
+        get_domain::<BrandRec>(&self.txn, BRANDS, id)
+    }
+
+    pub fn category(&self, id: &str) -> StoreResult<Option<Category>> {
+        get_domain::<CategoryRec>(&self.txn, CATEGORIES, id)
+    }
+
+    pub fn review(&self, id: &str) -> StoreResult<Option<Review>> {
+        get_domain::<ReviewRec>(&self.txn, REVIEWS, id)
+    }
+
+    pub fn user(&self, id: &str) -> StoreResult<Option<User>> {
+        get_domain::<UserRec>(&self.txn, USERS, id)
+    }
+
+    fn exists(&self, def: TableDefinition<&str, &[u8]>, id: &str) -> StoreResult<bool> {
+        Ok(self.txn.open_table(def)?.get(id)?.is_some())
+    }
+
+    pub fn product_exists(&self, id: &str) -> StoreResult<bool> {
+        self.exists(PRODUCTS, id)
+    }
+    pub fn brand_exists(&self, id: &str) -> StoreResult<bool> {
+        self.exists(BRANDS, id)
+    }
+    pub fn category_exists(&self, id: &str) -> StoreResult<bool> {
+        self.exists(CATEGORIES, id)
+    }
+    pub fn user_exists(&self, id: &str) -> StoreResult<bool> {
+        self.exists(USERS, id)
+    }
+    pub fn review_exists(&self, id: &str) -> StoreResult<bool> {
+        self.exists(REVIEWS, id)
+    }
+
+    /// `id` followed by its ancestors, nearest first. Stops at a missing
+    /// parent or after `MAX_CATEGORY_DEPTH` steps.
+    pub fn category_lineage(&mut self, id: &str) -> StoreResult<Vec<String>> {
+        if let Some(c) = self.closures.get(id) {
+            return Ok(c.clone());
+        }
+        let table = self.txn.open_table(CATEGORIES)?;
+        let mut chain = vec![id.to_string()];
+        let mut cur = id.to_string();
+        while chain.len() < MAX_CATEGORY_DEPTH {
+            let parent = match table.get(cur.as_str())? {
+                Some(g) => decode::<CategoryRec>(g.value(), &cur)?.parent_id,
+                None => None,
+            };
+            match parent {
+                Some(p) if !chain.iter().any(|c| c == p.as_str()) => {
+                    cur = p.into_string();
+                    chain.push(cur.clone());
+                }
+                _ => break,
+            }
+        }
+        drop(table);
+        self.closures.insert(id.to_string(), chain.clone());
+        Ok(chain)
+    }
+
+    /// Direct children of a category.
+    pub fn category_children(&self, id: &str) -> StoreResult<Vec<String>> {
+        let t = self.txn.open_table(CATEGORY_CHILDREN)?;
+        let lo = child_key(Some(id), "");
+        let hi = prefix_end(&lo);
+        let mut out = Vec::new();
+        for item in t.range::<&[u8]>(lo.as_slice()..hi.as_slice())? {
+            let (k, _) = item?;
+            out.push(String::from_utf8_lossy(&k.value()[lo.len()..]).into_owned());
+        }
+        Ok(out)
+    }
+
+    /// Products in a scope (both availability partitions), after pending index
+    /// work is flushed.
+    fn products_in(&mut self, scope: Scope<'_>) -> StoreResult<Vec<String>> {
+        self.flush()?;
+        let t = self.txn.open_table(BY_PRICE)?;
+        let mut out = Vec::new();
+        for avail in [false, true] {
+            let lo = scope.partition(avail);
+            let hi = prefix_end(&lo);
+            let skip = lo.len() + IndexKind::Price.sort_key_len();
+            for item in t.range::<&[u8]>(lo.as_slice()..hi.as_slice())? {
+                let (k, _) = item?;
+                out.push(String::from_utf8_lossy(&k.value()[skip..]).into_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of products of a brand (including writes earlier in this
+    /// transaction).
+    pub fn brand_product_count(&mut self, brand_id: &str) -> StoreResult<u64> {
+        self.count(Scope::Brand(brand_id))
+    }
+
+    /// Number of products in a category or its descendants (including writes
+    /// earlier in this transaction).
+    pub fn category_product_count(&mut self, category_id: &str) -> StoreResult<u64> {
+        self.count(Scope::Category(category_id))
+    }
+
+    /// Number of products in a scope, exact after flushing.
+    fn count(&mut self, scope: Scope<'_>) -> StoreResult<u64> {
+        self.flush()?;
+        let t = self.txn.open_table(PRODUCT_COUNTS)?;
+        let mut n = 0;
+        for avail in [false, true] {
+            let k = keys::counter_key(&scope.partition(avail), keys::TOTAL_LEVEL, 0);
+            n += t.get(k.as_slice())?.map_or(0, |g| g.value());
+        }
+        Ok(n)
+    }
+
+    // ---- index maintenance ---------------------------------------------------------------
+
+    fn facts(&mut self, id: &str) -> StoreResult<Option<IndexFacts>> {
+        let Some(p) = self.product(id)? else {
+            return Ok(None);
+        };
+        let rating = self.rating(id)?;
+        let mut categories = Vec::new();
+        for c in &p.category_ids {
+            categories.extend(self.category_lineage(c.as_str())?);
+        }
+        categories.sort();
+        categories.dedup();
+        Ok(Some(IndexFacts {
+            id: id.to_string(),
+            brand: p.brand_id.into_string(),
+            categories,
+            payload: Payload {
+                price: p.price.cents(),
+                created_at: p.created_at.millis(),
+                rating,
+                featured: p.is_featured,
+                available: p.is_available,
+            },
+        }))
+    }
+
+    /// Removes the current index entries and counts of `id` (if it exists) and
+    /// marks it for re-indexing at flush. Call before changing anything that
+    /// decides its entries.
+    fn touch(&mut self, id: &str) -> StoreResult<()> {
+        if self.dirty.contains(id) {
+            return Ok(());
+        }
+        if let Some(f) = self.facts(id)? {
+            let mut tables = [
+                self.txn.open_table(BY_CREATED)?,
+                self.txn.open_table(BY_PRICE)?,
+                self.txn.open_table(BY_RATING)?,
+            ];
+            for (kind, key) in f.entries() {
+                tables[kind as usize].remove(key.as_slice())?;
+            }
+            for c in f.counters() {
+                *self.counters.entry(c).or_default() -= 1;
+            }
+        }
+        self.dirty.insert(id.to_string());
+        Ok(())
+    }
+
+    /// Adds index entries for every dirty product's final state and applies
+    /// pending counter changes. Idempotent.
+    pub fn flush(&mut self) -> StoreResult<()> {
+        let dirty: Vec<String> = self.dirty.drain().collect();
+        let mut entries: [Vec<(Vec<u8>, [u8; keys::PAYLOAD_LEN])>; 3] = Default::default();
+        for id in &dirty {
+            if let Some(f) = self.facts(id)? {
+                let payload = f.payload.encode();
+                for (kind, key) in f.entries() {
+                    entries[kind as usize].push((key, payload));
+                }
+                for c in f.counters() {
+                    *self.counters.entry(c).or_default() += 1;
+                }
+            }
+        }
+        // Sorted inserts touch each leaf page once per batch.
+        for (kind, mut batch) in IndexKind::ALL.into_iter().zip(entries) {
+            batch.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let mut t = self.txn.open_table(kind.table())?;
+            for (k, v) in &batch {
+                t.insert(k.as_slice(), v.as_slice())?;
+            }
+        }
+        let mut pending: Vec<(Vec<u8>, i64)> = self.counters.drain().filter(|(_, d)| *d != 0).collect();
+        pending.sort_unstable();
+        let mut t = self.txn.open_table(PRODUCT_COUNTS)?;
+        for (k, delta) in pending {
+            let cur = t.get(k.as_slice())?.map_or(0, |g| g.value()) as i64;
+            let new = cur + delta;
+            debug_assert!(new >= 0, "counter below zero");
+            if new <= 0 {
+                t.remove(k.as_slice())?;
+            } else {
+                t.insert(k.as_slice(), new as u64)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn rating(&self, product_id: &str) -> StoreResult<RatingSummary> {
+        let t = self.txn.open_table(PRODUCT_RATINGS)?;
+        Ok(t.get(product_id)?.map_or(RatingSummary::default(), |g| {
+            let (count, sum) = g.value();
+            RatingSummary { count, sum }
+        }))
+    }
+
+    fn add_rating(&mut self, product_id: &str, rating: u8, sign: i64) -> StoreResult<()> {
+        let cur = self.rating(product_id)?;
+        let count = (cur.count as i64 + sign).max(0) as u32;
+        let sum = (cur.sum as i64 + sign * rating as i64).max(0) as u32;
+        let mut t = self.txn.open_table(PRODUCT_RATINGS)?;
+        if count == 0 {
+            t.remove(product_id)?;
+        } else {
+            t.insert(product_id, (count, sum))?;
+        }
+        Ok(())
+    }
+
+    // ---- writes ---------------------------------------------------------------------------
+
+    /// Inserts or replaces a product. The caller has checked its references.
+    pub fn put_product(&mut self, p: &Product) -> StoreResult<()> {
+        self.touch(p.id.as_str())?;
+        let bytes = ProductRec::encode(p);
+        self.txn
+            .open_table(PRODUCTS)?
+            .insert(p.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Deletes a product with its reviews and aggregate. `false` if absent.
+    pub fn delete_product(&mut self, id: &str) -> StoreResult<bool> {
+        if !self.product_exists(id)? {
+            return Ok(false);
+        }
+        self.touch(id)?;
+        self.txn.open_table(PRODUCTS)?.remove(id)?;
+        self.txn.open_table(PRODUCT_RATINGS)?.remove(id)?;
+        let mut index = self.txn.open_table(REVIEWS_BY_PRODUCT)?;
+        let mut reviews = self.txn.open_table(REVIEWS)?;
+        let mut lo = Vec::new();
+        keys::push_id(&mut lo, id);
+        let hi = prefix_end(&lo);
+        let skip = lo.len() + 8;
+        let doomed: Vec<Vec<u8>> = index
+            .range::<&[u8]>(lo.as_slice()..hi.as_slice())?
+            .map(|item| item.map(|(k, _)| k.value().to_vec()))
+            .collect::<Result<_, _>>()?;
+        for k in doomed {
+            index.remove(k.as_slice())?;
+            reviews.remove(String::from_utf8_lossy(&k[skip..]).as_ref())?;
+        }
+        Ok(true)
+    }
+
+    pub fn put_brand(&mut self, b: &Brand) -> StoreResult<()> {
+        let mut by_title = self.txn.open_table(BRANDS_BY_TITLE)?;
+        if let Some(old) = get_domain::<BrandRec>(&self.txn, BRANDS, b.id.as_str())? {
+            by_title.remove(title_key(&old.title, old.id.as_str()).as_slice())?;
+        }
+        by_title.insert(title_key(&b.title, b.id.as_str()).as_slice(), ())?;
+        let bytes = BrandRec::encode(b);
+        self.txn
+            .open_table(BRANDS)?
+            .insert(b.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Deletes a brand. The caller has checked that no product uses it.
+    pub fn delete_brand(&mut self, id: &str) -> StoreResult<bool> {
+        let Some(old) = self.brand(id)? else {
+            return Ok(false);
+        };
+        self.txn
+            .open_table(BRANDS_BY_TITLE)?
+            .remove(title_key(&old.title, id).as_slice())?;
+        self.txn.open_table(BRANDS)?.remove(id)?;
+        Ok(true)
+    }
+
+    /// Inserts or replaces a category. The caller has checked that the parent
+    /// exists and that the change makes no cycle. Moving a category re-indexes
+    /// every product under it.
+    pub fn put_category(&mut self, c: &Category) -> StoreResult<()> {
+        let old = self.category(c.id.as_str())?;
+        let old_parent = old.as_ref().and_then(|o| o.parent_id.clone());
+        if old.is_some() && old_parent != c.parent_id {
+            // Touch with the old tree still in place, so the old entries go.
+            for pid in self.products_in(Scope::Category(c.id.as_str()))? {
+                self.touch(&pid)?;
+            }
+        }
+        let mut children = self.txn.open_table(CATEGORY_CHILDREN)?;
+        if old.is_some() {
+            children.remove(child_key(old_parent.as_ref().map(|p| p.as_str()), c.id.as_str()).as_slice())?;
+        }
+        children.insert(
+            child_key(c.parent_id.as_ref().map(|p| p.as_str()), c.id.as_str()).as_slice(),
+            (),
+        )?;
+        drop(children);
+        let bytes = CategoryRec::encode(c);
+        self.txn
+            .open_table(CATEGORIES)?
+            .insert(c.id.as_str(), bytes.as_slice())?;
+        self.closures.clear();
+        Ok(())
+    }
+
+    /// Deletes a category. The caller has checked it has no children and no
+    /// products.
+    pub fn delete_category(&mut self, id: &str) -> StoreResult<bool> {
+        let Some(old) = self.category(id)? else {
+            return Ok(false);
+        };
+        self.txn
+            .open_table(CATEGORY_CHILDREN)?
+            .remove(child_key(old.parent_id.as_ref().map(|p| p.as_str()), id).as_slice())?;
+        self.txn.open_table(CATEGORIES)?.remove(id)?;
+        self.closures.clear();
+        Ok(true)
+    }
+
+    /// Inserts or replaces a review and updates its product's aggregate. The
+    /// caller has checked that the product and user exist.
+    pub fn put_review(&mut self, r: &Review) -> StoreResult<()> {
+        if let Some(old) = self.review(r.id.as_str())? {
+            self.touch(old.product_id.as_str())?;
+            self.add_rating(old.product_id.as_str(), old.rating.get(), -1)?;
+            self.txn
+                .open_table(REVIEWS_BY_PRODUCT)?
+                .remove(review_key(&old).as_slice())?;
+        }
+        self.touch(r.product_id.as_str())?;
+        self.add_rating(r.product_id.as_str(), r.rating.get(), 1)?;
+        self.txn
+            .open_table(REVIEWS_BY_PRODUCT)?
+            .insert(review_key(r).as_slice(), ())?;
+        let bytes = ReviewRec::encode(r);
+        self.txn
+            .open_table(REVIEWS)?
+            .insert(r.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn put_user(&mut self, u: &User) -> StoreResult<()> {
+        let bytes = UserRec::encode(u);
+        self.txn
+            .open_table(USERS)?
+            .insert(u.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Flushes pending index work and commits durably: when this returns
+    /// `Ok`, the write survives a crash.
+    pub fn commit(mut self) -> StoreResult<()> {
+        self.flush()?;
+        self.txn.commit()?;
+        Ok(())
+    }
+}
