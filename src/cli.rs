@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "shopd", version, about = "One binary that runs a whole online shop's backend")]
+#[command(
+    name = "shopd",
+    version,
+    about = "One binary that runs a whole online shop's backend"
+)]
 pub struct Cli {
     /// Optional TOML configuration file.
     #[arg(long, global = true, env = "SHOPD_CONFIG")]

@@ -151,7 +151,9 @@ impl Config {
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
         let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
-            problems.push(format!("listen: '{listen_text}' is not an address like 127.0.0.1:8080"));
+            problems.push(format!(
+                "listen: '{listen_text}' is not an address like 127.0.0.1:8080"
+            ));
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
         let log_format = match o.log_format {
@@ -161,15 +163,21 @@ impl Config {
             }),
             None => file.log_format.unwrap_or_default(),
         };
-        let workers = o.workers.or(file.workers).unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        });
+        let workers = o
+            .workers
+            .or(file.workers)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if !(1..=256).contains(&workers) {
             problems.push(format!("workers: {workers} is not within 1..=256"));
         }
-        let body_limit = o.body_limit.or(file.body_limit).unwrap_or(DEFAULT_BODY_LIMIT);
+        let body_limit = o
+            .body_limit
+            .or(file.body_limit)
+            .unwrap_or(DEFAULT_BODY_LIMIT);
         if !(1024..=64 * 1024 * 1024).contains(&body_limit) {
-            problems.push(format!("body-limit: {body_limit} is not within 1 KiB..=64 MiB"));
+            problems.push(format!(
+                "body-limit: {body_limit} is not within 1 KiB..=64 MiB"
+            ));
         }
         let admin_token = o.admin_token.map(Secret::new).or(file.admin_token);
         if admin_token.as_ref().is_some_and(|t| t.0.trim().is_empty()) {
@@ -187,7 +195,10 @@ impl Config {
             demo: o.demo || file.demo.unwrap_or(false),
             admin_token,
             log_format,
-            log_level: o.log_level.or(file.log_level).unwrap_or_else(|| "info".into()),
+            log_level: o
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
             workers,
             body_limit,
             shutdown_timeout_secs: file.shutdown_timeout_secs.unwrap_or(10),
@@ -212,7 +223,11 @@ mod tests {
     fn flags_override_file_and_all_problems_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shopd.toml");
-        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nworkers = 3\nadmin_token = \"from-file\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\nworkers = 3\nadmin_token = \"from-file\"\n",
+        )
+        .unwrap();
         let c = Config::resolve(Overrides {
             config_file: Some(path.clone()),
             workers: Some(1),
@@ -230,7 +245,10 @@ mod tests {
         })
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("listen") && text.contains("workers"), "{text}");
+        assert!(
+            text.contains("listen") && text.contains("workers"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -43,13 +43,22 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 anyhow::bail!("{} holds none of the import files", args.dir.display());
             }
             let bars = progress::Bars::new();
-            let result = catalog.import(sources, ImportOptions { strict: args.strict }, &bars);
+            let result = catalog.import(
+                sources,
+                ImportOptions {
+                    strict: args.strict,
+                },
+                &bars,
+            );
             bars.clear();
             let report = match result {
                 Ok(r) => r,
                 Err(shopd::catalog::import::ImportError::Rejected(report)) => {
                     progress::print_import(&report);
-                    anyhow::bail!("{} bad line(s); nothing was imported (--strict)", report.skipped());
+                    anyhow::bail!(
+                        "{} bad line(s); nothing was imported (--strict)",
+                        report.skipped()
+                    );
                 }
                 Err(e) => return Err(e.into()),
             };

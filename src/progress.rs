@@ -59,16 +59,26 @@ impl Progress for Bars {
 /// Prints per-file counts and the bad lines (to stdout and stderr).
 pub fn print_import(report: &ImportReport) {
     for f in &report.files {
-        println!("{:>9} imported  {:>7} skipped  {}", f.imported, f.skipped, f.file);
+        println!(
+            "{:>9} imported  {:>7} skipped  {}",
+            f.imported, f.skipped, f.file
+        );
     }
     for e in &report.errors {
         eprintln!("{e}");
     }
     let skipped = report.skipped();
     if skipped as usize > report.errors.len() {
-        eprintln!("… and {} more bad line(s)", skipped as usize - report.errors.len());
+        eprintln!(
+            "… and {} more bad line(s)",
+            skipped as usize - report.errors.len()
+        );
     }
     if report.committed {
-        println!("imported {} record(s), skipped {} bad line(s)", report.imported(), skipped);
+        println!(
+            "imported {} record(s), skipped {} bad line(s)",
+            report.imported(),
+            skipped
+        );
     }
 }

@@ -31,7 +31,11 @@ pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
     let catalog = Catalog::new(store);
     if config.demo && catalog.is_empty()? {
         let report = catalog
-            .import(crate::catalog::demo::sources(), ImportOptions { strict: true }, &NoProgress)
+            .import(
+                crate::catalog::demo::sources(),
+                ImportOptions { strict: true },
+                &NoProgress,
+            )
             .context("importing the demo catalogue")?;
         tracing::info!(records = report.imported(), "imported the demo catalogue");
     }
@@ -86,12 +90,37 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped; returns after in-flight requests finished and the
-    /// workers (and their handles on storage) are gone.
+    /// Serves until stopped; returns after in-flight requests finished, the
+    /// workers released their handles on storage and the database closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application { server, catalog, .. } = self;
+        let Application {
+            server, catalog, ..
+        } = self;
         let result = server.await;
-        drop(catalog);
+        // Workers drop their app data on their own threads just after the
+        // server future resolves; wait for the last handle, then close.
+        let mut store = catalog.into_store();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match store.close() {
+                Ok(Ok(())) => {
+                    tracing::info!("storage closed");
+                    break;
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = format!("{e:#}"), "closing storage failed");
+                    break;
+                }
+                Err(still_shared) if std::time::Instant::now() < deadline => {
+                    store = still_shared;
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                Err(_) => {
+                    tracing::warn!("storage still in use after shutdown; leaving it to the OS");
+                    break;
+                }
+            }
+        }
         tracing::info!("shopd stopped");
         result
     }

@@ -19,7 +19,10 @@ pub async fn list(req: HttpRequest, catalog: web::Data<Catalog>) -> Result<HttpR
     Ok(json(catalog.list_brands(page)?))
 }
 
-pub async fn detail(id: web::Path<String>, catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError> {
+pub async fn detail(
+    id: web::Path<String>,
+    catalog: web::Data<Catalog>,
+) -> Result<HttpResponse, ApiError> {
     Ok(json(catalog.brand(&id)?))
 }
 
@@ -47,7 +50,9 @@ pub async fn update(
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = BrandDraft::parse(&body, InputMode::Patch);
     let id = id.into_inner();
-    Ok(json(blocking(move || catalog.update_brand(&id, draft)).await?))
+    Ok(json(
+        blocking(move || catalog.update_brand(&id, draft)).await?,
+    ))
 }
 
 pub async fn delete(

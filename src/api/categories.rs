@@ -5,8 +5,8 @@ use super::extract::{json_object, require_admin};
 use super::state::ApiState;
 use super::{blocking, created, json};
 use crate::catalog::Catalog;
-use crate::domain::category::CategoryDraft;
 use crate::domain::InputMode;
+use crate::domain::category::CategoryDraft;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /categories`: the whole tree (small; not paginated).
@@ -14,7 +14,10 @@ pub async fn tree(catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError>
     Ok(json(catalog.category_tree()?))
 }
 
-pub async fn detail(id: web::Path<String>, catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError> {
+pub async fn detail(
+    id: web::Path<String>,
+    catalog: web::Data<Catalog>,
+) -> Result<HttpResponse, ApiError> {
     Ok(json(catalog.category(&id)?))
 }
 
@@ -42,7 +45,9 @@ pub async fn update(
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = CategoryDraft::parse(&body, InputMode::Patch);
     let id = id.into_inner();
-    Ok(json(blocking(move || catalog.update_category(&id, draft)).await?))
+    Ok(json(
+        blocking(move || catalog.update_category(&id, draft)).await?,
+    ))
 }
 
 pub async fn delete(

@@ -24,7 +24,9 @@ pub fn require_admin(req: &HttpRequest, state: &ApiState) -> Result<(), ApiError
         .map(str::trim);
     match presented {
         Some(p) if token.matches(p) => Ok(()),
-        Some(_) => Err(ApiError::Unauthorized("the bearer token is not valid".into())),
+        Some(_) => Err(ApiError::Unauthorized(
+            "the bearer token is not valid".into(),
+        )),
         None => Err(ApiError::Unauthorized(
             "this endpoint needs an 'Authorization: Bearer <token>' header".into(),
         )),
@@ -72,12 +74,16 @@ pub struct Query(HashMap<String, String>);
 
 impl Query {
     pub fn parse(req: &HttpRequest) -> Result<Query, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
-            .map_err(|e| ApiError::invalid_query(format!("the query string does not decode: {e}")))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+                ApiError::invalid_query(format!("the query string does not decode: {e}"))
+            })?;
         let mut map = HashMap::new();
         for (k, v) in pairs {
             if map.contains_key(&k) {
-                return Err(ApiError::invalid_query(format!("'{k}' is given more than once")));
+                return Err(ApiError::invalid_query(format!(
+                    "'{k}' is given more than once"
+                )));
             }
             map.insert(k, v);
         }
@@ -86,7 +92,10 @@ impl Query {
 
     /// The value of `name`; empty counts as absent (`?category=`).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|s| !s.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// An integer parameter: unparseable → 400 (`Err`); returns the value so
@@ -116,16 +125,24 @@ impl Query {
     /// `page` and `limit`, each checked; range errors go to `errors`.
     pub fn page(&self, errors: &mut FieldErrors) -> Result<PageRequest, ApiError> {
         let page = self.int("page")?.unwrap_or(1);
-        let limit = self.int("limit")?.unwrap_or(PageRequest::DEFAULT_LIMIT as i64);
+        let limit = self
+            .int("limit")?
+            .unwrap_or(PageRequest::DEFAULT_LIMIT as i64);
         let clamp = |n: i64| u32::try_from(n).unwrap_or(if n < 0 { 0 } else { u32::MAX });
         match PageRequest::new(clamp(page), clamp(limit)) {
             Ok(p) => Ok(p),
             Err(_) => {
                 if PageRequest::new(clamp(page), 1).is_err() {
-                    errors.push("page", format!("must be from 1 to {}", PageRequest::MAX_PAGE));
+                    errors.push(
+                        "page",
+                        format!("must be from 1 to {}", PageRequest::MAX_PAGE),
+                    );
                 }
                 if PageRequest::new(1, clamp(limit)).is_err() {
-                    errors.push("limit", format!("must be from 1 to {}", PageRequest::MAX_LIMIT));
+                    errors.push(
+                        "limit",
+                        format!("must be from 1 to {}", PageRequest::MAX_LIMIT),
+                    );
                 }
                 Ok(PageRequest::default())
             }

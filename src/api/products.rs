@@ -11,10 +11,18 @@ use crate::domain::review::ReviewDraft;
 use crate::domain::{FieldErrors, Id, InputMode, Price};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-fn price(q: &Query, name: &'static str, errors: &mut FieldErrors) -> Result<Option<Price>, ApiError> {
-    let Some(s) = q.get(name) else { return Ok(None) };
+fn price(
+    q: &Query,
+    name: &'static str,
+    errors: &mut FieldErrors,
+) -> Result<Option<Price>, ApiError> {
+    let Some(s) = q.get(name) else {
+        return Ok(None);
+    };
     match Price::from_query(s) {
-        None => Err(ApiError::invalid_query(format!("'{name}' must be a number, got '{s}'"))),
+        None => Err(ApiError::invalid_query(format!(
+            "'{name}' must be a number, got '{s}'"
+        ))),
         Some(Ok(p)) => Ok(Some(p)),
         Some(Err(reason)) => {
             errors.push(name, reason);
@@ -72,7 +80,10 @@ pub async fn list(req: HttpRequest, catalog: web::Data<Catalog>) -> Result<HttpR
     Ok(json(catalog.list_products(&query)?))
 }
 
-pub async fn detail(id: web::Path<String>, catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError> {
+pub async fn detail(
+    id: web::Path<String>,
+    catalog: web::Data<Catalog>,
+) -> Result<HttpResponse, ApiError> {
     Ok(json(catalog.product_detail(&id)?))
 }
 
@@ -114,7 +125,9 @@ pub async fn update(
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = ProductDraft::parse(&body, InputMode::Patch);
     let id = id.into_inner();
-    Ok(json(blocking(move || catalog.update_product(&id, draft)).await?))
+    Ok(json(
+        blocking(move || catalog.update_product(&id, draft)).await?,
+    ))
 }
 
 pub async fn delete(

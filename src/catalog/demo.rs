@@ -4,11 +4,26 @@
 use super::import::ImportSource;
 
 const FILES: [(&str, &[u8]); 5] = [
-    ("brands.jsonl", include_bytes!("../../fixtures/catalog/brands.jsonl")),
-    ("categories.jsonl", include_bytes!("../../fixtures/catalog/categories.jsonl")),
-    ("users.jsonl", include_bytes!("../../fixtures/catalog/users.jsonl")),
-    ("products.jsonl", include_bytes!("../../fixtures/catalog/products.jsonl")),
-    ("reviews.jsonl", include_bytes!("../../fixtures/catalog/reviews.jsonl")),
+    (
+        "brands.jsonl",
+        include_bytes!("../../fixtures/catalog/brands.jsonl"),
+    ),
+    (
+        "categories.jsonl",
+        include_bytes!("../../fixtures/catalog/categories.jsonl"),
+    ),
+    (
+        "users.jsonl",
+        include_bytes!("../../fixtures/catalog/users.jsonl"),
+    ),
+    (
+        "products.jsonl",
+        include_bytes!("../../fixtures/catalog/products.jsonl"),
+    ),
+    (
+        "reviews.jsonl",
+        include_bytes!("../../fixtures/catalog/reviews.jsonl"),
+    ),
 ];
 
 pub fn sources() -> Vec<ImportSource> {

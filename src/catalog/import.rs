@@ -192,10 +192,13 @@ impl Run<'_> {
         let mut pending = 0u64;
         loop {
             buf.clear();
-            let n = src.reader.read_line(&mut buf).map_err(|source| ImportError::Io {
-                file: src.file.clone(),
-                source,
-            })?;
+            let n = src
+                .reader
+                .read_line(&mut buf)
+                .map_err(|source| ImportError::Io {
+                    file: src.file.clone(),
+                    source,
+                })?;
             if n == 0 {
                 break;
             }
@@ -243,7 +246,12 @@ impl Catalog {
             now: Timestamp::now(),
         };
         let mut sources = sources;
-        sources.sort_by_key(|s| FILES.iter().position(|f| *f == s.file).unwrap_or(FILES.len()));
+        sources.sort_by_key(|s| {
+            FILES
+                .iter()
+                .position(|f| *f == s.file)
+                .unwrap_or(FILES.len())
+        });
         let result = self.store.write(|w| {
             for src in &mut sources {
                 run.report.files.push(FileReport {
@@ -272,7 +280,11 @@ impl Catalog {
     }
 }
 
-fn import_brands(run: &mut Run<'_>, w: &mut WriteTxn, src: &mut ImportSource) -> Result<(), ImportError> {
+fn import_brands(
+    run: &mut Run<'_>,
+    w: &mut WriteTxn,
+    src: &mut ImportSource,
+) -> Result<(), ImportError> {
     run.each_line(src, |run, line, map| {
         let c = BrandDraft::parse(map, InputMode::Import);
         if !c.errors.is_empty() {
@@ -343,7 +355,11 @@ fn import_categories(
     Ok(())
 }
 
-fn import_users(run: &mut Run<'_>, w: &mut WriteTxn, src: &mut ImportSource) -> Result<(), ImportError> {
+fn import_users(
+    run: &mut Run<'_>,
+    w: &mut WriteTxn,
+    src: &mut ImportSource,
+) -> Result<(), ImportError> {
     let now = run.now;
     run.each_line(src, |run, line, map| {
         let c = User::parse(map, InputMode::Import, now);
@@ -358,7 +374,11 @@ fn import_users(run: &mut Run<'_>, w: &mut WriteTxn, src: &mut ImportSource) -> 
     })
 }
 
-fn import_products(run: &mut Run<'_>, w: &mut WriteTxn, src: &mut ImportSource) -> Result<(), ImportError> {
+fn import_products(
+    run: &mut Run<'_>,
+    w: &mut WriteTxn,
+    src: &mut ImportSource,
+) -> Result<(), ImportError> {
     let now = run.now;
     run.each_line(src, |run, line, map| {
         let mut c = ProductDraft::parse(map, InputMode::Import);
@@ -379,7 +399,11 @@ fn import_products(run: &mut Run<'_>, w: &mut WriteTxn, src: &mut ImportSource) 
     })
 }
 
-fn import_reviews(run: &mut Run<'_>, w: &mut WriteTxn, src: &mut ImportSource) -> Result<(), ImportError> {
+fn import_reviews(
+    run: &mut Run<'_>,
+    w: &mut WriteTxn,
+    src: &mut ImportSource,
+) -> Result<(), ImportError> {
     let now = run.now;
     run.each_line(src, |run, line, map| {
         let mut c = ReviewDraft::parse(map, InputMode::Import);

@@ -54,6 +54,10 @@ impl Catalog {
         Catalog { store }
     }
 
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

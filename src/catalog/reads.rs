@@ -13,14 +13,14 @@ fn sort_categories(v: &mut [CategoryView<'_>]) {
     v.sort_by(|a, b| a.title().cmp(b.title()).then_with(|| a.id().cmp(b.id())));
 }
 
-/// Loads each distinct brand and category the given products mention, once.
-fn load_refs<'p>(
-    txn: &ReadTxn,
-    products: &[ProductView<'p>],
-) -> CatalogResult<(
+/// Brand and category records by id, borrowed keys from product views.
+type Refs<'p> = (
     HashMap<&'p str, Rec<BrandRec>>,
     HashMap<&'p str, Rec<CategoryRec>>,
-)> {
+);
+
+/// Loads each distinct brand and category the given products mention, once.
+fn load_refs<'p>(txn: &ReadTxn, products: &[ProductView<'p>]) -> CatalogResult<Refs<'p>> {
     let mut brands = HashMap::new();
     let mut categories = HashMap::new();
     for p in products {
@@ -59,14 +59,20 @@ impl Catalog {
         }
         let rating = txn.rating(id)?;
         let review_recs = txn.reviews_of(id, 0, NEWEST_REVIEWS)?;
-        let review_views = review_recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let review_views = review_recs
+            .iter()
+            .map(|r| r.view())
+            .collect::<Result<Vec<_>, _>>()?;
         let user_recs = review_views
             .iter()
             .map(|r| txn.user(r.user_id()))
             .collect::<Result<Vec<Option<Rec<UserRec>>>, _>>()?;
         let mut reviews = Vec::with_capacity(review_views.len());
         for (r, u) in review_views.iter().zip(&user_recs) {
-            reviews.push(ReviewItem::new(*r, u.as_ref().map(|r| r.view()).transpose()?));
+            reviews.push(ReviewItem::new(
+                *r,
+                u.as_ref().map(|r| r.view()).transpose()?,
+            ));
         }
         Ok(json::product_detail(p, brand, cats, reviews, rating))
     }
@@ -74,7 +80,8 @@ impl Catalog {
     /// `GET /products`.
     pub fn list_products(&self, q: &ProductQuery) -> CatalogResult<Vec<u8>> {
         let txn = self.store.read()?;
-        let page = txn.list_products(&q.filter, q.sort, q.page.offset(), q.page.limit() as usize)?;
+        let page =
+            txn.list_products(&q.filter, q.sort, q.page.offset(), q.page.limit() as usize)?;
         let mut recs = Vec::with_capacity(page.hits.len());
         let mut ratings = Vec::with_capacity(page.hits.len());
         for hit in &page.hits {
@@ -85,7 +92,10 @@ impl Catalog {
                 ratings.push(hit.rating);
             }
         }
-        let views = recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let views = recs
+            .iter()
+            .map(|r| r.view())
+            .collect::<Result<Vec<_>, _>>()?;
         let (brands, categories) = load_refs(&txn, &views)?;
         let mut items = Vec::with_capacity(views.len());
         for (p, rating) in views.iter().zip(ratings) {
@@ -116,14 +126,20 @@ impl Catalog {
         }
         let total = txn.rating(id)?.count as u64;
         let recs = txn.reviews_of(id, page.offset(), page.limit() as usize)?;
-        let views = recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let views = recs
+            .iter()
+            .map(|r| r.view())
+            .collect::<Result<Vec<_>, _>>()?;
         let users = views
             .iter()
             .map(|r| txn.user(r.user_id()))
             .collect::<Result<Vec<_>, _>>()?;
         let mut items = Vec::with_capacity(views.len());
         for (r, u) in views.iter().zip(&users) {
-            items.push(ReviewItem::new(*r, u.as_ref().map(|r| r.view()).transpose()?));
+            items.push(ReviewItem::new(
+                *r,
+                u.as_ref().map(|r| r.view()).transpose()?,
+            ));
         }
         Ok(json::to_vec(&Paged {
             data: items,
@@ -158,7 +174,10 @@ impl Catalog {
     pub fn category_tree(&self) -> CatalogResult<Vec<u8>> {
         let txn = self.store.read()?;
         let recs = txn.categories()?;
-        let views = recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let views = recs
+            .iter()
+            .map(|r| r.view())
+            .collect::<Result<Vec<_>, _>>()?;
         let known: std::collections::HashSet<&str> = views.iter().map(|c| c.id()).collect();
         let mut children: HashMap<Option<&str>, Vec<CategoryView<'_>>> = HashMap::new();
         for c in &views {
@@ -204,7 +223,10 @@ impl Catalog {
         let rec = txn.category(id)?.ok_or_else(|| not_found("category", id))?;
         let c = rec.view()?;
         let child_recs = txn.children(id)?;
-        let mut kids = child_recs.iter().map(|r| r.view()).collect::<Result<Vec<_>, _>>()?;
+        let mut kids = child_recs
+            .iter()
+            .map(|r| r.view())
+            .collect::<Result<Vec<_>, _>>()?;
         sort_categories(&mut kids);
         Ok(json::to_vec(&Data {
             data: CategoryDetail {

@@ -109,12 +109,17 @@ pub struct Created {
 
 impl Catalog {
     pub fn create_product(&self, input: Checked<ProductDraft>) -> CatalogResult<Created> {
-        let Checked { value: d, mut errors } = input;
+        let Checked {
+            value: d,
+            mut errors,
+        } = input;
         let id = self.store.write(|w| {
             check_product_refs(w, &d, &mut errors)?;
             fail_on(errors)?;
             let id = new_id(d.id.clone(), "product", "p", |id| w.product_exists(id))?;
-            let p = d.into_product(id, Timestamp::now()).ok_or_else(missing_required)?;
+            let p = d
+                .into_product(id, Timestamp::now())
+                .ok_or_else(missing_required)?;
             w.put_product(&p)?;
             Ok::<_, CatalogError>(p.id)
         })?;
@@ -125,7 +130,10 @@ impl Catalog {
     }
 
     pub fn update_product(&self, id: &str, input: Checked<ProductDraft>) -> CatalogResult<Vec<u8>> {
-        let Checked { value: d, mut errors } = input;
+        let Checked {
+            value: d,
+            mut errors,
+        } = input;
         self.store.write(|w| {
             let mut p = w.product(id)?.ok_or_else(|| not_found("product", id))?;
             check_product_refs(w, &d, &mut errors)?;
@@ -191,9 +199,17 @@ impl Catalog {
     }
 
     pub fn create_category(&self, input: Checked<CategoryDraft>) -> CatalogResult<Created> {
-        let Checked { value: d, mut errors } = input;
+        let Checked {
+            value: d,
+            mut errors,
+        } = input;
         let id = self.store.write(|w| {
-            check_parent(w, d.id.as_ref(), d.parent_id.clone().flatten().as_ref(), &mut errors)?;
+            check_parent(
+                w,
+                d.id.as_ref(),
+                d.parent_id.clone().flatten().as_ref(),
+                &mut errors,
+            )?;
             fail_on(errors)?;
             let id = new_id(d.id.clone(), "category", "c", |id| w.category_exists(id))?;
             let c = d.into_category(id);
@@ -206,8 +222,15 @@ impl Catalog {
         })
     }
 
-    pub fn update_category(&self, id: &str, input: Checked<CategoryDraft>) -> CatalogResult<Vec<u8>> {
-        let Checked { value: d, mut errors } = input;
+    pub fn update_category(
+        &self,
+        id: &str,
+        input: Checked<CategoryDraft>,
+    ) -> CatalogResult<Vec<u8>> {
+        let Checked {
+            value: d,
+            mut errors,
+        } = input;
         self.store.write(|w| {
             let mut c = w.category(id)?.ok_or_else(|| not_found("category", id))?;
             if let Some(Some(parent)) = &d.parent_id {
@@ -245,8 +268,15 @@ impl Catalog {
     }
 
     /// Adds a review to a product; returns the review as JSON.
-    pub fn create_review(&self, product_id: &str, input: Checked<ReviewDraft>) -> CatalogResult<Created> {
-        let Checked { value: d, mut errors } = input;
+    pub fn create_review(
+        &self,
+        product_id: &str,
+        input: Checked<ReviewDraft>,
+    ) -> CatalogResult<Created> {
+        let Checked {
+            value: d,
+            mut errors,
+        } = input;
         let review = self.store.write(|w| {
             if !w.product_exists(product_id)? {
                 return Err(not_found("product", product_id));
@@ -256,14 +286,19 @@ impl Catalog {
             let id = new_id(d.id.clone(), "review", "r", |id| w.review_exists(id))?;
             // Parsed already (product id from the URL is valid: it exists).
             let pid = Id::parse(product_id).map_err(|_| not_found("product", product_id))?;
-            let r = d.into_review(id, pid, Timestamp::now()).ok_or_else(missing_required)?;
+            let r = d
+                .into_review(id, pid, Timestamp::now())
+                .ok_or_else(missing_required)?;
             w.put_review(&r)?;
             Ok::<_, CatalogError>(r)
         })?;
         let txn = self.store.read()?;
-        let rec = txn.review(review.id.as_str())?.ok_or_else(|| not_found("review", review.id.as_str()))?;
+        let rec = txn
+            .review(review.id.as_str())?
+            .ok_or_else(|| not_found("review", review.id.as_str()))?;
         let user = txn.user(review.user_id.as_str())?;
-        let item = super::json::ReviewItem::new(rec.view()?, user.as_ref().map(|u| u.view()).transpose()?);
+        let item =
+            super::json::ReviewItem::new(rec.view()?, user.as_ref().map(|u| u.view()).transpose()?);
         Ok(Created {
             body: super::json::to_vec(&super::json::Data { data: item }),
             id: review.id.into_string(),

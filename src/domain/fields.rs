@@ -200,7 +200,9 @@ pub fn free_text(v: &Value, max: usize) -> Result<String, String> {
     if s.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err("must not contain control characters other than newlines and tabs".into());
     }
     Ok(s.to_string())

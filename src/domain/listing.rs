@@ -207,7 +207,8 @@ mod tests {
         assert!(k(2, 9) < k(3, 13));
         assert!(k(3, 13) < k(0, 0));
         assert!(k(4, 18) < k(2, 9));
-        // 2/3 vs 666667/1000000-ish neighbours stay distinct
-        assert_ne!(k(3, 2 * 1), k(1_000, 667));
+        // near-equal means stay distinct: 667/1000 vs 2/3
+        assert_ne!(k(3, 2), k(1_000, 667));
+        assert!(k(1_000, 667) < k(3, 2));
     }
 }

@@ -91,7 +91,13 @@ mod tests {
 
     #[test]
     fn decimal_round_trips_through_cents() {
-        for (x, c) in [(129.99, 12999), (0.1, 10), (100.0, 10000), (0.0, 0), (19.9, 1990)] {
+        for (x, c) in [
+            (129.99, 12999),
+            (0.1, 10),
+            (100.0, 10000),
+            (0.0, 0),
+            (19.9, 1990),
+        ] {
             let p = Price::from_decimal(x).unwrap();
             assert_eq!(p.cents(), c);
             assert_eq!(p.as_decimal(), x);

@@ -156,10 +156,22 @@ mod tests {
     fn create_reports_all_bad_fields() {
         let v = json!({"title": "", "price": -3, "discount": 2, "categoryIds": ["a", "a"], "createdAt": "x"});
         let checked = ProductDraft::parse(v.as_object().unwrap(), InputMode::Create);
-        let fields: Vec<_> = checked.errors.as_slice().iter().map(|e| e.field.clone()).collect();
+        let fields: Vec<_> = checked
+            .errors
+            .as_slice()
+            .iter()
+            .map(|e| e.field.clone())
+            .collect();
         assert_eq!(
             fields,
-            ["createdAt", "title", "price", "discount", "brandId", "categoryIds"]
+            [
+                "createdAt",
+                "title",
+                "price",
+                "discount",
+                "brandId",
+                "categoryIds"
+            ]
         );
     }
 

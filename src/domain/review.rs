@@ -66,7 +66,9 @@ impl ReviewDraft {
             product_id,
             user_id: f.get("userId", Presence::Required, Id::from_json),
             rating: f.get("rating", Presence::Required, Rating::from_json),
-            text: f.get("text", Presence::Optional, |v| free_text(v, limits::REVIEW_TEXT)),
+            text: f.get("text", Presence::Optional, |v| {
+                free_text(v, limits::REVIEW_TEXT)
+            }),
             created_at: stamps[0],
         };
         Checked {

@@ -84,7 +84,11 @@ mod tests {
 
     #[test]
     fn formats_and_parses_back() {
-        for s in ["2024-05-01T12:00:00Z", "1999-12-31T23:59:59.250Z", "1969-07-20T20:17:40.001Z"] {
+        for s in [
+            "2024-05-01T12:00:00Z",
+            "1999-12-31T23:59:59.250Z",
+            "1969-07-20T20:17:40.001Z",
+        ] {
             assert_eq!(Timestamp::parse(s).unwrap().to_string(), s);
         }
         let t = Timestamp::parse("2024-05-01T14:00:00+02:00").unwrap();

@@ -37,7 +37,11 @@ fn email(v: &Value) -> Result<String, String> {
 
 impl User {
     /// Parses a full user record (users are only imported for now).
-    pub fn parse(map: &Map<String, Value>, mode: InputMode, now: Timestamp) -> Checked<Option<User>> {
+    pub fn parse(
+        map: &Map<String, Value>,
+        mode: InputMode,
+        now: Timestamp,
+    ) -> Checked<Option<User>> {
         let mut f = Fields::new(map);
         let (id, stamps) = mode.read_identity(&mut f, &["createdAt"]);
         let email = f.get("email", Presence::Required, email);

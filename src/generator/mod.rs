@@ -54,7 +54,11 @@ fn plural(noun: &str) -> String {
         format!("{stem}Mice")
     } else if noun.ends_with('y') && !noun.ends_with("ey") {
         format!("{}ies", &noun[..noun.len() - 1])
-    } else if noun.ends_with('s') || noun.ends_with('x') || noun.ends_with("ch") || noun.ends_with("sh") {
+    } else if noun.ends_with('s')
+        || noun.ends_with('x')
+        || noun.ends_with("ch")
+        || noun.ends_with("sh")
+    {
         format!("{noun}es")
     } else {
         format!("{noun}s")
@@ -102,7 +106,8 @@ pub fn write_dir(spec: &Spec, dir: &Path) -> io::Result<Vec<(String, u64)>> {
 
     // Categories: departments, then their leaves.
     let departments = (spec.categories / 10).clamp(1, DEPARTMENTS.len() as u32) as usize;
-    let leaves_per = ((spec.categories as usize).saturating_sub(departments) / departments).clamp(1, 12);
+    let leaves_per =
+        ((spec.categories as usize).saturating_sub(departments) / departments).clamp(1, 12);
     let mut w = Writer::create(dir, "categories.jsonl")?;
     let mut leaves = Vec::new();
     for (d, (title, nouns)) in DEPARTMENTS.iter().take(departments).enumerate() {
@@ -154,7 +159,10 @@ pub fn write_dir(spec: &Spec, dir: &Path) -> io::Result<Vec<(String, u64)>> {
                 pick(&mut rng, ADJECTIVES).to_lowercase(),
                 rng.random_range(1950..2022)
             ),
-            logo: Some(format!("https://cdn.example.com/brands/brand-{:04}.png", i + 1)),
+            logo: Some(format!(
+                "https://cdn.example.com/brands/brand-{:04}.png",
+                i + 1
+            )),
             title,
         };
         w.line(&b)?;
@@ -191,8 +199,17 @@ pub fn write_dir(spec: &Spec, dir: &Path) -> io::Result<Vec<(String, u64)>> {
         let leaf = &leaves[rng.random_range(0..leaves.len())];
         let mut category_ids = vec![leaf.id.clone()];
         let extra: f64 = rng.random();
-        let wanted = if extra < 0.1 { 3 } else if extra < 0.35 { 2 } else { 1 };
-        let same_dept: Vec<&Leaf> = leaves.iter().filter(|l| l.department == leaf.department).collect();
+        let wanted = if extra < 0.1 {
+            3
+        } else if extra < 0.35 {
+            2
+        } else {
+            1
+        };
+        let same_dept: Vec<&Leaf> = leaves
+            .iter()
+            .filter(|l| l.department == leaf.department)
+            .collect();
         while category_ids.len() < wanted {
             let other = if category_ids.len() == 1 {
                 same_dept[rng.random_range(0..same_dept.len())]
@@ -209,17 +226,26 @@ pub fn write_dir(spec: &Spec, dir: &Path) -> io::Result<Vec<(String, u64)>> {
         let brand = &brands[((u * u * u) * brands.len() as f64) as usize % brands.len()];
         let adjective = pick(&mut rng, ADJECTIVES);
         let material = pick(&mut rng, MATERIALS);
-        let model = format!("{}{}", pick(&mut rng, MODEL_LETTERS), rng.random_range(1..100) * 10);
+        let model = format!(
+            "{}{}",
+            pick(&mut rng, MODEL_LETTERS),
+            rng.random_range(1..100) * 10
+        );
         let title = format!("{adjective} {material} {} {model}", leaf.noun);
         let (lo, hi) = PRICE_RANGES[leaf.department];
         let dollars = (lo.ln() + rng.random::<f64>() * (hi.ln() - lo.ln())).exp();
-        let cents = ((dollars.floor() as u64) * 100 + [99, 49, 0, 95][rng.random_range(0..4)]).max(99);
+        let cents =
+            ((dollars.floor() as u64) * 100 + [99, 49, 0, 95][rng.random_range(0..4)]).max(99);
         let discount = if rng.random::<f64>() < 0.75 {
             0.0
         } else {
             [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5][rng.random_range(0..8)]
         };
-        let stock = if rng.random::<f64>() < 0.12 { 0 } else { rng.random_range(1..500) };
+        let stock = if rng.random::<f64>() < 0.12 {
+            0
+        } else {
+            rng.random_range(1..500)
+        };
         let created = BASE_MS + rng.random_range(0..SPAN_MS / 1000) * 1000;
         let updated = created + rng.random_range(0..90 * DAY_MS / 1000) * 1000;
         let images = (0..rng.random_range(1..=4))
@@ -230,11 +256,20 @@ pub fn write_dir(spec: &Spec, dir: &Path) -> io::Result<Vec<(String, u64)>> {
             description: format!(
                 "The {title} by {} is {} {} {} made of {}. {} Designed for daily use and built to last.",
                 brand.title,
-                if adjective.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" },
+                if adjective.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 adjective.to_lowercase(),
                 leaf.noun.to_lowercase(),
                 material.to_lowercase(),
-                ["Easy to clean.", "Ships in recyclable packaging.", "Backed by a two-year warranty.", "Available in several finishes."][rng.random_range(0..4)],
+                [
+                    "Easy to clean.",
+                    "Ships in recyclable packaging.",
+                    "Backed by a two-year warranty.",
+                    "Available in several finishes."
+                ][rng.random_range(0..4)],
             ),
             keywords: vec![
                 leaf.noun.to_lowercase(),
@@ -298,11 +333,28 @@ mod tests {
             users: 50,
             seed: 7,
         };
-        let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b, c) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
         write_dir(&spec, a.path()).unwrap();
         write_dir(&spec, b.path()).unwrap();
-        write_dir(&Spec { seed: 8, ..spec.clone() }, c.path()).unwrap();
-        for f in ["brands.jsonl", "categories.jsonl", "users.jsonl", "products.jsonl", "reviews.jsonl"] {
+        write_dir(
+            &Spec {
+                seed: 8,
+                ..spec.clone()
+            },
+            c.path(),
+        )
+        .unwrap();
+        for f in [
+            "brands.jsonl",
+            "categories.jsonl",
+            "users.jsonl",
+            "products.jsonl",
+            "reviews.jsonl",
+        ] {
             let x = std::fs::read(a.path().join(f)).unwrap();
             assert_eq!(x, std::fs::read(b.path().join(f)).unwrap(), "{f} differs");
             assert!(!x.is_empty());

@@ -225,7 +225,11 @@ impl IndexFacts {
             out.push(counter_key(&partition, TOTAL_LEVEL, 0));
             if scope.has_price_buckets() {
                 for level in FIRST_BUCKET_LEVEL..=LAST_BUCKET_LEVEL {
-                    out.push(counter_key(&partition, level, self.payload.price / pow10(level)));
+                    out.push(counter_key(
+                        &partition,
+                        level,
+                        self.payload.price / pow10(level),
+                    ));
                 }
             }
         }

@@ -171,7 +171,10 @@ struct Merge {
 
 impl Merge {
     fn new(mut streams: Vec<Stream>) -> StoreResult<Merge> {
-        let heads = streams.iter_mut().map(Stream::next).collect::<Result<_, _>>()?;
+        let heads = streams
+            .iter_mut()
+            .map(Stream::next)
+            .collect::<Result<_, _>>()?;
         Ok(Merge { streams, heads })
     }
 
@@ -463,7 +466,11 @@ fn count_price_range(
         }
     };
     loop {
-        let next = if level == 0 { keys::FIRST_BUCKET_LEVEL } else { level + 1 };
+        let next = if level == 0 {
+            keys::FIRST_BUCKET_LEVEL
+        } else {
+            level + 1
+        };
         if next > keys::LAST_BUCKET_LEVEL {
             break;
         }

@@ -100,6 +100,21 @@ impl Store {
         })
     }
 
+    /// Closes the database if this is the last handle; otherwise hands the
+    /// handle back (someone still uses it).
+    pub fn close(self) -> Result<StoreResult<()>, Store> {
+        match Arc::try_unwrap(self.db) {
+            Ok(db) => Ok(db.close().map_err(|source| StoreError::Open {
+                path: self.path.display().to_string(),
+                source,
+            })),
+            Err(db) => Err(Store {
+                db,
+                path: self.path,
+            }),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -130,14 +145,18 @@ impl Store {
         let txn = self.read()?;
         use tables::*;
         match table {
-            RecordTable::Brands => txn.for_each::<BrandRec, E>(BRANDS, |b| f(ExportRecord::Brand(b))),
+            RecordTable::Brands => {
+                txn.for_each::<BrandRec, E>(BRANDS, |b| f(ExportRecord::Brand(b)))
+            }
             RecordTable::Categories => {
                 txn.for_each::<CategoryRec, E>(CATEGORIES, |c| f(ExportRecord::Category(c)))
             }
             RecordTable::Products => {
                 txn.for_each::<ProductRec, E>(PRODUCTS, |p| f(ExportRecord::Product(p)))
             }
-            RecordTable::Reviews => txn.for_each::<ReviewRec, E>(REVIEWS, |r| f(ExportRecord::Review(r))),
+            RecordTable::Reviews => {
+                txn.for_each::<ReviewRec, E>(REVIEWS, |r| f(ExportRecord::Review(r)))
+            }
             RecordTable::Users => txn.for_each::<UserRec, E>(USERS, |u| f(ExportRecord::User(u))),
         }
     }

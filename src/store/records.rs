@@ -92,8 +92,12 @@ pub struct UserV1 {
 fn encode_with<T>(version: u8, value: &T) -> Vec<u8>
 where
     T: for<'a> Serialize<
-            rkyv::api::high::HighSerializer<Vec<u8>, rkyv::ser::allocator::ArenaHandle<'a>, rancor::Error>,
+        rkyv::api::high::HighSerializer<
+            Vec<u8>,
+            rkyv::ser::allocator::ArenaHandle<'a>,
+            rancor::Error,
         >,
+    >,
 {
     let mut buf = Vec::with_capacity(256);
     buf.push(version);
@@ -182,7 +186,7 @@ pub(crate) fn access<'b, R: Record>(bytes: &'b [u8], key: &str) -> StoreResult<&
 
 /// Decodes an owned domain value from bytes of any alignment (copies when
 /// needed). For write paths and export, where an owned value is wanted anyway.
-pub(crate) fn decode<R: Record>(bytes: &[u8], key: &str) -> StoreResult<R::Domain> {
+pub fn decode<R: Record>(bytes: &[u8], key: &str) -> StoreResult<R::Domain> {
     let align = std::mem::align_of::<R::Archived>();
     let archived = if bytes.as_ptr().align_offset(align) == 0 {
         R::to_domain(access::<R>(bytes, key)?)

@@ -34,8 +34,7 @@ pub const REVIEWS_BY_PRODUCT: TableDefinition<&[u8], ()> =
 pub const BRANDS_BY_TITLE: TableDefinition<&[u8], ()> = TableDefinition::new("brands_by_title");
 
 /// `parent_id ‖ \0 ‖ child_id` → `()`; roots have the empty parent id.
-pub const CATEGORY_CHILDREN: TableDefinition<&[u8], ()> =
-    TableDefinition::new("category_children");
+pub const CATEGORY_CHILDREN: TableDefinition<&[u8], ()> = TableDefinition::new("category_children");
 
 /// Product list indexes. Key: `scope ‖ available(u8) ‖ sort key ‖ product_id`,
 /// value: the 26-byte [`super::keys::Payload`]. One entry per product per

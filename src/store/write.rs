@@ -292,7 +292,8 @@ impl WriteTxn {
                 t.insert(k.as_slice(), v.as_slice())?;
             }
         }
-        let mut pending: Vec<(Vec<u8>, i64)> = self.counters.drain().filter(|(_, d)| *d != 0).collect();
+        let mut pending: Vec<(Vec<u8>, i64)> =
+            self.counters.drain().filter(|(_, d)| *d != 0).collect();
         pending.sort_unstable();
         let mut t = self.txn.open_table(PRODUCT_COUNTS)?;
         for (k, delta) in pending {
@@ -405,7 +406,9 @@ impl WriteTxn {
         }
         let mut children = self.txn.open_table(CATEGORY_CHILDREN)?;
         if old.is_some() {
-            children.remove(child_key(old_parent.as_ref().map(|p| p.as_str()), c.id.as_str()).as_slice())?;
+            children.remove(
+                child_key(old_parent.as_ref().map(|p| p.as_str()), c.id.as_str()).as_slice(),
+            )?;
         }
         children.insert(
             child_key(c.parent_id.as_ref().map(|p| p.as_str()), c.id.as_str()).as_slice(),

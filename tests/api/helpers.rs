@@ -1,0 +1,152 @@
+//! `spawn_app` and friends: start shopd on port 0 over a fresh temp data dir.
+//! Set `TEST_LOG=1` to see the server's logs.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use shopd::configuration::{Config, LogFormat, Secret};
+use shopd::startup::Application;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+pub const TOKEN: &str = "test-admin-token";
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// Kept alive as long as any app uses it (restarts reuse it).
+    pub dir: Arc<TempDir>,
+    handle: actix_web::dev::ServerHandle,
+    join: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub fn test_config(data_dir: &Path, demo: bool) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        demo,
+        admin_token: Some(Secret::new(TOKEN)),
+        log_format: LogFormat::Text,
+        log_level: "info".into(),
+        workers: 2,
+        body_limit: BODY_LIMIT,
+        shutdown_timeout_secs: 1,
+    }
+}
+
+/// An empty catalogue.
+pub async fn spawn_app() -> TestApp {
+    spawn_in(Arc::new(tempfile::tempdir().unwrap()), false).await
+}
+
+/// The fixture catalogue (`fixtures/catalog`, also the demo).
+pub async fn spawn_app_with_fixture() -> TestApp {
+    spawn_in(Arc::new(tempfile::tempdir().unwrap()), true).await
+}
+
+pub async fn spawn_in(dir: Arc<TempDir>, demo: bool) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        shopd::telemetry::init(LogFormat::Text, "info");
+    }
+    let app = Application::build(test_config(dir.path(), demo))
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    let join = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        dir,
+        handle,
+        join,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// GET and parse the JSON body.
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        let res = self.get(path).await;
+        let status = res.status();
+        (status, res.json().await.expect("JSON body"))
+    }
+
+    /// An admin request with the right token and a JSON body.
+    pub async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("JSON body")
+        };
+        (status, json)
+    }
+
+    /// Stops gracefully and waits until storage is released; returns the data
+    /// dir for a restart.
+    pub async fn stop(self) -> Arc<TempDir> {
+        self.handle.stop(true).await;
+        self.join.await.unwrap().unwrap();
+        self.dir
+    }
+}
+
+/// The `error.code` of an error body.
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// The sorted `field` names of a 422 body.
+pub fn fields(v: &Value) -> Vec<String> {
+    let mut f: Vec<String> = v["error"]["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    f.sort();
+    f
+}
+
+/// The `id`s of a list body's `data`.
+pub fn ids(v: &Value) -> Vec<String> {
+    v["data"]
+        .as_array()
+        .expect("data array")
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! The one integration test binary: black-box tests over real HTTP against a
+//! real server on a random loopback port, with a real redb file in a temp dir.
+
+mod admin_writes;
+mod brands_categories;
+mod golden;
+mod health;
+mod helpers;
+mod import_export;
+mod listing_property;
+mod persistence;
+mod products;
+mod reference;
