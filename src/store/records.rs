@@ -184,18 +184,27 @@ pub(crate) fn access<'b, R: Record>(bytes: &'b [u8], key: &str) -> StoreResult<&
     }
 }
 
-/// Decodes an owned domain value from bytes of any alignment (copies when
-/// needed). For write paths and export, where an owned value is wanted anyway.
-pub fn decode<R: Record>(bytes: &[u8], key: &str) -> StoreResult<R::Domain> {
+/// Runs `f` on the validated archive in `bytes` (`[version] ‖ archive`, any
+/// alignment), copying into an aligned buffer only when `bytes` is misaligned.
+pub fn with_archived<R: Record, T>(
+    bytes: &[u8],
+    key: &str,
+    f: impl FnOnce(&R::Archived) -> T,
+) -> StoreResult<T> {
     let align = std::mem::align_of::<R::Archived>();
-    let archived = if bytes.as_ptr().align_offset(align) == 0 {
-        R::to_domain(access::<R>(bytes, key)?)
+    if bytes.as_ptr().align_offset(align) == 0 {
+        Ok(f(access::<R>(bytes, key)?))
     } else {
         let mut v = AlignedVec::<16>::with_capacity(bytes.len());
         v.extend_from_slice(bytes);
-        R::to_domain(access::<R>(&v, key)?)
-    };
-    archived.map_err(|reason| corrupt::<R>(key, reason))
+        Ok(f(access::<R>(&v, key)?))
+    }
+}
+
+/// Decodes an owned domain value from bytes of any alignment. For write paths
+/// and export, where an owned value is wanted anyway.
+pub fn decode<R: Record>(bytes: &[u8], key: &str) -> StoreResult<R::Domain> {
+    with_archived::<R, _>(bytes, key, R::to_domain)?.map_err(|reason| corrupt::<R>(key, reason))
 }
 
 fn id(s: &rkyv::string::ArchivedString) -> Result<Id, String> {

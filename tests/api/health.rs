@@ -62,3 +62,58 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(code(&body), "method_not_allowed");
 }
+
+#[tokio::test]
+async fn hostile_inputs_get_4xx_never_5xx() {
+    let app = crate::helpers::spawn_app_with_fixture().await;
+    for q in [
+        "limit=99999999999999999999",
+        "minPrice=1e400",
+        "minPrice=NaN",
+        "maxPrice=-0",
+        "category=%F0%9F%98%80",
+        "brand=' OR 1=1 --",
+        "sort=%00",
+        "page=1e3",
+        "isAvailable=",
+        "%=%",
+        "a=%ff%fe",
+    ] {
+        let res = app.get(&format!("/api/v1/products?{q}")).await;
+        assert!(res.status().as_u16() < 500, "{q} → {}", res.status());
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(
+            body.get("data").is_some() || body.get("error").is_some(),
+            "{q}"
+        );
+    }
+    let nested = "[".repeat(10_000) + &"]".repeat(10_000);
+    for body in [
+        nested.as_str(),
+        r#"{"title":"😀","price":1e308,"brandId":"brand-0001"}"#,
+        r#"{"title":"x","price":1,"brandId":"brand-0001","categoryIds":null}"#,
+        r#"{"title":"x","price":12345678901234567890,"brandId":"brand-0001","stock":-1}"#,
+        r#"{"title":"\u0000","price":1,"brandId":"brand-0001"}"#,
+        "\u{feff}{}",
+    ] {
+        for path in [
+            "/api/v1/products",
+            "/api/v1/brands",
+            "/api/v1/categories",
+            "/api/v1/products/prod-000001/reviews",
+        ] {
+            let res = app
+                .client
+                .post(app.url(path))
+                .bearer_auth(crate::helpers::TOKEN)
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            assert!((400..500).contains(&status), "{path} {body:.40} → {status}");
+            let v: serde_json::Value = res.json().await.unwrap();
+            assert!(code(&v) != "<no error code>");
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! real server on a random loopback port, with a real redb file in a temp dir.
 
 mod admin_writes;
+mod binary;
 mod brands_categories;
 mod golden;
 mod health;

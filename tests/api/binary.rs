@@ -1,0 +1,85 @@
+//! The real binary: JSON logs carry the request id, SIGTERM shuts down
+//! gracefully and closes storage.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shopd"))
+        .args([
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--log-format",
+            "json",
+        ])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let port = loop {
+        let line = rx
+            .recv_timeout(deadline - Instant::now())
+            .expect("server starts");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("every log line is JSON");
+        lines.push(line);
+        if v["fields"]["message"] == "shopd listening" {
+            break v["fields"]["port"].as_u64().unwrap();
+        }
+    };
+    let client = reqwest::Client::new();
+    let res = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/products?limit=1"))
+        .header("X-Request-Id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body["meta"]["total"], 1000,
+        "the demo catalogue was imported"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+    lines.extend(rx.try_iter());
+    let request_line = lines
+        .iter()
+        .find(|l| l.contains("request finished") && l.contains("trace-me-42"))
+        .unwrap_or_else(|| panic!("no request log with the id in:\n{}", lines.join("\n")));
+    let v: serde_json::Value = serde_json::from_str(request_line).unwrap();
+    assert_eq!(v["span"]["request_id"], "trace-me-42");
+    assert!(
+        lines.iter().any(|l| l.contains("storage closed")),
+        "{}",
+        lines.join("\n")
+    );
+}
