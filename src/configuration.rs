@@ -23,7 +23,7 @@ impl Secret {
     /// Constant-time comparison (no early exit on the first differing byte).
     pub fn matches(&self, candidate: &str) -> bool {
         let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
-        let mut diff = (a.len() ^ b.len()) as u8 | (a.len() != b.len()) as u8;
+        let mut diff = u8::from(a.len() != b.len());
         for (i, x) in a.iter().enumerate() {
             diff |= x ^ b.get(i).copied().unwrap_or(0);
         }

@@ -181,45 +181,91 @@ impl Run<'_> {
         }
     }
 
-    /// Calls `f` with each non-blank line parsed as a JSON object.
-    fn each_line(
+    /// Reads `src` on a second thread, which splits lines, parses JSON and
+    /// runs `parse` (the validators) in batches; this thread then calls
+    /// `apply` for each parsed line in order, or records the line as bad.
+    /// Parsing thus overlaps with the writes.
+    fn each_line<T: Send>(
         &mut self,
         src: &mut ImportSource,
-        mut f: impl FnMut(&mut Self, u64, &Map<String, Value>) -> Result<(), ImportError>,
+        parse: impl Fn(&Map<String, Value>) -> T + Sync,
+        mut apply: impl FnMut(&mut Self, u64, T) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
-        let mut buf = String::new();
-        let mut line_no = 0u64;
-        let mut pending = 0u64;
-        loop {
-            buf.clear();
-            let n = src
-                .reader
-                .read_line(&mut buf)
-                .map_err(|source| ImportError::Io {
-                    file: src.file.clone(),
+        const BATCH: usize = 1024;
+        let file = src.file.clone();
+        let reader = &mut src.reader;
+        let parse = &parse;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Batch<T>>>(4);
+            scope.spawn(move || {
+                let mut buf = String::new();
+                let mut line_no = 0u64;
+                let mut batch = Batch::default();
+                loop {
+                    buf.clear();
+                    let n = match reader.read_line(&mut buf) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    line_no += 1;
+                    batch.bytes += n as u64;
+                    let text = buf.trim();
+                    if !text.is_empty() {
+                        batch.lines.push(match serde_json::from_str::<Value>(text) {
+                            Ok(Value::Object(map)) => Line::Parsed(line_no, parse(&map)),
+                            Ok(_) => Line::Bad(line_no, "expected a JSON object".into()),
+                            Err(e) => Line::Bad(line_no, format!("bad JSON: {e}")),
+                        });
+                    }
+                    if batch.lines.len() >= BATCH
+                        && tx.send(Ok(std::mem::take(&mut batch))).is_err()
+                    {
+                        return; // the writer stopped
+                    }
+                }
+                let _ = tx.send(Ok(batch));
+            });
+            for batch in rx {
+                let batch = batch.map_err(|source| ImportError::Io {
+                    file: file.clone(),
                     source,
                 })?;
-            if n == 0 {
-                break;
+                self.progress.advance(batch.bytes);
+                for line in batch.lines {
+                    match line {
+                        Line::Parsed(n, value) => apply(self, n, value)?,
+                        Line::Bad(n, reason) => self.bad(&file, n, reason),
+                    }
+                }
             }
-            line_no += 1;
-            pending += n as u64;
-            if pending >= 1 << 16 {
-                self.progress.advance(pending);
-                pending = 0;
-            }
-            let text = buf.trim();
-            if text.is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) => f(self, line_no, &map)?,
-                Ok(_) => self.bad(&src.file, line_no, "expected a JSON object".into()),
-                Err(e) => self.bad(&src.file, line_no, format!("bad JSON: {e}")),
-            }
+            Ok(())
+        })
+    }
+}
+
+/// One line as the reader thread hands it over.
+enum Line<T> {
+    Parsed(u64, T),
+    Bad(u64, String),
+}
+
+struct Batch<T> {
+    lines: Vec<Line<T>>,
+    bytes: u64,
+}
+
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Batch {
+            lines: Vec::new(),
+            bytes: 0,
         }
-        self.progress.advance(pending);
-        Ok(())
     }
 }
 
@@ -285,17 +331,20 @@ fn import_brands(
     w: &mut WriteTxn,
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
-    run.each_line(src, |run, line, map| {
-        let c = BrandDraft::parse(map, InputMode::Import);
-        if !c.errors.is_empty() {
-            run.bad("brands.jsonl", line, reason(&c.errors));
-            return Ok(());
-        }
-        let id = required_id(c.value.id.clone());
-        w.put_brand(&c.value.into_brand(id))?;
-        run.ok();
-        Ok(())
-    })
+    run.each_line(
+        src,
+        |map| BrandDraft::parse(map, InputMode::Import),
+        |run, line, c| {
+            if !c.errors.is_empty() {
+                run.bad("brands.jsonl", line, reason(&c.errors));
+                return Ok(());
+            }
+            let id = required_id(c.value.id.clone());
+            w.put_brand(&c.value.into_brand(id))?;
+            run.ok();
+            Ok(())
+        },
+    )
 }
 
 fn import_categories(
@@ -307,16 +356,19 @@ fn import_categories(
     // Parents may come after their children: parse everything, then insert in
     // rounds, each taking the categories whose parent now exists.
     let mut pending = Vec::new();
-    run.each_line(src, |run, line, map| {
-        let c = CategoryDraft::parse(map, InputMode::Import);
-        if c.errors.is_empty() {
-            let id = required_id(c.value.id.clone());
-            pending.push((line, c.value.into_category(id)));
-        } else {
-            run.bad(FILE, line, reason(&c.errors));
-        }
-        Ok(())
-    })?;
+    run.each_line(
+        src,
+        |map| CategoryDraft::parse(map, InputMode::Import),
+        |run, line, c| {
+            if c.errors.is_empty() {
+                let id = required_id(c.value.id.clone());
+                pending.push((line, c.value.into_category(id)));
+            } else {
+                run.bad(FILE, line, reason(&c.errors));
+            }
+            Ok(())
+        },
+    )?;
     loop {
         let before = pending.len();
         let mut waiting = Vec::new();
@@ -361,17 +413,20 @@ fn import_users(
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
     let now = run.now;
-    run.each_line(src, |run, line, map| {
-        let c = User::parse(map, InputMode::Import, now);
-        match c.value {
-            Some(u) if c.errors.is_empty() => {
-                w.put_user(&u)?;
-                run.ok();
+    run.each_line(
+        src,
+        |map| User::parse(map, InputMode::Import, now),
+        |run, line, c| {
+            match c.value {
+                Some(u) if c.errors.is_empty() => {
+                    w.put_user(&u)?;
+                    run.ok();
+                }
+                _ => run.bad("users.jsonl", line, reason(&c.errors)),
             }
-            _ => run.bad("users.jsonl", line, reason(&c.errors)),
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }
 
 fn import_products(
@@ -380,23 +435,26 @@ fn import_products(
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
     let now = run.now;
-    run.each_line(src, |run, line, map| {
-        let mut c = ProductDraft::parse(map, InputMode::Import);
-        check_product_refs(w, &c.value, &mut c.errors)?;
-        if !c.errors.is_empty() {
-            run.bad("products.jsonl", line, reason(&c.errors));
-            return Ok(());
-        }
-        let id = required_id(c.value.id.clone());
-        match c.value.into_product(id, now) {
-            Some(p) => {
-                w.put_product(&p)?;
-                run.ok();
+    run.each_line(
+        src,
+        |map| ProductDraft::parse(map, InputMode::Import),
+        |run, line, mut c| {
+            check_product_refs(w, &c.value, &mut c.errors)?;
+            if !c.errors.is_empty() {
+                run.bad("products.jsonl", line, reason(&c.errors));
+                return Ok(());
             }
-            None => run.bad("products.jsonl", line, "required fields are missing".into()),
-        }
-        Ok(())
-    })
+            let id = required_id(c.value.id.clone());
+            match c.value.into_product(id, now) {
+                Some(p) => {
+                    w.put_product(&p)?;
+                    run.ok();
+                }
+                None => run.bad("products.jsonl", line, "required fields are missing".into()),
+            }
+            Ok(())
+        },
+    )
 }
 
 fn import_reviews(
@@ -405,27 +463,30 @@ fn import_reviews(
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
     let now = run.now;
-    run.each_line(src, |run, line, map| {
-        let mut c = ReviewDraft::parse(map, InputMode::Import);
-        if let Some(p) = &c.value.product_id
-            && !w.product_exists(p.as_str())?
-        {
-            c.errors.push("productId", format!("unknown product '{p}'"));
-        }
-        check_review_refs(w, &c.value, &mut c.errors)?;
-        if !c.errors.is_empty() {
-            run.bad("reviews.jsonl", line, reason(&c.errors));
-            return Ok(());
-        }
-        let id = required_id(c.value.id.clone());
-        let pid = required_id(c.value.product_id.clone());
-        match c.value.into_review(id, pid, now) {
-            Some(r) => {
-                w.put_review(&r)?;
-                run.ok();
+    run.each_line(
+        src,
+        |map| ReviewDraft::parse(map, InputMode::Import),
+        |run, line, mut c| {
+            if let Some(p) = &c.value.product_id
+                && !w.product_exists(p.as_str())?
+            {
+                c.errors.push("productId", format!("unknown product '{p}'"));
             }
-            None => run.bad("reviews.jsonl", line, "required fields are missing".into()),
-        }
-        Ok(())
-    })
+            check_review_refs(w, &c.value, &mut c.errors)?;
+            if !c.errors.is_empty() {
+                run.bad("reviews.jsonl", line, reason(&c.errors));
+                return Ok(());
+            }
+            let id = required_id(c.value.id.clone());
+            let pid = required_id(c.value.product_id.clone());
+            match c.value.into_review(id, pid, now) {
+                Some(r) => {
+                    w.put_review(&r)?;
+                    run.ok();
+                }
+                None => run.bad("reviews.jsonl", line, "required fields are missing".into()),
+            }
+            Ok(())
+        },
+    )
 }

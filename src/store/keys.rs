@@ -200,17 +200,18 @@ impl IndexFacts {
         s
     }
 
-    /// Every `(index, key)` this product has.
-    pub fn entries(&self) -> Vec<(IndexKind, Vec<u8>)> {
+    /// Every `(index, key, partition length)` this product has.
+    pub fn entries(&self) -> Vec<(IndexKind, Vec<u8>, usize)> {
         let scopes = self.scopes();
         let mut out = Vec::with_capacity(scopes.len() * 3);
         for scope in &scopes {
             let partition = scope.partition(self.payload.available);
             for kind in IndexKind::ALL {
-                let mut k = partition.clone();
+                let mut k = Vec::with_capacity(partition.len() + 13 + self.id.len());
+                k.extend_from_slice(&partition);
                 self.payload.sort_key(kind, &mut k);
                 k.extend_from_slice(self.id.as_bytes());
-                out.push((kind, k));
+                out.push((kind, k, partition.len()));
             }
         }
         out
@@ -237,9 +238,99 @@ impl IndexFacts {
     }
 }
 
+/// The counters that `BY_PRICE` entries add up to, computed from the entries
+/// sorted by key: one `(counter key, count)` per run of equal
+/// `(partition, level, bucket)`, so a bulk flush needs no hash map. Equals
+/// summing [`IndexFacts::counters`] over the same products.
+pub fn counters_of_sorted_price_entries<'a>(
+    entries: impl Iterator<Item = (&'a [u8], usize)>,
+) -> Vec<(Vec<u8>, i64)> {
+    const LEVELS: usize = 1 + (LAST_BUCKET_LEVEL - FIRST_BUCKET_LEVEL + 1) as usize;
+    let level_of = |i: usize| {
+        if i == 0 {
+            TOTAL_LEVEL
+        } else {
+            FIRST_BUCKET_LEVEL + i as u8 - 1
+        }
+    };
+    let mut out = Vec::new();
+    let mut runs: [Option<(&'a [u8], u64, i64)>; LEVELS] = [None; LEVELS];
+    for (key, part_len) in entries {
+        let part = &key[..part_len];
+        let mut price = [0u8; 8];
+        price.copy_from_slice(&key[part_len..part_len + 8]);
+        let price = u64::from_be_bytes(price);
+        let bucketed = matches!(part.first(), Some(b'*') | Some(b'c'));
+        for (i, run) in runs.iter_mut().enumerate() {
+            if i > 0 && !bucketed {
+                continue;
+            }
+            let bucket = if i == 0 {
+                0
+            } else {
+                price / pow10(level_of(i))
+            };
+            match run {
+                Some((p, b, n)) if *p == part && *b == bucket => *n += 1,
+                _ => {
+                    if let Some((p, b, n)) = run.take() {
+                        out.push((counter_key(p, level_of(i), b), n));
+                    }
+                    *run = Some((part, bucket, 1));
+                }
+            }
+        }
+    }
+    for (i, run) in runs.iter().enumerate() {
+        if let Some((p, b, n)) = run {
+            out.push((counter_key(p, level_of(i), *b), *n));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn counters_from_sorted_entries_equal_per_product_counters() {
+        let facts: Vec<IndexFacts> = (0..300u64)
+            .map(|i| IndexFacts {
+                id: format!("p{i}"),
+                brand: format!("b{}", i % 7),
+                categories: (0..i % 4).map(|c| format!("c{c}")).collect(),
+                payload: Payload {
+                    price: (i * 7_919) % 250_000,
+                    created_at: 0,
+                    rating: RatingSummary::default(),
+                    featured: false,
+                    available: i % 3 == 0,
+                },
+            })
+            .collect();
+        let mut expected: HashMap<Vec<u8>, i64> = HashMap::new();
+        let mut price_entries = Vec::new();
+        for f in &facts {
+            for c in f.counters() {
+                *expected.entry(c).or_default() += 1;
+            }
+            for (kind, key, part) in f.entries() {
+                if kind == IndexKind::Price {
+                    price_entries.push((key, part));
+                }
+            }
+        }
+        price_entries.sort();
+        let mut got: HashMap<Vec<u8>, i64> = HashMap::new();
+        for (k, n) in
+            counters_of_sorted_price_entries(price_entries.iter().map(|(k, p)| (k.as_slice(), *p)))
+        {
+            *got.entry(k).or_default() += n;
+        }
+        assert_eq!(got, expected);
+    }
 
     #[test]
     fn times_sort_numerically() {

@@ -17,7 +17,9 @@
 
 use super::error::StoreResult;
 use super::keys::{self, IndexFacts, IndexKind, Payload, Scope};
-use super::records::{BrandRec, CategoryRec, ProductRec, Record, ReviewRec, UserRec, decode};
+use super::records::{
+    BrandRec, CategoryRec, ProductRec, Record, ReviewRec, UserRec, decode, with_archived,
+};
 use super::tables::*;
 use crate::domain::listing::RatingSummary;
 use crate::domain::{Brand, Category, Product, Review, User};
@@ -36,6 +38,9 @@ pub struct WriteTxn {
     counters: HashMap<Vec<u8>, i64>,
     /// Category id → itself and its ancestors. Valid until a parent changes.
     closures: HashMap<String, Vec<String>>,
+    /// Pending `(count, sum)` changes of `PRODUCT_RATINGS`, applied by
+    /// `flush`; [`WriteTxn::rating`] reads stored + pending.
+    ratings: HashMap<String, (i64, i64)>,
 }
 
 fn get_domain<R: Record>(
@@ -83,6 +88,55 @@ fn child_key(parent: Option<&str>, child: &str) -> Vec<u8> {
     k
 }
 
+/// What the indexes need from a stored product, read from the archive
+/// without building the whole product.
+struct StoredFacts {
+    brand: String,
+    category_ids: Vec<String>,
+    payload: Payload,
+}
+
+fn rating_now(
+    t: &impl ReadableTable<&'static str, (u32, u32)>,
+    pending: &HashMap<String, (i64, i64)>,
+    product_id: &str,
+) -> StoreResult<RatingSummary> {
+    let (count, sum) = t.get(product_id)?.map_or((0, 0), |g| g.value());
+    let (dc, ds) = pending.get(product_id).copied().unwrap_or((0, 0));
+    Ok(RatingSummary {
+        count: (count as i64 + dc).max(0) as u32,
+        sum: (sum as i64 + ds).max(0) as u32,
+    })
+}
+
+fn stored_facts(
+    products: &impl ReadableTable<&'static str, &'static [u8]>,
+    ratings: &impl ReadableTable<&'static str, (u32, u32)>,
+    pending: &HashMap<String, (i64, i64)>,
+    id: &str,
+) -> StoreResult<Option<StoredFacts>> {
+    let Some(g) = products.get(id)? else {
+        return Ok(None);
+    };
+    let rating = rating_now(ratings, pending, id)?;
+    with_archived::<ProductRec, _>(g.value(), id, |a| StoredFacts {
+        brand: a.brand_id.as_str().to_string(),
+        category_ids: a
+            .category_ids
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+        payload: Payload {
+            price: a.price_cents.to_native(),
+            created_at: a.created_at_ms.to_native(),
+            rating,
+            featured: a.is_featured,
+            available: a.is_available,
+        },
+    })
+    .map(Some)
+}
+
 impl WriteTxn {
     pub(crate) fn new(txn: redb::WriteTransaction) -> Self {
         WriteTxn {
@@ -90,6 +144,7 @@ impl WriteTxn {
             dirty: HashSet::new(),
             counters: HashMap::new(),
             closures: HashMap::new(),
+            ratings: HashMap::new(),
         }
     }
 
@@ -219,29 +274,30 @@ impl WriteTxn {
 
     // ---- index maintenance ---------------------------------------------------------------
 
+    /// The index facts of a stored product, or `None` if it does not exist.
     fn facts(&mut self, id: &str) -> StoreResult<Option<IndexFacts>> {
-        let Some(p) = self.product(id)? else {
-            return Ok(None);
+        let stored = {
+            let products = self.txn.open_table(PRODUCTS)?;
+            let ratings = self.txn.open_table(PRODUCT_RATINGS)?;
+            stored_facts(&products, &ratings, &self.ratings, id)?
         };
-        let rating = self.rating(id)?;
+        stored.map(|s| self.with_lineage(id, s)).transpose()
+    }
+
+    /// Completes stored facts with the category closure.
+    fn with_lineage(&mut self, id: &str, s: StoredFacts) -> StoreResult<IndexFacts> {
         let mut categories = Vec::new();
-        for c in &p.category_ids {
-            categories.extend(self.category_lineage(c.as_str())?);
+        for c in &s.category_ids {
+            categories.extend(self.category_lineage(c)?);
         }
         categories.sort();
         categories.dedup();
-        Ok(Some(IndexFacts {
+        Ok(IndexFacts {
             id: id.to_string(),
-            brand: p.brand_id.into_string(),
+            brand: s.brand,
             categories,
-            payload: Payload {
-                price: p.price.cents(),
-                created_at: p.created_at.millis(),
-                rating,
-                featured: p.is_featured,
-                available: p.is_available,
-            },
-        }))
+            payload: s.payload,
+        })
     }
 
     /// Removes the current index entries and counts of `id` (if it exists) and
@@ -257,7 +313,7 @@ impl WriteTxn {
                 self.txn.open_table(BY_PRICE)?,
                 self.txn.open_table(BY_RATING)?,
             ];
-            for (kind, key) in f.entries() {
+            for (kind, key, _) in f.entries() {
                 tables[kind as usize].remove(key.as_slice())?;
             }
             for c in f.counters() {
@@ -271,24 +327,46 @@ impl WriteTxn {
     /// Adds index entries for every dirty product's final state and applies
     /// pending counter changes. Idempotent.
     pub fn flush(&mut self) -> StoreResult<()> {
-        let dirty: Vec<String> = self.dirty.drain().collect();
-        let mut entries: [Vec<(Vec<u8>, [u8; keys::PAYLOAD_LEN])>; 3] = Default::default();
-        for id in &dirty {
-            if let Some(f) = self.facts(id)? {
-                let payload = f.payload.encode();
-                for (kind, key) in f.entries() {
-                    entries[kind as usize].push((key, payload));
-                }
-                for c in f.counters() {
-                    *self.counters.entry(c).or_default() += 1;
+        self.apply_ratings()?;
+        let mut dirty: Vec<String> = self.dirty.drain().collect();
+        if dirty.is_empty() && self.counters.is_empty() {
+            return Ok(());
+        }
+        // Read in key order (page locality), with each table opened once.
+        dirty.sort_unstable();
+        let mut stored = Vec::with_capacity(dirty.len());
+        {
+            let products = self.txn.open_table(PRODUCTS)?;
+            let ratings = self.txn.open_table(PRODUCT_RATINGS)?;
+            for id in dirty {
+                if let Some(s) = stored_facts(&products, &ratings, &self.ratings, &id)? {
+                    stored.push((id, s));
                 }
             }
         }
-        // Sorted inserts touch each leaf page once per batch.
-        for (kind, mut batch) in IndexKind::ALL.into_iter().zip(entries) {
+        type Entry = (Vec<u8>, [u8; keys::PAYLOAD_LEN], usize);
+        let mut entries: [Vec<Entry>; 3] = Default::default();
+        for (id, s) in stored {
+            let f = self.with_lineage(&id, s)?;
+            let payload = f.payload.encode();
+            for (kind, key, part) in f.entries() {
+                entries[kind as usize].push((key, payload, part));
+            }
+        }
+        for batch in &mut entries {
             batch.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
+        // The new entries' counters, derived from the sorted price entries.
+        let price = &entries[IndexKind::Price as usize];
+        for (k, n) in
+            keys::counters_of_sorted_price_entries(price.iter().map(|e| (e.0.as_slice(), e.2)))
+        {
+            *self.counters.entry(k).or_default() += n;
+        }
+        // Sorted inserts touch each leaf page once per batch.
+        for (kind, batch) in IndexKind::ALL.into_iter().zip(entries) {
             let mut t = self.txn.open_table(kind.table())?;
-            for (k, v) in &batch {
+            for (k, v, _) in &batch {
                 t.insert(k.as_slice(), v.as_slice())?;
             }
         }
@@ -309,23 +387,26 @@ impl WriteTxn {
         Ok(())
     }
 
-    fn rating(&self, product_id: &str) -> StoreResult<RatingSummary> {
-        let t = self.txn.open_table(PRODUCT_RATINGS)?;
-        Ok(t.get(product_id)?.map_or(RatingSummary::default(), |g| {
-            let (count, sum) = g.value();
-            RatingSummary { count, sum }
-        }))
+    fn add_rating(&mut self, product_id: &str, rating: u8, sign: i64) {
+        let d = self.ratings.entry(product_id.to_string()).or_default();
+        d.0 += sign;
+        d.1 += sign * rating as i64;
     }
 
-    fn add_rating(&mut self, product_id: &str, rating: u8, sign: i64) -> StoreResult<()> {
-        let cur = self.rating(product_id)?;
-        let count = (cur.count as i64 + sign).max(0) as u32;
-        let sum = (cur.sum as i64 + sign * rating as i64).max(0) as u32;
+    /// Writes pending rating changes into `PRODUCT_RATINGS`.
+    fn apply_ratings(&mut self) -> StoreResult<()> {
+        let mut pending: Vec<(String, (i64, i64))> = self.ratings.drain().collect();
+        pending.sort_unstable();
         let mut t = self.txn.open_table(PRODUCT_RATINGS)?;
-        if count == 0 {
-            t.remove(product_id)?;
-        } else {
-            t.insert(product_id, (count, sum))?;
+        for (id, (dc, ds)) in pending {
+            let (count, sum) = t.get(id.as_str())?.map_or((0, 0), |g| g.value());
+            let count = (count as i64 + dc).max(0) as u32;
+            let sum = (sum as i64 + ds).max(0) as u32;
+            if count == 0 {
+                t.remove(id.as_str())?;
+            } else {
+                t.insert(id.as_str(), (count, sum))?;
+            }
         }
         Ok(())
     }
@@ -350,6 +431,7 @@ impl WriteTxn {
         self.touch(id)?;
         self.txn.open_table(PRODUCTS)?.remove(id)?;
         self.txn.open_table(PRODUCT_RATINGS)?.remove(id)?;
+        self.ratings.remove(id);
         let mut index = self.txn.open_table(REVIEWS_BY_PRODUCT)?;
         let mut reviews = self.txn.open_table(REVIEWS)?;
         let mut lo = Vec::new();
@@ -442,13 +524,13 @@ impl WriteTxn {
     pub fn put_review(&mut self, r: &Review) -> StoreResult<()> {
         if let Some(old) = self.review(r.id.as_str())? {
             self.touch(old.product_id.as_str())?;
-            self.add_rating(old.product_id.as_str(), old.rating.get(), -1)?;
+            self.add_rating(old.product_id.as_str(), old.rating.get(), -1);
             self.txn
                 .open_table(REVIEWS_BY_PRODUCT)?
                 .remove(review_key(&old).as_slice())?;
         }
         self.touch(r.product_id.as_str())?;
-        self.add_rating(r.product_id.as_str(), r.rating.get(), 1)?;
+        self.add_rating(r.product_id.as_str(), r.rating.get(), 1);
         self.txn
             .open_table(REVIEWS_BY_PRODUCT)?
             .insert(review_key(r).as_slice(), ())?;
@@ -470,8 +552,17 @@ impl WriteTxn {
     /// Flushes pending index work and commits durably: when this returns
     /// `Ok`, the write survives a crash.
     pub fn commit(mut self) -> StoreResult<()> {
+        let start = std::time::Instant::now();
+        let dirty = self.dirty.len();
         self.flush()?;
+        let flushed = start.elapsed();
         self.txn.commit()?;
+        tracing::debug!(
+            dirty_products = dirty,
+            flush_ms = flushed.as_millis() as u64,
+            commit_ms = (start.elapsed() - flushed).as_millis() as u64,
+            "write transaction committed"
+        );
         Ok(())
     }
 }
