@@ -297,12 +297,11 @@ fn decode_full(c: &mut Criterion) {
     });
 }
 
-criterion_group!(
-    benches,
-    get_product,
-    record_access,
-    list,
-    decode_full,
-    import
-);
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = get_product, record_access, list, decode_full, import
+}
 criterion_main!(benches);

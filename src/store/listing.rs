@@ -12,9 +12,11 @@
 //!   prices by buffering each run of equal prices.
 //!
 //! A price range with a price sort is a sub-range. With another sort it is a
-//! filter on the payload; when few products match (`total² ≤ need·scope`), the
-//! planner instead collects the matches from the price sub-range and sorts
-//! them, which bounds the work by about `sqrt(need·scope)` entries.
+//! filter on the payload; when few products match (`upper² ≤ need·scope`,
+//! with `upper` the range widened to whole dollars and counted from buckets),
+//! the planner instead collects the matches from the price sub-range, which
+//! also gives the exact total, and orders only the first `need` of them. This
+//! bounds the work by about `sqrt(need·scope)` entries.
 //!
 //! `meta.total` comes from counters (`PRODUCT_COUNTS`): O(1) without a price
 //! range; with one, a sum of at most ~9 buckets per decimal level plus exact
@@ -246,6 +248,40 @@ impl ReadTxn {
         for part in &partitions {
             scope_size += counter(&counts, part, keys::TOTAL_LEVEL, 0)?;
         }
+        let need = offset.saturating_add(limit as u64);
+        let price_sort = matches!(sort, ProductSort::PriceAsc | ProductSort::PriceDesc);
+
+        // A price range with another sort: when few products match, collect
+        // them from the price sub-range (which also counts them). The choice
+        // uses an upper bound (the range widened to whole dollars, counted from
+        // buckets only), so a selective range is not scanned twice.
+        if let Some((lo, hi)) = price
+            && !price_sort
+            && limit > 0
+        {
+            let gather = match plan {
+                Plan::GatherPriceRange => true,
+                Plan::ScanSortIndex => false,
+                Plan::Auto => {
+                    let upper = if scope.has_price_buckets() {
+                        let (wlo, whi) =
+                            (lo / 100 * 100, (hi / 100 * 100 + 99).min(Price::MAX_CENTS));
+                        let mut n = 0;
+                        for part in &partitions {
+                            n += count_price_range(&counts, &by_price, part, wlo, whi)?;
+                        }
+                        n
+                    } else {
+                        scope_size
+                    };
+                    (upper as u128) * (upper as u128) <= need as u128 * scope_size as u128
+                }
+            };
+            if gather {
+                return self.gather(&by_price, &partitions, sort, lo, hi, offset, limit);
+            }
+        }
+
         let total = match price {
             None => scope_size,
             Some((lo, hi)) => {
@@ -266,36 +302,18 @@ impl ReadTxn {
                 total,
             });
         }
-
-        let need = offset.saturating_add(limit as u64);
-        let price_sort = matches!(sort, ProductSort::PriceAsc | ProductSort::PriceDesc);
-        let gather = match (price, plan) {
-            (None, _) => false,
-            (Some(_), _) if price_sort => false,
-            (Some(_), Plan::GatherPriceRange) => true,
-            (Some(_), Plan::ScanSortIndex) => false,
-            (Some(_), Plan::Auto) => {
-                (total as u128) * (total as u128) <= need as u128 * scope_size as u128
-            }
-        };
-        let hits = if gather {
-            let (lo, hi) = price.unwrap_or((0, Price::MAX_CENTS));
-            self.gather(&by_price, &partitions, sort, lo, hi, offset, limit)?
-        } else {
-            let mut merge = Merge::new(self.streams(&partitions, sort, price)?)?;
-            let mut hits = Vec::with_capacity(limit);
-            let mut seen = 0u64;
-            while let Some(item) = merge.next()? {
-                if seen >= offset {
-                    hits.push(item.into_hit());
-                    if hits.len() == limit {
-                        break;
-                    }
+        let mut merge = Merge::new(self.streams(&partitions, sort, price)?)?;
+        let mut hits = Vec::with_capacity(limit);
+        let mut seen = 0u64;
+        while let Some(item) = merge.next()? {
+            if seen >= offset {
+                hits.push(item.into_hit());
+                if hits.len() == limit {
+                    break;
                 }
-                seen += 1;
             }
-            hits
-        };
+            seen += 1;
+        }
         Ok(ProductPage { hits, total })
     }
 
@@ -355,9 +373,9 @@ impl ReadTxn {
         Ok(out)
     }
 
-    /// All matches of a price sub-range, sorted in memory. Used when the
-    /// range is selective enough that scanning the sort index would read
-    /// more entries.
+    /// All matches of a price sub-range, ordered in memory: the page and the
+    /// exact total. Used when the range is selective enough that scanning the
+    /// sort index would read more entries.
     #[allow(clippy::too_many_arguments)]
     fn gather(
         &self,
@@ -368,7 +386,7 @@ impl ReadTxn {
         hi: u64,
         offset: u64,
         limit: usize,
-    ) -> StoreResult<Vec<ProductHit>> {
+    ) -> StoreResult<ProductPage> {
         let mut items = Vec::new();
         for part in partitions {
             let id_at = part.len() + IndexKind::Price.sort_key_len();
@@ -380,13 +398,27 @@ impl ReadTxn {
                 }
             }
         }
+        let total = items.len() as u64;
+        // Only the first `offset + limit` need ordering.
+        let need = (offset as usize).saturating_add(limit).min(items.len());
+        if need == 0 {
+            return Ok(ProductPage {
+                hits: Vec::new(),
+                total,
+            });
+        }
+        if need < items.len() {
+            items.select_nth_unstable_by(need - 1, |a, b| a.key.cmp(&b.key));
+            items.truncate(need);
+        }
         items.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        Ok(items
+        let hits = items
             .into_iter()
             .skip(offset as usize)
             .take(limit)
             .map(Item::into_hit)
-            .collect())
+            .collect();
+        Ok(ProductPage { hits, total })
     }
 }
 
