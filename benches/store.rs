@@ -84,6 +84,17 @@ fn ids(n: u32) -> Vec<String> {
 fn get_product(c: &mut Criterion) {
     let store = database();
     let ids = ids(4096);
+    {
+        let txn = store.read().unwrap();
+        let copied = ids
+            .iter()
+            .filter(|id| txn.product(id).unwrap().unwrap().was_copied())
+            .count();
+        eprintln!(
+            "get_product: {copied} of {} product values were misaligned (copied)",
+            ids.len()
+        );
+    }
     let mut g = c.benchmark_group("get_product");
     g.bench_function("in_read_txn", |b| {
         let txn = store.read().unwrap();
