@@ -12,8 +12,8 @@
 //! old catalogue), and each product's index entries are written once, after
 //! its reviews. Its cost is memory for the dirty pages until commit.
 
+use super::Catalog;
 use super::writes::{check_parent, check_product_refs, check_review_refs};
-use super::{Catalog, CatalogError};
 use crate::domain::brand::BrandDraft;
 use crate::domain::category::CategoryDraft;
 use crate::domain::product::ProductDraft;
@@ -142,16 +142,6 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("{} bad line(s); nothing was imported (strict mode)", .0.skipped())]
     Rejected(ImportReport),
-}
-
-impl From<CatalogError> for ImportError {
-    fn from(e: CatalogError) -> Self {
-        match e {
-            CatalogError::Store(s) => ImportError::Store(s),
-            // Import checks build line errors, never catalogue errors.
-            other => ImportError::Store(StoreError::Task(other.to_string())),
-        }
-    }
 }
 
 /// Per-import state: the report being built and the options.
