@@ -38,6 +38,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Generate a deterministic synthetic catalogue as JSONL files.
     Gen(GenArgs),
+    /// Rebuild the search index from the catalogue (offline).
+    Reindex,
 }
 
 #[derive(Debug, Args)]

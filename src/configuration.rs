@@ -209,6 +209,11 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         database_path(&self.data_dir)
     }
+
+    /// The search index directory inside the data dir.
+    pub fn search_dir(&self) -> PathBuf {
+        self.data_dir.join("search")
+    }
 }
 
 pub fn database_path(data_dir: &Path) -> PathBuf {

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod configuration;
 pub mod domain;
 pub mod generator;
+pub mod search;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -73,6 +73,28 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Reindex => {
+            let catalog = open_catalog(&config)?;
+            let total = catalog.store().read()?.counts()?.products;
+            let docs = shopd::catalog::search::StoreDocs {
+                store: catalog.store().clone(),
+            };
+            let bar = progress::bar(total, "products");
+            let started = std::time::Instant::now();
+            let n = shopd::search::SearchIndex::rebuild_offline(
+                &config.search_dir(),
+                &docs,
+                total,
+                &|done, _| bar.set_position(done),
+            )?;
+            bar.finish_and_clear();
+            println!(
+                "indexed {n} product(s) into {} in {:.1} s",
+                config.search_dir().display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Gen(args) => {
             let spec = shopd::generator::Spec {
                 products: args.products,

@@ -56,6 +56,19 @@ impl Progress for Bars {
     }
 }
 
+/// A counting bar (drawn only on a terminal).
+pub fn bar(total: u64, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "[{{bar:40}}] {{pos:>8}}/{{len:<8}} {unit} {{per_sec:>12}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
 /// Prints per-file counts and the bad lines (to stdout and stderr).
 pub fn print_import(report: &ImportReport) {
     for f in &report.files {

@@ -21,6 +21,9 @@ pub struct Application {
     port: u16,
     server: Server,
     catalog: Catalog,
+    /// Writes search analytics every few seconds; stopped at shutdown so it
+    /// releases its handle on storage.
+    stats_flusher: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the catalogue in `config.data_dir`, importing the embedded demo
@@ -42,12 +45,37 @@ pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
     Ok(catalog)
 }
 
+/// How often search analytics are written to storage.
+const STATS_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let cfg = config.clone();
-        let catalog = tokio::task::spawn_blocking(move || open_catalog(&cfg))
-            .await
-            .context("opening storage")??;
+        let catalog = tokio::task::spawn_blocking(move || {
+            let catalog = open_catalog(&cfg)?;
+            let dir = cfg.search_dir();
+            catalog
+                .with_search(&dir)
+                .with_context(|| format!("opening the search index in {}", dir.display()))
+        })
+        .await
+        .context("opening storage")??;
+        let flusher = catalog.clone();
+        let stats_flusher = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(STATS_FLUSH_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let c = flusher.clone();
+                match tokio::task::spawn_blocking(move || c.flush_search_stats()).await {
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = format!("{e:#}"), "flushing search analytics failed")
+                    }
+                    Err(_) => break,
+                    Ok(Ok(())) => {}
+                }
+            }
+        });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
@@ -74,6 +102,7 @@ impl Application {
             port,
             server,
             catalog,
+            stats_flusher,
         })
     }
 
@@ -94,9 +123,16 @@ impl Application {
     /// workers released their handles on storage and the database closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Application {
-            server, catalog, ..
+            server,
+            catalog,
+            stats_flusher,
+            ..
         } = self;
         let result = server.await;
+        stats_flusher.abort();
+        let _ = stats_flusher.await;
+        let c = catalog.clone();
+        let _ = tokio::task::spawn_blocking(move || c.shutdown_search()).await;
         // Workers drop their app data on their own threads just after the
         // server future resolves; wait for the last handle, then close.
         let mut store = catalog.into_store();

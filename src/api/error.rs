@@ -6,6 +6,7 @@
 
 use crate::catalog::CatalogError;
 use crate::domain::{FieldError, FieldErrors};
+use crate::search::SearchError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -29,6 +30,12 @@ pub enum ApiError {
         message: String,
         fields: FieldErrors,
     },
+    #[error("{message}")]
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u32,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -51,7 +58,9 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
@@ -76,6 +85,17 @@ impl From<CatalogError> for ApiError {
             },
             CatalogError::Validation(fields) => ApiError::validation(fields),
             CatalogError::Store(s) => ApiError::Internal(s.into()),
+            CatalogError::Search(SearchError::Rebuilding) => ApiError::Unavailable {
+                code: "search_rebuilding",
+                message: SearchError::Rebuilding.to_string(),
+                retry_after_secs: 2,
+            },
+            CatalogError::Search(e @ SearchError::Unavailable(_)) => ApiError::Unavailable {
+                code: "search_unavailable",
+                message: e.to_string(),
+                retry_after_secs: 5,
+            },
+            CatalogError::Search(e) => ApiError::Internal(e.into()),
         }
     }
 }
@@ -103,6 +123,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -122,8 +143,16 @@ impl ResponseError for ApiError {
             },
         };
         let mut res = HttpResponse::build(self.status_code());
-        if let ApiError::Unauthorized(_) = self {
-            res.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            ApiError::Unauthorized(_) => {
+                res.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::Unavailable {
+                retry_after_secs, ..
+            } => {
+                res.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         res.json(body)
     }

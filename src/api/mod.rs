@@ -13,6 +13,7 @@ pub mod extract;
 pub mod health;
 pub mod products;
 pub mod request_id;
+pub mod search;
 pub mod state;
 
 use crate::catalog::{CatalogResult, Created};
@@ -26,6 +27,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ready", web::get().to(health::ready))
         .service(
             web::scope("/api/v1")
+                .service(
+                    web::resource("/search")
+                        .route(web::get().to(search::search))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/search/synonyms")
+                        .route(web::get().to(search::get_synonyms))
+                        .route(web::put().to(search::put_synonyms))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/search/analytics")
+                        .route(web::get().to(search::analytics))
+                        .default_service(web::to(method_not_allowed)),
+                )
                 .service(
                     web::resource("/products")
                         .route(web::get().to(products::list))

@@ -44,14 +44,7 @@ fn id_filter(q: &Query, name: &str, matches_nothing: &mut bool) -> Option<Id> {
 pub fn list_query(q: &Query) -> Result<ProductQuery, ApiError> {
     let mut errors = FieldErrors::new();
     let page = q.page(&mut errors)?;
-    let available = q.bool("isAvailable")?;
-    let min_price = price(q, "minPrice", &mut errors)?;
-    let max_price = price(q, "maxPrice", &mut errors)?;
-    if let (Some(lo), Some(hi)) = (min_price, max_price)
-        && lo > hi
-    {
-        errors.push("minPrice", "must not be greater than maxPrice");
-    }
+    let filter = filter(q, &mut errors)?;
     let sort = match q.get("sort") {
         None => ProductSort::Featured,
         Some(s) => ProductSort::parse(s).unwrap_or_else(|| {
@@ -60,19 +53,31 @@ pub fn list_query(q: &Query) -> Result<ProductQuery, ApiError> {
             ProductSort::Featured
         }),
     };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(ProductQuery { filter, sort, page })
+}
+
+/// The product filters shared by lists and search.
+pub fn filter(q: &Query, errors: &mut FieldErrors) -> Result<ProductFilter, ApiError> {
+    let available = q.bool("isAvailable")?;
+    let min_price = price(q, "minPrice", errors)?;
+    let max_price = price(q, "maxPrice", errors)?;
+    if let (Some(lo), Some(hi)) = (min_price, max_price)
+        && lo > hi
+    {
+        errors.push("minPrice", "must not be greater than maxPrice");
+    }
     let mut matches_nothing = false;
-    let filter = ProductFilter {
+    Ok(ProductFilter {
         category: id_filter(q, "category", &mut matches_nothing),
         brand: id_filter(q, "brand", &mut matches_nothing),
         available,
         min_price,
         max_price,
         matches_nothing,
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    Ok(ProductQuery { filter, sort, page })
+    })
 }
 
 pub async fn list(req: HttpRequest, catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError> {

@@ -12,6 +12,7 @@ pub mod export;
 pub mod import;
 pub mod json;
 mod reads;
+pub mod search;
 mod writes;
 
 pub use writes::Created;
@@ -32,6 +33,8 @@ pub enum CatalogError {
     Validation(FieldErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Search(crate::search::SearchError),
 }
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
@@ -47,11 +50,16 @@ pub(crate) fn not_found(kind: &'static str, id: &str) -> CatalogError {
 #[derive(Clone)]
 pub struct Catalog {
     store: Store,
+    search: search::SearchState,
 }
 
 impl Catalog {
+    /// A catalogue without search (import, export, tests of the store).
     pub fn new(store: Store) -> Self {
-        Catalog { store }
+        Catalog {
+            store,
+            search: search::SearchState::default(),
+        }
     }
 
     pub fn into_store(self) -> Store {

@@ -5,7 +5,7 @@ use super::json::{
     ProductItem, ReviewItem,
 };
 use super::{Catalog, CatalogResult, not_found};
-use crate::domain::listing::{PageRequest, ProductQuery};
+use crate::domain::listing::{PageRequest, ProductQuery, RatingSummary};
 use crate::store::{BrandRec, CategoryRec, CategoryView, ProductView, ReadTxn, Rec, UserRec};
 use std::collections::HashMap;
 
@@ -14,13 +14,41 @@ fn sort_categories(v: &mut [CategoryView<'_>]) {
 }
 
 /// Brand and category records by id, borrowed keys from product views.
-type Refs<'p> = (
+pub(super) type Refs<'p> = (
     HashMap<&'p str, Rec<BrandRec>>,
     HashMap<&'p str, Rec<CategoryRec>>,
 );
 
+/// List items for products, joining brands and categories from `refs`.
+pub(super) fn product_items<'a>(
+    views: &[ProductView<'a>],
+    ratings: &[RatingSummary],
+    refs: &'a Refs<'a>,
+) -> CatalogResult<Vec<ProductItem<'a>>> {
+    let (brands, categories) = refs;
+    let mut items = Vec::with_capacity(views.len());
+    for (p, rating) in views.iter().zip(ratings) {
+        let brand = brands.get(p.brand_id()).map(|r| r.view()).transpose()?;
+        let mut cats = Vec::new();
+        for c in p.category_ids() {
+            if let Some(r) = categories.get(c) {
+                let v = r.view()?;
+                cats.push(CategoryRef {
+                    id: v.id(),
+                    title: v.title(),
+                });
+            }
+        }
+        items.push(ProductItem::new(*p, brand, cats, *rating));
+    }
+    Ok(items)
+}
+
 /// Loads each distinct brand and category the given products mention, once.
-fn load_refs<'p>(txn: &ReadTxn, products: &[ProductView<'p>]) -> CatalogResult<Refs<'p>> {
+pub(super) fn load_refs<'p>(
+    txn: &ReadTxn,
+    products: &[ProductView<'p>],
+) -> CatalogResult<Refs<'p>> {
     let mut brands = HashMap::new();
     let mut categories = HashMap::new();
     for p in products {
@@ -96,22 +124,8 @@ impl Catalog {
             .iter()
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
-        let (brands, categories) = load_refs(&txn, &views)?;
-        let mut items = Vec::with_capacity(views.len());
-        for (p, rating) in views.iter().zip(ratings) {
-            let brand = brands.get(p.brand_id()).map(|r| r.view()).transpose()?;
-            let mut cats = Vec::new();
-            for c in p.category_ids() {
-                if let Some(r) = categories.get(c) {
-                    let v = r.view()?;
-                    cats.push(CategoryRef {
-                        id: v.id(),
-                        title: v.title(),
-                    });
-                }
-            }
-            items.push(ProductItem::new(*p, brand, cats, rating));
-        }
+        let refs = load_refs(&txn, &views)?;
+        let items = product_items(&views, &ratings, &refs)?;
         Ok(json::to_vec(&Paged {
             data: items,
             meta: q.page.meta(page.total),

@@ -13,6 +13,7 @@ pub mod listing;
 pub mod money;
 pub mod product;
 pub mod review;
+pub mod search;
 pub mod timestamp;
 pub mod user;
 

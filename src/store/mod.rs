@@ -25,20 +25,24 @@ pub mod write;
 
 pub use error::{StoreError, StoreResult};
 pub use listing::{Plan, ProductHit, ProductPage};
-pub use read::{ReadTxn, TableCounts};
+pub use read::{QueryCounts, ReadTxn, TableCounts};
 pub use records::{BrandRec, CategoryRec, ProductRec, Rec, Record, ReviewRec, UserRec};
 pub use views::{BrandView, CategoryView, ProductView, ReviewView, UserView};
-pub use write::WriteTxn;
+pub use write::{CommitInfo, WriteTxn};
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Called after every durable commit that changed search documents.
+pub type CommitHook = Arc<dyn Fn(&CommitInfo) + Send + Sync>;
 
 /// Handle to the open database; cheap to clone, shared by all workers.
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
     path: PathBuf,
+    on_commit: Arc<std::sync::RwLock<Option<CommitHook>>>,
 }
 
 /// Which table an export walks.
@@ -92,12 +96,30 @@ impl Store {
             txn.open_table(BY_PRICE)?;
             txn.open_table(BY_RATING)?;
             txn.open_table(PRODUCT_COUNTS)?;
+            txn.open_table(SEARCH_SYNONYMS)?;
+            txn.open_table(SEARCH_QUERIES)?;
         }
         txn.commit()?;
         Ok(Store {
             db: Arc::new(db),
             path: path.to_path_buf(),
+            on_commit: Arc::default(),
         })
+    }
+
+    /// Installs the function told about every commit that changed search
+    /// documents (the search indexer). One hook; a second call replaces it.
+    pub fn set_commit_hook(&self, hook: CommitHook) {
+        if let Ok(mut h) = self.on_commit.write() {
+            *h = Some(hook);
+        }
+    }
+
+    /// The current generation (see `tables::META`).
+    pub fn generation(&self) -> StoreResult<u64> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(tables::META)?;
+        Ok(meta.get("generation")?.map_or(0, |g| g.value()))
     }
 
     /// Closes the database if this is the last handle; otherwise hands the
@@ -111,6 +133,7 @@ impl Store {
             Err(db) => Err(Store {
                 db,
                 path: self.path,
+                on_commit: self.on_commit,
             }),
         }
     }
@@ -132,7 +155,13 @@ impl Store {
     ) -> Result<T, E> {
         let mut txn = WriteTxn::new(self.db.begin_write().map_err(StoreError::from)?);
         let out = f(&mut txn)?;
-        txn.commit()?;
+        let info = txn.commit()?;
+        if !info.products.is_empty() {
+            let hook = self.on_commit.read().ok().and_then(|h| h.clone());
+            if let Some(hook) = hook {
+                hook(&info);
+            }
+        }
         Ok(out)
     }
 

@@ -166,6 +166,54 @@ impl ReadTxn {
         Ok(out)
     }
 
+    /// The search synonym groups (empty when never set).
+    pub fn synonyms(&self) -> StoreResult<crate::domain::search::Synonyms> {
+        let t = self.txn.open_table(SEARCH_SYNONYMS)?;
+        match t.get("v1")? {
+            Some(g) => decode::<super::records::SynonymsRec>(g.value(), "v1"),
+            None => Ok(Default::default()),
+        }
+    }
+
+    /// The `limit` most searched texts and the `limit` most searched texts
+    /// that found nothing, each `(text, count)`, most first.
+    pub fn top_queries(&self, limit: usize) -> StoreResult<QueryCounts> {
+        let t = self.txn.open_table(SEARCH_QUERIES)?;
+        let mut all = Vec::new();
+        let mut zero = Vec::new();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            let (n, z) = v.value();
+            all.push((k.value().to_string(), n));
+            if z > 0 {
+                zero.push((k.value().to_string(), z));
+            }
+        }
+        let order =
+            |a: &(String, u64), b: &(String, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+        all.sort_by(order);
+        zero.sort_by(order);
+        all.truncate(limit);
+        zero.truncate(limit);
+        Ok(QueryCounts { all, zero })
+    }
+
+    /// Every product id, in order, from `after` (exclusive) on, at most `limit`.
+    pub fn product_ids(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<String>> {
+        let t = self.table(&self.products, PRODUCTS)?;
+        let range = match after {
+            Some(a) => {
+                t.range::<&str>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))?
+            }
+            None => t.range::<&str>(..)?,
+        };
+        let mut out = Vec::with_capacity(limit);
+        for item in range.take(limit) {
+            out.push(item?.0.value().to_string());
+        }
+        Ok(out)
+    }
+
     pub fn counts(&self) -> StoreResult<TableCounts> {
         Ok(TableCounts {
             brands: self.txn.open_table(BRANDS)?.len()?,
@@ -190,4 +238,13 @@ impl ReadTxn {
         }
         Ok(())
     }
+}
+
+/// Search analytics as stored: `(text, count)` pairs, most first.
+#[derive(Debug, Default)]
+pub struct QueryCounts {
+    /// Most searched texts.
+    pub all: Vec<(String, u64)>,
+    /// Most searched texts that found nothing.
+    pub zero: Vec<(String, u64)>,
 }

@@ -41,6 +41,7 @@ pub const CATEGORY_V1: u8 = 1;
 pub const PRODUCT_V1: u8 = 1;
 pub const REVIEW_V1: u8 = 1;
 pub const USER_V1: u8 = 1;
+pub const SYNONYMS_V1: u8 = 1;
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
 pub struct BrandV1 {
@@ -93,6 +94,11 @@ pub struct UserV1 {
     pub email: String,
     pub name: String,
     pub created_at_ms: i64,
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
+pub struct SynonymsV1 {
+    pub groups: Vec<Vec<String>>,
 }
 
 /// Serializes `value` as `[version] ‖ archive` in one buffer.
@@ -237,6 +243,31 @@ pub struct CategoryRec;
 pub struct ProductRec;
 pub struct ReviewRec;
 pub struct UserRec;
+pub struct SynonymsRec;
+
+impl Record for SynonymsRec {
+    const TABLE: &'static str = "search_synonyms";
+    const VERSION: u8 = SYNONYMS_V1;
+    type Archived = ArchivedSynonymsV1;
+    type Domain = crate::domain::search::Synonyms;
+    fn encode(s: &Self::Domain) -> Vec<u8> {
+        encode_with(
+            Self::VERSION,
+            &SynonymsV1 {
+                groups: s.groups.clone(),
+            },
+        )
+    }
+    fn to_domain(a: &ArchivedSynonymsV1) -> Result<Self::Domain, String> {
+        Ok(crate::domain::search::Synonyms {
+            groups: a
+                .groups
+                .iter()
+                .map(|g| g.iter().map(|t| t.as_str().to_string()).collect())
+                .collect(),
+        })
+    }
+}
 
 impl Record for BrandRec {
     const TABLE: &'static str = "brands";

@@ -52,7 +52,20 @@ pub const BY_RATING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("idx_b
 /// `[bucket·10^level, (bucket+1)·10^level)`. Zero counts are deleted.
 pub const PRODUCT_COUNTS: TableDefinition<&[u8], u64> = TableDefinition::new("product_counts");
 
-/// Schema facts: `"schema"` → layout version of this whole file.
+/// Schema facts: `"schema"` → layout version of this whole file;
+/// `"generation"` → number of committed transactions that changed what the
+/// search index shows (a product, or a brand/category title it carries). The
+/// search index records the generation it reflects (see `search`).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// `"v1"` → versioned rkyv `SynonymsV1`: the search synonym groups.
+pub const SEARCH_SYNONYMS: TableDefinition<&str, &[u8]> = TableDefinition::new("search_synonyms");
+
+/// Normalized search text → (times searched, times with zero hits). Bounded:
+/// writers prune the least searched entries beyond `MAX_TRACKED_QUERIES`.
+pub const SEARCH_QUERIES: TableDefinition<&str, (u64, u64)> =
+    TableDefinition::new("search_queries");
+
+pub const MAX_TRACKED_QUERIES: u64 = 10_000;
 
 pub const SCHEMA_VERSION: u64 = 1;

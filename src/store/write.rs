@@ -23,8 +23,8 @@ use super::records::{
 use super::tables::*;
 use crate::domain::listing::RatingSummary;
 use crate::domain::{Brand, Category, Product, Review, User};
-use redb::{ReadableTable, TableDefinition};
-use std::collections::{HashMap, HashSet};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Deepest category chain we follow; deeper means a cycle slipped in.
 const MAX_CATEGORY_DEPTH: usize = 64;
@@ -39,8 +39,20 @@ pub struct WriteTxn {
     /// Category id → itself and its ancestors. Valid until a parent changes.
     closures: HashMap<String, Vec<String>>,
     /// Pending `(count, sum)` changes of `PRODUCT_RATINGS`, applied by
-    /// `flush`; [`WriteTxn::rating`] reads stored + pending.
+    /// `flush`; reads see stored + pending.
     ratings: HashMap<String, (i64, i64)>,
+    /// Products whose search document may have changed (written, deleted,
+    /// reviewed, or showing a renamed brand or category).
+    search_dirty: BTreeSet<String>,
+}
+
+/// What a committed write changed, for the search index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The store generation after this commit.
+    pub generation: u64,
+    /// Products whose search document may have changed (sorted).
+    pub products: Vec<String>,
 }
 
 fn get_domain<R: Record>(
@@ -145,6 +157,7 @@ impl WriteTxn {
             counters: HashMap::new(),
             closures: HashMap::new(),
             ratings: HashMap::new(),
+            search_dirty: BTreeSet::new(),
         }
     }
 
@@ -334,6 +347,7 @@ impl WriteTxn {
         }
         // Read in key order (page locality), with each table opened once.
         dirty.sort_unstable();
+        self.search_dirty.extend(dirty.iter().cloned());
         let mut stored = Vec::with_capacity(dirty.len());
         {
             let products = self.txn.open_table(PRODUCTS)?;
@@ -450,6 +464,14 @@ impl WriteTxn {
     }
 
     pub fn put_brand(&mut self, b: &Brand) -> StoreResult<()> {
+        let renamed = self
+            .brand(b.id.as_str())?
+            .is_some_and(|old| old.title != b.title);
+        if renamed {
+            // Search documents carry the brand title.
+            let products = self.products_in(Scope::Brand(b.id.as_str()))?;
+            self.search_dirty.extend(products);
+        }
         let mut by_title = self.txn.open_table(BRANDS_BY_TITLE)?;
         if let Some(old) = get_domain::<BrandRec>(&self.txn, BRANDS, b.id.as_str())? {
             by_title.remove(title_key(&old.title, old.id.as_str()).as_slice())?;
@@ -480,6 +502,11 @@ impl WriteTxn {
     pub fn put_category(&mut self, c: &Category) -> StoreResult<()> {
         let old = self.category(c.id.as_str())?;
         let old_parent = old.as_ref().and_then(|o| o.parent_id.clone());
+        if old.as_ref().is_some_and(|o| o.title != c.title) {
+            // Search documents carry the titles of categories and ancestors.
+            let products = self.products_in(Scope::Category(c.id.as_str()))?;
+            self.search_dirty.extend(products);
+        }
         if old.is_some() && old_parent != c.parent_id {
             // Touch with the old tree still in place, so the old entries go.
             for pid in self.products_in(Scope::Category(c.id.as_str()))? {
@@ -551,11 +578,22 @@ impl WriteTxn {
 
     /// Flushes pending index work and commits durably: when this returns
     /// `Ok`, the write survives a crash.
-    pub fn commit(mut self) -> StoreResult<()> {
+    pub fn commit(mut self) -> StoreResult<CommitInfo> {
         let start = std::time::Instant::now();
         let dirty = self.dirty.len();
         self.flush()?;
         let flushed = start.elapsed();
+        let generation = {
+            let mut meta = self.txn.open_table(META)?;
+            let current = meta.get("generation")?.map_or(0, |g| g.value());
+            if self.search_dirty.is_empty() {
+                current
+            } else {
+                meta.insert("generation", current + 1)?;
+                current + 1
+            }
+        };
+        let products: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
         self.txn.commit()?;
         tracing::debug!(
             dirty_products = dirty,
@@ -563,6 +601,41 @@ impl WriteTxn {
             commit_ms = (start.elapsed() - flushed).as_millis() as u64,
             "write transaction committed"
         );
+        Ok(CommitInfo {
+            generation,
+            products,
+        })
+    }
+
+    /// Replaces the search synonym groups.
+    pub fn put_synonyms(&mut self, s: &crate::domain::search::Synonyms) -> StoreResult<()> {
+        let bytes = super::records::SynonymsRec::encode(s);
+        self.txn
+            .open_table(SEARCH_SYNONYMS)?
+            .insert("v1", bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Adds `(text, searches, zero-hit searches)` to the query statistics,
+    /// then prunes the least searched entries beyond the bound.
+    pub fn record_queries(&mut self, counts: &[(String, u64, u64)]) -> StoreResult<()> {
+        let mut t = self.txn.open_table(SEARCH_QUERIES)?;
+        for (text, n, zero) in counts {
+            let (a, b) = t.get(text.as_str())?.map_or((0, 0), |g| g.value());
+            t.insert(text.as_str(), (a + n, b + zero))?;
+        }
+        let len = t.len()?;
+        if len > MAX_TRACKED_QUERIES {
+            let mut all: Vec<(u64, String)> = Vec::with_capacity(len as usize);
+            for item in t.iter()? {
+                let (k, v) = item?;
+                all.push((v.value().0, k.value().to_string()));
+            }
+            all.sort();
+            for (_, text) in all.iter().take((len - MAX_TRACKED_QUERIES) as usize) {
+                t.remove(text.as_str())?;
+            }
+        }
         Ok(())
     }
 }

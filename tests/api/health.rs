@@ -14,6 +14,7 @@ async fn health_and_ready_answer_200() {
     let (status, body) = app.get_json("/ready").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["checks"]["storage"], "ok");
+    assert_eq!(body["checks"]["search"], "ok");
 }
 
 #[tokio::test]

@@ -59,16 +59,36 @@ pub async fn spawn_in(dir: Arc<TempDir>, demo: bool) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let join = tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         address,
         client: reqwest::Client::new(),
         dir,
         handle,
         join,
-    }
+    };
+    app.wait_ready().await;
+    app
 }
 
 impl TestApp {
+    /// Waits until /ready says 200 (the search index is built); panics after
+    /// 30 s with the last /ready body.
+    pub async fn wait_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let res = self.get("/ready").await;
+            if res.status() == StatusCode::OK {
+                return;
+            }
+            let body = res.text().await.unwrap_or_default();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not ready after 30 s: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

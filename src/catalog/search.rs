@@ -1,0 +1,415 @@
+//! Search use cases: the query itself (rendered like a product list, plus
+//! highlights and facets), synonyms, query analytics, and the document source
+//! the search indexer reads products through.
+
+use super::json::{self, Data};
+use super::reads::{load_refs, product_items};
+use super::{Catalog, CatalogError, CatalogResult};
+use crate::domain::listing::{PageMeta, RatingSummary};
+use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchQuery, Synonyms};
+use crate::search::highlight::{highlight, snippet};
+use crate::search::{DocSource, SearchIndex, SourceError};
+use crate::store::{ReadTxn, Rec, Store};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Brands shown in the brand facet.
+pub const BRAND_FACET_SIZE: usize = 20;
+
+/// Search state the catalogue keeps beside the index.
+#[derive(Clone, Default)]
+pub(super) struct SearchState {
+    pub index: Option<SearchIndex>,
+    /// Loaded at open, replaced on PUT; a query takes a snapshot.
+    pub synonyms: Arc<RwLock<Arc<Synonyms>>>,
+    /// Normalized text → (searches, zero-hit searches) since the last flush.
+    pub pending_stats: Arc<Mutex<HashMap<String, (u64, u64)>>>,
+}
+
+/// Reads product documents for the indexer straight from the store.
+pub struct StoreDocs {
+    pub store: Store,
+}
+
+/// `id` and its ancestors, nearest first (bounded against damaged data).
+fn lineage(
+    txn: &ReadTxn,
+    id: &str,
+    memo: &mut HashMap<String, Vec<(String, String)>>,
+) -> CatalogResult<Vec<(String, String)>> {
+    if let Some(v) = memo.get(id) {
+        return Ok(v.clone());
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut cur = Some(id.to_string());
+    while let Some(c) = cur.take() {
+        if out.len() >= 64 || out.iter().any(|(i, _)| *i == c) {
+            break;
+        }
+        let Some(rec) = txn.category(&c)? else { break };
+        let v = rec.view()?;
+        out.push((c, v.title().to_string()));
+        cur = v.parent_id().map(str::to_string);
+    }
+    memo.insert(id.to_string(), out.clone());
+    Ok(out)
+}
+
+impl StoreDocs {
+    fn read_docs(&self, ids: &[String]) -> CatalogResult<Vec<(String, Option<SearchDoc>)>> {
+        let txn = self.store.read()?;
+        let mut brands: HashMap<String, String> = HashMap::new();
+        let mut memo = HashMap::new();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(rec) = txn.product(id)? else {
+                out.push((id.clone(), None));
+                continue;
+            };
+            let p = rec.view()?;
+            let brand_title = match brands.get(p.brand_id()) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = match txn.brand(p.brand_id())? {
+                        Some(b) => b.view()?.title().to_string(),
+                        None => String::new(),
+                    };
+                    brands.insert(p.brand_id().to_string(), t.clone());
+                    t
+                }
+            };
+            let mut category_ids: Vec<String> = Vec::new();
+            let mut category_titles: Vec<String> = Vec::new();
+            for c in p.category_ids() {
+                for (cid, title) in lineage(&txn, c, &mut memo)? {
+                    if !category_ids.contains(&cid) {
+                        category_ids.push(cid);
+                        category_titles.push(title);
+                    }
+                }
+            }
+            out.push((
+                id.clone(),
+                Some(SearchDoc {
+                    id: id.clone(),
+                    title: p.title().to_string(),
+                    description: p.description().to_string(),
+                    keywords: p.keywords().map(str::to_string).collect(),
+                    brand_id: p.brand_id().to_string(),
+                    brand_title,
+                    category_ids,
+                    category_titles,
+                    price: p.price_cents(),
+                    created_at: p.created_at().millis(),
+                    available: p.is_available(),
+                    featured: p.is_featured(),
+                    rating: txn.rating(id)?,
+                }),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl DocSource for StoreDocs {
+    fn docs(&self, ids: &[String]) -> Result<Vec<(String, Option<SearchDoc>)>, SourceError> {
+        Ok(self.read_docs(ids)?)
+    }
+
+    fn ids_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, SourceError> {
+        Ok(self.store.read()?.product_ids(after, limit)?)
+    }
+
+    fn generation(&self) -> Result<u64, SourceError> {
+        Ok(self.store.generation()?)
+    }
+}
+
+#[derive(Serialize)]
+struct Highlight {
+    title: String,
+    description: String,
+}
+
+#[derive(Serialize)]
+struct SearchItem<'a> {
+    #[serde(flatten)]
+    item: json::ProductItem<'a>,
+    highlight: Highlight,
+}
+
+#[derive(Serialize)]
+struct FacetValue<'a> {
+    id: &'a str,
+    title: &'a str,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct PriceFacet {
+    min: f64,
+    max: Option<f64>,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct Facets<'a> {
+    brand: Vec<FacetValue<'a>>,
+    category: Vec<FacetValue<'a>>,
+    price: Vec<PriceFacet>,
+}
+
+#[derive(Serialize)]
+struct SearchMeta {
+    #[serde(flatten)]
+    page: PageMeta,
+    relaxed: bool,
+}
+
+#[derive(Serialize)]
+struct SearchBody<'a> {
+    data: Vec<SearchItem<'a>>,
+    meta: SearchMeta,
+    facets: Facets<'a>,
+}
+
+/// Lowercase, single-spaced: how queries are counted in analytics.
+fn normalize(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+impl Catalog {
+    /// Opens (or starts rebuilding) the search index in `dir` and feeds it
+    /// every later commit.
+    pub fn with_search(mut self, dir: &std::path::Path) -> CatalogResult<Catalog> {
+        let source = Arc::new(StoreDocs {
+            store: self.store.clone(),
+        });
+        let index = SearchIndex::open(dir, source).map_err(CatalogError::Search)?;
+        let hook_index = index.clone();
+        self.store.set_commit_hook(Arc::new(move |info| {
+            hook_index.notify(info.generation, info.products.clone());
+        }));
+        let synonyms = self.store.read()?.synonyms()?;
+        self.search = SearchState {
+            index: Some(index),
+            synonyms: Arc::new(RwLock::new(Arc::new(synonyms))),
+            pending_stats: Arc::default(),
+        };
+        Ok(self)
+    }
+
+    pub fn search_index(&self) -> Option<&SearchIndex> {
+        self.search.index.as_ref()
+    }
+
+    /// Stops the indexer (after its last commit) and flushes analytics.
+    pub fn shutdown_search(&self) {
+        if let Some(i) = &self.search.index {
+            i.shutdown();
+        }
+        if let Err(e) = self.flush_search_stats() {
+            tracing::warn!(error = format!("{e:#}"), "flushing search analytics failed");
+        }
+    }
+
+    fn synonyms(&self) -> Arc<Synonyms> {
+        self.search
+            .synonyms
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// `GET /search`. Blocks for the query (CPU).
+    pub fn search(&self, q: &SearchQuery) -> CatalogResult<Vec<u8>> {
+        let index = self.search.index.as_ref().ok_or_else(|| {
+            CatalogError::Search(crate::search::SearchError::Unavailable(
+                "search is not enabled".into(),
+            ))
+        })?;
+        let synonyms = self.synonyms();
+        let hits = index
+            .search(
+                &q.text,
+                &q.filter,
+                q.sort,
+                q.page.offset(),
+                q.page.limit() as usize,
+                &synonyms,
+            )
+            .map_err(CatalogError::Search)?;
+        self.record_search(&q.text, hits.total);
+
+        let txn = self.store.read()?;
+        let mut recs = Vec::with_capacity(hits.ids.len());
+        let mut ratings: Vec<RatingSummary> = Vec::with_capacity(hits.ids.len());
+        for id in &hits.ids {
+            // The index may briefly lag a delete; such a hit is skipped.
+            if let Some(r) = txn.product(id)? {
+                recs.push(r);
+                ratings.push(txn.rating(id)?);
+            }
+        }
+        let views = recs
+            .iter()
+            .map(|r| r.view())
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs = load_refs(&txn, &views)?;
+        let items = product_items(&views, &ratings, &refs)?;
+        let data = items
+            .into_iter()
+            .zip(&views)
+            .map(|(item, p)| SearchItem {
+                highlight: Highlight {
+                    title: highlight(p.title(), &hits.words),
+                    description: snippet(p.description(), &hits.words),
+                },
+                item,
+            })
+            .collect();
+
+        let brand_recs: Vec<(Option<Rec<crate::store::BrandRec>>, &String, u64)> = hits
+            .brands
+            .iter()
+            .take(BRAND_FACET_SIZE)
+            .map(|(id, n)| Ok((txn.brand(id)?, id, *n)))
+            .collect::<CatalogResult<_>>()?;
+        let cat_recs: Vec<(Option<Rec<crate::store::CategoryRec>>, &String, u64)> = hits
+            .categories
+            .iter()
+            .map(|(id, n)| Ok((txn.category(id)?, id, *n)))
+            .collect::<CatalogResult<_>>()?;
+        let mut brand = Vec::new();
+        for (rec, id, count) in &brand_recs {
+            let title = match rec {
+                Some(r) => r.view()?.title(),
+                None => "",
+            };
+            brand.push(FacetValue {
+                id,
+                title,
+                count: *count,
+            });
+        }
+        let mut category = Vec::new();
+        for (rec, id, count) in &cat_recs {
+            let title = match rec {
+                Some(r) => r.view()?.title(),
+                None => "",
+            };
+            category.push(FacetValue {
+                id,
+                title,
+                count: *count,
+            });
+        }
+        let price = PRICE_BUCKETS
+            .iter()
+            .zip(hits.prices)
+            .map(|((lo, hi), count)| PriceFacet {
+                min: *lo as f64 / 100.0,
+                max: hi.map(|h| h as f64 / 100.0),
+                count,
+            })
+            .collect();
+        Ok(json::to_vec(&SearchBody {
+            data,
+            meta: SearchMeta {
+                page: q.page.meta(hits.total),
+                relaxed: hits.relaxed,
+            },
+            facets: Facets {
+                brand,
+                category,
+                price,
+            },
+        }))
+    }
+
+    fn record_search(&self, text: &str, total: u64) {
+        let key = normalize(text);
+        if key.is_empty() {
+            return;
+        }
+        if let Ok(mut m) = self.search.pending_stats.lock() {
+            let e = m.entry(key).or_default();
+            e.0 += 1;
+            if total == 0 {
+                e.1 += 1;
+            }
+        }
+    }
+
+    /// Writes the query counts gathered since the last flush. Blocks.
+    pub fn flush_search_stats(&self) -> CatalogResult<()> {
+        let pending: Vec<(String, u64, u64)> = match self.search.pending_stats.lock() {
+            Ok(mut m) => m.drain().map(|(k, (n, z))| (k, n, z)).collect(),
+            Err(_) => return Ok(()),
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.store.write(|w| w.record_queries(&pending))?;
+        Ok(())
+    }
+
+    /// `GET /search/analytics`: the most frequent and the most frequent
+    /// zero-hit queries. Blocks (flushes pending counts first).
+    pub fn search_analytics(&self, limit: usize) -> CatalogResult<Vec<u8>> {
+        self.flush_search_stats()?;
+        let counts = self.store.read()?.top_queries(limit)?;
+        let (top, zero) = (counts.all, counts.zero);
+        #[derive(Serialize)]
+        struct Count<'a> {
+            query: &'a str,
+            count: u64,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Analytics<'a> {
+            top_queries: Vec<Count<'a>>,
+            zero_hit_queries: Vec<Count<'a>>,
+        }
+        let c = |v: &'_ [(String, u64)]| -> Vec<(String, u64)> { v.to_vec() };
+        let (top, zero) = (c(&top), c(&zero));
+        Ok(json::to_vec(&Data {
+            data: Analytics {
+                top_queries: top
+                    .iter()
+                    .map(|(q, n)| Count {
+                        query: q,
+                        count: *n,
+                    })
+                    .collect(),
+                zero_hit_queries: zero
+                    .iter()
+                    .map(|(q, n)| Count {
+                        query: q,
+                        count: *n,
+                    })
+                    .collect(),
+            },
+        }))
+    }
+
+    /// `GET /search/synonyms`.
+    pub fn synonyms_json(&self) -> Vec<u8> {
+        json::to_vec(&Data {
+            data: &*self.synonyms(),
+        })
+    }
+
+    /// `PUT /search/synonyms`: replaces the groups; applies to the next query.
+    pub fn set_synonyms(&self, synonyms: Synonyms) -> CatalogResult<Vec<u8>> {
+        self.store.write(|w| w.put_synonyms(&synonyms))?;
+        if let Ok(mut s) = self.search.synonyms.write() {
+            *s = Arc::new(synonyms);
+        }
+        Ok(self.synonyms_json())
+    }
+}

@@ -1,0 +1,145 @@
+//! Highlights: matched words wrapped in `<mark>…</mark>`, everything else
+//! HTML-escaped. Matching uses the query's own rules ([`token_matches`]), so
+//! typo and prefix matches are marked too.
+
+use super::query::{QueryWord, token_matches};
+use super::schema::{raw_analyzer, stem_analyzer};
+
+/// Longest description snippet, in characters (plus ellipses).
+pub const SNIPPET_CHARS: usize = 160;
+
+fn escape(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Byte ranges of tokens of `text` that match any query word.
+fn matches(text: &str, words: &[QueryWord]) -> Vec<(usize, usize)> {
+    let mut raw = raw_analyzer();
+    let mut stem = stem_analyzer();
+    let mut ts = raw.token_stream(text);
+    let mut out = Vec::new();
+    while ts.advance() {
+        let t = ts.token();
+        let mut s = stem.token_stream(&t.text);
+        let stemmed = if s.advance() {
+            s.token().text.clone()
+        } else {
+            t.text.clone()
+        };
+        if words
+            .iter()
+            .any(|q| q.all().any(|w| token_matches(w, &t.text, &stemmed)))
+        {
+            out.push((t.offset_from, t.offset_to));
+        }
+    }
+    out
+}
+
+fn render(text: &str, spans: &[(usize, usize)]) -> String {
+    let mut out = String::with_capacity(text.len() + spans.len() * 13);
+    let mut at = 0;
+    for &(a, b) in spans {
+        escape(&mut out, &text[at..a]);
+        out.push_str("<mark>");
+        escape(&mut out, &text[a..b]);
+        out.push_str("</mark>");
+        at = b;
+    }
+    escape(&mut out, &text[at..]);
+    out
+}
+
+/// The whole text, escaped, with matches marked.
+pub fn highlight(text: &str, words: &[QueryWord]) -> String {
+    render(text, &matches(text, words))
+}
+
+/// At most [`SNIPPET_CHARS`] of `text` around its first match (or its start),
+/// cut at word boundaries, escaped, matches marked, `…` where cut.
+pub fn snippet(text: &str, words: &[QueryWord]) -> String {
+    let spans = matches(text, words);
+    let char_len = text.chars().count();
+    if char_len <= SNIPPET_CHARS {
+        return render(text, &spans);
+    }
+    // Start a little before the first match, on a char and word boundary.
+    let first = spans.first().map_or(0, |s| s.0);
+    let back = text[..first]
+        .char_indices()
+        .rev()
+        .nth(40)
+        .map_or(0, |(i, _)| i);
+    let start = if back == 0 {
+        0
+    } else {
+        text[back..].find(' ').map_or(back, |i| back + i + 1)
+    };
+    let mut end = text[start..]
+        .char_indices()
+        .nth(SNIPPET_CHARS)
+        .map_or(text.len(), |(i, _)| start + i);
+    if end < text.len()
+        && let Some(i) = text[start..end].rfind(' ')
+        && i > 0
+    {
+        end = start + i;
+    }
+    let inside: Vec<(usize, usize)> = spans
+        .iter()
+        .filter(|(a, b)| *a >= start && *b <= end)
+        .map(|(a, b)| (a - start, b - start))
+        .collect();
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.push_str(&render(&text[start..end], &inside));
+    if end < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::search::Synonyms;
+    use crate::search::query::words;
+
+    #[test]
+    fn marks_matches_and_escapes_the_rest() {
+        let w = words("lamp", &Synonyms::default());
+        assert_eq!(
+            highlight("<b>Desk</b> Lamps & \"more\"", &w),
+            "&lt;b&gt;Desk&lt;/b&gt; <mark>Lamps</mark> &amp; &quot;more&quot;"
+        );
+        let w = words("cafe keybaord", &Synonyms::default());
+        assert_eq!(
+            highlight("Café Keyboard", &w),
+            "<mark>Café</mark> <mark>Keyboard</mark>"
+        );
+    }
+
+    #[test]
+    fn snippets_are_bounded_and_centered_on_the_first_match() {
+        let text = format!(
+            "{} the lamp shines {}",
+            "word ".repeat(100),
+            "tail ".repeat(100)
+        );
+        let s = snippet(&text, &words("lamp", &Synonyms::default()));
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("<mark>lamp</mark>"));
+        assert!(s.chars().count() <= SNIPPET_CHARS + 2 + "<mark></mark>".len());
+    }
+}

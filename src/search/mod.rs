@@ -1,0 +1,363 @@
+//! Product search with tantivy: typo tolerance, prefix, stemming, folding,
+//! synonyms, filters, facets and highlights. Owns `DATA_DIR/search`; must not
+//! touch the store (documents come through [`DocSource`], which the catalog
+//! implements).
+//!
+//! # Same write path
+//! Every committed catalogue write that changes what search shows reports the
+//! affected product ids and the new store generation ([`SearchIndex::notify`],
+//! called from the store's commit hook). The indexer thread re-reads those
+//! products and replaces their documents (tantivy has no primary key: delete
+//! by `id` term, then add).
+//!
+//! # Commit policy
+//! The first change opens a 100 ms window; every change arriving within it is
+//! committed together (and at most 10,000 products per commit), then readers
+//! reload. A write is therefore searchable about 100–300 ms after it is
+//! acknowledged, well inside the 1 s promise, and bulk writes do not pay one
+//! index commit each.
+//!
+//! # Generations and recovery
+//! Each index commit carries the store generation it reflects as its payload.
+//! On open, an index whose generation differs from the store's, or that is
+//! missing or unreadable, is rebuilt in the background from the store into
+//! `search.rebuild/` and swapped in. Meanwhile a stale-but-readable index
+//! keeps serving (and /ready says "rebuilding"); with none, search answers
+//! [`SearchError::Rebuilding`] (HTTP 503 + Retry-After), never wrong results
+//! silently. `shopd reindex` does the same rebuild offline.
+
+pub mod collect;
+pub mod highlight;
+mod indexer;
+pub mod query;
+pub mod schema;
+
+use crate::domain::listing::ProductFilter;
+use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchSort, Synonyms};
+use collect::{Collected, HitCollector};
+use query::QueryWord;
+use schema::Fields;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
+use tantivy::columnar::StrColumn;
+use tantivy::{Index, IndexReader};
+
+pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the indexer reads product documents from (the catalogue).
+pub trait DocSource: Send + Sync + 'static {
+    /// Current documents for `ids`; `None` for a product that no longer exists.
+    fn docs(&self, ids: &[String]) -> Result<Vec<(String, Option<SearchDoc>)>, SourceError>;
+    /// Product ids in order, after `after`, at most `limit`.
+    fn ids_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, SourceError>;
+    /// The store generation now.
+    fn generation(&self) -> Result<u64, SourceError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("the search index is being rebuilt; try again shortly")]
+    Rebuilding,
+    #[error("search is unavailable: {0}")]
+    Unavailable(String),
+    #[error("search engine error")]
+    Engine(#[from] tantivy::TantivyError),
+    #[error("reading product documents: {0}")]
+    Source(String),
+    #[error("search index files: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a search found: one page of ids, the total, and facet counts over
+/// the whole hit set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchHits {
+    pub ids: Vec<String>,
+    pub total: u64,
+    /// `(brand id, count)`, most first, then by id.
+    pub brands: Vec<(String, u64)>,
+    /// `(category id, count)` with descendants rolled up, most first.
+    pub categories: Vec<(String, u64)>,
+    pub prices: [u64; PRICE_BUCKETS.len()],
+    /// No product matched all words; this is the any-word fallback.
+    pub relaxed: bool,
+    /// The analyzed words, for highlighting.
+    pub words: Vec<QueryWord>,
+}
+
+/// Search readiness, for /ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Ready,
+    Rebuilding { serving_previous: bool },
+    Unavailable(String),
+}
+
+/// An open, searchable index.
+struct Live {
+    reader: IndexReader,
+    fields: Fields,
+}
+
+#[derive(Default)]
+struct Serving {
+    live: Option<Arc<Live>>,
+    rebuilding: bool,
+    error: Option<String>,
+    /// The store generation the served index reflects.
+    generation: u64,
+}
+
+enum Msg {
+    Changed(u64, Vec<String>),
+    Shutdown,
+}
+
+struct Shared {
+    dir: PathBuf,
+    serving: RwLock<Serving>,
+    tx: Mutex<Option<mpsc::Sender<Msg>>>,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// Handle to the search index and its indexer thread; cheap to clone.
+#[derive(Clone)]
+pub struct SearchIndex {
+    shared: Arc<Shared>,
+}
+
+/// The payload of an index commit: the store generation it reflects.
+fn read_generation(index: &Index) -> Option<u64> {
+    index.load_metas().ok()?.payload?.parse().ok()
+}
+
+fn open_live(dir: &Path) -> Result<(Index, Arc<Live>, Option<u64>), SearchError> {
+    let index = Index::open_in_dir(dir)?;
+    schema::register(&index);
+    let fields = Fields::from_schema(&index.schema())?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()?;
+    let generation = read_generation(&index);
+    Ok((index, Arc::new(Live { reader, fields }), generation))
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir` and starts the indexer. A missing, unreadable
+    /// or stale index is rebuilt in the background (see module docs).
+    pub fn open(dir: &Path, source: Arc<dyn DocSource>) -> Result<SearchIndex, SearchError> {
+        let store_generation = source
+            .generation()
+            .map_err(|e| SearchError::Source(e.to_string()))?;
+        let mut serving = Serving::default();
+        let mut current = None;
+        match open_live(dir) {
+            Ok((index, live, generation)) => {
+                serving.live = Some(live);
+                serving.generation = generation.unwrap_or(0);
+                if generation == Some(store_generation) {
+                    current = Some(index);
+                } else {
+                    tracing::warn!(
+                        ?generation,
+                        store_generation,
+                        "search index is stale; rebuilding"
+                    );
+                    serving.rebuilding = true;
+                }
+            }
+            Err(e) => {
+                if dir.exists() {
+                    tracing::warn!(error = %e, "search index unreadable; rebuilding");
+                } else {
+                    tracing::info!("no search index yet; building it");
+                }
+                serving.rebuilding = true;
+            }
+        }
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            serving: RwLock::new(serving),
+            tx: Mutex::new(Some(tx)),
+            worker: Mutex::new(None),
+        });
+        let worker_shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("search-indexer".into())
+            .spawn(move || indexer::run(worker_shared, source, rx, current))?;
+        if let Ok(mut w) = shared.worker.lock() {
+            *w = Some(handle);
+        }
+        Ok(SearchIndex { shared })
+    }
+
+    /// Tells the indexer that a commit at `generation` changed `ids`.
+    pub fn notify(&self, generation: u64, ids: Vec<String>) {
+        if let Ok(tx) = self.shared.tx.lock()
+            && let Some(tx) = tx.as_ref()
+        {
+            let _ = tx.send(Msg::Changed(generation, ids));
+        }
+    }
+
+    /// Stops the indexer after it commits what it has; waits for it.
+    pub fn shutdown(&self) {
+        if let Ok(mut tx) = self.shared.tx.lock()
+            && let Some(tx) = tx.take()
+        {
+            let _ = tx.send(Msg::Shutdown);
+        }
+        let handle = self.shared.worker.lock().ok().and_then(|mut w| w.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        let Ok(s) = self.shared.serving.read() else {
+            return Status::Unavailable("state lock poisoned".into());
+        };
+        if s.rebuilding {
+            Status::Rebuilding {
+                serving_previous: s.live.is_some(),
+            }
+        } else if let Some(e) = &s.error
+            && s.live.is_none()
+        {
+            Status::Unavailable(e.clone())
+        } else if s.live.is_some() {
+            Status::Ready
+        } else {
+            Status::Unavailable("no index".into())
+        }
+    }
+
+    /// The store generation the served index reflects.
+    pub fn generation(&self) -> u64 {
+        self.shared.serving.read().map_or(0, |s| s.generation)
+    }
+
+    fn live(&self) -> Result<Arc<Live>, SearchError> {
+        let s = self
+            .shared
+            .serving
+            .read()
+            .map_err(|_| SearchError::Unavailable("state lock poisoned".into()))?;
+        match (&s.live, s.rebuilding, &s.error) {
+            (Some(l), _, _) => Ok(l.clone()),
+            (None, true, _) => Err(SearchError::Rebuilding),
+            (None, false, Some(e)) => Err(SearchError::Unavailable(e.clone())),
+            (None, false, None) => Err(SearchError::Unavailable("no index".into())),
+        }
+    }
+
+    /// Runs a search. Blocks for the query's duration (CPU only).
+    pub fn search(
+        &self,
+        text: &str,
+        filter: &ProductFilter,
+        sort: SearchSort,
+        offset: u64,
+        limit: usize,
+        synonyms: &Synonyms,
+    ) -> Result<SearchHits, SearchError> {
+        let live = self.live()?;
+        let words = query::words(text, synonyms);
+        if filter.matches_nothing {
+            return Ok(SearchHits {
+                words,
+                ..SearchHits::default()
+            });
+        }
+        let searcher = live.reader.searcher();
+        let collector = HitCollector {
+            sort,
+            by_score: !words.is_empty(),
+        };
+        let q = query::build(&live.fields, &words, filter, false);
+        let mut found: Collected = searcher.search(&*q, &collector)?;
+        let mut relaxed = false;
+        if found.hits.is_empty() && words.len() > 1 {
+            let q = query::build(&live.fields, &words, filter, true);
+            found = searcher.search(&*q, &collector)?;
+            relaxed = true;
+        }
+        let total = found.hits.len() as u64;
+        let ids = page(&searcher, found.hits, offset, limit)?;
+        let by_count = |m: HashMap<String, u64>| {
+            let mut v: Vec<(String, u64)> = m.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        };
+        Ok(SearchHits {
+            ids,
+            total,
+            brands: by_count(found.brands),
+            categories: by_count(found.categories),
+            prices: found.prices,
+            relaxed,
+            words,
+        })
+    }
+
+    /// Rebuilds the index in `dir` from `source` in the calling thread
+    /// (`shopd reindex`). `progress(done, total)` is called as it goes.
+    pub fn rebuild_offline(
+        dir: &Path,
+        source: &dyn DocSource,
+        total: u64,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<u64, SearchError> {
+        let (_, _, _, n) = indexer::rebuild(dir, source, total, progress)?;
+        Ok(n)
+    }
+}
+
+/// The ids of hits `offset .. offset + limit` in (key, id) order. Only hits
+/// up to and tied with the last needed key have their ids looked up.
+fn page(
+    searcher: &tantivy::Searcher,
+    mut hits: Vec<collect::Hit>,
+    offset: u64,
+    limit: usize,
+) -> Result<Vec<String>, SearchError> {
+    let need = (offset as usize).saturating_add(limit);
+    if need == 0 || hits.is_empty() || offset as usize >= hits.len() {
+        return Ok(Vec::new());
+    }
+    if need < hits.len() {
+        hits.select_nth_unstable_by_key(need - 1, |h| h.key);
+        let boundary = hits[need - 1].key;
+        let mut keep: Vec<collect::Hit> = hits[..need].to_vec();
+        keep.extend(hits[need..].iter().filter(|h| h.key == boundary));
+        hits = keep;
+    }
+    let mut columns: HashMap<u32, Option<StrColumn>> = HashMap::new();
+    let mut keyed = Vec::with_capacity(hits.len());
+    for h in hits {
+        let col = match columns.get(&h.segment) {
+            Some(c) => c,
+            None => {
+                let c = searcher.segment_reader(h.segment).fast_fields().str("id")?;
+                columns.entry(h.segment).or_insert(c)
+            }
+        };
+        let mut id = String::new();
+        if let Some(col) = col
+            && let Some(ord) = col.term_ords(h.doc).next()
+        {
+            col.ord_to_str(ord, &mut id)?;
+        }
+        keyed.push((h.key, id));
+    }
+    keyed.sort_unstable();
+    Ok(keyed
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit)
+        .map(|(_, id)| id)
+        .collect())
+}
