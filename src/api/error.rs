@@ -5,8 +5,8 @@
 //! are logged with their whole cause chain and answered with an opaque 500.
 
 use crate::catalog::CatalogError;
+use crate::catalog::SearchError;
 use crate::domain::{FieldError, FieldErrors};
-use crate::search::SearchError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -155,5 +155,30 @@ impl ResponseError for ApiError {
             _ => {}
         }
         res.json(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn a_rebuilding_index_is_503_with_retry_after_never_a_silent_answer() {
+        for (e, code, retry) in [
+            (SearchError::Rebuilding, "search_rebuilding", "2"),
+            (
+                SearchError::Unavailable("no index".into()),
+                "search_unavailable",
+                "5",
+            ),
+        ] {
+            let res = ApiError::from(CatalogError::Search(e)).error_response();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers().get("retry-after").unwrap(), retry);
+            let body = res.into_body().try_into_bytes().unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["error"]["code"], code);
+        }
     }
 }

@@ -74,6 +74,18 @@ pub struct Query(HashMap<String, String>);
 
 impl Query {
     pub fn parse(req: &HttpRequest) -> Result<Query, ApiError> {
+        // serde_urlencoded replaces invalid UTF-8 with U+FFFD; refuse it
+        // instead, so a value is never silently something else.
+        for piece in req.query_string().split('&') {
+            if percent_encoding::percent_decode_str(piece)
+                .decode_utf8()
+                .is_err()
+            {
+                return Err(ApiError::invalid_query(
+                    "the query string is not valid UTF-8 once percent-decoded",
+                ));
+            }
+        }
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(req.query_string()).map_err(|e| {
                 ApiError::invalid_query(format!("the query string does not decode: {e}"))

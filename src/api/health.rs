@@ -1,7 +1,7 @@
 //! Liveness and readiness probes.
 
 use crate::catalog::Catalog;
-use crate::search::Status;
+use crate::catalog::SearchStatus as Status;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 

@@ -15,6 +15,8 @@ mod reads;
 pub mod search;
 mod writes;
 
+/// Search errors and readiness, as the API maps them to HTTP.
+pub use crate::search::{SearchError, Status as SearchStatus};
 pub use writes::Created;
 
 use crate::domain::FieldErrors;

@@ -361,3 +361,154 @@ fn page(
         .map(|(_, id)| id)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::listing::RatingSummary;
+    use std::sync::Condvar;
+    use std::time::{Duration, Instant};
+
+    /// Documents in memory; listing them waits until the gate opens, so a
+    /// test can hold a rebuild in progress.
+    #[derive(Default)]
+    struct GatedDocs {
+        docs: Mutex<Vec<SearchDoc>>,
+        generation: Mutex<u64>,
+        open: Mutex<bool>,
+        opened: Condvar,
+    }
+
+    impl GatedDocs {
+        fn open_gate(&self) {
+            *self.open.lock().unwrap() = true;
+            self.opened.notify_all();
+        }
+    }
+
+    impl DocSource for GatedDocs {
+        fn docs(&self, ids: &[String]) -> Result<Vec<(String, Option<SearchDoc>)>, SourceError> {
+            let docs = self.docs.lock().unwrap();
+            Ok(ids
+                .iter()
+                .map(|id| (id.clone(), docs.iter().find(|d| &d.id == id).cloned()))
+                .collect())
+        }
+        fn ids_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, SourceError> {
+            let mut open = self.open.lock().unwrap();
+            while !*open {
+                open = self.opened.wait(open).unwrap();
+            }
+            let mut ids: Vec<String> = self
+                .docs
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|d| d.id.clone())
+                .collect();
+            ids.sort();
+            Ok(ids
+                .into_iter()
+                .filter(|i| after.is_none_or(|a| i.as_str() > a))
+                .take(limit)
+                .collect())
+        }
+        fn generation(&self) -> Result<u64, SourceError> {
+            Ok(*self.generation.lock().unwrap())
+        }
+    }
+
+    fn doc(id: &str, title: &str) -> SearchDoc {
+        SearchDoc {
+            id: id.into(),
+            title: title.into(),
+            description: String::new(),
+            keywords: vec![],
+            brand_id: "b".into(),
+            brand_title: "Brand".into(),
+            category_ids: vec!["c".into()],
+            category_titles: vec!["Cat".into()],
+            price: 1_000,
+            created_at: 0,
+            available: true,
+            featured: false,
+            rating: RatingSummary::default(),
+        }
+    }
+
+    fn find(index: &SearchIndex, text: &str) -> Result<Vec<String>, SearchError> {
+        let hits = index.search(
+            text,
+            &ProductFilter::default(),
+            SearchSort::Relevance,
+            0,
+            10,
+            &Synonyms::default(),
+        )?;
+        Ok(hits.ids)
+    }
+
+    fn wait_until(what: &str, f: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !f() {
+            assert!(start.elapsed() < Duration::from_secs(10), "{what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn rebuilding_answers_rebuilding_then_serves_then_keeps_serving_while_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("search");
+        let source = Arc::new(GatedDocs::default());
+        source.docs.lock().unwrap().push(doc("p1", "Walnut Lamp"));
+        *source.generation.lock().unwrap() = 1;
+
+        // no index yet and the rebuild is held: never a silent empty answer
+        let index = SearchIndex::open(&path, source.clone()).unwrap();
+        assert_eq!(
+            index.status(),
+            Status::Rebuilding {
+                serving_previous: false
+            }
+        );
+        assert!(matches!(find(&index, "lamp"), Err(SearchError::Rebuilding)));
+        source.open_gate();
+        wait_until("ready", || index.status() == Status::Ready);
+        assert_eq!(find(&index, "lamp").unwrap(), ["p1"]);
+        assert_eq!(index.generation(), 1);
+
+        // a change is applied through notify, in one batched commit
+        source.docs.lock().unwrap().push(doc("p2", "Walnut Desk"));
+        *source.generation.lock().unwrap() = 2;
+        index.notify(2, vec!["p2".into()]);
+        wait_until("p2 indexed", || {
+            find(&index, "desk").is_ok_and(|ids| ids == ["p2"])
+        });
+        assert_eq!(index.generation(), 2);
+        index.shutdown();
+
+        // the store moved on while the index was closed: stale, so rebuilt,
+        // and the previous index serves meanwhile
+        *source.open.lock().unwrap() = false;
+        source.docs.lock().unwrap().push(doc("p3", "Walnut Chair"));
+        *source.generation.lock().unwrap() = 3;
+        let index = SearchIndex::open(&path, source.clone()).unwrap();
+        assert_eq!(
+            index.status(),
+            Status::Rebuilding {
+                serving_previous: true
+            }
+        );
+        let mut old = find(&index, "walnut").unwrap();
+        old.sort();
+        assert_eq!(old, ["p1", "p2"]);
+        source.open_gate();
+        wait_until("rebuilt", || index.status() == Status::Ready);
+        let mut new = find(&index, "walnut").unwrap();
+        new.sort();
+        assert_eq!(new, ["p1", "p2", "p3"]);
+        assert_eq!(index.generation(), 3);
+        index.shutdown();
+    }
+}

@@ -125,6 +125,7 @@ const EXACT_FIELDS: [(FieldOf, f32); 5] = [
     (|f| f.description, 0.5),
 ];
 const FUZZY_BOOST: f32 = 0.6;
+const TITLE_FUZZY_BOOST: f32 = 1.2;
 const PREFIX_BOOST: f32 = 0.8;
 const SYNONYM_FACTOR: f32 = 0.9;
 
@@ -141,8 +142,11 @@ fn word_clauses(f: &Fields, w: &Word, factor: f32, out: &mut Vec<(Occur, Box<dyn
         out.push((Occur::Should, boosted(Box::new(t), boost * factor)));
     }
     if w.typos > 0 {
-        let t = FuzzyTermQuery::new(Term::from_field_text(f.all_stem, &w.stem), w.typos, true);
-        out.push((Occur::Should, boosted(Box::new(t), FUZZY_BOOST * factor)));
+        // A typo in the title ranks above a typo anywhere else.
+        for (field, boost) in [(f.title, TITLE_FUZZY_BOOST), (f.all_stem, FUZZY_BOOST)] {
+            let t = FuzzyTermQuery::new(Term::from_field_text(field, &w.stem), w.typos, true);
+            out.push((Occur::Should, boosted(Box::new(t), boost * factor)));
+        }
     }
     if w.prefix {
         let t = FuzzyTermQuery::new_prefix(Term::from_field_text(f.all_raw, &w.raw), 0, true);

@@ -12,3 +12,4 @@ mod listing_property;
 mod persistence;
 mod products;
 mod reference;
+mod search;

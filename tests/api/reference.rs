@@ -126,7 +126,7 @@ impl Reference {
         r
     }
 
-    fn under<'a>(&'a self, mut c: &'a str, ancestor: &str) -> bool {
+    pub fn under<'a>(&'a self, mut c: &'a str, ancestor: &str) -> bool {
         for _ in 0..64 {
             if c == ancestor {
                 return true;
