@@ -18,60 +18,13 @@ use shopd::catalog::Catalog;
 use shopd::catalog::import::{ImportOptions, NoProgress, sources_from_dir};
 use shopd::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
 use shopd::domain::{Id, Price};
-use shopd::generator::{Spec, write_dir};
 use shopd::store::records::{decode, with_archived};
 use shopd::store::{ProductRec, Record, Store};
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn products() -> u32 {
-    std::env::var("SHOPD_BENCH_PRODUCTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000)
-}
-
-fn spec() -> Spec {
-    Spec {
-        products: products(),
-        brands: 1_000,
-        categories: 200,
-        users: 20_000,
-        seed: 1,
-    }
-}
-
-fn bench_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/{}", products()))
-}
-
-/// The generated JSONL catalogue (cached).
-fn catalogue() -> PathBuf {
-    let dir = bench_dir().join("jsonl");
-    if !dir.join("reviews.jsonl").exists() {
-        write_dir(&spec(), &dir).expect("generate catalogue");
-    }
-    dir
-}
-
-/// An imported database (cached).
-fn database() -> Store {
-    let path = bench_dir().join("db/shopd.redb");
-    let fresh = !path.exists();
-    let store = Store::open(&path).expect("open store");
-    if fresh {
-        let catalog = Catalog::new(store.clone());
-        catalog
-            .import(
-                sources_from_dir(&catalogue()).unwrap(),
-                ImportOptions { strict: true },
-                &NoProgress,
-            )
-            .expect("import");
-    }
-    store
-}
+mod common;
+use common::{bench_dir, catalogue, database, products};
 
 fn ids(n: u32) -> Vec<String> {
     // A fixed pseudo-random walk over all ids (no RNG dependency).

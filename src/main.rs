@@ -75,18 +75,10 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Reindex => {
             let catalog = open_catalog(&config)?;
-            let total = catalog.store().read()?.counts()?.products;
-            let docs = shopd::catalog::search::StoreDocs {
-                store: catalog.store().clone(),
-            };
+            let total = catalog.product_count()?;
             let bar = progress::bar(total, "products");
             let started = std::time::Instant::now();
-            let n = shopd::search::SearchIndex::rebuild_offline(
-                &config.search_dir(),
-                &docs,
-                total,
-                &|done, _| bar.set_position(done),
-            )?;
+            let n = catalog.reindex(&config.search_dir(), &|done, _| bar.set_position(done))?;
             bar.finish_and_clear();
             println!(
                 "indexed {n} product(s) into {} in {:.1} s",

@@ -203,6 +203,26 @@ impl Catalog {
         Ok(self)
     }
 
+    /// Rebuilds the index in `dir` from storage in the calling thread
+    /// (`shopd reindex`, benchmarks); `progress(done, total)` as it goes.
+    /// Returns the number of products indexed.
+    pub fn reindex(
+        &self,
+        dir: &std::path::Path,
+        progress: &dyn Fn(u64, u64),
+    ) -> CatalogResult<u64> {
+        let total = self.store.read()?.counts()?.products;
+        let docs = StoreDocs {
+            store: self.store.clone(),
+        };
+        SearchIndex::rebuild_offline(dir, &docs, total, progress).map_err(CatalogError::Search)
+    }
+
+    /// Products in storage (for progress bars).
+    pub fn product_count(&self) -> CatalogResult<u64> {
+        Ok(self.store.read()?.counts()?.products)
+    }
+
     pub fn search_index(&self) -> Option<&SearchIndex> {
         self.search.index.as_ref()
     }

@@ -34,13 +34,12 @@ pub mod schema;
 
 use crate::domain::listing::ProductFilter;
 use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchSort, Synonyms};
-use collect::{Collected, HitCollector};
+use collect::{Collected, HitCollector, ValuesCache};
 use query::QueryWord;
 use schema::Fields;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, mpsc};
-use tantivy::columnar::StrColumn;
 use tantivy::{Index, IndexReader};
 
 pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
@@ -98,6 +97,8 @@ pub enum Status {
 struct Live {
     reader: IndexReader,
     fields: Fields,
+    /// Per-segment doc values, warmed on every reload.
+    values: Arc<ValuesCache>,
 }
 
 #[derive(Default)]
@@ -136,12 +137,23 @@ fn open_live(dir: &Path) -> Result<(Index, Arc<Live>, Option<u64>), SearchError>
     let index = Index::open_in_dir(dir)?;
     schema::register(&index);
     let fields = Fields::from_schema(&index.schema())?;
+    let values = Arc::new(ValuesCache::default());
+    let warmer: Arc<dyn tantivy::Warmer> = values.clone();
     let reader = index
         .reader_builder()
         .reload_policy(tantivy::ReloadPolicy::Manual)
+        .warmers(vec![Arc::downgrade(&warmer)])
         .try_into()?;
     let generation = read_generation(&index);
-    Ok((index, Arc::new(Live { reader, fields }), generation))
+    Ok((
+        index,
+        Arc::new(Live {
+            reader,
+            fields,
+            values,
+        }),
+        generation,
+    ))
 }
 
 impl SearchIndex {
@@ -274,6 +286,7 @@ impl SearchIndex {
         }
         let searcher = live.reader.searcher();
         let collector = HitCollector {
+            values: live.values.clone(),
             sort,
             by_score: !words.is_empty(),
         };
@@ -286,7 +299,7 @@ impl SearchIndex {
             relaxed = true;
         }
         let total = found.hits.len() as u64;
-        let ids = page(&searcher, found.hits, offset, limit)?;
+        let ids = page(&searcher, &live.values, found.hits, offset, limit)?;
         let by_count = |m: HashMap<String, u64>| {
             let mut v: Vec<(String, u64)> = m.into_iter().collect();
             v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -316,10 +329,16 @@ impl SearchIndex {
     }
 }
 
-/// The ids of hits `offset .. offset + limit` in (key, id) order. Only hits
-/// up to and tied with the last needed key have their ids looked up.
+/// The ids of hits `offset .. offset + limit` in (key, id) order.
+///
+/// Only hits that can be on the page have their ids read: those up to and
+/// tied with the `offset + limit`-th key, and of those, per segment, only the
+/// first `offset + limit` in (key, id ordinal) order, which within a segment
+/// is (key, id) order. A flat score (typo matches) or a common price can tie
+/// thousands of hits; their strings are never all read.
 fn page(
     searcher: &tantivy::Searcher,
+    values: &ValuesCache,
     mut hits: Vec<collect::Hit>,
     offset: u64,
     limit: usize,
@@ -331,27 +350,15 @@ fn page(
     if need < hits.len() {
         hits.select_nth_unstable_by_key(need - 1, |h| h.key);
         let boundary = hits[need - 1].key;
-        let mut keep: Vec<collect::Hit> = hits[..need].to_vec();
-        keep.extend(hits[need..].iter().filter(|h| h.key == boundary));
-        hits = keep;
+        hits.retain(|h| h.key <= boundary);
     }
-    let mut columns: HashMap<u32, Option<StrColumn>> = HashMap::new();
-    let mut keyed = Vec::with_capacity(hits.len());
-    for h in hits {
-        let col = match columns.get(&h.segment) {
-            Some(c) => c,
-            None => {
-                let c = searcher.segment_reader(h.segment).fast_fields().str("id")?;
-                columns.entry(h.segment).or_insert(c)
-            }
-        };
-        let mut id = String::new();
-        if let Some(col) = col
-            && let Some(ord) = col.term_ords(h.doc).next()
-        {
-            col.ord_to_str(ord, &mut id)?;
+    hits.sort_unstable_by_key(|h| (h.segment, h.key, h.id_ord));
+    let mut keyed = Vec::new();
+    for group in hits.chunk_by(|a, b| a.segment == b.segment) {
+        let v = values.get(searcher.segment_reader(group[0].segment))?;
+        for h in group.iter().take(need) {
+            keyed.push((h.key, v.id(h.id_ord)?));
         }
-        keyed.push((h.key, id));
     }
     keyed.sort_unstable();
     Ok(keyed

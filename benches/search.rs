@@ -1,0 +1,370 @@
+//! Search benchmarks at catalogue scale (a custom harness: criterion reports
+//! means, and the targets here are percentiles).
+//!
+//! `cargo bench --bench search` — 100K products by default
+//! (`SHOPD_BENCH_PRODUCTS` to change), the same cached catalogue as the store
+//! bench, copied so the write phase leaves the cache untouched. Prints a
+//! markdown table and writes `target/bench-data/N/search-results.json`.
+//!
+//! Phases:
+//! 1. **build**: `Catalog::reindex` of every product into a fresh index, three
+//!    times; the median is reported (target ≤ 20 s at 100K).
+//! 2. **query**: one client, 1–3 word queries taken from product titles, 10 %
+//!    with one typo (a transposition or a substitution in a 5+ letter word),
+//!    facets always on, page of 20. Measured twice: the engine alone
+//!    (`SearchIndex::search`: hits, total, facets) and the whole response
+//!    (`Catalog::search`: plus records, highlights and JSON), p50/p90/p99/max
+//!    (target p99 ≤ 5 ms).
+//! 3. **write while searching**: one thread updates product titles (each a
+//!    durable commit with a unique new word) as fast as it can, one thread
+//!    searches; reported: writes/s, search p50/p99 during writes, and the
+//!    time from a write's acknowledgement until its new word is found (every
+//!    25th write), then every written word is checked to find exactly its
+//!    product (correctness, must be 0 misses).
+
+mod common;
+
+use common::{bench_dir, database, products};
+use serde_json::json;
+use shopd::catalog::Catalog;
+use shopd::domain::InputMode;
+use shopd::domain::listing::{PageRequest, ProductFilter};
+use shopd::domain::product::ProductDraft;
+use shopd::domain::search::{SearchQuery, SearchSort, Synonyms};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+const QUERIES: usize = 5_000;
+const WARMUP: usize = 500;
+const WRITE_PHASE: Duration = Duration::from_secs(10);
+const BUILD_RUNS: usize = 3;
+
+/// xorshift64*: deterministic and dependency-free.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// One typo in `w` (5+ letters): swap two inner letters or replace one.
+fn typo(w: &str, rng: &mut Rng) -> String {
+    let mut c: Vec<char> = w.chars().collect();
+    let i = 1 + rng.below(c.len() - 2);
+    if rng.below(2) == 0 && i + 1 < c.len() {
+        c.swap(i, i + 1);
+    } else {
+        c[i] = (b'a' + rng.below(26) as u8) as char;
+    }
+    c.into_iter().collect()
+}
+
+/// `n` queries of 1–3 words from random product titles; 10 % with a typo.
+fn queries(catalog: &Catalog, n: usize, seed: u64) -> (Vec<String>, usize) {
+    let mut rng = Rng(seed);
+    let total = products() as usize;
+    let txn = catalog.store().read().unwrap();
+    let mut out = Vec::with_capacity(n);
+    let mut typos = 0;
+    while out.len() < n {
+        let id = format!("prod-{:06}", rng.below(total) + 1);
+        let Some(rec) = txn.product(&id).unwrap() else {
+            continue;
+        };
+        let title = rec.view().unwrap().title().to_lowercase();
+        let words: Vec<&str> = title
+            .split_whitespace()
+            .filter(|w| w.chars().all(|c| c.is_alphabetic()))
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        let k = (1 + rng.below(3)).min(words.len());
+        let start = rng.below(words.len() - k + 1);
+        let mut q: Vec<String> = words[start..start + k]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if out.len().is_multiple_of(10) {
+            // exactly every 10th query carries a typo
+            let Some(w) = q.iter_mut().find(|w| w.chars().count() >= 5) else {
+                continue;
+            };
+            *w = typo(w, &mut rng);
+            typos += 1;
+        }
+        out.push(q.join(" "));
+    }
+    (out, typos)
+}
+
+fn query(text: &str) -> SearchQuery {
+    SearchQuery {
+        text: text.to_string(),
+        filter: ProductFilter::default(),
+        sort: SearchSort::Relevance,
+        page: PageRequest::new(1, 20).unwrap(),
+    }
+}
+
+#[derive(serde::Serialize, Clone, Copy)]
+struct Percentiles {
+    n: usize,
+    p50_us: f64,
+    p90_us: f64,
+    p99_us: f64,
+    max_us: f64,
+}
+
+fn percentiles(mut v: Vec<Duration>) -> Percentiles {
+    v.sort();
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e6;
+    Percentiles {
+        n: v.len(),
+        p50_us: at(0.5),
+        p90_us: at(0.9),
+        p99_us: at(0.99),
+        max_us: at(1.0),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported.
+    let root = bench_dir();
+    let store = database();
+    let n_products = store.read().unwrap().counts().unwrap().products;
+    drop(store);
+    let work = tempfile::tempdir_in(&root).unwrap();
+    let db = work.path().join("shopd.redb");
+    std::fs::copy(root.join("db/shopd.redb"), &db).unwrap();
+    let catalog = Catalog::new(shopd::store::Store::open(&db).unwrap());
+
+    // 1. build
+    let mut builds = Vec::new();
+    let search_dir = work.path().join("search");
+    for run in 0..BUILD_RUNS {
+        let started = Instant::now();
+        let n = catalog.reindex(&search_dir, &|_, _| {}).unwrap();
+        let s = started.elapsed().as_secs_f64();
+        eprintln!("build {run}: {n} products in {s:.2} s");
+        builds.push(s);
+    }
+    let build_s = median(builds.clone());
+    let index_bytes: u64 = std::fs::read_dir(&search_dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+
+    // 2. query latency, one client
+    let catalog = catalog.with_search(&search_dir).unwrap();
+    let index = catalog.search_index().unwrap().clone();
+    let start = Instant::now();
+    while index.status() != shopd::catalog::SearchStatus::Ready {
+        assert!(start.elapsed() < Duration::from_secs(120), "index ready");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (qs, typos) = queries(&catalog, QUERIES + WARMUP, 42);
+    let none = Synonyms::default();
+    let filter = ProductFilter::default();
+    let mut hits_total = 0u64;
+    let mut zero = 0usize;
+    let mut engine = Vec::with_capacity(QUERIES);
+    let mut slowest: Vec<(Duration, String, u64, bool)> = Vec::new();
+    for (i, q) in qs.iter().enumerate() {
+        let t = Instant::now();
+        let hits = index
+            .search(q, &filter, SearchSort::Relevance, 0, 20, &none)
+            .unwrap();
+        if i >= WARMUP {
+            let took = t.elapsed();
+            engine.push(took);
+            hits_total += hits.total;
+            zero += (hits.total == 0) as usize;
+            slowest.push((took, q.clone(), hits.total, hits.relaxed));
+        }
+    }
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+    for (took, q, total, relaxed) in slowest.iter().take(8) {
+        eprintln!("slow: {took:?} {q:?} total={total} relaxed={relaxed}");
+    }
+    let mut full = Vec::with_capacity(QUERIES);
+    for (i, q) in qs.iter().enumerate() {
+        let q = query(q);
+        let t = Instant::now();
+        std::hint::black_box(catalog.search(&q).unwrap());
+        if i >= WARMUP {
+            full.push(t.elapsed());
+        }
+    }
+    let engine = percentiles(engine);
+    let full = percentiles(full);
+
+    // 3. writes while searching
+    let stop = Arc::new(AtomicBool::new(false));
+    let searcher = {
+        let catalog = catalog.clone();
+        let stop = stop.clone();
+        let qs = qs.clone();
+        std::thread::spawn(move || {
+            let mut lat = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let q = query(&qs[i % qs.len()]);
+                let t = Instant::now();
+                std::hint::black_box(catalog.search(&q).unwrap());
+                lat.push(t.elapsed());
+                i += 1;
+            }
+            lat
+        })
+    };
+    let (lag_tx, lag_rx) = mpsc::channel::<(String, Instant)>();
+    let lag_checker = {
+        let index = index.clone();
+        std::thread::spawn(move || {
+            let mut lags = Vec::new();
+            for (word, acked) in lag_rx {
+                loop {
+                    let hits = index
+                        .search(
+                            &word,
+                            &ProductFilter::default(),
+                            SearchSort::Relevance,
+                            0,
+                            1,
+                            &Synonyms::default(),
+                        )
+                        .unwrap();
+                    if hits.total > 0 {
+                        lags.push(acked.elapsed());
+                        break;
+                    }
+                    assert!(
+                        acked.elapsed() < Duration::from_secs(10),
+                        "{word} never found"
+                    );
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            lags
+        })
+    };
+    let mut written: Vec<(String, String)> = Vec::new();
+    let mut rng = Rng(7);
+    let started = Instant::now();
+    while started.elapsed() < WRITE_PHASE {
+        let id = format!("prod-{:06}", rng.below(n_products as usize) + 1);
+        // a letter after the number: no word is a prefix of another
+        let word = format!("benchword{}z", written.len());
+        let body = json!({"title": format!("Updated Widget {word}")});
+        let draft = ProductDraft::parse(body.as_object().unwrap(), InputMode::Patch);
+        catalog.update_product(&id, draft).unwrap();
+        if written.len().is_multiple_of(25) {
+            lag_tx.send((word.clone(), Instant::now())).unwrap();
+        }
+        written.push((word, id));
+    }
+    let write_secs = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    drop(lag_tx);
+    let during = percentiles(searcher.join().unwrap());
+    let lag = percentiles(lag_checker.join().unwrap());
+    // every write findable by its word, as its product only (an id written
+    // twice keeps only its latest word)
+    std::thread::sleep(Duration::from_secs(1));
+    let mut latest = std::collections::HashMap::new();
+    for (i, (_, id)) in written.iter().enumerate() {
+        latest.insert(id.clone(), i);
+    }
+    let mut misses = 0;
+    for (i, (word, id)) in written.iter().enumerate() {
+        let hits = index
+            .search(word, &filter, SearchSort::Relevance, 0, 5, &none)
+            .unwrap();
+        let want: Vec<String> = if latest[id] == i {
+            vec![id.clone()]
+        } else {
+            vec![]
+        };
+        if hits.ids != want {
+            misses += 1;
+        }
+    }
+    let writes_per_s = written.len() as f64 / write_secs;
+    catalog.shutdown_search();
+
+    let ms = |us: f64| us / 1000.0;
+    println!("\n## Search at {n_products} products (single client, facets on)\n");
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| index build (median of {BUILD_RUNS}) | {build_s:.2} s ({:.0} products/s), index {:.0} MiB |",
+        n_products as f64 / build_s,
+        index_bytes as f64 / 1048576.0
+    );
+    println!(
+        "| queries | {} measured ({} with a typo of {} generated), {:.1} % zero-hit, {:.0} hits avg |",
+        QUERIES,
+        typos,
+        QUERIES + WARMUP,
+        zero as f64 * 100.0 / QUERIES as f64,
+        hits_total as f64 / QUERIES as f64
+    );
+    for (name, p) in [
+        ("engine (hits+facets)", engine),
+        ("full response (JSON)", full),
+        ("full response during writes", during),
+    ] {
+        println!(
+            "| {name} | p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n={}) |",
+            ms(p.p50_us),
+            ms(p.p90_us),
+            ms(p.p99_us),
+            ms(p.max_us),
+            p.n
+        );
+    }
+    println!(
+        "| durable writes while searching | {writes_per_s:.0}/s ({} writes), {misses} not findable after 1 s |",
+        written.len()
+    );
+    println!(
+        "| write → searchable | p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (n={}) |",
+        ms(lag.p50_us),
+        ms(lag.p99_us),
+        ms(lag.max_us),
+        lag.n
+    );
+    let results = json!({
+        "products": n_products,
+        "build_seconds": builds,
+        "build_median_seconds": build_s,
+        "index_bytes": index_bytes,
+        "queries": QUERIES,
+        "typo_queries": typos,
+        "zero_hit_queries": zero,
+        "engine": engine,
+        "full": full,
+        "full_during_writes": during,
+        "writes_per_second": writes_per_s,
+        "writes": written.len(),
+        "not_findable_after_1s": misses,
+        "write_to_searchable": lag,
+    });
+    let out = root.join("search-results.json");
+    std::fs::write(&out, serde_json::to_vec_pretty(&results).unwrap()).unwrap();
+    println!("\n(written to {})", out.display());
+    assert_eq!(misses, 0, "every write is searchable");
+}
