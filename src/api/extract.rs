@@ -102,6 +102,29 @@ impl Query {
         Ok(Query(map))
     }
 
+    /// One of `all` by its name (`name_of`), `default` when absent; an
+    /// unknown name is recorded in `errors` (422, listing the choices).
+    pub fn choice<T: Copy>(
+        &self,
+        name: &str,
+        all: &[T],
+        name_of: fn(T) -> &'static str,
+        default: T,
+        errors: &mut FieldErrors,
+    ) -> T {
+        let Some(given) = self.get(name) else {
+            return default;
+        };
+        all.iter()
+            .copied()
+            .find(|c| name_of(*c) == given)
+            .unwrap_or_else(|| {
+                let names: Vec<_> = all.iter().map(|c| name_of(*c)).collect();
+                errors.push(name, format!("must be one of {}", names.join(", ")));
+                default
+            })
+    }
+
     /// The value of `name`; empty counts as absent (`?category=`).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

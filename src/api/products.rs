@@ -45,14 +45,13 @@ pub fn list_query(q: &Query) -> Result<ProductQuery, ApiError> {
     let mut errors = FieldErrors::new();
     let page = q.page(&mut errors)?;
     let filter = filter(q, &mut errors)?;
-    let sort = match q.get("sort") {
-        None => ProductSort::Featured,
-        Some(s) => ProductSort::parse(s).unwrap_or_else(|| {
-            let all: Vec<_> = ProductSort::ALL.iter().map(|s| s.as_str()).collect();
-            errors.push("sort", format!("must be one of {}", all.join(", ")));
-            ProductSort::Featured
-        }),
-    };
+    let sort = q.choice(
+        "sort",
+        &ProductSort::ALL,
+        ProductSort::as_str,
+        ProductSort::Featured,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

@@ -24,14 +24,13 @@ pub fn search_query(q: &Query) -> Result<SearchQuery, ApiError> {
     let mut errors = FieldErrors::new();
     let page = q.page(&mut errors)?;
     let filter = filter(q, &mut errors)?;
-    let sort = match q.get("sort") {
-        None => SearchSort::Relevance,
-        Some(s) => SearchSort::parse(s).unwrap_or_else(|| {
-            let all: Vec<_> = SearchSort::ALL.iter().map(|s| s.as_str()).collect();
-            errors.push("sort", format!("must be one of {}", all.join(", ")));
-            SearchSort::Relevance
-        }),
-    };
+    let sort = q.choice(
+        "sort",
+        &SearchSort::ALL,
+        SearchSort::as_str,
+        SearchSort::Relevance,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
