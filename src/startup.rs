@@ -86,6 +86,7 @@ impl Application {
         let data = web::Data::new(catalog.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(api::http_cache::middleware))
                 .wrap(Compress::default())
                 .wrap(from_fn(api::request_id::middleware))
                 .app_data(state.clone())

@@ -11,6 +11,7 @@ pub mod categories;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod http_cache;
 pub mod products;
 pub mod request_id;
 pub mod search;

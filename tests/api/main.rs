@@ -7,6 +7,7 @@ mod brands_categories;
 mod golden;
 mod health;
 mod helpers;
+mod http_cache;
 mod import_export;
 mod listing_property;
 mod persistence;

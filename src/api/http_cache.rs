@@ -1,0 +1,137 @@
+//! HTTP caching headers for the public catalogue reads: a weak `ETag` over
+//! the response body (weak because the body may be sent compressed), `304 Not
+//! Modified` without a body when `If-None-Match` names it, and `Cache-Control`
+//! per kind as the plans set it: `s-maxage` lets shared caches (CDNs) keep a
+//! copy, `stale-while-revalidate` lets them serve it while refetching;
+//! browsers revalidate with the ETag, so they see a write at once.
+//!
+//! Only successful `GET`/`HEAD` responses are touched; admin and probe routes
+//! are marked `no-store`.
+
+use actix_web::body::{BoxBody, MessageBody, to_bytes};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse};
+
+/// What a path serves, for its `Cache-Control`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Product detail and its reviews: 30 min.
+    Detail,
+    /// Product lists and search: 5 min.
+    List,
+    /// Brands and categories: 1 h.
+    Taxonomy,
+    /// Probes and admin-only reads.
+    NoStore,
+}
+
+impl Kind {
+    pub fn of(path: &str) -> Kind {
+        let Some(rest) = path.strip_prefix("/api/v1/") else {
+            return Kind::NoStore;
+        };
+        let parts: Vec<&str> = rest.split('/').collect();
+        match parts.as_slice() {
+            ["products"] | ["search"] => Kind::List,
+            ["products", _] | ["products", _, "reviews"] => Kind::Detail,
+            ["brands"] | ["brands", _] | ["categories"] | ["categories", _] => Kind::Taxonomy,
+            ["search", "synonyms"] => Kind::Taxonomy,
+            _ => Kind::NoStore,
+        }
+    }
+
+    pub fn cache_control(self) -> &'static str {
+        match self {
+            Kind::Detail => "public, s-maxage=1800, stale-while-revalidate=3600",
+            Kind::List => "public, s-maxage=300, stale-while-revalidate=600",
+            Kind::Taxonomy => "public, s-maxage=3600, stale-while-revalidate=7200",
+            Kind::NoStore => "no-store",
+        }
+    }
+}
+
+/// `W/"<xxh3 of the body>"`.
+pub fn etag(body: &[u8]) -> String {
+    format!("W/\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body))
+}
+
+/// Whether an `If-None-Match` value names `tag` (weak comparison, `*`).
+pub fn matches(if_none_match: &str, tag: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let want = opaque(tag);
+    if_none_match
+        .split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == want)
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let kind = Kind::of(req.path());
+    let cacheable = matches!(*req.method(), Method::GET | Method::HEAD);
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let res = next.call(req).await?.map_into_boxed_body();
+    if !cacheable || res.status() != StatusCode::OK {
+        return Ok(res);
+    }
+    let control = HeaderValue::from_static(kind.cache_control());
+    if kind == Kind::NoStore {
+        let mut res = res;
+        res.headers_mut().insert(header::CACHE_CONTROL, control);
+        return Ok(res);
+    }
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let bytes = to_bytes(body).await.map_err(Error::from)?;
+    let tag = etag(&bytes);
+    let tag_value =
+        HeaderValue::from_str(&tag).map_err(actix_web::error::ErrorInternalServerError)?;
+    if if_none_match.is_some_and(|v| matches(&v, &tag)) {
+        let mut not_modified = HttpResponse::NotModified();
+        not_modified
+            .insert_header((header::ETAG, tag_value))
+            .insert_header((header::CACHE_CONTROL, control));
+        return Ok(ServiceResponse::new(req, not_modified.finish()));
+    }
+    head.headers_mut().insert(header::ETAG, tag_value);
+    head.headers_mut().insert(header::CACHE_CONTROL, control);
+    Ok(ServiceResponse::new(
+        req,
+        head.set_body(BoxBody::new(bytes)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_the_routes() {
+        assert_eq!(Kind::of("/api/v1/products"), Kind::List);
+        assert_eq!(Kind::of("/api/v1/search"), Kind::List);
+        assert_eq!(Kind::of("/api/v1/products/p1"), Kind::Detail);
+        assert_eq!(Kind::of("/api/v1/products/p1/reviews"), Kind::Detail);
+        assert_eq!(Kind::of("/api/v1/categories/c1"), Kind::Taxonomy);
+        assert_eq!(Kind::of("/api/v1/search/analytics"), Kind::NoStore);
+        assert_eq!(Kind::of("/ready"), Kind::NoStore);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_accepts_lists_and_star() {
+        let t = etag(b"{}");
+        assert!(matches(&t, &t));
+        assert!(matches(&t.replace("W/", ""), &t));
+        assert!(matches(&format!("\"x\", {t}"), &t));
+        assert!(matches("*", &t));
+        assert!(!matches("\"x\"", &t));
+        assert_ne!(etag(b"{}"), etag(b"{ }"));
+    }
+}

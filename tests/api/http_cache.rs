@@ -1,0 +1,89 @@
+//! ETag / If-None-Match / Cache-Control on the public reads.
+
+use crate::helpers::{TestApp, spawn_app_with_fixture};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn conditional(app: &TestApp, path: &str, tag: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header("If-None-Match", tag)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn etags_revalidate_to_304_until_a_write_changes_the_body() {
+    let app = spawn_app_with_fixture().await;
+    for (path, control) in [
+        (
+            "/api/v1/products/prod-000005",
+            "public, s-maxage=1800, stale-while-revalidate=3600",
+        ),
+        (
+            "/api/v1/products?limit=5&sort=price_asc",
+            "public, s-maxage=300, stale-while-revalidate=600",
+        ),
+        (
+            "/api/v1/search?q=lamp",
+            "public, s-maxage=300, stale-while-revalidate=600",
+        ),
+        (
+            "/api/v1/categories",
+            "public, s-maxage=3600, stale-while-revalidate=7200",
+        ),
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["cache-control"], control, "{path}");
+        let tag = res.headers()["etag"].to_str().unwrap().to_string();
+        assert!(tag.starts_with("W/\""), "{tag}");
+        let again = conditional(&app, path, &tag).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(again.headers()["etag"], tag.as_str());
+        assert!(again.bytes().await.unwrap().is_empty(), "304 has no body");
+        let other = conditional(&app, path, "W/\"0000000000000000\"").await;
+        assert_eq!(other.status(), StatusCode::OK, "{path}");
+    }
+
+    // a write changes the body, so the old tag no longer matches
+    let path = "/api/v1/products/prod-000005";
+    let tag = app.get(path).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = app
+        .admin(Method::PATCH, path, Some(json!({"price": 1.23})))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let res = conditional(&app, path, &tag).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_ne!(res.headers()["etag"], tag.as_str());
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["price"], 1.23);
+
+    // errors and probes carry no ETag; probes are not stored
+    let res = app.get("/api/v1/products/nope").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers().get("etag").is_none());
+    let res = app.get("/ready").await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert!(res.headers().get("etag").is_none());
+}
+
+#[tokio::test]
+async fn compressed_bodies_keep_the_same_weak_etag() {
+    let app = spawn_app_with_fixture().await;
+    let path = "/api/v1/products?limit=50";
+    let plain = app.get(path).await.headers()["etag"].clone();
+    let gz = app
+        .client
+        .get(app.url(path))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.headers()["etag"], plain);
+}
