@@ -16,6 +16,15 @@ pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog")
 }
 
+/// Every line of a fixture JSONL file, parsed.
+pub fn fixture_lines(file: &str) -> Vec<Value> {
+    std::fs::read_to_string(fixture_dir().join(file))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,

@@ -1,7 +1,6 @@
 //! A brute-force oracle for product lists: filter and sort all products in
 //! memory, straight from the documented rules, sharing no code with the store.
 
-use serde_json::Value;
 use shopd::domain::Timestamp;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -81,14 +80,7 @@ pub fn compare(sort: &str, a: &RefProduct, b: &RefProduct) -> Ordering {
 
 impl Reference {
     pub fn load_fixture() -> Reference {
-        let dir = super::helpers::fixture_dir();
-        let lines = |f: &str| -> Vec<Value> {
-            std::fs::read_to_string(dir.join(f))
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect()
-        };
+        let lines = super::helpers::fixture_lines;
         let mut r = Reference::default();
         for c in lines("categories.jsonl") {
             r.parents.insert(

@@ -3,7 +3,7 @@
 //! count over the fixture, filters and sorts, highlights, synonyms, relaxed
 //! fallback, the write path, restart and rebuild, hostile input.
 
-use crate::helpers::{TestApp, code, fixture_dir, ids, spawn_app_with_fixture, spawn_in};
+use crate::helpers::{TestApp, code, fixture_lines, ids, spawn_app_with_fixture, spawn_in};
 use crate::reference::{RefFilter, RefProduct, Reference, SORTS};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -22,14 +22,7 @@ fn tokens(text: &str) -> Vec<String> {
 /// Every searchable word of every fixture product (title, keywords, brand
 /// title, titles of its categories and their ancestors, description).
 fn fixture_words() -> HashMap<String, Vec<String>> {
-    let dir = fixture_dir();
-    let lines = |f: &str| -> Vec<Value> {
-        std::fs::read_to_string(dir.join(f))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let lines = fixture_lines;
     let title_of = |f: &str| -> HashMap<String, (String, Option<String>)> {
         lines(f)
             .into_iter()
