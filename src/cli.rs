@@ -59,6 +59,21 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "SHOPD_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    /// Bytes of rendered responses to keep in memory (default 64 MiB; 0 = off).
+    #[arg(long, env = "SHOPD_CACHE_BYTES")]
+    pub cache_bytes: Option<u64>,
+    /// Seconds a cached product detail or reviews page is served (default 1800).
+    #[arg(long, env = "SHOPD_CACHE_TTL_DETAIL")]
+    pub cache_ttl_detail: Option<u64>,
+    /// Seconds a cached product list or search is served (default 600).
+    #[arg(long, env = "SHOPD_CACHE_TTL_LIST")]
+    pub cache_ttl_list: Option<u64>,
+    /// Seconds cached brands and categories are served (default 3600).
+    #[arg(long, env = "SHOPD_CACHE_TTL_TAXONOMY")]
+    pub cache_ttl_taxonomy: Option<u64>,
+    /// Serve GET /bench/ceiling, a fixed body for load-test ceilings.
+    #[arg(long, env = "SHOPD_BENCH_CEILING")]
+    pub bench_ceiling: bool,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +128,11 @@ impl Cli {
             o.admin_token = s.admin_token.clone();
             o.workers = s.workers;
             o.body_limit = s.body_limit;
+            o.cache_bytes = s.cache_bytes;
+            o.cache_ttl_detail_secs = s.cache_ttl_detail;
+            o.cache_ttl_list_secs = s.cache_ttl_list;
+            o.cache_ttl_taxonomy_secs = s.cache_ttl_taxonomy;
+            o.bench_ceiling = s.bench_ceiling;
         }
         o
     }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A secret string: never printed by `Debug`, compared in constant time.
 #[derive(Clone, Deserialize)]
@@ -76,6 +77,13 @@ pub struct Config {
     pub body_limit: usize,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Bytes the response cache may hold; 0 turns it off.
+    pub cache_bytes: u64,
+    /// How long cached bodies of each kind may be served.
+    pub cache_ttls: crate::cache::Ttls,
+    /// Serve `GET /bench/ceiling`: a fixed, pre-rendered body the size of a
+    /// product detail, for the load harness's ceiling scenario.
+    pub bench_ceiling: bool,
 }
 
 /// Values from flags or environment; `None` = not given.
@@ -90,6 +98,11 @@ pub struct Overrides {
     pub log_level: Option<String>,
     pub workers: Option<usize>,
     pub body_limit: Option<usize>,
+    pub cache_bytes: Option<u64>,
+    pub cache_ttl_detail_secs: Option<u64>,
+    pub cache_ttl_list_secs: Option<u64>,
+    pub cache_ttl_taxonomy_secs: Option<u64>,
+    pub bench_ceiling: bool,
 }
 
 /// The optional TOML file; same names as the flags, in snake_case.
@@ -105,6 +118,11 @@ pub struct FileConfig {
     pub workers: Option<usize>,
     pub body_limit: Option<usize>,
     pub shutdown_timeout_secs: Option<u64>,
+    pub cache_bytes: Option<u64>,
+    pub cache_ttl_detail_secs: Option<u64>,
+    pub cache_ttl_list_secs: Option<u64>,
+    pub cache_ttl_taxonomy_secs: Option<u64>,
+    pub bench_ceiling: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +155,9 @@ impl FileConfig {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest cache TTL accepted: a day.
+const MAX_TTL_SECS: u64 = 24 * 60 * 60;
 
 impl Config {
     /// Defaults < file < environment < flags, then validation.
@@ -179,6 +200,47 @@ impl Config {
                 "body-limit: {body_limit} is not within 1 KiB..=64 MiB"
             ));
         }
+        let cache_bytes = o
+            .cache_bytes
+            .or(file.cache_bytes)
+            .unwrap_or(DEFAULT_CACHE_BYTES);
+        if cache_bytes > 64 * 1024 * 1024 * 1024 {
+            problems.push(format!("cache-bytes: {cache_bytes} is more than 64 GiB"));
+        }
+        let defaults = crate::cache::Ttls::default();
+        let mut ttl =
+            |name: &str, flag: Option<u64>, file: Option<u64>, default: Duration| match flag
+                .or(file)
+            {
+                None => default,
+                Some(s) if (1..=MAX_TTL_SECS).contains(&s) => Duration::from_secs(s),
+                Some(s) => {
+                    problems.push(format!(
+                        "{name}: {s} is not within 1..={MAX_TTL_SECS} seconds"
+                    ));
+                    default
+                }
+            };
+        let cache_ttls = crate::cache::Ttls {
+            detail: ttl(
+                "cache-ttl-detail",
+                o.cache_ttl_detail_secs,
+                file.cache_ttl_detail_secs,
+                defaults.detail,
+            ),
+            lists: ttl(
+                "cache-ttl-list",
+                o.cache_ttl_list_secs,
+                file.cache_ttl_list_secs,
+                defaults.lists,
+            ),
+            taxonomy: ttl(
+                "cache-ttl-taxonomy",
+                o.cache_ttl_taxonomy_secs,
+                file.cache_ttl_taxonomy_secs,
+                defaults.taxonomy,
+            ),
+        };
         let admin_token = o.admin_token.map(Secret::new).or(file.admin_token);
         if admin_token.as_ref().is_some_and(|t| t.0.trim().is_empty()) {
             problems.push("admin-token: must not be empty".into());
@@ -202,6 +264,9 @@ impl Config {
             workers,
             body_limit,
             shutdown_timeout_secs: file.shutdown_timeout_secs.unwrap_or(10),
+            cache_bytes,
+            cache_ttls,
+            bench_ceiling: o.bench_ceiling || file.bench_ceiling.unwrap_or(false),
         })
     }
 

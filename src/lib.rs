@@ -3,8 +3,11 @@
 //! # Layout
 //! - [`domain`]: pure catalogue types and input validation (no I/O).
 //! - [`store`]: redb tables, rkyv records, secondary indexes and counters.
-//! - [`catalog`]: catalogue use cases; the only module that coordinates storage
-//!   (and, later, search and cache); renders JSON bodies; import and export.
+//! - [`search`]: the tantivy product index and its indexer thread.
+//! - [`cache`]: the in-process response cache (TTLs, tags, one computation
+//!   per cold key).
+//! - [`catalog`]: catalogue use cases; the only module that coordinates
+//!   storage, search and cache; renders JSON bodies; import and export.
 //! - [`api`]: actix-web routes, request parsing, error → HTTP mapping.
 //! - [`configuration`]: the one validated `Config` (flags, env, file).
 //! - [`startup`]: builds the app on a bound listener; used by `main` and tests.
@@ -12,9 +15,11 @@
 //! - [`generator`]: deterministic synthetic catalogues (`shopd gen`).
 //! - [`cli`]: command-line definitions.
 //!
-//! Dependencies point down only: `api` → `catalog` → `store` → `domain`.
+//! Dependencies point down only: `api` → `catalog` → `store` / `search` /
+//! `cache` → `domain`.
 
 pub mod api;
+pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod configuration;

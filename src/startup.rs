@@ -45,6 +45,23 @@ pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
     Ok(catalog)
 }
 
+/// The `/bench/ceiling` body: the first featured product's detail as it is
+/// served, or 2 KiB of JSON when the catalogue is empty.
+fn ceiling_body(catalog: &Catalog) -> anyhow::Result<bytes::Bytes> {
+    use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
+    let q = ProductQuery {
+        filter: ProductFilter::default(),
+        sort: ProductSort::Featured,
+        page: PageRequest::new(1, 1).expect("valid page"),
+    };
+    let list: serde_json::Value = serde_json::from_slice(&catalog.list_products(&q)?.body)?;
+    let body = match list["data"][0]["id"].as_str() {
+        Some(id) => catalog.product_detail(id)?.body,
+        None => format!("{{\"data\":\"{}\"}}", "x".repeat(2048)).into_bytes(),
+    };
+    Ok(bytes::Bytes::from(body))
+}
+
 /// How often search analytics are written to storage.
 const STATS_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -54,9 +71,10 @@ impl Application {
         let catalog = tokio::task::spawn_blocking(move || {
             let catalog = open_catalog(&cfg)?;
             let dir = cfg.search_dir();
-            catalog
+            let catalog = catalog
                 .with_search(&dir)
-                .with_context(|| format!("opening the search index in {}", dir.display()))
+                .with_context(|| format!("opening the search index in {}", dir.display()))?;
+            Ok::<_, anyhow::Error>(catalog.with_cache(cfg.cache_bytes, cfg.cache_ttls))
         })
         .await
         .context("opening storage")??;
@@ -76,20 +94,42 @@ impl Application {
                 }
             }
         });
+        let ceiling = if config.bench_ceiling {
+            let c = catalog.clone();
+            Some(tokio::task::spawn_blocking(move || ceiling_body(&c)).await??)
+        } else {
+            None
+        };
+        let warm = catalog.clone();
+        tokio::task::spawn_blocking(move || {
+            let start = std::time::Instant::now();
+            match warm.warm_up() {
+                Ok(n) => tracing::info!(
+                    bodies = n,
+                    ms = start.elapsed().as_millis() as u64,
+                    "cache warmed"
+                ),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "cache warm-up failed"),
+            }
+        });
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(ApiState {
             admin_token: config.admin_token.clone(),
             body_limit: config.body_limit,
+            ceiling,
         });
         let data = web::Data::new(catalog.clone());
+        let metrics = web::Data::new(api::metrics::Metrics::new(catalog.clone()));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(api::http_cache::middleware))
                 .wrap(Compress::default())
                 .wrap(from_fn(api::request_id::middleware))
+                .wrap(from_fn(api::metrics::middleware))
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .app_data(data.clone())
                 .configure(api::routes)
                 .default_service(web::to(api::not_found))

@@ -16,14 +16,14 @@ pub async fn list(req: HttpRequest, catalog: web::Data<Catalog>) -> Result<HttpR
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    Ok(json(catalog.list_brands(page)?))
+    Ok(json(catalog.serve_brands(page).await?))
 }
 
 pub async fn detail(
     id: web::Path<String>,
     catalog: web::Data<Catalog>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(catalog.brand(&id)?))
+    Ok(json(catalog.serve_brand(&id).await?))
 }
 
 pub async fn create(

@@ -11,14 +11,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /categories`: the whole tree (small; not paginated).
 pub async fn tree(catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError> {
-    Ok(json(catalog.category_tree()?))
+    Ok(json(catalog.serve_categories().await?))
 }
 
 pub async fn detail(
     id: web::Path<String>,
     catalog: web::Data<Catalog>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(catalog.category(&id)?))
+    Ok(json(catalog.serve_category(&id).await?))
 }
 
 pub async fn create(

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod http_cache;
+pub mod metrics;
 pub mod products;
 pub mod request_id;
 pub mod search;
@@ -21,11 +22,14 @@ use crate::catalog::{CatalogResult, Created};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use error::ApiError;
+use state::ApiState;
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(metrics::metrics))
+        .route("/bench/ceiling", web::get().to(ceiling))
         .service(
             web::scope("/api/v1")
                 .service(
@@ -100,6 +104,16 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
+/// `GET /bench/ceiling`: a fixed, pre-rendered body the size of a product
+/// detail, through the same middleware as every route; the load harness's
+/// upper bound. 404 unless the server was started with `--bench-ceiling`.
+async fn ceiling(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    match &state.ceiling {
+        Some(body) => Ok(json(body.clone())),
+        None => not_found(req).await,
+    }
+}
+
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed(format!(
         "{} is not allowed on {}",
@@ -108,8 +122,8 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> 
     )))
 }
 
-/// `200 OK` with a rendered JSON body.
-pub fn json(body: Vec<u8>) -> HttpResponse {
+/// `200 OK` with a rendered JSON body (owned or shared from the cache).
+pub fn json(body: impl actix_web::body::MessageBody + 'static) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(header::ContentType::json())
         .body(body)

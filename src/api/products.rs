@@ -81,14 +81,14 @@ pub fn filter(q: &Query, errors: &mut FieldErrors) -> Result<ProductFilter, ApiE
 
 pub async fn list(req: HttpRequest, catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError> {
     let query = list_query(&Query::parse(&req)?)?;
-    Ok(json(catalog.list_products(&query)?))
+    Ok(json(catalog.serve_products(&query).await?))
 }
 
 pub async fn detail(
     id: web::Path<String>,
     catalog: web::Data<Catalog>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(catalog.product_detail(&id)?))
+    Ok(json(catalog.serve_product(&id).await?))
 }
 
 pub async fn reviews(
@@ -102,7 +102,7 @@ pub async fn reviews(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    Ok(json(catalog.product_reviews(&id, page)?))
+    Ok(json(catalog.serve_reviews(&id, page).await?))
 }
 
 pub async fn create(

@@ -47,7 +47,7 @@ pub async fn search(
     catalog: web::Data<Catalog>,
 ) -> Result<HttpResponse, ApiError> {
     let query = search_query(&Query::parse(&req)?)?;
-    Ok(json(blocking(move || catalog.search(&query)).await?))
+    Ok(json(catalog.serve_search(&query).await?))
 }
 
 pub async fn get_synonyms(catalog: web::Data<Catalog>) -> HttpResponse {

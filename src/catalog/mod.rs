@@ -1,5 +1,5 @@
-//! Catalogue use cases: the only layer that coordinates storage (and, in later
-//! issues, search and cache).
+//! Catalogue use cases: the only layer that coordinates storage, search and
+//! the response cache.
 //!
 //! Reads return finished JSON bodies rendered straight from archived records;
 //! writes take validated domain drafts, check what only the database can tell
@@ -7,6 +7,7 @@
 //! durably before returning. Write methods block: call them from a blocking
 //! thread. Nothing here knows about HTTP.
 
+mod cached;
 pub mod demo;
 pub mod export;
 pub mod import;
@@ -17,6 +18,7 @@ mod writes;
 
 /// Search errors and readiness, as the API maps them to HTTP.
 pub use crate::search::{SearchError, Status as SearchStatus};
+pub use search::IndexLag;
 pub use writes::Created;
 
 use crate::domain::FieldErrors;
@@ -41,6 +43,12 @@ pub enum CatalogError {
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
 
+/// Storage read transactions begun on the calling thread so far; see
+/// [`crate::store::lookups_on_this_thread`].
+pub fn lookups_on_this_thread() -> u64 {
+    crate::store::lookups_on_this_thread()
+}
+
 pub(crate) fn not_found(kind: &'static str, id: &str) -> CatalogError {
     CatalogError::NotFound {
         kind,
@@ -53,6 +61,8 @@ pub(crate) fn not_found(kind: &'static str, id: &str) -> CatalogError {
 pub struct Catalog {
     store: Store,
     search: search::SearchState,
+    /// Off until [`Catalog::with_cache`].
+    cache: std::sync::Arc<crate::cache::ResponseCache>,
 }
 
 impl Catalog {
@@ -61,6 +71,10 @@ impl Catalog {
         Catalog {
             store,
             search: search::SearchState::default(),
+            cache: std::sync::Arc::new(crate::cache::ResponseCache::new(
+                0,
+                crate::cache::Ttls::default(),
+            )),
         }
     }
 

@@ -1,10 +1,13 @@
-//! Read use cases: each opens one snapshot and renders one JSON body.
+//! Read use cases: each opens one snapshot and renders one JSON body, with
+//! the cache tags of everything the body shows (see `cached`).
 
+use super::cached::tag;
 use super::json::{
     self, BrandFull, CategoryDetail, CategoryFull, CategoryNode, CategoryRef, Data, Paged,
     ProductItem, ReviewItem,
 };
 use super::{Catalog, CatalogResult, not_found};
+use crate::cache::{Computed, Tag};
 use crate::domain::listing::{PageRequest, ProductQuery, RatingSummary};
 use crate::store::{BrandRec, CategoryRec, CategoryView, ProductView, ReadTxn, Rec, UserRec};
 use std::collections::HashMap;
@@ -24,8 +27,11 @@ pub(super) fn product_items<'a>(
     views: &[ProductView<'a>],
     ratings: &[RatingSummary],
     refs: &'a Refs<'a>,
+    tags: &mut Vec<Tag>,
 ) -> CatalogResult<Vec<ProductItem<'a>>> {
     let (brands, categories) = refs;
+    tags.extend(brands.keys().map(|b| tag::brand(b)));
+    tags.extend(categories.keys().map(|c| tag::category(c)));
     let mut items = Vec::with_capacity(views.len());
     for (p, rating) in views.iter().zip(ratings) {
         let brand = brands.get(p.brand_id()).map(|r| r.view()).transpose()?;
@@ -71,7 +77,7 @@ pub(super) fn load_refs<'p>(
 
 impl Catalog {
     /// `GET /products/{id}`.
-    pub fn product_detail(&self, id: &str) -> CatalogResult<Vec<u8>> {
+    pub fn product_detail(&self, id: &str) -> CatalogResult<Computed> {
         const NEWEST_REVIEWS: usize = 10;
         let txn = self.store.read()?;
         let rec = txn.product(id)?.ok_or_else(|| not_found("product", id))?;
@@ -102,11 +108,18 @@ impl Catalog {
                 u.as_ref().map(|r| r.view()).transpose()?,
             ));
         }
-        Ok(json::product_detail(p, brand, cats, reviews, rating))
+        let mut tags = vec![tag::product(id), tag::brand(p.brand_id())];
+        tags.extend(p.category_ids().map(tag::category));
+        tags.extend(review_views.iter().map(|r| tag::user(r.user_id())));
+        Ok(Computed {
+            body: json::product_detail(p, brand, cats, reviews, rating),
+            tags,
+            meta: 0,
+        })
     }
 
     /// `GET /products`.
-    pub fn list_products(&self, q: &ProductQuery) -> CatalogResult<Vec<u8>> {
+    pub fn list_products(&self, q: &ProductQuery) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         let page =
             txn.list_products(&q.filter, q.sort, q.page.offset(), q.page.limit() as usize)?;
@@ -125,15 +138,20 @@ impl Catalog {
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
         let refs = load_refs(&txn, &views)?;
-        let items = product_items(&views, &ratings, &refs)?;
-        Ok(json::to_vec(&Paged {
-            data: items,
-            meta: q.page.meta(page.total),
-        }))
+        let mut tags = vec![tag::list_scope(&q.filter)];
+        let items = product_items(&views, &ratings, &refs, &mut tags)?;
+        Ok(Computed {
+            body: json::to_vec(&Paged {
+                data: items,
+                meta: q.page.meta(page.total),
+            }),
+            tags,
+            meta: 0,
+        })
     }
 
     /// `GET /products/{id}/reviews`.
-    pub fn product_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Vec<u8>> {
+    pub fn product_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         if txn.product(id)?.is_none() {
             return Err(not_found("product", id));
@@ -155,37 +173,51 @@ impl Catalog {
                 u.as_ref().map(|r| r.view()).transpose()?,
             ));
         }
-        Ok(json::to_vec(&Paged {
-            data: items,
-            meta: page.meta(total),
-        }))
+        let mut tags = vec![tag::product(id)];
+        tags.extend(views.iter().map(|r| tag::user(r.user_id())));
+        Ok(Computed {
+            body: json::to_vec(&Paged {
+                data: items,
+                meta: page.meta(total),
+            }),
+            tags,
+            meta: 0,
+        })
     }
 
     /// `GET /brands`.
-    pub fn list_brands(&self, page: PageRequest) -> CatalogResult<Vec<u8>> {
+    pub fn list_brands(&self, page: PageRequest) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         let (recs, total) = txn.brands_page(page.offset(), page.limit() as usize)?;
         let items = recs
             .iter()
             .map(|r| r.view().map(BrandFull::new))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(json::to_vec(&Paged {
-            data: items,
-            meta: page.meta(total),
-        }))
+        Ok(Computed {
+            body: json::to_vec(&Paged {
+                data: items,
+                meta: page.meta(total),
+            }),
+            tags: vec![tag::brands()],
+            meta: 0,
+        })
     }
 
     /// `GET /brands/{id}`.
-    pub fn brand(&self, id: &str) -> CatalogResult<Vec<u8>> {
+    pub fn brand(&self, id: &str) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         let rec = txn.brand(id)?.ok_or_else(|| not_found("brand", id))?;
-        Ok(json::to_vec(&Data {
-            data: BrandFull::new(rec.view()?),
-        }))
+        Ok(Computed {
+            body: json::to_vec(&Data {
+                data: BrandFull::new(rec.view()?),
+            }),
+            tags: vec![tag::brand(id)],
+            meta: 0,
+        })
     }
 
     /// `GET /categories`: the whole forest, siblings by title then id.
-    pub fn category_tree(&self) -> CatalogResult<Vec<u8>> {
+    pub fn category_tree(&self) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         let recs = txn.categories()?;
         let views = recs
@@ -226,13 +258,17 @@ impl Catalog {
                 })
                 .collect()
         }
-        Ok(json::to_vec(&Data {
-            data: build(None, &children, 0),
-        }))
+        Ok(Computed {
+            body: json::to_vec(&Data {
+                data: build(None, &children, 0),
+            }),
+            tags: vec![tag::categories()],
+            meta: 0,
+        })
     }
 
     /// `GET /categories/{id}`.
-    pub fn category(&self, id: &str) -> CatalogResult<Vec<u8>> {
+    pub fn category(&self, id: &str) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         let rec = txn.category(id)?.ok_or_else(|| not_found("category", id))?;
         let c = rec.view()?;
@@ -242,14 +278,20 @@ impl Catalog {
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
         sort_categories(&mut kids);
-        Ok(json::to_vec(&Data {
-            data: CategoryDetail {
-                id: c.id(),
-                title: c.title(),
-                description: c.description(),
-                parent_id: c.parent_id(),
-                children: kids.into_iter().map(CategoryFull::new).collect(),
-            },
-        }))
+        let mut tags = vec![tag::category(id)];
+        tags.extend(kids.iter().map(|k| tag::category(k.id())));
+        Ok(Computed {
+            body: json::to_vec(&Data {
+                data: CategoryDetail {
+                    id: c.id(),
+                    title: c.title(),
+                    description: c.description(),
+                    parent_id: c.parent_id(),
+                    children: kids.into_iter().map(CategoryFull::new).collect(),
+                },
+            }),
+            tags,
+            meta: 0,
+        })
     }
 }

@@ -2,17 +2,20 @@
 //! highlights and facets), synonyms, query analytics, and the document source
 //! the search indexer reads products through.
 
+use super::cached::tag;
 use super::json::{self, Data};
 use super::reads::{load_refs, product_items};
 use super::{Catalog, CatalogError, CatalogResult};
+use crate::cache::Computed;
 use crate::domain::listing::{PageMeta, RatingSummary};
 use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchQuery, Synonyms};
 use crate::search::highlight::{highlight, snippet};
 use crate::search::{DocSource, SearchIndex, SourceError};
 use crate::store::{ReadTxn, Rec, Store};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// Brands shown in the brand facet.
 pub const BRAND_FACET_SIZE: usize = 20;
@@ -25,6 +28,18 @@ pub(super) struct SearchState {
     pub synonyms: Arc<RwLock<Arc<Synonyms>>>,
     /// Normalized text → (searches, zero-hit searches) since the last flush.
     pub pending_stats: Arc<Mutex<HashMap<String, (u64, u64)>>>,
+    /// Commits the index does not reflect yet: (store generation, when).
+    /// Pruned on every commit and every lag reading.
+    pub unindexed: Arc<Mutex<VecDeque<(u64, Instant)>>>,
+}
+
+/// How far the search index is behind storage.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct IndexLag {
+    /// Store generations committed but not yet searchable.
+    pub generations: u64,
+    /// Age of the oldest such commit.
+    pub age: Duration,
 }
 
 /// Reads product documents for the indexer straight from the store.
@@ -174,6 +189,13 @@ struct SearchBody<'a> {
     facets: Facets<'a>,
 }
 
+/// Drops the commits an index at `indexed` already reflects.
+fn prune(q: &mut VecDeque<(u64, Instant)>, indexed: u64) {
+    while q.front().is_some_and(|(g, _)| *g <= indexed) {
+        q.pop_front();
+    }
+}
+
 /// Lowercase, single-spaced: how queries are counted in analytics.
 fn normalize(text: &str) -> String {
     text.split_whitespace()
@@ -191,16 +213,37 @@ impl Catalog {
         });
         let index = SearchIndex::open(dir, source).map_err(CatalogError::Search)?;
         let hook_index = index.clone();
-        self.store.set_commit_hook(Arc::new(move |info| {
-            hook_index.notify(info.generation, info.products.clone());
+        let unindexed: Arc<Mutex<VecDeque<(u64, Instant)>>> = Arc::default();
+        let pending = unindexed.clone();
+        self.store.add_commit_hook(Arc::new(move |info| {
+            if !info.products.is_empty() {
+                if let Ok(mut q) = pending.lock() {
+                    prune(&mut q, hook_index.generation());
+                    q.push_back((info.generation, Instant::now()));
+                }
+                hook_index.notify(info.generation, info.products.clone());
+            }
         }));
         let synonyms = self.store.read()?.synonyms()?;
         self.search = SearchState {
             index: Some(index),
             synonyms: Arc::new(RwLock::new(Arc::new(synonyms))),
             pending_stats: Arc::default(),
+            unindexed,
         };
         Ok(self)
+    }
+
+    /// How far search is behind storage now.
+    pub fn index_lag(&self) -> IndexLag {
+        let (Some(index), Ok(mut q)) = (&self.search.index, self.search.unindexed.lock()) else {
+            return IndexLag::default();
+        };
+        prune(&mut q, index.generation());
+        IndexLag {
+            generations: q.len() as u64,
+            age: q.front().map_or(Duration::ZERO, |(_, at)| at.elapsed()),
+        }
     }
 
     /// Rebuilds the index in `dir` from storage in the calling thread
@@ -245,8 +288,9 @@ impl Catalog {
             .unwrap_or_default()
     }
 
-    /// `GET /search`. Blocks for the query (CPU).
-    pub fn search(&self, q: &SearchQuery) -> CatalogResult<Vec<u8>> {
+    /// `GET /search`, uncached and unrecorded: the body, its hit total as
+    /// `meta`, and the synonyms tag. Blocks for the query (CPU).
+    pub fn search(&self, q: &SearchQuery) -> CatalogResult<Computed> {
         let index = self.search.index.as_ref().ok_or_else(|| {
             CatalogError::Search(crate::search::SearchError::Unavailable(
                 "search is not enabled".into(),
@@ -263,7 +307,6 @@ impl Catalog {
                 &synonyms,
             )
             .map_err(CatalogError::Search)?;
-        self.record_search(&q.text, hits.total);
 
         let txn = self.store.read()?;
         let mut recs = Vec::with_capacity(hits.ids.len());
@@ -280,7 +323,9 @@ impl Catalog {
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
         let refs = load_refs(&txn, &views)?;
-        let items = product_items(&views, &ratings, &refs)?;
+        // Hits change with the index generation, which is in the cache key.
+        let mut tags = vec![tag::synonyms()];
+        let items = product_items(&views, &ratings, &refs, &mut tags)?;
         let data = items
             .into_iter()
             .zip(&views)
@@ -337,7 +382,7 @@ impl Catalog {
                 count,
             })
             .collect();
-        Ok(json::to_vec(&SearchBody {
+        let body = json::to_vec(&SearchBody {
             data,
             meta: SearchMeta {
                 page: q.page.meta(hits.total),
@@ -348,10 +393,16 @@ impl Catalog {
                 category,
                 price,
             },
-        }))
+        });
+        Ok(Computed {
+            body,
+            tags,
+            meta: hits.total,
+        })
     }
 
-    fn record_search(&self, text: &str, total: u64) {
+    /// Counts a search for analytics (hits and misses of the cache alike).
+    pub(super) fn record_search(&self, text: &str, total: u64) {
         let key = normalize(text);
         if key.is_empty() {
             return;

@@ -124,7 +124,7 @@ impl Catalog {
             Ok::<_, CatalogError>(p.id)
         })?;
         Ok(Created {
-            body: self.product_detail(id.as_str())?,
+            body: self.product_detail(id.as_str())?.body,
             id: id.into_string(),
         })
     }
@@ -142,7 +142,7 @@ impl Catalog {
             w.put_product(&p)?;
             Ok::<_, CatalogError>(())
         })?;
-        self.product_detail(id)
+        Ok(self.product_detail(id)?.body)
     }
 
     pub fn delete_product(&self, id: &str) -> CatalogResult<()> {
@@ -165,7 +165,7 @@ impl Catalog {
             Ok::<_, CatalogError>(b.id)
         })?;
         Ok(Created {
-            body: self.brand(id.as_str())?,
+            body: self.brand(id.as_str())?.body,
             id: id.into_string(),
         })
     }
@@ -179,7 +179,7 @@ impl Catalog {
             w.put_brand(&b)?;
             Ok::<_, CatalogError>(())
         })?;
-        self.brand(id)
+        Ok(self.brand(id)?.body)
     }
 
     pub fn delete_brand(&self, id: &str) -> CatalogResult<()> {
@@ -217,7 +217,7 @@ impl Catalog {
             Ok::<_, CatalogError>(c.id)
         })?;
         Ok(Created {
-            body: self.category(id.as_str())?,
+            body: self.category(id.as_str())?.body,
             id: id.into_string(),
         })
     }
@@ -241,7 +241,7 @@ impl Catalog {
             w.put_category(&c)?;
             Ok::<_, CatalogError>(())
         })?;
-        self.category(id)
+        Ok(self.category(id)?.body)
     }
 
     pub fn delete_category(&self, id: &str) -> CatalogResult<()> {

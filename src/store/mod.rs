@@ -28,21 +28,34 @@ pub use listing::{Plan, ProductHit, ProductPage};
 pub use read::{QueryCounts, ReadTxn, TableCounts};
 pub use records::{BrandRec, CategoryRec, ProductRec, Rec, Record, ReviewRec, UserRec};
 pub use views::{BrandView, CategoryView, ProductView, ReviewView, UserView};
-pub use write::{CommitInfo, WriteTxn};
+pub use write::{Changed, CommitInfo, WriteTxn};
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Called after every durable commit that changed search documents.
+/// Called after every durable commit that changed something readers can
+/// see, on the writer's thread, before the write returns.
 pub type CommitHook = Arc<dyn Fn(&CommitInfo) + Send + Sync>;
+
+thread_local! {
+    /// Read transactions begun on this thread, ever.
+    static LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Read transactions begun on the calling thread so far: one per consistent
+/// snapshot a request reads, the store's counterpart of a database query.
+/// The difference across a piece of work is what that work cost.
+pub fn lookups_on_this_thread() -> u64 {
+    LOOKUPS.with(|c| c.get())
+}
 
 /// Handle to the open database; cheap to clone, shared by all workers.
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
     path: PathBuf,
-    on_commit: Arc<std::sync::RwLock<Option<CommitHook>>>,
+    on_commit: Arc<std::sync::RwLock<Vec<CommitHook>>>,
 }
 
 /// Which table an export walks.
@@ -107,11 +120,11 @@ impl Store {
         })
     }
 
-    /// Installs the function told about every commit that changed search
-    /// documents (the search indexer). One hook; a second call replaces it.
-    pub fn set_commit_hook(&self, hook: CommitHook) {
+    /// Adds a function told about every commit that changed something (the
+    /// search indexer, the response cache). Hooks run in the order added.
+    pub fn add_commit_hook(&self, hook: CommitHook) {
         if let Ok(mut h) = self.on_commit.write() {
-            *h = Some(hook);
+            h.push(hook);
         }
     }
 
@@ -144,6 +157,7 @@ impl Store {
 
     /// A consistent snapshot for reading.
     pub fn read(&self) -> StoreResult<ReadTxn> {
+        LOOKUPS.with(|c| c.set(c.get() + 1));
         Ok(ReadTxn::new(self.db.begin_read()?))
     }
 
@@ -156,9 +170,9 @@ impl Store {
         let mut txn = WriteTxn::new(self.db.begin_write().map_err(StoreError::from)?);
         let out = f(&mut txn)?;
         let info = txn.commit()?;
-        if !info.products.is_empty() {
-            let hook = self.on_commit.read().ok().and_then(|h| h.clone());
-            if let Some(hook) = hook {
+        if !info.is_empty() {
+            let hooks = self.on_commit.read().map(|h| h.clone()).unwrap_or_default();
+            for hook in hooks {
                 hook(&info);
             }
         }

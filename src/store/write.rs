@@ -44,15 +44,59 @@ pub struct WriteTxn {
     /// Products whose search document may have changed (written, deleted,
     /// reviewed, or showing a renamed brand or category).
     search_dirty: BTreeSet<String>,
+    /// What cached reads may now show differently.
+    changed: Changed,
 }
 
-/// What a committed write changed, for the search index.
+/// What a committed write changed, for the search index and for caches of
+/// rendered reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitInfo {
     /// The store generation after this commit.
     pub generation: u64,
     /// Products whose search document may have changed (sorted).
     pub products: Vec<String>,
+    pub changed: Changed,
+}
+
+impl CommitInfo {
+    /// True when the commit changed nothing a reader can see.
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty() && self.changed == Changed::default()
+    }
+}
+
+/// The records and list scopes a commit changed. A read that showed none of
+/// them before the commit shows the same after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// Products written, deleted or re-rated (their detail and reviews).
+    pub products: BTreeSet<String>,
+    /// Brand records written or deleted.
+    pub brands: BTreeSet<String>,
+    /// Category records written or deleted, and the parents that gained or
+    /// lost a child.
+    pub categories: BTreeSet<String>,
+    /// User records written (reviews show the author's name).
+    pub users: BTreeSet<String>,
+    /// Whether any product list changed: members, order or totals.
+    pub lists: bool,
+    /// Brand scopes of those lists: the brand of every touched product,
+    /// before and after.
+    pub list_brands: BTreeSet<String>,
+    /// Category scopes of those lists: every category (with ancestors) of
+    /// every touched product, before and after.
+    pub list_categories: BTreeSet<String>,
+    /// The search synonym groups were replaced.
+    pub synonyms: bool,
+}
+
+impl Changed {
+    fn list_scopes_of(&mut self, f: &IndexFacts) {
+        self.lists = true;
+        self.list_brands.insert(f.brand.clone());
+        self.list_categories.extend(f.categories.iter().cloned());
+    }
 }
 
 fn get_domain<R: Record>(
@@ -158,6 +202,7 @@ impl WriteTxn {
             closures: HashMap::new(),
             ratings: HashMap::new(),
             search_dirty: BTreeSet::new(),
+            changed: Changed::default(),
         }
     }
 
@@ -320,7 +365,9 @@ impl WriteTxn {
         if self.dirty.contains(id) {
             return Ok(());
         }
+        self.changed.products.insert(id.to_string());
         if let Some(f) = self.facts(id)? {
+            self.changed.list_scopes_of(&f);
             let mut tables = [
                 self.txn.open_table(BY_CREATED)?,
                 self.txn.open_table(BY_PRICE)?,
@@ -362,6 +409,7 @@ impl WriteTxn {
         let mut entries: [Vec<Entry>; 3] = Default::default();
         for (id, s) in stored {
             let f = self.with_lineage(&id, s)?;
+            self.changed.list_scopes_of(&f);
             let payload = f.payload.encode();
             for (kind, key, part) in f.entries() {
                 entries[kind as usize].push((key, payload, part));
@@ -464,6 +512,7 @@ impl WriteTxn {
     }
 
     pub fn put_brand(&mut self, b: &Brand) -> StoreResult<()> {
+        self.changed.brands.insert(b.id.to_string());
         let renamed = self
             .brand(b.id.as_str())?
             .is_some_and(|old| old.title != b.title);
@@ -489,6 +538,7 @@ impl WriteTxn {
         let Some(old) = self.brand(id)? else {
             return Ok(false);
         };
+        self.changed.brands.insert(id.to_string());
         self.txn
             .open_table(BRANDS_BY_TITLE)?
             .remove(title_key(&old.title, id).as_slice())?;
@@ -502,6 +552,13 @@ impl WriteTxn {
     pub fn put_category(&mut self, c: &Category) -> StoreResult<()> {
         let old = self.category(c.id.as_str())?;
         let old_parent = old.as_ref().and_then(|o| o.parent_id.clone());
+        self.changed.categories.insert(c.id.to_string());
+        self.changed
+            .categories
+            .extend(old_parent.iter().map(|p| p.to_string()));
+        self.changed
+            .categories
+            .extend(c.parent_id.iter().map(|p| p.to_string()));
         if old.as_ref().is_some_and(|o| o.title != c.title) {
             // Search documents carry the titles of categories and ancestors.
             let products = self.products_in(Scope::Category(c.id.as_str()))?;
@@ -538,6 +595,10 @@ impl WriteTxn {
         let Some(old) = self.category(id)? else {
             return Ok(false);
         };
+        self.changed.categories.insert(id.to_string());
+        self.changed
+            .categories
+            .extend(old.parent_id.iter().map(|p| p.to_string()));
         self.txn
             .open_table(CATEGORY_CHILDREN)?
             .remove(child_key(old.parent_id.as_ref().map(|p| p.as_str()), id).as_slice())?;
@@ -569,6 +630,7 @@ impl WriteTxn {
     }
 
     pub fn put_user(&mut self, u: &User) -> StoreResult<()> {
+        self.changed.users.insert(u.id.to_string());
         let bytes = UserRec::encode(u);
         self.txn
             .open_table(USERS)?
@@ -604,11 +666,13 @@ impl WriteTxn {
         Ok(CommitInfo {
             generation,
             products,
+            changed: std::mem::take(&mut self.changed),
         })
     }
 
     /// Replaces the search synonym groups.
     pub fn put_synonyms(&mut self, s: &crate::domain::search::Synonyms) -> StoreResult<()> {
+        self.changed.synonyms = true;
         let bytes = super::records::SynonymsRec::encode(s);
         self.txn
             .open_table(SEARCH_SYNONYMS)?

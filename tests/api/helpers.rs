@@ -45,6 +45,9 @@ pub fn test_config(data_dir: &Path, demo: bool) -> Config {
         workers: 2,
         body_limit: BODY_LIMIT,
         shutdown_timeout_secs: 1,
+        cache_bytes: shopd::configuration::DEFAULT_CACHE_BYTES,
+        cache_ttls: shopd::cache::Ttls::default(),
+        bench_ceiling: false,
     }
 }
 
@@ -59,12 +62,23 @@ pub async fn spawn_app_with_fixture() -> TestApp {
 }
 
 pub async fn spawn_in(dir: Arc<TempDir>, demo: bool) -> TestApp {
+    let config = test_config(dir.path(), demo);
+    spawn_with(dir, config).await
+}
+
+/// The fixture catalogue with `change` applied to the test configuration.
+pub async fn spawn_fixture_with(change: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path(), true);
+    change(&mut config);
+    spawn_with(dir, config).await
+}
+
+pub async fn spawn_with(dir: Arc<TempDir>, config: Config) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         shopd::telemetry::init(LogFormat::Text, "info");
     }
-    let app = Application::build(test_config(dir.path(), demo))
-        .await
-        .expect("app builds");
+    let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let join = tokio::spawn(app.run_until_stopped());
@@ -142,6 +156,19 @@ impl TestApp {
         (status, json)
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let res = self.get("/metrics").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.unwrap()
+    }
+
+    /// One sample of `/metrics`, by its exact name and labels as printed
+    /// (`shopd_cache_hits_total{kind="search"}`); 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        sample(&self.metrics().await, series)
+    }
+
     /// Stops gracefully and waits until storage is released; returns the data
     /// dir for a restart.
     pub async fn stop(self) -> Arc<TempDir> {
@@ -178,4 +205,14 @@ pub fn ids(v: &Value) -> Vec<String> {
         .iter()
         .map(|p| p["id"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// One sample of a `/metrics` text; 0 when absent.
+pub fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            (name == series).then(|| value.parse::<f64>().expect("a number"))
+        })
+        .unwrap_or(0.0)
 }

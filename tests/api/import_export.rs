@@ -116,7 +116,7 @@ fn import_skips_bad_lines_and_names_file_and_line() {
     );
     // the child listed before its parent was still imported under it
     let body: serde_json::Value =
-        serde_json::from_slice(&catalog.category("root").unwrap()).unwrap();
+        serde_json::from_slice(&catalog.category("root").unwrap().body).unwrap();
     assert_eq!(body["data"]["children"][0]["id"], "child");
 }
 

@@ -4,6 +4,7 @@
 mod admin_writes;
 mod binary;
 mod brands_categories;
+mod cache;
 mod golden;
 mod health;
 mod helpers;

@@ -1,0 +1,263 @@
+//! `GET /metrics` in the Prometheus text format (prometheus-client).
+//!
+//! Per request (the middleware): count and latency per route pattern,
+//! method and status, and the storage lookups the request made (read
+//! transactions begun while its future was polled, so requests sharing a
+//! worker thread are told apart). At scrape time (the collector): response
+//! cache statistics per kind and how far search is behind storage.
+
+use crate::catalog::{self, Catalog};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, web};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::future::Future;
+use std::time::Instant;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// Latency buckets in seconds: 50 µs to 5 s.
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0,
+];
+const LOOKUP_BUCKETS: [f64; 6] = [0.0, 1.0, 2.0, 3.0, 5.0, 10.0];
+
+/// The registry and the per-request metrics; one per server.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RequestLabels, Histogram>,
+    lookups: Family<RouteLabels, Histogram>,
+    lookups_total: Counter,
+}
+
+impl Metrics {
+    pub fn new(catalog: Catalog) -> Metrics {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RequestLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(LATENCY_BUCKETS)) as fn() -> Histogram,
+        );
+        let lookups = Family::<RouteLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(LOOKUP_BUCKETS)) as fn() -> Histogram,
+        );
+        let lookups_total = Counter::default();
+        registry.register(
+            "shopd_http_requests",
+            "HTTP requests by route pattern, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "shopd_http_request_duration_seconds",
+            "Time from request to response, by route pattern, method and status",
+            latency.clone(),
+        );
+        registry.register(
+            "shopd_storage_lookups_per_request",
+            "Storage read transactions (consistent snapshots) a request began",
+            lookups.clone(),
+        );
+        registry.register(
+            "shopd_storage_lookups",
+            "Storage read transactions begun by HTTP requests",
+            lookups_total.clone(),
+        );
+        registry.register_collector(Box::new(ScrapeTime { catalog }));
+        Metrics {
+            registry,
+            requests,
+            latency,
+            lookups,
+            lookups_total,
+        }
+    }
+
+    fn observe(&self, route: String, method: String, status: u16, secs: f64, lookups: u64) {
+        self.lookups
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(lookups as f64);
+        self.lookups_total.inc_by(lookups);
+        let labels = RequestLabels {
+            route,
+            method,
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.latency.get_or_create(&labels).observe(secs);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// Metrics read from the catalogue at each scrape.
+struct ScrapeTime {
+    catalog: Catalog,
+}
+
+impl std::fmt::Debug for ScrapeTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScrapeTime")
+    }
+}
+
+fn per_kind<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    values: impl Iterator<Item = (&'static str, M)>,
+) -> Result<(), std::fmt::Error> {
+    let mut values = values.peekable();
+    let Some((_, first)) = values.peek() else {
+        return Ok(());
+    };
+    let mut metric = encoder.encode_descriptor(name, help, None, first.metric_type())?;
+    for (kind, m) in values {
+        let labels = [("kind", kind)];
+        m.encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for ScrapeTime {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.catalog.cache().stats();
+        let kinds = || stats.iter().map(|s| (s.kind.as_str(), s));
+        per_kind(
+            &mut encoder,
+            "shopd_cache_hits",
+            "Response cache hits",
+            kinds().map(|(k, s)| (k, ConstCounter::new(s.hits))),
+        )?;
+        per_kind(
+            &mut encoder,
+            "shopd_cache_misses",
+            "Response cache misses (computations)",
+            kinds().map(|(k, s)| (k, ConstCounter::new(s.misses))),
+        )?;
+        per_kind(
+            &mut encoder,
+            "shopd_cache_evictions",
+            "Entries evicted to stay within capacity",
+            kinds().map(|(k, s)| (k, ConstCounter::new(s.evictions))),
+        )?;
+        per_kind(
+            &mut encoder,
+            "shopd_cache_entries",
+            "Entries held (including stale ones not yet replaced)",
+            kinds().map(|(k, s)| (k, ConstGauge::new(s.entries as i64))),
+        )?;
+        per_kind(
+            &mut encoder,
+            "shopd_cache_bytes",
+            "Bytes held, as weighed against the capacity",
+            kinds().map(|(k, s)| (k, ConstGauge::new(s.bytes as i64))),
+        )?;
+        per_kind(
+            &mut encoder,
+            "shopd_cache_hit_ratio",
+            "Hits / (hits + misses) since start",
+            kinds().map(|(k, s)| {
+                let all = s.hits + s.misses;
+                let r = if all == 0 {
+                    0.0
+                } else {
+                    s.hits as f64 / all as f64
+                };
+                (k, ConstGauge::new(r))
+            }),
+        )?;
+        let capacity = ConstGauge::new(self.catalog.cache().capacity() as i64);
+        capacity.encode(encoder.encode_descriptor(
+            "shopd_cache_capacity_bytes",
+            "Response cache capacity (0: off)",
+            None,
+            capacity.metric_type(),
+        )?)?;
+        let lag = self.catalog.index_lag();
+        let generations = ConstGauge::new(lag.generations as i64);
+        generations.encode(encoder.encode_descriptor(
+            "shopd_search_index_lag_generations",
+            "Committed writes not yet searchable",
+            None,
+            generations.metric_type(),
+        )?)?;
+        let age = ConstGauge::new(lag.age.as_secs_f64());
+        age.encode(encoder.encode_descriptor(
+            "shopd_search_index_lag_seconds",
+            "Age of the oldest write not yet searchable (0: caught up)",
+            None,
+            age.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}
+
+/// Counts and times every request; outermost, so it sees final statuses.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let start = Instant::now();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let method = req.method().as_str().to_string();
+    let mut lookups = 0u64;
+    let mut inner = std::pin::pin!(next.call(req));
+    let res = std::future::poll_fn(|cx| {
+        let before = catalog::lookups_on_this_thread();
+        let polled = inner.as_mut().poll(cx);
+        lookups += catalog::lookups_on_this_thread() - before;
+        polled
+    })
+    .await;
+    if let Some(m) = metrics {
+        let status = match &res {
+            Ok(r) => r.status().as_u16(),
+            Err(e) => e.as_response_error().status_code().as_u16(),
+        };
+        m.observe(
+            route,
+            method,
+            status,
+            start.elapsed().as_secs_f64(),
+            lookups,
+        );
+    }
+    res
+}
+
+/// `GET /metrics`.
+pub async fn metrics(m: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
+        .body(m.render())
+}

@@ -1,0 +1,574 @@
+//! An in-process cache of rendered response bodies (quick_cache), with a TTL
+//! per kind, invalidation by tags, and one computation per cold key.
+//!
+//! # Invariants
+//! - An entry is served only while it is younger than its kind's TTL and none
+//!   of its tags has been bumped since its value was computed. Writers call
+//!   [`ResponseCache::invalidate`] after their durable commit and before they
+//!   return, so a read that starts after a write was acknowledged never gets a
+//!   value computed before it.
+//! - A computation that overlapped any invalidation is handed to its caller
+//!   but not stored: its snapshot may predate the write ([`Ticket`]).
+//! - Concurrent misses on one key wait for the first one's computation
+//!   (quick_cache placeholders); they do not compute it again.
+//! - Tags live in a fixed table of version counters, indexed by the tag's
+//!   hash. Two tags that share a slot only cost an extra miss, never a stale
+//!   hit.
+//!
+//! Capacity is counted in bytes (body, key, tags and a fixed overhead per
+//! entry); quick_cache evicts by weight with its CLOCK-Pro-like policy.
+
+use bytes::Bytes;
+use quick_cache::sync::{Cache, EntryAction, EntryResult};
+use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+/// What a cached body is; each kind has its own TTL and statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    ProductDetail,
+    ProductList,
+    Reviews,
+    Search,
+    Brands,
+    Categories,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::ProductDetail,
+        Kind::ProductList,
+        Kind::Reviews,
+        Kind::Search,
+        Kind::Brands,
+        Kind::Categories,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ProductDetail => "product_detail",
+            Kind::ProductList => "product_list",
+            Kind::Reviews => "reviews",
+            Kind::Search => "search",
+            Kind::Brands => "brands",
+            Kind::Categories => "categories",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How long entries of each kind may be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttls {
+    /// Product detail and reviews pages.
+    pub detail: Duration,
+    /// Product lists and search.
+    pub lists: Duration,
+    /// Brands and categories.
+    pub taxonomy: Duration,
+}
+
+impl Default for Ttls {
+    /// The plans' TTLs: 30 min, 10 min, 1 h.
+    fn default() -> Self {
+        Ttls {
+            detail: Duration::from_secs(30 * 60),
+            lists: Duration::from_secs(10 * 60),
+            taxonomy: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+impl Ttls {
+    fn of(&self, kind: Kind) -> Duration {
+        match kind {
+            Kind::ProductDetail | Kind::Reviews => self.detail,
+            Kind::ProductList | Kind::Search => self.lists,
+            Kind::Brands | Kind::Categories => self.taxonomy,
+        }
+    }
+}
+
+/// A name for something entries depend on, such as `("product", id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag(u64);
+
+impl Tag {
+    pub fn new(namespace: &str, id: &str) -> Tag {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(namespace.as_bytes());
+        h.update(&[0]);
+        h.update(id.as_bytes());
+        Tag(h.digest())
+    }
+
+    fn slot(self) -> usize {
+        (self.0 as usize) & (TAG_SLOTS - 1)
+    }
+}
+
+/// Version counters for tags (a power of two; 512 KiB).
+const TAG_SLOTS: usize = 1 << 16;
+/// Bytes an entry costs beyond its body, key and tags.
+const ENTRY_OVERHEAD: u64 = 96;
+
+/// A freshly rendered body and what it depends on.
+#[derive(Debug, Clone, Default)]
+pub struct Computed {
+    pub body: Vec<u8>,
+    pub tags: Vec<Tag>,
+    /// A number the caller wants back on hits (search: the hit total).
+    pub meta: u64,
+}
+
+/// A body from the cache or from a computation.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub body: Bytes,
+    pub meta: u64,
+    /// True when this call computed it.
+    pub computed: bool,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    kind: Kind,
+    text: Arc<str>,
+}
+
+/// A borrowed [`Key`] for lookups without allocating; hashes the same.
+#[derive(Hash)]
+struct KeyRef<'a> {
+    kind: Kind,
+    text: &'a str,
+}
+
+impl Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, k: &Key) -> bool {
+        self.kind == k.kind && self.text == &*k.text
+    }
+}
+
+struct Entry {
+    body: Bytes,
+    meta: u64,
+    /// `(slot, version)` of every tag, read after computing.
+    tags: Box<[(u32, u64)]>,
+    expires: Instant,
+}
+
+#[derive(Clone)]
+struct ByBytes;
+
+impl Weighter<Key, Arc<Entry>> for ByBytes {
+    fn weight(&self, key: &Key, e: &Arc<Entry>) -> u64 {
+        e.body.len() as u64 + key.text.len() as u64 + 12 * e.tags.len() as u64 + ENTRY_OVERHEAD
+    }
+}
+
+/// Counts evictions per kind.
+#[derive(Clone, Default)]
+struct Evictions(Arc<[AtomicU64; 6]>);
+
+impl Lifecycle<Key, Arc<Entry>> for Evictions {
+    type RequestState = ();
+    fn on_evict(&self, _: &mut (), key: Key, _: Arc<Entry>) {
+        self.0[key.kind.index()].fetch_add(1, Relaxed);
+    }
+}
+
+type Map = Cache<Key, Arc<Entry>, ByBytes, DefaultHashBuilder, Evictions>;
+
+#[derive(Default)]
+struct Counts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Statistics of one kind, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindStats {
+    pub kind: Kind,
+    pub hits: u64,
+    /// Computations (misses, expired or invalidated entries).
+    pub misses: u64,
+    pub evictions: u64,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// The invalidation epoch when a computation began; see the invariants.
+#[derive(Debug, Clone, Copy)]
+struct Ticket(u64);
+
+/// The response cache; share it behind an `Arc`.
+pub struct ResponseCache {
+    /// `None`: caching is off; every call computes (and counts a miss).
+    map: Option<Map>,
+    versions: Box<[AtomicU64]>,
+    /// Bumped by every invalidation, before its tags.
+    epoch: AtomicU64,
+    ttls: Ttls,
+    counts: [Counts; 6],
+    evictions: Evictions,
+}
+
+impl ResponseCache {
+    /// A cache holding up to `capacity_bytes`; 0 turns caching off.
+    pub fn new(capacity_bytes: u64, ttls: Ttls) -> ResponseCache {
+        let evictions = Evictions::default();
+        let map = (capacity_bytes > 0).then(|| {
+            // Items of ~2 KiB on average sizes the index; it grows if needed.
+            let estimated = (capacity_bytes / 2048).clamp(16, 1 << 22) as usize;
+            Map::with(
+                estimated,
+                capacity_bytes,
+                ByBytes,
+                DefaultHashBuilder::default(),
+                evictions.clone(),
+            )
+        });
+        ResponseCache {
+            map,
+            versions: (0..TAG_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            epoch: AtomicU64::new(0),
+            ttls,
+            counts: Default::default(),
+            evictions,
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.map.is_some()
+    }
+
+    /// Makes every entry tagged with any of `tags` stale. Call after the
+    /// change is durable and before acknowledging it.
+    pub fn invalidate(&self, tags: impl IntoIterator<Item = Tag>) {
+        self.epoch.fetch_add(1, SeqCst);
+        for t in tags {
+            self.versions[t.slot()].fetch_add(1, SeqCst);
+        }
+    }
+
+    fn valid(&self, e: &Entry, now: Instant) -> bool {
+        now < e.expires
+            && e.tags
+                .iter()
+                .all(|&(slot, v)| self.versions[slot as usize].load(SeqCst) == v)
+    }
+
+    fn hit(&self, kind: Kind, e: &Entry) -> Served {
+        self.counts[kind.index()].hits.fetch_add(1, Relaxed);
+        Served {
+            body: e.body.clone(),
+            meta: e.meta,
+            computed: false,
+        }
+    }
+
+    /// The body cached for `(kind, key)`, or `compute`'s, which is then
+    /// cached. Concurrent callers with the same key wait for one computation.
+    /// `compute` must read storage only after it is called (it is what the
+    /// stale-insert guard assumes). Errors are returned, not cached.
+    pub async fn get_or_compute<E>(
+        &self,
+        kind: Kind,
+        key: &str,
+        compute: impl FnOnce() -> Result<Computed, E>,
+    ) -> Result<Served, E> {
+        let Some(map) = &self.map else {
+            return self.compute(kind, compute).map(|(s, _, _)| s);
+        };
+        let now = Instant::now();
+        if let Some(e) = map.get(&KeyRef { kind, text: key })
+            && self.valid(&e, now)
+        {
+            return Ok(self.hit(kind, &e));
+        }
+        let owned = Key {
+            kind,
+            text: Arc::from(key),
+        };
+        let guard = match map
+            .entry_async(&owned, |_, e| {
+                if self.valid(e, now) {
+                    EntryAction::Retain(e.clone())
+                } else {
+                    EntryAction::ReplaceWithGuard
+                }
+            })
+            .await
+        {
+            EntryResult::Retained(e) => return Ok(self.hit(kind, &e)),
+            EntryResult::Vacant(g) | EntryResult::Replaced(g, _) => Some(g),
+            EntryResult::Removed(..) | EntryResult::Timeout => None,
+        };
+        let (served, entry, ticket) = self.compute(kind, compute)?;
+        if let Some(g) = guard
+            && self.epoch.load(SeqCst) == ticket.0
+        {
+            let _ = g.insert(entry);
+        }
+        Ok(served)
+    }
+
+    /// [`Self::get_or_compute`] for threads outside the async runtime
+    /// (warm-up); waits for a concurrent computation by blocking.
+    pub fn get_or_compute_blocking<E>(
+        &self,
+        kind: Kind,
+        key: &str,
+        compute: impl FnOnce() -> Result<Computed, E>,
+    ) -> Result<Served, E> {
+        let Some(map) = &self.map else {
+            return self.compute(kind, compute).map(|(s, _, _)| s);
+        };
+        let now = Instant::now();
+        let owned = Key {
+            kind,
+            text: Arc::from(key),
+        };
+        let guard = match map.entry(&owned, None, |_, e| {
+            if self.valid(e, now) {
+                EntryAction::Retain(e.clone())
+            } else {
+                EntryAction::ReplaceWithGuard
+            }
+        }) {
+            EntryResult::Retained(e) => return Ok(self.hit(kind, &e)),
+            EntryResult::Vacant(g) | EntryResult::Replaced(g, _) => Some(g),
+            EntryResult::Removed(..) | EntryResult::Timeout => None,
+        };
+        let (served, entry, ticket) = self.compute(kind, compute)?;
+        if let Some(g) = guard
+            && self.epoch.load(SeqCst) == ticket.0
+        {
+            let _ = g.insert(entry);
+        }
+        Ok(served)
+    }
+
+    /// Runs `compute` under a ticket and stamps the result's tags.
+    fn compute<E>(
+        &self,
+        kind: Kind,
+        compute: impl FnOnce() -> Result<Computed, E>,
+    ) -> Result<(Served, Arc<Entry>, Ticket), E> {
+        self.counts[kind.index()].misses.fetch_add(1, Relaxed);
+        let ticket = Ticket(self.epoch.load(SeqCst));
+        let c = compute()?;
+        let mut tags: Vec<(u32, u64)> = c
+            .tags
+            .iter()
+            .map(|t| (t.slot() as u32, 0))
+            .collect::<Vec<_>>();
+        tags.sort_unstable();
+        tags.dedup();
+        for (slot, v) in &mut tags {
+            *v = self.versions[*slot as usize].load(SeqCst);
+        }
+        let body = Bytes::from(c.body);
+        let entry = Arc::new(Entry {
+            body: body.clone(),
+            meta: c.meta,
+            tags: tags.into_boxed_slice(),
+            expires: Instant::now() + self.ttls.of(kind),
+        });
+        let served = Served {
+            body,
+            meta: c.meta,
+            computed: true,
+        };
+        Ok((served, entry, ticket))
+    }
+
+    /// Per-kind statistics; walks the entries (call at scrape time, not per
+    /// request).
+    pub fn stats(&self) -> Vec<KindStats> {
+        let mut entries = [0u64; 6];
+        let mut bytes = [0u64; 6];
+        if let Some(map) = &self.map {
+            for (k, e) in map.iter() {
+                entries[k.kind.index()] += 1;
+                bytes[k.kind.index()] += ByBytes.weight(&k, &e);
+            }
+        }
+        Kind::ALL
+            .iter()
+            .map(|&kind| {
+                let i = kind.index();
+                KindStats {
+                    kind,
+                    hits: self.counts[i].hits.load(Relaxed),
+                    misses: self.counts[i].misses.load(Relaxed),
+                    evictions: self.evictions.0[i].load(Relaxed),
+                    entries: entries[i],
+                    bytes: bytes[i],
+                }
+            })
+            .collect()
+    }
+
+    /// The byte capacity (0 when off).
+    pub fn capacity(&self) -> u64 {
+        self.map.as_ref().map_or(0, |m| m.capacity())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+    use std::sync::atomic::AtomicUsize;
+
+    fn body(s: &str, tags: &[Tag]) -> Result<Computed, Infallible> {
+        Ok(Computed {
+            body: s.as_bytes().to_vec(),
+            tags: tags.to_vec(),
+            meta: 0,
+        })
+    }
+
+    fn cache() -> ResponseCache {
+        ResponseCache::new(1 << 20, Ttls::default())
+    }
+
+    #[tokio::test]
+    async fn hit_until_a_tag_is_invalidated() {
+        let c = cache();
+        let t = Tag::new("product", "p1");
+        let other = Tag::new("product", "p2");
+        let a = c
+            .get_or_compute(Kind::ProductDetail, "p1", || body("v1", &[t]))
+            .await
+            .unwrap();
+        assert!(a.computed);
+        let b = c
+            .get_or_compute(Kind::ProductDetail, "p1", || body("v2", &[t]))
+            .await
+            .unwrap();
+        assert!(!b.computed);
+        assert_eq!(&b.body[..], b"v1");
+        c.invalidate([other]);
+        let b = c
+            .get_or_compute(Kind::ProductDetail, "p1", || body("v2", &[t]))
+            .await
+            .unwrap();
+        assert_eq!(&b.body[..], b"v1", "another tag leaves it alone");
+        c.invalidate([t]);
+        let b = c
+            .get_or_compute(Kind::ProductDetail, "p1", || body("v2", &[t]))
+            .await
+            .unwrap();
+        assert!(b.computed);
+        assert_eq!(&b.body[..], b"v2");
+        let s = c.stats()[Kind::ProductDetail.index()];
+        assert_eq!((s.hits, s.misses, s.entries), (2, 2, 1));
+    }
+
+    #[tokio::test]
+    async fn a_computation_overlapping_a_write_is_not_stored() {
+        let c = cache();
+        let t = Tag::new("product", "p1");
+        let a = c
+            .get_or_compute(Kind::ProductDetail, "p1", || {
+                // A write commits and invalidates while this reads an older
+                // snapshot.
+                c.invalidate([t]);
+                body("old", &[t])
+            })
+            .await
+            .unwrap();
+        assert_eq!(&a.body[..], b"old");
+        let b = c
+            .get_or_compute(Kind::ProductDetail, "p1", || body("new", &[t]))
+            .await
+            .unwrap();
+        assert!(b.computed, "the overlapping value must not be served");
+        assert_eq!(&b.body[..], b"new");
+    }
+
+    #[tokio::test]
+    async fn entries_expire_after_their_kinds_ttl() {
+        let ttls = Ttls {
+            lists: Duration::from_millis(30),
+            ..Ttls::default()
+        };
+        let c = ResponseCache::new(1 << 20, ttls);
+        c.get_or_compute(Kind::ProductList, "q", || body("a", &[]))
+            .await
+            .unwrap();
+        c.get_or_compute(Kind::Brands, "q", || body("a", &[]))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let l = c
+            .get_or_compute(Kind::ProductList, "q", || body("b", &[]))
+            .await
+            .unwrap();
+        let b = c
+            .get_or_compute(Kind::Brands, "q", || body("b", &[]))
+            .await
+            .unwrap();
+        assert!(l.computed, "list TTL passed");
+        assert!(!b.computed, "brands TTL has not");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_misses_compute_once() {
+        let c = Arc::new(cache());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let (c, runs) = (c.clone(), runs.clone());
+            tasks.push(tokio::spawn(async move {
+                c.get_or_compute(Kind::Search, "cold", || {
+                    runs.fetch_add(1, SeqCst);
+                    std::thread::sleep(Duration::from_millis(50));
+                    body("x", &[])
+                })
+                .await
+                .unwrap()
+                .body
+            }));
+        }
+        for t in tasks {
+            assert_eq!(&t.await.unwrap()[..], b"x");
+        }
+        assert_eq!(runs.load(SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn capacity_is_bytes_and_evictions_are_counted() {
+        let c = ResponseCache::new(64 * 1024, Ttls::default());
+        let big = "x".repeat(1000);
+        for i in 0..500 {
+            c.get_or_compute(Kind::ProductDetail, &i.to_string(), || body(&big, &[]))
+                .await
+                .unwrap();
+        }
+        let s = c.stats()[Kind::ProductDetail.index()];
+        assert!(s.bytes <= 64 * 1024, "{s:?}");
+        assert!(s.entries < 500 && s.entries > 20, "{s:?}");
+        assert_eq!(s.evictions + s.entries, 500, "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn off_computes_every_time() {
+        let c = ResponseCache::new(0, Ttls::default());
+        for _ in 0..3 {
+            let s = c
+                .get_or_compute(Kind::Brands, "", || body("b", &[]))
+                .await
+                .unwrap();
+            assert!(s.computed);
+        }
+        assert_eq!(c.stats()[Kind::Brands.index()].misses, 3);
+    }
+}

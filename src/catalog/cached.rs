@@ -1,0 +1,248 @@
+//! What the API serves: every public read goes through the response cache.
+//!
+//! - Keys are made from the parsed request (`Debug` of the domain query), so
+//!   query strings that mean the same thing share one entry.
+//! - Each rendered body carries the tags of everything it shows ([`tag`]);
+//!   a storage commit hook bumps the tags of what each commit changed, on the
+//!   writer's thread, before the write returns. Search entries are keyed on
+//!   the index generation instead: they follow the index, which follows
+//!   storage within about a second.
+
+use super::{Catalog, CatalogResult};
+use crate::cache::{Kind, ResponseCache, Ttls};
+use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
+use crate::domain::search::SearchQuery;
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// The tags cached bodies carry, and the ones a commit bumps.
+pub(crate) mod tag {
+    use crate::cache::Tag;
+    use crate::domain::listing::ProductFilter;
+    use crate::store::Changed;
+
+    /// A product's own fields, rating and reviews.
+    pub fn product(id: &str) -> Tag {
+        Tag::new("product", id)
+    }
+    /// A brand's fields, wherever they are shown.
+    pub fn brand(id: &str) -> Tag {
+        Tag::new("brand", id)
+    }
+    /// A category's fields and its children, wherever they are shown.
+    pub fn category(id: &str) -> Tag {
+        Tag::new("category", id)
+    }
+    /// A user's name, shown on their reviews.
+    pub fn user(id: &str) -> Tag {
+        Tag::new("user", id)
+    }
+    /// The set of brands (the brands list).
+    pub fn brands() -> Tag {
+        Tag::new("brands", "")
+    }
+    /// The category forest.
+    pub fn categories() -> Tag {
+        Tag::new("categories", "")
+    }
+    pub fn synonyms() -> Tag {
+        Tag::new("synonyms", "")
+    }
+    fn lists_all() -> Tag {
+        Tag::new("list", "")
+    }
+    fn lists_of_brand(id: &str) -> Tag {
+        Tag::new("list-brand", id)
+    }
+    fn lists_of_category(id: &str) -> Tag {
+        Tag::new("list-category", id)
+    }
+
+    /// The membership of a product list: a list filtered by brand changes
+    /// only with that brand's products (whatever else it filters on), one
+    /// filtered by category only with that subtree's, others with any.
+    pub fn list_scope(f: &ProductFilter) -> Tag {
+        match (&f.brand, &f.category) {
+            (Some(b), _) => lists_of_brand(b.as_str()),
+            (None, Some(c)) => lists_of_category(c.as_str()),
+            (None, None) => lists_all(),
+        }
+    }
+
+    /// Everything a commit may have changed for readers.
+    pub fn of_change(c: &Changed) -> Vec<Tag> {
+        let mut tags = Vec::new();
+        tags.extend(c.products.iter().map(|id| product(id)));
+        tags.extend(c.brands.iter().map(|id| brand(id)));
+        tags.extend(c.categories.iter().map(|id| category(id)));
+        tags.extend(c.users.iter().map(|id| user(id)));
+        if !c.brands.is_empty() {
+            tags.push(brands());
+        }
+        if !c.categories.is_empty() {
+            tags.push(categories());
+        }
+        if c.lists {
+            tags.push(lists_all());
+            tags.extend(c.list_brands.iter().map(|id| lists_of_brand(id)));
+            tags.extend(c.list_categories.iter().map(|id| lists_of_category(id)));
+        }
+        if c.synonyms {
+            tags.push(synonyms());
+        }
+        tags
+    }
+}
+
+/// Product detail pages warmed at start: the first featured products.
+const WARM_DETAILS: u64 = 100;
+
+impl Catalog {
+    /// Serves reads through a cache of `capacity_bytes` (0: no caching) and
+    /// invalidates it on every commit.
+    pub fn with_cache(mut self, capacity_bytes: u64, ttls: Ttls) -> Catalog {
+        let cache = Arc::new(ResponseCache::new(capacity_bytes, ttls));
+        let hook = cache.clone();
+        self.store.add_commit_hook(Arc::new(move |info| {
+            hook.invalidate(tag::of_change(&info.changed));
+        }));
+        self.cache = cache;
+        self
+    }
+
+    pub fn cache(&self) -> &ResponseCache {
+        &self.cache
+    }
+
+    /// `GET /products/{id}`.
+    pub async fn serve_product(&self, id: &str) -> CatalogResult<Bytes> {
+        let s = self
+            .cache
+            .get_or_compute(Kind::ProductDetail, id, || self.product_detail(id))
+            .await?;
+        Ok(s.body)
+    }
+
+    /// `GET /products`.
+    pub async fn serve_products(&self, q: &ProductQuery) -> CatalogResult<Bytes> {
+        let key = format!("{q:?}");
+        let s = self
+            .cache
+            .get_or_compute(Kind::ProductList, &key, || self.list_products(q))
+            .await?;
+        Ok(s.body)
+    }
+
+    /// `GET /products/{id}/reviews`.
+    pub async fn serve_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Bytes> {
+        let key = format!("{id} {page:?}");
+        let s = self
+            .cache
+            .get_or_compute(Kind::Reviews, &key, || self.product_reviews(id, page))
+            .await?;
+        Ok(s.body)
+    }
+
+    /// `GET /brands`.
+    pub async fn serve_brands(&self, page: PageRequest) -> CatalogResult<Bytes> {
+        let key = format!("{page:?}");
+        let s = self
+            .cache
+            .get_or_compute(Kind::Brands, &key, || self.list_brands(page))
+            .await?;
+        Ok(s.body)
+    }
+
+    /// `GET /brands/{id}`.
+    pub async fn serve_brand(&self, id: &str) -> CatalogResult<Bytes> {
+        let key = format!("id {id}");
+        let s = self
+            .cache
+            .get_or_compute(Kind::Brands, &key, || self.brand(id))
+            .await?;
+        Ok(s.body)
+    }
+
+    /// `GET /categories`.
+    pub async fn serve_categories(&self) -> CatalogResult<Bytes> {
+        let s = self
+            .cache
+            .get_or_compute(Kind::Categories, "", || self.category_tree())
+            .await?;
+        Ok(s.body)
+    }
+
+    /// `GET /categories/{id}`.
+    pub async fn serve_category(&self, id: &str) -> CatalogResult<Bytes> {
+        let key = format!("id {id}");
+        let s = self
+            .cache
+            .get_or_compute(Kind::Categories, &key, || self.category(id))
+            .await?;
+        Ok(s.body)
+    }
+
+    /// `GET /search`: cached per index generation; counted for analytics
+    /// whether or not it was cached.
+    pub async fn serve_search(&self, q: &SearchQuery) -> CatalogResult<Bytes> {
+        let generation = self.search_index().map_or(0, |i| i.generation());
+        let key = format!("{generation} {q:?}");
+        let s = self
+            .cache
+            .get_or_compute(Kind::Search, &key, || self.search(q))
+            .await?;
+        self.record_search(&q.text, s.meta);
+        Ok(s.body)
+    }
+
+    /// Fills the cache with what a storefront asks first: the first page of
+    /// every product sort, the detail of the first featured products, the
+    /// first brands page and the category tree. Blocks; returns the number
+    /// of bodies rendered.
+    pub fn warm_up(&self) -> CatalogResult<usize> {
+        if !self.cache.enabled() {
+            return Ok(0);
+        }
+        let first = PageRequest::new(1, PageRequest::DEFAULT_LIMIT).expect("valid page");
+        let mut n = 0;
+        for sort in ProductSort::ALL {
+            let q = ProductQuery {
+                filter: ProductFilter::default(),
+                sort,
+                page: first,
+            };
+            let key = format!("{q:?}");
+            self.cache
+                .get_or_compute_blocking(Kind::ProductList, &key, || self.list_products(&q))?;
+            n += 1;
+        }
+        let featured = {
+            let txn = self.store.read()?;
+            let page = txn.list_products(
+                &ProductFilter::default(),
+                ProductSort::Featured,
+                0,
+                WARM_DETAILS as usize,
+            )?;
+            page.hits.into_iter().map(|h| h.id).collect::<Vec<_>>()
+        };
+        for id in &featured {
+            match self
+                .cache
+                .get_or_compute_blocking(Kind::ProductDetail, id, || self.product_detail(id))
+            {
+                Ok(_) => n += 1,
+                // Deleted since the list was read: nothing to warm.
+                Err(super::CatalogError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.cache
+            .get_or_compute_blocking(Kind::Brands, &format!("{first:?}"), || {
+                self.list_brands(first)
+            })?;
+        self.cache
+            .get_or_compute_blocking(Kind::Categories, "", || self.category_tree())?;
+        Ok(n + 2)
+    }
+}
