@@ -24,7 +24,7 @@
 
 mod common;
 
-use common::{bench_dir, database, products};
+use common::{Rng, bench_dir, database, queries};
 use serde_json::json;
 use shopd::catalog::Catalog;
 use shopd::domain::InputMode;
@@ -39,71 +39,6 @@ const QUERIES: usize = 5_000;
 const WARMUP: usize = 500;
 const WRITE_PHASE: Duration = Duration::from_secs(10);
 const BUILD_RUNS: usize = 3;
-
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// One typo in `w` (5+ letters): swap two inner letters or replace one.
-fn typo(w: &str, rng: &mut Rng) -> String {
-    let mut c: Vec<char> = w.chars().collect();
-    let i = 1 + rng.below(c.len() - 2);
-    if rng.below(2) == 0 && i + 1 < c.len() {
-        c.swap(i, i + 1);
-    } else {
-        c[i] = (b'a' + rng.below(26) as u8) as char;
-    }
-    c.into_iter().collect()
-}
-
-/// `n` queries of 1–3 words from random product titles; 10 % with a typo.
-fn queries(catalog: &Catalog, n: usize, seed: u64) -> (Vec<String>, usize) {
-    let mut rng = Rng(seed);
-    let total = products() as usize;
-    let txn = catalog.store().read().unwrap();
-    let mut out = Vec::with_capacity(n);
-    let mut typos = 0;
-    while out.len() < n {
-        let id = format!("prod-{:06}", rng.below(total) + 1);
-        let Some(rec) = txn.product(&id).unwrap() else {
-            continue;
-        };
-        let title = rec.view().unwrap().title().to_lowercase();
-        let words: Vec<&str> = title
-            .split_whitespace()
-            .filter(|w| w.chars().all(|c| c.is_alphabetic()))
-            .collect();
-        if words.is_empty() {
-            continue;
-        }
-        let k = (1 + rng.below(3)).min(words.len());
-        let start = rng.below(words.len() - k + 1);
-        let mut q: Vec<String> = words[start..start + k]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        if out.len().is_multiple_of(10) {
-            // exactly every 10th query carries a typo
-            let Some(w) = q.iter_mut().find(|w| w.chars().count() >= 5) else {
-                continue;
-            };
-            *w = typo(w, &mut rng);
-            typos += 1;
-        }
-        out.push(q.join(" "));
-    }
-    (out, typos)
-}
 
 fn query(text: &str) -> SearchQuery {
     SearchQuery {

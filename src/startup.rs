@@ -125,7 +125,9 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(api::http_cache::middleware))
+                .wrap(from_fn(api::compression::mark_small))
                 .wrap(Compress::default())
+                .wrap(from_fn(api::compression::unmark))
                 .wrap(from_fn(api::request_id::middleware))
                 .wrap(from_fn(api::metrics::middleware))
                 .app_data(state.clone())
@@ -135,6 +137,8 @@ impl Application {
                 .default_service(web::to(api::not_found))
         })
         .workers(config.workers)
+        // Room for connection storms (the kernel caps it at somaxconn).
+        .backlog(8192)
         .shutdown_timeout(config.shutdown_timeout_secs)
         .listen(listener)?
         .run();

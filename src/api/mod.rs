@@ -8,6 +8,7 @@
 
 pub mod brands;
 pub mod categories;
+pub mod compression;
 pub mod error;
 pub mod extract;
 pub mod health;

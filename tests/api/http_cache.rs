@@ -87,3 +87,34 @@ async fn compressed_bodies_keep_the_same_weak_etag() {
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     assert_eq!(gz.headers()["etag"], plain);
 }
+
+#[tokio::test]
+async fn only_bodies_over_1_kib_are_compressed_gzip_or_brotli() {
+    let app = spawn_app_with_fixture().await;
+    let send = |path: &'static str, accept: &'static str| {
+        app.client
+            .get(app.url(path))
+            .header("Accept-Encoding", accept)
+            .send()
+    };
+    let encoding = |r: &reqwest::Response| {
+        r.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let big = "/api/v1/products?limit=50";
+    let small = "/api/v1/brands/brand-0001";
+    assert!(app.get(big).await.bytes().await.unwrap().len() > 1024);
+    assert!(app.get(small).await.bytes().await.unwrap().len() < 1024);
+    let br = send(big, "br").await.unwrap();
+    assert_eq!(encoding(&br).as_deref(), Some("br"));
+    let gz = send(big, "gzip, br;q=0.5").await.unwrap();
+    assert_eq!(encoding(&gz).as_deref(), Some("gzip"));
+    let tiny = send(small, "gzip, br").await.unwrap();
+    assert_eq!(encoding(&tiny), None, "small bodies go as they are");
+    let body: serde_json::Value = tiny.json().await.unwrap();
+    assert_eq!(body["data"]["id"], "brand-0001");
+    let err = send("/api/v1/products/none", "gzip").await.unwrap();
+    assert_eq!(err.status(), reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(encoding(&err), None);
+}
