@@ -45,18 +45,28 @@ pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
     Ok(catalog)
 }
 
-/// The `/bench/ceiling` body: the first featured product's detail as it is
-/// served, or 2 KiB of JSON when the catalogue is empty.
+/// The `/bench/ceiling` body: a typical product detail as it is served (the
+/// median-sized of the first 51 featured products), or 2 KiB of JSON when
+/// the catalogue is empty.
 fn ceiling_body(catalog: &Catalog) -> anyhow::Result<bytes::Bytes> {
     use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
-    let q = ProductQuery {
-        filter: ProductFilter::default(),
-        sort: ProductSort::Featured,
-        page: PageRequest::new(1, 1).expect("valid page"),
-    };
-    let list: serde_json::Value = serde_json::from_slice(&catalog.list_products(&q)?.body)?;
-    let body = match list["data"][0]["id"].as_str() {
-        Some(id) => catalog.product_detail(id)?.body,
+    let mut bodies = Vec::new();
+    for page in 1..=3 {
+        let q = ProductQuery {
+            filter: ProductFilter::default(),
+            sort: ProductSort::Featured,
+            page: PageRequest::new(page, 17).expect("valid page"),
+        };
+        let list: serde_json::Value = serde_json::from_slice(&catalog.list_products(&q)?.body)?;
+        for item in list["data"].as_array().into_iter().flatten() {
+            if let Some(id) = item["id"].as_str() {
+                bodies.push(catalog.product_detail(id)?.body);
+            }
+        }
+    }
+    bodies.sort_by_key(|b| b.len());
+    let body = match bodies.get(bodies.len() / 2) {
+        Some(b) => b.clone(),
         None => format!("{{\"data\":\"{}\"}}", "x".repeat(2048)).into_bytes(),
     };
     Ok(bytes::Bytes::from(body))

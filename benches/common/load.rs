@@ -144,6 +144,20 @@ impl Workloads {
     }
 }
 
+/// Lets the kernel queue a connection storm (10,000 connects at once) instead
+/// of dropping SYNs; best effort (needs root), like any load-test rig's
+/// tuning.
+pub fn raise_accept_queue() {
+    for (key, value) in [
+        ("/proc/sys/net/core/somaxconn", "65535"),
+        ("/proc/sys/net/ipv4/tcp_max_syn_backlog", "65535"),
+    ] {
+        if std::fs::write(key, value).is_err() {
+            eprintln!("could not raise {key} (not root?)");
+        }
+    }
+}
+
 /// Installs wrk from Debian's packages when it is missing.
 pub fn ensure_wrk() {
     if Command::new("wrk").arg("-v").output().is_ok() {
@@ -408,6 +422,14 @@ function request()
   i = i + 1
   return wrk.format("GET", paths[(i % #paths) + 1])
 end
+-- A think time per request when given (milliseconds, uniform lo..hi):
+-- each connection is then a user who reads before clicking again.
+think_lo = tonumber(os.getenv("WRK_THINK_LO") or "0")
+think_hi = tonumber(os.getenv("WRK_THINK_HI") or "0")
+function delay()
+  if think_hi > 0 then return math.random(think_lo, think_hi) end
+  return 0
+end
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -424,6 +446,7 @@ pub fn wrk(
     connections: usize,
     threads: usize,
     duration: Duration,
+    think_ms: Option<(u32, u32)>,
 ) -> WrkReport {
     let dir = paths.parent().unwrap();
     let script = dir.join("replay.lua");
@@ -443,6 +466,8 @@ pub fn wrk(
         .arg(format!("http://127.0.0.1:{port}"))
         .arg("--")
         .arg(paths)
+        .env("WRK_THINK_LO", think_ms.map_or(0, |t| t.0).to_string())
+        .env("WRK_THINK_HI", think_ms.map_or(0, |t| t.1).to_string())
         .output()
         .expect("wrk runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -464,6 +489,8 @@ pub struct Measured {
     pub server: String,
     pub scenario: String,
     pub connections: usize,
+    /// Think time per request (ms, uniform), when connections act as users.
+    pub think_ms: Option<(u32, u32)>,
     pub seconds: f64,
     pub requests: u64,
     pub rps: f64,
@@ -473,6 +500,7 @@ pub struct Measured {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub errors: u64,
+    pub error_kinds: String,
     /// Hits / (hits + misses) over the measured window; `None` if the
     /// scenario never touched the cache.
     pub cache_hit_rate: Option<f64>,
@@ -492,6 +520,9 @@ pub struct Scenario<'a> {
     pub warm: Duration,
     pub measure: Duration,
     pub threads: usize,
+    /// Think time between a connection's requests, ms (uniform); `None`:
+    /// back to back (a closed loop at full speed).
+    pub think_ms: Option<(u32, u32)>,
 }
 
 /// Warms (same load, not measured), then measures one scenario.
@@ -499,13 +530,27 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
     let file = work.join(format!("{}.paths", s.name));
     std::fs::write(&file, s.paths.join("\n") + "\n").unwrap();
     if !s.warm.is_zero() {
-        wrk(server.port, &file, s.connections, s.threads, s.warm);
+        wrk(
+            server.port,
+            &file,
+            s.connections,
+            s.threads,
+            s.warm,
+            s.think_ms,
+        );
     }
     server.reset_peak();
     let before = server.metrics();
     let cpu0 = server.cpu_seconds();
     let start = Instant::now();
-    let r = wrk(server.port, &file, s.connections, s.threads, s.measure);
+    let r = wrk(
+        server.port,
+        &file,
+        s.connections,
+        s.threads,
+        s.measure,
+        s.think_ms,
+    );
     let wall = start.elapsed().as_secs_f64();
     let cpu = server.cpu_seconds() - cpu0;
     let after = server.metrics();
@@ -519,6 +564,7 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
         server: server.name.clone(),
         scenario: s.name.to_string(),
         connections: s.connections,
+        think_ms: s.think_ms,
         seconds: secs,
         requests: r.requests,
         rps: r.requests as f64 / secs,
@@ -528,6 +574,10 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
         p99_ms: r.p99_us as f64 / 1000.0,
         max_ms: r.max_us as f64 / 1000.0,
         errors: r.errors(),
+        error_kinds: format!(
+            "connect {} read {} write {} status {} timeout {}",
+            r.connect_errors, r.read_errors, r.write_errors, r.status_errors, r.timeouts
+        ),
         cache_hit_rate: (hits + misses > 0.0).then(|| hits / (hits + misses)),
         lookups_per_request: (after.lookups - before.lookups) / served,
         server_cpu_cores: cpu / wall,
@@ -545,7 +595,10 @@ pub fn table(rows: &[Measured]) -> String {
         out += &format!(
             "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {:.2} | {:.2} | {:.0} |\n",
             m.server,
-            m.scenario,
+            match m.think_ms {
+                Some((lo, hi)) => format!("{} (think {lo}–{hi} ms)", m.scenario),
+                None => m.scenario.clone(),
+            },
             m.connections,
             m.rps,
             m.avg_ms,

@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus text format (prometheus-client).
 //!
-//! Per request (the middleware): count and latency per route pattern,
+//! Per request (the middleware): count and latency per route pattern
+//! ([`super::route_label`]),
 //! method and status, and the storage lookups the request made (read
 //! transactions begun while its future was polled, so requests sharing a
 //! worker thread are told apart). At scrape time (the collector): response
@@ -24,14 +25,14 @@ use std::time::Instant;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
+    route: &'static str,
     method: String,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
 }
 
 /// Latency buckets in seconds: 50 µs to 5 s.
@@ -91,11 +92,9 @@ impl Metrics {
         }
     }
 
-    fn observe(&self, route: String, method: String, status: u16, secs: f64, lookups: u64) {
+    fn observe(&self, route: &'static str, method: String, status: u16, secs: f64, lookups: u64) {
         self.lookups
-            .get_or_create(&RouteLabels {
-                route: route.clone(),
-            })
+            .get_or_create(&RouteLabels { route })
             .observe(lookups as f64);
         self.lookups_total.inc_by(lookups);
         let labels = RequestLabels {
@@ -225,7 +224,7 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let start = Instant::now();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = super::route_label(req.path());
     let method = req.method().as_str().to_string();
     let mut lookups = 0u64;
     let mut inner = std::pin::pin!(next.call(req));

@@ -97,6 +97,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// The route pattern a path is served by, for metrics labels. Mirrors
+/// [`routes`] by splitting the path: asking the router again
+/// (`match_pattern`) would run its regexes a second time per request.
+pub fn route_label(path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return match path {
+            "/health" => "/health",
+            "/ready" => "/ready",
+            "/metrics" => "/metrics",
+            "/bench/ceiling" => "/bench/ceiling",
+            _ => "unmatched",
+        };
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        ["search"] => "/api/v1/search",
+        ["search", "synonyms"] => "/api/v1/search/synonyms",
+        ["search", "analytics"] => "/api/v1/search/analytics",
+        ["products"] => "/api/v1/products",
+        ["products", id] if !id.is_empty() => "/api/v1/products/{id}",
+        ["products", id, "reviews"] if !id.is_empty() => "/api/v1/products/{id}/reviews",
+        ["brands"] => "/api/v1/brands",
+        ["brands", id] if !id.is_empty() => "/api/v1/brands/{id}",
+        ["categories"] => "/api/v1/categories",
+        ["categories", id] if !id.is_empty() => "/api/v1/categories/{id}",
+        _ => "unmatched",
+    }
+}
+
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(
         "no route for {} {}",
