@@ -9,7 +9,7 @@ use shopd::api::error::ApiError;
 use shopd::catalog::CatalogError;
 use shopd::catalog::json::{
     self, BrandFull, CategoryDetail, CategoryFull, CategoryNode, Data, Paged, ProductDetail,
-    ReviewItem, Seq, UserRef,
+    ProductItem, ReviewItem, Seq, UserRef,
 };
 use shopd::domain::Timestamp;
 use shopd::domain::listing::{PageRequest, ProductQuery};
@@ -40,10 +40,7 @@ pub async fn list_products(db: &Db, q: &ProductQuery) -> Result<Vec<u8>, ApiErro
         // An id no record can have: nothing matches (shopd answers the same
         // without reading).
         return Ok(json::to_vec(&Paged {
-            data: Vec::<ItemRow>::new()
-                .iter()
-                .map(ItemRow::item)
-                .collect::<Vec<_>>(),
+            data: Vec::<ProductItem>::new(),
             meta: q.page.meta(0),
         }));
     }

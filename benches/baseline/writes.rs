@@ -88,12 +88,13 @@ async fn check_refs<C: GenericClient + Sync>(
     }
     if let Some(cats) = d.category_ids.as_ref().filter(|c| !c.is_empty()) {
         let ids: Vec<&str> = cats.iter().map(Id::as_str).collect();
-        let found: Vec<String> = sql
+        let found = sql
             .query(r#"SELECT id FROM "Category" WHERE id = ANY($1)"#, &[&ids])
             .await?
             .iter()
-            .map(|r| r.get(0))
-            .collect();
+            .map(|r| r.try_get::<_, String>(0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| internal(e, "reading category ids"))?;
         for c in cats {
             if !found.iter().any(|f| f == c.as_str()) {
                 errors.push("categoryIds", format!("unknown category '{c}'"));
