@@ -13,7 +13,8 @@
 #   --pg-port N        [PG_PORT]        default: the port used last time in DIR, else a free one
 #   --redis-port N     [REDIS_PORT]     same
 #   --catalog DIR      [CATALOG_DIR]    a shopd JSONL catalogue (brands.jsonl, products.jsonl, …)
-#                                       to load: the schema is dropped and recreated
+#                                       to load: the schema is dropped and recreated (without
+#                                       one, an empty schema is created if there is none)
 #   --bin PATH         [BASELINE_BIN]   the shopd-baseline binary that loads it
 #                                       (default: on PATH, else target/{release,debug}/)
 #   --mem-mb N         [BASELINE_MEM_MB] memory to tune for (default: MemTotal)
@@ -299,6 +300,9 @@ if [ -n "$catalog" ]; then
   "$loader" load --dir "$catalog" --database-url "$url" >&2
   # Cached answers describe the previous catalogue.
   redis-cli -h 127.0.0.1 -p "$redis_port" FLUSHALL >/dev/null
+elif [ -z "$(psql_admin -d "$db" -tAc "SELECT to_regclass('\"Product\"')")" ]; then
+  log "creating the (empty) schema"
+  PGOPTIONS="-c client_min_messages=warning" psql_admin -d "$db" -f "$(dirname "$0")/schema.sql" >&2
 fi
 
 log "PostgreSQL: $url (data $pgdata, log $run/postgres.log)"
