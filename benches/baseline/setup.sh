@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --catalog) catalog=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
     --mem-mb) mem_mb=$2; shift 2 ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) dir=$1; shift ;;
   esac
