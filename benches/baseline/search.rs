@@ -7,7 +7,8 @@
 //! What differs, by design of the Postgres design: matching is the english
 //! text-search configuration (stemming and stop words, no typo tolerance and
 //! no prefix matching), ranking is `ts_rank` with shopd's field weights, and
-//! highlights come from `ts_headline`. The query words are shopd's
+//! highlights come from `ts_headline` (HTML-escaped like shopd's). Browsing
+//! (no words) answers exactly as shopd does. The query words are shopd's
 //! separators rule (any non-alphanumeric character splits), all required;
 //! when that finds nothing and there are several words, any word
 //! (`meta.relaxed: true`), as shopd does.
@@ -22,12 +23,11 @@ use shopd::api::error::ApiError;
 use shopd::catalog::json::{self, ProductItem};
 use shopd::domain::listing::{PageMeta, ProductSort};
 use shopd::domain::search::{PRICE_BUCKETS, SearchQuery, SearchSort};
+use shopd::search::highlight;
 use tokio_postgres::Row;
 
 /// Brands shown in the brand facet (shopd's `BRAND_FACET_SIZE`).
 const BRAND_FACET_SIZE: i64 = 20;
-/// Longest description snippet without a query, in characters.
-const SNIPPET_CHARS: usize = 160;
 /// `ts_rank` weights {D, C, B, A}: shopd's boosts 0.5, 1.5, 2, 4, over 4.
 const RANK_WEIGHTS: &str = "'{0.125, 0.375, 0.5, 1.0}'";
 /// Markers `ts_headline` puts around matches; the text is HTML-escaped
@@ -144,9 +144,11 @@ pub async fn search(db: &Db, q: &SearchQuery) -> Result<Vec<u8>, ApiError> {
                     title: marked(&title),
                     description: marked(&description),
                 },
+                // Without words there is nothing to mark: shopd's own
+                // escaping and snippet cut, so browsing answers identically.
                 None => Highlight {
-                    title: escape(&row.title),
-                    description: escape(&opening(&row.description)),
+                    title: highlight::highlight(&row.title, &[]),
+                    description: highlight::snippet(&row.description, &[]),
                 },
             };
             SearchItem {
@@ -307,14 +309,6 @@ fn escape_into(out: &mut String, c: char) {
     }
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        escape_into(&mut out, c);
-    }
-    out
-}
-
 /// A `ts_headline` result, HTML-escaped, its markers turned into `<mark>`.
 fn marked(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
@@ -326,20 +320,6 @@ fn marked(text: &str) -> String {
         }
     }
     out
-}
-
-/// The start of a description, at most [`SNIPPET_CHARS`] characters cut at
-/// a space, with `…` when cut (no query, nothing to centre on).
-fn opening(text: &str) -> String {
-    if text.chars().count() <= SNIPPET_CHARS {
-        return text.to_string();
-    }
-    let end = text
-        .char_indices()
-        .nth(SNIPPET_CHARS)
-        .map_or(text.len(), |(i, _)| i);
-    let cut = text[..end].rfind(' ').unwrap_or(end);
-    format!("{}…", text[..cut].trim_end())
 }
 
 #[cfg(test)]
