@@ -79,6 +79,9 @@ impl Services {
             .arg(fixture_dir())
             .arg("--bin")
             .arg(env!("CARGO_BIN_EXE_shopd-baseline"))
+            // Tune for 1 GiB: a 1,000-product catalogue needs no more, and
+            // the machine's RAM is for whatever else runs beside the test.
+            .args(["--mem-mb", "1024"])
             .stdin(Stdio::null())
             .output()
             .expect("running benches/baseline/setup.sh");
