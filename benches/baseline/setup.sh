@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# The Postgres design's services for the shopd-baseline server: a private
+# PostgreSQL 15 cluster and a Redis cache, both on loopback, both living in one
+# data dir, tuned the way the plans tune them. Idempotent; never reads stdin.
+#
+#   setup.sh [start] [DIR]     install (apt) if missing, initdb, start, tune,
+#                              create the database, load CATALOG when given
+#   setup.sh stop [DIR]        stop what `start` started in DIR (pid files), nothing else
+#   setup.sh status [DIR]      print the URLs if both services run, exit 1 otherwise
+#
+# Options (or the environment variable in brackets):
+#   --dir DIR          [BASELINE_DIR]   data dir; default ./target/baseline-services
+#   --pg-port N        [PG_PORT]        default: the port used last time in DIR, else a free one
+#   --redis-port N     [REDIS_PORT]     same
+#   --catalog DIR      [CATALOG_DIR]    a shopd JSONL catalogue (brands.jsonl, products.jsonl, …)
+#                                       to load: the schema is dropped and recreated (without
+#                                       one, an empty schema is created if there is none)
+#   --bin PATH         [BASELINE_BIN]   the shopd-baseline binary that loads it
+#                                       (default: on PATH, else target/{release,debug}/)
+#   --mem-mb N         [BASELINE_MEM_MB] memory to tune for (default: MemTotal)
+#
+# stdout gets only KEY=VALUE lines (DATABASE_URL, REDIS_URL, PG_PORT,
+# REDIS_PORT, BASELINE_DIR), so a harness can `eval "$(setup.sh …)"`; the same
+# lines are written to DIR/env. Progress goes to stderr.
+set -euo pipefail
+
+log() { printf 'setup.sh: %s\n' "$*" >&2; }
+die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
+
+cmd=start
+case "${1:-}" in
+  start | stop | status) cmd=$1; shift ;;
+esac
+
+dir=${BASELINE_DIR:-}
+pg_port=${PG_PORT:-}
+redis_port=${REDIS_PORT:-}
+catalog=${CATALOG_DIR:-}
+bin=${BASELINE_BIN:-}
+mem_mb=${BASELINE_MEM_MB:-}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir=$2; shift 2 ;;
+    --pg-port) pg_port=$2; shift 2 ;;
+    --redis-port) redis_port=$2; shift 2 ;;
+    --catalog) catalog=$2; shift 2 ;;
+    --bin) bin=$2; shift 2 ;;
+    --mem-mb) mem_mb=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0"; exit 0 ;;
+    -*) die "unknown option $1" ;;
+    *) dir=$1; shift ;;
+  esac
+done
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+dir=${dir:-$repo/target/baseline-services}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+pgdata=$dir/pg
+run=$dir/run # sockets, logs: owned by the server's user
+envfile=$dir/env
+db=shop
+
+# Which user runs PostgreSQL: initdb refuses root, so root hands it to
+# `postgres` (created by the Debian package).
+if [ "$(id -u)" = 0 ]; then
+  as_pg() { runuser -u postgres -- "$@"; }
+else
+  as_pg() { "$@"; }
+fi
+
+pg_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] && { echo "$d"; return 0; }
+  done
+  command -v initdb >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return 0; }
+  return 1
+}
+
+install_missing() {
+  local need=()
+  pg_bin >/dev/null || need+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+  [ ${#need[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "${need[*]} missing and not root: install them first"
+  log "installing ${need[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(head -n1 "$1")" 2>/dev/null; }
+
+pg_running() { [ -f "$pgdata/PG_VERSION" ] && as_pg "$(pg_bin)/pg_ctl" status -D "$pgdata" >/dev/null 2>&1; }
+
+redis_running() {
+  pid_alive "$dir/redis.pid" &&
+    tr '\0' ' ' <"/proc/$(head -n1 "$dir/redis.pid")/cmdline" 2>/dev/null | grep -q redis-server
+}
+
+# A loopback port nothing listens on (connection refused), not in "$@".
+free_port() {
+  local p i
+  for i in $(seq 1 500); do
+    p=$(((RANDOM % 25000) + 20000))
+    case " $* " in *" $p "*) continue ;; esac
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+print_env() {
+  local lines
+  lines=$(
+    cat <<EOF
+DATABASE_URL=postgres://postgres@127.0.0.1:$pg_port/$db
+REDIS_URL=redis://127.0.0.1:$redis_port/
+PG_PORT=$pg_port
+REDIS_PORT=$redis_port
+BASELINE_DIR=$dir
+EOF
+  )
+  printf '%s\n' "$lines" >"$envfile"
+  printf '%s\n' "$lines"
+}
+
+previous() {
+  if [ -f "$envfile" ]; then sed -n "s/^$1=//p" "$envfile" | head -n1; fi
+}
+
+stop() {
+  if pg_running; then
+    log "stopping PostgreSQL ($pgdata)"
+    as_pg "$(pg_bin)/pg_ctl" stop -D "$pgdata" -m fast -w -t 60 >&2
+  fi
+  rm -f "$dir/postgres.pid"
+  if redis_running; then
+    local pid
+    pid=$(head -n1 "$dir/redis.pid")
+    log "stopping Redis (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$dir/redis.pid"
+}
+
+# postgresql.conf settings the plans ask for, scaled to this machine:
+# shared_buffers 25 % of RAM, effective_cache_size 75 %, work_mem what is left
+# after shared_buffers spread over 3 sorts per connection (pgtune's "web"
+# profile), maintenance_work_mem RAM/16 (≤ 2 GB), SSD costs, parallel workers
+# per core, slow-query log at 1 s.
+write_tuning() {
+  local mem cores max_conn sb ecs wm mwm gather
+  mem=${mem_mb:-$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))}
+  cores=$(nproc)
+  max_conn=100
+  sb=$((mem / 4))
+  ecs=$((mem * 3 / 4))
+  gather=$(((cores + 1) / 2))
+  wm=$(((mem - sb) / (max_conn * 3) / gather))
+  [ "$wm" -lt 4 ] && wm=4
+  mwm=$((mem / 16))
+  [ "$mwm" -gt 2048 ] && mwm=2048
+  cat >"$pgdata/shopd-baseline.conf" <<EOF
+# Written by benches/baseline/setup.sh for ${mem} MB RAM and ${cores} cores; rewritten on every start.
+listen_addresses = '127.0.0.1'
+port = $pg_port
+unix_socket_directories = '$run'
+max_connections = $max_conn
+shared_buffers = ${sb}MB
+effective_cache_size = ${ecs}MB
+work_mem = ${wm}MB
+maintenance_work_mem = ${mwm}MB
+wal_buffers = 16MB
+checkpoint_completion_target = 0.9
+min_wal_size = 1GB
+max_wal_size = 4GB
+random_page_cost = 1.1
+effective_io_concurrency = 200
+default_statistics_target = 100
+max_worker_processes = $cores
+max_parallel_workers = $cores
+max_parallel_workers_per_gather = $gather
+log_min_duration_statement = 1000
+EOF
+  chown postgres: "$pgdata/shopd-baseline.conf" 2>/dev/null || true
+  log "tuning: shared_buffers=${sb}MB effective_cache_size=${ecs}MB work_mem=${wm}MB maintenance_work_mem=${mwm}MB"
+}
+
+start_postgres() {
+  local bindir
+  bindir=$(pg_bin) || die "PostgreSQL is not installed"
+  mkdir -p "$pgdata" "$run"
+  # The server's user must reach DIR: make DIR traversable and give it its dirs.
+  chmod a+rx "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$pgdata" "$run"
+    as_pg test -w "$pgdata" || die "user postgres cannot reach $pgdata (a parent dir is not traversable)"
+  fi
+  chmod 700 "$pgdata"
+  if [ ! -f "$pgdata/PG_VERSION" ]; then
+    log "initdb $pgdata"
+    as_pg "$bindir/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$run/initdb.log" 2>&1 ||
+      die "initdb failed: $(tail -n 5 "$run/initdb.log")"
+  fi
+  grep -q "^include_if_exists = 'shopd-baseline.conf'" "$pgdata/postgresql.conf" ||
+    echo "include_if_exists = 'shopd-baseline.conf'" >>"$pgdata/postgresql.conf"
+  write_tuning
+  log "starting PostgreSQL on 127.0.0.1:$pg_port"
+  as_pg "$bindir/pg_ctl" start -D "$pgdata" -l "$run/postgres.log" -w -t 60 >&2 ||
+    die "PostgreSQL did not start: $(tail -n 20 "$run/postgres.log" 2>/dev/null)"
+  head -n1 "$pgdata/postmaster.pid" >"$dir/postgres.pid"
+}
+
+start_redis() {
+  mkdir -p "$dir/redis"
+  log "starting Redis on 127.0.0.1:$redis_port"
+  # A cache: no persistence.
+  redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes \
+    --pidfile "$dir/redis.pid" --dir "$dir/redis" --logfile "$dir/redis/redis.log" \
+    --save '' --appendonly no >&2 || die "redis-server did not start"
+  for _ in $(seq 1 100); do
+    redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.1
+  done
+  die "Redis does not answer on port $redis_port: $(tail -n 20 "$dir/redis/redis.log" 2>/dev/null)"
+}
+
+psql_admin() { "$(pg_bin)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
+
+find_bin() {
+  if [ -n "$bin" ]; then
+    [ -x "$bin" ] || die "BASELINE_BIN $bin is not executable"
+    echo "$bin"
+    return
+  fi
+  local c
+  for c in "$(command -v shopd-baseline 2>/dev/null || true)" \
+    "${CARGO_TARGET_DIR:-$repo/target}/release/shopd-baseline" \
+    "${CARGO_TARGET_DIR:-$repo/target}/debug/shopd-baseline"; do
+    [ -n "$c" ] && [ -x "$c" ] && { echo "$c"; return; }
+  done
+  die "shopd-baseline not found: build it (cargo build --features baseline --bin shopd-baseline) or pass --bin"
+}
+
+case "$cmd" in
+  stop)
+    stop
+    exit 0
+    ;;
+  status)
+    pg_running && redis_running || { log "not running in $dir"; exit 1; }
+    cat "$envfile"
+    exit 0
+    ;;
+esac
+
+install_missing
+
+# Ports: given, else what this dir used last time, else free ones.
+pg_port=${pg_port:-$(previous PG_PORT)}
+redis_port=${redis_port:-$(previous REDIS_PORT)}
+if pg_running; then
+  running_port=$(sed -n 4p "$pgdata/postmaster.pid")
+  [ -z "$pg_port" ] || [ "$pg_port" = "$running_port" ] ||
+    die "PostgreSQL already runs in $dir on port $running_port, not $pg_port: stop it first"
+  pg_port=$running_port
+  log "PostgreSQL already running on 127.0.0.1:$pg_port"
+else
+  pg_port=${pg_port:-$(free_port "$redis_port")}
+  start_postgres
+fi
+if redis_running; then
+  log "Redis already running (pid $(head -n1 "$dir/redis.pid"))"
+  [ -n "$redis_port" ] || die "Redis runs but its port is unknown: run setup.sh stop first"
+else
+  redis_port=${redis_port:-$(free_port "$pg_port")}
+  start_redis
+fi
+
+if [ -z "$(psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+  log "creating database $db"
+  psql_admin -d postgres -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+fi
+
+url="postgres://postgres@127.0.0.1:$pg_port/$db"
+if [ -n "$catalog" ]; then
+  [ -d "$catalog" ] || die "catalogue $catalog is not a directory"
+  loader=$(find_bin)
+  log "loading $catalog with $loader"
+  # The loader recreates the schema, COPYs every table, builds the indexes
+  # and runs VACUUM (ANALYZE).
+  "$loader" load --dir "$catalog" --database-url "$url" >&2
+  # Cached answers describe the previous catalogue.
+  redis-cli -h 127.0.0.1 -p "$redis_port" FLUSHALL >/dev/null
+elif [ -z "$(psql_admin -d "$db" -tAc "SELECT to_regclass('\"Product\"')")" ]; then
+  log "creating the (empty) schema"
+  PGOPTIONS="-c client_min_messages=warning" psql_admin -d "$db" -f "$(dirname "$0")/schema.sql" >&2
+fi
+
+log "PostgreSQL: $url (data $pgdata, log $run/postgres.log)"
+log "Redis:      redis://127.0.0.1:$redis_port/ (log $dir/redis/redis.log)"
+log "stop both with: $0 stop $dir"
+print_env
