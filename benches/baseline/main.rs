@@ -94,6 +94,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let api_state = web::Data::new(ApiState {
         admin_token: config.admin_token.clone(),
         body_limit: config.body_limit,
+        ceiling: None,
     });
     let metrics = web::Data::from(metrics);
     let server = HttpServer::new(move || {
@@ -101,7 +102,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         // compression, request ids), with the request counter outermost.
         App::new()
             .wrap(from_fn(shopd::api::http_cache::middleware))
+            .wrap(from_fn(shopd::api::compression::mark_small))
             .wrap(Compress::default())
+            .wrap(from_fn(shopd::api::compression::unmark))
             .wrap(from_fn(shopd::api::request_id::middleware))
             .wrap(from_fn(metrics::middleware))
             .app_data(state.clone())

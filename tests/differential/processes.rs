@@ -143,6 +143,9 @@ pub async fn start_shopd(data_dir: &Path) -> (String, actix_web::dev::ServerHand
         workers: 2,
         body_limit: 262_144,
         shutdown_timeout_secs: 1,
+        cache_bytes: shopd::configuration::DEFAULT_CACHE_BYTES,
+        cache_ttls: shopd::cache::Ttls::default(),
+        bench_ceiling: false,
     })
     .await
     .expect("shopd builds");

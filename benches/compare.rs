@@ -1,0 +1,643 @@
+//! shopd against the Postgres design, side by side on one machine.
+//!
+//! `cargo bench --features baseline --bench compare` — the cached 100K
+//! catalogue (`SHOPD_BENCH_PRODUCTS` for another size), the load harness's
+//! workloads and wrk, each server alone on the machine in turn:
+//!
+//! 1. import the same JSONL into a fresh shopd data dir (`shopd import`) and
+//!    into PostgreSQL (`benches/baseline/setup.sh … --catalog`: COPY +
+//!    ANALYZE), timed;
+//! 2. rounds (`COMPARE_ROUNDS`, 2) of A B A B: shopd with its cache, the
+//!    baseline with Redis, then both with caches off (shopd `--cache-bytes
+//!    0`, the baseline plain PostgreSQL); each start is timed to `/ready`,
+//!    each scenario (detail_zipf, lists, search, mixed at 64 connections) is
+//!    warmed then measured, and the memory of all the design's processes is
+//!    read as PSS (PostgreSQL's shared buffers are counted once, not per
+//!    backend);
+//! 3. both designs, caches on, at 10,000 connections on the mixed scenario.
+//!
+//! Writes `target/bench-data/N/compare-results.{md,json}` and
+//! `compare-chart.svg`. Durations: `LOAD_WARM_SECS` (3), `LOAD_SECS` (10),
+//! `LOAD_C10K_SECS` (15).
+
+mod common;
+
+use common::load::{
+    Measured, Scenario, Server, Workloads, ensure_wrk, env_secs, free_port, measure, table,
+};
+use common::{bench_dir, catalogue, database};
+use serde::Serialize;
+use shopd::catalog::Catalog;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const CONNECTIONS: usize = 64;
+const C10K: usize = 10_000;
+const TOKEN: &str = "compare-token";
+
+fn shopd_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_shopd"))
+}
+
+fn baseline_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_shopd-baseline"))
+}
+
+fn setup_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/baseline/setup.sh")
+}
+
+/// Runs setup.sh; returns its KEY=VALUE lines.
+fn setup(args: &[&str]) -> BTreeMap<String, String> {
+    let out = Command::new("bash")
+        .arg(setup_script())
+        .args(args)
+        .env("BASELINE_BIN", baseline_bin())
+        .output()
+        .expect("setup.sh runs");
+    assert!(
+        out.status.success(),
+        "setup.sh {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect()
+}
+
+/// Proportional set size of a process, in bytes (0 if gone).
+fn pss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Pss:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// `pid` and all its descendants.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        if let Ok(rd) = std::fs::read_dir("/proc") {
+            for e in rd.flatten() {
+                let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, r)| r.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u32>().ok());
+                if ppid == Some(parent) && !all.contains(&p) {
+                    all.push(p);
+                }
+            }
+        }
+        i += 1;
+    }
+    all
+}
+
+fn pid_file(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Run {
+    design: String,
+    cache: bool,
+    round: usize,
+    ready_s: f64,
+    memory_mib: f64,
+    scenarios: Vec<Measured>,
+}
+
+struct Design {
+    name: &'static str,
+    services: Option<PathBuf>,
+    env: BTreeMap<String, String>,
+    data: PathBuf,
+}
+
+impl Design {
+    fn start(&self, cache: bool) -> Server {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let label = format!("{} cache {}", self.name, if cache { "on" } else { "off" });
+        if self.services.is_none() {
+            let mut args = vec![
+                "serve".to_string(),
+                "--listen".into(),
+                listen,
+                "--data-dir".into(),
+                self.data.display().to_string(),
+                "--log-level".into(),
+                "warn".into(),
+            ];
+            if !cache {
+                args.extend(["--cache-bytes".into(), "0".into()]);
+            }
+            Server::spawn(&label, shopd_bin(), &args, &[])
+        } else {
+            // A cold Redis, as shopd starts with a cold cache.
+            let _ = Command::new("redis-cli")
+                .args(["-p", &self.env["REDIS_PORT"], "flushall"])
+                .output();
+            let args = vec![
+                "--log-level".to_string(),
+                "warn".into(),
+                "serve".into(),
+                "--listen".into(),
+                listen,
+                "--database-url".into(),
+                self.env["DATABASE_URL"].clone(),
+                "--redis-url".into(),
+                self.env["REDIS_URL"].clone(),
+                "--cache".into(),
+                if cache { "on" } else { "off" }.into(),
+                "--admin-token".into(),
+                TOKEN.into(),
+            ];
+            Server::spawn(&label, baseline_bin(), &args, &[])
+        }
+    }
+
+    /// PSS of every process of this design: the server, and for the
+    /// baseline PostgreSQL (postmaster and backends) and Redis.
+    fn memory(&self, server: &Server) -> u64 {
+        let mut pids = vec![server.pid()];
+        if let Some(dir) = &self.services {
+            if let Some(pg) = pid_file(&dir.join("postgres.pid")) {
+                pids.extend(tree(pg));
+            }
+            if let Some(r) = pid_file(&dir.join("redis.pid")) {
+                pids.push(r);
+            }
+        }
+        pids.into_iter().map(pss).sum()
+    }
+}
+
+fn main() {
+    ensure_wrk();
+    let root = bench_dir();
+    let jsonl = catalogue();
+    let workloads = {
+        let store = database();
+        let w = Workloads::new(&Catalog::new(store.clone()), 7);
+        drop(store);
+        w
+    };
+    let mixed = workloads.mixed(11);
+    let work = tempfile::tempdir_in(&root).unwrap();
+
+    // 1. imports
+    let shopd_data = work.path().join("shopd");
+    let start = Instant::now();
+    let ok = Command::new(shopd_bin())
+        .args(["--log-level", "warn", "--data-dir"])
+        .arg(&shopd_data)
+        .arg("import")
+        .arg(&jsonl)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "shopd import failed");
+    let shopd_import = start.elapsed().as_secs_f64();
+    let services = work.path().join("baseline");
+    let services_arg = services.display().to_string();
+    setup(&["start", "--dir", &services_arg]);
+    let start = Instant::now();
+    let env = setup(&[
+        "start",
+        "--dir",
+        &services_arg,
+        "--catalog",
+        &jsonl.display().to_string(),
+    ]);
+    let baseline_import = start.elapsed().as_secs_f64();
+    eprintln!("import: shopd {shopd_import:.1} s, baseline {baseline_import:.1} s");
+
+    let shopd = Design {
+        name: "shopd",
+        services: None,
+        env: BTreeMap::new(),
+        data: shopd_data,
+    };
+    let baseline = Design {
+        name: "baseline",
+        services: Some(services.clone()),
+        env,
+        data: PathBuf::new(),
+    };
+
+    // 2. rounds
+    let warm = env_secs("LOAD_WARM_SECS", 3);
+    let secs = env_secs("LOAD_SECS", 10);
+    let rounds: usize = std::env::var("COMPARE_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let scenarios: [(&str, &[String]); 4] = [
+        ("detail_zipf", &workloads.detail),
+        ("lists", &workloads.lists),
+        ("search", &workloads.search),
+        ("mixed", &mixed),
+    ];
+    let mut runs: Vec<Run> = Vec::new();
+    for round in 0..rounds {
+        for cache in [true, false] {
+            for design in [&shopd, &baseline] {
+                let mut server = design.start(cache);
+                let ready = server.wait_for("/ready", Duration::from_secs(300));
+                let mut measured = Vec::new();
+                for (name, paths) in scenarios {
+                    let m = measure(
+                        &server,
+                        &Scenario {
+                            name,
+                            paths,
+                            connections: CONNECTIONS,
+                            warm,
+                            measure: secs,
+                            threads: 2,
+                            think_ms: None,
+                        },
+                        work.path(),
+                    );
+                    eprint!("{}", table(std::slice::from_ref(&m)));
+                    measured.push(m);
+                }
+                let memory = design.memory(&server) as f64 / (1024.0 * 1024.0);
+                runs.push(Run {
+                    design: design.name.into(),
+                    cache,
+                    round,
+                    ready_s: ready.as_secs_f64(),
+                    memory_mib: memory,
+                    scenarios: measured,
+                });
+            }
+        }
+    }
+
+    // 3. 10,000 connections, caches on
+    let mut c10k = Vec::new();
+    for design in [&shopd, &baseline] {
+        let mut server = design.start(true);
+        server.wait_for("/ready", Duration::from_secs(300));
+        c10k.push(measure(
+            &server,
+            &Scenario {
+                name: "mixed",
+                paths: &mixed,
+                connections: C10K,
+                warm,
+                measure: env_secs("LOAD_C10K_SECS", 15),
+                threads: 2,
+                think_ms: Some((1_000, 3_000)),
+            },
+            work.path(),
+        ));
+    }
+    setup(&["stop", "--dir", &services_arg]);
+
+    let report = report(&runs, &c10k, shopd_import, baseline_import);
+    std::fs::write(root.join("compare-results.md"), &report.markdown).unwrap();
+    std::fs::write(root.join("compare-results.json"), &report.json).unwrap();
+    std::fs::write(root.join("compare-chart.svg"), &report.svg).unwrap();
+    println!("{}", report.markdown);
+}
+
+struct Report {
+    markdown: String,
+    json: String,
+    svg: String,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Median over rounds of one figure for (design, cache, scenario).
+fn fig(
+    runs: &[Run],
+    design: &str,
+    cache: bool,
+    scenario: &str,
+    f: impl Fn(&Measured) -> f64,
+) -> f64 {
+    median(
+        runs.iter()
+            .filter(|r| r.design == design && r.cache == cache)
+            .flat_map(|r| r.scenarios.iter().filter(|m| m.scenario == scenario))
+            .map(&f)
+            .collect(),
+    )
+}
+
+fn report(runs: &[Run], c10k: &[Measured], shopd_import: f64, baseline_import: f64) -> Report {
+    let scenarios = ["detail_zipf", "lists", "search", "mixed"];
+    type Figure = (&'static str, fn(&Measured) -> f64, bool);
+    let figures: [Figure; 8] = [
+        ("req/s", |m| m.rps, true),
+        ("avg ms", |m| m.avg_ms, false),
+        ("p50 ms", |m| m.p50_ms, false),
+        ("p95 ms", |m| m.p95_ms, false),
+        ("p99 ms", |m| m.p99_ms, false),
+        ("errors", |m| m.errors as f64, false),
+        (
+            "cache hit",
+            |m| m.cache_hit_rate.unwrap_or(0.0) * 100.0,
+            true,
+        ),
+        ("lookups or queries/req", |m| m.lookups_per_request, false),
+    ];
+    let mut md = String::from("# shopd vs the Postgres design\n\n");
+    md += &format!(
+        "{} products; {} rounds, each design alone on the machine in turn (A B A B); \
+         wrk, 64 keep-alive connections; medians over rounds. Machine: {} cores.\n\n",
+        common::products(),
+        runs.iter().map(|r| r.round).max().unwrap_or(0) + 1,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for cache in [true, false] {
+        md += &format!(
+            "## Caches {}\n\n| scenario | figure | shopd | baseline | shopd / baseline |\n|---|---|---:|---:|---:|\n",
+            if cache {
+                "on (shopd in-process, baseline Redis)"
+            } else {
+                "off (shopd renders every read, baseline plain PostgreSQL)"
+            }
+        );
+        for s in scenarios {
+            for (name, f, _) in &figures {
+                let a = fig(runs, "shopd", cache, s, f);
+                let b = fig(runs, "baseline", cache, s, f);
+                let ratio = if b != 0.0 { a / b } else { f64::NAN };
+                md += &format!("| {s} | {name} | {a:.2} | {b:.2} | {ratio:.2} |\n");
+            }
+        }
+        md += "\n";
+    }
+    let mem = |d: &str| {
+        median(
+            runs.iter()
+                .filter(|r| r.design == d)
+                .map(|r| r.memory_mib)
+                .collect(),
+        )
+    };
+    let ready = |d: &str| {
+        median(
+            runs.iter()
+                .filter(|r| r.design == d)
+                .map(|r| r.ready_s)
+                .collect(),
+        )
+    };
+    md += "## Process figures\n\n| figure | shopd | baseline | shopd / baseline |\n|---|---:|---:|---:|\n";
+    md += &format!(
+        "| memory after the mixed run, all processes, PSS MiB | {:.0} | {:.0} | {:.2} |\n",
+        mem("shopd"),
+        mem("baseline"),
+        mem("shopd") / mem("baseline")
+    );
+    md += &format!(
+        "| start to ready, s | {:.2} | {:.2} | {:.2} |\n",
+        ready("shopd"),
+        ready("baseline"),
+        ready("shopd") / ready("baseline")
+    );
+    md += &format!(
+        "| import of the JSONL catalogue, s | {shopd_import:.1} | {baseline_import:.1} | {:.2} |\n\n",
+        shopd_import / baseline_import
+    );
+    md += "## 10,000 connections, mixed, caches on\n\n";
+    md += &table(c10k);
+
+    let ms = |d: &str| fig(runs, d, true, "mixed", |m| m.rps);
+    let p99 = |d: &str| fig(runs, d, true, "mixed", |m| m.p99_ms);
+    let lists_off = fig(runs, "shopd", false, "lists", |m| m.rps)
+        / fig(runs, "baseline", false, "lists", |m| m.rps);
+    md += "\n## Targets\n\n| target | measured | met |\n|---|---|---|\n";
+    let rps_ratio = ms("shopd") / ms("baseline");
+    let p99_ratio = p99("shopd") / p99("baseline");
+    for (t, v, ok) in [
+        (
+            "mixed: shopd ≥ 10× the baseline's req/s",
+            format!("{rps_ratio:.1}×"),
+            rps_ratio >= 10.0,
+        ),
+        (
+            "mixed: shopd p99 ≤ 1/5 of the baseline's",
+            format!("{p99_ratio:.2}"),
+            p99_ratio <= 0.2,
+        ),
+        (
+            "uncached list pages ≥ 100×",
+            format!("{lists_off:.1}×"),
+            lists_off >= 100.0,
+        ),
+    ] {
+        md += &format!("| {t} | {v} | {} |\n", if ok { "yes" } else { "**no**" });
+    }
+
+    // The plans' progress tracker, filled in from the mixed scenario.
+    md += "\n## The plans' progress tracker, measured (mixed storefront, caches on)\n\n\
+           | metric | plans' target (week 16) | baseline | shopd |\n|---|---|---:|---:|\n";
+    let track = |d: &str, f: fn(&Measured) -> f64| fig(runs, d, true, "mixed", f);
+    let err_rate = |d: &str| {
+        100.0 * fig(runs, d, true, "mixed", |m| m.errors as f64)
+            / fig(runs, d, true, "mixed", |m| m.requests as f64).max(1.0)
+    };
+    let held = |d: &str| {
+        c10k.iter()
+            .find(|m| m.server.starts_with(d))
+            .map_or("–".into(), |m| {
+                if m.errors == 0 {
+                    format!("≥ 10,000 connections held (p95 {:.0} ms)", m.p95_ms)
+                } else {
+                    format!("< 10,000 ({} errors at 10,000)", m.errors)
+                }
+            })
+    };
+    md += &format!(
+        "| API response time (avg) | < 20 ms | {:.2} ms | {:.2} ms |\n",
+        track("baseline", |m| m.avg_ms),
+        track("shopd", |m| m.avg_ms)
+    );
+    md += &format!(
+        "| API response time (p95) | < 50 ms | {:.2} ms | {:.2} ms |\n",
+        track("baseline", |m| m.p95_ms),
+        track("shopd", |m| m.p95_ms)
+    );
+    md += &format!(
+        "| Database queries per request | 1–2 | {:.2} | {:.2} |\n",
+        track("baseline", |m| m.lookups_per_request),
+        track("shopd", |m| m.lookups_per_request)
+    );
+    md += &format!(
+        "| Cache hit rate | > 85 % | {:.1} % | {:.1} % |\n",
+        track("baseline", |m| m.cache_hit_rate.unwrap_or(0.0) * 100.0),
+        track("shopd", |m| m.cache_hit_rate.unwrap_or(0.0) * 100.0)
+    );
+    md += &format!(
+        "| Max concurrent users | > 100K | {} | {} |\n",
+        held("baseline"),
+        held("shopd")
+    );
+    md += &format!(
+        "| Error rate | < 0.1 % | {:.3} % | {:.3} % |\n",
+        err_rate("baseline"),
+        err_rate("shopd")
+    );
+    md += "\nshopd's lookups are read transactions (one snapshot each); the baseline's are SQL \
+           statements sent to PostgreSQL. Latencies are wrk's (closed loop, not corrected for \
+           coordinated omission). Chart: `compare-chart.svg`.\n";
+
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "products": common::products(),
+        "import_s": {"shopd": shopd_import, "baseline": baseline_import},
+        "runs": runs,
+        "c10k": c10k,
+        "targets": {"mixed_rps_ratio": rps_ratio, "mixed_p99_ratio": p99_ratio, "uncached_lists_rps_ratio": lists_off},
+    }))
+    .unwrap();
+    let svg = chart(runs, &scenarios);
+    md += &format!("\n```json\n{json}\n```\n");
+    Report {
+        markdown: md,
+        json,
+        svg,
+    }
+}
+
+/// Grouped bars: req/s (log scale) and p50/p99 latency (log scale) per
+/// scenario and cache setting, both designs side by side.
+fn chart(runs: &[Run], scenarios: &[&str]) -> String {
+    let groups: Vec<(String, bool, &str)> = [true, false]
+        .iter()
+        .flat_map(|&c| {
+            scenarios.iter().map(move |s| {
+                (
+                    format!("{s} ({})", if c { "cache" } else { "no cache" }),
+                    c,
+                    *s,
+                )
+            })
+        })
+        .collect();
+    let (w, h, top, left) = (1100.0, 760.0, 40.0, 70.0);
+    let panel_h = 300.0;
+    let gw = (w - left - 20.0) / groups.len() as f64;
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="white"/>
+<text x="{left}" y="20" font-size="14">shopd (blue) vs the Postgres design (orange): req/s, and p50 / p99 latency (log scales)</text>
+"#
+    );
+    let log_y = |v: f64, lo: f64, hi: f64, y0: f64| {
+        let v = v.clamp(lo, hi);
+        y0 + panel_h - panel_h * ((v / lo).ln() / (hi / lo).ln())
+    };
+    // Panel 1: req/s from 10 to 1,000,000.
+    let (lo, hi, y0) = (10.0, 1_000_000.0, top);
+    for t in [10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0] {
+        let y = log_y(t, lo, hi, y0);
+        svg += &format!(
+            r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{t}</text>
+"##,
+            w - 20.0,
+            left - 5.0,
+            y + 4.0
+        );
+    }
+    svg += &format!(
+        r#"<text x="15" y="{:.1}" transform="rotate(-90 15 {:.1})">req/s</text>
+"#,
+        y0 + panel_h / 2.0,
+        y0 + panel_h / 2.0
+    );
+    // Panel 2: latency from 0.05 ms to 5,000 ms.
+    let (llo, lhi, ly0) = (0.05, 5_000.0, top + panel_h + 60.0);
+    for t in [0.1, 1.0, 10.0, 100.0, 1000.0] {
+        let y = log_y(t, llo, lhi, ly0);
+        svg += &format!(
+            r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{t} ms</text>
+"##,
+            w - 20.0,
+            left - 5.0,
+            y + 4.0
+        );
+    }
+    for (i, (label, cache, s)) in groups.iter().enumerate() {
+        let x0 = left + i as f64 * gw;
+        for (j, (design, color)) in [("shopd", "#1f77b4"), ("baseline", "#ff7f0e")]
+            .iter()
+            .enumerate()
+        {
+            let rps = fig(runs, design, *cache, s, |m| m.rps);
+            let x = x0 + 8.0 + j as f64 * (gw - 16.0) / 2.0;
+            let bw = (gw - 16.0) / 2.0 - 2.0;
+            let y = log_y(rps.max(lo), lo, hi, y0);
+            svg += &format!(
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{bw:.1}" height="{:.1}" fill="{color}"><title>{design} {label}: {rps:.0} req/s</title></rect>
+<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="9">{rps:.0}</text>
+"#,
+                y0 + panel_h - y,
+                x + bw / 2.0,
+                y - 3.0
+            );
+            let p50 = fig(runs, design, *cache, s, |m| m.p50_ms);
+            let p99 = fig(runs, design, *cache, s, |m| m.p99_ms);
+            let y50 = log_y(p50.max(llo), llo, lhi, ly0);
+            let y99 = log_y(p99.max(llo), llo, lhi, ly0);
+            svg += &format!(
+                r#"<rect x="{x:.1}" y="{y99:.1}" width="{bw:.1}" height="{:.1}" fill="{color}" opacity="0.35"><title>{design} {label}: p99 {p99:.2} ms</title></rect>
+<rect x="{x:.1}" y="{y50:.1}" width="{bw:.1}" height="{:.1}" fill="{color}"><title>{design} {label}: p50 {p50:.2} ms</title></rect>
+"#,
+                ly0 + panel_h - y99,
+                ly0 + panel_h - y50,
+            );
+        }
+        svg += &format!(
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{label}</text>
+"#,
+            x0 + gw / 2.0,
+            ly0 + panel_h + 18.0
+        );
+    }
+    svg += &format!(
+        r#"<text x="15" y="{:.1}" transform="rotate(-90 15 {:.1})">latency: p50 solid, p99 light</text>
+</svg>
+"#,
+        ly0 + panel_h / 2.0,
+        ly0 + panel_h / 2.0
+    );
+    svg
+}
