@@ -10,6 +10,8 @@
 //! keep-alive connections:
 //! - `ceiling`: `GET /bench/ceiling`, a fixed pre-rendered product detail
 //!   through the same middleware — the most this binary can answer;
+//! - `detail_hot`: product details, Zipf over the 1,000 most popular
+//!   products (all cached: the hit path);
 //! - `detail_zipf`: product details, Zipf (s = 1.0) over all products;
 //! - `lists`: lists with random filters, sorts and pages;
 //! - `search`: 1–3 title words, 10 % with a typo;
@@ -95,8 +97,9 @@ fn main() {
     let warm = env_secs("LOAD_WARM_SECS", 5);
     let secs = env_secs("LOAD_SECS", 15);
     let ceiling = vec!["/bench/ceiling".to_string()];
-    let scenarios: [(&str, &[String]); 5] = [
+    let scenarios: [(&str, &[String]); 6] = [
         ("ceiling", &ceiling),
+        ("detail_hot", &workloads.hot),
         ("detail_zipf", &workloads.detail),
         ("lists", &workloads.lists),
         ("search", &workloads.search),
@@ -162,13 +165,18 @@ fn main() {
             .find(|m| m.scenario == name && m.server == "shopd")
             .unwrap()
     };
-    let ratio = find("detail_zipf").rps / find("ceiling").rps;
+    let ratio = find("detail_hot").rps / find("ceiling").rps;
+    let zipf_ratio = find("detail_zipf").rps / find("ceiling").rps;
     let mixed64 = find("mixed");
     let zipf_hit = find("detail_zipf").cache_hit_rate.unwrap_or(0.0);
     let targets = [
         (
             "hot detail ≥ 80 % of the ceiling's req/s",
-            format!("{:.1} %", ratio * 100.0),
+            format!(
+                "{:.1} % (Zipf over all products, 1–2 % misses: {:.1} %)",
+                ratio * 100.0,
+                zipf_ratio * 100.0
+            ),
             ratio >= 0.8,
         ),
         (
@@ -213,8 +221,7 @@ fn main() {
     );
     md += &table(&rows);
     md += &format!(
-        "\nhot detail / ceiling req/s: **{:.2}**\n\n| target | measured | met |\n|---|---|---|\n",
-        ratio
+        "\nhot detail / ceiling req/s: **{ratio:.2}**; Zipf detail / ceiling: {zipf_ratio:.2}\n\n| target | measured | met |\n|---|---|---|\n"
     );
     for (t, v, ok) in &targets {
         md += &format!("| {t} | {v} | {} |\n", if *ok { "yes" } else { "**no**" });
@@ -224,6 +231,7 @@ fn main() {
         "health_s": to_health.as_secs_f64(),
         "ready_s": to_ready.as_secs_f64(),
         "hot_detail_over_ceiling": ratio,
+        "zipf_detail_over_ceiling": zipf_ratio,
         "results": rows,
         "targets": targets.iter().map(|(t, v, ok)| serde_json::json!({"target": t, "measured": v, "met": ok})).collect::<Vec<_>>(),
     });

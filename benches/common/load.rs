@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 pub struct Workloads {
     /// Product details, Zipf (s = 1.0) popularity over all products.
     pub detail: Vec<String>,
+    /// The same, restricted to the 1,000 most popular products: a hot set
+    /// that stays cached.
+    pub hot: Vec<String>,
     /// Product lists with random filters, sorts and pages.
     pub lists: Vec<String>,
     /// 1–3 word searches from product titles, 10 % with a typo.
@@ -36,6 +39,8 @@ pub struct Workloads {
 
 const SORTS: [&str; 5] = ["featured", "newest", "price_asc", "price_desc", "rating"];
 const SAMPLES: usize = 200_000;
+/// Products in the hot set.
+const HOT: usize = 1_000;
 
 impl Workloads {
     pub fn new(catalog: &Catalog, seed: u64) -> Workloads {
@@ -61,11 +66,15 @@ impl Workloads {
         // Popularity ranks are a random permutation of the products.
         ids.shuffle(&mut rng);
         let zipf = rand_distr::Zipf::new(ids.len() as f64, 1.0).unwrap();
-        let detail = (0..SAMPLES)
-            .map(|_| {
-                let rank = zipf.sample(&mut rng) as usize;
-                format!("/api/v1/products/{}", ids[rank.clamp(1, ids.len()) - 1])
-            })
+        let ranks: Vec<usize> = (0..SAMPLES)
+            .map(|_| (zipf.sample(&mut rng) as usize).clamp(1, ids.len()))
+            .collect();
+        let detail_path = |rank: usize| format!("/api/v1/products/{}", ids[rank - 1]);
+        let detail = ranks.iter().map(|&r| detail_path(r)).collect();
+        let hot = ranks
+            .iter()
+            .filter(|&&r| r <= HOT)
+            .map(|&r| detail_path(r))
             .collect();
 
         let lists = (0..SAMPLES / 4)
@@ -121,6 +130,7 @@ impl Workloads {
         }
         Workloads {
             detail,
+            hot,
             lists,
             search,
             taxonomy,
