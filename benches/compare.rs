@@ -298,9 +298,13 @@ fn main() {
 
     // 3. 10,000 connections, caches on
     let mut c10k = Vec::new();
+    let warm_file = work.path().join("warm.paths");
+    std::fs::write(&warm_file, mixed.join("\n") + "\n").unwrap();
     for design in [&shopd, &baseline] {
         let mut server = design.start(true);
         server.wait_for("/ready", Duration::from_secs(300));
+        // Caches warmed the way the 64-connection runs warm them.
+        common::load::wrk(server.port, &warm_file, CONNECTIONS, 2, warm * 2, None);
         c10k.push(measure(
             &server,
             &Scenario {
@@ -398,8 +402,12 @@ fn report(runs: &[Run], c10k: &[Measured], shopd_import: f64, baseline_import: f
             for (name, f, _) in &figures {
                 let a = fig(runs, "shopd", cache, s, f);
                 let b = fig(runs, "baseline", cache, s, f);
-                let ratio = if b != 0.0 { a / b } else { f64::NAN };
-                md += &format!("| {s} | {name} | {a:.2} | {b:.2} | {ratio:.2} |\n");
+                let ratio = if b != 0.0 {
+                    format!("{:.2}", a / b)
+                } else {
+                    "–".to_string()
+                };
+                md += &format!("| {s} | {name} | {a:.2} | {b:.2} | {ratio} |\n");
             }
         }
         md += "\n";
