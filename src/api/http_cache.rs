@@ -30,19 +30,16 @@ pub enum Kind {
 
 impl Kind {
     pub fn of(path: &str) -> Kind {
-        if path == "/bench/ceiling" {
+        match super::route_label(path) {
+            "/api/v1/products" | "/api/v1/search" => Kind::List,
+            "/api/v1/products/{id}" | "/api/v1/products/{id}/reviews" => Kind::Detail,
             // Measured like the product detail it stands in for.
-            return Kind::Detail;
-        }
-        let Some(rest) = path.strip_prefix("/api/v1/") else {
-            return Kind::NoStore;
-        };
-        let parts: Vec<&str> = rest.split('/').collect();
-        match parts.as_slice() {
-            ["products"] | ["search"] => Kind::List,
-            ["products", _] | ["products", _, "reviews"] => Kind::Detail,
-            ["brands"] | ["brands", _] | ["categories"] | ["categories", _] => Kind::Taxonomy,
-            ["search", "synonyms"] => Kind::Taxonomy,
+            "/bench/ceiling" => Kind::Detail,
+            "/api/v1/brands"
+            | "/api/v1/brands/{id}"
+            | "/api/v1/categories"
+            | "/api/v1/categories/{id}"
+            | "/api/v1/search/synonyms" => Kind::Taxonomy,
             _ => Kind::NoStore,
         }
     }

@@ -97,9 +97,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The route pattern a path is served by, for metrics labels. Mirrors
-/// [`routes`] by splitting the path: asking the router again
-/// (`match_pattern`) would run its regexes a second time per request.
+/// The route pattern a path is served by, for metrics labels and caching
+/// headers. Mirrors [`routes`] by splitting the path (without allocating):
+/// asking the router again (`match_pattern`) would run its regexes a second
+/// time per request.
 pub fn route_label(path: &str) -> &'static str {
     let Some(rest) = path.strip_prefix("/api/v1/") else {
         return match path {
@@ -110,18 +111,23 @@ pub fn route_label(path: &str) -> &'static str {
             _ => "unmatched",
         };
     };
-    let parts: Vec<&str> = rest.split('/').collect();
-    match parts.as_slice() {
-        ["search"] => "/api/v1/search",
-        ["search", "synonyms"] => "/api/v1/search/synonyms",
-        ["search", "analytics"] => "/api/v1/search/analytics",
-        ["products"] => "/api/v1/products",
-        ["products", id] if !id.is_empty() => "/api/v1/products/{id}",
-        ["products", id, "reviews"] if !id.is_empty() => "/api/v1/products/{id}/reviews",
-        ["brands"] => "/api/v1/brands",
-        ["brands", id] if !id.is_empty() => "/api/v1/brands/{id}",
-        ["categories"] => "/api/v1/categories",
-        ["categories", id] if !id.is_empty() => "/api/v1/categories/{id}",
+    let mut parts = rest.split('/');
+    let seg = [parts.next(), parts.next(), parts.next()];
+    if parts.next().is_some() {
+        return "unmatched";
+    }
+    let id = |s: Option<&str>| s.is_some_and(|s| !s.is_empty());
+    match seg {
+        [Some("search"), None, None] => "/api/v1/search",
+        [Some("search"), Some("synonyms"), None] => "/api/v1/search/synonyms",
+        [Some("search"), Some("analytics"), None] => "/api/v1/search/analytics",
+        [Some("products"), None, None] => "/api/v1/products",
+        [Some("products"), i, None] if id(i) => "/api/v1/products/{id}",
+        [Some("products"), i, Some("reviews")] if id(i) => "/api/v1/products/{id}/reviews",
+        [Some("brands"), None, None] => "/api/v1/brands",
+        [Some("brands"), i, None] if id(i) => "/api/v1/brands/{id}",
+        [Some("categories"), None, None] => "/api/v1/categories",
+        [Some("categories"), i, None] if id(i) => "/api/v1/categories/{id}",
         _ => "unmatched",
     }
 }

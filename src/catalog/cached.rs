@@ -183,14 +183,18 @@ impl Catalog {
     }
 
     /// `GET /search`: cached per index generation; counted for analytics
-    /// whether or not it was cached. A miss runs on the blocking pool: a
-    /// query takes milliseconds, which would stall every other request on
-    /// the calling worker.
+    /// whether or not it was cached. A miss runs on the blocking pool, at
+    /// most one per core at a time: a query takes milliseconds, which would
+    /// stall every other request on the calling worker.
     pub async fn serve_search(&self, q: &SearchQuery) -> CatalogResult<Bytes> {
         let generation = self.search_index().map_or(0, |i| i.generation());
         let key = format!("{generation} {q:?}");
         let (catalog, query) = (self.clone(), q.clone());
+        let running = self.search.running.clone();
         let compute = async move {
+            let _permit = running.acquire_owned().await.map_err(|_| {
+                CatalogError::Search(SearchError::Unavailable("shutting down".into()))
+            })?;
             tokio::task::spawn_blocking(move || catalog.search(&query))
                 .await
                 .map_err(|e| {
