@@ -282,22 +282,8 @@ impl ResponseCache {
         key: &str,
         compute: impl FnOnce() -> Result<Computed, E>,
     ) -> Result<Served, E> {
-        self.get_or_compute_async(kind, key, async move { compute() })
-            .await
-    }
-
-    /// [`Self::get_or_compute`] with a computation that is itself a future
-    /// (one that runs on another thread, say). The future must not read
-    /// storage before it is first polled (`async` blocks do not).
-    pub async fn get_or_compute_async<E>(
-        &self,
-        kind: Kind,
-        key: &str,
-        compute: impl Future<Output = Result<Computed, E>>,
-    ) -> Result<Served, E> {
         let Some(map) = &self.map else {
-            let (served, _, _) = self.compute_async(kind, compute).await?;
-            return Ok(served);
+            return self.compute(kind, compute).map(|(s, _, _)| s);
         };
         let now = Instant::now();
         if let Some(e) = map.get(&KeyRef { kind, text: key })
@@ -323,24 +309,13 @@ impl ResponseCache {
             EntryResult::Vacant(g) | EntryResult::Replaced(g, _) => Some(g),
             EntryResult::Removed(..) | EntryResult::Timeout => None,
         };
-        let (served, entry, ticket) = self.compute_async(kind, compute).await?;
+        let (served, entry, ticket) = self.compute(kind, compute)?;
         if let Some(g) = guard
             && self.epoch.load(SeqCst) == ticket.0
         {
             let _ = g.insert(entry);
         }
         Ok(served)
-    }
-
-    async fn compute_async<E>(
-        &self,
-        kind: Kind,
-        compute: impl Future<Output = Result<Computed, E>>,
-    ) -> Result<(Served, Arc<Entry>, Ticket), E> {
-        self.counts[kind.index()].misses.fetch_add(1, Relaxed);
-        let ticket = Ticket(self.epoch.load(SeqCst));
-        let c = compute.await?;
-        Ok(self.stamp(kind, c, ticket))
     }
 
     /// [`Self::get_or_compute`] for threads outside the async runtime
@@ -388,11 +363,6 @@ impl ResponseCache {
         self.counts[kind.index()].misses.fetch_add(1, Relaxed);
         let ticket = Ticket(self.epoch.load(SeqCst));
         let c = compute()?;
-        Ok(self.stamp(kind, c, ticket))
-    }
-
-    /// The entry for a computed body: its tags' versions read now.
-    fn stamp(&self, kind: Kind, c: Computed, ticket: Ticket) -> (Served, Arc<Entry>, Ticket) {
         let mut tags: Vec<(u32, u64)> = c
             .tags
             .iter()
@@ -415,7 +385,7 @@ impl ResponseCache {
             meta: c.meta,
             computed: true,
         };
-        (served, entry, ticket)
+        Ok((served, entry, ticket))
     }
 
     /// Per-kind statistics; walks the entries (call at scrape time, not per

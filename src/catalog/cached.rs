@@ -8,7 +8,7 @@
 //!   the index generation instead: they follow the index, which follows
 //!   storage within about a second.
 
-use super::{Catalog, CatalogError, CatalogResult, SearchError};
+use super::{Catalog, CatalogResult};
 use crate::cache::{Kind, ResponseCache, Ttls};
 use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
 use crate::domain::search::SearchQuery;
@@ -183,29 +183,15 @@ impl Catalog {
     }
 
     /// `GET /search`: cached per index generation; counted for analytics
-    /// whether or not it was cached. A miss runs on the blocking pool, at
-    /// most one per core at a time: a query takes milliseconds, which would
-    /// stall every other request on the calling worker.
+    /// whether or not it was cached. A miss runs on the calling worker: the
+    /// blocking pool measured worse under load (more threads sharing the
+    /// same two cores lengthened every query's tail).
     pub async fn serve_search(&self, q: &SearchQuery) -> CatalogResult<Bytes> {
         let generation = self.search_index().map_or(0, |i| i.generation());
         let key = format!("{generation} {q:?}");
-        let (catalog, query) = (self.clone(), q.clone());
-        let running = self.search.running.clone();
-        let compute = async move {
-            let _permit = running.acquire_owned().await.map_err(|_| {
-                CatalogError::Search(SearchError::Unavailable("shutting down".into()))
-            })?;
-            tokio::task::spawn_blocking(move || catalog.search(&query))
-                .await
-                .map_err(|e| {
-                    CatalogError::Search(SearchError::Unavailable(format!(
-                        "the search task failed: {e}"
-                    )))
-                })?
-        };
         let s = self
             .cache
-            .get_or_compute_async(Kind::Search, &key, compute)
+            .get_or_compute(Kind::Search, &key, || self.search(q))
             .await?;
         self.record_search(&q.text, s.meta);
         Ok(s.body)

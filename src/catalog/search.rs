@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 pub const BRAND_FACET_SIZE: usize = 20;
 
 /// Search state the catalogue keeps beside the index.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(super) struct SearchState {
     pub index: Option<SearchIndex>,
     /// Loaded at open, replaced on PUT; a query takes a snapshot.
@@ -31,22 +31,6 @@ pub(super) struct SearchState {
     /// Commits the index does not reflect yet: (store generation, when).
     /// Pruned on every commit and every lag reading.
     pub unindexed: Arc<Mutex<VecDeque<(u64, Instant)>>>,
-    /// Searches computed at once: one per core. More only share the same
-    /// cores, hold more memory and lengthen every one of them.
-    pub running: Arc<tokio::sync::Semaphore>,
-}
-
-impl Default for SearchState {
-    fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        SearchState {
-            index: None,
-            synonyms: Arc::default(),
-            pending_stats: Arc::default(),
-            unindexed: Arc::default(),
-            running: Arc::new(tokio::sync::Semaphore::new(cores)),
-        }
-    }
 }
 
 /// How far the search index is behind storage.
@@ -246,7 +230,6 @@ impl Catalog {
             synonyms: Arc::new(RwLock::new(Arc::new(synonyms))),
             pending_stats: Arc::default(),
             unindexed,
-            running: self.search.running.clone(),
         };
         Ok(self)
     }
