@@ -183,6 +183,9 @@ impl Lifecycle<Key, Arc<Entry>> for Evictions {
 }
 
 type Map = Cache<Key, Arc<Entry>, ByBytes, DefaultHashBuilder, Evictions>;
+/// What looking a key up with [`ResponseCache::recheck`] finds.
+type Found<'a> =
+    EntryResult<'a, Key, Arc<Entry>, ByBytes, DefaultHashBuilder, Evictions, Arc<Entry>>;
 
 #[derive(Default)]
 struct Counts {
@@ -295,27 +298,8 @@ impl ResponseCache {
             kind,
             text: Arc::from(key),
         };
-        let guard = match map
-            .entry_async(&owned, |_, e| {
-                if self.valid(e, now) {
-                    EntryAction::Retain(e.clone())
-                } else {
-                    EntryAction::ReplaceWithGuard
-                }
-            })
-            .await
-        {
-            EntryResult::Retained(e) => return Ok(self.hit(kind, &e)),
-            EntryResult::Vacant(g) | EntryResult::Replaced(g, _) => Some(g),
-            EntryResult::Removed(..) | EntryResult::Timeout => None,
-        };
-        let (served, entry, ticket) = self.compute(kind, compute)?;
-        if let Some(g) = guard
-            && self.epoch.load(SeqCst) == ticket.0
-        {
-            let _ = g.insert(entry);
-        }
-        Ok(served)
+        let found = map.entry_async(&owned, self.recheck(now)).await;
+        self.settle(kind, found, compute)
     }
 
     /// [`Self::get_or_compute`] for threads outside the async runtime
@@ -334,13 +318,34 @@ impl ResponseCache {
             kind,
             text: Arc::from(key),
         };
-        let guard = match map.entry(&owned, None, |_, e| {
+        let found = map.entry(&owned, None, self.recheck(now));
+        self.settle(kind, found, compute)
+    }
+
+    /// For quick_cache's `entry`: keep a valid entry, or replace a stale or
+    /// expired one under a placeholder guard.
+    fn recheck(
+        &self,
+        now: Instant,
+    ) -> impl FnOnce(&Key, &mut Arc<Entry>) -> EntryAction<Arc<Entry>> + '_ {
+        move |_, e| {
             if self.valid(e, now) {
                 EntryAction::Retain(e.clone())
             } else {
                 EntryAction::ReplaceWithGuard
             }
-        }) {
+        }
+    }
+
+    /// A hit, or the computation under the placeholder guard (stored unless
+    /// an invalidation overlapped it).
+    fn settle<E>(
+        &self,
+        kind: Kind,
+        found: Found<'_>,
+        compute: impl FnOnce() -> Result<Computed, E>,
+    ) -> Result<Served, E> {
+        let guard = match found {
             EntryResult::Retained(e) => return Ok(self.hit(kind, &e)),
             EntryResult::Vacant(g) | EntryResult::Replaced(g, _) => Some(g),
             EntryResult::Removed(..) | EntryResult::Timeout => None,
