@@ -18,8 +18,7 @@
 //! Every process started here is stopped by a guard's `Drop`, also when an
 //! assertion fails.
 
-#[path = "differential/fixture.rs"]
-mod fixture;
+mod common;
 #[path = "differential/oracle.rs"]
 mod oracle;
 #[path = "differential/processes.rs"]
@@ -27,7 +26,7 @@ mod processes;
 #[path = "differential/requests.rs"]
 mod requests;
 
-use fixture::fixture_lines;
+use common::fixture::fixture_lines;
 use oracle::{PG_STOP_WORDS, all_hits, searchable_tokens, tokens};
 use processes::{Baseline, Services, start_shopd, wait_ready};
 use requests::{Answer, assert_same, get, read_paths, send};

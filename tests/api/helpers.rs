@@ -5,25 +5,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shopd::configuration::{Config, LogFormat, Secret};
 use shopd::startup::Application;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tempfile::TempDir;
 
 pub const TOKEN: &str = "test-admin-token";
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-pub fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog")
-}
-
-/// Every line of a fixture JSONL file, parsed.
-pub fn fixture_lines(file: &str) -> Vec<Value> {
-    std::fs::read_to_string(fixture_dir().join(file))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+pub use crate::common::fixture::{fixture_dir, fixture_lines};
 
 pub struct TestApp {
     pub address: String,

@@ -1,6 +1,9 @@
 //! The one integration test binary: black-box tests over real HTTP against a
 //! real server on a random loopback port, with a real redb file in a temp dir.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod admin_writes;
 mod binary;
 mod brands_categories;

@@ -3,67 +3,13 @@
 //! count over the fixture, filters and sorts, highlights, synonyms, relaxed
 //! fallback, the write path, restart and rebuild, hostile input.
 
-use crate::helpers::{TestApp, code, fixture_lines, ids, spawn_app_with_fixture, spawn_in};
+use crate::common::fixture::searchable_tokens;
+use crate::helpers::{TestApp, code, ids, spawn_app_with_fixture, spawn_in};
 use crate::reference::{RefFilter, RefProduct, Reference, SORTS};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
-
-/// Lowercased alphanumeric runs, as the `shop_raw` analyzer splits (the
-/// fixture is ASCII, so folding changes nothing here).
-fn tokens(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Every searchable word of every fixture product (title, keywords, brand
-/// title, titles of its categories and their ancestors, description).
-fn fixture_words() -> HashMap<String, Vec<String>> {
-    let lines = fixture_lines;
-    let title_of = |f: &str| -> HashMap<String, (String, Option<String>)> {
-        lines(f)
-            .into_iter()
-            .map(|v| {
-                (
-                    v["id"].as_str().unwrap().to_string(),
-                    (
-                        v["title"].as_str().unwrap().to_string(),
-                        v["parentId"].as_str().map(String::from),
-                    ),
-                )
-            })
-            .collect()
-    };
-    let brands = title_of("brands.jsonl");
-    let categories = title_of("categories.jsonl");
-    let mut out = HashMap::new();
-    for p in lines("products.jsonl") {
-        let mut text = vec![
-            p["title"].as_str().unwrap().to_string(),
-            p["description"].as_str().unwrap().to_string(),
-            brands[p["brandId"].as_str().unwrap()].0.clone(),
-        ];
-        for k in p["keywords"].as_array().unwrap() {
-            text.push(k.as_str().unwrap().to_string());
-        }
-        for c in p["categoryIds"].as_array().unwrap() {
-            let mut cur = c.as_str().map(String::from);
-            while let Some(id) = cur {
-                let (title, parent) = &categories[&id];
-                text.push(title.clone());
-                cur = parent.clone();
-            }
-        }
-        out.insert(
-            p["id"].as_str().unwrap().to_string(),
-            text.iter().flat_map(|t| tokens(t)).collect(),
-        );
-    }
-    out
-}
 
 /// Facets as the brute force counts them over `hits`.
 struct Facets {
@@ -190,7 +136,7 @@ async fn eventually(app: &TestApp, query: &str, limit: Duration, done: impl Fn(&
 #[tokio::test]
 async fn a_typo_in_a_long_word_still_finds_it_but_short_words_must_be_exact() {
     let app = spawn_app_with_fixture().await;
-    let words = fixture_words();
+    let words = searchable_tokens();
     let keyboards: BTreeSet<String> = words
         .iter()
         .filter(|(_, w)| w.iter().any(|t| t.starts_with("keyboard")))
@@ -250,7 +196,7 @@ async fn exact_matches_rank_above_typo_matches() {
 #[tokio::test]
 async fn the_last_word_is_a_prefix_and_model_numbers_match_exactly_or_by_prefix() {
     let app = spawn_app_with_fixture().await;
-    let words = fixture_words();
+    let words = searchable_tokens();
     let want: BTreeSet<String> = words
         .iter()
         .filter(|(_, w)| w.iter().any(|t| t.starts_with("ergon")))
@@ -384,7 +330,7 @@ async fn browse_mode_equals_the_product_list_oracle_with_facets() {
 async fn query_facets_and_filters_equal_a_brute_force_count() {
     let app = spawn_app_with_fixture().await;
     let r = Reference::load_fixture();
-    let words = fixture_words();
+    let words = searchable_tokens();
     // short words are exact or prefix, never fuzzy: the brute force is a
     // token-prefix match
     for (word, f) in [

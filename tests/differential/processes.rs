@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::fixture::{fixture_dir, repo};
+use crate::common::fixture::{fixture_dir, repo};
 
 /// The admin token every server here accepts.
 pub const TOKEN: &str = "differential-admin-token";

@@ -6,8 +6,8 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
-use super::fixture::fixture_lines;
 use super::processes::TOKEN;
+use crate::common::fixture::fixture_lines;
 
 /// One response: status and body (JSON when it parses, else the text).
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,3 @@
+//! Test code shared by the test binaries.
+
+pub mod fixture;
