@@ -104,6 +104,12 @@ fn main() {
 
     // 2. query latency, one client
     let catalog = catalog.with_search(&search_dir).unwrap();
+    // Wire the commit dispatch (search indexing) as the server does.
+    let _services = shopd::services::Services::new(catalog.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let index = catalog.search_index().unwrap().clone();
     let start = Instant::now();
     while index.status() != shopd::catalog::SearchStatus::Ready {
@@ -205,7 +211,9 @@ fn main() {
         let word = format!("benchword{}z", written.len());
         let body = json!({"title": format!("Updated Widget {word}")});
         let draft = ProductDraft::parse(body.as_object().unwrap(), InputMode::Patch);
-        catalog.update_product(&id, draft).unwrap();
+        runtime
+            .block_on(catalog.update_product(&id, draft))
+            .unwrap();
         if written.len().is_multiple_of(25) {
             lag_tx.send((word.clone(), Instant::now())).unwrap();
         }
@@ -238,7 +246,7 @@ fn main() {
         }
     }
     let writes_per_s = written.len() as f64 / write_secs;
-    catalog.shutdown_search();
+    runtime.block_on(catalog.shutdown_search());
 
     let ms = |us: f64| us / 1000.0;
     println!("\n## Search at {n_products} products (single client, facets on)\n");

@@ -18,7 +18,7 @@ use shopd::catalog::Catalog;
 use shopd::catalog::import::{ImportOptions, NoProgress, sources_from_dir};
 use shopd::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
 use shopd::domain::{Id, Price};
-use shopd::store::records::{decode, with_archived};
+use shopd::store::codec::{decode, with_archived};
 use shopd::store::{ProductRec, Record, Store};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -88,7 +88,7 @@ fn record_access(c: &mut Criterion) {
         .to_domain()
         .unwrap();
     let bytes = ProductRec::encode(&p);
-    let price = |a: &shopd::store::records::ArchivedProductV1| a.price_cents.to_native();
+    let price = |a: &shopd::store::catalog::records::ArchivedProductV1| a.price_cents.to_native();
     let mut g = c.benchmark_group("record_access");
     for (name, offset) in [("aligned", 0), ("misaligned_copy", 1)] {
         let (buf, at) = placed(&bytes, offset);

@@ -6,8 +6,11 @@
 //! - [`search`]: the tantivy product index and its indexer thread.
 //! - [`cache`]: the in-process response cache (TTLs, tags, one computation
 //!   per cold key).
-//! - [`catalog`]: catalogue use cases; the only module that coordinates
-//!   storage, search and cache; renders JSON bodies; import and export.
+//! - [`catalog`]: catalogue use cases (a service): coordinates storage,
+//!   search and cache for the catalogue; renders JSON bodies; import and
+//!   export.
+//! - [`services`]: the services behind one application state, and the one
+//!   dispatch of what a commit sets off.
 //! - [`api`]: actix-web routes, request parsing, error → HTTP mapping.
 //! - [`configuration`]: the one validated `Config` (flags, env, file).
 //! - [`startup`]: builds the app on a bound listener; used by `main` and tests.
@@ -15,8 +18,8 @@
 //! - [`generator`]: deterministic synthetic catalogues (`shopd gen`).
 //! - [`cli`]: command-line definitions.
 //!
-//! Dependencies point down only: `api` → `catalog` → `store` / `search` /
-//! `cache` → `domain`.
+//! Dependencies point down only: `api` → `services` (`catalog`) → `store` /
+//! `search` / `cache` → `domain`.
 
 pub mod api;
 pub mod cache;
@@ -26,6 +29,7 @@ pub mod configuration;
 pub mod domain;
 pub mod generator;
 pub mod search;
+pub mod services;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -10,6 +10,7 @@ use crate::api::{self, state::ApiState};
 use crate::catalog::Catalog;
 use crate::catalog::import::{ImportOptions, NoProgress};
 use crate::configuration::Config;
+use crate::services::Services;
 use crate::store::Store;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, from_fn};
@@ -20,7 +21,7 @@ use std::net::TcpListener;
 pub struct Application {
     port: u16,
     server: Server,
-    catalog: Catalog,
+    services: Services,
     /// Writes search analytics every few seconds; stopped at shutdown so it
     /// releases its handle on storage.
     stats_flusher: tokio::task::JoinHandle<()>,
@@ -88,19 +89,15 @@ impl Application {
         })
         .await
         .context("opening storage")??;
+        let services = Services::new(catalog.clone());
         let flusher = catalog.clone();
         let stats_flusher = tokio::spawn(async move {
             let mut tick = tokio::time::interval(STATS_FLUSH_EVERY);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                let c = flusher.clone();
-                match tokio::task::spawn_blocking(move || c.flush_search_stats()).await {
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = format!("{e:#}"), "flushing search analytics failed")
-                    }
-                    Err(_) => break,
-                    Ok(Ok(())) => {}
+                if let Err(e) = flusher.flush_search_stats().await {
+                    tracing::warn!(error = format!("{e:#}"), "flushing search analytics failed")
                 }
             }
         });
@@ -156,7 +153,7 @@ impl Application {
         Ok(Application {
             port,
             server,
-            catalog,
+            services,
             stats_flusher,
         })
     }
@@ -165,8 +162,8 @@ impl Application {
         self.port
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// Stops the server (gracefully with `stop(true)`) from another task.
@@ -179,18 +176,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Application {
             server,
-            catalog,
+            services,
             stats_flusher,
             ..
         } = self;
         let result = server.await;
         stats_flusher.abort();
         let _ = stats_flusher.await;
-        let c = catalog.clone();
-        let _ = tokio::task::spawn_blocking(move || c.shutdown_search()).await;
+        services.catalog.shutdown_search().await;
         // Workers drop their app data on their own threads just after the
         // server future resolves; wait for the last handle, then close.
-        let mut store = catalog.into_store();
+        let mut store = services.store().clone();
+        drop(services);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             match store.close() {

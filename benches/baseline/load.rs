@@ -20,7 +20,9 @@ use shopd::domain::brand::BrandDraft;
 use shopd::domain::category::CategoryDraft;
 use shopd::domain::product::ProductDraft;
 use shopd::domain::review::ReviewDraft;
-use shopd::domain::{Brand, Category, Checked, Id, InputMode, Product, Review, Timestamp, User};
+use shopd::domain::{
+    Brand, Category, Checked, Id, InputMode, Product, Review, Reviewer, Timestamp,
+};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
@@ -107,7 +109,7 @@ fn id_of(id: Option<Id>) -> Result<Id, String> {
 struct Catalogue {
     brands: Upserted<Brand>,
     categories: Upserted<Category>,
-    users: Upserted<User>,
+    users: Upserted<Reviewer>,
     products: Upserted<Product>,
     reviews: Upserted<Review>,
 }
@@ -139,7 +141,7 @@ fn read_catalogue(dir: &Path) -> anyhow::Result<Catalogue> {
         c.categories.put(x.id.as_str().to_string(), x);
     }
     for u in read(dir, "users.jsonl", |m| {
-        required(checked(User::parse(m, InputMode::Import, now))?)
+        required(checked(Reviewer::parse(m, InputMode::Import, now))?)
     })? {
         c.users.put(u.id.as_str().to_string(), u);
     }

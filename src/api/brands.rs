@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::extract::{Query, json_object, require_admin};
 use super::state::ApiState;
-use super::{blocking, created, json};
+use super::{created, json};
 use crate::catalog::Catalog;
 use crate::domain::brand::BrandDraft;
 use crate::domain::{FieldErrors, InputMode};
@@ -35,7 +35,7 @@ pub async fn create(
     require_admin(&req, &state)?;
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = BrandDraft::parse(&body, InputMode::Create);
-    let c = blocking(move || catalog.create_brand(draft)).await?;
+    let c = catalog.create_brand(draft).await?;
     Ok(created(format!("/api/v1/brands/{}", c.id), c))
 }
 
@@ -50,9 +50,7 @@ pub async fn update(
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = BrandDraft::parse(&body, InputMode::Patch);
     let id = id.into_inner();
-    Ok(json(
-        blocking(move || catalog.update_brand(&id, draft)).await?,
-    ))
+    Ok(json(catalog.update_brand(&id, draft).await?))
 }
 
 pub async fn delete(
@@ -63,6 +61,6 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &state)?;
     let id = id.into_inner();
-    blocking(move || catalog.delete_brand(&id)).await?;
+    catalog.delete_brand(&id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

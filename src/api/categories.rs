@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::extract::{json_object, require_admin};
 use super::state::ApiState;
-use super::{blocking, created, json};
+use super::{created, json};
 use crate::catalog::Catalog;
 use crate::domain::InputMode;
 use crate::domain::category::CategoryDraft;
@@ -30,7 +30,7 @@ pub async fn create(
     require_admin(&req, &state)?;
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = CategoryDraft::parse(&body, InputMode::Create);
-    let c = blocking(move || catalog.create_category(draft)).await?;
+    let c = catalog.create_category(draft).await?;
     Ok(created(format!("/api/v1/categories/{}", c.id), c))
 }
 
@@ -45,9 +45,7 @@ pub async fn update(
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = CategoryDraft::parse(&body, InputMode::Patch);
     let id = id.into_inner();
-    Ok(json(
-        blocking(move || catalog.update_category(&id, draft)).await?,
-    ))
+    Ok(json(catalog.update_category(&id, draft).await?))
 }
 
 pub async fn delete(
@@ -58,6 +56,6 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &state)?;
     let id = id.into_inner();
-    blocking(move || catalog.delete_category(&id)).await?;
+    catalog.delete_category(&id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,9 +2,9 @@
 //!
 //! Handlers parse and validate input into domain types ([`extract`] and the
 //! domain parsers), call one catalogue use case, and wrap its JSON. Reads run
-//! on the worker thread (they take microseconds); writes run on the blocking
-//! pool because they wait for an fsync. Errors become responses only in
-//! [`error`].
+//! on the worker thread (they take microseconds); writes are queued to the
+//! store's writer thread and awaited (group commit). Errors become responses
+//! only in [`error`].
 
 pub mod brands;
 pub mod categories;
@@ -19,7 +19,7 @@ pub mod request_id;
 pub mod search;
 pub mod state;
 
-use crate::catalog::{CatalogResult, Created};
+use crate::catalog::Created;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use error::ApiError;
@@ -171,18 +171,4 @@ pub fn created(location: String, c: Created) -> HttpResponse {
         .content_type(header::ContentType::json())
         .insert_header((header::LOCATION, location))
         .body(c.body)
-}
-
-/// Runs a blocking catalogue call (a write) on the blocking pool, inside the
-/// current request's span.
-pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> CatalogResult<T> + Send + 'static,
-{
-    let span = tracing::Span::current();
-    web::block(move || span.in_scope(f))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
-        .map_err(ApiError::from)
 }

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::extract::{Query, json_object, require_admin};
 use super::state::ApiState;
-use super::{blocking, created, json};
+use super::{created, json};
 use crate::catalog::Catalog;
 use crate::domain::listing::{ProductFilter, ProductQuery, ProductSort};
 use crate::domain::product::ProductDraft;
@@ -114,7 +114,7 @@ pub async fn create(
     require_admin(&req, &state)?;
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = ProductDraft::parse(&body, InputMode::Create);
-    let c = blocking(move || catalog.create_product(draft)).await?;
+    let c = catalog.create_product(draft).await?;
     Ok(created(format!("/api/v1/products/{}", c.id), c))
 }
 
@@ -129,9 +129,7 @@ pub async fn update(
     let body = json_object(&req, payload, state.body_limit).await?;
     let draft = ProductDraft::parse(&body, InputMode::Patch);
     let id = id.into_inner();
-    Ok(json(
-        blocking(move || catalog.update_product(&id, draft)).await?,
-    ))
+    Ok(json(catalog.update_product(&id, draft).await?))
 }
 
 pub async fn delete(
@@ -142,7 +140,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &state)?;
     let id = id.into_inner();
-    blocking(move || catalog.delete_product(&id)).await?;
+    catalog.delete_product(&id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -158,6 +156,6 @@ pub async fn create_review(
     let draft = ReviewDraft::parse(&body, InputMode::Create);
     let id = id.into_inner();
     let location = format!("/api/v1/products/{id}/reviews");
-    let c = blocking(move || catalog.create_review(&id, draft)).await?;
+    let c = catalog.create_review(&id, draft).await?;
     Ok(created(location, c))
 }

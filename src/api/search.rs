@@ -2,9 +2,9 @@
 
 use super::error::ApiError;
 use super::extract::{Query, json_object, require_admin};
+use super::json;
 use super::products::filter;
 use super::state::ApiState;
-use super::{blocking, json};
 use crate::catalog::Catalog;
 use crate::domain::FieldErrors;
 use crate::domain::search::{MAX_QUERY_CHARS, SearchQuery, SearchSort, Synonyms};
@@ -64,9 +64,7 @@ pub async fn put_synonyms(
     let body = json_object(&req, payload, state.body_limit).await?;
     let synonyms =
         Synonyms::parse(&serde_json::Value::Object(body)).map_err(ApiError::validation)?;
-    Ok(json(
-        blocking(move || catalog.set_synonyms(synonyms)).await?,
-    ))
+    Ok(json(catalog.set_synonyms(synonyms).await?))
 }
 
 pub async fn analytics(
@@ -75,7 +73,5 @@ pub async fn analytics(
     catalog: web::Data<Catalog>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &state)?;
-    Ok(json(
-        blocking(move || catalog.search_analytics(ANALYTICS_SIZE)).await?,
-    ))
+    Ok(json(catalog.search_analytics(ANALYTICS_SIZE).await?))
 }

@@ -3,10 +3,11 @@
 //! - Keys are made from the parsed request (`Debug` of the domain query), so
 //!   query strings that mean the same thing share one entry.
 //! - Each rendered body carries the tags of everything it shows ([`tag`]);
-//!   a storage commit hook bumps the tags of what each commit changed, on the
-//!   writer's thread, before the write returns. Search entries are keyed on
-//!   the index generation instead: they follow the index, which follows
-//!   storage within about a second.
+//!   after each commit, the application's commit dispatch bumps the tags of
+//!   what it changed ([`tag::of_changes`]), on the writer's thread, before
+//!   the write is acknowledged. Search entries are keyed on the index
+//!   generation instead: they follow the index, which follows storage within
+//!   about a second.
 
 use super::{Catalog, CatalogResult};
 use crate::cache::{Kind, ResponseCache, Ttls};
@@ -19,7 +20,7 @@ use std::sync::Arc;
 pub(crate) mod tag {
     use crate::cache::Tag;
     use crate::domain::listing::ProductFilter;
-    use crate::store::Changed;
+    use crate::store::ChangeSet;
 
     /// A product's own fields, rating and reviews.
     pub fn product(id: &str) -> Tag {
@@ -33,9 +34,9 @@ pub(crate) mod tag {
     pub fn category(id: &str) -> Tag {
         Tag::new("category", id)
     }
-    /// A user's name, shown on their reviews.
-    pub fn user(id: &str) -> Tag {
-        Tag::new("user", id)
+    /// A reviewer's name, shown on their reviews.
+    pub fn reviewer(id: &str) -> Tag {
+        Tag::new("reviewer", id)
     }
     /// The set of brands (the brands list).
     pub fn brands() -> Tag {
@@ -70,12 +71,13 @@ pub(crate) mod tag {
     }
 
     /// Everything a commit may have changed for readers.
-    pub fn of_change(c: &Changed) -> Vec<Tag> {
+    pub fn of_changes(changes: &ChangeSet) -> Vec<Tag> {
+        let c = &changes.catalog;
         let mut tags = Vec::new();
         tags.extend(c.products.iter().map(|id| product(id)));
         tags.extend(c.brands.iter().map(|id| brand(id)));
         tags.extend(c.categories.iter().map(|id| category(id)));
-        tags.extend(c.users.iter().map(|id| user(id)));
+        tags.extend(c.reviewers.iter().map(|id| reviewer(id)));
         if !c.brands.is_empty() {
             tags.push(brands());
         }
@@ -87,7 +89,7 @@ pub(crate) mod tag {
             tags.extend(c.list_brands.iter().map(|id| lists_of_brand(id)));
             tags.extend(c.list_categories.iter().map(|id| lists_of_category(id)));
         }
-        if c.synonyms {
+        if changes.search_settings.synonyms.is_some() {
             tags.push(synonyms());
         }
         tags
@@ -98,20 +100,21 @@ pub(crate) mod tag {
 const WARM_DETAILS: u64 = 100;
 
 impl Catalog {
-    /// Serves reads through a cache of `capacity_bytes` (0: no caching) and
-    /// invalidates it on every commit.
+    /// Serves reads through a cache of `capacity_bytes` (0: no caching).
+    /// The application's commit dispatch invalidates it
+    /// ([`Catalog::cache_handle`], [`tag::of_changes`]).
     pub fn with_cache(mut self, capacity_bytes: u64, ttls: Ttls) -> Catalog {
-        let cache = Arc::new(ResponseCache::new(capacity_bytes, ttls));
-        let hook = cache.clone();
-        self.store.add_commit_hook(Arc::new(move |info| {
-            hook.invalidate(tag::of_change(&info.changed));
-        }));
-        self.cache = cache;
+        self.cache = Arc::new(ResponseCache::new(capacity_bytes, ttls));
         self
     }
 
     pub fn cache(&self) -> &ResponseCache {
         &self.cache
+    }
+
+    /// The cache itself, for the commit dispatch.
+    pub fn cache_handle(&self) -> Arc<ResponseCache> {
+        self.cache.clone()
     }
 
     /// `GET /products/{id}`.

@@ -31,7 +31,7 @@ fn table_of(file: &str) -> RecordTable {
     match file {
         "brands.jsonl" => RecordTable::Brands,
         "categories.jsonl" => RecordTable::Categories,
-        "users.jsonl" => RecordTable::Users,
+        "users.jsonl" => RecordTable::Reviewers,
         "products.jsonl" => RecordTable::Products,
         _ => RecordTable::Reviews,
     }
@@ -44,7 +44,7 @@ pub fn write_record(out: &mut impl Write, rec: &ExportRecord) -> io::Result<()> 
         ExportRecord::Category(c) => serde_json::to_writer(&mut *out, c),
         ExportRecord::Product(p) => serde_json::to_writer(&mut *out, p),
         ExportRecord::Review(r) => serde_json::to_writer(&mut *out, r),
-        ExportRecord::User(u) => serde_json::to_writer(&mut *out, u),
+        ExportRecord::Reviewer(u) => serde_json::to_writer(&mut *out, u),
     }
     .map_err(io::Error::other)?;
     out.write_all(b"\n")

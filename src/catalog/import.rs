@@ -18,8 +18,8 @@ use crate::domain::brand::BrandDraft;
 use crate::domain::category::CategoryDraft;
 use crate::domain::product::ProductDraft;
 use crate::domain::review::ReviewDraft;
-use crate::domain::{FieldErrors, Id, InputMode, Timestamp, User};
-use crate::store::{StoreError, WriteTxn};
+use crate::domain::{FieldErrors, Id, InputMode, Reviewer, Timestamp};
+use crate::store::{CatalogWriter, StoreError};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::io::{self, BufRead};
@@ -288,7 +288,8 @@ impl Catalog {
                 .position(|f| *f == s.file)
                 .unwrap_or(FILES.len())
         });
-        let result = self.store.write(|w| {
+        let result = self.store.write_alone(|tx| {
+            let w = &mut tx.catalog();
             for src in &mut sources {
                 run.report.files.push(FileReport {
                     file: src.file.clone(),
@@ -298,7 +299,7 @@ impl Catalog {
                 match src.file.as_str() {
                     "brands.jsonl" => import_brands(&mut run, w, src)?,
                     "categories.jsonl" => import_categories(&mut run, w, src)?,
-                    "users.jsonl" => import_users(&mut run, w, src)?,
+                    "users.jsonl" => import_reviewers(&mut run, w, src)?,
                     "products.jsonl" => import_products(&mut run, w, src)?,
                     "reviews.jsonl" => import_reviews(&mut run, w, src)?,
                     _ => {}
@@ -318,7 +319,7 @@ impl Catalog {
 
 fn import_brands(
     run: &mut Run<'_>,
-    w: &mut WriteTxn,
+    w: &mut CatalogWriter,
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
     run.each_line(
@@ -339,7 +340,7 @@ fn import_brands(
 
 fn import_categories(
     run: &mut Run<'_>,
-    w: &mut WriteTxn,
+    w: &mut CatalogWriter,
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
     const FILE: &str = "categories.jsonl";
@@ -397,19 +398,19 @@ fn import_categories(
     Ok(())
 }
 
-fn import_users(
+fn import_reviewers(
     run: &mut Run<'_>,
-    w: &mut WriteTxn,
+    w: &mut CatalogWriter,
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
     let now = run.now;
     run.each_line(
         src,
-        |map| User::parse(map, InputMode::Import, now),
+        |map| Reviewer::parse(map, InputMode::Import, now),
         |run, line, c| {
             match c.value {
                 Some(u) if c.errors.is_empty() => {
-                    w.put_user(&u)?;
+                    w.put_reviewer(&u)?;
                     run.ok();
                 }
                 _ => run.bad("users.jsonl", line, reason(&c.errors)),
@@ -421,7 +422,7 @@ fn import_users(
 
 fn import_products(
     run: &mut Run<'_>,
-    w: &mut WriteTxn,
+    w: &mut CatalogWriter,
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
     let now = run.now;
@@ -449,7 +450,7 @@ fn import_products(
 
 fn import_reviews(
     run: &mut Run<'_>,
-    w: &mut WriteTxn,
+    w: &mut CatalogWriter,
     src: &mut ImportSource,
 ) -> Result<(), ImportError> {
     let now = run.now;

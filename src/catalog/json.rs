@@ -6,7 +6,7 @@
 
 use crate::domain::Timestamp;
 use crate::domain::listing::{PageMeta, RatingSummary};
-use crate::store::{BrandView, CategoryView, ProductView, ReviewView, UserView};
+use crate::store::{BrandView, CategoryView, ProductView, ReviewView, ReviewerView};
 use serde::{Serialize, Serializer};
 
 /// Serializes a cloneable iterator as a JSON array without collecting it.
@@ -185,7 +185,7 @@ pub struct ReviewItem<'a> {
 }
 
 impl<'a> ReviewItem<'a> {
-    pub fn new(r: ReviewView<'a>, user: Option<UserView<'a>>) -> Self {
+    pub fn new(r: ReviewView<'a>, user: Option<ReviewerView<'a>>) -> Self {
         ReviewItem {
             id: r.id(),
             rating: r.rating(),

@@ -18,7 +18,7 @@ mod writes;
 
 /// Search errors and readiness, as the API maps them to HTTP.
 pub use crate::search::{SearchError, Status as SearchStatus};
-pub use search::IndexLag;
+pub use search::{IndexLag, SearchFeed};
 pub use writes::Created;
 
 use crate::domain::FieldErrors;
@@ -47,6 +47,11 @@ pub type CatalogResult<T> = Result<T, CatalogError>;
 /// [`crate::store::lookups_on_this_thread`].
 pub fn lookups_on_this_thread() -> u64 {
     crate::store::lookups_on_this_thread()
+}
+
+/// The cache tags a commit's changes invalidate.
+pub fn cache_tags(changes: &crate::store::ChangeSet) -> Vec<crate::cache::Tag> {
+    cached::tag::of_changes(changes)
 }
 
 pub(crate) fn not_found(kind: &'static str, id: &str) -> CatalogError {

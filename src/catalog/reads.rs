@@ -9,7 +9,7 @@ use super::json::{
 use super::{Catalog, CatalogResult, not_found};
 use crate::cache::{Computed, Tag};
 use crate::domain::listing::{PageRequest, ProductQuery, RatingSummary};
-use crate::store::{BrandRec, CategoryRec, CategoryView, ProductView, ReadTxn, Rec, UserRec};
+use crate::store::{BrandRec, CategoryRec, CategoryView, ProductView, ReadTxn, Rec, ReviewerRec};
 use std::collections::HashMap;
 
 fn sort_categories(v: &mut [CategoryView<'_>]) {
@@ -99,8 +99,8 @@ impl Catalog {
             .collect::<Result<Vec<_>, _>>()?;
         let user_recs = review_views
             .iter()
-            .map(|r| txn.user(r.user_id()))
-            .collect::<Result<Vec<Option<Rec<UserRec>>>, _>>()?;
+            .map(|r| txn.reviewer(r.user_id()))
+            .collect::<Result<Vec<Option<Rec<ReviewerRec>>>, _>>()?;
         let mut reviews = Vec::with_capacity(review_views.len());
         for (r, u) in review_views.iter().zip(&user_recs) {
             reviews.push(ReviewItem::new(
@@ -110,7 +110,7 @@ impl Catalog {
         }
         let mut tags = vec![tag::product(id), tag::brand(p.brand_id())];
         tags.extend(p.category_ids().map(tag::category));
-        tags.extend(review_views.iter().map(|r| tag::user(r.user_id())));
+        tags.extend(review_views.iter().map(|r| tag::reviewer(r.user_id())));
         Ok(Computed {
             body: json::product_detail(p, brand, cats, reviews, rating),
             tags,
@@ -164,7 +164,7 @@ impl Catalog {
             .collect::<Result<Vec<_>, _>>()?;
         let users = views
             .iter()
-            .map(|r| txn.user(r.user_id()))
+            .map(|r| txn.reviewer(r.user_id()))
             .collect::<Result<Vec<_>, _>>()?;
         let mut items = Vec::with_capacity(views.len());
         for (r, u) in views.iter().zip(&users) {
@@ -174,7 +174,7 @@ impl Catalog {
             ));
         }
         let mut tags = vec![tag::product(id)];
-        tags.extend(views.iter().map(|r| tag::user(r.user_id())));
+        tags.extend(views.iter().map(|r| tag::reviewer(r.user_id())));
         Ok(Computed {
             body: json::to_vec(&Paged {
                 data: items,

@@ -42,6 +42,38 @@ pub struct IndexLag {
     pub age: Duration,
 }
 
+/// Hands committed product changes to the search indexer and keeps the lag
+/// reading ([`Catalog::index_lag`]) current.
+#[derive(Clone)]
+pub struct SearchFeed {
+    index: Option<SearchIndex>,
+    unindexed: Arc<Mutex<VecDeque<(u64, Instant)>>>,
+    synonyms: Arc<RwLock<Arc<Synonyms>>>,
+}
+
+impl SearchFeed {
+    /// New synonym groups apply to the next query.
+    pub fn synonyms_replaced(&self, synonyms: &Synonyms) {
+        if let Ok(mut s) = self.synonyms.write() {
+            *s = Arc::new(synonyms.clone());
+        }
+    }
+
+    /// Queues `products` (their documents may have changed in the commit
+    /// that made `generation`) for re-indexing.
+    pub fn changed(&self, generation: u64, products: &std::collections::BTreeSet<String>) {
+        let Some(index) = &self.index else { return };
+        if products.is_empty() {
+            return;
+        }
+        if let Ok(mut q) = self.unindexed.lock() {
+            prune(&mut q, index.generation());
+            q.push_back((generation, Instant::now()));
+        }
+        index.notify(generation, products.iter().cloned().collect());
+    }
+}
+
 /// Reads product documents for the indexer straight from the store.
 pub struct StoreDocs {
     pub store: Store,
@@ -205,33 +237,31 @@ fn normalize(text: &str) -> String {
 }
 
 impl Catalog {
-    /// Opens (or starts rebuilding) the search index in `dir` and feeds it
-    /// every later commit.
+    /// Opens (or starts rebuilding) the search index in `dir`. The
+    /// application's commit dispatch feeds it every later commit
+    /// ([`Catalog::search_feed`]).
     pub fn with_search(mut self, dir: &std::path::Path) -> CatalogResult<Catalog> {
         let source = Arc::new(StoreDocs {
             store: self.store.clone(),
         });
         let index = SearchIndex::open(dir, source).map_err(CatalogError::Search)?;
-        let hook_index = index.clone();
-        let unindexed: Arc<Mutex<VecDeque<(u64, Instant)>>> = Arc::default();
-        let pending = unindexed.clone();
-        self.store.add_commit_hook(Arc::new(move |info| {
-            if !info.products.is_empty() {
-                if let Ok(mut q) = pending.lock() {
-                    prune(&mut q, hook_index.generation());
-                    q.push_back((info.generation, Instant::now()));
-                }
-                hook_index.notify(info.generation, info.products.clone());
-            }
-        }));
         let synonyms = self.store.read()?.synonyms()?;
         self.search = SearchState {
             index: Some(index),
             synonyms: Arc::new(RwLock::new(Arc::new(synonyms))),
             pending_stats: Arc::default(),
-            unindexed,
+            unindexed: Arc::default(),
         };
         Ok(self)
+    }
+
+    /// What the commit dispatch tells about changed products and synonyms.
+    pub fn search_feed(&self) -> SearchFeed {
+        SearchFeed {
+            index: self.search.index.clone(),
+            unindexed: self.search.unindexed.clone(),
+            synonyms: self.search.synonyms.clone(),
+        }
     }
 
     /// How far search is behind storage now.
@@ -270,13 +300,14 @@ impl Catalog {
         self.search.index.as_ref()
     }
 
-    /// Stops the indexer (after its last commit) and flushes analytics.
-    pub fn shutdown_search(&self) {
-        if let Some(i) = &self.search.index {
-            i.shutdown();
-        }
-        if let Err(e) = self.flush_search_stats() {
+    /// Flushes analytics, then stops the indexer (after its last commit).
+    pub async fn shutdown_search(&self) {
+        if let Err(e) = self.flush_search_stats().await {
             tracing::warn!(error = format!("{e:#}"), "flushing search analytics failed");
+        }
+        if let Some(i) = self.search.index.clone() {
+            // Joins the indexer thread.
+            let _ = tokio::task::spawn_blocking(move || i.shutdown()).await;
         }
     }
 
@@ -417,7 +448,7 @@ impl Catalog {
     }
 
     /// Writes the query counts gathered since the last flush. Blocks.
-    pub fn flush_search_stats(&self) -> CatalogResult<()> {
+    pub async fn flush_search_stats(&self) -> CatalogResult<()> {
         let pending: Vec<(String, u64, u64)> = match self.search.pending_stats.lock() {
             Ok(mut m) => m.drain().map(|(k, (n, z))| (k, n, z)).collect(),
             Err(_) => return Ok(()),
@@ -425,14 +456,16 @@ impl Catalog {
         if pending.is_empty() {
             return Ok(());
         }
-        self.store.write(|w| w.record_queries(&pending))?;
+        self.store
+            .write(move |tx| tx.search_settings().record_queries(&pending))
+            .await?;
         Ok(())
     }
 
     /// `GET /search/analytics`: the most frequent and the most frequent
-    /// zero-hit queries. Blocks (flushes pending counts first).
-    pub fn search_analytics(&self, limit: usize) -> CatalogResult<Vec<u8>> {
-        self.flush_search_stats()?;
+    /// zero-hit queries (flushes pending counts first).
+    pub async fn search_analytics(&self, limit: usize) -> CatalogResult<Vec<u8>> {
+        self.flush_search_stats().await?;
         let counts = self.store.read()?.top_queries(limit)?;
         let (top, zero) = (counts.all, counts.zero);
         #[derive(Serialize)]
@@ -476,11 +509,12 @@ impl Catalog {
     }
 
     /// `PUT /search/synonyms`: replaces the groups; applies to the next query.
-    pub fn set_synonyms(&self, synonyms: Synonyms) -> CatalogResult<Vec<u8>> {
-        self.store.write(|w| w.put_synonyms(&synonyms))?;
-        if let Ok(mut s) = self.search.synonyms.write() {
-            *s = Arc::new(synonyms);
-        }
+    /// The commit dispatch swaps in the new groups before the write is
+    /// acknowledged (see [`SearchFeed::synonyms_replaced`]).
+    pub async fn set_synonyms(&self, synonyms: Synonyms) -> CatalogResult<Vec<u8>> {
+        self.store
+            .write(move |tx| tx.search_settings().put_synonyms(&synonyms))
+            .await?;
         Ok(self.synonyms_json())
     }
 }

@@ -7,11 +7,11 @@ use crate::domain::category::CategoryDraft;
 use crate::domain::product::ProductDraft;
 use crate::domain::review::ReviewDraft;
 use crate::domain::{Checked, FieldErrors, Id, Timestamp};
-use crate::store::{StoreResult, WriteTxn};
+use crate::store::{CatalogWriter, StoreResult};
 
 /// Adds an error for every reference in a product draft that names nothing.
 pub(super) fn check_product_refs(
-    w: &WriteTxn,
+    w: &CatalogWriter,
     d: &ProductDraft,
     errors: &mut FieldErrors,
 ) -> StoreResult<()> {
@@ -30,7 +30,7 @@ pub(super) fn check_product_refs(
 
 /// Checks a new parent: it exists and is not `id` or one of its descendants.
 pub(super) fn check_parent(
-    w: &mut WriteTxn,
+    w: &mut CatalogWriter,
     id: Option<&Id>,
     parent: Option<&Id>,
     errors: &mut FieldErrors,
@@ -52,12 +52,12 @@ pub(super) fn check_parent(
 }
 
 pub(super) fn check_review_refs(
-    w: &WriteTxn,
+    w: &CatalogWriter,
     d: &ReviewDraft,
     errors: &mut FieldErrors,
 ) -> StoreResult<()> {
     if let Some(u) = &d.user_id
-        && !w.user_exists(u.as_str())?
+        && !w.reviewer_exists(u.as_str())?
     {
         errors.push("userId", format!("unknown user '{u}'"));
     }
@@ -108,121 +108,157 @@ pub struct Created {
 }
 
 impl Catalog {
-    pub fn create_product(&self, input: Checked<ProductDraft>) -> CatalogResult<Created> {
+    pub async fn create_product(&self, input: Checked<ProductDraft>) -> CatalogResult<Created> {
         let Checked {
             value: d,
             mut errors,
         } = input;
-        let id = self.store.write(|w| {
-            check_product_refs(w, &d, &mut errors)?;
-            fail_on(errors)?;
-            let id = new_id(d.id.clone(), "product", "p", |id| w.product_exists(id))?;
-            let p = d
-                .into_product(id, Timestamp::now())
-                .ok_or_else(missing_required)?;
-            w.put_product(&p)?;
-            Ok::<_, CatalogError>(p.id)
-        })?;
+        let id = self
+            .store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                check_product_refs(&w, &d, &mut errors)?;
+                fail_on(errors)?;
+                let id = new_id(d.id.clone(), "product", "p", |id| w.product_exists(id))?;
+                let p = d
+                    .into_product(id, Timestamp::now())
+                    .ok_or_else(missing_required)?;
+                w.put_product(&p)?;
+                Ok::<_, CatalogError>(p.id)
+            })
+            .await?;
         Ok(Created {
             body: self.product_detail(id.as_str())?.body,
             id: id.into_string(),
         })
     }
 
-    pub fn update_product(&self, id: &str, input: Checked<ProductDraft>) -> CatalogResult<Vec<u8>> {
+    pub async fn update_product(
+        &self,
+        id: &str,
+        input: Checked<ProductDraft>,
+    ) -> CatalogResult<Vec<u8>> {
         let Checked {
             value: d,
             mut errors,
         } = input;
-        self.store.write(|w| {
-            let mut p = w.product(id)?.ok_or_else(|| not_found("product", id))?;
-            check_product_refs(w, &d, &mut errors)?;
-            fail_on(errors)?;
-            d.apply_to(&mut p, Timestamp::now());
-            w.put_product(&p)?;
-            Ok::<_, CatalogError>(())
-        })?;
+        let id_ = id.to_string();
+        self.store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                let mut p = w.product(&id_)?.ok_or_else(|| not_found("product", &id_))?;
+                check_product_refs(&w, &d, &mut errors)?;
+                fail_on(errors)?;
+                d.apply_to(&mut p, Timestamp::now());
+                w.put_product(&p)?;
+                Ok::<_, CatalogError>(())
+            })
+            .await?;
         Ok(self.product_detail(id)?.body)
     }
 
-    pub fn delete_product(&self, id: &str) -> CatalogResult<()> {
-        self.store.write(|w| {
-            if w.delete_product(id)? {
-                Ok(())
-            } else {
-                Err(not_found("product", id))
-            }
-        })
+    pub async fn delete_product(&self, id: &str) -> CatalogResult<()> {
+        let id_ = id.to_string();
+        self.store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                if w.delete_product(&id_)? {
+                    Ok(())
+                } else {
+                    Err(not_found("product", &id_))
+                }
+            })
+            .await
     }
 
-    pub fn create_brand(&self, input: Checked<BrandDraft>) -> CatalogResult<Created> {
+    pub async fn create_brand(&self, input: Checked<BrandDraft>) -> CatalogResult<Created> {
         let Checked { value: d, errors } = input;
         fail_on(errors)?;
-        let id = self.store.write(|w| {
-            let id = new_id(d.id.clone(), "brand", "b", |id| w.brand_exists(id))?;
-            let b = d.into_brand(id);
-            w.put_brand(&b)?;
-            Ok::<_, CatalogError>(b.id)
-        })?;
+        let id = self
+            .store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                let id = new_id(d.id.clone(), "brand", "b", |id| w.brand_exists(id))?;
+                let b = d.into_brand(id);
+                w.put_brand(&b)?;
+                Ok::<_, CatalogError>(b.id)
+            })
+            .await?;
         Ok(Created {
             body: self.brand(id.as_str())?.body,
             id: id.into_string(),
         })
     }
 
-    pub fn update_brand(&self, id: &str, input: Checked<BrandDraft>) -> CatalogResult<Vec<u8>> {
+    pub async fn update_brand(
+        &self,
+        id: &str,
+        input: Checked<BrandDraft>,
+    ) -> CatalogResult<Vec<u8>> {
         let Checked { value: d, errors } = input;
         fail_on(errors)?;
-        self.store.write(|w| {
-            let mut b = w.brand(id)?.ok_or_else(|| not_found("brand", id))?;
-            d.apply_to(&mut b);
-            w.put_brand(&b)?;
-            Ok::<_, CatalogError>(())
-        })?;
+        let id_ = id.to_string();
+        self.store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                let mut b = w.brand(&id_)?.ok_or_else(|| not_found("brand", &id_))?;
+                d.apply_to(&mut b);
+                w.put_brand(&b)?;
+                Ok::<_, CatalogError>(())
+            })
+            .await?;
         Ok(self.brand(id)?.body)
     }
 
-    pub fn delete_brand(&self, id: &str) -> CatalogResult<()> {
-        self.store.write(|w| {
-            if !w.brand_exists(id)? {
-                return Err(not_found("brand", id));
-            }
-            let n = w.brand_product_count(id)?;
-            if n > 0 {
-                return Err(CatalogError::InUse(format!(
-                    "brand '{id}' is used by {n} product(s)"
-                )));
-            }
-            w.delete_brand(id)?;
-            Ok(())
-        })
+    pub async fn delete_brand(&self, id: &str) -> CatalogResult<()> {
+        let id_ = id.to_string();
+        self.store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                if !w.brand_exists(&id_)? {
+                    return Err(not_found("brand", &id_));
+                }
+                let n = w.brand_product_count(&id_)?;
+                if n > 0 {
+                    return Err(CatalogError::InUse(format!(
+                        "brand '{id_}' is used by {n} product(s)"
+                    )));
+                }
+                w.delete_brand(&id_)?;
+                Ok(())
+            })
+            .await
     }
 
-    pub fn create_category(&self, input: Checked<CategoryDraft>) -> CatalogResult<Created> {
+    pub async fn create_category(&self, input: Checked<CategoryDraft>) -> CatalogResult<Created> {
         let Checked {
             value: d,
             mut errors,
         } = input;
-        let id = self.store.write(|w| {
-            check_parent(
-                w,
-                d.id.as_ref(),
-                d.parent_id.clone().flatten().as_ref(),
-                &mut errors,
-            )?;
-            fail_on(errors)?;
-            let id = new_id(d.id.clone(), "category", "c", |id| w.category_exists(id))?;
-            let c = d.into_category(id);
-            w.put_category(&c)?;
-            Ok::<_, CatalogError>(c.id)
-        })?;
+        let id = self
+            .store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                check_parent(
+                    &mut w,
+                    d.id.as_ref(),
+                    d.parent_id.clone().flatten().as_ref(),
+                    &mut errors,
+                )?;
+                fail_on(errors)?;
+                let id = new_id(d.id.clone(), "category", "c", |id| w.category_exists(id))?;
+                let c = d.into_category(id);
+                w.put_category(&c)?;
+                Ok::<_, CatalogError>(c.id)
+            })
+            .await?;
         Ok(Created {
             body: self.category(id.as_str())?.body,
             id: id.into_string(),
         })
     }
 
-    pub fn update_category(
+    pub async fn update_category(
         &self,
         id: &str,
         input: Checked<CategoryDraft>,
@@ -231,44 +267,54 @@ impl Catalog {
             value: d,
             mut errors,
         } = input;
-        self.store.write(|w| {
-            let mut c = w.category(id)?.ok_or_else(|| not_found("category", id))?;
-            if let Some(Some(parent)) = &d.parent_id {
-                check_parent(w, Some(&c.id), Some(parent), &mut errors)?;
-            }
-            fail_on(errors)?;
-            d.apply_to(&mut c);
-            w.put_category(&c)?;
-            Ok::<_, CatalogError>(())
-        })?;
+        let id_ = id.to_string();
+        self.store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                let mut c = w
+                    .category(&id_)?
+                    .ok_or_else(|| not_found("category", &id_))?;
+                if let Some(Some(parent)) = &d.parent_id {
+                    check_parent(&mut w, Some(&c.id), Some(parent), &mut errors)?;
+                }
+                fail_on(errors)?;
+                d.apply_to(&mut c);
+                w.put_category(&c)?;
+                Ok::<_, CatalogError>(())
+            })
+            .await?;
         Ok(self.category(id)?.body)
     }
 
-    pub fn delete_category(&self, id: &str) -> CatalogResult<()> {
-        self.store.write(|w| {
-            if !w.category_exists(id)? {
-                return Err(not_found("category", id));
-            }
-            let kids = w.category_children(id)?;
-            if !kids.is_empty() {
-                return Err(CatalogError::InUse(format!(
-                    "category '{id}' has {} subcategories",
-                    kids.len()
-                )));
-            }
-            let n = w.category_product_count(id)?;
-            if n > 0 {
-                return Err(CatalogError::InUse(format!(
-                    "category '{id}' is used by {n} product(s)"
-                )));
-            }
-            w.delete_category(id)?;
-            Ok(())
-        })
+    pub async fn delete_category(&self, id: &str) -> CatalogResult<()> {
+        let id_ = id.to_string();
+        self.store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                if !w.category_exists(&id_)? {
+                    return Err(not_found("category", &id_));
+                }
+                let kids = w.category_children(&id_)?;
+                if !kids.is_empty() {
+                    return Err(CatalogError::InUse(format!(
+                        "category '{id_}' has {} subcategories",
+                        kids.len()
+                    )));
+                }
+                let n = w.category_product_count(&id_)?;
+                if n > 0 {
+                    return Err(CatalogError::InUse(format!(
+                        "category '{id_}' is used by {n} product(s)"
+                    )));
+                }
+                w.delete_category(&id_)?;
+                Ok(())
+            })
+            .await
     }
 
     /// Adds a review to a product; returns the review as JSON.
-    pub fn create_review(
+    pub async fn create_review(
         &self,
         product_id: &str,
         input: Checked<ReviewDraft>,
@@ -277,26 +323,32 @@ impl Catalog {
             value: d,
             mut errors,
         } = input;
-        let review = self.store.write(|w| {
-            if !w.product_exists(product_id)? {
-                return Err(not_found("product", product_id));
-            }
-            check_review_refs(w, &d, &mut errors)?;
-            fail_on(errors)?;
-            let id = new_id(d.id.clone(), "review", "r", |id| w.review_exists(id))?;
-            // Parsed already (product id from the URL is valid: it exists).
-            let pid = Id::parse(product_id).map_err(|_| not_found("product", product_id))?;
-            let r = d
-                .into_review(id, pid, Timestamp::now())
-                .ok_or_else(missing_required)?;
-            w.put_review(&r)?;
-            Ok::<_, CatalogError>(r)
-        })?;
+        let product_id_ = product_id.to_string();
+        let review = self
+            .store
+            .write(move |tx| {
+                let mut w = tx.catalog();
+                if !w.product_exists(&product_id_)? {
+                    return Err(not_found("product", &product_id_));
+                }
+                check_review_refs(&w, &d, &mut errors)?;
+                fail_on(errors)?;
+                let id = new_id(d.id.clone(), "review", "r", |id| w.review_exists(id))?;
+                // Parsed already (product id from the URL is valid: it exists).
+                let pid =
+                    Id::parse(&product_id_).map_err(|_| not_found("product", &product_id_))?;
+                let r = d
+                    .into_review(id, pid, Timestamp::now())
+                    .ok_or_else(missing_required)?;
+                w.put_review(&r)?;
+                Ok::<_, CatalogError>(r)
+            })
+            .await?;
         let txn = self.store.read()?;
         let rec = txn
             .review(review.id.as_str())?
             .ok_or_else(|| not_found("review", review.id.as_str()))?;
-        let user = txn.user(review.user_id.as_str())?;
+        let user = txn.reviewer(review.user_id.as_str())?;
         let item =
             super::json::ReviewItem::new(rec.view()?, user.as_ref().map(|u| u.view()).transpose()?);
         Ok(Created {

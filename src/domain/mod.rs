@@ -13,9 +13,9 @@ pub mod listing;
 pub mod money;
 pub mod product;
 pub mod review;
+pub mod reviewer;
 pub mod search;
 pub mod timestamp;
-pub mod user;
 
 pub use brand::Brand;
 pub use category::Category;
@@ -24,8 +24,8 @@ pub use id::Id;
 pub use money::{Discount, Price};
 pub use product::Product;
 pub use review::Review;
+pub use reviewer::Reviewer;
 pub use timestamp::Timestamp;
-pub use user::User;
 
 /// Which kind of write a full record comes from; decides required and
 /// forbidden fields.

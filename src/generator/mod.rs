@@ -12,7 +12,7 @@
 mod words;
 
 use crate::domain::review::Rating;
-use crate::domain::{Brand, Category, Discount, Id, Price, Product, Review, Timestamp, User};
+use crate::domain::{Brand, Category, Discount, Id, Price, Product, Review, Reviewer, Timestamp};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -176,7 +176,7 @@ pub fn write_dir(spec: &Spec, dir: &Path) -> io::Result<Vec<(String, u64)>> {
     for i in 0..users {
         let first = pick(&mut rng, FIRST_NAMES);
         let last = pick(&mut rng, LAST_NAMES);
-        w.line(&User {
+        w.line(&Reviewer {
             id: id(format!("user-{:05}", i + 1)),
             email: format!(
                 "{}.{}{}@example.com",

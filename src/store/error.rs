@@ -1,5 +1,5 @@
 //! Errors of the storage layer. Nothing here is the user's fault: every
-//! variant maps to a 500 (or a failed CLI command) with its chain logged.
+//! variant maps to a 5xx (or a failed CLI command) with its chain logged.
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -19,8 +19,10 @@ pub enum StoreError {
     },
     #[error("database schema version {found} is not supported (this build reads {supported})")]
     Schema { found: u64, supported: u64 },
-    #[error("blocking task failed: {0}")]
-    Task(String),
+    /// Writes cannot be made durable now (the writer stopped, a commit
+    /// failed); reads may still work.
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
 }
 
 macro_rules! from_redb {

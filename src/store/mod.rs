@@ -1,42 +1,57 @@
-//! The catalogue's storage: one redb file of rkyv records, secondary indexes
-//! and counters.
+//! Storage: one redb file of rkyv records, secondary indexes and counters,
+//! shared by every area, with one write path.
 //!
 //! This module owns every byte on disk and must not know about HTTP, caching
-//! or search. The authority on the layout is [`tables`] (what each key means)
-//! and [`records`] (how values are encoded and versioned); README "Design"
-//! summarises both.
+//! or search. Layout:
+//! - [`codec`]: how a record is stored (`[version] ‖ rkyv archive`) and read
+//!   zero-copy; [`keys`]: byte layouts shared by composite keys; [`meta`]:
+//!   schema version and generation.
+//! - [`catalog`]: the catalogue's tables (records, list indexes, counters,
+//!   rating aggregates), its reads and its part of a write.
+//! - [`search_settings`]: synonym groups and query analytics.
+//! - [`txn`]: the write transaction every area writes into, and the change
+//!   set a commit reports; [`undo`]: taking one write back inside a shared
+//!   transaction; [`writer`]: the writer thread (group commit).
+//! - [`read`]: read transactions (consistent snapshots).
 //!
 //! # Invariants
-//! - One write is one redb transaction covering the record, its indexes,
-//!   counters and aggregates ([`write::WriteTxn`]); it is acknowledged only
-//!   after a durable commit (`Durability::Immediate`, redb's default).
-//! - Readers see committed snapshots only ([`read::ReadTxn`]); a list page,
-//!   its total and the records it shows come from the same snapshot.
-//! - Only `WriteTxn` writes the tables.
+//! - Every write goes through [`Store::write`] (or [`Store::write_alone`]
+//!   for a bulk import): one closure, run in a redb transaction shared with
+//!   the other writes of its batch, undone alone if it fails, and
+//!   acknowledged only after a durable commit (`Durability::Immediate`).
+//! - After each durable commit that changed something, the one
+//!   [`CommitListener`] is told what changed, on the writer's thread,
+//!   before any write of the commit is acknowledged.
+//! - Readers see committed snapshots only ([`ReadTxn`]); a list page, its
+//!   total and the records it shows come from the same snapshot.
 
+pub mod catalog;
+pub mod codec;
 pub mod error;
 pub mod keys;
-pub mod listing;
+pub mod meta;
 pub mod read;
-pub mod records;
-pub mod tables;
-pub mod views;
-pub mod write;
+pub mod search_settings;
+pub mod txn;
+pub(crate) mod undo;
+pub mod writer;
 
+pub use catalog::listing::{Plan, ProductHit, ProductPage};
+pub use catalog::read::TableCounts;
+pub use catalog::records::{BrandRec, CategoryRec, ProductRec, ReviewRec, ReviewerRec};
+pub use catalog::views::{BrandView, CategoryView, ProductView, ReviewView, ReviewerView};
+pub use catalog::write::{CatalogChanges, CatalogWriter};
+pub use codec::{Rec, Record};
 pub use error::{StoreError, StoreResult};
-pub use listing::{Plan, ProductHit, ProductPage};
-pub use read::{QueryCounts, ReadTxn, TableCounts};
-pub use records::{BrandRec, CategoryRec, ProductRec, Rec, Record, ReviewRec, UserRec};
-pub use views::{BrandView, CategoryView, ProductView, ReviewView, UserView};
-pub use write::{Changed, CommitInfo, WriteTxn};
+pub use read::ReadTxn;
+pub use search_settings::{QueryCounts, SearchSettingsChanges};
+pub use txn::{ChangeSet, Commit, WriteTxn};
+pub use writer::CommitListener;
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableDatabase};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-/// Called after every durable commit that changed something readers can
-/// see, on the writer's thread, before the write returns.
-pub type CommitHook = Arc<dyn Fn(&CommitInfo) + Send + Sync>;
+use std::sync::{Arc, Mutex, mpsc};
+use writer::{Answer, Job, ListenerSlot, Msg};
 
 thread_local! {
     /// Read transactions begun on this thread, ever.
@@ -53,9 +68,55 @@ pub fn lookups_on_this_thread() -> u64 {
 /// Handle to the open database; cheap to clone, shared by all workers.
 #[derive(Clone)]
 pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     db: Arc<Database>,
     path: PathBuf,
-    on_commit: Arc<std::sync::RwLock<Vec<CommitHook>>>,
+    listener: ListenerSlot,
+    /// The writer thread's queue and handle; `None` once closed.
+    writer: Mutex<Option<(writer::Queue, std::thread::JoinHandle<()>)>>,
+}
+
+/// A queued write: the caller's closure and where its answer goes.
+struct WriteJob<F, T, E> {
+    f: F,
+    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+    /// The caller's span (its request), entered while `f` runs.
+    span: tracing::Span,
+}
+
+impl<F, T, E> Job for WriteJob<F, T, E>
+where
+    F: FnOnce(&mut WriteTxn) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    fn run(self: Box<Self>, txn: &mut WriteTxn) -> Answer {
+        let WriteJob { f, reply, span } = *self;
+        match span.in_scope(|| f(txn)) {
+            Ok(value) => Answer {
+                kept: true,
+                send: Box::new(move |committed| {
+                    let _ = reply.send(committed.map(|_| value).map_err(E::from));
+                }),
+            },
+            Err(e) => Answer {
+                kept: false,
+                send: Box::new(move |committed| {
+                    let _ = reply.send(Err(match committed {
+                        Ok(_) => e,
+                        Err(commit_error) => E::from(commit_error),
+                    }));
+                }),
+            },
+        }
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(E::from(error)));
+    }
 }
 
 /// Which table an export walks.
@@ -65,12 +126,12 @@ pub enum RecordTable {
     Categories,
     Products,
     Reviews,
-    Users,
+    Reviewers,
 }
 
 impl Store {
     /// Opens (creating if needed) the database file at `path`, creates missing
-    /// tables and checks the schema version.
+    /// tables, checks the schema version and starts the writer thread.
     pub fn open(path: &Path) -> StoreResult<Store> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Engine(redb::Error::Io(e)))?;
@@ -80,103 +141,157 @@ impl Store {
             source,
         })?;
         let txn = db.begin_write()?;
-        {
-            use tables::*;
-            let mut meta = txn.open_table(META)?;
-            let found = meta.get("schema")?.map(|g| g.value());
-            match found {
-                None => {
-                    meta.insert("schema", SCHEMA_VERSION)?;
-                }
-                Some(v) if v == SCHEMA_VERSION => {}
-                Some(v) => {
-                    return Err(StoreError::Schema {
-                        found: v,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-            }
-            txn.open_table(BRANDS)?;
-            txn.open_table(CATEGORIES)?;
-            txn.open_table(PRODUCTS)?;
-            txn.open_table(REVIEWS)?;
-            txn.open_table(USERS)?;
-            txn.open_table(PRODUCT_RATINGS)?;
-            txn.open_table(REVIEWS_BY_PRODUCT)?;
-            txn.open_table(BRANDS_BY_TITLE)?;
-            txn.open_table(CATEGORY_CHILDREN)?;
-            txn.open_table(BY_CREATED)?;
-            txn.open_table(BY_PRICE)?;
-            txn.open_table(BY_RATING)?;
-            txn.open_table(PRODUCT_COUNTS)?;
-            txn.open_table(SEARCH_SYNONYMS)?;
-            txn.open_table(SEARCH_QUERIES)?;
+        if let Some(found) = meta::check_schema(&txn)? {
+            return Err(StoreError::Schema {
+                found,
+                supported: meta::SCHEMA_VERSION,
+            });
         }
+        catalog::tables::create_all(&txn)?;
+        search_settings::create_all(&txn)?;
         txn.commit()?;
+        let db = Arc::new(db);
+        let listener = ListenerSlot::default();
+        let (tx, rx) = mpsc::channel();
+        let thread = {
+            let (db, listener) = (db.clone(), listener.clone());
+            std::thread::Builder::new()
+                .name("shopd-writer".into())
+                .spawn(move || writer::run(db, rx, listener))
+                .map_err(|e| StoreError::Engine(redb::Error::Io(e)))?
+        };
         Ok(Store {
-            db: Arc::new(db),
-            path: path.to_path_buf(),
-            on_commit: Arc::default(),
+            inner: Arc::new(Inner {
+                db,
+                path: path.to_path_buf(),
+                listener,
+                writer: Mutex::new(Some((tx, thread))),
+            }),
         })
     }
 
-    /// Adds a function told about every commit that changed something (the
-    /// search indexer, the response cache). Hooks run in the order added.
-    pub fn add_commit_hook(&self, hook: CommitHook) {
-        if let Ok(mut h) = self.on_commit.write() {
-            h.push(hook);
+    /// Sets the one function told about every durable commit (replacing any
+    /// earlier one). The application sets it once, when it wires its
+    /// services (see `services::Services::on_commit`).
+    pub fn set_commit_listener(&self, listener: Arc<dyn CommitListener>) {
+        if let Ok(mut l) = self.inner.listener.write() {
+            *l = Some(listener);
         }
     }
 
-    /// The current generation (see `tables::META`).
+    /// The current generation (see [`meta::META`]).
     pub fn generation(&self) -> StoreResult<u64> {
-        let txn = self.db.begin_read()?;
-        let meta = txn.open_table(tables::META)?;
-        Ok(meta.get("generation")?.map_or(0, |g| g.value()))
-    }
-
-    /// Closes the database if this is the last handle; otherwise hands the
-    /// handle back (someone still uses it).
-    pub fn close(self) -> Result<StoreResult<()>, Store> {
-        match Arc::try_unwrap(self.db) {
-            Ok(db) => Ok(db.close().map_err(|source| StoreError::Open {
-                path: self.path.display().to_string(),
-                source,
-            })),
-            Err(db) => Err(Store {
-                db,
-                path: self.path,
-                on_commit: self.on_commit,
-            }),
-        }
+        meta::generation(&self.inner.db)
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 
     /// A consistent snapshot for reading.
     pub fn read(&self) -> StoreResult<ReadTxn> {
         LOOKUPS.with(|c| c.set(c.get() + 1));
-        Ok(ReadTxn::new(self.db.begin_read()?))
+        Ok(ReadTxn::new(self.inner.db.begin_read()?))
     }
 
-    /// Runs `f` in a write transaction and commits durably if it returns
-    /// `Ok`; on `Err` nothing is written. Blocks: call from a blocking thread.
-    pub fn write<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&mut WriteTxn) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let mut txn = WriteTxn::new(self.db.begin_write().map_err(StoreError::from)?);
+    fn submit<T, E, F>(&self, f: F) -> tokio::sync::oneshot::Receiver<Result<T, E>>
+    where
+        F: FnOnce(&mut WriteTxn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let job: Box<dyn Job> = Box::new(WriteJob {
+            f,
+            reply,
+            span: tracing::Span::current(),
+        });
+        let writer = self.inner.writer.lock().ok();
+        match writer.as_ref().and_then(|w| w.as_ref()) {
+            Some((queue, _)) => {
+                if let Err(mpsc::SendError(Msg::Write(job))) = queue.send(Msg::Write(job)) {
+                    job.fail(StoreError::Unavailable("the writer has stopped".into()));
+                }
+            }
+            None => job.fail(StoreError::Unavailable("the store is closed".into())),
+        }
+        rx
+    }
+
+    /// Runs `f` in the shared write transaction (group commit) and returns
+    /// its result once the transaction is durable; on `Err` nothing `f`
+    /// wrote is kept. `f` runs on the writer thread: keep it to storage work.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteTxn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.submit(f)
+            .await
+            .unwrap_or_else(|_| Err(E::from(aborted())))
+    }
+
+    /// [`Store::write`] for threads that may block (CLI, tests, benches).
+    /// Must not be called on an async runtime's worker thread.
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteTxn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.submit(f)
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(E::from(aborted())))
+    }
+
+    /// Runs `f` in a transaction of its own on the calling thread, without
+    /// undo records (a bulk import: all or nothing, too big to log). Waits
+    /// for the writer's current commit; the writer waits for this one.
+    pub fn write_alone<T, E>(&self, f: impl FnOnce(&mut WriteTxn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut txn = WriteTxn::new(
+            self.inner.db.begin_write().map_err(StoreError::from)?,
+            false,
+        );
         let out = f(&mut txn)?;
-        let info = txn.commit()?;
-        if !info.is_empty() {
-            let hooks = self.on_commit.read().map(|h| h.clone()).unwrap_or_default();
-            for hook in hooks {
-                hook(&info);
+        let changes = txn.finish_write()?;
+        let commit = txn.commit(changes)?;
+        if !commit.changes.is_empty() {
+            let l = self.inner.listener.read().ok().and_then(|l| l.clone());
+            if let Some(l) = l {
+                l.on_commit(&commit);
             }
         }
         Ok(out)
+    }
+
+    /// Closes the database if this is the last handle: stops the writer
+    /// (after the batch it is committing) and releases the file. Otherwise
+    /// hands the handle back (someone still uses it).
+    pub fn close(self) -> Result<StoreResult<()>, Store> {
+        let inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(inner) => return Err(Store { inner }),
+        };
+        if let Ok(mut l) = inner.listener.write() {
+            *l = None;
+        }
+        inner.stop_writer();
+        let path = inner.path.display().to_string();
+        let db = inner.db.clone();
+        drop(inner);
+        match Arc::try_unwrap(db) {
+            Ok(db) => Ok(db
+                .close()
+                .map_err(|source| StoreError::Open { path, source })),
+            // Only the writer thread held another handle, and it has ended.
+            Err(_) => Ok(Err(StoreError::Unavailable(format!(
+                "{path} is still open elsewhere"
+            )))),
+        }
     }
 
     /// Calls `f` for every record of `table`, in id order, as owned values.
@@ -186,7 +301,7 @@ impl Store {
         mut f: impl FnMut(ExportRecord) -> Result<(), E>,
     ) -> Result<(), E> {
         let txn = self.read()?;
-        use tables::*;
+        use catalog::tables::*;
         match table {
             RecordTable::Brands => {
                 txn.for_each::<BrandRec, E>(BRANDS, |b| f(ExportRecord::Brand(b)))
@@ -200,9 +315,37 @@ impl Store {
             RecordTable::Reviews => {
                 txn.for_each::<ReviewRec, E>(REVIEWS, |r| f(ExportRecord::Review(r)))
             }
-            RecordTable::Users => txn.for_each::<UserRec, E>(USERS, |u| f(ExportRecord::User(u))),
+            RecordTable::Reviewers => {
+                txn.for_each::<ReviewerRec, E>(REVIEWERS, |u| f(ExportRecord::Reviewer(u)))
+            }
         }
     }
+}
+
+impl Inner {
+    /// Stops the writer after the batch it is committing and waits for it,
+    /// so the file is released when the last handle goes.
+    fn stop_writer(&self) {
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some((queue, thread)) = writer {
+            let _ = queue.send(Msg::Stop);
+            // A write closure may hold the last handle; the writer cannot
+            // wait for itself.
+            if thread.thread().id() != std::thread::current().id() && thread.join().is_err() {
+                tracing::error!("the writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_writer();
+    }
+}
+
+fn aborted() -> StoreError {
+    StoreError::Unavailable("the write was aborted (it panicked, or the store closed)".into())
 }
 
 /// One record handed out by [`Store::export`].
@@ -211,5 +354,5 @@ pub enum ExportRecord {
     Category(crate::domain::Category),
     Product(crate::domain::Product),
     Review(crate::domain::Review),
-    User(crate::domain::User),
+    Reviewer(crate::domain::Reviewer),
 }

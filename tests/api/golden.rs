@@ -5,9 +5,9 @@
 //! Regenerate only on purpose: `SHOPD_BLESS_GOLDEN=1 cargo test golden`.
 
 use shopd::domain::review::Rating;
-use shopd::domain::{Brand, Category, Discount, Id, Price, Product, Review, Timestamp, User};
-use shopd::store::records::decode;
-use shopd::store::{BrandRec, CategoryRec, ProductRec, Record, ReviewRec, UserRec};
+use shopd::domain::{Brand, Category, Discount, Id, Price, Product, Review, Reviewer, Timestamp};
+use shopd::store::codec::decode;
+use shopd::store::{BrandRec, CategoryRec, ProductRec, Record, ReviewRec, ReviewerRec};
 use std::path::PathBuf;
 
 fn path() -> PathBuf {
@@ -22,7 +22,7 @@ fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()
 }
 
-fn samples() -> (Brand, Category, Product, Review, User) {
+fn samples() -> (Brand, Category, Product, Review, Reviewer) {
     (
         Brand {
             id: id("brand-1"),
@@ -61,7 +61,7 @@ fn samples() -> (Brand, Category, Product, Review, User) {
             text: "Good".into(),
             created_at: t("2024-07-01T08:30:00Z"),
         },
-        User {
+        Reviewer {
             id: id("user-1"),
             email: "a@example.com".into(),
             name: "Ada".into(),
@@ -77,7 +77,7 @@ fn encode_all() -> Vec<Vec<u8>> {
         CategoryRec::encode(&c),
         ProductRec::encode(&p),
         ReviewRec::encode(&r),
-        UserRec::encode(&u),
+        ReviewerRec::encode(&u),
     ]
 }
 
@@ -136,7 +136,7 @@ fn v1_golden_records_still_decode_and_encode_identically() {
             r
         );
         assert_eq!(
-            decode::<UserRec>(&shifted(&golden[4])[shift..], "k").unwrap(),
+            decode::<ReviewerRec>(&shifted(&golden[4])[shift..], "k").unwrap(),
             u
         );
     }

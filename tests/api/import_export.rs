@@ -110,7 +110,7 @@ fn import_skips_bad_lines_and_names_file_and_line() {
             counts.categories,
             counts.products,
             counts.reviews,
-            counts.users
+            counts.reviewers
         ),
         (1, 2, 2, 1, 1)
     );

@@ -6,7 +6,7 @@ use crate::reference::{RefFilter, RefProduct, Reference, SORTS};
 use proptest::prelude::*;
 use shopd::domain::listing::{ProductFilter, ProductSort, RatingSummary};
 use shopd::domain::review::Rating;
-use shopd::domain::{Brand, Category, Discount, Id, Price, Product, Review, Timestamp, User};
+use shopd::domain::{Brand, Category, Discount, Id, Price, Product, Review, Reviewer, Timestamp};
 use shopd::store::{Plan, Store};
 
 const CATEGORIES: [(&str, Option<&str>); 7] = [
@@ -250,8 +250,9 @@ proptest! {
         let mut reference = Reference::default();
         let mut review_seq = 0;
         let t0 = Timestamp::from_millis(0).unwrap();
-        store.write(|w| {
-            w.put_user(&User { id: id("u"), email: "u@x.io".into(), name: "U".into(), created_at: t0 })?;
+        store.write_alone(|tx| {
+            let w = &mut tx.catalog();
+            w.put_reviewer(&Reviewer { id: id("u"), email: "u@x.io".into(), name: "U".into(), created_at: t0 })?;
             for b in BRANDS {
                 w.put_brand(&Brand { id: id(b), title: b.to_uppercase(), description: String::new(), logo: None })?;
             }
@@ -282,7 +283,8 @@ proptest! {
 
         // Each mutation is its own transaction, as through the API.
         for m in &mutations {
-            store.write(|w| {
+            store.write_alone(|tx| {
+                let w = &mut tx.catalog();
                 match m {
                     Mutation::Update(i, g) if *i < products.len() => {
                         if w.product_exists(&format!("p{i:02}"))? {

@@ -1,8 +1,8 @@
 //! Every redb table of the catalogue and what its keys mean.
 //!
-//! Writers: only [`super::write::WriteTxn`] opens these tables for writing, and
-//! it keeps every derived table (indexes, counters, aggregates) consistent with
-//! the record tables inside the same transaction.
+//! Writers: only [`super::write::CatalogWriter`] opens these tables for
+//! writing, and it keeps every derived table (indexes, counters, aggregates)
+//! consistent with the record tables inside the same transaction.
 //!
 //! Key notation: `‖` is concatenation, `\0` a zero byte terminating an id, `BE`
 //! big-endian. Ids never contain `\0` (see [`crate::domain::Id`]).
@@ -17,8 +17,8 @@ pub const CATEGORIES: TableDefinition<&str, &[u8]> = TableDefinition::new("categ
 pub const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products");
 /// `id` → versioned rkyv `ReviewV1` record.
 pub const REVIEWS: TableDefinition<&str, &[u8]> = TableDefinition::new("reviews");
-/// `id` → versioned rkyv `UserV1` record.
-pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+/// `id` → versioned rkyv `UserV1` record: a review author ([`crate::domain::Reviewer`]).
+pub const REVIEWERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 
 /// Product `id` → (review count, rating sum). Absent = no reviews. Updated in
 /// the transaction that writes or deletes a review.
@@ -37,8 +37,8 @@ pub const BRANDS_BY_TITLE: TableDefinition<&[u8], ()> = TableDefinition::new("br
 pub const CATEGORY_CHILDREN: TableDefinition<&[u8], ()> = TableDefinition::new("category_children");
 
 /// Product list indexes. Key: `scope ‖ available(u8) ‖ sort key ‖ product_id`,
-/// value: the 26-byte [`super::keys::Payload`]. One entry per product per
-/// scope it belongs to (see `keys::Scope`). Sort keys:
+/// value: the 26-byte [`super::index::Payload`]. One entry per product per
+/// scope it belongs to (see `index::Scope`). Sort keys:
 /// - `BY_CREATED`: `featured(u8) ‖ !created_at(BE)` (serves `featured` and `newest`)
 /// - `BY_PRICE`: `price_cents(u64 BE)` (serves `price_asc`, and `price_desc` read backwards)
 /// - `BY_RATING`: `RatingSummary::order_key()` (serves `rating`)
@@ -52,20 +52,20 @@ pub const BY_RATING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("idx_b
 /// `[bucket·10^level, (bucket+1)·10^level)`. Zero counts are deleted.
 pub const PRODUCT_COUNTS: TableDefinition<&[u8], u64> = TableDefinition::new("product_counts");
 
-/// Schema facts: `"schema"` → layout version of this whole file;
-/// `"generation"` → number of committed transactions that changed what the
-/// search index shows (a product, or a brand/category title it carries). The
-/// search index records the generation it reflects (see `search`).
-pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-
-/// `"v1"` → versioned rkyv `SynonymsV1`: the search synonym groups.
-pub const SEARCH_SYNONYMS: TableDefinition<&str, &[u8]> = TableDefinition::new("search_synonyms");
-
-/// Normalized search text → (times searched, times with zero hits). Bounded:
-/// writers prune the least searched entries beyond `MAX_TRACKED_QUERIES`.
-pub const SEARCH_QUERIES: TableDefinition<&str, (u64, u64)> =
-    TableDefinition::new("search_queries");
-
-pub const MAX_TRACKED_QUERIES: u64 = 10_000;
-
-pub const SCHEMA_VERSION: u64 = 1;
+/// Every table above, created when the store opens.
+pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
+    txn.open_table(BRANDS)?;
+    txn.open_table(CATEGORIES)?;
+    txn.open_table(PRODUCTS)?;
+    txn.open_table(REVIEWS)?;
+    txn.open_table(REVIEWERS)?;
+    txn.open_table(PRODUCT_RATINGS)?;
+    txn.open_table(REVIEWS_BY_PRODUCT)?;
+    txn.open_table(BRANDS_BY_TITLE)?;
+    txn.open_table(CATEGORY_CHILDREN)?;
+    txn.open_table(BY_CREATED)?;
+    txn.open_table(BY_PRICE)?;
+    txn.open_table(BY_RATING)?;
+    txn.open_table(PRODUCT_COUNTS)?;
+    Ok(())
+}

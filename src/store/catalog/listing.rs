@@ -3,7 +3,7 @@
 //! # Cost
 //! A page reads `offset + limit` index entries (key and 26-byte payload; never
 //! a product record) from at most four ranges, merged:
-//! - the filters on category and brand pick a scope (`keys::Scope`), so they
+//! - the filters on category and brand pick a scope (`index::Scope`), so they
 //!   cost nothing per entry;
 //! - `isAvailable` picks one availability partition, absent it merges both;
 //! - `featured` and `newest` share the `BY_CREATED` index: `featured` reads the
@@ -22,13 +22,13 @@
 //! range; with one, a sum of at most ~9 buckets per decimal level plus exact
 //! entries in the sub-dollar edges (brand scopes scan their price range).
 
-use super::error::StoreResult;
-use super::keys::{self, IndexKind, Payload, Scope};
-use super::read::ReadTxn;
+use super::index::{self as keys, IndexKind, Payload, Scope};
 use super::tables::{BY_PRICE, PRODUCT_COUNTS};
-use super::write::prefix_end;
 use crate::domain::Price;
 use crate::domain::listing::{ProductFilter, ProductSort, RatingSummary};
+use crate::store::ReadTxn;
+use crate::store::error::StoreResult;
+use crate::store::keys::{prefix_end, time_desc};
 use redb::ReadOnlyTable;
 use std::collections::VecDeque;
 
@@ -64,9 +64,9 @@ fn merge_key(sort: ProductSort, p: &Payload, id: &[u8]) -> Vec<u8> {
     match sort {
         ProductSort::Featured => {
             k.push(!p.featured as u8);
-            k.extend_from_slice(&keys::time_desc(p.created_at));
+            k.extend_from_slice(&time_desc(p.created_at));
         }
-        ProductSort::Newest => k.extend_from_slice(&keys::time_desc(p.created_at)),
+        ProductSort::Newest => k.extend_from_slice(&time_desc(p.created_at)),
         ProductSort::PriceAsc => k.extend_from_slice(&p.price.to_be_bytes()),
         ProductSort::PriceDesc => k.extend_from_slice(&(!p.price).to_be_bytes()),
         ProductSort::Rating => k.extend_from_slice(&p.rating.order_key()),

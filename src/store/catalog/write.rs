@@ -1,75 +1,59 @@
-//! The one write path: every change to the catalogue goes through a
-//! [`WriteTxn`], which keeps derived tables consistent inside one redb
-//! transaction.
+//! The catalogue's part of a write transaction: records, list indexes,
+//! counters, rating aggregates, category ancestry, and what the commit must
+//! tell search and caches ([`CatalogChanges`]).
 //!
 //! # Invariants kept here
 //! - Index entries and counters of a product always describe its committed
 //!   record, its rating aggregate and the category tree. A write "touches" a
 //!   product before changing anything that decides its entries: touching
 //!   removes the entries and counters of the *old* state and marks the product
-//!   dirty; [`WriteTxn::flush`] (run before commit and before any count query)
-//!   adds entries for the *final* state. So any sequence of writes in one
-//!   transaction leaves the indexes exact, and a bulk import writes each
-//!   product's entries once, after its reviews.
-//! - `PRODUCT_RATINGS` changes in the transaction that adds, replaces or
-//!   deletes a review.
-//! - Dropping a `WriteTxn` without [`WriteTxn::commit`] aborts everything.
+//!   dirty; [`flush`] (run when a write ends, and before any count query)
+//!   adds entries for the *final* state. So any sequence of changes in one
+//!   write leaves the indexes exact, and a bulk import writes each product's
+//!   entries once, after its reviews.
+//! - `PRODUCT_RATINGS` changes in the write that adds, replaces or deletes a
+//!   review.
+//! - Every table change goes through the undo-logged [`Tables`], so a write
+//!   that fails is taken back without touching its batch-mates; [`Pending`]
+//!   is empty between writes (flushed or dropped).
 
-use super::error::StoreResult;
-use super::keys::{self, IndexFacts, IndexKind, Payload, Scope};
-use super::records::{
-    BrandRec, CategoryRec, ProductRec, Record, ReviewRec, UserRec, decode, with_archived,
-};
+use super::index::{self, IndexFacts, IndexKind, Payload, Scope};
+use super::records::{BrandRec, CategoryRec, ProductRec, ReviewRec, ReviewerRec};
 use super::tables::*;
 use crate::domain::listing::RatingSummary;
-use crate::domain::{Brand, Category, Product, Review, User};
-use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
+use crate::domain::{Brand, Category, Product, Review, Reviewer};
+use crate::store::codec::{Record, decode, with_archived};
+use crate::store::error::StoreResult;
+use crate::store::keys::{self, prefix_end};
+use crate::store::undo::Tables;
+use redb::{ReadableTable, TableDefinition};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Deepest category chain we follow; deeper means a cycle slipped in.
 const MAX_CATEGORY_DEPTH: usize = 64;
 
-pub struct WriteTxn {
-    txn: redb::WriteTransaction,
+/// Index work a write has deferred to [`flush`].
+#[derive(Default)]
+pub(crate) struct Pending {
     /// Products whose old index entries are already removed in this
-    /// transaction; their final entries are added by `flush`.
+    /// write; their final entries are added by `flush`.
     dirty: HashSet<String>,
     /// Pending counter changes, applied by `flush`.
     counters: HashMap<Vec<u8>, i64>,
-    /// Category id → itself and its ancestors. Valid until a parent changes.
+    /// Category id → itself and its ancestors. Valid until a parent changes;
+    /// kept across the writes of a batch, dropped when one is undone.
     closures: HashMap<String, Vec<String>>,
     /// Pending `(count, sum)` changes of `PRODUCT_RATINGS`, applied by
     /// `flush`; reads see stored + pending.
     ratings: HashMap<String, (i64, i64)>,
-    /// Products whose search document may have changed (written, deleted,
-    /// reviewed, or showing a renamed brand or category).
-    search_dirty: BTreeSet<String>,
-    /// What cached reads may now show differently.
-    changed: Changed,
 }
 
-/// What a committed write changed, for the search index and for caches of
-/// rendered reads.
+/// What a write changed in the catalogue: the records and list scopes (for
+/// caches of rendered reads) and the products whose search documents may
+/// have changed. A read that showed none of them before the commit shows the
+/// same after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CommitInfo {
-    /// The store generation after this commit.
-    pub generation: u64,
-    /// Products whose search document may have changed (sorted).
-    pub products: Vec<String>,
-    pub changed: Changed,
-}
-
-impl CommitInfo {
-    /// True when the commit changed nothing a reader can see.
-    pub fn is_empty(&self) -> bool {
-        self.products.is_empty() && self.changed == Changed::default()
-    }
-}
-
-/// The records and list scopes a commit changed. A read that showed none of
-/// them before the commit shows the same after it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changed {
+pub struct CatalogChanges {
     /// Products written, deleted or re-rated (their detail and reviews).
     pub products: BTreeSet<String>,
     /// Brand records written or deleted.
@@ -77,8 +61,8 @@ pub struct Changed {
     /// Category records written or deleted, and the parents that gained or
     /// lost a child.
     pub categories: BTreeSet<String>,
-    /// User records written (reviews show the author's name).
-    pub users: BTreeSet<String>,
+    /// Reviewer records written (reviews show the author's name).
+    pub reviewers: BTreeSet<String>,
     /// Whether any product list changed: members, order or totals.
     pub lists: bool,
     /// Brand scopes of those lists: the brand of every touched product,
@@ -87,39 +71,48 @@ pub struct Changed {
     /// Category scopes of those lists: every category (with ancestors) of
     /// every touched product, before and after.
     pub list_categories: BTreeSet<String>,
-    /// The search synonym groups were replaced.
-    pub synonyms: bool,
+    /// Products whose search document may have changed (written, deleted,
+    /// reviewed, or showing a renamed brand or category).
+    pub search_products: BTreeSet<String>,
 }
 
-impl Changed {
+impl CatalogChanges {
     fn list_scopes_of(&mut self, f: &IndexFacts) {
         self.lists = true;
         self.list_brands.insert(f.brand.clone());
         self.list_categories.extend(f.categories.iter().cloned());
     }
+
+    pub(crate) fn merge(&mut self, other: CatalogChanges) {
+        let CatalogChanges {
+            mut products,
+            mut brands,
+            mut categories,
+            mut reviewers,
+            lists,
+            mut list_brands,
+            mut list_categories,
+            mut search_products,
+        } = other;
+        self.products.append(&mut products);
+        self.brands.append(&mut brands);
+        self.categories.append(&mut categories);
+        self.reviewers.append(&mut reviewers);
+        self.lists |= lists;
+        self.list_brands.append(&mut list_brands);
+        self.list_categories.append(&mut list_categories);
+        self.search_products.append(&mut search_products);
+    }
 }
 
 fn get_domain<R: Record>(
-    txn: &redb::WriteTransaction,
-    def: TableDefinition<&str, &[u8]>,
+    tables: &Tables,
+    def: TableDefinition<'static, &'static str, &'static [u8]>,
     id: &str,
 ) -> StoreResult<Option<R::Domain>> {
-    let t = txn.open_table(def)?;
+    let t = tables.open(def)?;
     let v = t.get(id)?;
     v.map(|g| decode::<R>(g.value(), id)).transpose()
-}
-
-/// `[lo, hi)` covering every key that starts with `prefix`.
-pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xFF {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    // An all-0xFF prefix never occurs (scopes start with an ASCII tag).
-    vec![0xFF; prefix.len() + 1]
 }
 
 fn review_key(r: &Review) -> Vec<u8> {
@@ -193,43 +186,42 @@ fn stored_facts(
     .map(Some)
 }
 
-impl WriteTxn {
-    pub(crate) fn new(txn: redb::WriteTransaction) -> Self {
-        WriteTxn {
-            txn,
-            dirty: HashSet::new(),
-            counters: HashMap::new(),
-            closures: HashMap::new(),
-            ratings: HashMap::new(),
-            search_dirty: BTreeSet::new(),
-            changed: Changed::default(),
-        }
-    }
+/// The catalogue's part of a write transaction (see `WriteTxn::catalog`).
+pub struct CatalogWriter<'w> {
+    pub(crate) tables: &'w Tables,
+    pub(crate) pending: &'w mut Pending,
+    pub(crate) changes: &'w mut CatalogChanges,
+}
 
+impl CatalogWriter<'_> {
     // ---- reads inside the transaction ---------------------------------------------------
 
     pub fn product(&self, id: &str) -> StoreResult<Option<Product>> {
-        get_domain::<ProductRec>(&self.txn, PRODUCTS, id)
+        get_domain::<ProductRec>(self.tables, PRODUCTS, id)
     }
 
     pub fn brand(&self, id: &str) -> StoreResult<Option<Brand>> {
-        get_domain::<BrandRec>(&self.txn, BRANDS, id)
+        get_domain::<BrandRec>(self.tables, BRANDS, id)
     }
 
     pub fn category(&self, id: &str) -> StoreResult<Option<Category>> {
-        get_domain::<CategoryRec>(&self.txn, CATEGORIES, id)
+        get_domain::<CategoryRec>(self.tables, CATEGORIES, id)
     }
 
     pub fn review(&self, id: &str) -> StoreResult<Option<Review>> {
-        get_domain::<ReviewRec>(&self.txn, REVIEWS, id)
+        get_domain::<ReviewRec>(self.tables, REVIEWS, id)
     }
 
-    pub fn user(&self, id: &str) -> StoreResult<Option<User>> {
-        get_domain::<UserRec>(&self.txn, USERS, id)
+    pub fn reviewer(&self, id: &str) -> StoreResult<Option<Reviewer>> {
+        get_domain::<ReviewerRec>(self.tables, REVIEWERS, id)
     }
 
-    fn exists(&self, def: TableDefinition<&str, &[u8]>, id: &str) -> StoreResult<bool> {
-        Ok(self.txn.open_table(def)?.get(id)?.is_some())
+    fn exists(
+        &self,
+        def: TableDefinition<'static, &'static str, &'static [u8]>,
+        id: &str,
+    ) -> StoreResult<bool> {
+        Ok(self.tables.open(def)?.get(id)?.is_some())
     }
 
     pub fn product_exists(&self, id: &str) -> StoreResult<bool> {
@@ -241,8 +233,8 @@ impl WriteTxn {
     pub fn category_exists(&self, id: &str) -> StoreResult<bool> {
         self.exists(CATEGORIES, id)
     }
-    pub fn user_exists(&self, id: &str) -> StoreResult<bool> {
-        self.exists(USERS, id)
+    pub fn reviewer_exists(&self, id: &str) -> StoreResult<bool> {
+        self.exists(REVIEWERS, id)
     }
     pub fn review_exists(&self, id: &str) -> StoreResult<bool> {
         self.exists(REVIEWS, id)
@@ -251,10 +243,10 @@ impl WriteTxn {
     /// `id` followed by its ancestors, nearest first. Stops at a missing
     /// parent or after `MAX_CATEGORY_DEPTH` steps.
     pub fn category_lineage(&mut self, id: &str) -> StoreResult<Vec<String>> {
-        if let Some(c) = self.closures.get(id) {
+        if let Some(c) = self.pending.closures.get(id) {
             return Ok(c.clone());
         }
-        let table = self.txn.open_table(CATEGORIES)?;
+        let table = self.tables.open(CATEGORIES)?;
         let mut chain = vec![id.to_string()];
         let mut cur = id.to_string();
         while chain.len() < MAX_CATEGORY_DEPTH {
@@ -271,13 +263,13 @@ impl WriteTxn {
             }
         }
         drop(table);
-        self.closures.insert(id.to_string(), chain.clone());
+        self.pending.closures.insert(id.to_string(), chain.clone());
         Ok(chain)
     }
 
     /// Direct children of a category.
     pub fn category_children(&self, id: &str) -> StoreResult<Vec<String>> {
-        let t = self.txn.open_table(CATEGORY_CHILDREN)?;
+        let t = self.tables.open(CATEGORY_CHILDREN)?;
         let lo = child_key(Some(id), "");
         let hi = prefix_end(&lo);
         let mut out = Vec::new();
@@ -292,7 +284,7 @@ impl WriteTxn {
     /// work is flushed.
     fn products_in(&mut self, scope: Scope<'_>) -> StoreResult<Vec<String>> {
         self.flush()?;
-        let t = self.txn.open_table(BY_PRICE)?;
+        let t = self.tables.open(BY_PRICE)?;
         let mut out = Vec::new();
         for avail in [false, true] {
             let lo = scope.partition(avail);
@@ -321,10 +313,10 @@ impl WriteTxn {
     /// Number of products in a scope, exact after flushing.
     fn count(&mut self, scope: Scope<'_>) -> StoreResult<u64> {
         self.flush()?;
-        let t = self.txn.open_table(PRODUCT_COUNTS)?;
+        let t = self.tables.open(PRODUCT_COUNTS)?;
         let mut n = 0;
         for avail in [false, true] {
-            let k = keys::counter_key(&scope.partition(avail), keys::TOTAL_LEVEL, 0);
+            let k = index::counter_key(&scope.partition(avail), index::TOTAL_LEVEL, 0);
             n += t.get(k.as_slice())?.map_or(0, |g| g.value());
         }
         Ok(n)
@@ -335,9 +327,9 @@ impl WriteTxn {
     /// The index facts of a stored product, or `None` if it does not exist.
     fn facts(&mut self, id: &str) -> StoreResult<Option<IndexFacts>> {
         let stored = {
-            let products = self.txn.open_table(PRODUCTS)?;
-            let ratings = self.txn.open_table(PRODUCT_RATINGS)?;
-            stored_facts(&products, &ratings, &self.ratings, id)?
+            let products = self.tables.open(PRODUCTS)?;
+            let ratings = self.tables.open(PRODUCT_RATINGS)?;
+            stored_facts(&*products, &*ratings, &self.pending.ratings, id)?
         };
         stored.map(|s| self.with_lineage(id, s)).transpose()
     }
@@ -362,25 +354,25 @@ impl WriteTxn {
     /// marks it for re-indexing at flush. Call before changing anything that
     /// decides its entries.
     fn touch(&mut self, id: &str) -> StoreResult<()> {
-        if self.dirty.contains(id) {
+        if self.pending.dirty.contains(id) {
             return Ok(());
         }
-        self.changed.products.insert(id.to_string());
+        self.changes.products.insert(id.to_string());
         if let Some(f) = self.facts(id)? {
-            self.changed.list_scopes_of(&f);
+            self.changes.list_scopes_of(&f);
             let mut tables = [
-                self.txn.open_table(BY_CREATED)?,
-                self.txn.open_table(BY_PRICE)?,
-                self.txn.open_table(BY_RATING)?,
+                self.tables.open(BY_CREATED)?,
+                self.tables.open(BY_PRICE)?,
+                self.tables.open(BY_RATING)?,
             ];
             for (kind, key, _) in f.entries() {
                 tables[kind as usize].remove(key.as_slice())?;
             }
             for c in f.counters() {
-                *self.counters.entry(c).or_default() -= 1;
+                *self.pending.counters.entry(c).or_default() -= 1;
             }
         }
-        self.dirty.insert(id.to_string());
+        self.pending.dirty.insert(id.to_string());
         Ok(())
     }
 
@@ -388,28 +380,28 @@ impl WriteTxn {
     /// pending counter changes. Idempotent.
     pub fn flush(&mut self) -> StoreResult<()> {
         self.apply_ratings()?;
-        let mut dirty: Vec<String> = self.dirty.drain().collect();
-        if dirty.is_empty() && self.counters.is_empty() {
+        let mut dirty: Vec<String> = self.pending.dirty.drain().collect();
+        if dirty.is_empty() && self.pending.counters.is_empty() {
             return Ok(());
         }
         // Read in key order (page locality), with each table opened once.
         dirty.sort_unstable();
-        self.search_dirty.extend(dirty.iter().cloned());
+        self.changes.search_products.extend(dirty.iter().cloned());
         let mut stored = Vec::with_capacity(dirty.len());
         {
-            let products = self.txn.open_table(PRODUCTS)?;
-            let ratings = self.txn.open_table(PRODUCT_RATINGS)?;
+            let products = self.tables.open(PRODUCTS)?;
+            let ratings = self.tables.open(PRODUCT_RATINGS)?;
             for id in dirty {
-                if let Some(s) = stored_facts(&products, &ratings, &self.ratings, &id)? {
+                if let Some(s) = stored_facts(&*products, &*ratings, &self.pending.ratings, &id)? {
                     stored.push((id, s));
                 }
             }
         }
-        type Entry = (Vec<u8>, [u8; keys::PAYLOAD_LEN], usize);
+        type Entry = (Vec<u8>, [u8; index::PAYLOAD_LEN], usize);
         let mut entries: [Vec<Entry>; 3] = Default::default();
         for (id, s) in stored {
             let f = self.with_lineage(&id, s)?;
-            self.changed.list_scopes_of(&f);
+            self.changes.list_scopes_of(&f);
             let payload = f.payload.encode();
             for (kind, key, part) in f.entries() {
                 entries[kind as usize].push((key, payload, part));
@@ -421,21 +413,25 @@ impl WriteTxn {
         // The new entries' counters, derived from the sorted price entries.
         let price = &entries[IndexKind::Price as usize];
         for (k, n) in
-            keys::counters_of_sorted_price_entries(price.iter().map(|e| (e.0.as_slice(), e.2)))
+            index::counters_of_sorted_price_entries(price.iter().map(|e| (e.0.as_slice(), e.2)))
         {
-            *self.counters.entry(k).or_default() += n;
+            *self.pending.counters.entry(k).or_default() += n;
         }
         // Sorted inserts touch each leaf page once per batch.
         for (kind, batch) in IndexKind::ALL.into_iter().zip(entries) {
-            let mut t = self.txn.open_table(kind.table())?;
+            let mut t = self.tables.open(kind.table())?;
             for (k, v, _) in &batch {
                 t.insert(k.as_slice(), v.as_slice())?;
             }
         }
-        let mut pending: Vec<(Vec<u8>, i64)> =
-            self.counters.drain().filter(|(_, d)| *d != 0).collect();
+        let mut pending: Vec<(Vec<u8>, i64)> = self
+            .pending
+            .counters
+            .drain()
+            .filter(|(_, d)| *d != 0)
+            .collect();
         pending.sort_unstable();
-        let mut t = self.txn.open_table(PRODUCT_COUNTS)?;
+        let mut t = self.tables.open(PRODUCT_COUNTS)?;
         for (k, delta) in pending {
             let cur = t.get(k.as_slice())?.map_or(0, |g| g.value()) as i64;
             let new = cur + delta;
@@ -450,16 +446,20 @@ impl WriteTxn {
     }
 
     fn add_rating(&mut self, product_id: &str, rating: u8, sign: i64) {
-        let d = self.ratings.entry(product_id.to_string()).or_default();
+        let d = self
+            .pending
+            .ratings
+            .entry(product_id.to_string())
+            .or_default();
         d.0 += sign;
         d.1 += sign * rating as i64;
     }
 
     /// Writes pending rating changes into `PRODUCT_RATINGS`.
     fn apply_ratings(&mut self) -> StoreResult<()> {
-        let mut pending: Vec<(String, (i64, i64))> = self.ratings.drain().collect();
+        let mut pending: Vec<(String, (i64, i64))> = self.pending.ratings.drain().collect();
         pending.sort_unstable();
-        let mut t = self.txn.open_table(PRODUCT_RATINGS)?;
+        let mut t = self.tables.open(PRODUCT_RATINGS)?;
         for (id, (dc, ds)) in pending {
             let (count, sum) = t.get(id.as_str())?.map_or((0, 0), |g| g.value());
             let count = (count as i64 + dc).max(0) as u32;
@@ -479,8 +479,8 @@ impl WriteTxn {
     pub fn put_product(&mut self, p: &Product) -> StoreResult<()> {
         self.touch(p.id.as_str())?;
         let bytes = ProductRec::encode(p);
-        self.txn
-            .open_table(PRODUCTS)?
+        self.tables
+            .open(PRODUCTS)?
             .insert(p.id.as_str(), bytes.as_slice())?;
         Ok(())
     }
@@ -491,11 +491,11 @@ impl WriteTxn {
             return Ok(false);
         }
         self.touch(id)?;
-        self.txn.open_table(PRODUCTS)?.remove(id)?;
-        self.txn.open_table(PRODUCT_RATINGS)?.remove(id)?;
-        self.ratings.remove(id);
-        let mut index = self.txn.open_table(REVIEWS_BY_PRODUCT)?;
-        let mut reviews = self.txn.open_table(REVIEWS)?;
+        self.tables.open(PRODUCTS)?.remove(id)?;
+        self.tables.open(PRODUCT_RATINGS)?.remove(id)?;
+        self.pending.ratings.remove(id);
+        let mut index = self.tables.open(REVIEWS_BY_PRODUCT)?;
+        let mut reviews = self.tables.open(REVIEWS)?;
         let mut lo = Vec::new();
         keys::push_id(&mut lo, id);
         let hi = prefix_end(&lo);
@@ -512,23 +512,23 @@ impl WriteTxn {
     }
 
     pub fn put_brand(&mut self, b: &Brand) -> StoreResult<()> {
-        self.changed.brands.insert(b.id.to_string());
+        self.changes.brands.insert(b.id.to_string());
         let renamed = self
             .brand(b.id.as_str())?
             .is_some_and(|old| old.title != b.title);
         if renamed {
             // Search documents carry the brand title.
             let products = self.products_in(Scope::Brand(b.id.as_str()))?;
-            self.search_dirty.extend(products);
+            self.changes.search_products.extend(products);
         }
-        let mut by_title = self.txn.open_table(BRANDS_BY_TITLE)?;
-        if let Some(old) = get_domain::<BrandRec>(&self.txn, BRANDS, b.id.as_str())? {
+        let mut by_title = self.tables.open(BRANDS_BY_TITLE)?;
+        if let Some(old) = get_domain::<BrandRec>(self.tables, BRANDS, b.id.as_str())? {
             by_title.remove(title_key(&old.title, old.id.as_str()).as_slice())?;
         }
         by_title.insert(title_key(&b.title, b.id.as_str()).as_slice(), ())?;
         let bytes = BrandRec::encode(b);
-        self.txn
-            .open_table(BRANDS)?
+        self.tables
+            .open(BRANDS)?
             .insert(b.id.as_str(), bytes.as_slice())?;
         Ok(())
     }
@@ -538,11 +538,11 @@ impl WriteTxn {
         let Some(old) = self.brand(id)? else {
             return Ok(false);
         };
-        self.changed.brands.insert(id.to_string());
-        self.txn
-            .open_table(BRANDS_BY_TITLE)?
+        self.changes.brands.insert(id.to_string());
+        self.tables
+            .open(BRANDS_BY_TITLE)?
             .remove(title_key(&old.title, id).as_slice())?;
-        self.txn.open_table(BRANDS)?.remove(id)?;
+        self.tables.open(BRANDS)?.remove(id)?;
         Ok(true)
     }
 
@@ -552,17 +552,17 @@ impl WriteTxn {
     pub fn put_category(&mut self, c: &Category) -> StoreResult<()> {
         let old = self.category(c.id.as_str())?;
         let old_parent = old.as_ref().and_then(|o| o.parent_id.clone());
-        self.changed.categories.insert(c.id.to_string());
-        self.changed
+        self.changes.categories.insert(c.id.to_string());
+        self.changes
             .categories
             .extend(old_parent.iter().map(|p| p.to_string()));
-        self.changed
+        self.changes
             .categories
             .extend(c.parent_id.iter().map(|p| p.to_string()));
         if old.as_ref().is_some_and(|o| o.title != c.title) {
             // Search documents carry the titles of categories and ancestors.
             let products = self.products_in(Scope::Category(c.id.as_str()))?;
-            self.search_dirty.extend(products);
+            self.changes.search_products.extend(products);
         }
         if old.is_some() && old_parent != c.parent_id {
             // Touch with the old tree still in place, so the old entries go.
@@ -570,7 +570,7 @@ impl WriteTxn {
                 self.touch(&pid)?;
             }
         }
-        let mut children = self.txn.open_table(CATEGORY_CHILDREN)?;
+        let mut children = self.tables.open(CATEGORY_CHILDREN)?;
         if old.is_some() {
             children.remove(
                 child_key(old_parent.as_ref().map(|p| p.as_str()), c.id.as_str()).as_slice(),
@@ -582,10 +582,10 @@ impl WriteTxn {
         )?;
         drop(children);
         let bytes = CategoryRec::encode(c);
-        self.txn
-            .open_table(CATEGORIES)?
+        self.tables
+            .open(CATEGORIES)?
             .insert(c.id.as_str(), bytes.as_slice())?;
-        self.closures.clear();
+        self.pending.closures.clear();
         Ok(())
     }
 
@@ -595,15 +595,15 @@ impl WriteTxn {
         let Some(old) = self.category(id)? else {
             return Ok(false);
         };
-        self.changed.categories.insert(id.to_string());
-        self.changed
+        self.changes.categories.insert(id.to_string());
+        self.changes
             .categories
             .extend(old.parent_id.iter().map(|p| p.to_string()));
-        self.txn
-            .open_table(CATEGORY_CHILDREN)?
+        self.tables
+            .open(CATEGORY_CHILDREN)?
             .remove(child_key(old.parent_id.as_ref().map(|p| p.as_str()), id).as_slice())?;
-        self.txn.open_table(CATEGORIES)?.remove(id)?;
-        self.closures.clear();
+        self.tables.open(CATEGORIES)?.remove(id)?;
+        self.pending.closures.clear();
         Ok(true)
     }
 
@@ -613,93 +613,28 @@ impl WriteTxn {
         if let Some(old) = self.review(r.id.as_str())? {
             self.touch(old.product_id.as_str())?;
             self.add_rating(old.product_id.as_str(), old.rating.get(), -1);
-            self.txn
-                .open_table(REVIEWS_BY_PRODUCT)?
+            self.tables
+                .open(REVIEWS_BY_PRODUCT)?
                 .remove(review_key(&old).as_slice())?;
         }
         self.touch(r.product_id.as_str())?;
         self.add_rating(r.product_id.as_str(), r.rating.get(), 1);
-        self.txn
-            .open_table(REVIEWS_BY_PRODUCT)?
+        self.tables
+            .open(REVIEWS_BY_PRODUCT)?
             .insert(review_key(r).as_slice(), ())?;
         let bytes = ReviewRec::encode(r);
-        self.txn
-            .open_table(REVIEWS)?
+        self.tables
+            .open(REVIEWS)?
             .insert(r.id.as_str(), bytes.as_slice())?;
         Ok(())
     }
 
-    pub fn put_user(&mut self, u: &User) -> StoreResult<()> {
-        self.changed.users.insert(u.id.to_string());
-        let bytes = UserRec::encode(u);
-        self.txn
-            .open_table(USERS)?
+    pub fn put_reviewer(&mut self, u: &Reviewer) -> StoreResult<()> {
+        self.changes.reviewers.insert(u.id.to_string());
+        let bytes = ReviewerRec::encode(u);
+        self.tables
+            .open(REVIEWERS)?
             .insert(u.id.as_str(), bytes.as_slice())?;
-        Ok(())
-    }
-
-    /// Flushes pending index work and commits durably: when this returns
-    /// `Ok`, the write survives a crash.
-    pub fn commit(mut self) -> StoreResult<CommitInfo> {
-        let start = std::time::Instant::now();
-        let dirty = self.dirty.len();
-        self.flush()?;
-        let flushed = start.elapsed();
-        let generation = {
-            let mut meta = self.txn.open_table(META)?;
-            let current = meta.get("generation")?.map_or(0, |g| g.value());
-            if self.search_dirty.is_empty() {
-                current
-            } else {
-                meta.insert("generation", current + 1)?;
-                current + 1
-            }
-        };
-        let products: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
-        self.txn.commit()?;
-        tracing::debug!(
-            dirty_products = dirty,
-            flush_ms = flushed.as_millis() as u64,
-            commit_ms = (start.elapsed() - flushed).as_millis() as u64,
-            "write transaction committed"
-        );
-        Ok(CommitInfo {
-            generation,
-            products,
-            changed: std::mem::take(&mut self.changed),
-        })
-    }
-
-    /// Replaces the search synonym groups.
-    pub fn put_synonyms(&mut self, s: &crate::domain::search::Synonyms) -> StoreResult<()> {
-        self.changed.synonyms = true;
-        let bytes = super::records::SynonymsRec::encode(s);
-        self.txn
-            .open_table(SEARCH_SYNONYMS)?
-            .insert("v1", bytes.as_slice())?;
-        Ok(())
-    }
-
-    /// Adds `(text, searches, zero-hit searches)` to the query statistics,
-    /// then prunes the least searched entries beyond the bound.
-    pub fn record_queries(&mut self, counts: &[(String, u64, u64)]) -> StoreResult<()> {
-        let mut t = self.txn.open_table(SEARCH_QUERIES)?;
-        for (text, n, zero) in counts {
-            let (a, b) = t.get(text.as_str())?.map_or((0, 0), |g| g.value());
-            t.insert(text.as_str(), (a + n, b + zero))?;
-        }
-        let len = t.len()?;
-        if len > MAX_TRACKED_QUERIES {
-            let mut all: Vec<(u64, String)> = Vec::with_capacity(len as usize);
-            for item in t.iter()? {
-                let (k, v) = item?;
-                all.push((v.value().0, k.value().to_string()));
-            }
-            all.sort();
-            for (_, text) in all.iter().take((len - MAX_TRACKED_QUERIES) as usize) {
-                t.remove(text.as_str())?;
-            }
-        }
         Ok(())
     }
 }

@@ -1,16 +1,17 @@
 //! Read-only views over archived records, for the read path.
 //!
-//! Views borrow straight from the stored bytes (see `records`): building a
+//! Views borrow straight from the stored bytes (see `crate::store::codec`): building a
 //! response from a view copies only what the JSON writer copies. They expose
 //! plain `&str`, numbers and domain value types, so nothing above the store
 //! sees rkyv.
 
-use super::error::StoreResult;
 use super::records::{
     ArchivedBrandV1, ArchivedCategoryV1, ArchivedProductV1, ArchivedReviewV1, ArchivedUserV1,
-    BrandRec, CategoryRec, ProductRec, Rec, ReviewRec, UserRec,
+    BrandRec, CategoryRec, ProductRec, ReviewRec, ReviewerRec,
 };
 use crate::domain::Timestamp;
+use crate::store::codec::Rec;
+use crate::store::error::StoreResult;
 
 fn ts(ms: i64) -> Timestamp {
     // Records are validated when written; a value outside the supported range
@@ -130,9 +131,9 @@ impl<'a> ReviewView<'a> {
 }
 
 #[derive(Clone, Copy)]
-pub struct UserView<'a>(&'a ArchivedUserV1);
+pub struct ReviewerView<'a>(&'a ArchivedUserV1);
 
-impl<'a> UserView<'a> {
+impl<'a> ReviewerView<'a> {
     pub fn id(self) -> &'a str {
         self.0.id.as_str()
     }
@@ -159,4 +160,4 @@ view!(ProductRec, ProductView);
 view!(BrandRec, BrandView);
 view!(CategoryRec, CategoryView);
 view!(ReviewRec, ReviewView);
-view!(UserRec, UserView);
+view!(ReviewerRec, ReviewerView);

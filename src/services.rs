@@ -1,0 +1,65 @@
+//! The application's services behind one state, and what a commit sets off.
+//!
+//! Services are siblings: each coordinates its own use cases over the shared
+//! store, search and cache (`catalog` now; accounts, orders, jobs and
+//! replication as they arrive). The API reaches them through [`Services`];
+//! they never call the API, and the store never calls them.
+//!
+//! # What a commit sets off
+//! [`CommitDispatch::on_commit`] is the one place: the store calls it on its
+//! writer thread after every durable commit that changed something, before
+//! any write of that commit is acknowledged. Its steps, in order, are the
+//! whole list of side effects of a write.
+
+use crate::cache::ResponseCache;
+use crate::catalog::{self, Catalog, SearchFeed};
+use crate::store::{Commit, CommitListener, Store};
+use std::sync::Arc;
+
+/// Every service; cheap to clone (handles).
+#[derive(Clone)]
+pub struct Services {
+    pub catalog: Catalog,
+}
+
+impl Services {
+    /// Wires the services over one store: from now on every commit goes
+    /// through [`CommitDispatch`].
+    pub fn new(catalog: Catalog) -> Services {
+        let dispatch = CommitDispatch {
+            search: catalog.search_feed(),
+            cache: catalog.cache_handle(),
+        };
+        catalog.store().set_commit_listener(Arc::new(dispatch));
+        Services { catalog }
+    }
+
+    pub fn store(&self) -> &Store {
+        self.catalog.store()
+    }
+}
+
+/// What a durable commit sets off (see the module docs).
+pub struct CommitDispatch {
+    search: SearchFeed,
+    cache: Arc<ResponseCache>,
+}
+
+impl CommitListener for CommitDispatch {
+    fn on_commit(&self, commit: &Commit) {
+        let changes = &commit.changes;
+        // 1. Search: new synonym groups apply to the next query; products
+        //    whose documents changed are queued for the indexer, which makes
+        //    them searchable within ~100–300 ms (search/mod.rs).
+        if let Some(s) = &changes.search_settings.synonyms {
+            self.search.synonyms_replaced(s);
+        }
+        self.search
+            .changed(commit.generation, &changes.catalog.search_products);
+        // 2. Response cache: every body showing something the commit changed
+        //    stops being served. After step 1, so a recomputation sees the
+        //    new synonyms.
+        self.cache.invalidate(catalog::cache_tags(changes));
+        // Accounts, orders, job wake-ups and replication add their steps here.
+    }
+}

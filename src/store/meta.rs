@@ -1,0 +1,52 @@
+//! Facts about the whole database file: its layout version and its
+//! generation.
+
+use super::error::StoreResult;
+use super::undo::Tables;
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+
+/// `"schema"` → layout version of this whole file; `"generation"` → number
+/// of committed transactions that changed what the search index shows (a
+/// product, or a brand/category title it carries). The search index records
+/// the generation it reflects (see `search`).
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// The layout version this build reads and writes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+const SCHEMA: &str = "schema";
+const GENERATION: &str = "generation";
+
+/// Records the schema version in a new file; `Ok(Some(found))` when the file
+/// holds another version.
+pub(crate) fn check_schema(txn: &redb::WriteTransaction) -> StoreResult<Option<u64>> {
+    let mut meta = txn.open_table(META)?;
+    let found = meta.get(SCHEMA)?.map(|g| g.value());
+    match found {
+        None => {
+            meta.insert(SCHEMA, SCHEMA_VERSION)?;
+            Ok(None)
+        }
+        Some(v) if v == SCHEMA_VERSION => Ok(None),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+/// The committed generation.
+pub(crate) fn generation(db: &redb::Database) -> StoreResult<u64> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    Ok(meta.get(GENERATION)?.map_or(0, |g| g.value()))
+}
+
+/// The generation this transaction commits: one more than the last when
+/// `bump`, else unchanged.
+pub(crate) fn next_generation(tables: &Tables, bump: bool) -> StoreResult<u64> {
+    let mut meta = tables.open(META)?;
+    let current = meta.get(GENERATION)?.map_or(0, |g| g.value());
+    if !bump {
+        return Ok(current);
+    }
+    meta.insert(GENERATION, current + 1)?;
+    Ok(current + 1)
+}

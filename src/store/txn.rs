@@ -1,0 +1,134 @@
+//! The one write transaction every area writes into.
+//!
+//! A [`WriteTxn`] is handed to each write closure (see [`super::Store::write`]).
+//! Each area reaches its own tables through its part: [`WriteTxn::catalog`],
+//! [`WriteTxn::search_settings`] (and, as they arrive, accounts, orders and
+//! jobs), so an order, its stock decrements and its confirmation job can
+//! commit in one redb transaction. Each area reports what it changed in its
+//! part of the [`ChangeSet`]; the commit hands the batch's change set to the
+//! one commit listener.
+//!
+//! # One write inside a batch
+//! Group commit runs several writes in one redb transaction. Each write is a
+//! unit of its own: when it ends well, its areas flush their deferred work
+//! ([`WriteTxn::finish_write`]); when it fails, its table changes are undone
+//! from the undo log and its deferred work and change set are dropped
+//! ([`WriteTxn::rollback_write`]). Either way its batch-mates are untouched.
+
+use super::catalog::write::{CatalogChanges, CatalogWriter, Pending};
+use super::error::StoreResult;
+use super::meta;
+use super::search_settings::{SearchSettingsChanges, SearchSettingsWriter};
+use super::undo::{Tables, UndoLog};
+
+/// What a write (or a whole commit) changed, by area.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    pub catalog: CatalogChanges,
+    pub search_settings: SearchSettingsChanges,
+}
+
+impl ChangeSet {
+    pub(crate) fn merge(&mut self, other: ChangeSet) {
+        let ChangeSet {
+            catalog,
+            search_settings,
+        } = other;
+        self.catalog.merge(catalog);
+        self.search_settings.merge(search_settings);
+    }
+
+    /// True when nothing a reader can see changed.
+    pub fn is_empty(&self) -> bool {
+        *self == ChangeSet::default()
+    }
+}
+
+/// A durable commit: what it changed, and the generation it made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// The store generation after this commit (see [`meta::META`]).
+    pub generation: u64,
+    pub changes: ChangeSet,
+}
+
+pub struct WriteTxn {
+    tables: Tables,
+    /// The catalogue's deferred index work of the write in progress.
+    catalog: Pending,
+    /// What the write in progress changed.
+    changes: ChangeSet,
+}
+
+impl WriteTxn {
+    /// `undo`: whether writes can be taken back one by one (batched writes);
+    /// a transaction of its own does not need it.
+    pub(crate) fn new(txn: redb::WriteTransaction, undo: bool) -> WriteTxn {
+        WriteTxn {
+            tables: Tables {
+                txn,
+                undo: UndoLog::new(undo),
+            },
+            catalog: Pending::default(),
+            changes: ChangeSet::default(),
+        }
+    }
+
+    /// The catalogue's tables: records, list indexes, counters, ratings.
+    pub fn catalog(&mut self) -> CatalogWriter<'_> {
+        CatalogWriter {
+            tables: &self.tables,
+            pending: &mut self.catalog,
+            changes: &mut self.changes.catalog,
+        }
+    }
+
+    /// Search synonyms and query analytics.
+    pub fn search_settings(&mut self) -> SearchSettingsWriter<'_> {
+        SearchSettingsWriter {
+            tables: &self.tables,
+            changes: &mut self.changes.search_settings,
+        }
+    }
+
+    /// Ends the write in progress well: areas flush their deferred work;
+    /// returns what the write changed. On `Err` the caller rolls back.
+    pub(crate) fn finish_write(&mut self) -> StoreResult<ChangeSet> {
+        self.catalog().flush()?;
+        self.tables.undo.clear();
+        Ok(std::mem::take(&mut self.changes))
+    }
+
+    /// Takes the write in progress back: every table as it was when the write
+    /// began, its deferred work and changes dropped. An `Err` means the
+    /// transaction itself is unusable.
+    pub(crate) fn rollback_write(&mut self) -> StoreResult<()> {
+        self.catalog = Pending::default();
+        self.changes = ChangeSet::default();
+        self.tables.undo.undo(&self.tables.txn)
+    }
+
+    /// Commits durably with `changes` (the union of the kept writes):
+    /// when this returns `Ok`, the writes survive a crash.
+    pub(crate) fn commit(self, changes: ChangeSet) -> StoreResult<Commit> {
+        let start = std::time::Instant::now();
+        // The generation counts commits that change what search shows.
+        let generation =
+            meta::next_generation(&self.tables, !changes.catalog.search_products.is_empty())?;
+        self.tables.txn.commit()?;
+        tracing::debug!(
+            micros = start.elapsed().as_micros() as u64,
+            "write transaction committed"
+        );
+        Ok(Commit {
+            generation,
+            changes,
+        })
+    }
+
+    /// Drops everything this transaction wrote.
+    pub(crate) fn abort(self) -> StoreResult<()> {
+        self.tables.txn.abort()?;
+        Ok(())
+    }
+}
