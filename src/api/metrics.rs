@@ -143,6 +143,24 @@ fn per_kind<M: EncodeMetric>(
     Ok(())
 }
 
+/// `shopd_store_writes_total{outcome}`: writes made durable, and writes
+/// undone because their closure failed.
+fn per_outcome(
+    encoder: &mut DescriptorEncoder,
+    values: [(&'static str, u64); 2],
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(
+        "shopd_store_writes",
+        "Writes through the shared write path, by outcome",
+        None,
+        prometheus_client::metrics::MetricType::Counter,
+    )?;
+    for (outcome, n) in values {
+        ConstCounter::new(n).encode(metric.encode_family(&[("outcome", outcome)])?)?;
+    }
+    Ok(())
+}
+
 impl Collector for ScrapeTime {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.catalog.cache().stats();
@@ -198,6 +216,18 @@ impl Collector for ScrapeTime {
             None,
             capacity.metric_type(),
         )?)?;
+        let writes = self.catalog.store().write_stats();
+        let commits = ConstCounter::new(writes.commits);
+        commits.encode(encoder.encode_descriptor(
+            "shopd_store_commits",
+            "Durable commits (each covers a batch of writes: group commit)",
+            None,
+            commits.metric_type(),
+        )?)?;
+        per_outcome(
+            &mut encoder,
+            [("kept", writes.kept), ("undone", writes.undone)],
+        )?;
         let lag = self.catalog.index_lag();
         let generations = ConstGauge::new(lag.generations as i64);
         generations.encode(encoder.encode_descriptor(

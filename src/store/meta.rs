@@ -7,8 +7,10 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
 /// `"schema"` → layout version of this whole file; `"generation"` → number
 /// of committed transactions that changed what the search index shows (a
-/// product, or a brand/category title it carries). The search index records
-/// the generation it reflects (see `search`).
+/// product, or a brand/category title it carries; the search index records
+/// the generation it reflects, see `search`); `"wal_seq"` → the last
+/// write-ahead log batch included; `"checkpoints"` → durable commits made
+/// only to checkpoint the log.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The layout version this build reads and writes.
@@ -16,6 +18,10 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 const SCHEMA: &str = "schema";
 const GENERATION: &str = "generation";
+/// The last write-ahead log batch this state includes (see `wal`).
+pub(crate) const WAL_SEQ: &str = "wal_seq";
+/// Durable commits made to checkpoint the log.
+const CHECKPOINTS: &str = "checkpoints";
 
 /// Records the schema version in a new file; `Ok(Some(found))` when the file
 /// holds another version.
@@ -49,4 +55,23 @@ pub(crate) fn next_generation(tables: &Tables, bump: bool) -> StoreResult<u64> {
     }
     meta.insert(GENERATION, current + 1)?;
     Ok(current + 1)
+}
+
+/// Records the batch sequence number a transaction commits.
+pub(crate) fn set_wal_seq(tables: &Tables, seq: u64) -> StoreResult<()> {
+    tables.open(META)?.insert(WAL_SEQ, seq)?;
+    Ok(())
+}
+
+/// A durable commit that changes nothing else: every non-durable commit
+/// before it becomes durable.
+pub(crate) fn checkpoint(db: &redb::Database) -> StoreResult<()> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        let n = meta.get(CHECKPOINTS)?.map_or(0, |g| g.value());
+        meta.insert(CHECKPOINTS, n + 1)?;
+    }
+    txn.commit()?;
+    Ok(())
 }

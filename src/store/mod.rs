@@ -34,6 +34,7 @@ pub mod read;
 pub mod search_settings;
 pub mod txn;
 pub(crate) mod undo;
+pub(crate) mod wal;
 pub mod writer;
 
 pub use catalog::listing::{Plan, ProductHit, ProductPage};
@@ -46,7 +47,7 @@ pub use error::{StoreError, StoreResult};
 pub use read::ReadTxn;
 pub use search_settings::{QueryCounts, SearchSettingsChanges};
 pub use txn::{ChangeSet, Commit, WriteTxn};
-pub use writer::CommitListener;
+pub use writer::{CommitListener, WriteStats};
 
 use redb::{Database, ReadableDatabase};
 use std::path::{Path, PathBuf};
@@ -75,6 +76,7 @@ struct Inner {
     db: Arc<Database>,
     path: PathBuf,
     listener: ListenerSlot,
+    counters: Arc<writer::WriteCounters>,
     /// The writer thread's queue and handle; `None` once closed.
     writer: Mutex<Option<(writer::Queue, std::thread::JoinHandle<()>)>>,
 }
@@ -150,14 +152,25 @@ impl Store {
         catalog::tables::create_all(&txn)?;
         search_settings::create_all(&txn)?;
         txn.commit()?;
+        let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path))?;
         let db = Arc::new(db);
         let listener = ListenerSlot::default();
+        let counters = Arc::new(writer::WriteCounters::default());
         let (tx, rx) = mpsc::channel();
         let thread = {
-            let (db, listener) = (db.clone(), listener.clone());
+            let writer = writer::Writer {
+                db: db.clone(),
+                listener: listener.clone(),
+                counters: counters.clone(),
+                wal,
+                seq,
+                last_checkpoint: std::time::Instant::now(),
+                unsynced: false,
+                failed: None,
+            };
             std::thread::Builder::new()
                 .name("shopd-writer".into())
-                .spawn(move || writer::run(db, rx, listener))
+                .spawn(move || writer.run(rx))
                 .map_err(|e| StoreError::Engine(redb::Error::Io(e)))?
         };
         Ok(Store {
@@ -165,6 +178,7 @@ impl Store {
                 db,
                 path: path.to_path_buf(),
                 listener,
+                counters,
                 writer: Mutex::new(Some((tx, thread))),
             }),
         })
@@ -179,6 +193,11 @@ impl Store {
         }
     }
 
+    /// Commits and writes the writer made since the store opened.
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.counters.read()
+    }
+
     /// The current generation (see [`meta::META`]).
     pub fn generation(&self) -> StoreResult<u64> {
         meta::generation(&self.inner.db)
@@ -186,6 +205,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    #[cfg(test)]
+    pub(crate) fn database(&self) -> &Database {
+        &self.inner.db
     }
 
     /// A consistent snapshot for reading.
@@ -257,8 +281,13 @@ impl Store {
             false,
         );
         let out = f(&mut txn)?;
-        let changes = txn.finish_write()?;
-        let commit = txn.commit(changes)?;
+        let mut changes = txn.finish_write()?;
+        let generation = txn.prepare(&mut changes, None)?;
+        txn.commit(None, true)?;
+        let commit = Commit {
+            generation,
+            changes,
+        };
         if !commit.changes.is_empty() {
             let l = self.inner.listener.read().ok().and_then(|l| l.clone());
             if let Some(l) = l {

@@ -10,16 +10,18 @@
 //!
 //! # One write inside a batch
 //! Group commit runs several writes in one redb transaction. Each write is a
-//! unit of its own: when it ends well, its areas flush their deferred work
+//! unit of its own: when it ends well, its changes are kept
 //! ([`WriteTxn::finish_write`]); when it fails, its table changes are undone
-//! from the undo log and its deferred work and change set are dropped
+//! from the undo log and its deferred work and change set are taken back
 //! ([`WriteTxn::rollback_write`]). Either way its batch-mates are untouched.
+//! Deferred index work runs once for the whole transaction, at commit.
 
 use super::catalog::write::{CatalogChanges, CatalogWriter, Pending};
-use super::error::StoreResult;
+use super::error::{StoreError, StoreResult};
 use super::meta;
 use super::search_settings::{SearchSettingsChanges, SearchSettingsWriter};
 use super::undo::{Tables, UndoLog};
+use super::wal::Wal;
 
 /// What a write (or a whole commit) changed, by area.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct Commit {
 
 pub struct WriteTxn {
     tables: Tables,
+    /// Redo bytes of the kept writes so far (see `wal`).
+    redo: Vec<u8>,
     /// The catalogue's deferred index work of the write in progress.
     catalog: Pending,
     /// What the write in progress changed.
@@ -69,6 +73,7 @@ impl WriteTxn {
                 txn,
                 undo: UndoLog::new(undo),
             },
+            redo: Vec::new(),
             catalog: Pending::default(),
             changes: ChangeSet::default(),
         }
@@ -91,11 +96,12 @@ impl WriteTxn {
         }
     }
 
-    /// Ends the write in progress well: areas flush their deferred work;
-    /// returns what the write changed. On `Err` the caller rolls back.
+    /// Ends the write in progress well: its changes are kept; returns what
+    /// it changed (without what its deferred index work will report when
+    /// the transaction commits). On `Err` the caller rolls back.
     pub(crate) fn finish_write(&mut self) -> StoreResult<ChangeSet> {
-        self.catalog().flush()?;
-        self.tables.undo.clear();
+        self.catalog.keep();
+        self.tables.undo.keep(&mut self.redo);
         Ok(std::mem::take(&mut self.changes))
     }
 
@@ -103,27 +109,58 @@ impl WriteTxn {
     /// began, its deferred work and changes dropped. An `Err` means the
     /// transaction itself is unusable.
     pub(crate) fn rollback_write(&mut self) -> StoreResult<()> {
-        self.catalog = Pending::default();
+        self.catalog.undo();
         self.changes = ChangeSet::default();
         self.tables.undo.undo(&self.tables.txn)
     }
 
-    /// Commits durably with `changes` (the union of the kept writes):
-    /// when this returns `Ok`, the writes survive a crash.
-    pub(crate) fn commit(self, changes: ChangeSet) -> StoreResult<Commit> {
-        let start = std::time::Instant::now();
+    /// Finishes the transaction's own work before it is logged: the
+    /// deferred index work of every kept write (once, sorted; it reports the
+    /// list scopes of the products' final states into `changes`), the
+    /// generation and, for a logged batch, its sequence number. Nothing is
+    /// durable or visible yet: on `Err`, abort.
+    pub(crate) fn prepare(
+        &mut self,
+        changes: &mut ChangeSet,
+        seq: Option<u64>,
+    ) -> StoreResult<u64> {
+        self.catalog().flush()?;
+        changes.merge(std::mem::take(&mut self.changes));
         // The generation counts commits that change what search shows.
         let generation =
             meta::next_generation(&self.tables, !changes.catalog.search_products.is_empty())?;
-        self.tables.txn.commit()?;
+        if let Some(seq) = seq {
+            meta::set_wal_seq(&self.tables, seq)?;
+        }
+        self.tables.undo.keep(&mut self.redo);
+        Ok(generation)
+    }
+
+    /// Commits a prepared transaction. With `wal` (a batch of the writer),
+    /// its redo record is appended to the write-ahead log and synced first,
+    /// and the redb commit is durable only when `durable` (a checkpoint);
+    /// without (a transaction of its own), the redb commit is durable.
+    /// Either way, when this returns `Ok` the writes survive a crash; on
+    /// `Err` they may or may not have.
+    pub(crate) fn commit(self, wal: Option<(&mut Wal, u64)>, durable: bool) -> StoreResult<()> {
+        let start = std::time::Instant::now();
+        let logged = wal.is_some();
+        if let Some((wal, seq)) = wal {
+            wal.append(seq, &self.redo)?;
+        }
+        let mut txn = self.tables.txn;
+        if logged && !durable {
+            txn.set_durability(redb::Durability::None)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        }
+        txn.commit()?;
         tracing::debug!(
             micros = start.elapsed().as_micros() as u64,
+            logged,
+            durable,
             "write transaction committed"
         );
-        Ok(Commit {
-            generation,
-            changes,
-        })
+        Ok(())
     }
 
     /// Drops everything this transaction wrote.

@@ -1,4 +1,6 @@
-//! Undoing one write inside a shared transaction.
+//! Logging every table change of a write: undo records to take one write
+//! back inside a shared transaction, and redo records for the write-ahead
+//! log.
 //!
 //! Group commit runs many writes in one redb transaction, and a write that
 //! fails halfway (a validation error found after it changed something, a
@@ -7,30 +9,37 @@
 //! any table. So every change goes through [`Table`], which, while the log is
 //! recording, remembers the previous value of each key it changes; replaying
 //! those records backwards ([`UndoLog::undo`]) puts every table back as it was
-//! when the write began.
+//! when the write began. The same call appends the new value to the write's
+//! redo bytes (see `wal`): replayed in order on top of the last durable
+//! state, they rebuild every table the kept writes changed.
 //!
 //! # Invariants
 //! - Area code never writes a redb table directly: [`Tables::open`] is the
-//!   only way to a writable table, and it always logs.
-//! - A record restores exactly one key to its state before the change that
-//!   made it; records are replayed newest first, so a key changed twice ends
-//!   at its oldest value.
-//! - A log that is not recording (a bulk import runs alone in its own
-//!   transaction, whose failure aborts everything) costs nothing.
+//!   only way to a writable table, it always logs, and it refuses a table
+//!   the write-ahead log could not replay (see `wal`).
+//! - An undo record restores exactly one key to its state before the change
+//!   that made it; records are replayed newest first, so a key changed twice
+//!   ends at its oldest value.
+//! - The redo bytes of a write hold its changes in the order made; an undone
+//!   write's redo bytes are dropped with it.
+//! - A log that is not recording (a bulk import runs alone in its own,
+//!   durable transaction, whose failure aborts everything) costs nothing.
 
 use super::error::{StoreError, StoreResult};
-use redb::{Key, TableDefinition, Value};
+use redb::{Key, TableDefinition, TableHandle, Value};
 use std::borrow::Borrow;
 use std::cell::RefCell;
 
 /// Puts one key back as it was.
 type UndoRecord = Box<dyn FnOnce(&redb::WriteTransaction) -> StoreResult<()>>;
 
-/// The undo records of the write in progress.
+/// The undo records and redo bytes of the write in progress.
 #[derive(Default)]
 pub(crate) struct UndoLog {
     recording: bool,
     records: RefCell<Vec<UndoRecord>>,
+    /// Redo bytes of the write in progress (`wal::push_redo` format).
+    redo: RefCell<Vec<u8>>,
 }
 
 impl UndoLog {
@@ -38,16 +47,21 @@ impl UndoLog {
         UndoLog {
             recording,
             records: RefCell::default(),
+            redo: RefCell::default(),
         }
     }
 
-    /// Forgets the records: the write they belong to is kept.
-    pub(crate) fn clear(&self) {
+    /// The write in progress is kept: forgets its undo records and moves its
+    /// redo bytes to the end of `batch`.
+    pub(crate) fn keep(&self, batch: &mut Vec<u8>) {
         self.records.borrow_mut().clear();
+        batch.append(&mut self.redo.borrow_mut());
     }
 
-    /// Restores every key the current write changed, newest change first.
+    /// Restores every key the current write changed, newest change first,
+    /// and drops its redo bytes.
     pub(crate) fn undo(&self, txn: &redb::WriteTransaction) -> StoreResult<()> {
+        self.redo.borrow_mut().clear();
         let records = std::mem::take(&mut *self.records.borrow_mut());
         for record in records.into_iter().rev() {
             record(txn)?;
@@ -60,7 +74,9 @@ impl UndoLog {
         def: TableDefinition<'static, K, V>,
         key: Vec<u8>,
         old: Option<Vec<u8>>,
+        new: Option<&[u8]>,
     ) {
+        super::wal::push_redo(&mut self.redo.borrow_mut(), def.name(), &key, new);
         self.records.borrow_mut().push(Box::new(move |txn| {
             let mut t = txn.open_table(def)?;
             let k = K::from_bytes(&key);
@@ -89,6 +105,12 @@ impl Tables {
         &self,
         def: TableDefinition<'static, K, V>,
     ) -> StoreResult<Table<'_, K, V>> {
+        if self.undo.recording && !super::wal::replayable(def.name()) {
+            return Err(StoreError::Unavailable(format!(
+                "table '{}' is not replayable by the write-ahead log (list it in store/wal.rs)",
+                def.name()
+            )));
+        }
         Ok(Table {
             inner: self.txn.open_table(def).map_err(StoreError::from)?,
             def,
@@ -124,11 +146,12 @@ impl<K: Key + 'static, V: Value + 'static> Table<'_, K, V> {
             return Ok(());
         }
         let k = K::as_bytes(key.borrow()).as_ref().to_vec();
+        let new = V::as_bytes(value.borrow()).as_ref().to_vec();
         let old = self
             .inner
             .insert(key, value)?
             .map(|g| V::as_bytes(&g.value()).as_ref().to_vec());
-        self.undo.push(self.def, k, old);
+        self.undo.push(self.def, k, old, Some(&new));
         Ok(())
     }
 
@@ -144,7 +167,7 @@ impl<K: Key + 'static, V: Value + 'static> Table<'_, K, V> {
             .map(|g| V::as_bytes(&g.value()).as_ref().to_vec());
         let existed = old.is_some();
         if existed {
-            self.undo.push(self.def, k, old);
+            self.undo.push(self.def, k, old, None);
         }
         Ok(existed)
     }
@@ -155,7 +178,7 @@ mod tests {
     use super::*;
     use redb::ReadableTable;
 
-    const T: TableDefinition<&str, u64> = TableDefinition::new("t");
+    const T: TableDefinition<&str, u64> = crate::store::meta::META;
 
     fn dump(txn: &redb::WriteTransaction) -> Vec<(String, u64)> {
         let t = txn.open_table(T).unwrap();
@@ -181,7 +204,7 @@ mod tests {
             t.insert("a", 1).unwrap();
             t.insert("b", 2).unwrap();
         }
-        tables.undo.clear(); // the first write is kept
+        tables.undo.keep(&mut Vec::new()); // the first write is kept
         let before = dump(&tables.txn);
         {
             let mut t = tables.open(T).unwrap();

@@ -17,15 +17,23 @@
 //!   batch-mates commit.
 //! - Writes of a batch run in queue order and each sees the ones before it:
 //!   the result is the same as running them one by one.
-//! - When the commit fails, every write of the batch gets the error, none is
-//!   acknowledged, and nothing of the batch is visible.
+//! - A batch is durable once its redo record is synced to the write-ahead
+//!   log (`wal`); its redb commit follows (visible to readers), durable in
+//!   redb itself only at checkpoints ([`CHECKPOINT_EVERY`]).
+//! - When logging or committing fails, every write of the batch gets the
+//!   error, none is acknowledged, and the writer refuses all later writes
+//!   until restart.
 
 use super::error::StoreError;
+use super::meta;
 use super::txn::{ChangeSet, Commit, WriteTxn};
+use super::wal::Wal;
 use redb::Database;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 /// Most writes in one commit. Bounds the first write's wait and the undo
 /// memory of a batch.
@@ -38,6 +46,40 @@ pub trait CommitListener: Send + Sync {
 }
 
 pub(super) type ListenerSlot = Arc<RwLock<Option<Arc<dyn CommitListener>>>>;
+
+/// What the writer has done since the store opened (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct WriteCounters {
+    /// Durable commits made by the writer.
+    pub commits: AtomicU64,
+    /// Writes made durable.
+    pub kept: AtomicU64,
+    /// Writes undone (their closure failed or panicked).
+    pub undone: AtomicU64,
+    /// The writer stopped accepting writes after a storage failure.
+    pub failed: AtomicBool,
+}
+
+/// A reading of [`WriteCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub commits: u64,
+    pub kept: u64,
+    pub undone: u64,
+    /// Writes are refused until restart (a sync or commit failed).
+    pub failed: bool,
+}
+
+impl WriteCounters {
+    pub fn read(&self) -> WriteStats {
+        WriteStats {
+            commits: self.commits.load(Relaxed),
+            kept: self.kept.load(Relaxed),
+            undone: self.undone.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+        }
+    }
+}
 
 /// One queued write: run it, or fail it without running.
 pub(super) trait Job: Send {
@@ -59,27 +101,239 @@ pub(super) enum Msg {
     Stop,
 }
 
-/// Runs the writer loop until `Stop` or until every sender is gone.
-pub(super) fn run(db: Arc<Database>, rx: Receiver<Msg>, listener: ListenerSlot) {
-    let mut stop = false;
-    while !stop {
-        let Ok(first) = rx.recv() else { break };
-        let mut jobs = Vec::new();
-        match first {
-            Msg::Write(j) => jobs.push(j),
-            Msg::Stop => break,
-        }
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Msg::Write(j)) => jobs.push(j),
-                Ok(Msg::Stop) => {
-                    stop = true;
-                    break;
+/// How often the log is checkpointed while writes keep coming (and how
+/// long after the last batch when they stop).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// A log this big is checkpointed at once.
+pub const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The writer thread's state.
+pub(super) struct Writer {
+    pub db: Arc<Database>,
+    pub listener: ListenerSlot,
+    pub counters: Arc<WriteCounters>,
+    pub wal: Wal,
+    /// The last batch sequence number used.
+    pub seq: u64,
+    pub last_checkpoint: Instant,
+    /// Batches committed since the last checkpoint (durable only in the log).
+    pub unsynced: bool,
+    /// Set after a storage failure: no write is accepted until restart.
+    pub failed: Option<String>,
+}
+
+impl Writer {
+    /// Runs until `Stop` or until every sender is gone, then checkpoints.
+    pub(super) fn run(mut self, rx: Receiver<Msg>) {
+        loop {
+            let first = if self.unsynced {
+                let wait = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
+                match rx.recv_timeout(wait) {
+                    Ok(m) => m,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.checkpoint();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
                 }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            } else {
+                match rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                }
+            };
+            let mut jobs = Vec::new();
+            let mut stop = false;
+            match first {
+                Msg::Write(j) => jobs.push(j),
+                Msg::Stop => break,
+            }
+            while jobs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(Msg::Write(j)) => jobs.push(j),
+                    Ok(Msg::Stop) => {
+                        stop = true;
+                        break;
+                    }
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            self.commit_batch(jobs);
+            if stop {
+                break;
             }
         }
-        commit_batch(&db, jobs, &listener);
+        if self.unsynced {
+            self.checkpoint();
+        }
+    }
+
+    /// Makes everything committed so far durable in redb and empties the log.
+    fn checkpoint(&mut self) {
+        if self.failed.is_some() {
+            return;
+        }
+        let started = Instant::now();
+        match meta::checkpoint(&self.db).and_then(|()| self.wal.truncate()) {
+            Ok(()) => {
+                self.unsynced = false;
+                self.last_checkpoint = Instant::now();
+                tracing::debug!(
+                    micros = started.elapsed().as_micros() as u64,
+                    "write-ahead log checkpointed"
+                );
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Stops accepting writes: after a failed sync or commit, what is in
+    /// memory may not match what is on disk.
+    fn fail(&mut self, e: &StoreError) {
+        tracing::error!(error = %e, "storage failed; no more writes are accepted until shopd restarts");
+        self.counters.failed.store(true, Relaxed);
+        self.failed = Some(e.to_string());
+    }
+
+    /// Runs `jobs` in one transaction, logs and commits it.
+    fn commit_batch(&mut self, jobs: Vec<Box<dyn Job>>) {
+        if let Some(reason) = &self.failed {
+            let e = StoreError::Unavailable(format!(
+                "writes are stopped after a storage failure ({reason}); restart shopd"
+            ));
+            for job in jobs {
+                job.fail(failed("no write accepted", &e));
+            }
+            return;
+        }
+        let size = jobs.len();
+        let txn = match self.db.begin_write() {
+            Ok(t) => t,
+            Err(e) => {
+                let e = StoreError::from(e);
+                tracing::error!(error = %e, "could not begin a write transaction");
+                for job in jobs {
+                    job.fail(failed("could not begin a write", &e));
+                }
+                return;
+            }
+        };
+        let counters = &self.counters;
+        let mut txn = WriteTxn::new(txn, true);
+        let mut answers: Vec<Answer> = Vec::with_capacity(size);
+        let mut changes = ChangeSet::default();
+        let mut kept = 0usize;
+        let mut jobs = jobs.into_iter();
+        let mut broken: Option<StoreError> = None;
+        for job in jobs.by_ref() {
+            let outcome = catch_unwind(AssertUnwindSafe(|| job.run(&mut txn)));
+            let keep = match outcome {
+                Ok(answer) if answer.kept => match txn.finish_write() {
+                    Ok(c) => {
+                        changes.merge(c);
+                        kept += 1;
+                        answers.push(answer);
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "finishing a write failed; undoing it");
+                        (answer.send)(Err(e));
+                        false
+                    }
+                },
+                Ok(answer) => {
+                    answers.push(answer);
+                    false
+                }
+                Err(_) => {
+                    // The job and its reply channel were dropped while
+                    // unwinding: the caller sees the write aborted.
+                    tracing::error!("a write panicked; undoing it");
+                    false
+                }
+            };
+            if !keep {
+                counters.undone.fetch_add(1, Relaxed);
+            }
+            if !keep && let Err(e) = txn.rollback_write() {
+                tracing::error!(error = %e, "undoing a failed write failed; abandoning the batch");
+                broken = Some(e);
+                break;
+            }
+        }
+        if let Some(e) = broken {
+            let _ = txn.abort();
+            for job in jobs {
+                job.fail(failed("the write's batch was abandoned", &e));
+            }
+            for a in answers {
+                (a.send)(Err(failed("the write's batch was abandoned", &e)));
+            }
+            return;
+        }
+        if kept == 0 {
+            // Nothing to make durable: the failed writes' own errors stand.
+            if let Err(e) = txn.abort() {
+                tracing::warn!(error = %e, "aborting an empty batch failed");
+            }
+            for a in answers {
+                (a.send)(Ok(0));
+            }
+            return;
+        }
+        let seq = self.seq + 1;
+        let generation = match txn.prepare(&mut changes, Some(seq)) {
+            Ok(g) => g,
+            Err(e) => {
+                // Nothing was logged or made visible: only this batch fails.
+                tracing::error!(error = %e, writes = size, "preparing a batch failed; none of its writes is kept");
+                let _ = txn.abort();
+                for a in answers {
+                    (a.send)(Err(failed("the write's batch failed", &e)));
+                }
+                return;
+            }
+        };
+        let durable = self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY
+            || self.wal.len() >= CHECKPOINT_BYTES;
+        match txn.commit(Some((&mut self.wal, seq)), durable) {
+            Ok(()) => {
+                self.seq = seq;
+                counters.commits.fetch_add(1, Relaxed);
+                counters.kept.fetch_add(kept as u64, Relaxed);
+                if durable {
+                    match self.wal.truncate() {
+                        Ok(()) => {
+                            self.unsynced = false;
+                            self.last_checkpoint = Instant::now();
+                        }
+                        Err(e) => self.fail(&e),
+                    }
+                } else {
+                    self.unsynced = true;
+                }
+                tracing::debug!(writes = size, kept, seq, durable, "group commit");
+                let commit = Commit {
+                    generation,
+                    changes,
+                };
+                if !commit.changes.is_empty() {
+                    let l = self.listener.read().ok().and_then(|l| l.clone());
+                    if let Some(l) = l {
+                        l.on_commit(&commit);
+                    }
+                }
+                for a in answers {
+                    (a.send)(Ok(commit.generation));
+                }
+            }
+            Err(e) => {
+                self.fail(&e);
+                for a in answers {
+                    (a.send)(Err(failed("the commit failed", &e)));
+                }
+            }
+        }
     }
 }
 
@@ -87,100 +341,310 @@ fn failed(what: &str, e: &StoreError) -> StoreError {
     StoreError::Unavailable(format!("{what}: {e}"))
 }
 
-/// Runs `jobs` in one transaction and commits it durably.
-fn commit_batch(db: &Database, jobs: Vec<Box<dyn Job>>, listener: &ListenerSlot) {
-    let size = jobs.len();
-    let txn = match db.begin_write() {
-        Ok(t) => t,
-        Err(e) => {
-            let e = StoreError::from(e);
-            tracing::error!(error = %e, "could not begin a write transaction");
-            for job in jobs {
-                job.fail(failed("could not begin a write", &e));
-            }
-            return;
-        }
-    };
-    let mut txn = WriteTxn::new(txn, true);
-    let mut answers: Vec<Answer> = Vec::with_capacity(size);
-    let mut changes = ChangeSet::default();
-    let mut kept = 0usize;
-    let mut jobs = jobs.into_iter();
-    let mut broken: Option<StoreError> = None;
-    for job in jobs.by_ref() {
-        let outcome = catch_unwind(AssertUnwindSafe(|| job.run(&mut txn)));
-        let keep = match outcome {
-            Ok(answer) if answer.kept => match txn.finish_write() {
-                Ok(c) => {
-                    changes.merge(c);
-                    kept += 1;
-                    answers.push(answer);
-                    true
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "finishing a write failed; undoing it");
-                    (answer.send)(Err(e));
-                    false
-                }
-            },
-            Ok(answer) => {
-                answers.push(answer);
-                false
-            }
-            Err(_) => {
-                // The job and its reply channel were dropped while unwinding:
-                // the caller sees the write aborted.
-                tracing::error!("a write panicked; undoing it");
-                false
-            }
-        };
-        if !keep && let Err(e) = txn.rollback_write() {
-            tracing::error!(error = %e, "undoing a failed write failed; abandoning the batch");
-            broken = Some(e);
-            break;
-        }
-    }
-    if let Some(e) = broken {
-        let _ = txn.abort();
-        for job in jobs {
-            job.fail(failed("the write's batch was abandoned", &e));
-        }
-        for a in answers {
-            (a.send)(Err(failed("the write's batch was abandoned", &e)));
-        }
-        return;
-    }
-    if kept == 0 {
-        // Nothing to make durable: the failed writes' own errors stand.
-        if let Err(e) = txn.abort() {
-            tracing::warn!(error = %e, "aborting an empty batch failed");
-        }
-        for a in answers {
-            (a.send)(Ok(0));
-        }
-        return;
-    }
-    match txn.commit(changes) {
-        Ok(commit) => {
-            tracing::debug!(writes = size, kept, "group commit");
-            if !commit.changes.is_empty() {
-                let l = listener.read().ok().and_then(|l| l.clone());
-                if let Some(l) = l {
-                    l.on_commit(&commit);
-                }
-            }
-            for a in answers {
-                (a.send)(Ok(commit.generation));
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, writes = size, "durable commit failed; no write of the batch is acknowledged");
-            for a in answers {
-                (a.send)(Err(failed("the commit failed", &e)));
-            }
-        }
-    }
-}
-
 /// Sender side used by [`super::Store`].
 pub(super) type Queue = Sender<Msg>;
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::listing::{ProductFilter, ProductSort};
+    use crate::domain::{Brand, Category, Discount, Id, Price, Product, Timestamp};
+    use crate::store::{Commit, CommitListener, Store, StoreError};
+    use std::sync::{Arc, Mutex, mpsc};
+
+    fn id(s: &str) -> Id {
+        Id::parse(s).unwrap()
+    }
+
+    fn brand(i: &str, title: &str) -> Brand {
+        Brand {
+            id: id(i),
+            title: title.into(),
+            description: String::new(),
+            logo: None,
+        }
+    }
+
+    fn product(i: &str, cents: u64) -> Product {
+        let t = Timestamp::from_millis(1_000).unwrap();
+        Product {
+            id: id(i),
+            title: format!("Product {i}"),
+            description: String::new(),
+            images: vec![],
+            keywords: vec![],
+            price: Price::from_cents(cents).unwrap(),
+            discount: Discount::new(0.0).unwrap(),
+            stock: 1,
+            is_physical: true,
+            is_available: true,
+            is_featured: false,
+            brand_id: id("b1"),
+            category_ids: vec![id("c1")],
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    type TestWrite = Box<dyn FnOnce(&mut crate::store::WriteTxn) -> Result<(), String> + Send>;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Commit>>);
+
+    impl CommitListener for Recorder {
+        fn on_commit(&self, c: &Commit) {
+            self.0.lock().unwrap().push(c.clone());
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Store, Arc<Recorder>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        let rec = Arc::new(Recorder::default());
+        store.set_commit_listener(rec.clone());
+        store
+            .write_blocking(|tx| {
+                let mut c = tx.catalog();
+                c.put_brand(&brand("b1", "Acme"))?;
+                c.put_category(&Category {
+                    id: id("c1"),
+                    title: "Tools".into(),
+                    description: String::new(),
+                    parent_id: None,
+                })?;
+                c.put_product(&product("p1", 1_000))
+            })
+            .unwrap();
+        (dir, store, rec)
+    }
+
+    /// (total, ids) of the `all` list, cheapest first: what the indexes say.
+    fn listed(store: &Store) -> (u64, Vec<String>) {
+        let page = store
+            .read()
+            .unwrap()
+            .list_products(&ProductFilter::default(), ProductSort::PriceAsc, 0, 100)
+            .unwrap();
+        (page.total, page.hits.into_iter().map(|h| h.id).collect())
+    }
+
+    #[test]
+    fn a_failing_or_panicking_write_is_undone_alone_and_its_batch_mates_commit() {
+        let (_dir, store, rec) = open();
+        let commits_before = store.write_stats().commits;
+        // Hold the writer inside a first write while the others queue up,
+        // so they all land in the next batch.
+        let (entered_tx, entered) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel::<()>();
+        let blocker = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.write_blocking(move |_| {
+                    entered_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok::<_, StoreError>(())
+                })
+            })
+        };
+        entered.recv().unwrap();
+        let submit = |f: TestWrite| {
+            let store = store.clone();
+            let t = std::thread::spawn(move || {
+                store.write_blocking(move |tx| f(tx).map_err(WriteError::Mine))
+            });
+            // Queue in this order.
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            t
+        };
+        #[derive(Debug)]
+        enum WriteError {
+            Mine(String),
+            Store(StoreError),
+        }
+        impl From<StoreError> for WriteError {
+            fn from(e: StoreError) -> Self {
+                WriteError::Store(e)
+            }
+        }
+        let a = submit(Box::new(|tx| {
+            let mut c = tx.catalog();
+            c.put_product(&product("p2", 2_000))
+                .map_err(|e| e.to_string())
+        }));
+        // Changes a product (its index entries and counters), a brand and
+        // a new product, then fails.
+        let b = submit(Box::new(|tx| {
+            let mut c = tx.catalog();
+            c.put_product(&product("p1", 9_999)).unwrap();
+            c.put_brand(&brand("b1", "Renamed")).unwrap();
+            c.put_product(&product("p3", 3_000)).unwrap();
+            Err("b changed its mind".into())
+        }));
+        // Deletes a product, then panics.
+        let c = submit(Box::new(|tx| {
+            let mut c = tx.catalog();
+            c.delete_product("p1").unwrap();
+            panic!("c panics after deleting p1");
+        }));
+        // Sees what `a` wrote (same batch, later in the queue).
+        let d = submit(Box::new(|tx| {
+            let mut c = tx.catalog();
+            assert!(c.product_exists("p2").unwrap());
+            c.put_product(&product("p4", 4_000))
+                .map_err(|e| e.to_string())
+        }));
+        release.send(()).unwrap();
+        blocker.join().unwrap().unwrap();
+        a.join().unwrap().unwrap();
+        assert!(matches!(
+            b.join().unwrap(),
+            Err(WriteError::Mine(m)) if m == "b changed its mind"
+        ));
+        assert!(matches!(
+            c.join().unwrap(),
+            Err(WriteError::Store(StoreError::Unavailable(_)))
+        ));
+        d.join().unwrap().unwrap();
+
+        // Only a and d are there; b's and c's changes are gone, indexes and
+        // counters included.
+        assert_eq!(
+            listed(&store),
+            (3, vec!["p1".into(), "p2".into(), "p4".into()])
+        );
+        let txn = store.read().unwrap();
+        assert_eq!(
+            txn.product("p1").unwrap().unwrap().to_domain().unwrap(),
+            product("p1", 1_000)
+        );
+        assert!(txn.product("p3").unwrap().is_none());
+        let b1 = txn.brand("b1").unwrap().unwrap().to_domain().unwrap();
+        assert_eq!(b1.title, "Acme");
+        assert_eq!(txn.counts().unwrap().products, 3);
+        // The blocker's batch, then one commit for a..d.
+        let stats = store.write_stats();
+        assert_eq!(stats.commits - commits_before, 2, "{stats:?}");
+        assert_eq!(stats.undone, 2);
+        let last = rec.0.lock().unwrap().last().cloned().unwrap();
+        let written: Vec<&str> = last
+            .changes
+            .catalog
+            .products
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(written, ["p2", "p4"], "only kept writes are reported");
+        assert!(last.changes.catalog.brands.is_empty());
+    }
+
+    #[test]
+    fn concurrent_writes_share_commits_and_all_land() {
+        let (_dir, store, rec) = open();
+        let before = store.write_stats();
+        let threads: Vec<_> = (0..64)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let p = product(&format!("q{t:02}-{i}"), 100 + t * 10 + i);
+                        store
+                            .write_blocking(move |tx| tx.catalog().put_product(&p))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let after = store.write_stats();
+        assert_eq!(after.kept - before.kept, 640);
+        assert!(
+            after.commits - before.commits < 640,
+            "no batching: {} commits for 640 writes",
+            after.commits - before.commits
+        );
+        assert_eq!(listed(&store).0, 641);
+        let reported: usize = rec
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| c.changes.catalog.products.len())
+            .sum();
+        assert_eq!(
+            reported, 641,
+            "every kept write reported to the listener once"
+        );
+    }
+
+    /// What a crash leaves: the database and log files as the OS holds
+    /// them (a killed process loses nothing the kernel already has).
+    fn crash_copy(store: &Store, to: &std::path::Path) -> std::path::PathBuf {
+        let db = to.join("t.redb");
+        std::fs::copy(store.path(), &db).unwrap();
+        std::fs::copy(
+            crate::store::wal::Wal::path_for(store.path()),
+            crate::store::wal::Wal::path_for(&db),
+        )
+        .unwrap();
+        db
+    }
+
+    #[test]
+    fn batches_only_in_the_log_are_replayed_after_a_crash() {
+        let (_dir, store, _) = open();
+        // A checkpoint, then batches durable only in the log.
+        std::thread::sleep(super::CHECKPOINT_EVERY + std::time::Duration::from_millis(200));
+        for i in 0..20 {
+            let p = product(&format!("w{i}"), 500 + i);
+            store
+                .write_blocking(move |tx| tx.catalog().put_product(&p))
+                .unwrap();
+        }
+        let expected = listed(&store);
+        assert_eq!(expected.0, 21);
+        let copy = tempfile::tempdir().unwrap();
+        let db = crash_copy(&store, copy.path());
+        assert!(
+            std::fs::metadata(crate::store::wal::Wal::path_for(&db))
+                .unwrap()
+                .len()
+                > 0,
+            "the batches are in the log"
+        );
+        // Without the log, the database file alone has only the checkpoint.
+        let no_log = tempfile::tempdir().unwrap();
+        let bare = no_log.path().join("t.redb");
+        std::fs::copy(&db, &bare).unwrap();
+        assert_eq!(listed(&Store::open(&bare).unwrap()).0, 1);
+        let reopened = Store::open(&db).unwrap();
+        assert_eq!(listed(&reopened), expected);
+        let txn = reopened.read().unwrap();
+        assert_eq!(
+            txn.product("w19").unwrap().unwrap().to_domain().unwrap(),
+            product("w19", 519)
+        );
+        assert_eq!(txn.counts().unwrap().products, 21);
+        drop(txn);
+        // Recovery checkpointed and emptied the log; new writes go on.
+        assert_eq!(
+            std::fs::metadata(crate::store::wal::Wal::path_for(&db))
+                .unwrap()
+                .len(),
+            0
+        );
+        let p = product("after", 42);
+        reopened
+            .write_blocking(move |tx| tx.catalog().put_product(&p))
+            .unwrap();
+        assert_eq!(listed(&reopened).0, 22);
+    }
+
+    #[test]
+    fn writes_after_close_fail_cleanly() {
+        let (_dir, store, _) = open();
+        let other = store.clone();
+        assert!(store.close().is_err(), "another handle is alive");
+        drop(other);
+    }
+}

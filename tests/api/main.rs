@@ -8,6 +8,7 @@ mod admin_writes;
 mod binary;
 mod brands_categories;
 mod cache;
+mod crash;
 mod golden;
 mod health;
 mod helpers;

@@ -7,15 +7,21 @@
 //!   record, its rating aggregate and the category tree. A write "touches" a
 //!   product before changing anything that decides its entries: touching
 //!   removes the entries and counters of the *old* state and marks the product
-//!   dirty; [`flush`] (run when a write ends, and before any count query)
-//!   adds entries for the *final* state. So any sequence of changes in one
-//!   write leaves the indexes exact, and a bulk import writes each product's
-//!   entries once, after its reviews.
-//! - `PRODUCT_RATINGS` changes in the write that adds, replaces or deletes a
-//!   review.
-//! - Every table change goes through the undo-logged [`Tables`], so a write
-//!   that fails is taken back without touching its batch-mates; [`Pending`]
-//!   is empty between writes (flushed or dropped).
+//!   dirty; [`CatalogWriter::flush`], run once when the transaction commits,
+//!   adds entries for the *final* state of every dirty product, sorted, and
+//!   applies the summed counter changes. So any sequence of changes in one
+//!   transaction leaves the indexes exact, a batch of writes pays for shared
+//!   counters once, and a bulk import writes each product's entries once,
+//!   after its reviews.
+//! - Until that flush, the catalogue's own reads inside the transaction take
+//!   the deferred state into account: counts add the pending counter changes
+//!   and the current state of dirty products; scans of a scope leave dirty
+//!   products out (they are re-indexed from their final state anyway).
+//! - `PRODUCT_RATINGS` changes in the transaction that adds, replaces or
+//!   deletes a review; reads see stored + pending.
+//! - Every table change goes through the undo-logged [`Tables`], and every
+//!   change to [`Pending`] is journaled, so a write that fails is taken back
+//!   without touching its batch-mates ([`Pending::undo`]).
 
 use super::index::{self, IndexFacts, IndexKind, Payload, Scope};
 use super::records::{BrandRec, CategoryRec, ProductRec, ReviewRec, ReviewerRec};
@@ -32,11 +38,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// Deepest category chain we follow; deeper means a cycle slipped in.
 const MAX_CATEGORY_DEPTH: usize = 64;
 
-/// Index work a write has deferred to [`flush`].
+/// Index work the transaction has deferred to [`CatalogWriter::flush`].
 #[derive(Default)]
 pub(crate) struct Pending {
     /// Products whose old index entries are already removed in this
-    /// write; their final entries are added by `flush`.
+    /// transaction; their final entries are added by `flush`.
     dirty: HashSet<String>,
     /// Pending counter changes, applied by `flush`.
     counters: HashMap<Vec<u8>, i64>,
@@ -46,6 +52,49 @@ pub(crate) struct Pending {
     /// Pending `(count, sum)` changes of `PRODUCT_RATINGS`, applied by
     /// `flush`; reads see stored + pending.
     ratings: HashMap<String, (i64, i64)>,
+    /// How to take back what the write in progress did to the above.
+    journal: Journal,
+}
+
+/// The inverse of one write's changes to [`Pending`].
+#[derive(Default)]
+struct Journal {
+    dirty: Vec<String>,
+    counters: Vec<(Vec<u8>, i64)>,
+    ratings: Vec<(String, (i64, i64))>,
+    /// Entries of `ratings` the write removed, to put back.
+    ratings_removed: Vec<(String, (i64, i64))>,
+}
+
+impl Pending {
+    /// The write in progress is kept.
+    pub(crate) fn keep(&mut self) {
+        self.journal = Journal::default();
+    }
+
+    /// Takes back what the write in progress deferred.
+    pub(crate) fn undo(&mut self) {
+        let j = std::mem::take(&mut self.journal);
+        for id in j.dirty {
+            self.dirty.remove(&id);
+        }
+        for (k, d) in j.counters {
+            if let Some(c) = self.counters.get_mut(&k) {
+                *c -= d;
+            }
+        }
+        for (id, (dc, ds)) in j.ratings {
+            if let Some(r) = self.ratings.get_mut(&id) {
+                r.0 -= dc;
+                r.1 -= ds;
+            }
+        }
+        for (id, r) in j.ratings_removed {
+            self.ratings.insert(id, r);
+        }
+        // Lineage may have been read from categories the write changed.
+        self.closures.clear();
+    }
 }
 
 /// What a write changed in the catalogue: the records and list scopes (for
@@ -280,10 +329,10 @@ impl CatalogWriter<'_> {
         Ok(out)
     }
 
-    /// Products in a scope (both availability partitions), after pending index
-    /// work is flushed.
+    /// Products in a scope (both availability partitions) as indexed,
+    /// without the dirty ones: their entries are written from their final
+    /// state when the transaction commits, whatever the caller does now.
     fn products_in(&mut self, scope: Scope<'_>) -> StoreResult<Vec<String>> {
-        self.flush()?;
         let t = self.tables.open(BY_PRICE)?;
         let mut out = Vec::new();
         for avail in [false, true] {
@@ -310,16 +359,29 @@ impl CatalogWriter<'_> {
         self.count(Scope::Category(category_id))
     }
 
-    /// Number of products in a scope, exact after flushing.
+    /// Number of products in a scope now: stored counters, plus pending
+    /// counter changes, plus the current state of dirty products (whose
+    /// counters are added at flush).
     fn count(&mut self, scope: Scope<'_>) -> StoreResult<u64> {
-        self.flush()?;
-        let t = self.tables.open(PRODUCT_COUNTS)?;
-        let mut n = 0;
-        for avail in [false, true] {
-            let k = index::counter_key(&scope.partition(avail), index::TOTAL_LEVEL, 0);
-            n += t.get(k.as_slice())?.map_or(0, |g| g.value());
+        let mut n: i64 = 0;
+        {
+            let t = self.tables.open(PRODUCT_COUNTS)?;
+            for avail in [false, true] {
+                let k = index::counter_key(&scope.partition(avail), index::TOTAL_LEVEL, 0);
+                n += t.get(k.as_slice())?.map_or(0, |g| g.value()) as i64;
+                n += self.pending.counters.get(&k).copied().unwrap_or(0);
+            }
         }
-        Ok(n)
+        let mut dirty: Vec<String> = self.pending.dirty.iter().cloned().collect();
+        dirty.sort_unstable();
+        for id in dirty {
+            if let Some(f) = self.facts(&id)?
+                && f.scopes().contains(&scope)
+            {
+                n += 1;
+            }
+        }
+        Ok(n.max(0) as u64)
     }
 
     // ---- index maintenance ---------------------------------------------------------------
@@ -369,16 +431,19 @@ impl CatalogWriter<'_> {
                 tables[kind as usize].remove(key.as_slice())?;
             }
             for c in f.counters() {
-                *self.pending.counters.entry(c).or_default() -= 1;
+                *self.pending.counters.entry(c.clone()).or_default() -= 1;
+                self.pending.journal.counters.push((c, -1));
             }
         }
         self.pending.dirty.insert(id.to_string());
+        self.pending.journal.dirty.push(id.to_string());
         Ok(())
     }
 
     /// Adds index entries for every dirty product's final state and applies
-    /// pending counter changes. Idempotent.
-    pub fn flush(&mut self) -> StoreResult<()> {
+    /// pending counter and rating changes. Runs once, when the transaction
+    /// commits (after it, nothing is pending). Idempotent.
+    pub(crate) fn flush(&mut self) -> StoreResult<()> {
         self.apply_ratings()?;
         let mut dirty: Vec<String> = self.pending.dirty.drain().collect();
         if dirty.is_empty() && self.pending.counters.is_empty() {
@@ -453,10 +518,17 @@ impl CatalogWriter<'_> {
             .or_default();
         d.0 += sign;
         d.1 += sign * rating as i64;
+        self.pending
+            .journal
+            .ratings
+            .push((product_id.to_string(), (sign, sign * rating as i64)));
     }
 
     /// Writes pending rating changes into `PRODUCT_RATINGS`.
     fn apply_ratings(&mut self) -> StoreResult<()> {
+        if self.pending.ratings.is_empty() {
+            return Ok(());
+        }
         let mut pending: Vec<(String, (i64, i64))> = self.pending.ratings.drain().collect();
         pending.sort_unstable();
         let mut t = self.tables.open(PRODUCT_RATINGS)?;
@@ -493,7 +565,12 @@ impl CatalogWriter<'_> {
         self.touch(id)?;
         self.tables.open(PRODUCTS)?.remove(id)?;
         self.tables.open(PRODUCT_RATINGS)?.remove(id)?;
-        self.pending.ratings.remove(id);
+        if let Some(r) = self.pending.ratings.remove(id) {
+            self.pending
+                .journal
+                .ratings_removed
+                .push((id.to_string(), r));
+        }
         let mut index = self.tables.open(REVIEWS_BY_PRODUCT)?;
         let mut reviews = self.tables.open(REVIEWS)?;
         let mut lo = Vec::new();

@@ -1,0 +1,384 @@
+//! Acknowledged writes survive `kill -9`. The real binary takes product
+//! creates and updates from concurrent writers and is killed at a random
+//! moment, several times. After each restart: every acknowledged write is
+//! there with its acknowledged value (or with the value of the one write its
+//! writer still had in flight), the list indexes and counters agree with the
+//! records (the brute-force oracle), and search catches up.
+//!
+//! `SHOPD_CRASH_CYCLES` sets the number of kills (default 3).
+
+use crate::reference::{RefFilter, RefProduct, Reference, SORTS};
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use shopd::domain::Timestamp;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "crash-test-token";
+const WRITERS: usize = 8;
+
+/// A running `shopd serve` and its port.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(data: &Path) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shopd"))
+            .args(["--data-dir", data.to_str().unwrap(), "--log-format", "json"])
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--workers",
+                "2",
+            ])
+            .env("SHOPD_ADMIN_TOKEN", TOKEN)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && v["fields"]["message"] == "shopd listening"
+                {
+                    let _ = tx.send(v["fields"]["port"].as_u64().unwrap());
+                }
+                // Keep draining so the server never blocks on a full pipe.
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server starts");
+        Node {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn wait_ready(&self, client: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client.get(format!("{}/ready", self.base)).send().await
+                && r.status() == 200
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "not ready after 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A product's title and price, as written.
+#[derive(Debug, Clone, PartialEq)]
+struct Written {
+    title: String,
+    cents: u64,
+}
+
+/// What the writers know about one of their products.
+#[derive(Debug, Default, Clone)]
+struct Known {
+    /// The last acknowledged value (`None`: the create is not acknowledged).
+    acked: Option<Written>,
+    /// A write sent but not answered when the server died: it may or may
+    /// not have landed.
+    in_flight: Option<Written>,
+    /// The words of every acknowledged value, for search.
+    word: String,
+}
+
+type Ledger = Arc<Mutex<HashMap<String, Known>>>;
+
+fn price(cents: u64) -> f64 {
+    cents as f64 / 100.0
+}
+
+/// One writer: creates products and updates its own acknowledged ones until
+/// a request fails (the server died) or `stop` is set.
+async fn writer(base: String, cycle: usize, w: usize, ledger: Ledger, stop: Arc<AtomicBool>) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64((cycle * 100 + w) as u64);
+    let mut mine: Vec<String> = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let cents = rng.random_range(100..500_000u64);
+        let word = format!("crashword{cycle}q{w}q{n}z");
+        let value = Written {
+            title: format!("Crash Lamp {word}"),
+            cents,
+        };
+        let update = !mine.is_empty() && rng.random_bool(0.3);
+        let (id, req) = if update {
+            let id = mine[rng.random_range(0..mine.len())].clone();
+            let req = client
+                .patch(format!("{base}/api/v1/products/{id}"))
+                .json(&json!({"title": value.title, "price": price(cents)}));
+            (id, req)
+        } else {
+            let id = format!("crash-c{cycle}-w{w}-{n}");
+            let req = client.post(format!("{base}/api/v1/products")).json(&json!({
+                "id": id, "title": value.title, "price": price(cents),
+                "brandId": "brand-0001", "categoryIds": ["cat-001-01"]
+            }));
+            (id, req)
+        };
+        ledger
+            .lock()
+            .unwrap()
+            .entry(id.clone())
+            .or_default()
+            .in_flight = Some(value.clone());
+        match req.bearer_auth(TOKEN).send().await {
+            Ok(res) if res.status().is_success() => {
+                let mut l = ledger.lock().unwrap();
+                let k = l.get_mut(&id).unwrap();
+                k.in_flight = None;
+                k.acked = Some(value);
+                k.word = word;
+                if !update {
+                    mine.push(id);
+                }
+            }
+            Ok(res) => panic!("{id}: unexpected {}", res.status()),
+            // The server died with this write in flight.
+            Err(_) => return,
+        }
+    }
+}
+
+/// Checks every product the writers touched against the restarted server.
+async fn check_acknowledged(client: &reqwest::Client, base: &str, ledger: &Ledger) -> usize {
+    let known: Vec<(String, Known)> = ledger
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut acked = 0;
+    for (id, k) in &known {
+        let res = client
+            .get(format!("{base}/api/v1/products/{id}"))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        let found = (status == 200).then(|| Written {
+            title: body["data"]["title"].as_str().unwrap().to_string(),
+            cents: (body["data"]["price"].as_f64().unwrap() * 100.0).round() as u64,
+        });
+        let allowed: Vec<&Written> = k.acked.iter().chain(k.in_flight.iter()).collect();
+        match (&found, &k.acked) {
+            (None, Some(a)) => panic!("{id}: acknowledged as {a:?}, gone after kill -9"),
+            (None, None) => {} // an unacknowledged create that did not land
+            (Some(f), _) => assert!(
+                allowed.contains(&f),
+                "{id}: found {f:?}, acknowledged {:?}, in flight {:?}",
+                k.acked,
+                k.in_flight
+            ),
+        }
+        acked += usize::from(k.acked.is_some());
+    }
+    acked
+}
+
+/// The fixture catalogue plus every product the writers created, read back
+/// from the server's records (`GET /products/{id}`).
+async fn reference_now(client: &reqwest::Client, base: &str, ledger: &Ledger) -> Reference {
+    let mut r = Reference::load_fixture();
+    let ids: Vec<String> = ledger.lock().unwrap().keys().cloned().collect();
+    for id in ids {
+        let res = client
+            .get(format!("{base}/api/v1/products/{id}"))
+            .send()
+            .await
+            .unwrap();
+        if res.status() != 200 {
+            continue;
+        }
+        let d: Value = res.json().await.unwrap();
+        let d = &d["data"];
+        r.products.push(RefProduct {
+            id: id.clone(),
+            price: (d["price"].as_f64().unwrap() * 100.0).round() as u64,
+            created: Timestamp::parse(d["createdAt"].as_str().unwrap())
+                .unwrap()
+                .millis(),
+            featured: d["isFeatured"].as_bool().unwrap(),
+            available: d["isAvailable"].as_bool().unwrap(),
+            brand: d["brandId"].as_str().unwrap().into(),
+            categories: d["categoryIds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect(),
+            count: 0,
+            sum: 0,
+        });
+    }
+    r
+}
+
+/// List answers (total, first and last page) equal the oracle's for every
+/// sort under a few filters.
+async fn check_indexes(client: &reqwest::Client, base: &str, reference: &Reference) {
+    let filters = [
+        RefFilter::default(),
+        RefFilter {
+            category: Some("cat-001".into()),
+            ..RefFilter::default()
+        },
+        RefFilter {
+            brand: Some("brand-0001".into()),
+            ..RefFilter::default()
+        },
+        RefFilter {
+            category: Some("cat-001-01".into()),
+            available: Some(true),
+            min: Some(2_000),
+            max: Some(300_000),
+            ..RefFilter::default()
+        },
+    ];
+    for f in &filters {
+        for sort in SORTS {
+            let total = reference.query(f, sort).len();
+            let last = total.div_ceil(100).max(1);
+            for page in [1, last] {
+                let url = format!(
+                    "{base}/api/v1/products?{}&sort={sort}&limit=100&page={page}",
+                    f.query_string()
+                );
+                let v: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+                assert_eq!(v["meta"]["total"], total as u64, "{url}");
+                let got: Vec<String> = v["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["id"].as_str().unwrap().to_string())
+                    .collect();
+                assert_eq!(got, reference.ids(f, sort, (page - 1) * 100, 100), "{url}");
+            }
+        }
+    }
+}
+
+/// Every acknowledged product is found by its word within 15 s.
+async fn check_search(client: &reqwest::Client, base: &str, ledger: &Ledger) {
+    let words: Vec<(String, String)> = ledger
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, k)| k.acked.is_some() && k.in_flight.is_none())
+        .map(|(id, k)| (id.clone(), k.word.clone()))
+        .take(40)
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    for (id, word) in words {
+        loop {
+            let v: Value = client
+                .get(format!("{base}/api/v1/search?q={word}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let ids: Vec<&str> = v["data"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| p["id"].as_str()).collect())
+                .unwrap_or_default();
+            // Exact matches rank above typo matches of similar words.
+            if ids.first() == Some(&id.as_str()) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "search never found {id} by '{word}': {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9_and_indexes_and_search_agree() {
+    let cycles: usize = std::env::var("SHOPD_CRASH_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let data = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let ledger: Ledger = Arc::default();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let mut node = Node::start(data.path());
+    node.wait_ready(&client).await;
+    let mut total_acked = 0;
+    for cycle in 1..=cycles {
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                tokio::spawn(writer(
+                    node.base.clone(),
+                    cycle,
+                    w,
+                    ledger.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..1_500))).await;
+        node.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            w.await.unwrap();
+        }
+
+        node = Node::start(data.path());
+        node.wait_ready(&client).await;
+        let acked = check_acknowledged(&client, &node.base, &ledger).await;
+        assert!(
+            acked > total_acked,
+            "cycle {cycle}: no write was acknowledged"
+        );
+        eprintln!(
+            "cycle {cycle}: {} more writes acknowledged before kill -9, all present",
+            acked - total_acked
+        );
+        total_acked = acked;
+        let reference = reference_now(&client, &node.base, &ledger).await;
+        check_indexes(&client, &node.base, &reference).await;
+        check_search(&client, &node.base, &ledger).await;
+    }
+}
