@@ -8,7 +8,8 @@
 //!   per cold key).
 //! - [`catalog`]: catalogue use cases; the only module that coordinates
 //!   storage, search and cache; renders JSON bodies; import and export.
-//! - [`api`]: actix-web routes, request parsing, error → HTTP mapping.
+//! - [`api`]: the route table, extractors, error → HTTP mapping, the OpenAPI
+//!   contract and its docs pages (actix-web).
 //! - [`configuration`]: the one validated `Config` (flags, env, file).
 //! - [`startup`]: builds the app on a bound listener; used by `main` and tests.
 //! - [`telemetry`]: tracing subscriber (text or JSON logs).
