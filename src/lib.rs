@@ -11,7 +11,8 @@
 //!   export.
 //! - [`services`]: the services behind one application state, and the one
 //!   dispatch of what a commit sets off.
-//! - [`api`]: actix-web routes, request parsing, error → HTTP mapping.
+//! - [`api`]: the route table, extractors, error → HTTP mapping, the OpenAPI
+//!   contract and its docs pages (actix-web).
 //! - [`configuration`]: the one validated `Config` (flags, env, file).
 //! - [`startup`]: builds the app on a bound listener; used by `main` and tests.
 //! - [`telemetry`]: tracing subscriber (text or JSON logs).

@@ -6,7 +6,7 @@
 //! or [`ServerHandle::stop`], letting in-flight requests finish, then closes
 //! storage.
 
-use crate::api::{self, state::ApiState};
+use crate::api::{self, state::ApiState, state::HttpSettings};
 use crate::catalog::Catalog;
 use crate::catalog::import::{ImportOptions, NoProgress};
 use crate::configuration::Config;
@@ -123,11 +123,13 @@ impl Application {
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(ApiState {
-            admin_token: config.admin_token.clone(),
-            body_limit: config.body_limit,
-            ceiling,
+            services: services.clone(),
+            http: HttpSettings {
+                admin_token: config.admin_token.clone(),
+                body_limit: config.body_limit,
+                ceiling,
+            },
         });
-        let data = web::Data::new(catalog.clone());
         let metrics = web::Data::new(api::metrics::Metrics::new(catalog.clone()));
         let server = HttpServer::new(move || {
             App::new()
@@ -139,8 +141,7 @@ impl Application {
                 .wrap(from_fn(api::metrics::middleware))
                 .app_data(state.clone())
                 .app_data(metrics.clone())
-                .app_data(data.clone())
-                .configure(api::routes)
+                .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
         .workers(config.workers)

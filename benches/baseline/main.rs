@@ -35,7 +35,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use clap::Parser;
 use config::{Cli, Command, ServeConfig};
-use shopd::api::state::ApiState;
+use shopd::api::state::HttpSettings;
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -91,7 +91,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let state = web::Data::new(routes::State { db, cache });
-    let api_state = web::Data::new(ApiState {
+    let api_state = web::Data::new(HttpSettings {
         admin_token: config.admin_token.clone(),
         body_limit: config.body_limit,
         ceiling: None,

@@ -19,7 +19,7 @@ use shopd::api::error::ApiError;
 use shopd::api::extract::{Query, json_object, require_admin};
 use shopd::api::products::list_query;
 use shopd::api::search::search_query;
-use shopd::api::state::ApiState;
+use shopd::api::state::HttpSettings;
 use shopd::catalog::Created;
 use shopd::domain::listing::{PageRequest, ProductFilter};
 use shopd::domain::product::ProductDraft;
@@ -33,7 +33,7 @@ pub struct State {
     pub cache: Cache,
 }
 
-/// Registers every route (paths as shopd's `api::routes`).
+/// Registers every route (paths as shopd's `api::routes::ROUTES`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
@@ -250,7 +250,7 @@ async fn search(req: HttpRequest, s: web::Data<State>) -> Result<HttpResponse, A
 async fn create(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<ApiState>,
+    state: web::Data<HttpSettings>,
     s: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &state)?;
@@ -269,7 +269,7 @@ async fn update(
     req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
-    state: web::Data<ApiState>,
+    state: web::Data<HttpSettings>,
     s: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &state)?;
@@ -283,7 +283,7 @@ async fn update(
 async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
-    state: web::Data<ApiState>,
+    state: web::Data<HttpSettings>,
     s: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &state)?;

@@ -1,66 +1,48 @@
 //! `/api/v1/brands…` handlers.
 
+use super::dto::{BrandCreate, BrandPatch};
 use super::error::ApiError;
-use super::extract::{Query, json_object, require_admin};
+use super::extract::{Body, PageQuery};
 use super::state::ApiState;
 use super::{created, json};
-use crate::catalog::Catalog;
-use crate::domain::brand::BrandDraft;
-use crate::domain::{FieldErrors, InputMode};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
-pub async fn list(req: HttpRequest, catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError> {
-    let q = Query::parse(&req)?;
-    let mut errors = FieldErrors::new();
-    let page = q.page(&mut errors)?;
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    Ok(json(catalog.serve_brands(page).await?))
-}
-
-pub async fn detail(
-    id: web::Path<String>,
-    catalog: web::Data<Catalog>,
-) -> Result<HttpResponse, ApiError> {
-    Ok(json(catalog.serve_brand(&id).await?))
-}
-
-pub async fn create(
-    req: HttpRequest,
-    payload: web::Payload,
+pub(crate) async fn list(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    PageQuery(page): PageQuery,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
-    let body = json_object(&req, payload, state.body_limit).await?;
-    let draft = BrandDraft::parse(&body, InputMode::Create);
-    let c = catalog.create_brand(draft).await?;
+    Ok(json(state.services.catalog.serve_brands(page).await?))
+}
+
+pub(crate) async fn detail(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(json(state.services.catalog.serve_brand(&id).await?))
+}
+
+pub(crate) async fn create(
+    state: web::Data<ApiState>,
+    Body(draft, _): Body<BrandCreate>,
+) -> Result<HttpResponse, ApiError> {
+    let c = state.services.catalog.create_brand(draft).await?;
     Ok(created(format!("/api/v1/brands/{}", c.id), c))
 }
 
-pub async fn update(
-    req: HttpRequest,
-    id: web::Path<String>,
-    payload: web::Payload,
+pub(crate) async fn update(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    id: web::Path<String>,
+    Body(draft, _): Body<BrandPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
-    let body = json_object(&req, payload, state.body_limit).await?;
-    let draft = BrandDraft::parse(&body, InputMode::Patch);
     let id = id.into_inner();
-    Ok(json(catalog.update_brand(&id, draft).await?))
+    Ok(json(state.services.catalog.update_brand(&id, draft).await?))
 }
 
-pub async fn delete(
-    req: HttpRequest,
-    id: web::Path<String>,
+pub(crate) async fn delete(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
     let id = id.into_inner();
-    catalog.delete_brand(&id).await?;
+    state.services.catalog.delete_brand(&id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

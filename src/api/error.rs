@@ -100,17 +100,34 @@ impl From<CatalogError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// Every error body: `{"error": {…}}`. Also its schema in the OpenAPI
+/// document, so the contract describes what this renders.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorEnvelope<'a> {
     error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ErrorBody<'a> {
+    /// Stable machine code, e.g. `not_found`, `validation_failed`.
     code: &'a str,
+    /// For people; may change.
     message: String,
+    /// Only on 422: each rejected field with the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<FieldErrorSchema>>)]
     fields: Option<&'a [FieldError]>,
+}
+
+/// `domain::FieldError`, described here so the domain stays free of schema
+/// code.
+#[derive(utoipa::ToSchema)]
+#[schema(as = FieldError)]
+#[allow(dead_code)]
+struct FieldErrorSchema {
+    /// The JSON field (or query parameter) name.
+    field: String,
+    reason: String,
 }
 
 impl ResponseError for ApiError {
@@ -132,7 +149,7 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(e) = self {
             tracing::error!(error = format!("{e:#}"), "request failed");
         }
-        let body = Body {
+        let body = ErrorEnvelope {
             error: ErrorBody {
                 code: self.code(),
                 message: self.to_string(),

@@ -1,19 +1,44 @@
 //! Liveness and readiness probes.
 
-use crate::catalog::Catalog;
+use super::state::ApiState;
 use crate::catalog::SearchStatus as Status;
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `GET /health`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// `GET /ready`, 200 or 503.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Readiness {
+    #[schema(value_type = String, examples("ready", "unavailable"))]
+    status: &'static str,
+    checks: Checks,
+}
+
+/// Each dependency: `ok`, or what is wrong with it.
+#[derive(Serialize, ToSchema)]
+struct Checks {
+    storage: String,
+    /// `ok`, `disabled`, `rebuilding (serving the previous index)`, `rebuilding`, `unavailable: …`.
+    search: String,
+}
 
 /// `GET /health`: the process is up and serving HTTP.
-pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+pub(crate) async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// `GET /ready`: storage answers reads and search can answer queries (a
 /// rebuild that still serves the previous index counts as ready, and says
 /// so). 503 with the reasons otherwise.
-pub async fn ready(catalog: web::Data<Catalog>) -> HttpResponse {
+pub(crate) async fn ready(state: web::Data<ApiState>) -> HttpResponse {
+    let catalog = &state.services.catalog;
     let (storage_ok, storage) = match catalog.check_ready() {
         Ok(()) => (true, "ok".to_string()),
         Err(e) => {
@@ -32,11 +57,12 @@ pub async fn ready(catalog: web::Data<Catalog>) -> HttpResponse {
         }) => (false, "rebuilding".to_string()),
         Some(Status::Unavailable(e)) => (false, format!("unavailable: {e}")),
     };
-    let body = json!({
-        "status": if storage_ok && search_ok { "ready" } else { "unavailable" },
-        "checks": {"storage": storage, "search": search},
-    });
-    if storage_ok && search_ok {
+    let ok = storage_ok && search_ok;
+    let body = Readiness {
+        status: if ok { "ready" } else { "unavailable" },
+        checks: Checks { storage, search },
+    };
+    if ok {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

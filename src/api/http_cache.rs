@@ -29,19 +29,9 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The class of a `GET` of `path`, as the route table declares it.
     pub fn of(path: &str) -> Kind {
-        match super::route_label(path) {
-            "/api/v1/products" | "/api/v1/search" => Kind::List,
-            "/api/v1/products/{id}" | "/api/v1/products/{id}/reviews" => Kind::Detail,
-            // Measured like the product detail it stands in for.
-            "/bench/ceiling" => Kind::Detail,
-            "/api/v1/brands"
-            | "/api/v1/brands/{id}"
-            | "/api/v1/categories"
-            | "/api/v1/categories/{id}"
-            | "/api/v1/search/synonyms" => Kind::Taxonomy,
-            _ => Kind::NoStore,
-        }
+        super::routes::cache_kind(path)
     }
 
     pub fn cache_control(self) -> &'static str {

@@ -1,7 +1,7 @@
 //! `GET /metrics` in the Prometheus text format (prometheus-client).
 //!
 //! Per request (the middleware): count and latency per route pattern
-//! ([`super::route_label`]),
+//! ([`super::routes::label`]),
 //! method and status, and the storage lookups the request made (read
 //! transactions begun while its future was polled, so requests sharing a
 //! worker thread are told apart). At scrape time (the collector): response
@@ -254,7 +254,7 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let start = Instant::now();
-    let route = super::route_label(req.path());
+    let route = super::routes::label(req.path());
     let method = req.method().as_str().to_string();
     let mut lookups = 0u64;
     let mut inner = std::pin::pin!(next.call(req));

@@ -1,15 +1,14 @@
-//! `/api/v1/products…` handlers.
+//! `/api/v1/products…` handlers, and the product list query parser shared
+//! with search and the baseline.
 
+use super::dto::{ProductCreate, ProductPatch, ReviewCreate};
 use super::error::ApiError;
-use super::extract::{Query, json_object, require_admin};
+use super::extract::{Body, ListQuery, PageQuery, Query};
 use super::state::ApiState;
 use super::{created, json};
-use crate::catalog::Catalog;
 use crate::domain::listing::{ProductFilter, ProductQuery, ProductSort};
-use crate::domain::product::ProductDraft;
-use crate::domain::review::ReviewDraft;
-use crate::domain::{FieldErrors, Id, InputMode, Price};
-use actix_web::{HttpRequest, HttpResponse, web};
+use crate::domain::{FieldErrors, Id, Price};
+use actix_web::{HttpResponse, web};
 
 fn price(
     q: &Query,
@@ -59,7 +58,7 @@ pub fn list_query(q: &Query) -> Result<ProductQuery, ApiError> {
 }
 
 /// The product filters shared by lists and search.
-pub fn filter(q: &Query, errors: &mut FieldErrors) -> Result<ProductFilter, ApiError> {
+pub(crate) fn filter(q: &Query, errors: &mut FieldErrors) -> Result<ProductFilter, ApiError> {
     let available = q.bool("isAvailable")?;
     let min_price = price(q, "minPrice", errors)?;
     let max_price = price(q, "maxPrice", errors)?;
@@ -79,83 +78,63 @@ pub fn filter(q: &Query, errors: &mut FieldErrors) -> Result<ProductFilter, ApiE
     })
 }
 
-pub async fn list(req: HttpRequest, catalog: web::Data<Catalog>) -> Result<HttpResponse, ApiError> {
-    let query = list_query(&Query::parse(&req)?)?;
-    Ok(json(catalog.serve_products(&query).await?))
-}
-
-pub async fn detail(
-    id: web::Path<String>,
-    catalog: web::Data<Catalog>,
-) -> Result<HttpResponse, ApiError> {
-    Ok(json(catalog.serve_product(&id).await?))
-}
-
-pub async fn reviews(
-    req: HttpRequest,
-    id: web::Path<String>,
-    catalog: web::Data<Catalog>,
-) -> Result<HttpResponse, ApiError> {
-    let q = Query::parse(&req)?;
-    let mut errors = FieldErrors::new();
-    let page = q.page(&mut errors)?;
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    Ok(json(catalog.serve_reviews(&id, page).await?))
-}
-
-pub async fn create(
-    req: HttpRequest,
-    payload: web::Payload,
+pub(crate) async fn list(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    ListQuery(query): ListQuery,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
-    let body = json_object(&req, payload, state.body_limit).await?;
-    let draft = ProductDraft::parse(&body, InputMode::Create);
-    let c = catalog.create_product(draft).await?;
+    Ok(json(state.services.catalog.serve_products(&query).await?))
+}
+
+pub(crate) async fn detail(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(json(state.services.catalog.serve_product(&id).await?))
+}
+
+pub(crate) async fn reviews(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    PageQuery(page): PageQuery,
+) -> Result<HttpResponse, ApiError> {
+    Ok(json(state.services.catalog.serve_reviews(&id, page).await?))
+}
+
+pub(crate) async fn create(
+    state: web::Data<ApiState>,
+    Body(draft, _): Body<ProductCreate>,
+) -> Result<HttpResponse, ApiError> {
+    let c = state.services.catalog.create_product(draft).await?;
     Ok(created(format!("/api/v1/products/{}", c.id), c))
 }
 
-pub async fn update(
-    req: HttpRequest,
-    id: web::Path<String>,
-    payload: web::Payload,
+pub(crate) async fn update(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    id: web::Path<String>,
+    Body(draft, _): Body<ProductPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
-    let body = json_object(&req, payload, state.body_limit).await?;
-    let draft = ProductDraft::parse(&body, InputMode::Patch);
     let id = id.into_inner();
-    Ok(json(catalog.update_product(&id, draft).await?))
+    Ok(json(
+        state.services.catalog.update_product(&id, draft).await?,
+    ))
 }
 
-pub async fn delete(
-    req: HttpRequest,
-    id: web::Path<String>,
+pub(crate) async fn delete(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
     let id = id.into_inner();
-    catalog.delete_product(&id).await?;
+    state.services.catalog.delete_product(&id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn create_review(
-    req: HttpRequest,
-    id: web::Path<String>,
-    payload: web::Payload,
+pub(crate) async fn create_review(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    id: web::Path<String>,
+    Body(draft, _): Body<ReviewCreate>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
-    let body = json_object(&req, payload, state.body_limit).await?;
-    let draft = ReviewDraft::parse(&body, InputMode::Create);
     let id = id.into_inner();
     let location = format!("/api/v1/products/{id}/reviews");
-    let c = catalog.create_review(&id, draft).await?;
+    let c = state.services.catalog.create_review(&id, draft).await?;
     Ok(created(location, c))
 }

@@ -1,18 +1,22 @@
-//! `/api/v1/search…` handlers.
+//! `/api/v1/search…` handlers, and the search query parser shared with the
+//! baseline.
 
+use super::dto::SynonymGroups;
 use super::error::ApiError;
-use super::extract::{Query, json_object, require_admin};
+use super::extract::{Body, Query, SearchParams};
 use super::json;
 use super::products::filter;
 use super::state::ApiState;
-use crate::catalog::Catalog;
 use crate::domain::FieldErrors;
-use crate::domain::search::{MAX_QUERY_CHARS, SearchQuery, SearchSort, Synonyms};
-use actix_web::{HttpRequest, HttpResponse, web};
+use crate::domain::search::{MAX_QUERY_CHARS, SearchQuery, SearchSort};
+use actix_web::{HttpResponse, web};
 
 /// Most entries in each analytics list.
 const ANALYTICS_SIZE: usize = 20;
 
+/// Parses the search query: `q` longer than allowed → 400
+/// `query_too_long`, unparseable values → 400, out-of-range → 422 listing
+/// every bad parameter.
 pub fn search_query(q: &Query) -> Result<SearchQuery, ApiError> {
     let text = q.get("q").unwrap_or("").to_string();
     if text.chars().count() > MAX_QUERY_CHARS {
@@ -42,36 +46,31 @@ pub fn search_query(q: &Query) -> Result<SearchQuery, ApiError> {
     })
 }
 
-pub async fn search(
-    req: HttpRequest,
-    catalog: web::Data<Catalog>,
-) -> Result<HttpResponse, ApiError> {
-    let query = search_query(&Query::parse(&req)?)?;
-    Ok(json(catalog.serve_search(&query).await?))
-}
-
-pub async fn get_synonyms(catalog: web::Data<Catalog>) -> HttpResponse {
-    json(catalog.synonyms_json())
-}
-
-pub async fn put_synonyms(
-    req: HttpRequest,
-    payload: web::Payload,
+pub(crate) async fn search(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    SearchParams(query): SearchParams,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
-    let body = json_object(&req, payload, state.body_limit).await?;
-    let synonyms =
-        Synonyms::parse(&serde_json::Value::Object(body)).map_err(ApiError::validation)?;
-    Ok(json(catalog.set_synonyms(synonyms).await?))
+    Ok(json(state.services.catalog.serve_search(&query).await?))
 }
 
-pub async fn analytics(
-    req: HttpRequest,
+pub(crate) async fn get_synonyms(state: web::Data<ApiState>) -> HttpResponse {
+    json(state.services.catalog.synonyms_json())
+}
+
+pub(crate) async fn put_synonyms(
     state: web::Data<ApiState>,
-    catalog: web::Data<Catalog>,
+    Body(synonyms, _): Body<SynonymGroups>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
-    Ok(json(catalog.search_analytics(ANALYTICS_SIZE).await?))
+    let synonyms = synonyms.map_err(ApiError::validation)?;
+    Ok(json(state.services.catalog.set_synonyms(synonyms).await?))
+}
+
+pub(crate) async fn analytics(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    Ok(json(
+        state
+            .services
+            .catalog
+            .search_analytics(ANALYTICS_SIZE)
+            .await?,
+    ))
 }

@@ -1,11 +1,24 @@
-//! Per-server HTTP settings shared by all workers.
+//! What every handler and extractor shares, registered once as
+//! `web::Data<ApiState>`: the services the API calls and the HTTP settings.
 
 use crate::configuration::Secret;
+use crate::services::Services;
 
-#[derive(Debug, Clone)]
+/// Handler state: the services (catalogue now; accounts, orders and jobs as
+/// they arrive) plus per-server HTTP settings.
+#[derive(Clone)]
 pub struct ApiState {
+    pub services: Services,
+    pub http: HttpSettings,
+}
+
+/// Per-server HTTP settings. Also used on its own by the Postgres-design
+/// baseline (`benches/baseline`), which has no catalogue.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
     /// `None`: admin writes are disabled.
     pub admin_token: Option<Secret>,
+    /// Largest request body accepted, in bytes (413 above).
     pub body_limit: usize,
     /// The body `GET /bench/ceiling` returns, when that route is on.
     pub ceiling: Option<bytes::Bytes>,

@@ -3,11 +3,16 @@
 //! These structs hold `&str`s pointing into archived records, so rendering a
 //! response copies bytes once, into the output buffer. Field names follow the
 //! public format: camelCase, prices as decimals, times as RFC 3339.
+//!
+//! The same structs describe themselves to the OpenAPI document
+//! (`utoipa::ToSchema`; `api::openapi` composes the envelopes), and a contract
+//! test validates real responses against that description.
 
 use crate::domain::Timestamp;
 use crate::domain::listing::{PageMeta, RatingSummary};
 use crate::store::{BrandView, CategoryView, ProductView, ReviewView, ReviewerView};
 use serde::{Serialize, Serializer};
+use utoipa::ToSchema;
 
 /// Serializes a cloneable iterator as a JSON array without collecting it.
 pub struct Seq<I>(pub I);
@@ -45,10 +50,11 @@ fn cents(c: u64) -> f64 {
     c as f64 / 100.0
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct BrandRef<'a> {
     pub id: &'a str,
     pub title: &'a str,
+    #[schema(required = true)]
     pub logo: Option<&'a str>,
 }
 
@@ -62,11 +68,12 @@ impl<'a> BrandRef<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct BrandFull<'a> {
     pub id: &'a str,
     pub title: &'a str,
     pub description: &'a str,
+    #[schema(required = true)]
     pub logo: Option<&'a str>,
 }
 
@@ -81,13 +88,13 @@ impl<'a> BrandFull<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CategoryRef<'a> {
     pub id: &'a str,
     pub title: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CategoryFull<'a> {
     pub id: &'a str,
     pub title: &'a str,
@@ -105,27 +112,29 @@ impl<'a> CategoryFull<'a> {
 }
 
 /// A node of `GET /categories`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CategoryNode<'a> {
     pub id: &'a str,
     pub title: &'a str,
     pub description: &'a str,
+    #[schema(no_recursion)]
     pub children: Vec<CategoryNode<'a>>,
 }
 
 /// `GET /categories/{id}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CategoryDetail<'a> {
     pub id: &'a str,
     pub title: &'a str,
     pub description: &'a str,
+    #[schema(required = true)]
     pub parent_id: Option<&'a str>,
     pub children: Vec<CategoryFull<'a>>,
 }
 
 /// One item of a product list page.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductItem<'a> {
     pub id: &'a str,
@@ -135,11 +144,15 @@ pub struct ProductItem<'a> {
     pub stock: u32,
     pub is_available: bool,
     pub is_featured: bool,
+    #[schema(required = true)]
     pub image: Option<&'a str>,
+    #[schema(required = true)]
     pub brand: Option<BrandRef<'a>>,
     pub categories: Vec<CategoryRef<'a>>,
+    #[schema(required = true)]
     pub avg_rating: Option<f64>,
     pub review_count: u32,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
@@ -168,18 +181,20 @@ impl<'a> ProductItem<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserRef<'a> {
     pub id: &'a str,
+    #[schema(required = true)]
     pub name: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewItem<'a> {
     pub id: &'a str,
     pub rating: u8,
     pub text: &'a str,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     pub user: UserRef<'a>,
 }
@@ -201,8 +216,9 @@ impl<'a> ReviewItem<'a> {
 
 /// `GET /products/{id}`: every stored field plus joined brand, categories,
 /// newest reviews and the rating aggregate.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", bound(serialize = ""))]
+#[schema(bound = "")]
 pub struct ProductDetail<'a, I, K, C>
 where
     I: Iterator<Item = &'a str> + Clone,
@@ -212,7 +228,9 @@ where
     pub id: &'a str,
     pub title: &'a str,
     pub description: &'a str,
+    #[schema(value_type = Vec<String>)]
     pub images: Seq<I>,
+    #[schema(value_type = Vec<String>)]
     pub keywords: Seq<K>,
     pub price: f64,
     pub discount: f64,
@@ -221,12 +239,17 @@ where
     pub is_available: bool,
     pub is_featured: bool,
     pub brand_id: &'a str,
+    #[schema(value_type = Vec<String>)]
     pub category_ids: Seq<C>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    #[schema(required = true)]
     pub brand: Option<BrandFull<'a>>,
     pub categories: Vec<CategoryFull<'a>>,
     pub reviews: Vec<ReviewItem<'a>>,
+    #[schema(required = true)]
     pub avg_rating: Option<f64>,
     pub review_count: u32,
 }

@@ -173,35 +173,39 @@ impl DocSource for StoreDocs {
     }
 }
 
-#[derive(Serialize)]
-struct Highlight {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Highlight {
+    /// The title with matched words in `<mark>`…`</mark>`.
     title: String,
+    /// A snippet of the description around the matches, marked the same way.
     description: String,
 }
 
-#[derive(Serialize)]
-struct SearchItem<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SearchItem<'a> {
     #[serde(flatten)]
     item: json::ProductItem<'a>,
     highlight: Highlight,
 }
 
-#[derive(Serialize)]
-struct FacetValue<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct FacetValue<'a> {
     id: &'a str,
     title: &'a str,
     count: u64,
 }
 
-#[derive(Serialize)]
-struct PriceFacet {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct PriceFacet {
     min: f64,
+    /// Upper bound; `null` for the open last bucket.
+    #[schema(required = true)]
     max: Option<f64>,
     count: u64,
 }
 
-#[derive(Serialize)]
-struct Facets<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Facets<'a> {
     brand: Vec<FacetValue<'a>>,
     category: Vec<FacetValue<'a>>,
     price: Vec<PriceFacet>,

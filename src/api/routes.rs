@@ -1,0 +1,623 @@
+//! The route table: every route shopd serves, declared once.
+//!
+//! Each [`Route`] names its method, path pattern, handler, HTTP cache class
+//! ([`Kind`]), who may call it ([`Access`]), its rate-limit class
+//! ([`RateLimit`]) and its OpenAPI operation ([`Doc`]). Everything else reads
+//! [`ROUTES`]: the actix registration ([`super::configure`], with the JSON 405
+//! for a wrong method on a known path and the access check of each route), the
+//! metrics label and the `Cache-Control` of a path ([`label`], [`cache_kind`]),
+//! the OpenAPI document ([`super::openapi`]) and the role-matrix test. Nothing
+//! else may list routes.
+//!
+//! Matching a path against the table splits it on `/` and compares segments
+//! with each pattern (a `{name}` segment matches any non-empty segment, like
+//! actix's default). It allocates nothing and runs no regex: the metrics and
+//! caching middleware call it on every request.
+
+use super::http_cache::Kind;
+use super::openapi::{self, Answer, Inputs};
+use super::{brands, categories, docs, health, metrics, products, search};
+use actix_web::http::Method;
+use std::sync::LazyLock;
+
+/// An HTTP method a route answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    pub fn method(self) -> Method {
+        match self {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Put => Method::PUT,
+            Verb::Patch => Method::PATCH,
+            Verb::Delete => Method::DELETE,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
+        }
+    }
+}
+
+/// Who may call a route. Checked before the handler runs (and before its
+/// body is read) by the layer [`super::configure`] puts around every
+/// non-public route; see [`super::auth`].
+///
+/// Room to grow: customer sessions, staff roles and API keys (the accounts
+/// work) become variants here, and the check learns them in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, no credentials read.
+    Public,
+    /// `Authorization: Bearer <admin token>`.
+    Admin,
+}
+
+/// How a route will be rate limited: declared now, enforced later (the
+/// accounts work adds the limiter and reads this class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// Probes, metrics and docs: never limited.
+    None,
+    /// Catalogue reads and search.
+    Api,
+    /// Sign-in and token endpoints (none yet).
+    Auth,
+    /// Writes.
+    Write,
+    /// Checkout (none yet).
+    Checkout,
+}
+
+/// How a route's handler is attached, and what its extractors say about its
+/// inputs. Built by [`handler!`] from one mention of the handler function.
+#[derive(Clone, Copy)]
+pub struct Handler {
+    pub(crate) attach: fn(actix_web::Route) -> actix_web::Route,
+    pub(crate) inputs: fn() -> Inputs,
+}
+
+/// `Handler` for an async handler function: attaches it to an actix route
+/// and derives its documented inputs (query parameters, request body) from
+/// its extractor types.
+macro_rules! handler {
+    ($f:path) => {
+        Handler {
+            attach: |r| r.to($f),
+            inputs: || openapi::inputs_of($f),
+        }
+    };
+}
+
+/// The OpenAPI side of a route: its operation id, summary and tag, what a
+/// success answers, and the error statuses only its use case can produce
+/// (401, 400/413/422, 404 and 304 follow from the rest of the route).
+#[derive(Clone, Copy)]
+pub struct Doc {
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub answer: Answer,
+    /// Further error statuses: 409 (duplicate id, in use), 503 (search).
+    pub errors: &'static [u16],
+    /// Left out of the OpenAPI document (the docs pages themselves, the
+    /// benchmark ceiling).
+    pub hidden: bool,
+}
+
+/// One route. See the module documentation.
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub verb: Verb,
+    pub pattern: &'static str,
+    pub handler: Handler,
+    pub cache: Kind,
+    pub access: Access,
+    pub rate: RateLimit,
+    pub doc: Doc,
+}
+
+impl Route {
+    const fn new(verb: Verb, pattern: &'static str, handler: Handler) -> Route {
+        Route {
+            verb,
+            pattern,
+            handler,
+            cache: Kind::NoStore,
+            access: Access::Public,
+            rate: RateLimit::Api,
+            doc: Doc {
+                operation_id: "",
+                summary: "",
+                tag: "",
+                answer: Answer::Empty(204),
+                errors: &[],
+                hidden: false,
+            },
+        }
+    }
+
+    const fn cache(mut self, kind: Kind) -> Route {
+        self.cache = kind;
+        self
+    }
+
+    /// Admin only; writes are rate limited as writes.
+    const fn admin(mut self) -> Route {
+        self.access = Access::Admin;
+        if !matches!(self.verb, Verb::Get) {
+            self.rate = RateLimit::Write;
+        }
+        self
+    }
+
+    const fn rate(mut self, rate: RateLimit) -> Route {
+        self.rate = rate;
+        self
+    }
+
+    const fn doc(
+        mut self,
+        tag: &'static str,
+        operation_id: &'static str,
+        summary: &'static str,
+        answer: Answer,
+    ) -> Route {
+        self.doc.tag = tag;
+        self.doc.operation_id = operation_id;
+        self.doc.summary = summary;
+        self.doc.answer = answer;
+        self
+    }
+
+    const fn errors(mut self, statuses: &'static [u16]) -> Route {
+        self.doc.errors = statuses;
+        self
+    }
+
+    const fn hidden(mut self) -> Route {
+        self.doc.hidden = true;
+        self
+    }
+
+    /// Whether `path` matches this route's pattern.
+    pub fn matches(&self, path: &str) -> bool {
+        pattern_matches(self.pattern, path)
+    }
+
+    /// The names of the pattern's `{…}` segments, in order.
+    pub fn path_params(&self) -> impl Iterator<Item = &'static str> {
+        self.pattern
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+    }
+}
+
+const fn get(pattern: &'static str, handler: Handler) -> Route {
+    Route::new(Verb::Get, pattern, handler)
+}
+const fn post(pattern: &'static str, handler: Handler) -> Route {
+    Route::new(Verb::Post, pattern, handler)
+}
+const fn put(pattern: &'static str, handler: Handler) -> Route {
+    Route::new(Verb::Put, pattern, handler)
+}
+const fn patch(pattern: &'static str, handler: Handler) -> Route {
+    Route::new(Verb::Patch, pattern, handler)
+}
+const fn delete(pattern: &'static str, handler: Handler) -> Route {
+    Route::new(Verb::Delete, pattern, handler)
+}
+
+use Answer::{Empty, Json, Probe, Text};
+use openapi::schemas as s;
+
+/// Every route. Routes sharing a pattern are one actix resource; a method
+/// not listed for a known pattern answers 405.
+pub static ROUTES: &[Route] = &[
+    // Probes, metrics, the contract and its pages.
+    get("/health", handler!(health::health))
+        .rate(RateLimit::None)
+        .doc(
+            "probes",
+            "health",
+            "The process is up",
+            Json(200, s::health),
+        ),
+    get("/ready", handler!(health::ready))
+        .rate(RateLimit::None)
+        .doc(
+            "probes",
+            "ready",
+            "Storage answers reads and search can answer queries (503 with the reasons otherwise)",
+            Probe(s::readiness),
+        ),
+    get("/metrics", handler!(metrics::metrics))
+        .rate(RateLimit::None)
+        .doc(
+            "probes",
+            "metrics",
+            "Prometheus text: requests and latency per route, cache, storage and search figures",
+            Text("text/plain"),
+        ),
+    get("/bench/ceiling", handler!(super::ceiling))
+        .cache(Kind::Detail)
+        .rate(RateLimit::None)
+        .doc("probes", "benchCeiling", "", Json(200, s::any))
+        .hidden(),
+    get("/api/v1/openapi.json", handler!(docs::openapi_json))
+        .rate(RateLimit::None)
+        .doc(
+            "docs",
+            "openapi",
+            "This OpenAPI 3.1 document",
+            Json(200, s::any),
+        ),
+    get("/docs", handler!(docs::redirect))
+        .rate(RateLimit::None)
+        .doc("docs", "docsRedirect", "", Empty(308))
+        .hidden(),
+    get("/docs/", handler!(docs::index))
+        .rate(RateLimit::None)
+        .doc("docs", "docsIndex", "", Text("text/html"))
+        .hidden(),
+    get("/docs/{file}", handler!(docs::file))
+        .rate(RateLimit::None)
+        .doc("docs", "docsFile", "", Text("application/octet-stream"))
+        .hidden(),
+    // Search.
+    get("/api/v1/search", handler!(search::search))
+        .cache(Kind::List)
+        .doc(
+            "search",
+            "search",
+            "Full-text product search with highlights and facets",
+            Json(200, s::search),
+        )
+        .errors(&[503]),
+    get("/api/v1/search/synonyms", handler!(search::get_synonyms))
+        .cache(Kind::Taxonomy)
+        .doc(
+            "search",
+            "getSynonyms",
+            "Synonym groups",
+            Json(200, s::synonyms),
+        ),
+    put("/api/v1/search/synonyms", handler!(search::put_synonyms))
+        .admin()
+        .doc(
+            "search",
+            "putSynonyms",
+            "Replace the synonym groups",
+            Json(200, s::synonyms),
+        ),
+    get("/api/v1/search/analytics", handler!(search::analytics))
+        .admin()
+        .doc(
+            "search",
+            "searchAnalytics",
+            "Most frequent and most frequent zero-hit queries",
+            Json(200, s::analytics),
+        ),
+    // Products and reviews.
+    get("/api/v1/products", handler!(products::list))
+        .cache(Kind::List)
+        .doc(
+            "products",
+            "listProducts",
+            "Products, filtered, sorted and paged",
+            Json(200, s::product_page),
+        ),
+    post("/api/v1/products", handler!(products::create))
+        .admin()
+        .doc(
+            "products",
+            "createProduct",
+            "Create a product",
+            Json(201, s::product_detail),
+        )
+        .errors(&[409]),
+    get("/api/v1/products/{id}", handler!(products::detail))
+        .cache(Kind::Detail)
+        .doc(
+            "products",
+            "getProduct",
+            "A product with its brand, categories, newest reviews and rating",
+            Json(200, s::product_detail),
+        ),
+    patch("/api/v1/products/{id}", handler!(products::update))
+        .admin()
+        .doc(
+            "products",
+            "updateProduct",
+            "Change some fields of a product",
+            Json(200, s::product_detail),
+        ),
+    delete("/api/v1/products/{id}", handler!(products::delete))
+        .admin()
+        .doc(
+            "products",
+            "deleteProduct",
+            "Delete a product and its reviews",
+            Empty(204),
+        ),
+    get("/api/v1/products/{id}/reviews", handler!(products::reviews))
+        .cache(Kind::Detail)
+        .doc(
+            "products",
+            "listReviews",
+            "A product's reviews, newest first",
+            Json(200, s::review_page),
+        ),
+    post(
+        "/api/v1/products/{id}/reviews",
+        handler!(products::create_review),
+    )
+    .admin()
+    .doc(
+        "products",
+        "createReview",
+        "Add a review to a product",
+        Json(201, s::review),
+    )
+    .errors(&[409]),
+    // Brands.
+    get("/api/v1/brands", handler!(brands::list))
+        .cache(Kind::Taxonomy)
+        .doc(
+            "brands",
+            "listBrands",
+            "Brands by title, then id",
+            Json(200, s::brand_page),
+        ),
+    post("/api/v1/brands", handler!(brands::create))
+        .admin()
+        .doc(
+            "brands",
+            "createBrand",
+            "Create a brand",
+            Json(201, s::brand),
+        )
+        .errors(&[409]),
+    get("/api/v1/brands/{id}", handler!(brands::detail))
+        .cache(Kind::Taxonomy)
+        .doc("brands", "getBrand", "One brand", Json(200, s::brand)),
+    patch("/api/v1/brands/{id}", handler!(brands::update))
+        .admin()
+        .doc(
+            "brands",
+            "updateBrand",
+            "Change some fields of a brand",
+            Json(200, s::brand),
+        ),
+    delete("/api/v1/brands/{id}", handler!(brands::delete))
+        .admin()
+        .doc(
+            "brands",
+            "deleteBrand",
+            "Delete a brand no product uses",
+            Empty(204),
+        )
+        .errors(&[409]),
+    // Categories.
+    get("/api/v1/categories", handler!(categories::tree))
+        .cache(Kind::Taxonomy)
+        .doc(
+            "categories",
+            "categoryTree",
+            "The category tree, siblings by title",
+            Json(200, s::category_tree),
+        ),
+    post("/api/v1/categories", handler!(categories::create))
+        .admin()
+        .doc(
+            "categories",
+            "createCategory",
+            "Create a category",
+            Json(201, s::category),
+        )
+        .errors(&[409]),
+    get("/api/v1/categories/{id}", handler!(categories::detail))
+        .cache(Kind::Taxonomy)
+        .doc(
+            "categories",
+            "getCategory",
+            "One category with its parent id and children",
+            Json(200, s::category),
+        ),
+    patch("/api/v1/categories/{id}", handler!(categories::update))
+        .admin()
+        .doc(
+            "categories",
+            "updateCategory",
+            "Change some fields of a category (moving it re-files its products)",
+            Json(200, s::category),
+        ),
+    delete("/api/v1/categories/{id}", handler!(categories::delete))
+        .admin()
+        .doc(
+            "categories",
+            "deleteCategory",
+            "Delete a category without children or products",
+            Empty(204),
+        )
+        .errors(&[409]),
+];
+
+/// Whether `path` matches `pattern` segment by segment; `{name}` matches any
+/// non-empty segment.
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if segment_matches(w, g) => {}
+            _ => return false,
+        }
+    }
+}
+
+fn segment_matches(pattern: &str, segment: &str) -> bool {
+    if pattern.starts_with('{') {
+        !segment.is_empty()
+    } else {
+        pattern == segment
+    }
+}
+
+/// Most `/`-separated segments a pattern has (`/a/b/c/d` is five: the
+/// leading empty one counts); longer paths match nothing.
+const MAX_SEGMENTS: usize = 8;
+
+/// Each distinct pattern once, split, with the index of its first route:
+/// matching a path splits it once and compares it with these.
+static PATTERNS: LazyLock<Vec<(Vec<&'static str>, usize)>> = LazyLock::new(|| {
+    let mut out: Vec<(Vec<&'static str>, usize)> = Vec::new();
+    for (i, r) in ROUTES.iter().enumerate() {
+        if !ROUTES[..i].iter().any(|p| p.pattern == r.pattern) {
+            let segments: Vec<&'static str> = r.pattern.split('/').collect();
+            // A table error, not an input error: the unit tests build this.
+            assert!(segments.len() <= MAX_SEGMENTS, "{} is too deep", r.pattern);
+            out.push((segments, i));
+        }
+    }
+    out
+});
+
+/// The first route whose pattern matches `path` (any method). Allocates
+/// nothing.
+pub fn route_of(path: &str) -> Option<&'static Route> {
+    let mut segments = [""; MAX_SEGMENTS];
+    let mut n = 0;
+    for s in path.split('/') {
+        *segments.get_mut(n)? = s;
+        n += 1;
+    }
+    let path = &segments[..n];
+    PATTERNS
+        .iter()
+        .find(|(pattern, _)| {
+            pattern.len() == n && pattern.iter().zip(path).all(|(w, g)| segment_matches(w, g))
+        })
+        .map(|(_, i)| &ROUTES[*i])
+}
+
+/// The route serving `method` on `path` (`HEAD` counts as `GET`).
+pub fn find(method: &Method, path: &str) -> Option<&'static Route> {
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
+    let pattern = route_of(path)?.pattern;
+    ROUTES
+        .iter()
+        .find(|r| r.pattern == pattern && r.verb.method() == *method)
+}
+
+/// The pattern serving `path`, as a metrics label; `"unmatched"` when no
+/// route does.
+pub fn label(path: &str) -> &'static str {
+    route_of(path).map_or("unmatched", |r| r.pattern)
+}
+
+/// The caching class of a `GET` of `path` (probes, admin reads and unknown
+/// paths: no-store).
+pub fn cache_kind(path: &str) -> Kind {
+    find(&Method::GET, path).map_or(Kind::NoStore, |r| r.cache)
+}
+
+/// The methods served on `pattern`, as an `Allow` header value would list them.
+pub fn allowed(pattern: &str) -> impl Iterator<Item = Verb> {
+    ROUTES
+        .iter()
+        .filter(move |r| r.pattern == pattern)
+        .map(|r| r.verb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_follow_the_patterns_without_matching_near_misses() {
+        for (path, label_) in [
+            ("/health", "/health"),
+            ("/api/v1/products", "/api/v1/products"),
+            ("/api/v1/products/p1", "/api/v1/products/{id}"),
+            (
+                "/api/v1/products/p1/reviews",
+                "/api/v1/products/{id}/reviews",
+            ),
+            ("/api/v1/search/synonyms", "/api/v1/search/synonyms"),
+            ("/docs/", "/docs/"),
+            ("/docs/index.css", "/docs/{file}"),
+            ("/api/v1/products/", "unmatched"),
+            ("/api/v1/products//reviews", "unmatched"),
+            ("/api/v1/products/p1/reviews/x", "unmatched"),
+            ("/api/v1", "unmatched"),
+            ("", "unmatched"),
+            ("/nope", "unmatched"),
+        ] {
+            assert_eq!(label(path), label_, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_split_matcher_agrees_with_matching_each_pattern() {
+        for path in [
+            "/api/v1/brands/b1",
+            "/api/v1/categories",
+            "/api/v1/products/p1/reviews",
+            "/docs/",
+            "/docs",
+            "/a/b/c/d/e/f/g/h/i/j",
+            "/api/v1/search/",
+        ] {
+            let slow = ROUTES.iter().find(|r| pattern_matches(r.pattern, path));
+            assert_eq!(
+                route_of(path).map(|r| r.pattern),
+                slow.map(|r| r.pattern),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_method_and_pattern_is_declared_once_and_ids_are_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.verb == b.verb && a.pattern == b.pattern),
+                    "{} {} twice",
+                    a.verb.as_str(),
+                    a.pattern
+                );
+                assert_ne!(a.doc.operation_id, b.doc.operation_id);
+            }
+            assert!(a.doc.hidden || !a.doc.summary.is_empty(), "{}", a.pattern);
+        }
+    }
+
+    #[test]
+    fn writes_are_admin_only_and_rate_limited_as_writes() {
+        for r in ROUTES.iter().filter(|r| r.verb != Verb::Get) {
+            assert_eq!(r.access, Access::Admin, "{}", r.pattern);
+            assert_eq!(r.rate, RateLimit::Write, "{}", r.pattern);
+        }
+    }
+}
