@@ -17,6 +17,9 @@
 //! wrk's latencies are corrected for coordinated omission against each run's
 //! own rate (closed loop): compare p50/p99 within a row of equal
 //! concurrency, not across designs of very different throughput.
+//!
+//! `WRITE_DESIGNS=shopd` leaves the baseline out; `SHOPD_BENCH_BIN=path`
+//! measures another shopd build (e.g. the previous commit's) the same way.
 
 mod common;
 #[path = "common/designs.rs"]
@@ -138,7 +141,13 @@ fn summary(rows: &[Row], design: &str, c: usize, f: fn(&Row) -> f64) -> (f64, f6
 
 fn main() {
     ensure_wrk();
-    let root = common::bench_dir();
+    // Results beside the other benches' (the fixture catalogue needs no
+    // generated one).
+    let root = common::bench_dir()
+        .parent()
+        .expect("bench-data/N has a parent")
+        .to_path_buf();
+    std::fs::create_dir_all(&root).unwrap();
     let work = tempfile::tempdir_in(&root).unwrap();
     let script = work.path().join("post.lua");
     std::fs::write(&script, SCRIPT).unwrap();
@@ -154,16 +163,21 @@ fn main() {
         .unwrap()
         .success();
     assert!(ok, "shopd import failed");
+    let with_baseline = std::env::var("WRITE_DESIGNS").map_or(true, |d| d.contains("baseline"));
     let services = work.path().join("baseline");
     let services_arg = services.display().to_string();
-    let env = setup(&[
-        "start",
-        "--dir",
-        &services_arg,
-        "--catalog",
-        &fixture.display().to_string(),
-    ]);
-    let designs = [
+    let env = if with_baseline {
+        setup(&[
+            "start",
+            "--dir",
+            &services_arg,
+            "--catalog",
+            &fixture.display().to_string(),
+        ])
+    } else {
+        BTreeMap::new()
+    };
+    let mut designs = vec![
         Design {
             name: "shopd",
             services: None,
@@ -177,6 +191,9 @@ fn main() {
             data: Default::default(),
         },
     ];
+    if !with_baseline {
+        designs.pop();
+    }
 
     let warm = env_secs("WRITE_WARM_SECS", 2);
     let secs = env_secs("WRITE_SECS", 8);
@@ -216,7 +233,9 @@ fn main() {
             }
         }
     }
-    setup(&["stop", "--dir", &services_arg]);
+    if with_baseline {
+        setup(&["stop", "--dir", &services_arg]);
+    }
 
     let mut md = format!(
         "# Durable product creates: shopd vs the Postgres design\n\n\

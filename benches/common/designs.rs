@@ -12,8 +12,13 @@ use std::process::Command;
 /// The admin token both designs accept.
 pub const TOKEN: &str = "compare-token";
 
-pub fn shopd_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_shopd"))
+/// The shopd binary this bench was built with, or `SHOPD_BENCH_BIN` (to
+/// measure another build, such as the previous commit, with the same
+/// harness).
+pub fn shopd_bin() -> PathBuf {
+    std::env::var_os("SHOPD_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_shopd")))
 }
 
 pub fn baseline_bin() -> &'static Path {
@@ -122,7 +127,7 @@ impl Design {
             if !cache {
                 args.extend(["--cache-bytes".into(), "0".into()]);
             }
-            Server::spawn(&label, shopd_bin(), &args, &[("SHOPD_ADMIN_TOKEN", TOKEN)])
+            Server::spawn(&label, &shopd_bin(), &args, &[("SHOPD_ADMIN_TOKEN", TOKEN)])
         } else {
             // A cold Redis, as shopd starts with a cold cache.
             let _ = Command::new("redis-cli")

@@ -7,6 +7,7 @@
 use crate::catalog::CatalogError;
 use crate::catalog::SearchError;
 use crate::domain::{FieldError, FieldErrors};
+use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -84,6 +85,14 @@ impl From<CatalogError> for ApiError {
                 message,
             },
             CatalogError::Validation(fields) => ApiError::validation(fields),
+            CatalogError::Store(e @ StoreError::Unavailable(_)) => {
+                tracing::error!(error = %e, "a write could not be made durable");
+                ApiError::Unavailable {
+                    code: "storage_unavailable",
+                    message: "storage cannot accept writes now; the write was not saved".into(),
+                    retry_after_secs: 5,
+                }
+            }
             CatalogError::Store(s) => ApiError::Internal(s.into()),
             CatalogError::Search(SearchError::Rebuilding) => ApiError::Unavailable {
                 code: "search_rebuilding",

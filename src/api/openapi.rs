@@ -323,7 +323,7 @@ fn error_response(status: u16, schemas: &mut Schemas) -> Response {
         413 => "The body is larger than the server's limit (`payload_too_large`)",
         422 => "Values out of range or invalid; `fields` lists each (`validation_failed`)",
         503 => {
-            "Search is rebuilding or unavailable (`search_rebuilding`, `search_unavailable`); retry after `Retry-After` seconds"
+            "Search is rebuilding or unavailable (`search_rebuilding`, `search_unavailable`), or storage cannot make writes durable now (`storage_unavailable`); retry after `Retry-After` seconds"
         }
         _ => "Error",
     };
@@ -444,7 +444,14 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
     if route.path_params().next().is_some() {
         errors.push(404);
     }
+    if route.verb != super::routes::Verb::Get {
+        // A write the store cannot make durable (writer stopped after a
+        // storage failure).
+        errors.push(503);
+    }
     errors.extend(route.doc.errors);
+    errors.sort_unstable();
+    errors.dedup();
 
     let mut responses = BTreeMap::new();
     for (status, r) in success {

@@ -28,14 +28,14 @@
 pub mod catalog;
 pub mod codec;
 pub mod error;
-pub mod keys;
-pub mod meta;
-pub mod read;
-pub mod search_settings;
-pub mod txn;
+pub(crate) mod keys;
+pub(crate) mod meta;
+pub(crate) mod read;
+pub(crate) mod search_settings;
+pub(crate) mod txn;
 pub(crate) mod undo;
 pub(crate) mod wal;
-pub mod writer;
+pub(crate) mod writer;
 
 pub use catalog::listing::{Plan, ProductHit, ProductPage};
 pub use catalog::read::TableCounts;
@@ -44,10 +44,11 @@ pub use catalog::views::{BrandView, CategoryView, ProductView, ReviewView, Revie
 pub use catalog::write::{CatalogChanges, CatalogWriter};
 pub use codec::{Rec, Record};
 pub use error::{StoreError, StoreResult};
+pub use meta::SCHEMA_VERSION;
 pub use read::ReadTxn;
-pub use search_settings::{QueryCounts, SearchSettingsChanges};
+pub use search_settings::{QueryCounts, SearchSettingsChanges, SearchSettingsWriter};
 pub use txn::{ChangeSet, Commit, WriteTxn};
-pub use writer::{CommitListener, WriteStats};
+pub use writer::{CHECKPOINT_EVERY, CommitListener, MAX_BATCH, WriteStats};
 
 use redb::{Database, ReadableDatabase};
 use std::path::{Path, PathBuf};

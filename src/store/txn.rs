@@ -74,7 +74,7 @@ impl WriteTxn {
                 undo: UndoLog::new(undo),
             },
             redo: Vec::new(),
-            catalog: Pending::default(),
+            catalog: Pending::new(undo),
             changes: ChangeSet::default(),
         }
     }

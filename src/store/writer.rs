@@ -103,7 +103,7 @@ pub(super) enum Msg {
 
 /// How often the log is checkpointed while writes keep coming (and how
 /// long after the last batch when they stop).
-pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 /// A log this big is checkpointed at once.
 pub const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 

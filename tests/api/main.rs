@@ -9,7 +9,6 @@ mod binary;
 mod brands_categories;
 mod cache;
 mod contract;
-mod crash;
 mod docs;
 mod golden;
 mod health;

@@ -9,10 +9,10 @@
 //! shared write transaction; reads are methods of `ReadTxn` ([`read`],
 //! [`listing`]) returning zero-copy [`views`].
 
-pub mod index;
-pub mod listing;
-pub mod read;
+pub(crate) mod index;
+pub(crate) mod listing;
+pub(crate) mod read;
 pub mod records;
-pub mod tables;
-pub mod views;
-pub mod write;
+pub(crate) mod tables;
+pub(crate) mod views;
+pub(crate) mod write;

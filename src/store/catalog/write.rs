@@ -54,6 +54,9 @@ pub(crate) struct Pending {
     ratings: HashMap<String, (i64, i64)>,
     /// How to take back what the write in progress did to the above.
     journal: Journal,
+    /// Off for a transaction of its own (an import), which is never taken
+    /// back write by write.
+    pub(crate) journaling: bool,
 }
 
 /// The inverse of one write's changes to [`Pending`].
@@ -67,6 +70,14 @@ struct Journal {
 }
 
 impl Pending {
+    /// `journaling`: whether writes can be taken back one by one.
+    pub(crate) fn new(journaling: bool) -> Pending {
+        Pending {
+            journaling,
+            ..Pending::default()
+        }
+    }
+
     /// The write in progress is kept.
     pub(crate) fn keep(&mut self) {
         self.journal = Journal::default();
@@ -432,11 +443,15 @@ impl CatalogWriter<'_> {
             }
             for c in f.counters() {
                 *self.pending.counters.entry(c.clone()).or_default() -= 1;
-                self.pending.journal.counters.push((c, -1));
+                if self.pending.journaling {
+                    self.pending.journal.counters.push((c, -1));
+                }
             }
         }
         self.pending.dirty.insert(id.to_string());
-        self.pending.journal.dirty.push(id.to_string());
+        if self.pending.journaling {
+            self.pending.journal.dirty.push(id.to_string());
+        }
         Ok(())
     }
 
@@ -518,10 +533,12 @@ impl CatalogWriter<'_> {
             .or_default();
         d.0 += sign;
         d.1 += sign * rating as i64;
-        self.pending
-            .journal
-            .ratings
-            .push((product_id.to_string(), (sign, sign * rating as i64)));
+        if self.pending.journaling {
+            self.pending
+                .journal
+                .ratings
+                .push((product_id.to_string(), (sign, sign * rating as i64)));
+        }
     }
 
     /// Writes pending rating changes into `PRODUCT_RATINGS`.
@@ -565,7 +582,9 @@ impl CatalogWriter<'_> {
         self.touch(id)?;
         self.tables.open(PRODUCTS)?.remove(id)?;
         self.tables.open(PRODUCT_RATINGS)?.remove(id)?;
-        if let Some(r) = self.pending.ratings.remove(id) {
+        if let Some(r) = self.pending.ratings.remove(id)
+            && self.pending.journaling
+        {
             self.pending
                 .journal
                 .ratings_removed

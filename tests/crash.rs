@@ -6,9 +6,23 @@
 //! records (the brute-force oracle), and search catches up.
 //!
 //! `SHOPD_CRASH_CYCLES` sets the number of kills (default 3).
+//!
+//! A test binary of its own: cargo runs test binaries one after another, so
+//! its writers at full speed do not starve the timing checks of the API
+//! tests (search within 1 s) on a two-core machine.
 
-use crate::reference::{RefFilter, RefProduct, Reference, SORTS};
+#[path = "common/mod.rs"]
+mod common;
+#[path = "api/reference.rs"]
+mod reference;
+
+/// What `reference` reads the fixture with.
+mod helpers {
+    pub use crate::common::fixture::fixture_lines;
+}
+
 use rand::{Rng, SeedableRng};
+use reference::{RefFilter, RefProduct, Reference, SORTS};
 use serde_json::{Value, json};
 use shopd::domain::Timestamp;
 use std::collections::HashMap;
