@@ -21,7 +21,8 @@
 //! requests (wrk's `delay` hook; file limits and the accept queue raised),
 //! and `mixed` at 64 connections once more with a 512 MiB cache, which holds
 //! the whole working set (the 64 MiB default does not). Durations: `LOAD_WARM_SECS` (5), `LOAD_SECS` (15),
-//! `LOAD_C10K_SECS` (20).
+//! `LOAD_C10K_SECS` (20). `SHOPD_BENCH_BIN=path` measures another shopd build
+//! (e.g. the previous commit's) with the same harness.
 
 mod common;
 
@@ -63,12 +64,7 @@ fn start(work: &std::path::Path, cache_mib: Option<u64>) -> Server {
         }
         None => "shopd".to_string(),
     };
-    Server::spawn(
-        &name,
-        std::path::Path::new(env!("CARGO_BIN_EXE_shopd")),
-        &args,
-        &[],
-    )
+    Server::spawn(&name, &common::shopd_bin(), &args, &[])
 }
 
 fn main() {

@@ -28,6 +28,15 @@ pub fn spec() -> Spec {
     }
 }
 
+/// The shopd binary these benches were built with, or `SHOPD_BENCH_BIN` (to
+/// measure another build, such as the previous commit's, with the same
+/// harness).
+pub fn shopd_bin() -> PathBuf {
+    std::env::var_os("SHOPD_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_shopd")))
+}
+
 pub fn bench_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/{}", products()))
 }
