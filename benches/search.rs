@@ -105,7 +105,8 @@ fn main() {
     // 2. query latency, one client
     let catalog = catalog.with_search(&search_dir).unwrap();
     // Wire the commit dispatch (search indexing) as the server does.
-    let _services = shopd::services::Services::new(catalog.clone());
+    let jobs = shopd::jobs::Jobs::local(catalog.store().clone(), work.path()).unwrap();
+    let _services = shopd::services::Services::new(catalog.clone(), jobs);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -74,6 +74,13 @@ pub struct ServeArgs {
     /// Serve GET /bench/ceiling, a fixed body for load-test ceilings.
     #[arg(long, env = "SHOPD_BENCH_CEILING")]
     pub bench_ceiling: bool,
+    /// Where mail goes: smtp://user:pass@host:587 (STARTTLS), smtps://…:465,
+    /// smtp://127.0.0.1:2525?tls=none. Default: .eml files in DATA_DIR/outbox.
+    #[arg(long, env = "SHOPD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The From: of every message, e.g. "Shop <shop@example.com>".
+    #[arg(long, env = "SHOPD_MAIL_FROM")]
+    pub mail_from: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +140,8 @@ impl Cli {
             o.cache_ttl_list_secs = s.cache_ttl_list;
             o.cache_ttl_taxonomy_secs = s.cache_ttl_taxonomy;
             o.bench_ceiling = s.bench_ceiling;
+            o.smtp_url = s.smtp_url.clone();
+            o.mail_from = s.mail_from.clone();
         }
         o
     }

@@ -21,6 +21,12 @@ impl Secret {
         Secret(s.into())
     }
 
+    /// The secret itself, to hand to the library that needs it (an SMTP
+    /// client). Never log or echo what this returns.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// Constant-time comparison (no early exit on the first differing byte).
     pub fn matches(&self, candidate: &str) -> bool {
         let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
@@ -84,6 +90,32 @@ pub struct Config {
     /// Serve `GET /bench/ceiling`: a fixed, pre-rendered body the size of a
     /// product detail, for the load harness's ceiling scenario.
     pub bench_ceiling: bool,
+    /// Where mail goes: `smtp://user:pass@host:587` and friends (see
+    /// `jobs::mail`); `None` writes `.eml` files to `DATA_DIR/outbox`.
+    pub smtp_url: Option<Secret>,
+    /// The `From:` of every message.
+    pub mail_from: String,
+    /// The shop's name in messages.
+    pub shop_name: String,
+    /// The job queues (workers, attempts, backoff, timeout).
+    pub queues: Vec<crate::jobs::QueueSettings>,
+    /// Consecutive mail failures that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// Seconds the breaker stays open before one probe.
+    pub breaker_open_secs: u64,
+    /// Seconds between runs of the job-retention task.
+    pub prune_every_secs: u64,
+}
+
+/// One queue's settings in the TOML file (`[queues.emails]`); absent
+/// fields keep the default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueFile {
+    pub concurrency: Option<usize>,
+    pub max_attempts: Option<u32>,
+    pub backoff_ms: Option<u64>,
+    pub timeout_secs: Option<u64>,
 }
 
 /// Values from flags or environment; `None` = not given.
@@ -103,6 +135,8 @@ pub struct Overrides {
     pub cache_ttl_list_secs: Option<u64>,
     pub cache_ttl_taxonomy_secs: Option<u64>,
     pub bench_ceiling: bool,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
 }
 
 /// The optional TOML file; same names as the flags, in snake_case.
@@ -123,6 +157,13 @@ pub struct FileConfig {
     pub cache_ttl_list_secs: Option<u64>,
     pub cache_ttl_taxonomy_secs: Option<u64>,
     pub bench_ceiling: Option<bool>,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: Option<String>,
+    pub shop_name: Option<String>,
+    pub queues: Option<std::collections::BTreeMap<String, QueueFile>>,
+    pub breaker_failures: Option<u32>,
+    pub breaker_open_secs: Option<u64>,
+    pub prune_every_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +196,7 @@ impl FileConfig {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+pub const DEFAULT_MAIL_FROM: &str = "shopd <shop@localhost>";
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest cache TTL accepted: a day.
 const MAX_TTL_SECS: u64 = 24 * 60 * 60;
@@ -245,6 +287,60 @@ impl Config {
         if admin_token.as_ref().is_some_and(|t| t.0.trim().is_empty()) {
             problems.push("admin-token: must not be empty".into());
         }
+        let smtp_url = o.smtp_url.map(Secret::new).or(file.smtp_url);
+        let mail_from = o
+            .mail_from
+            .or(file.mail_from)
+            .unwrap_or_else(|| DEFAULT_MAIL_FROM.to_string());
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            problems.push(format!(
+                "mail-from: '{mail_from}' is not a mailbox such as 'Shop <shop@example.com>'"
+            ));
+        }
+        let mut queues = crate::jobs::QueueSettings::defaults();
+        for (name, q) in file.queues.unwrap_or_default() {
+            let Some(d) = queues.iter_mut().find(|d| d.name == name) else {
+                problems.push(format!(
+                    "queues.{name}: unknown queue (emails, notifications, maintenance)"
+                ));
+                continue;
+            };
+            if let Some(c) = q.concurrency {
+                if !(1..=1024).contains(&c) {
+                    problems.push(format!(
+                        "queues.{name}.concurrency: {c} is not within 1..=1024"
+                    ));
+                }
+                d.concurrency = c;
+            }
+            if let Some(a) = q.max_attempts {
+                if !(1..=100).contains(&a) {
+                    problems.push(format!(
+                        "queues.{name}.max_attempts: {a} is not within 1..=100"
+                    ));
+                }
+                d.max_attempts = a;
+            }
+            if let Some(b) = q.backoff_ms {
+                d.backoff = Duration::from_millis(b.min(3_600_000));
+            }
+            if let Some(t) = q.timeout_secs {
+                if !(1..=3600).contains(&t) {
+                    problems.push(format!(
+                        "queues.{name}.timeout_secs: {t} is not within 1..=3600"
+                    ));
+                }
+                d.timeout = Duration::from_secs(t);
+            }
+        }
+        let breaker_failures = file.breaker_failures.unwrap_or(5);
+        if breaker_failures == 0 {
+            problems.push("breaker_failures: must be at least 1".into());
+        }
+        let prune_every_secs = file.prune_every_secs.unwrap_or(3600);
+        if prune_every_secs == 0 {
+            problems.push("prune_every_secs: must be at least 1".into());
+        }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
@@ -267,12 +363,43 @@ impl Config {
             cache_bytes,
             cache_ttls,
             bench_ceiling: o.bench_ceiling || file.bench_ceiling.unwrap_or(false),
+            smtp_url,
+            mail_from,
+            shop_name: file.shop_name.unwrap_or_else(|| "shopd".into()),
+            queues,
+            breaker_failures,
+            breaker_open_secs: file.breaker_open_secs.unwrap_or(30),
+            prune_every_secs,
         })
     }
 
     /// The catalogue database inside the data dir.
     pub fn database_path(&self) -> PathBuf {
         database_path(&self.data_dir)
+    }
+
+    /// How mail leaves shopd (see `jobs::mail`).
+    pub fn mail_settings(&self) -> crate::jobs::mail::MailSettings {
+        crate::jobs::mail::MailSettings {
+            smtp_url: self.smtp_url.clone(),
+            from: self.mail_from.clone(),
+            outbox_dir: self.data_dir.join("outbox"),
+            templates_dir: self.data_dir.join("templates"),
+            shop_name: self.shop_name.clone(),
+            breaker_failures: self.breaker_failures,
+            breaker_open: Duration::from_secs(self.breaker_open_secs),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The job queues' settings.
+    pub fn jobs_settings(&self) -> crate::jobs::JobsSettings {
+        crate::jobs::JobsSettings {
+            queues: self.queues.clone(),
+            prune_every: Duration::from_secs(self.prune_every_secs),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            ..Default::default()
+        }
     }
 
     /// The search index directory inside the data dir.

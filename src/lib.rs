@@ -23,12 +23,14 @@
 //! `search` / `cache` → `domain`.
 
 pub mod api;
+pub mod breaker;
 pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod configuration;
 pub mod domain;
 pub mod generator;
+pub mod jobs;
 pub mod search;
 pub mod services;
 pub mod startup;

@@ -1,7 +1,7 @@
 //! The application's services behind one state, and what a commit sets off.
 //!
 //! Services are siblings: each coordinates its own use cases over the shared
-//! store, search and cache (`catalog` now; accounts, orders, jobs and
+//! store, search and cache (`catalog` and `jobs` now; accounts, orders and
 //! replication as they arrive). The API reaches them through [`Services`];
 //! they never call the API, and the store never calls them.
 //!
@@ -13,6 +13,7 @@
 
 use crate::cache::ResponseCache;
 use crate::catalog::{self, Catalog, SearchFeed};
+use crate::jobs::Jobs;
 use crate::store::{Commit, CommitListener, Store};
 use std::sync::Arc;
 
@@ -20,18 +21,21 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Services {
     pub catalog: Catalog,
+    pub jobs: Jobs,
 }
 
 impl Services {
     /// Wires the services over one store: from now on every commit goes
-    /// through [`CommitDispatch`].
-    pub fn new(catalog: Catalog) -> Services {
+    /// through [`CommitDispatch`]. The job workers start separately
+    /// ([`Jobs::start`]), on the async runtime.
+    pub fn new(catalog: Catalog, jobs: Jobs) -> Services {
         let dispatch = CommitDispatch {
             search: catalog.search_feed(),
             cache: catalog.cache_handle(),
+            jobs: jobs.clone(),
         };
         catalog.store().set_commit_listener(Arc::new(dispatch));
-        Services { catalog }
+        Services { catalog, jobs }
     }
 
     pub fn store(&self) -> &Store {
@@ -43,6 +47,7 @@ impl Services {
 pub struct CommitDispatch {
     search: SearchFeed,
     cache: Arc<ResponseCache>,
+    jobs: Jobs,
 }
 
 impl CommitListener for CommitDispatch {
@@ -60,6 +65,9 @@ impl CommitListener for CommitDispatch {
         //    stops being served. After step 1, so a recomputation sees the
         //    new synonyms.
         self.cache.invalidate(catalog::cache_tags(changes));
-        // Accounts, orders, job wake-ups and replication add their steps here.
+        // 3. Jobs: queues that got new work wake their workers (which lease
+        //    it in a write of their own, after this commit is durable).
+        self.jobs.wake(&changes.jobs);
+        // Accounts, orders and replication add their steps here.
     }
 }

@@ -89,7 +89,15 @@ impl Application {
         })
         .await
         .context("opening storage")??;
-        let services = Services::new(catalog.clone());
+        let mailer =
+            crate::jobs::mail::Mailer::new(&config.mail_settings()).context("setting up mail")?;
+        let jobs = crate::jobs::Jobs::new(catalog.store().clone(), config.jobs_settings(), mailer);
+        let services = Services::new(catalog.clone(), jobs);
+        services
+            .jobs
+            .start()
+            .await
+            .context("starting the job workers")?;
         let flusher = catalog.clone();
         let stats_flusher = tokio::spawn(async move {
             let mut tick = tokio::time::interval(STATS_FLUSH_EVERY);
@@ -130,7 +138,7 @@ impl Application {
                 ceiling,
             },
         });
-        let metrics = web::Data::new(api::metrics::Metrics::new(catalog.clone()));
+        let metrics = web::Data::new(api::metrics::Metrics::new(&services));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(api::http_cache::middleware))
@@ -182,6 +190,9 @@ impl Application {
             ..
         } = self;
         let result = server.await;
+        // Running jobs finish (or go back to the queue) while storage is
+        // still open.
+        services.jobs.shutdown().await;
         stats_flusher.abort();
         let _ = stats_flusher.await;
         services.catalog.shutdown_search().await;

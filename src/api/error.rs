@@ -7,6 +7,7 @@
 use crate::catalog::CatalogError;
 use crate::catalog::SearchError;
 use crate::domain::{FieldError, FieldErrors};
+use crate::jobs::JobsError;
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -85,15 +86,7 @@ impl From<CatalogError> for ApiError {
                 message,
             },
             CatalogError::Validation(fields) => ApiError::validation(fields),
-            CatalogError::Store(e @ StoreError::Unavailable(_)) => {
-                tracing::error!(error = %e, "a write could not be made durable");
-                ApiError::Unavailable {
-                    code: "storage_unavailable",
-                    message: "storage cannot accept writes now; the write was not saved".into(),
-                    retry_after_secs: 5,
-                }
-            }
-            CatalogError::Store(s) => ApiError::Internal(s.into()),
+            CatalogError::Store(s) => ApiError::from(s),
             CatalogError::Search(SearchError::Rebuilding) => ApiError::Unavailable {
                 code: "search_rebuilding",
                 message: SearchError::Rebuilding.to_string(),
@@ -105,6 +98,40 @@ impl From<CatalogError> for ApiError {
                 retry_after_secs: 5,
             },
             CatalogError::Search(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            e @ StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "a write could not be made durable");
+                ApiError::Unavailable {
+                    code: "storage_unavailable",
+                    message: "storage cannot accept writes now; the write was not saved".into(),
+                    retry_after_secs: 5,
+                }
+            }
+            e => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<JobsError> for ApiError {
+    fn from(e: JobsError) -> Self {
+        match e {
+            JobsError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            JobsError::Running(_) => ApiError::Conflict {
+                code: "job_running",
+                message: e.to_string(),
+            },
+            JobsError::NotRetryable { .. } => ApiError::Conflict {
+                code: "job_not_retryable",
+                message: e.to_string(),
+            },
+            JobsError::UnknownQueue(_) => ApiError::Internal(e.into()),
+            JobsError::Store(s) => ApiError::from(s),
         }
     }
 }

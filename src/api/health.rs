@@ -27,6 +27,22 @@ struct Checks {
     storage: String,
     /// `ok`, `disabled`, `rebuilding (serving the previous index)`, `rebuilding`, `unavailable: …`.
     search: String,
+    /// `ok (smtp host:587 (starttls))`, `ok (files in …)`, or `degraded: …`
+    /// while the mail circuit is open. Never makes the process unready:
+    /// the shop still sells, and mail waits in the queue.
+    mail: String,
+}
+
+fn mail_check(state: &ApiState) -> String {
+    let mailer = state.services.jobs.mailer();
+    match mailer.breaker_state() {
+        crate::breaker::BreakerState::Closed => format!("ok ({})", mailer.describe()),
+        s => format!(
+            "degraded: the mail transport's circuit is {} after repeated failures ({}); mail waits in the queue",
+            s.as_str().replace('_', "-"),
+            mailer.describe()
+        ),
+    }
 }
 
 /// `GET /health`: the process is up and serving HTTP.
@@ -60,7 +76,11 @@ pub(crate) async fn ready(state: web::Data<ApiState>) -> HttpResponse {
     let ok = storage_ok && search_ok;
     let body = Readiness {
         status: if ok { "ready" } else { "unavailable" },
-        checks: Checks { storage, search },
+        checks: Checks {
+            storage,
+            search,
+            mail: mail_check(&state),
+        },
     };
     if ok {
         HttpResponse::Ok().json(body)

@@ -5,9 +5,14 @@
 //! method and status, and the storage lookups the request made (read
 //! transactions begun while its future was polled, so requests sharing a
 //! worker thread are told apart). At scrape time (the collector): response
-//! cache statistics per kind and how far search is behind storage.
+//! cache statistics per kind, how far search is behind storage, job queue
+//! depth per queue and state, the age of the oldest due job and the mail
+//! circuit breaker. Job outcomes and handler durations are counted by the
+//! job workers (`jobs::JobMetrics`) and registered here.
 
 use crate::catalog::{self, Catalog};
+use crate::jobs::Jobs;
+use crate::services::Services;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -52,7 +57,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(catalog: Catalog) -> Metrics {
+    pub fn new(services: &Services) -> Metrics {
+        let catalog = services.catalog.clone();
+        let jobs = services.jobs.clone();
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RequestLabels, Histogram>::new_with_constructor(
@@ -82,7 +89,38 @@ impl Metrics {
             "Storage read transactions begun by HTTP requests",
             lookups_total.clone(),
         );
-        registry.register_collector(Box::new(ScrapeTime { catalog }));
+        let jm = jobs.metrics().clone();
+        registry.register(
+            "shopd_jobs_processed",
+            "Job attempts that ended well, by queue",
+            jm.processed,
+        );
+        registry.register(
+            "shopd_jobs_failed",
+            "Job attempts that failed (retried or dead), by queue",
+            jm.failed,
+        );
+        registry.register(
+            "shopd_jobs_retried",
+            "Failed attempts scheduled for a retry, by queue",
+            jm.retried,
+        );
+        registry.register(
+            "shopd_jobs_dead",
+            "Jobs that ran out of attempts (or failed permanently), by queue",
+            jm.dead,
+        );
+        registry.register(
+            "shopd_jobs_postponed",
+            "Jobs postponed without spending an attempt (breaker open), by queue",
+            jm.postponed,
+        );
+        registry.register(
+            "shopd_job_duration_seconds",
+            "Time a job handler ran, by queue",
+            jm.duration,
+        );
+        registry.register_collector(Box::new(ScrapeTime { catalog, jobs }));
         Metrics {
             registry,
             requests,
@@ -117,6 +155,7 @@ impl Metrics {
 /// Metrics read from the catalogue at each scrape.
 struct ScrapeTime {
     catalog: Catalog,
+    jobs: Jobs,
 }
 
 impl std::fmt::Debug for ScrapeTime {
@@ -242,6 +281,59 @@ impl Collector for ScrapeTime {
             "Age of the oldest write not yet searchable (0: caught up)",
             None,
             age.metric_type(),
+        )?)?;
+        self.encode_jobs(&mut encoder)
+    }
+}
+
+impl ScrapeTime {
+    fn encode_jobs(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::MetricType;
+        let stats = match self.jobs.stats() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading job queue figures failed");
+                Vec::new()
+            }
+        };
+        let mut depth = encoder.encode_descriptor(
+            "shopd_jobs",
+            "Jobs by queue and state",
+            None,
+            MetricType::Gauge,
+        )?;
+        for q in &stats {
+            for state in crate::domain::job::JobState::ALL {
+                ConstGauge::new(q.counts.get(state) as i64).encode(
+                    depth
+                        .encode_family(&[("queue", q.queue.as_str()), ("state", state.as_str())])?,
+                )?;
+            }
+        }
+        let mut age = encoder.encode_descriptor(
+            "shopd_jobs_oldest_due_age_seconds",
+            "How long the oldest due job of each queue has waited (0: none)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for q in &stats {
+            ConstGauge::new(q.oldest_due_age_secs)
+                .encode(age.encode_family(&[("queue", q.queue.as_str())])?)?;
+        }
+        let breaker = self.jobs.mailer().breaker();
+        let state = ConstGauge::new(breaker.state().code());
+        state.encode(encoder.encode_descriptor(
+            "shopd_mail_breaker_state",
+            "Mail transport circuit breaker: 0 closed, 1 open, 2 half-open",
+            None,
+            state.metric_type(),
+        )?)?;
+        let opened = ConstCounter::new(breaker.times_opened());
+        opened.encode(encoder.encode_descriptor(
+            "shopd_mail_breaker_opened",
+            "Times the mail circuit breaker opened",
+            None,
+            opened.metric_type(),
         )?)?;
         Ok(())
     }

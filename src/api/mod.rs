@@ -23,6 +23,7 @@ pub mod error;
 pub mod extract;
 pub(crate) mod health;
 pub mod http_cache;
+pub(crate) mod jobs;
 pub(crate) mod metrics;
 pub mod openapi;
 pub mod products;

@@ -127,6 +127,37 @@ impl<T: Input + 'static> Describe for Body<T> {
     }
 }
 
+impl Describe for crate::api::jobs::JobsQuery {
+    fn describe(inputs: &mut Inputs) {
+        let text = |name, description| {
+            query_param(
+                name,
+                description,
+                ObjectBuilder::new().schema_type(Type::String),
+            )
+        };
+        inputs.query.push(text(
+            "queue",
+            "Only this queue (emails, notifications, maintenance)",
+        ));
+        inputs.query.push(query_param(
+            "state",
+            "Only jobs in this state",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(crate::domain::job::JobState::ALL.map(|s| s.as_str()))),
+        ));
+        inputs.query.push(query_param(
+            "kind",
+            "Only jobs of this kind (email, prune, noop)",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(64)),
+        ));
+        inputs.query.extend(page_params());
+    }
+}
+
 impl Describe for PageQuery {
     fn describe(inputs: &mut Inputs) {
         inputs.query.extend(page_params());
@@ -551,6 +582,18 @@ pub mod schemas {
 
     pub fn any(_: &mut Schemas) -> RefOr<Schema> {
         ObjectBuilder::new().into()
+    }
+    pub fn job_page(s: &mut Schemas) -> RefOr<Schema> {
+        s.page_of::<crate::api::jobs::JobView>("JobPage")
+    }
+    pub fn job(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::jobs::JobView>("JobAnswer")
+    }
+    pub fn job_stats(s: &mut Schemas) -> RefOr<Schema> {
+        s.of::<crate::api::jobs::JobStats>()
+    }
+    pub fn enqueued(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::jobs::Enqueued>("EnqueuedAnswer")
     }
     pub fn health(s: &mut Schemas) -> RefOr<Schema> {
         s.of::<crate::api::health::Health>()

@@ -16,7 +16,7 @@
 
 use super::http_cache::Kind;
 use super::openapi::{self, Answer, Inputs};
-use super::{brands, categories, docs, health, metrics, products, search};
+use super::{brands, categories, docs, health, jobs, metrics, products, search};
 use actix_web::http::Method;
 use std::sync::LazyLock;
 
@@ -412,6 +412,55 @@ pub static ROUTES: &[Route] = &[
             Empty(204),
         )
         .errors(&[409]),
+    // The job queue (admin).
+    get("/api/v1/admin/jobs", handler!(jobs::list))
+        .admin()
+        .doc(
+            "jobs",
+            "listJobs",
+            "Jobs, newest first, filtered by queue, state and kind",
+            Json(200, s::job_page),
+        ),
+    get("/api/v1/admin/jobs/stats", handler!(jobs::stats))
+        .admin()
+        .doc(
+            "jobs",
+            "jobStats",
+            "Jobs per queue and state, all-time totals, the oldest due job's age, the mail transport",
+            Json(200, s::job_stats),
+        ),
+    get("/api/v1/admin/jobs/{id}", handler!(jobs::detail))
+        .admin()
+        .doc("jobs", "getJob", "One job", Json(200, s::job)),
+    delete("/api/v1/admin/jobs/{id}", handler!(jobs::discard))
+        .admin()
+        .doc(
+            "jobs",
+            "discardJob",
+            "Remove a job no worker holds (a running one: 409)",
+            Empty(204),
+        )
+        .errors(&[409]),
+    post("/api/v1/admin/jobs/{id}/retry", handler!(jobs::retry))
+        .admin()
+        .doc(
+            "jobs",
+            "retryJob",
+            "Queue a failed or dead job again, now (others: 409)",
+            Json(200, s::job),
+        )
+        .errors(&[409]),
+    post(
+        "/api/v1/admin/notifications/test",
+        handler!(jobs::test_mail),
+    )
+    .admin()
+    .doc(
+        "jobs",
+        "testMail",
+        "Enqueue a test email to an address, to check the mail settings",
+        Json(202, s::enqueued),
+    ),
     // Categories.
     get("/api/v1/categories", handler!(categories::tree))
         .cache(Kind::Taxonomy)

@@ -9,6 +9,7 @@ pub mod brand;
 pub mod category;
 pub mod fields;
 pub mod id;
+pub mod job;
 pub mod listing;
 pub mod money;
 pub mod product;

@@ -9,6 +9,7 @@
 //! - [`catalog`]: the catalogue's tables (records, list indexes, counters,
 //!   rating aggregates), its reads and its part of a write.
 //! - [`search_settings`]: synonym groups and query analytics.
+//! - [`jobs`]: the job queue (records, due/lease/retention index, counts).
 //! - [`txn`]: the write transaction every area writes into, and the change
 //!   set a commit reports; [`undo`]: taking one write back inside a shared
 //!   transaction; [`writer`]: the writer thread (group commit).
@@ -28,6 +29,7 @@
 pub mod catalog;
 pub mod codec;
 pub mod error;
+pub(crate) mod jobs;
 pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod read;
@@ -44,6 +46,10 @@ pub use catalog::views::{BrandView, CategoryView, ProductView, ReviewView, Revie
 pub use catalog::write::{CatalogChanges, CatalogWriter};
 pub use codec::{Rec, Record};
 pub use error::{StoreError, StoreResult};
+pub use jobs::{
+    Discard, Enqueued, JobFilter, JobsChanges, JobsWriter, Retention, Retry, TOTAL_FAILED,
+    TOTAL_PROCESSED,
+};
 pub use meta::SCHEMA_VERSION;
 pub use read::ReadTxn;
 pub use search_settings::{QueryCounts, SearchSettingsChanges, SearchSettingsWriter};
@@ -152,6 +158,7 @@ impl Store {
         }
         catalog::tables::create_all(&txn)?;
         search_settings::create_all(&txn)?;
+        jobs::create_all(&txn)?;
         txn.commit()?;
         let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path))?;
         let db = Arc::new(db);

@@ -2,8 +2,8 @@
 //!
 //! A [`WriteTxn`] is handed to each write closure (see [`super::Store::write`]).
 //! Each area reaches its own tables through its part: [`WriteTxn::catalog`],
-//! [`WriteTxn::search_settings`] (and, as they arrive, accounts, orders and
-//! jobs), so an order, its stock decrements and its confirmation job can
+//! [`WriteTxn::search_settings`], [`WriteTxn::jobs`] (and, as they arrive,
+//! accounts and orders), so an order, its stock decrements and its confirmation job can
 //! commit in one redb transaction. Each area reports what it changed in its
 //! part of the [`ChangeSet`]; the commit hands the batch's change set to the
 //! one commit listener.
@@ -18,6 +18,7 @@
 
 use super::catalog::write::{CatalogChanges, CatalogWriter, Pending};
 use super::error::{StoreError, StoreResult};
+use super::jobs::{JobsChanges, JobsWriter};
 use super::meta;
 use super::search_settings::{SearchSettingsChanges, SearchSettingsWriter};
 use super::undo::{Tables, UndoLog};
@@ -28,6 +29,7 @@ use super::wal::Wal;
 pub struct ChangeSet {
     pub catalog: CatalogChanges,
     pub search_settings: SearchSettingsChanges,
+    pub jobs: JobsChanges,
 }
 
 impl ChangeSet {
@@ -35,9 +37,11 @@ impl ChangeSet {
         let ChangeSet {
             catalog,
             search_settings,
+            jobs,
         } = other;
         self.catalog.merge(catalog);
         self.search_settings.merge(search_settings);
+        self.jobs.merge(jobs);
     }
 
     /// True when nothing a reader can see changed.
@@ -93,6 +97,15 @@ impl WriteTxn {
         SearchSettingsWriter {
             tables: &self.tables,
             changes: &mut self.changes.search_settings,
+        }
+    }
+
+    /// The job queue: enqueue inside this write (the outbox), lease and
+    /// finish jobs.
+    pub fn jobs(&mut self) -> JobsWriter<'_> {
+        JobsWriter {
+            tables: &self.tables,
+            changes: &mut self.changes.jobs,
         }
     }
 

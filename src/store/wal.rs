@@ -103,6 +103,7 @@ macro_rules! replayable_tables {
 }
 
 use super::catalog::tables::*;
+use super::jobs::{JOB_COUNTS, JOBS, JOBS_LIST, JOBS_SCHED, JOBS_UNIQUE};
 use super::meta::META;
 use super::search_settings::{SEARCH_QUERIES, SEARCH_SYNONYMS};
 
@@ -123,6 +124,11 @@ replayable_tables!(
     PRODUCT_COUNTS,
     SEARCH_SYNONYMS,
     SEARCH_QUERIES,
+    JOBS,
+    JOBS_SCHED,
+    JOBS_LIST,
+    JOBS_UNIQUE,
+    JOB_COUNTS,
 );
 
 /// Replays one batch's redo bytes into `txn`.

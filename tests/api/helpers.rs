@@ -37,6 +37,7 @@ pub fn test_config(data_dir: &Path, demo: bool) -> Config {
         cache_bytes: shopd::configuration::DEFAULT_CACHE_BYTES,
         cache_ttls: shopd::cache::Ttls::default(),
         bench_ceiling: false,
+        ..shopd::configuration::Config::resolve(Default::default()).expect("the defaults are valid")
     }
 }
 

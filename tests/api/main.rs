@@ -3,6 +3,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/smtp.rs"]
+mod smtp;
 
 mod admin_writes;
 mod binary;
@@ -15,6 +17,7 @@ mod health;
 mod helpers;
 mod http_cache;
 mod import_export;
+mod jobs;
 mod listing_property;
 mod persistence;
 mod products;

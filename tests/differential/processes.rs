@@ -146,6 +146,7 @@ pub async fn start_shopd(data_dir: &Path) -> (String, actix_web::dev::ServerHand
         cache_bytes: shopd::configuration::DEFAULT_CACHE_BYTES,
         cache_ttls: shopd::cache::Ttls::default(),
         bench_ceiling: false,
+        ..shopd::configuration::Config::resolve(Default::default()).expect("the defaults are valid")
     })
     .await
     .expect("shopd builds");

@@ -1,0 +1,517 @@
+//! The job queue service: durable jobs in the store, run by in-process
+//! workers, and the handlers of each kind (email now; accounts and orders
+//! enqueue their mail here).
+//!
+//! # Guarantees
+//! - **Outbox**: a job is enqueued inside the caller's write
+//!   ([`crate::store::WriteTxn::jobs`]): it exists exactly when the rest of
+//!   that write committed, and no worker sees it before the commit.
+//! - **At least once**: a worker leases a job (`running` until
+//!   `lease_until`); if the process dies, the lease expires and any worker
+//!   takes it again. A handler therefore may run twice for one job; it gets
+//!   a stable idempotency key ([`Job::idempotency_key`]; email uses it as the
+//!   `Message-ID`). A worker that finishes after its lease was taken over
+//!   changes nothing (attempt fencing in `store::jobs`).
+//! - **Retries**: a failed attempt is retried after an exponential backoff
+//!   with full jitter (`backoff × 2^(attempt−1)`, uniformly random below
+//!   that); after `max_attempts` the job is `dead`. A handler that finds an
+//!   outside service known to be down (the mail breaker is open) postpones
+//!   the job without spending an attempt.
+//! - **Ordering**: none promised. Due jobs are leased oldest-due first, but
+//!   up to `concurrency` run at once per queue and retries go back in line.
+//! - **Wake-ups**: the commit that enqueues wakes its queue's worker (step 3
+//!   of `services::CommitDispatch`); a timer covers delayed jobs and expired
+//!   leases. An idle queue costs nothing.
+//! - **Retention**: a periodic `prune` job (queue `maintenance`) removes done
+//!   jobs after 24 h (keeping at most 1,000 per queue) and dead ones after
+//!   7 days.
+//! - **Shutdown**: workers stop leasing, running jobs get until the shutdown
+//!   timeout to finish, the rest go back to the queue (attempt not spent).
+
+pub mod mail;
+mod runner;
+
+use crate::domain::Timestamp;
+use crate::domain::job::{Job, JobState, NewJob, QueueCounts};
+use crate::store::{
+    Discard, Enqueued, JobFilter, JobsChanges, Retention, Retry, Store, StoreError,
+};
+use mail::{EmailJob, Mailer};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+pub const EMAILS: &str = "emails";
+pub const NOTIFICATIONS: &str = "notifications";
+pub const MAINTENANCE: &str = "maintenance";
+
+/// Job kinds this build handles.
+pub const KIND_EMAIL: &str = "email";
+pub const KIND_PRUNE: &str = "prune";
+/// Does nothing (benchmarks, tests).
+pub const KIND_NOOP: &str = "noop";
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+
+/// Runs jobs of one kind. Must tolerate running twice for one job.
+pub trait Handler: Send + Sync + 'static {
+    fn run(&self, job: Job) -> HandlerFuture;
+}
+
+/// How a handler's attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth retrying (after backoff, while attempts remain).
+    #[error("{0}")]
+    Failed(String),
+    /// Retrying cannot help (a malformed payload, a bad address): dead now.
+    #[error("{0}")]
+    Permanent(String),
+    /// Not attempted: run again after `after`, no attempt spent.
+    #[error("postponed: {reason}")]
+    Postpone { after: Duration, reason: String },
+}
+
+/// One queue's workers and retry policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSettings {
+    pub name: String,
+    /// Jobs run at once.
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    /// First retry delay (doubles per attempt, full jitter).
+    pub backoff: Duration,
+    /// Longest one attempt may run.
+    pub timeout: Duration,
+}
+
+impl QueueSettings {
+    pub fn new(name: &str, concurrency: usize, max_attempts: u32, backoff_ms: u64) -> Self {
+        QueueSettings {
+            name: name.into(),
+            concurrency,
+            max_attempts,
+            backoff: Duration::from_millis(backoff_ms),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The plans' queues: emails (10 at once, 3 attempts, backoff from
+    /// 2 s), notifications (5, 2, 1 s), and shopd's own maintenance.
+    pub fn defaults() -> Vec<QueueSettings> {
+        vec![
+            QueueSettings::new(EMAILS, 10, 3, 2_000),
+            QueueSettings::new(NOTIFICATIONS, 5, 2, 1_000),
+            QueueSettings {
+                timeout: Duration::from_secs(300),
+                ..QueueSettings::new(MAINTENANCE, 1, 3, 60_000)
+            },
+        ]
+    }
+}
+
+/// The queue service's settings.
+#[derive(Debug, Clone)]
+pub struct JobsSettings {
+    pub queues: Vec<QueueSettings>,
+    /// How often the `prune` job runs.
+    pub prune_every: Duration,
+    pub retention: Retention,
+    /// Running jobs get this long to finish at shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for JobsSettings {
+    fn default() -> Self {
+        JobsSettings {
+            queues: QueueSettings::defaults(),
+            prune_every: Duration::from_secs(3600),
+            retention: Retention {
+                done_age_ms: 24 * 3600 * 1000,
+                done_keep: 1_000,
+                dead_age_ms: 7 * 24 * 3600 * 1000,
+                max_removed: 10_000,
+            },
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobsError {
+    #[error("no job {0}")]
+    NotFound(u64),
+    #[error("job {0} is running; it cannot be discarded now")]
+    Running(u64),
+    #[error("job {id} is {state}; only failed and dead jobs can be retried")]
+    NotRetryable { id: u64, state: &'static str },
+    #[error("unknown queue '{0}'")]
+    UnknownQueue(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabel {
+    pub queue: String,
+}
+
+/// Counters and the handler-duration histogram, per queue (registered by
+/// `api::metrics`; depth and age are read at scrape time).
+#[derive(Clone)]
+pub struct JobMetrics {
+    pub processed: Family<QueueLabel, Counter>,
+    pub failed: Family<QueueLabel, Counter>,
+    pub retried: Family<QueueLabel, Counter>,
+    pub dead: Family<QueueLabel, Counter>,
+    pub postponed: Family<QueueLabel, Counter>,
+    pub duration: Family<QueueLabel, Histogram>,
+}
+
+impl Default for JobMetrics {
+    fn default() -> Self {
+        JobMetrics {
+            processed: Family::default(),
+            failed: Family::default(),
+            retried: Family::default(),
+            dead: Family::default(),
+            postponed: Family::default(),
+            duration: Family::new_with_constructor(
+                (|| {
+                    Histogram::new([
+                        0.000_1, 0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                    ])
+                }) as fn() -> Histogram,
+            ),
+        }
+    }
+}
+
+/// Per-queue figures for the admin API and metrics.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueStats {
+    pub queue: String,
+    #[serde(flatten)]
+    pub counts: QueueCounts,
+    /// Seconds the oldest due job has waited (0 when none).
+    pub oldest_due_age_secs: f64,
+}
+
+/// The job queue service; cheap to clone.
+#[derive(Clone)]
+pub struct Jobs {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    store: Store,
+    settings: JobsSettings,
+    handlers: HashMap<&'static str, Arc<dyn Handler>>,
+    wake: HashMap<String, Arc<Notify>>,
+    metrics: JobMetrics,
+    mailer: Arc<Mailer>,
+    stop: watch::Sender<bool>,
+    runners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Jobs {
+    /// The service over `store`, sending mail with `mailer`. Workers start
+    /// with [`Jobs::start`].
+    pub fn new(store: Store, settings: JobsSettings, mailer: Mailer) -> Jobs {
+        let mailer = Arc::new(mailer);
+        let mut handlers: HashMap<&'static str, Arc<dyn Handler>> = HashMap::new();
+        handlers.insert(KIND_EMAIL, mailer.handler());
+        handlers.insert(KIND_NOOP, Arc::new(Noop));
+        handlers.insert(
+            KIND_PRUNE,
+            Arc::new(Prune {
+                store: store.clone(),
+                settings: settings.clone(),
+            }),
+        );
+        let wake = settings
+            .queues
+            .iter()
+            .map(|q| (q.name.clone(), Arc::new(Notify::new())))
+            .collect();
+        Jobs {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                handlers,
+                wake,
+                metrics: JobMetrics::default(),
+                mailer,
+                stop: watch::channel(false).0,
+                runners: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Default settings, mail written to `dir/outbox` (tools, benchmarks).
+    pub fn local(store: Store, dir: &std::path::Path) -> Result<Jobs, mail::MailError> {
+        let mailer = Mailer::new(&mail::MailSettings {
+            smtp_url: None,
+            from: crate::configuration::DEFAULT_MAIL_FROM.into(),
+            outbox_dir: dir.join("outbox"),
+            templates_dir: dir.join("templates"),
+            shop_name: "shopd".into(),
+            breaker_failures: 5,
+            breaker_open: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+        })?;
+        Ok(Jobs::new(store, JobsSettings::default(), mailer))
+    }
+
+    /// Starts one worker loop per queue and schedules the periodic jobs.
+    /// Call on the async runtime, once.
+    pub async fn start(&self) -> Result<(), JobsError> {
+        let mut runners = Vec::new();
+        for q in &self.inner.settings.queues {
+            runners.push(tokio::spawn(runner::run_queue(
+                self.inner.clone(),
+                q.clone(),
+                self.inner.wake[&q.name].clone(),
+                self.inner.stop.subscribe(),
+            )));
+        }
+        if let Ok(mut r) = self.inner.runners.lock() {
+            r.extend(runners);
+        }
+        let next = prune_job(&self.inner.settings, Timestamp::now(), 0);
+        self.enqueue(next).await?;
+        tracing::info!(
+            queues = self.inner.settings.queues.len(),
+            mail = self.inner.mailer.describe(),
+            "job workers started"
+        );
+        Ok(())
+    }
+
+    /// Stops the workers: no new leases; running jobs get the shutdown
+    /// timeout, then go back to the queue.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.stop.send(true);
+        let runners = self
+            .inner
+            .runners
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
+        for r in runners {
+            let _ = r.await;
+        }
+    }
+
+    /// What a commit sets off in the queue: the workers of queues with new
+    /// work look again (called from `services::CommitDispatch`).
+    pub fn wake(&self, changes: &JobsChanges) {
+        for q in &changes.woken {
+            if let Some(n) = self.inner.wake.get(q) {
+                n.notify_one();
+            }
+        }
+    }
+
+    pub fn settings(&self) -> &JobsSettings {
+        &self.inner.settings
+    }
+
+    pub fn metrics(&self) -> &JobMetrics {
+        &self.inner.metrics
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.inner.mailer
+    }
+
+    fn queue(&self, name: &str) -> Result<&QueueSettings, JobsError> {
+        self.inner
+            .settings
+            .queues
+            .iter()
+            .find(|q| q.name == name)
+            .ok_or_else(|| JobsError::UnknownQueue(name.into()))
+    }
+
+    /// A job for `queue` with that queue's retry policy, due now.
+    pub fn new_job(
+        &self,
+        queue: &str,
+        kind: &str,
+        payload: &impl serde::Serialize,
+    ) -> Result<NewJob, JobsError> {
+        let q = self.queue(queue)?;
+        Ok(NewJob {
+            queue: q.name.clone(),
+            kind: kind.into(),
+            // Serializing a payload struct to JSON text cannot fail.
+            payload: serde_json::to_string(payload).unwrap_or_else(|_| "null".into()),
+            max_attempts: q.max_attempts,
+            backoff_ms: q.backoff.as_millis() as u64,
+            run_at: Timestamp::now(),
+            unique_key: None,
+        })
+    }
+
+    /// An email job (queue `emails`), to enqueue inside a write.
+    pub fn email(&self, email: &EmailJob) -> Result<NewJob, JobsError> {
+        self.new_job(EMAILS, KIND_EMAIL, email)
+    }
+
+    /// Enqueues one job in a write of its own.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued, JobsError> {
+        Ok(self
+            .inner
+            .store
+            .write(move |tx| tx.jobs().enqueue(job, Timestamp::now()))
+            .await?)
+    }
+
+    pub fn get(&self, id: u64) -> Result<Job, JobsError> {
+        self.inner
+            .store
+            .read()?
+            .job(id)?
+            .ok_or(JobsError::NotFound(id))
+    }
+
+    /// A page of jobs, newest first, and how many match.
+    pub fn list(
+        &self,
+        filter: &JobFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Job>, u64), JobsError> {
+        Ok(self.inner.store.read()?.jobs_page(filter, offset, limit)?)
+    }
+
+    /// Admin: a failed or dead job runs again now.
+    pub async fn retry(&self, id: u64) -> Result<Job, JobsError> {
+        match self
+            .inner
+            .store
+            .write(move |tx| tx.jobs().retry(id, Timestamp::now()))
+            .await?
+        {
+            Retry::Queued(job) => Ok(job),
+            Retry::NotFound => Err(JobsError::NotFound(id)),
+            Retry::NotRetryable(state) => Err(JobsError::NotRetryable {
+                id,
+                state: state.as_str(),
+            }),
+        }
+    }
+
+    /// Admin: removes a job no worker holds.
+    pub async fn discard(&self, id: u64) -> Result<(), JobsError> {
+        match self
+            .inner
+            .store
+            .write(move |tx| tx.jobs().discard(id))
+            .await?
+        {
+            Discard::Removed => Ok(()),
+            Discard::NotFound => Err(JobsError::NotFound(id)),
+            Discard::Running => Err(JobsError::Running(id)),
+        }
+    }
+
+    /// Counts per queue and state, totals, and the age of the oldest due
+    /// job; every configured queue appears, even when empty.
+    pub fn stats(&self) -> Result<Vec<QueueStats>, JobsError> {
+        let txn = self.inner.store.read()?;
+        let counts = txn.job_counts()?;
+        let now = Timestamp::now();
+        let mut out = Vec::new();
+        for q in &self.inner.settings.queues {
+            let oldest = txn.oldest_due(&q.name, now)?;
+            out.push(QueueStats {
+                queue: q.name.clone(),
+                counts: counts.get(&q.name).cloned().unwrap_or_default(),
+                oldest_due_age_secs: oldest
+                    .map(|t| (now.millis() - t.millis()).max(0) as f64 / 1000.0)
+                    .unwrap_or(0.0),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The job states an admin filter accepts.
+pub fn parse_state(s: &str) -> Option<JobState> {
+    JobState::ALL.into_iter().find(|x| x.as_str() == s)
+}
+
+struct Noop;
+
+impl Handler for Noop {
+    fn run(&self, _job: Job) -> HandlerFuture {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The periodic retention job: prunes, then schedules its next run.
+struct Prune {
+    store: Store,
+    settings: JobsSettings,
+}
+
+/// The `prune` job of the period after `slot_offset` periods from `now`'s.
+/// Unique per period, so restarts and retries never double it.
+fn prune_job(settings: &JobsSettings, now: Timestamp, slot_offset: i64) -> NewJob {
+    let every = settings.prune_every.as_millis().max(1) as i64;
+    let slot = now.millis() / every + slot_offset;
+    let run_at = if slot_offset == 0 {
+        now
+    } else {
+        Timestamp::from_millis(slot * every).unwrap_or(now)
+    };
+    let q = settings
+        .queues
+        .iter()
+        .find(|q| q.name == MAINTENANCE)
+        .cloned()
+        .unwrap_or_else(|| QueueSettings::new(MAINTENANCE, 1, 3, 60_000));
+    NewJob {
+        queue: q.name,
+        kind: KIND_PRUNE.into(),
+        payload: "{}".into(),
+        max_attempts: q.max_attempts,
+        backoff_ms: q.backoff.as_millis() as u64,
+        run_at,
+        unique_key: Some(format!("periodic:prune:{slot}")),
+    }
+}
+
+impl Handler for Prune {
+    fn run(&self, _job: Job) -> HandlerFuture {
+        let store = self.store.clone();
+        let settings = self.settings.clone();
+        Box::pin(async move {
+            let retention = settings.retention;
+            let next = prune_job(&settings, Timestamp::now(), 1);
+            let removed = store
+                .write(move |tx| {
+                    let now = Timestamp::now();
+                    let removed = tx.jobs().prune(now, retention)?;
+                    tx.jobs().enqueue(next, now)?;
+                    Ok::<_, StoreError>(removed)
+                })
+                .await
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            if removed > 0 {
+                tracing::info!(removed, "pruned finished jobs");
+            }
+            Ok(())
+        })
+    }
+}
