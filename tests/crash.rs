@@ -44,8 +44,13 @@ struct Node {
 
 impl Node {
     fn start(data: &Path) -> Node {
+        Node::start_with(data, &[])
+    }
+
+    fn start_with(data: &Path, extra: &[&str]) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shopd"))
             .args(["--data-dir", data.to_str().unwrap(), "--log-format", "json"])
+            .args(extra)
             .args([
                 "serve",
                 "--demo",
@@ -395,4 +400,129 @@ async fn acknowledged_writes_survive_kill_9_and_indexes_and_search_agree() {
         check_indexes(&client, &node.base, &reference).await;
         check_search(&client, &node.base, &ledger).await;
     }
+}
+
+/// Enqueues test mails as fast as one client can; records acknowledged ids.
+async fn enqueuer(base: String, acked: Arc<Mutex<Vec<u64>>>, stop: Arc<AtomicBool>) {
+    let client = reqwest::Client::new();
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let res = client
+            .post(format!("{base}/api/v1/admin/notifications/test"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"to": format!("c{n}@example.com")}))
+            .send()
+            .await;
+        let Ok(res) = res else { break };
+        if res.status() != 202 {
+            break;
+        }
+        let Ok(v) = res.json::<Value>().await else {
+            break;
+        };
+        acked
+            .lock()
+            .unwrap()
+            .push(v["data"]["jobId"].as_u64().unwrap());
+    }
+}
+
+/// Message-IDs in the file outbox, with how often each was written.
+fn outbox_ids(data: &Path) -> HashMap<u64, usize> {
+    let mut seen = HashMap::new();
+    let Ok(dir) = std::fs::read_dir(data.join("outbox")) else {
+        return seen;
+    };
+    for e in dir.flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        if let Some(rest) = text.split("Message-ID: <job-").nth(1)
+            && let Some(id) = rest.split('@').next().and_then(|s| s.parse().ok())
+        {
+            *seen.entry(id).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// Jobs enqueued while workers run, `kill -9`, restart: every acknowledged
+/// job runs to completion (its mail is in the outbox), none is lost, and a
+/// job runs twice only if it was running at a kill (at most the queue's
+/// concurrency per kill).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_jobs_survive_kill_9_and_run_at_least_once() {
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("shopd.toml");
+    // Short handler timeout: leases of the killed process expire in 4 s.
+    std::fs::write(
+        &config,
+        "[queues.notifications]\ntimeout_secs = 2\nconcurrency = 5\n",
+    )
+    .unwrap();
+    let extra = ["--config", config.to_str().unwrap()];
+    let client = reqwest::Client::new();
+    let acked: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let cycles = 2;
+    let mut node = Node::start_with(data.path(), &extra);
+    node.wait_ready(&client).await;
+    for _ in 0..cycles {
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|_| tokio::spawn(enqueuer(node.base.clone(), acked.clone(), stop.clone())))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(rng.random_range(400..1_200))).await;
+        node.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for c in clients {
+            c.await.unwrap();
+        }
+        node = Node::start_with(data.path(), &extra);
+        node.wait_ready(&client).await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 20, "only {} jobs acknowledged", acked.len());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let seen = loop {
+        let seen = outbox_ids(data.path());
+        if acked.iter().all(|id| seen.contains_key(id)) {
+            break seen;
+        }
+        let missing = acked.iter().filter(|id| !seen.contains_key(id)).count();
+        assert!(
+            Instant::now() < deadline,
+            "{missing} of {} acknowledged jobs never ran",
+            acked.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let twice = seen.values().filter(|n| **n > 1).count();
+    assert!(
+        twice <= 5 * cycles,
+        "{twice} jobs ran more than once; only jobs running at a kill may"
+    );
+    let stats: Value = client
+        .get(format!("{}/api/v1/admin/jobs/stats", node.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let q = &stats["data"][1];
+    assert_eq!(q["queue"], "notifications");
+    assert_eq!(
+        (
+            q["queued"].as_u64(),
+            q["running"].as_u64(),
+            q["dead"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0)),
+        "{stats}"
+    );
+    eprintln!(
+        "{} jobs acknowledged across {cycles} kills: all ran; {twice} ran twice",
+        acked.len()
+    );
 }

@@ -29,9 +29,10 @@ struct Ended {
     end: AttemptEnd,
 }
 
-/// A lease outlives the handler's timeout by this much, so a live worker's
-/// job is never taken over.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+/// A lease lasts twice the handler's timeout (60 s for the default 30 s),
+/// so a live worker's job is never taken over, and a dead process's jobs
+/// run again within that time.
+const LEASE_FACTOR: u32 = 2;
 
 pub(super) async fn run_queue(
     inner: Arc<Inner>,
@@ -39,7 +40,7 @@ pub(super) async fn run_queue(
     notify: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let lease_ms = (q.timeout + LEASE_MARGIN).as_millis() as u64;
+    let lease_ms = (q.timeout * LEASE_FACTOR).as_millis() as u64;
     let labels = super::QueueLabel {
         queue: q.name.clone(),
     };
