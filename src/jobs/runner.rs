@@ -3,7 +3,9 @@
 //!
 //! Every store round trip does both at once: the attempts that ended since
 //! the last one are recorded and new jobs are leased in the same write, so
-//! at full load one group commit carries a whole wave of jobs.
+//! at full load one group commit carries a whole wave of jobs. These writes
+//! are relaxed (`Store::write_relaxed`): they do not wait for an fsync,
+//! because losing one to a power cut only runs a job again.
 //!
 //! The loop sleeps until one of: a commit enqueued work for this queue (the
 //! `Notify`), a handler finished, the earliest delayed job or lease expiry
@@ -59,9 +61,11 @@ pub(super) async fn run_queue(
         if !ended.is_empty() || take > 0 {
             let batch = std::mem::take(&mut ended);
             let queue = q.name.clone();
+            // Relaxed: a lease or a result lost to a power cut only runs
+            // the job again (at least once); enqueues stay durable.
             let result = inner
                 .store
-                .write(move |tx| {
+                .write_relaxed(move |tx| {
                     let now = Timestamp::now();
                     for e in batch {
                         tx.jobs().finish(e.id, e.attempt, e.end, now)?;
@@ -104,6 +108,13 @@ pub(super) async fn run_queue(
                 if let Ok(e) = done {
                     in_flight.remove(&e.id);
                     ended.push(e);
+                }
+                // Every attempt that has ended goes into the next write.
+                while let Some(done) = running.try_join_next() {
+                    if let Ok(e) = done {
+                        in_flight.remove(&e.id);
+                        ended.push(e);
+                    }
                 }
                 // A slot is free: due work may be waiting for it.
                 look = true;

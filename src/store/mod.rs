@@ -94,6 +94,8 @@ struct WriteJob<F, T, E> {
     reply: tokio::sync::oneshot::Sender<Result<T, E>>,
     /// The caller's span (its request), entered while `f` runs.
     span: tracing::Span,
+    /// Wait for the log's fsync before answering.
+    sync: bool,
 }
 
 impl<F, T, E> Job for WriteJob<F, T, E>
@@ -103,16 +105,23 @@ where
     E: From<StoreError> + Send + 'static,
 {
     fn run(self: Box<Self>, txn: &mut WriteTxn) -> Answer {
-        let WriteJob { f, reply, span } = *self;
+        let WriteJob {
+            f,
+            reply,
+            span,
+            sync,
+        } = *self;
         match span.in_scope(|| f(txn)) {
             Ok(value) => Answer {
                 kept: true,
+                sync,
                 send: Box::new(move |committed| {
                     let _ = reply.send(committed.map(|_| value).map_err(E::from));
                 }),
             },
             Err(e) => Answer {
                 kept: false,
+                sync: false,
                 send: Box::new(move |committed| {
                     let _ = reply.send(Err(match committed {
                         Ok(_) => e,
@@ -226,7 +235,7 @@ impl Store {
         Ok(ReadTxn::new(self.inner.db.begin_read()?))
     }
 
-    fn submit<T, E, F>(&self, f: F) -> tokio::sync::oneshot::Receiver<Result<T, E>>
+    fn submit<T, E, F>(&self, f: F, sync: bool) -> tokio::sync::oneshot::Receiver<Result<T, E>>
     where
         F: FnOnce(&mut WriteTxn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -237,6 +246,7 @@ impl Store {
             f,
             reply,
             span: tracing::Span::current(),
+            sync,
         });
         let writer = self.inner.writer.lock().ok();
         match writer.as_ref().and_then(|w| w.as_ref()) {
@@ -259,7 +269,25 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.submit(f)
+        self.submit(f, true)
+            .await
+            .unwrap_or_else(|_| Err(E::from(aborted())))
+    }
+
+    /// [`Store::write`] for bookkeeping that may be lost on a power cut
+    /// (not on a process crash): answered after the commit is visible and
+    /// its log record written, without waiting for the record's `fdatasync`
+    /// (the next synced batch or checkpoint covers it). The job queue's
+    /// leases and attempt results use it: losing one only runs a job again,
+    /// which at-least-once delivery allows. A relaxed write that shares a
+    /// batch with a durable one is synced with it.
+    pub async fn write_relaxed<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteTxn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.submit(f, false)
             .await
             .unwrap_or_else(|_| Err(E::from(aborted())))
     }
@@ -272,7 +300,7 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.submit(f)
+        self.submit(f, true)
             .blocking_recv()
             .unwrap_or_else(|_| Err(E::from(aborted())))
     }

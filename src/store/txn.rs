@@ -155,11 +155,18 @@ impl WriteTxn {
     /// without (a transaction of its own), the redb commit is durable.
     /// Either way, when this returns `Ok` the writes survive a crash; on
     /// `Err` they may or may not have.
-    pub(crate) fn commit(self, wal: Option<(&mut Wal, u64)>, durable: bool) -> StoreResult<()> {
+    /// `sync = false` (a batch of relaxed writes only) appends the record
+    /// without `fdatasync`: it survives the process dying (the OS holds it)
+    /// and becomes crash-proof with the next synced batch or checkpoint.
+    pub(crate) fn commit(
+        self,
+        wal: Option<(&mut Wal, u64, bool)>,
+        durable: bool,
+    ) -> StoreResult<()> {
         let start = std::time::Instant::now();
         let logged = wal.is_some();
-        if let Some((wal, seq)) = wal {
-            wal.append(seq, &self.redo)?;
+        if let Some((wal, seq, sync)) = wal {
+            wal.append(seq, &self.redo, sync)?;
         }
         let mut txn = self.tables.txn;
         if logged && !durable {

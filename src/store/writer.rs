@@ -91,6 +91,9 @@ pub(super) trait Job: Send {
 pub(super) struct Answer {
     /// The closure returned `Ok`: keep its changes.
     pub kept: bool,
+    /// Its acknowledgement must wait for the log's fsync (false: a relaxed
+    /// write, see `Store::write_relaxed`).
+    pub sync: bool,
     /// Sends the caller its result, given how the commit went (`Ok` with the
     /// generation, or the commit's error).
     pub send: Box<dyn FnOnce(Result<u64, StoreError>) + Send>,
@@ -223,6 +226,7 @@ impl Writer {
         let mut answers: Vec<Answer> = Vec::with_capacity(size);
         let mut changes = ChangeSet::default();
         let mut kept = 0usize;
+        let mut sync = false;
         let mut jobs = jobs.into_iter();
         let mut broken: Option<StoreError> = None;
         for job in jobs.by_ref() {
@@ -232,6 +236,7 @@ impl Writer {
                     Ok(c) => {
                         changes.merge(c);
                         kept += 1;
+                        sync |= answer.sync;
                         answers.push(answer);
                         true
                     }
@@ -296,7 +301,7 @@ impl Writer {
         };
         let durable = self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY
             || self.wal.len() >= CHECKPOINT_BYTES;
-        match txn.commit(Some((&mut self.wal, seq)), durable) {
+        match txn.commit(Some((&mut self.wal, seq, sync)), durable) {
             Ok(()) => {
                 self.seq = seq;
                 counters.commits.fetch_add(1, Relaxed);
