@@ -27,8 +27,8 @@
 mod common;
 
 use common::load::{
-    Measured, Scenario, Server, Workloads, copy_database, ensure_wrk, env_secs, free_port, measure,
-    raise_accept_queue, table,
+    Measured, Scenario, Server, Warm, Workloads, copy_database, ensure_wrk, env_secs, free_port,
+    measure, raise_accept_queue, table,
 };
 use common::{bench_dir, database};
 use shopd::catalog::Catalog;
@@ -109,7 +109,8 @@ fn main() {
                 name,
                 paths,
                 connections: CONNECTIONS,
-                warm,
+                warm: Warm::Time(warm),
+                services: &[],
                 measure: secs,
                 threads: 2,
                 think_ms: None,
@@ -125,7 +126,8 @@ fn main() {
             name: "mixed",
             paths: &mixed,
             connections: C10K,
-            warm: Duration::ZERO,
+            warm: Warm::None,
+            services: &[],
             measure: env_secs("LOAD_C10K_SECS", 20),
             threads: 2,
             think_ms: Some(THINK_MS),
@@ -145,7 +147,8 @@ fn main() {
             name: "mixed",
             paths: &mixed,
             connections: CONNECTIONS,
-            warm,
+            warm: Warm::Time(warm),
+            services: &[],
             measure: secs,
             threads: 2,
             think_ms: None,

@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SHOPD_LISTEN")]
     pub listen: Option<String>,
+    /// Accept-queue length of the listening socket (default 4096; the
+    /// kernel caps it at net.core.somaxconn).
+    #[arg(long, env = "SHOPD_BACKLOG")]
+    pub backlog: Option<u32>,
     /// On an empty data dir, import the embedded demo catalogue first.
     #[arg(long, env = "SHOPD_DEMO")]
     pub demo: bool,
@@ -131,6 +135,7 @@ impl Cli {
         };
         if let Command::Serve(s) = &self.command {
             o.listen = s.listen.clone();
+            o.backlog = s.backlog;
             o.demo = s.demo;
             o.admin_token = s.admin_token.clone();
             o.workers = s.workers;

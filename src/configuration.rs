@@ -68,6 +68,11 @@ impl std::str::FromStr for LogFormat {
 pub struct Config {
     /// Address to bind; port 0 picks a free port (tests).
     pub listen: SocketAddr,
+    /// Accept-queue length asked of the kernel at `listen(2)` (capped by
+    /// `net.core.somaxconn`): connections that completed the handshake but
+    /// that no worker has accepted yet wait here; past it the kernel drops
+    /// them (`TcpExtListenOverflows`).
+    pub backlog: u32,
     /// Holds `shopd.redb` (and, later, the search index).
     pub data_dir: PathBuf,
     /// Import the embedded demo catalogue when the data dir is empty.
@@ -123,6 +128,7 @@ pub struct QueueFile {
 pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub listen: Option<String>,
+    pub backlog: Option<u32>,
     pub data_dir: Option<PathBuf>,
     pub demo: bool,
     pub admin_token: Option<String>,
@@ -144,6 +150,7 @@ pub struct Overrides {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<String>,
+    pub backlog: Option<u32>,
     pub data_dir: Option<PathBuf>,
     pub demo: Option<bool>,
     pub admin_token: Option<Secret>,
@@ -195,6 +202,10 @@ impl FileConfig {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
+/// Accept queue: room for a storm of connects (the 10,000-connection bench)
+/// while the workers accept; Linux caps it at `net.core.somaxconn` (4096 by
+/// default since 5.4). std's `TcpListener::bind` asks for 128.
+pub const DEFAULT_BACKLOG: u32 = 4096;
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 pub const DEFAULT_MAIL_FROM: &str = "shopd <shop@localhost>";
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -219,6 +230,10 @@ impl Config {
             ));
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
+        let backlog = o.backlog.or(file.backlog).unwrap_or(DEFAULT_BACKLOG);
+        if !(1..=65_535).contains(&backlog) {
+            problems.push(format!("backlog: {backlog} is not within 1..=65535"));
+        }
         let log_format = match o.log_format {
             Some(s) => s.parse().unwrap_or_else(|e: String| {
                 problems.push(format!("log-format: {e}"));
@@ -346,6 +361,7 @@ impl Config {
         }
         Ok(Config {
             listen,
+            backlog,
             data_dir: o
                 .data_dir
                 .or(file.data_dir)

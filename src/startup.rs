@@ -18,6 +18,21 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
 
+/// Binds `addr` and listens with an accept queue of `backlog` (capped by
+/// the kernel at `net.core.somaxconn`). `std::net::TcpListener::bind`
+/// cannot take a backlog (it always asks for 128), and a server handed an
+/// already-listening socket cannot change it afterwards, so the socket is
+/// built here with socket2. SO_REUSEADDR as std sets it on Unix.
+pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
+    Ok(socket.into())
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -127,7 +142,7 @@ impl Application {
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "cache warm-up failed"),
             }
         });
-        let listener = TcpListener::bind(config.listen)
+        let listener = bind(config.listen, config.backlog)
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(ApiState {
@@ -153,8 +168,8 @@ impl Application {
                 .default_service(web::to(api::not_found))
         })
         .workers(config.workers)
-        // Room for connection storms (the kernel caps it at somaxconn).
-        .backlog(8192)
+        // No `.backlog(…)`: it applies only to sockets the server binds
+        // itself; ours is bound (and listening) already, see `bind`.
         .shutdown_timeout(config.shutdown_timeout_secs)
         .listen(listener)?
         .run();
@@ -223,5 +238,34 @@ impl Application {
         }
         tracing::info!("shopd stopped");
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bind;
+
+    /// The accept queue the kernel gave a listening socket on `port`: `ss`
+    /// shows it as Send-Q for sockets in LISTEN state. `None` without `ss`.
+    fn listen_backlog(port: u16) -> Option<u32> {
+        let out = std::process::Command::new("ss")
+            .args(["-ltnH", &format!("sport = :{port}")])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        // State Recv-Q Send-Q Local Peer
+        text.lines().next()?.split_whitespace().nth(2)?.parse().ok()
+    }
+
+    #[test]
+    fn bind_gives_the_listening_socket_the_configured_backlog() {
+        // Below the smallest somaxconn a kernel ships (128 before 5.4, 4096
+        // after), and not std's own 128, so the value can only come from us.
+        let listener = bind("127.0.0.1:0".parse().unwrap(), 77).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        match listen_backlog(port) {
+            Some(backlog) => assert_eq!(backlog, 77),
+            None => eprintln!("`ss` not available: backlog not checked"),
+        }
     }
 }

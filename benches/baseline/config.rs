@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Address to listen on (port 0: any free port; the "listening on" line says which).
     #[arg(long, env = "BASELINE_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
+    /// Accept-queue length of the listening socket, as shopd's `--backlog`
+    /// (capped by net.core.somaxconn).
+    #[arg(long, env = "BASELINE_BACKLOG", default_value_t = shopd::configuration::DEFAULT_BACKLOG)]
+    pub backlog: u32,
     /// PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/shop.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: String,
@@ -88,6 +92,7 @@ pub struct LoadArgs {
 #[derive(Debug)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
+    pub backlog: u32,
     pub database_url: String,
     /// `None`: caching is off.
     pub redis_url: Option<String>,
@@ -117,6 +122,7 @@ impl ServeArgs {
         }
         Ok(ServeConfig {
             listen: self.listen,
+            backlog: self.backlog,
             database_url: self.database_url,
             redis_url: (self.cache == Switch::On).then_some(self.redis_url),
             pool_size: self.pool_size,

@@ -140,12 +140,14 @@ impl Where {
 
     /// One page of matching products in `order`, with brand and categories
     /// joined to the page's rows only. `extra` adds columns over the page
-    /// alias `pg` (search highlights); `rank` is selected as `rank` when given.
-    /// Adds the LIMIT and OFFSET parameters.
+    /// alias `pg` (search highlights); `rank` is selected as `rank` when given;
+    /// `description` only when asked (search highlights and snippets need it,
+    /// list items never show it). Adds the LIMIT and OFFSET parameters.
     pub fn page_sql(
         &mut self,
         order: Order,
         rank: Option<&str>,
+        description: bool,
         extra: &str,
         limit: u32,
         offset: u64,
@@ -153,9 +155,10 @@ impl Where {
         let limit = self.param(limit as i64);
         let offset = self.param(offset as i64);
         let rank = rank.map_or(String::new(), |r| format!(", {r} AS rank"));
+        let description = if description { " p.description," } else { "" };
         let page = format!(
             r#"page AS (
-  SELECT p.id, p.title, p.description, p.price, p.discount, p.stock, p."isAvailable",
+  SELECT p.id, p.title,{description} p.price, p.discount, p.stock, p."isAvailable",
          p."isFeatured", p.images[1] AS image, p."brandId", p."reviewCount", p."ratingSum",
          p."ratingKey", p."createdAt"{rank}
   FROM "Product" p {clause}
@@ -192,6 +195,7 @@ fn cents(p: Price) -> i64 {
 pub struct ItemRow {
     pub id: String,
     pub title: String,
+    /// Empty unless the page query selected it (search only).
     pub description: String,
     price: i64,
     discount: f64,
@@ -213,7 +217,11 @@ impl ItemRow {
         Ok(ItemRow {
             id: r.try_get("id").map_err(get)?,
             title: r.try_get("title").map_err(get)?,
-            description: r.try_get("description").map_err(get)?,
+            description: if r.columns().iter().any(|c| c.name() == "description") {
+                r.try_get("description").map_err(get)?
+            } else {
+                String::new()
+            },
             price: r.try_get("price").map_err(get)?,
             discount: r.try_get("discount").map_err(get)?,
             stock: r.try_get("stock").map_err(get)?,

@@ -37,7 +37,6 @@ use clap::Parser;
 use config::{Cli, Command, ServeConfig};
 use shopd::api::state::HttpSettings;
 use std::io::Write;
-use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -87,8 +86,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(metrics::Metrics::default());
     let db = db::Db::connect(&config.database_url, config.pool_size, metrics.clone()).await?;
     let cache = cache::Cache::connect(config.redis_url.as_deref(), metrics.clone()).await?;
-    let listener =
-        TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
+    // shopd's own bind: the same accept queue for both designs.
+    let listener = shopd::startup::bind(config.listen, config.backlog)
+        .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let state = web::Data::new(routes::State { db, cache });
     let api_state = web::Data::new(HttpSettings {

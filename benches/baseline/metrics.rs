@@ -3,16 +3,16 @@
 //! statements executed (the plans' "database queries per request" is
 //! `baseline_storage_lookups_total / baseline_http_requests_total`).
 //!
-//! Plain atomics and one mutex-guarded map: no metrics crate, so the counters
-//! cost a few nanoseconds and add nothing to the build.
+//! Plain atomics only: no lock and no allocation on the request path (the
+//! route is found by the resource's name, set to its pattern in
+//! `routes.rs`, among the fixed [`ROUTES`]), no metrics crate, so the
+//! counters cost a few nanoseconds and add nothing to the build.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
-use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a cached answer is, for the cache counters (and its TTL).
@@ -48,15 +48,47 @@ impl Kind {
     }
 }
 
-#[derive(Default)]
+/// Every route pattern, as the resource names in `routes.rs` spell them;
+/// the last one counts requests that matched none.
+pub const ROUTES: [&str; 12] = [
+    "/health",
+    "/ready",
+    "/metrics",
+    "/api/v1/search",
+    "/api/v1/products",
+    "/api/v1/products/{id}",
+    "/api/v1/products/{id}/reviews",
+    "/api/v1/brands",
+    "/api/v1/brands/{id}",
+    "/api/v1/categories",
+    "/api/v1/categories/{id}",
+    "unmatched",
+];
+
+/// Status codes 100..=599, one counter each.
+const STATUSES: usize = 500;
+
 pub struct Metrics {
-    /// (route pattern, status) → responses. A std mutex: held for one map
-    /// update, never across an await.
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Responses by route (index in [`ROUTES`]) and status (code − 100).
+    requests: Box<[[AtomicU64; STATUSES]; ROUTES.len()]>,
     hits: [AtomicU64; Kind::ALL.len()],
     misses: [AtomicU64; Kind::ALL.len()],
     cache_errors: AtomicU64,
     statements: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            requests: Box::new(std::array::from_fn(|_| {
+                std::array::from_fn(|_| AtomicU64::new(0))
+            })),
+            hits: Default::default(),
+            misses: Default::default(),
+            cache_errors: AtomicU64::new(0),
+            statements: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Metrics {
@@ -81,15 +113,9 @@ impl Metrics {
         self.statements.load(Ordering::Relaxed)
     }
 
-    fn request(&self, route: &str, status: u16) {
-        if let Ok(mut m) = self.requests.lock() {
-            match m.get_mut(&(route.to_string(), status)) {
-                Some(n) => *n += 1,
-                None => {
-                    m.insert((route.to_string(), status), 1);
-                }
-            }
-        }
+    fn request(&self, route: usize, status: u16) {
+        let code = (status as usize).clamp(100, 100 + STATUSES - 1) - 100;
+        self.requests[route][code].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The text exposition, with pool gauges from `pool`.
@@ -102,13 +128,17 @@ impl Metrics {
             "baseline_http_requests_total",
             "HTTP responses by route pattern and status.",
         );
-        if let Ok(m) = self.requests.lock() {
-            for ((route, status), n) in m.iter() {
-                let _ = writeln!(
-                    out,
-                    "baseline_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
-                    escape(route)
-                );
+        for (route, counts) in ROUTES.iter().zip(self.requests.iter()) {
+            for (code, n) in counts.iter().enumerate() {
+                let n = n.load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "baseline_http_requests_total{{route=\"{}\",status=\"{}\"}} {n}",
+                        escape(route),
+                        code + 100
+                    );
+                }
             }
         }
         for (name, help, values) in [
@@ -197,18 +227,22 @@ fn escape(label: &str) -> String {
 }
 
 /// Counts every response by the route pattern it matched (`unmatched` for
-/// none, so random paths cannot grow the map).
+/// none, so random paths add no series).
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    // `match_name` borrows the resource's name; `match_pattern` would
+    // build a String per request.
+    let unmatched = ROUTES.len() - 1;
     let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
+        .match_name()
+        .and_then(|name| ROUTES.iter().position(|r| *r == name))
+        .unwrap_or(unmatched);
     let res = next.call(req).await?;
     if let Some(m) = metrics {
-        m.request(&route, res.status().as_u16());
+        m.request(route, res.status().as_u16());
     }
     Ok(res)
 }

@@ -33,57 +33,79 @@ pub struct State {
     pub cache: Cache,
 }
 
-/// Registers every route (paths as shopd's `api::routes::ROUTES`).
+/// Registers every route (paths as shopd's `api::routes::ROUTES`). Each
+/// resource is named by its full pattern, one of `metrics::ROUTES`: the
+/// request counter finds it by that name.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
-        .route("/metrics", web::get().to(metrics))
-        .service(
-            web::scope("/api/v1")
-                .service(
-                    web::resource("/search")
-                        .route(web::get().to(search))
-                        .default_service(web::to(method_not_allowed)),
-                )
-                .service(
-                    web::resource("/products")
-                        .route(web::get().to(list))
-                        .route(web::post().to(create))
-                        .default_service(web::to(method_not_allowed)),
-                )
-                .service(
-                    web::resource("/products/{id}")
-                        .route(web::get().to(detail))
-                        .route(web::patch().to(update))
-                        .route(web::delete().to(delete))
-                        .default_service(web::to(method_not_allowed)),
-                )
-                .service(
-                    web::resource("/products/{id}/reviews")
-                        .route(web::get().to(reviews))
-                        .default_service(web::to(method_not_allowed)),
-                )
-                .service(
-                    web::resource("/brands")
-                        .route(web::get().to(brands))
-                        .default_service(web::to(method_not_allowed)),
-                )
-                .service(
-                    web::resource("/brands/{id}")
-                        .route(web::get().to(brand))
-                        .default_service(web::to(method_not_allowed)),
-                )
-                .service(
-                    web::resource("/categories")
-                        .route(web::get().to(categories))
-                        .default_service(web::to(method_not_allowed)),
-                )
-                .service(
-                    web::resource("/categories/{id}")
-                        .route(web::get().to(category))
-                        .default_service(web::to(method_not_allowed)),
-                ),
-        );
+    cfg.service(
+        web::resource("/health")
+            .name("/health")
+            .route(web::get().to(health)),
+    )
+    .service(
+        web::resource("/ready")
+            .name("/ready")
+            .route(web::get().to(ready)),
+    )
+    .service(
+        web::resource("/metrics")
+            .name("/metrics")
+            .route(web::get().to(metrics)),
+    )
+    .service(
+        web::scope("/api/v1")
+            .service(
+                web::resource("/search")
+                    .name("/api/v1/search")
+                    .route(web::get().to(search))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/products")
+                    .name("/api/v1/products")
+                    .route(web::get().to(list))
+                    .route(web::post().to(create))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/products/{id}")
+                    .name("/api/v1/products/{id}")
+                    .route(web::get().to(detail))
+                    .route(web::patch().to(update))
+                    .route(web::delete().to(delete))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/products/{id}/reviews")
+                    .name("/api/v1/products/{id}/reviews")
+                    .route(web::get().to(reviews))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/brands")
+                    .name("/api/v1/brands")
+                    .route(web::get().to(brands))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/brands/{id}")
+                    .name("/api/v1/brands/{id}")
+                    .route(web::get().to(brand))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/categories")
+                    .name("/api/v1/categories")
+                    .route(web::get().to(categories))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/categories/{id}")
+                    .name("/api/v1/categories/{id}")
+                    .route(web::get().to(category))
+                    .default_service(web::to(method_not_allowed)),
+            ),
+    );
 }
 
 /// shopd's 405 answer.

@@ -244,6 +244,7 @@ GROUP BY l.anc, c.title ORDER BY count(DISTINCT p.id) DESC, l.anc"#,
     let page_sql = w.page_sql(
         order,
         rank.as_deref(),
+        true,
         &extra,
         q.page.limit(),
         q.page.offset(),

@@ -4,7 +4,7 @@
 //! Used by the benches that need the baseline (feature `baseline`).
 #![allow(dead_code)] // each bench target uses a different part
 
-use crate::common::load::{Server, free_port};
+use crate::common::load::{Server, free_port, tree};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,32 +59,6 @@ pub fn pss(pid: u32) -> u64 {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0)
         * 1024
-}
-
-/// `pid` and all its descendants.
-pub fn tree(pid: u32) -> Vec<u32> {
-    let mut all = vec![pid];
-    let mut i = 0;
-    while i < all.len() {
-        let parent = all[i];
-        if let Ok(rd) = std::fs::read_dir("/proc") {
-            for e in rd.flatten() {
-                let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
-                    continue;
-                };
-                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-                let ppid = stat
-                    .rsplit_once(')')
-                    .and_then(|(_, r)| r.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u32>().ok());
-                if ppid == Some(parent) && !all.contains(&p) {
-                    all.push(p);
-                }
-            }
-        }
-        i += 1;
-    }
-    all
 }
 
 pub fn pid_file(path: &Path) -> Option<u32> {
@@ -152,17 +126,24 @@ impl Design {
         }
     }
 
+    /// The design's processes besides the server: PostgreSQL's postmaster
+    /// (its backends are its children) and Redis; none for shopd.
+    pub fn service_roots(&self) -> Vec<u32> {
+        let Some(dir) = &self.services else {
+            return Vec::new();
+        };
+        ["postgres.pid", "redis.pid"]
+            .iter()
+            .filter_map(|f| pid_file(&dir.join(f)))
+            .collect()
+    }
+
     /// PSS of every process of this design: the server, and for the
     /// baseline PostgreSQL (postmaster and backends) and Redis.
     pub fn memory(&self, server: &Server) -> u64 {
         let mut pids = vec![server.pid()];
-        if let Some(dir) = &self.services {
-            if let Some(pg) = pid_file(&dir.join("postgres.pid")) {
-                pids.extend(tree(pg));
-            }
-            if let Some(r) = pid_file(&dir.join("redis.pid")) {
-                pids.push(r);
-            }
+        for root in self.service_roots() {
+            pids.extend(tree(root));
         }
         pids.into_iter().map(pss).sum()
     }

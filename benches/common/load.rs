@@ -1,14 +1,17 @@
 //! Parts of the HTTP load harness: workloads as lists of request paths, a
-//! server process (its CPU time and peak RSS from /proc), wrk runs driven by
-//! a Lua script that replays a path list, `/metrics` deltas, and results.
+//! server process (its CPU time and peak RSS from /proc), the CPU of a
+//! design's other processes, wrk runs driven by a Lua script that replays a
+//! path list, a warm-up by coverage, `/metrics` deltas, and results.
 //!
-//! wrk (Debian's package; installed here when missing) is the load
-//! generator: written in C on epoll, it needs far less CPU per request than
-//! the server it measures, which matters on a 2-core machine where both share
-//! the cores, and its Lua hooks replay a prepared path list. It is a closed
-//! loop: it does not correct for coordinated omission (wrk2 and oha's
-//! `--latency-correction` do, only at a fixed request rate), so its tail
-//! latencies at saturation are optimistic.
+//! wrk (Debian's package; installed here when missing) is the closed-loop
+//! load generator: written in C on epoll, it needs far less CPU per request
+//! than the server it measures, which matters on a 2-core machine where both
+//! share the cores (its CPU is measured and reported), and its Lua hooks
+//! replay a prepared path list. Its latencies are corrected for coordinated
+//! omission against the run's own mean request rate (wrk's `stats_correct`),
+//! so they depend on the throughput of the server measured: compare wrk
+//! latencies between servers only at equal rates. The constant-rate
+//! latencies come from oha (see `oha`).
 
 use super::Rng;
 use rand::SeedableRng;
@@ -168,6 +171,34 @@ pub fn raise_accept_queue() {
     }
 }
 
+/// The kernel's listen-queue counters (`/proc/net/netstat`, TcpExt):
+/// `ListenOverflows` counts handshakes completed while a listener's accept
+/// queue was full, `ListenDrops` every SYN or ACK dropped at a listener
+/// (overflows included). Machine-wide: read around a run with nothing else
+/// listening under load.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ListenCounters {
+    pub overflows: u64,
+    pub drops: u64,
+}
+
+pub fn listen_counters() -> ListenCounters {
+    let text = std::fs::read_to_string("/proc/net/netstat").unwrap_or_default();
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+        return ListenCounters::default();
+    };
+    let mut c = ListenCounters::default();
+    for (n, v) in names.split_whitespace().zip(values.split_whitespace()) {
+        match n {
+            "ListenOverflows" => c.overflows = v.parse().unwrap_or(0),
+            "ListenDrops" => c.drops = v.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    c
+}
+
 /// Installs wrk from Debian's packages when it is missing.
 pub fn ensure_wrk() {
     if Command::new("wrk").arg("-v").output().is_ok() {
@@ -325,14 +356,75 @@ impl Drop for Server {
 }
 
 pub fn cpu_seconds(pid: u32) -> f64 {
+    let (own, _) = cpu_ticks(pid);
+    own / clock_ticks()
+}
+
+/// (utime + stime, cutime + cstime) of `pid` in clock ticks: its own CPU,
+/// and that of its children it has waited for (0 if gone).
+fn cpu_ticks(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th fields of the whole line.
+    // Fields after the parenthesised command name; utime, stime, cutime and
+    // cstime are the 14th to 17th fields of the whole line.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (field(11) + field(12), field(13) + field(14))
+}
+
+/// CPU seconds used so far by every process of a design: each root (the
+/// server, the postmaster, Redis), its live descendants (PostgreSQL
+/// backends), and through each root's waited-for-children time those that
+/// have exited. The difference of two readings is the design's CPU between
+/// them.
+pub fn design_cpu_seconds(roots: &[u32]) -> f64 {
+    let mut ticks = 0.0;
+    for &root in roots {
+        let (own, children) = cpu_ticks(root);
+        ticks += own + children;
+        for pid in tree(root).into_iter().skip(1) {
+            ticks += cpu_ticks(pid).0;
+        }
+    }
     ticks / clock_ticks()
+}
+
+/// CPU seconds of this process's waited-for children (wrk and oha runs end
+/// with a wait, so a difference around one run is that run's CPU).
+pub fn children_cpu_seconds() -> f64 {
+    cpu_ticks(std::process::id()).1 / clock_ticks()
+}
+
+/// `pid` and all its descendants.
+pub fn tree(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            if let Some(ppid) = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u32>().ok())
+            {
+                parents.push((p, ppid));
+            }
+        }
+    }
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        for &(p, pp) in &parents {
+            if pp == parent && !all.contains(&p) {
+                all.push(p);
+            }
+        }
+        i += 1;
+    }
+    all
 }
 
 fn clock_ticks() -> f64 {
@@ -404,6 +496,9 @@ pub struct WrkReport {
     pub p95_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+    /// wrk's own CPU seconds over the run (filled in after it exits).
+    #[serde(default)]
+    pub cpu_seconds: f64,
 }
 
 impl WrkReport {
@@ -417,20 +512,34 @@ impl WrkReport {
 }
 
 const SCRIPT: &str = r#"
--- Replays a path list: each thread starts at its own offset and walks on.
+-- Replays a path list. WRK_START=random (the default): each thread runs
+-- WRK_STREAMS cursors (one per connection it drives), each starting at its own
+-- random offset (seeded by WRK_SEED and the thread) and walking on, taken in
+-- turn. WRK_START=replay: the previous method, kept to show its bias: thread n
+-- starts at offset n * 7919, the same in the warm-up and in the measurement.
 local counter = 0
 function setup(thread)
-  thread:set("offset", counter * 7919)
+  thread:set("id", counter)
   counter = counter + 1
 end
 function init(args)
   paths = {}
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
-  i = offset or 0
+  if (os.getenv("WRK_START") or "random") == "replay" then
+    cursors = { (id or 0) * 7919 }
+  else
+    math.randomseed(tonumber(os.getenv("WRK_SEED") or "1") * 1000 + (id or 0))
+    cursors = {}
+    for s = 1, tonumber(os.getenv("WRK_STREAMS") or "1") do
+      cursors[s] = math.random(0, #paths - 1)
+    end
+  end
+  k = 0
 end
 function request()
-  i = i + 1
-  return wrk.format("GET", paths[(i % #paths) + 1])
+  k = k % #cursors + 1
+  cursors[k] = cursors[k] + 1
+  return wrk.format("GET", paths[(cursors[k] % #paths) + 1])
 end
 -- A think time per request when given (milliseconds, uniform lo..hi):
 -- each connection is then a user who reads before clicking again.
@@ -449,6 +558,17 @@ function done(summary, latency, requests)
 end
 "#;
 
+/// Where wrk's connections start in the path list.
+#[derive(Debug, Clone, Copy)]
+pub enum Start {
+    /// Each connection at its own random offset (seeded, so both designs
+    /// of a round get the same offsets).
+    Random { seed: u64 },
+    /// Thread n at offset n × 7919, as the warm-up that went before: the
+    /// previous method, kept only to show its bias.
+    Replay,
+}
+
 /// One wrk run replaying `paths` (a file of one path per line).
 pub fn wrk(
     port: u16,
@@ -457,12 +577,13 @@ pub fn wrk(
     threads: usize,
     duration: Duration,
     think_ms: Option<(u32, u32)>,
+    start: Start,
 ) -> WrkReport {
     let dir = paths.parent().unwrap();
     let script = dir.join("replay.lua");
     std::fs::write(&script, SCRIPT).unwrap();
-    let out = Command::new("bash")
-        .arg("-c")
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
         .arg("ulimit -n 65536 2>/dev/null || ulimit -n $(ulimit -Hn); exec \"$@\"")
         .arg("bash")
         .arg("wrk")
@@ -478,8 +599,28 @@ pub fn wrk(
         .arg(paths)
         .env("WRK_THINK_LO", think_ms.map_or(0, |t| t.0).to_string())
         .env("WRK_THINK_HI", think_ms.map_or(0, |t| t.1).to_string())
-        .output()
-        .expect("wrk runs");
+        .env(
+            "WRK_START",
+            match start {
+                Start::Random { .. } => "random",
+                Start::Replay => "replay",
+            },
+        )
+        .env(
+            "WRK_SEED",
+            match start {
+                Start::Random { seed } => seed,
+                Start::Replay => 0,
+            }
+            .to_string(),
+        )
+        .env(
+            "WRK_STREAMS",
+            connections.div_ceil(threads.max(1)).max(1).to_string(),
+        );
+    let cpu0 = children_cpu_seconds();
+    let out = cmd.output().expect("wrk runs");
+    let cpu = children_cpu_seconds() - cpu0;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()
@@ -490,7 +631,33 @@ pub fn wrk(
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-    serde_json::from_str(line).expect("wrk report is JSON")
+    let mut report: WrkReport = serde_json::from_str(line).expect("wrk report is JSON");
+    report.cpu_seconds = cpu;
+    report
+}
+
+/// Sends each of the first `n` paths once (wrapping if `n` exceeds the
+/// list) over `connections` keep-alive-less connections in parallel;
+/// returns how long that took. Every design gets the same requests, however
+/// fast it serves them: a warm-up by coverage, not by time.
+pub fn warm_by_coverage(port: u16, paths: &[String], n: usize, connections: usize) -> Duration {
+    let start = Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..connections.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n || paths.is_empty() {
+                        break;
+                    }
+                    // A failed warm-up request shows up in the measurement.
+                    let _ = get(port, &paths[i % paths.len()]);
+                }
+            });
+        }
+    });
+    start.elapsed()
 }
 
 /// A scenario's figures.
@@ -519,7 +686,36 @@ pub struct Measured {
     pub lookups_per_request: f64,
     /// Server CPU over the window, in cores (2.0 = both cores busy).
     pub server_cpu_cores: f64,
+    /// CPU of every process of the design over the window (server, and
+    /// for the baseline PostgreSQL's postmaster and backends and Redis).
+    pub design_cpu_cores: f64,
+    /// req/s per core the design used: `rps / design_cpu_cores`.
+    pub rps_per_core: f64,
+    /// The load generator's CPU over the window, in cores.
+    pub generator_cpu_cores: f64,
     pub peak_rss_mib: f64,
+    /// Requests sent before the window (warm-up by coverage), or 0 for a
+    /// timed warm-up.
+    pub warm_requests: usize,
+    pub warm_seconds: f64,
+    /// Kernel listen-queue overflows and drops during the window.
+    pub listen: ListenCounters,
+}
+
+/// How a scenario is warmed before its measured window.
+#[derive(Debug, Clone, Copy)]
+pub enum Warm {
+    /// The first `requests` paths of the list, each once, however long that
+    /// takes; the window then starts at random offsets (seeded).
+    Coverage {
+        requests: usize,
+        seed: u64,
+    },
+    /// The same load as the window for a time, and the window replays the
+    /// warm-up's paths: the previous method, biased towards the faster server
+    /// (it covers more of the list); kept to show the size of that bias.
+    Time(Duration),
+    None,
 }
 
 /// A scenario: a path list and how hard to drive it.
@@ -527,7 +723,10 @@ pub struct Scenario<'a> {
     pub name: &'a str,
     pub paths: &'a [String],
     pub connections: usize,
-    pub warm: Duration,
+    pub warm: Warm,
+    /// The design's processes besides the server (PostgreSQL's postmaster,
+    /// Redis), for its CPU.
+    pub services: &'a [u32],
     pub measure: Duration,
     pub threads: usize,
     /// Think time between a connection's requests, ms (uniform); `None`:
@@ -535,24 +734,37 @@ pub struct Scenario<'a> {
     pub think_ms: Option<(u32, u32)>,
 }
 
-/// Warms (same load, not measured), then measures one scenario.
+/// Warms (see [`Warm`]), then measures one scenario.
 pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
     let file = work.join(format!("{}.paths", s.name));
     std::fs::write(&file, s.paths.join("\n") + "\n").unwrap();
-    if !s.warm.is_zero() {
-        wrk(
-            server.port,
-            &file,
-            s.connections,
-            s.threads,
-            s.warm,
-            s.think_ms,
-        );
-    }
+    let (start, warm_requests, warm_seconds) = match s.warm {
+        Warm::Coverage { requests, seed } => {
+            let took = warm_by_coverage(server.port, s.paths, requests, s.connections.min(64));
+            (Start::Random { seed }, requests, took.as_secs_f64())
+        }
+        Warm::Time(d) => {
+            wrk(
+                server.port,
+                &file,
+                s.connections,
+                s.threads,
+                d,
+                s.think_ms,
+                Start::Replay,
+            );
+            (Start::Replay, 0, d.as_secs_f64())
+        }
+        Warm::None => (Start::Random { seed: 1 }, 0, 0.0),
+    };
     server.reset_peak();
     let before = server.metrics();
+    let mut roots = vec![server.pid()];
+    roots.extend_from_slice(s.services);
     let cpu0 = server.cpu_seconds();
-    let start = Instant::now();
+    let design0 = design_cpu_seconds(&roots);
+    let listen0 = listen_counters();
+    let start_time = Instant::now();
     let r = wrk(
         server.port,
         &file,
@@ -560,9 +772,12 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
         s.threads,
         s.measure,
         s.think_ms,
+        start,
     );
-    let wall = start.elapsed().as_secs_f64();
+    let wall = start_time.elapsed().as_secs_f64();
     let cpu = server.cpu_seconds() - cpu0;
+    let design = design_cpu_seconds(&roots) - design0;
+    let listen1 = listen_counters();
     let after = server.metrics();
     let peak = server.peak_rss();
     let secs = r.duration_us as f64 / 1e6;
@@ -570,6 +785,7 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
     let misses = after.cache_misses - before.cache_misses;
     // /metrics itself is excluded from the request count.
     let served = (after.requests - before.requests).max(1.0);
+    let rps = r.requests as f64 / secs;
     Measured {
         server: server.name.clone(),
         scenario: s.name.to_string(),
@@ -577,7 +793,7 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
         think_ms: s.think_ms,
         seconds: secs,
         requests: r.requests,
-        rps: r.requests as f64 / secs,
+        rps,
         avg_ms: r.mean_us / 1000.0,
         p50_ms: r.p50_us as f64 / 1000.0,
         p95_ms: r.p95_us as f64 / 1000.0,
@@ -591,19 +807,32 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
         cache_hit_rate: (hits + misses > 0.0).then(|| hits / (hits + misses)),
         lookups_per_request: (after.lookups - before.lookups) / served,
         server_cpu_cores: cpu / wall,
+        design_cpu_cores: design / wall,
+        rps_per_core: if design > 0.0 {
+            rps / (design / wall)
+        } else {
+            0.0
+        },
+        generator_cpu_cores: r.cpu_seconds / wall,
         peak_rss_mib: peak as f64 / (1024.0 * 1024.0),
+        warm_requests,
+        warm_seconds,
+        listen: ListenCounters {
+            overflows: listen1.overflows.saturating_sub(listen0.overflows),
+            drops: listen1.drops.saturating_sub(listen0.drops),
+        },
     }
 }
 
 /// A markdown table of results.
 pub fn table(rows: &[Measured]) -> String {
     let mut out = String::from(
-        "| server | scenario | conns | req/s | avg ms | p50 ms | p95 ms | p99 ms | max ms | errors | cache hit | lookups/req | server CPU (cores) | peak RSS MiB |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| server | scenario | conns | req/s | avg ms | p50 ms | p95 ms | p99 ms | max ms | errors | cache hit | lookups/req | server CPU (cores) | design CPU (cores) | req/s per core | wrk CPU (cores) | listen overflows | peak RSS MiB |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for m in rows {
         out += &format!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {:.2} | {:.2} | {:.0} |\n",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {} | {:.0} |\n",
             m.server,
             match m.think_ms {
                 Some((lo, hi)) => format!("{} (think {lo}–{hi} ms)", m.scenario),
@@ -621,6 +850,10 @@ pub fn table(rows: &[Measured]) -> String {
                 .map_or("–".into(), |h| format!("{:.1} %", h * 100.0)),
             m.lookups_per_request,
             m.server_cpu_cores,
+            m.design_cpu_cores,
+            m.rps_per_core,
+            m.generator_cpu_cores,
+            m.listen.overflows,
             m.peak_rss_mib,
         );
     }
@@ -643,4 +876,150 @@ pub fn copy_database(from: &Path, dir: &Path) -> PathBuf {
     let to = dir.join("shopd.redb");
     std::fs::copy(from, &to).unwrap();
     to
+}
+
+/// oha, the constant-rate generator: `target/tools/bin/oha`, installed from
+/// crates.io (`cargo install --locked`, version pinned) when missing.
+pub fn ensure_oha() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools");
+    let bin = root.join("bin/oha");
+    if bin.exists() {
+        return bin;
+    }
+    eprintln!("installing oha {OHA_VERSION} (cargo install, a few minutes)…");
+    let ok = Command::new("cargo")
+        .args([
+            "install",
+            "--locked",
+            "oha",
+            "--version",
+            OHA_VERSION,
+            "--root",
+        ])
+        .arg(&root)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok && bin.exists(), "could not install oha");
+    bin
+}
+
+/// 1.16.0: `-q` with `--latency-correction` measures each request from its
+/// scheduled send time (`start_latency_correction` in its client), so a
+/// request that waited for a busy connection counts its wait.
+const OHA_VERSION: &str = "1.16.0";
+
+/// A constant-rate run's figures (oha).
+#[derive(Debug, Clone, Serialize)]
+pub struct RateMeasured {
+    pub server: String,
+    pub scenario: String,
+    pub connections: usize,
+    /// The rate asked for, and the rate served.
+    pub target_rps: f64,
+    pub rps: f64,
+    pub avg_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Transport errors plus answers other than 2xx/3xx.
+    pub errors: u64,
+    /// Requests scheduled but not yet sent when the run ended.
+    pub aborted_at_deadline: u64,
+    pub design_cpu_cores: f64,
+    pub generator_cpu_cores: f64,
+    pub warm_requests: usize,
+}
+
+/// Warms by coverage (as [`measure`]), then sends `rate` requests per
+/// second for `duration` over `connections` connections with oha, each
+/// latency measured from the request's scheduled send time (corrected for
+/// coordinated omission). URLs are drawn at random from `paths`.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_rate(
+    server: &Server,
+    name: &str,
+    paths: &[String],
+    warm_requests: usize,
+    services: &[u32],
+    rate: f64,
+    connections: usize,
+    duration: Duration,
+    work: &Path,
+) -> RateMeasured {
+    let oha = ensure_oha();
+    let file = work.join(format!("{name}.urls"));
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
+    std::fs::write(&file, urls.join("\n") + "\n").unwrap();
+    warm_by_coverage(server.port, paths, warm_requests, connections.min(64));
+    let mut roots = vec![server.pid()];
+    roots.extend_from_slice(services);
+    let design0 = design_cpu_seconds(&roots);
+    let gen0 = children_cpu_seconds();
+    let start = Instant::now();
+    let out = Command::new(&oha)
+        .arg("-z")
+        .arg(format!("{}s", duration.as_secs().max(1)))
+        .arg("-q")
+        .arg(format!("{rate:.0}"))
+        .arg("-c")
+        .arg(connections.to_string())
+        .args([
+            "--latency-correction",
+            // Requests in flight at the deadline finish and count.
+            "--wait-ongoing-requests-after-deadline",
+            "--no-tui",
+            "--disable-compression",
+            "--output-format",
+            "json",
+            "-t",
+            "10s",
+            "--urls-from-file",
+        ])
+        .arg(&file)
+        .output()
+        .expect("oha runs");
+    let wall = start.elapsed().as_secs_f64();
+    let generator = children_cpu_seconds() - gen0;
+    let design = design_cpu_seconds(&roots) - design0;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "oha printed no JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let lat = |k: &str| v["metrics"]["latency_ms"][k].as_f64().unwrap_or(f64::NAN);
+    let count = |key: &str, bad: &dyn Fn(&str) -> bool| -> u64 {
+        v[key].as_object().map_or(0, |m| {
+            m.iter()
+                .filter(|(k, _)| bad(k))
+                .map(|(_, n)| n.as_u64().unwrap_or(0))
+                .sum()
+        })
+    };
+    let aborted = count("errorDistribution", &|k| k.contains("deadline"));
+    let errors = count("errorDistribution", &|k| !k.contains("deadline"))
+        + count("statusCodeDistribution", &|k| {
+            !k.starts_with('2') && !k.starts_with('3')
+        });
+    RateMeasured {
+        server: server.name.clone(),
+        scenario: name.to_string(),
+        connections,
+        target_rps: rate,
+        rps: v["metrics"]["requests_per_sec"].as_f64().unwrap_or(0.0),
+        avg_ms: lat("mean"),
+        p50_ms: lat("p50"),
+        p95_ms: lat("p95"),
+        p99_ms: lat("p99"),
+        max_ms: lat("max"),
+        errors,
+        aborted_at_deadline: aborted,
+        design_cpu_cores: design / wall,
+        generator_cpu_cores: generator / wall,
+        warm_requests,
+    }
 }

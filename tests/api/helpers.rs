@@ -26,6 +26,7 @@ pub struct TestApp {
 pub fn test_config(data_dir: &Path, demo: bool) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        backlog: shopd::configuration::DEFAULT_BACKLOG,
         data_dir: data_dir.to_path_buf(),
         demo,
         admin_token: Some(Secret::new(TOKEN)),

@@ -135,6 +135,7 @@ impl Drop for Baseline {
 pub async fn start_shopd(data_dir: &Path) -> (String, actix_web::dev::ServerHandle) {
     let app = Application::build(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        backlog: shopd::configuration::DEFAULT_BACKLOG,
         data_dir: data_dir.to_path_buf(),
         demo: true,
         admin_token: Some(Secret::new(TOKEN)),
