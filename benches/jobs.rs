@@ -35,17 +35,7 @@ fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
 }
 
 fn mailer(dir: &Path) -> Mailer {
-    Mailer::new(&MailSettings {
-        smtp_url: None,
-        from: "shopd <shop@localhost>".into(),
-        outbox_dir: dir.join("outbox"),
-        templates_dir: dir.join("templates"),
-        shop_name: "shopd".into(),
-        breaker_failures: 5,
-        breaker_open: Duration::from_secs(30),
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap()
+    Mailer::new(&MailSettings::local(dir)).unwrap()
 }
 
 fn job(kind: &str, i: u64) -> NewJob {

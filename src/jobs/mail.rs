@@ -113,6 +113,23 @@ pub struct MailSettings {
     pub timeout: Duration,
 }
 
+impl MailSettings {
+    /// Mail written to `dir/outbox`, templates from `dir/templates`, the
+    /// default sender and breaker (tools, benchmarks, tests).
+    pub fn local(dir: &Path) -> MailSettings {
+        MailSettings {
+            smtp_url: None,
+            from: crate::configuration::DEFAULT_MAIL_FROM.into(),
+            outbox_dir: dir.join("outbox"),
+            templates_dir: dir.join("templates"),
+            shop_name: "shopd".into(),
+            breaker_failures: 5,
+            breaker_open: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Files(AsyncFileTransport<Tokio1Executor>),
@@ -372,14 +389,9 @@ mod tests {
 
     fn settings(dir: &Path) -> MailSettings {
         MailSettings {
-            smtp_url: None,
             from: "Shop <shop@example.com>".into(),
-            outbox_dir: dir.join("outbox"),
-            templates_dir: dir.join("templates"),
             shop_name: "Test Shop".into(),
-            breaker_failures: 5,
-            breaker_open: Duration::from_secs(30),
-            timeout: Duration::from_secs(5),
+            ..MailSettings::local(dir)
         }
     }
 

@@ -258,16 +258,7 @@ impl Jobs {
 
     /// Default settings, mail written to `dir/outbox` (tools, benchmarks).
     pub fn local(store: Store, dir: &std::path::Path) -> Result<Jobs, mail::MailError> {
-        let mailer = Mailer::new(&mail::MailSettings {
-            smtp_url: None,
-            from: crate::configuration::DEFAULT_MAIL_FROM.into(),
-            outbox_dir: dir.join("outbox"),
-            templates_dir: dir.join("templates"),
-            shop_name: "shopd".into(),
-            breaker_failures: 5,
-            breaker_open: Duration::from_secs(30),
-            timeout: Duration::from_secs(10),
-        })?;
+        let mailer = Mailer::new(&mail::MailSettings::local(dir))?;
         Ok(Jobs::new(store, JobsSettings::default(), mailer))
     }
 
@@ -411,12 +402,21 @@ impl Jobs {
         }
     }
 
-    /// Admin: removes a job no worker holds.
+    /// Admin: removes a job no worker holds. Discarding the periodic
+    /// `prune` job schedules its next period's run (the schedule goes on).
     pub async fn discard(&self, id: u64) -> Result<(), JobsError> {
+        let next = prune_job(&self.inner.settings, Timestamp::now(), 1);
         match self
             .inner
             .store
-            .write(move |tx| tx.jobs().discard(id))
+            .write(move |tx| {
+                let periodic = tx.jobs().get(id)?.is_some_and(|j| j.kind == KIND_PRUNE);
+                let outcome = tx.jobs().discard(id)?;
+                if periodic && outcome == Discard::Removed {
+                    tx.jobs().enqueue(next, Timestamp::now())?;
+                }
+                Ok::<_, StoreError>(outcome)
+            })
             .await?
         {
             Discard::Removed => Ok(()),
@@ -498,14 +498,15 @@ impl Handler for Prune {
         let settings = self.settings.clone();
         Box::pin(async move {
             let retention = settings.retention;
+            // The next run first, in a write of its own: a prune that fails
+            // (even for good) never ends the schedule.
             let next = prune_job(&settings, Timestamp::now(), 1);
+            store
+                .write(move |tx| tx.jobs().enqueue(next, Timestamp::now()))
+                .await
+                .map_err(|e| JobError::Failed(e.to_string()))?;
             let removed = store
-                .write(move |tx| {
-                    let now = Timestamp::now();
-                    let removed = tx.jobs().prune(now, retention)?;
-                    tx.jobs().enqueue(next, now)?;
-                    Ok::<_, StoreError>(removed)
-                })
+                .write(move |tx| tx.jobs().prune(Timestamp::now(), retention))
                 .await
                 .map_err(|e| JobError::Failed(e.to_string()))?;
             if removed > 0 {
