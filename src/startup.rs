@@ -208,6 +208,9 @@ impl Application {
         // Running jobs finish (or go back to the queue) while storage is
         // still open.
         services.jobs.shutdown().await;
+        // The commit listener holds the services (and so the store): drop
+        // it, or the database never closes.
+        services.store().clear_commit_listener();
         stats_flusher.abort();
         let _ = stats_flusher.await;
         services.catalog.shutdown_search().await;

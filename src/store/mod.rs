@@ -210,6 +210,15 @@ impl Store {
         }
     }
 
+    /// Removes the commit listener. The application does this at shutdown:
+    /// the listener holds services that hold this store, and the file can
+    /// only close once that cycle is broken.
+    pub fn clear_commit_listener(&self) {
+        if let Ok(mut l) = self.inner.listener.write() {
+            *l = None;
+        }
+    }
+
     /// Commits and writes the writer made since the store opened.
     pub fn write_stats(&self) -> WriteStats {
         self.inner.counters.read()
