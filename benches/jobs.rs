@@ -47,6 +47,7 @@ fn job(kind: &str, i: u64) -> NewJob {
                 .as_object()
                 .unwrap()
                 .clone(),
+            secret: Default::default(),
         })
         .unwrap()
     } else {
@@ -90,7 +91,9 @@ fn throughput(rt: &tokio::runtime::Runtime, kind: &str, n: u64, concurrency: usi
     }
     let catalog = Catalog::new(store.clone());
     let jobs = Jobs::new(store.clone(), settings, mailer(dir.path()));
-    let services = Services::new(catalog, jobs.clone());
+    let accounts =
+        shopd::accounts::Accounts::local(store.clone(), jobs.clone(), dir.path()).unwrap();
+    let services = Services::new(catalog, jobs.clone(), accounts);
     let start = Instant::now();
     rt.block_on(async {
         jobs.start().await.unwrap();

@@ -106,7 +106,10 @@ fn main() {
     let catalog = catalog.with_search(&search_dir).unwrap();
     // Wire the commit dispatch (search indexing) as the server does.
     let jobs = shopd::jobs::Jobs::local(catalog.store().clone(), work.path()).unwrap();
-    let _services = shopd::services::Services::new(catalog.clone(), jobs);
+    let accounts =
+        shopd::accounts::Accounts::local(catalog.store().clone(), jobs.clone(), work.path())
+            .unwrap();
+    let _services = shopd::services::Services::new(catalog.clone(), jobs, accounts);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

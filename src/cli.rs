@@ -40,6 +40,32 @@ pub enum Command {
     Gen(GenArgs),
     /// Rebuild the search index from the catalogue (offline).
     Reindex,
+    /// Administer accounts on a stopped server's data dir.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account with a role (bootstraps the first admin). The
+    /// password is asked for on the terminal, or read from standard input
+    /// with --password-stdin.
+    Create(AdminCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminCreateArgs {
+    #[arg(long)]
+    pub email: String,
+    /// customer, staff or admin.
+    #[arg(long, default_value = "admin")]
+    pub role: String,
+    /// Display name (default: the part of the email before '@').
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +111,14 @@ pub struct ServeArgs {
     /// The From: of every message, e.g. "Shop <shop@example.com>".
     #[arg(long, env = "SHOPD_MAIL_FROM")]
     pub mail_from: Option<String>,
+    /// The shop's public address, for links in mail (verify, reset);
+    /// default http://LISTEN.
+    #[arg(long, env = "SHOPD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// JWT signing keys, one `kid base64url-secret` per line, the first
+    /// signs (default: DATA_DIR/jwt.keys, generated on first start).
+    #[arg(long, env = "SHOPD_JWT_KEY_FILE")]
+    pub jwt_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +181,8 @@ impl Cli {
             o.bench_ceiling = s.bench_ceiling;
             o.smtp_url = s.smtp_url.clone();
             o.mail_from = s.mail_from.clone();
+            o.public_url = s.public_url.clone();
+            o.jwt_key_file = s.jwt_key_file.clone();
         }
         o
     }

@@ -110,6 +110,14 @@ pub struct Config {
     pub breaker_open_secs: u64,
     /// Seconds between runs of the job-retention task.
     pub prune_every_secs: u64,
+    /// Where mailed links point (verify email, reset password); default
+    /// `http://LISTEN`.
+    pub public_url: Option<String>,
+    /// JWT signing keys (generated when missing); default
+    /// `DATA_DIR/jwt.keys`.
+    pub jwt_key_file: Option<PathBuf>,
+    /// Password hashes computed at once, at most.
+    pub password_hash_threads: usize,
 }
 
 /// One queue's settings in the TOML file (`[queues.emails]`); absent
@@ -143,6 +151,8 @@ pub struct Overrides {
     pub bench_ceiling: bool,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
+    pub public_url: Option<String>,
+    pub jwt_key_file: Option<PathBuf>,
 }
 
 /// The optional TOML file; same names as the flags, in snake_case.
@@ -171,6 +181,9 @@ pub struct FileConfig {
     pub breaker_failures: Option<u32>,
     pub breaker_open_secs: Option<u64>,
     pub prune_every_secs: Option<u64>,
+    pub public_url: Option<String>,
+    pub jwt_key_file: Option<PathBuf>,
+    pub password_hash_threads: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -356,16 +369,34 @@ impl Config {
         if prune_every_secs == 0 {
             problems.push("prune_every_secs: must be at least 1".into());
         }
+        let public_url = o.public_url.or(file.public_url);
+        if let Some(u) = &public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            problems.push(format!(
+                "public-url: '{u}' must start with http:// or https://"
+            ));
+        }
+        let password_hash_threads = file
+            .password_hash_threads
+            .unwrap_or_else(crate::accounts::password::Hasher::default_threads);
+        if !(1..=256).contains(&password_hash_threads) {
+            problems.push(format!(
+                "password_hash_threads: {password_hash_threads} is not within 1..=256"
+            ));
+        }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
+        let data_dir = o
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         Ok(Config {
             listen,
             backlog,
-            data_dir: o
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            jwt_key_file: o.jwt_key_file.or(file.jwt_key_file),
+            data_dir,
             demo: o.demo || file.demo.unwrap_or(false),
             admin_token,
             log_format,
@@ -386,6 +417,8 @@ impl Config {
             breaker_failures,
             breaker_open_secs: file.breaker_open_secs.unwrap_or(30),
             prune_every_secs,
+            public_url,
+            password_hash_threads,
         })
     }
 
@@ -415,6 +448,22 @@ impl Config {
             prune_every: Duration::from_secs(self.prune_every_secs),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             ..Default::default()
+        }
+    }
+
+    /// The accounts service's settings.
+    pub fn accounts_settings(&self) -> crate::accounts::AccountsSettings {
+        crate::accounts::AccountsSettings {
+            key_file: self
+                .jwt_key_file
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("jwt.keys")),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen)),
+            hash_threads: self.password_hash_threads,
+            verification_cache: true,
         }
     }
 

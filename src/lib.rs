@@ -22,6 +22,7 @@
 //! Dependencies point down only: `api` → `services` (`catalog`) → `store` /
 //! `search` / `cache` → `domain`.
 
+pub mod accounts;
 pub mod api;
 pub mod breaker;
 pub mod cache;

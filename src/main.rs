@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use shopd::catalog::import::{ImportOptions, sources_from_dir};
-use shopd::cli::{Cli, Command};
+use shopd::cli::{AdminCommand, AdminCreateArgs, Cli, Command};
 use shopd::configuration::Config;
 use shopd::startup::{Application, open_catalog};
 use std::process::ExitCode;
@@ -87,6 +87,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Admin(AdminCommand::Create(args)) => admin_create(&config, args),
         Command::Gen(args) => {
             let spec = shopd::generator::Spec {
                 products: args.products,
@@ -103,6 +104,48 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `shopd admin create`: the password comes from a prompt (not echoed) or
+/// the first line of standard input; it is never printed.
+fn admin_create(config: &Config, args: AdminCreateArgs) -> anyhow::Result<()> {
+    use shopd::domain::account::{Email, Password, Role};
+    let email = Email::parse(&args.email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let role = Role::parse(&args.role)
+        .ok_or_else(|| anyhow::anyhow!("--role: must be one of customer, staff, admin"))?;
+    let name = args.name.clone().unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    });
+    let typed = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password("Password: ").context("reading the password")?;
+        let again = rpassword::prompt_password("Again: ").context("reading the password")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    };
+    let password = Password::parse(&typed).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    let store = shopd::store::Store::open(&config.database_path())
+        .with_context(|| format!("opening {}", config.database_path().display()))?;
+    let account = shopd::accounts::create_account_blocking(&store, email, name, role, &password)?;
+    println!(
+        "created {} {} ({})",
+        account.role,
+        account.email.as_str(),
+        account.id
+    );
+    Ok(())
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

@@ -1,8 +1,8 @@
 //! The application's services behind one state, and what a commit sets off.
 //!
 //! Services are siblings: each coordinates its own use cases over the shared
-//! store, search and cache (`catalog` and `jobs` now; accounts, orders and
-//! replication as they arrive). The API reaches them through [`Services`];
+//! store, search and cache (`catalog`, `jobs` and `accounts` now; orders
+//! and replication as they arrive). The API reaches them through [`Services`];
 //! they never call the API, and the store never calls them.
 //!
 //! # What a commit sets off
@@ -11,6 +11,7 @@
 //! any write of that commit is acknowledged. Its steps, in order, are the
 //! whole list of side effects of a write.
 
+use crate::accounts::Accounts;
 use crate::cache::ResponseCache;
 use crate::catalog::{self, Catalog, SearchFeed};
 use crate::jobs::Jobs;
@@ -22,20 +23,25 @@ use std::sync::Arc;
 pub struct Services {
     pub catalog: Catalog,
     pub jobs: Jobs,
+    pub accounts: Accounts,
 }
 
 impl Services {
     /// Wires the services over one store: from now on every commit goes
     /// through [`CommitDispatch`]. The job workers start separately
     /// ([`Jobs::start`]), on the async runtime.
-    pub fn new(catalog: Catalog, jobs: Jobs) -> Services {
+    pub fn new(catalog: Catalog, jobs: Jobs, accounts: Accounts) -> Services {
         let dispatch = CommitDispatch {
             search: catalog.search_feed(),
             cache: catalog.cache_handle(),
             jobs: jobs.clone(),
         };
         catalog.store().set_commit_listener(Arc::new(dispatch));
-        Services { catalog, jobs }
+        Services {
+            catalog,
+            jobs,
+            accounts,
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -68,6 +74,8 @@ impl CommitListener for CommitDispatch {
         // 3. Jobs: queues that got new work wake their workers (which lease
         //    it in a write of their own, after this commit is durable).
         self.jobs.wake(&changes.jobs);
-        // Accounts, orders and replication add their steps here.
+        // Accounts set nothing off: revocation is read from the store on
+        // every request (accounts/mod.rs). Orders and replication add their
+        // steps here.
     }
 }

@@ -107,7 +107,14 @@ impl Application {
         let mailer =
             crate::jobs::mail::Mailer::new(&config.mail_settings()).context("setting up mail")?;
         let jobs = crate::jobs::Jobs::new(catalog.store().clone(), config.jobs_settings(), mailer);
-        let services = Services::new(catalog.clone(), jobs);
+        let accounts = crate::accounts::Accounts::new(
+            catalog.store().clone(),
+            jobs.clone(),
+            config.accounts_settings(),
+        )
+        .context("setting up accounts")?;
+        accounts.warm().await;
+        let services = Services::new(catalog.clone(), jobs, accounts);
         services
             .jobs
             .start()

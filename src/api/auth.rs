@@ -1,51 +1,107 @@
-//! Who is calling: the [`Principal`] a request authenticates as, and the
-//! check of a route's [`Access`] that [`super::configure`] puts in front of
-//! every non-public route (before any extractor reads the body).
+//! Who is calling, and may they: the [`Principal`] a request authenticates
+//! as, and the check of a route's [`Access`] that [`super::configure`] puts
+//! in front of every non-public route (before any extractor reads the body).
 //!
-//! Credentials are compared in constant time ([`Secret::matches`]). Public
-//! routes read no credentials at all. This module decides *who* may call;
-//! which routes need whom is the route table's business.
+//! # Credentials, in order
+//! 1. `X-API-Key: sk.<id>.<secret>`: an API key (staff or admin).
+//! 2. `Authorization: Bearer <token>`: the bootstrap admin token
+//!    (`SHOPD_ADMIN_TOKEN`, compared in constant time), else an access token
+//!    (JWT) whose session is live.
+//!
+//! # Answers
+//! 401 when credentials are missing or not valid; 403 when they are valid
+//! but the role is not enough (or an `Account` route is called with a key).
+//! Public routes read no credentials at all. This module decides *who* may
+//! call; which routes need whom is the route table's business.
 
 use super::error::ApiError;
-use super::extract::require_admin;
 use super::routes::Access;
 use super::state::ApiState;
+use crate::domain::account::Role;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use std::future::{Ready, ready};
 
-#[cfg(doc)]
-use crate::configuration::Secret;
+pub use crate::accounts::Principal;
 
-/// The authenticated caller of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Principal {
-    /// No credentials were checked (a public route).
-    Anonymous,
-    /// The holder of the admin token.
-    Admin,
-}
+/// The header API keys come in.
+pub const API_KEY_HEADER: &str = "x-api-key";
 
-impl std::fmt::Display for Principal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Principal::Anonymous => "anonymous",
-            Principal::Admin => "admin",
-        })
-    }
-}
-
-/// Authenticates `req` for a route that needs `access`.
+/// Authenticates `req` for a route that needs `access`, then checks the
+/// role.
 pub fn authenticate(
     access: Access,
     req: &HttpRequest,
     state: &ApiState,
 ) -> Result<Principal, ApiError> {
-    match access {
-        Access::Public => Ok(Principal::Anonymous),
-        Access::Admin => require_admin(req, &state.http).map(|()| Principal::Admin),
+    if access == Access::Public {
+        return Ok(Principal::Anonymous);
+    }
+    let principal = credentials(req, state)?;
+    authorize(access, &principal)?;
+    Ok(principal)
+}
+
+fn credentials(req: &HttpRequest, state: &ApiState) -> Result<Principal, ApiError> {
+    let accounts = &state.services.accounts;
+    if let Some(key) = req.headers().get(API_KEY_HEADER) {
+        let key = key.to_str().map_err(|_| invalid())?;
+        return accounts
+            .authenticate_key(key.trim())
+            .map_err(ApiError::from);
+    }
+    let Some(bearer) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return Err(ApiError::Unauthorized(
+            "this endpoint needs 'Authorization: Bearer <access token>' or an 'X-API-Key' header"
+                .into(),
+        ));
+    };
+    if let Some(admin) = &state.http.admin_token
+        && admin.matches(bearer)
+    {
+        return Ok(Principal::AdminToken);
+    }
+    accounts.authenticate_access(bearer).map_err(ApiError::from)
+}
+
+fn invalid() -> ApiError {
+    ApiError::Unauthenticated {
+        code: "invalid_token",
+        message: "the token or key is not valid".into(),
+    }
+}
+
+/// Whether `principal` may call a route that needs `access` (403 if not).
+pub fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> {
+    let needed = match access {
+        Access::Public => return Ok(()),
+        Access::Account => {
+            return match principal {
+                Principal::Account { .. } => Ok(()),
+                _ => Err(ApiError::Forbidden {
+                    code: "forbidden",
+                    message: "this needs a signed-in account's access token, not a key".into(),
+                }),
+            };
+        }
+        Access::Staff => Role::Staff,
+        Access::Admin => Role::Admin,
+    };
+    match principal.role() {
+        Some(r) if r.at_least(needed) => Ok(()),
+        _ => Err(ApiError::Forbidden {
+            code: "forbidden",
+            message: format!("this needs the {needed} role"),
+        }),
     }
 }
 
@@ -85,7 +141,34 @@ impl FromRequest for Principal {
         ready(Ok(req
             .extensions()
             .get::<Principal>()
-            .copied()
+            .cloned()
             .unwrap_or(Principal::Anonymous)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Id;
+
+    #[test]
+    fn roles_include_the_ones_below_and_keys_have_no_account() {
+        let id = || Id::parse("x").unwrap();
+        let customer = Principal::Account {
+            id: id(),
+            role: Role::Customer,
+            session: id(),
+        };
+        let staff_key = Principal::ApiKey {
+            id: id(),
+            role: Role::Staff,
+        };
+        assert!(authorize(Access::Account, &customer).is_ok());
+        assert!(authorize(Access::Staff, &customer).is_err());
+        assert!(authorize(Access::Account, &staff_key).is_err());
+        assert!(authorize(Access::Staff, &staff_key).is_ok());
+        assert!(authorize(Access::Admin, &staff_key).is_err());
+        assert!(authorize(Access::Admin, &Principal::AdminToken).is_ok());
+        assert!(authorize(Access::Staff, &Principal::Anonymous).is_err());
     }
 }

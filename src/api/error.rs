@@ -4,6 +4,7 @@
 //! code; validation failures add `fields: [{field, reason}]`. Unexpected errors
 //! are logged with their whole cause chain and answered with an opaque 500.
 
+use crate::accounts::AccountsError;
 use crate::catalog::CatalogError;
 use crate::catalog::SearchError;
 use crate::domain::{FieldError, FieldErrors};
@@ -19,6 +20,13 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 with a specific code (`invalid_credentials`, `token_expired`,
+    /// `token_reused`, `invalid_token`).
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// 403: authenticated, but not allowed.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -61,6 +69,8 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
+            | ApiError::Unauthenticated { code, .. }
+            | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
@@ -136,6 +146,46 @@ impl From<JobsError> for ApiError {
     }
 }
 
+impl From<AccountsError> for ApiError {
+    fn from(e: AccountsError) -> Self {
+        let unauthenticated = |code: &'static str, e: &AccountsError| ApiError::Unauthenticated {
+            code,
+            message: e.to_string(),
+        };
+        match e {
+            AccountsError::InvalidCredentials => unauthenticated("invalid_credentials", &e),
+            AccountsError::TokenExpired => unauthenticated("token_expired", &e),
+            AccountsError::TokenReused => unauthenticated("token_reused", &e),
+            AccountsError::InvalidToken(_) | AccountsError::Unauthenticated => {
+                unauthenticated("invalid_token", &e)
+            }
+            AccountsError::Banned => ApiError::Forbidden {
+                code: "account_banned",
+                message: e.to_string(),
+            },
+            AccountsError::WrongPassword => ApiError::Forbidden {
+                code: "wrong_password",
+                message: e.to_string(),
+            },
+            AccountsError::InvalidLink(m) => ApiError::BadRequest {
+                code: "invalid_token",
+                message: m.into(),
+            },
+            AccountsError::NotFound(_) | AccountsError::KeyNotFound(_) => {
+                ApiError::NotFound(e.to_string())
+            }
+            AccountsError::Exists => ApiError::Conflict {
+                code: "email_taken",
+                message: e.to_string(),
+            },
+            AccountsError::Validation(fields) => ApiError::validation(fields),
+            AccountsError::Store(s) => ApiError::from(s),
+            AccountsError::Jobs(j) => ApiError::from(j),
+            AccountsError::Hash(h) => ApiError::Internal(h.into()),
+        }
+    }
+}
+
 /// Every error body: `{"error": {…}}`. Also its schema in the OpenAPI
 /// document, so the contract describes what this renders.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -170,7 +220,10 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::Unauthenticated { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -197,7 +250,7 @@ impl ResponseError for ApiError {
         };
         let mut res = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Unauthorized(_) => {
+            ApiError::Unauthorized(_) | ApiError::Unauthenticated { .. } => {
                 res.insert_header(("WWW-Authenticate", "Bearer"));
             }
             ApiError::Unavailable {

@@ -46,7 +46,7 @@ impl From<Job> for JobView {
     fn from(j: Job) -> Self {
         JobView {
             id: j.id,
-            payload: serde_json::from_str(&j.payload).unwrap_or(Value::String(j.payload)),
+            payload: redacted(&j.payload),
             queue: j.queue,
             kind: j.kind,
             state: j.state,
@@ -238,8 +238,21 @@ impl Input for TestMail {
             template: "notification".into(),
             to,
             vars,
+            secret: Default::default(),
         })
     }
+}
+
+/// A job's payload as staff may see it: an email's `secret` values (links
+/// with single-use tokens) are replaced by `"[redacted]"`.
+fn redacted(payload: &str) -> Value {
+    let mut v: Value = serde_json::from_str(payload).unwrap_or(Value::String(payload.into()));
+    if let Some(Value::Object(secret)) = v.get_mut("secret") {
+        for value in secret.values_mut() {
+            *value = Value::String("[redacted]".into());
+        }
+    }
+    v
 }
 
 fn job_id(raw: &str) -> Result<u64, ApiError> {

@@ -13,6 +13,7 @@
 //! search query parsers, [`state::HttpSettings`], [`json`], [`created`],
 //! [`not_found`] and the request-id, caching and compression middleware.
 
+pub(crate) mod accounts;
 pub(crate) mod auth;
 pub(crate) mod brands;
 pub(crate) mod categories;

@@ -32,7 +32,9 @@ use utoipa::openapi::path::{HttpMethod, Operation, Parameter, ParameterIn};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::response::Response;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{
     Components, Content, Header, Info, OpenApi, PathItem, Paths, Ref, RefOr, Required, Tag,
 };
@@ -72,7 +74,7 @@ impl Schemas {
     }
 
     /// Registers `schema` as `name`; returns a `$ref` to it.
-    fn named(&mut self, name: &str, schema: impl Into<RefOr<Schema>>) -> RefOr<Schema> {
+    pub(crate) fn named(&mut self, name: &str, schema: impl Into<RefOr<Schema>>) -> RefOr<Schema> {
         self.0.insert(name.to_string(), schema.into());
         Ref::from_schema_name(name).into()
     }
@@ -124,6 +126,26 @@ impl Describe for Principal {}
 impl<T: Input + 'static> Describe for Body<T> {
     fn describe(inputs: &mut Inputs) {
         inputs.body = Some(Schemas::of::<T>);
+    }
+}
+
+impl Describe for crate::api::accounts::UsersQuery {
+    fn describe(inputs: &mut Inputs) {
+        inputs.query.push(query_param(
+            "role",
+            "Only accounts with this role",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["customer", "staff", "admin"])),
+        ));
+        inputs.query.push(query_param(
+            "email",
+            "Only accounts whose email starts with this (case-insensitive)",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(254)),
+        ));
+        inputs.query.extend(page_params());
     }
 }
 
@@ -324,8 +346,10 @@ fn string_header(description: &str) -> Header {
     h
 }
 
-/// The name of the security scheme admin routes require.
-const ADMIN_SCHEME: &str = "adminToken";
+/// The security scheme of access tokens (and the bootstrap admin token).
+const BEARER_SCHEME: &str = "bearerAuth";
+/// The security scheme of API keys.
+const KEY_SCHEME: &str = "apiKey";
 
 fn response(description: &str) -> Response {
     let mut r = Response::new(description);
@@ -410,11 +434,20 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
         );
         op.request_body = Some(rb.into());
     }
-    if route.access != Access::Public {
-        op.security = Some(vec![SecurityRequirement::new(
-            ADMIN_SCHEME,
-            Vec::<String>::new(),
-        )]);
+    match route.access {
+        Access::Public => {}
+        Access::Account => {
+            op.security = Some(vec![SecurityRequirement::new(
+                BEARER_SCHEME,
+                Vec::<String>::new(),
+            )]);
+        }
+        Access::Staff | Access::Admin => {
+            op.security = Some(vec![
+                SecurityRequirement::new(BEARER_SCHEME, Vec::<String>::new()),
+                SecurityRequirement::new(KEY_SCHEME, Vec::<String>::new()),
+            ]);
+        }
     }
 
     let mut success = match route.doc.answer {
@@ -464,6 +497,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
     let mut errors: Vec<u16> = Vec::new();
     if route.access != Access::Public {
         errors.push(401);
+        errors.push(403);
     }
     if !inputs.query.is_empty() || inputs.body.is_some() {
         errors.push(400);
@@ -542,17 +576,28 @@ pub fn document() -> OpenApi {
     let mut components = Components::new();
     components.schemas = schemas.0;
     let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.bearer_format = Some("JWT".into());
     bearer.description = Some(
-        "The admin token the server was started with (SHOPD_ADMIN_TOKEN); without one, writes answer 401"
+        "An access token from POST /auth/login or /auth/refresh (15 minutes), or the bootstrap \
+         admin token the server was started with (SHOPD_ADMIN_TOKEN)"
             .into(),
     );
     components
         .security_schemes
-        .insert(ADMIN_SCHEME.into(), SecurityScheme::Http(bearer).into());
+        .insert(BEARER_SCHEME.into(), SecurityScheme::Http(bearer).into());
+    let mut key = ApiKeyValue::with_description(
+        "X-API-Key",
+        "An API key made by an admin (POST /admin/api-keys), role staff or admin",
+    );
+    key.name = "X-API-Key".into();
+    components.security_schemes.insert(
+        KEY_SCHEME.into(),
+        SecurityScheme::ApiKey(ApiKey::Header(key)).into(),
+    );
 
     let mut info = Info::new("shopd", env!("CARGO_PKG_VERSION"));
     info.description = Some(
-        "One binary that runs an online shop's backend: catalogue, search, admin writes. \
+        "One binary that runs an online shop's backend: catalogue, search, accounts, admin. \
          JSON in and out, camelCase fields, prices as decimals, times as RFC 3339 UTC. \
          Every error is `{\"error\":{\"code\",\"message\",\"fields\"?}}`."
             .into(),
@@ -594,6 +639,30 @@ pub mod schemas {
     }
     pub fn enqueued(s: &mut Schemas) -> RefOr<Schema> {
         s.data_of::<crate::api::jobs::Enqueued>("EnqueuedAnswer")
+    }
+    pub fn tokens(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::accounts::Tokens>("TokensAnswer")
+    }
+    pub fn accepted(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::accounts::Accepted>("AcceptedAnswer")
+    }
+    pub fn user(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::accounts::UserView>("UserAnswer")
+    }
+    pub fn user_page(s: &mut Schemas) -> RefOr<Schema> {
+        s.page_of::<crate::api::accounts::UserView>("UserPage")
+    }
+    pub fn api_key(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::accounts::KeyView>("ApiKeyAnswer")
+    }
+    pub fn api_keys(s: &mut Schemas) -> RefOr<Schema> {
+        let item = s.of::<crate::api::accounts::KeyView>();
+        s.named(
+            "ApiKeyList",
+            super::object()
+                .property("data", ArrayBuilder::new().items(item))
+                .required("data"),
+        )
     }
     pub fn health(s: &mut Schemas) -> RefOr<Schema> {
         s.of::<crate::api::health::Health>()

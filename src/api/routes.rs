@@ -16,7 +16,7 @@
 
 use super::http_cache::Kind;
 use super::openapi::{self, Answer, Inputs};
-use super::{brands, categories, docs, health, jobs, metrics, products, search};
+use super::{accounts, brands, categories, docs, health, jobs, metrics, products, search};
 use actix_web::http::Method;
 use std::sync::LazyLock;
 
@@ -54,15 +54,19 @@ impl Verb {
 
 /// Who may call a route. Checked before the handler runs (and before its
 /// body is read) by the layer [`super::configure`] puts around every
-/// non-public route; see [`super::auth`].
-///
-/// Room to grow: customer sessions, staff roles and API keys (the accounts
-/// work) become variants here, and the check learns them in one place.
+/// non-public route; see [`super::auth`]. Roles are ordered: an admin may
+/// call staff routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Anyone, no credentials read.
     Public,
-    /// `Authorization: Bearer <admin token>`.
+    /// A signed-in account (any role), through an access token: its own
+    /// resources only.
+    Account,
+    /// Staff or admin (access token or API key): catalogue, orders, jobs,
+    /// review moderation.
+    Staff,
+    /// Admin only: users, roles, API keys, settings.
     Admin,
 }
 
@@ -74,7 +78,7 @@ pub enum RateLimit {
     None,
     /// Catalogue reads and search.
     Api,
-    /// Sign-in and token endpoints (none yet).
+    /// Sign-in, sign-up, token and password-reset endpoints.
     Auth,
     /// Writes.
     Write,
@@ -155,12 +159,33 @@ impl Route {
         self
     }
 
+    /// Staff or admin; writes are rate limited as writes.
+    const fn staff(self) -> Route {
+        self.access(Access::Staff)
+    }
+
     /// Admin only; writes are rate limited as writes.
-    const fn admin(mut self) -> Route {
-        self.access = Access::Admin;
+    const fn admin(self) -> Route {
+        self.access(Access::Admin)
+    }
+
+    /// A signed-in account's own resources; writes are rate limited as
+    /// writes.
+    const fn account(self) -> Route {
+        self.access(Access::Account)
+    }
+
+    const fn access(mut self, access: Access) -> Route {
+        self.access = access;
         if !matches!(self.verb, Verb::Get) {
             self.rate = RateLimit::Write;
         }
+        self
+    }
+
+    /// A public sign-in, sign-up or reset endpoint (the `auth` rate class).
+    const fn sign_in(mut self) -> Route {
+        self.rate = RateLimit::Auth;
         self
     }
 
@@ -297,7 +322,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::synonyms),
         ),
     put("/api/v1/search/synonyms", handler!(search::put_synonyms))
-        .admin()
+        .staff()
         .doc(
             "search",
             "putSynonyms",
@@ -305,7 +330,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::synonyms),
         ),
     get("/api/v1/search/analytics", handler!(search::analytics))
-        .admin()
+        .staff()
         .doc(
             "search",
             "searchAnalytics",
@@ -322,7 +347,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::product_page),
         ),
     post("/api/v1/products", handler!(products::create))
-        .admin()
+        .staff()
         .doc(
             "products",
             "createProduct",
@@ -339,7 +364,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::product_detail),
         ),
     patch("/api/v1/products/{id}", handler!(products::update))
-        .admin()
+        .staff()
         .doc(
             "products",
             "updateProduct",
@@ -347,7 +372,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::product_detail),
         ),
     delete("/api/v1/products/{id}", handler!(products::delete))
-        .admin()
+        .staff()
         .doc(
             "products",
             "deleteProduct",
@@ -366,7 +391,7 @@ pub static ROUTES: &[Route] = &[
         "/api/v1/products/{id}/reviews",
         handler!(products::create_review),
     )
-    .admin()
+    .staff()
     .doc(
         "products",
         "createReview",
@@ -384,7 +409,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::brand_page),
         ),
     post("/api/v1/brands", handler!(brands::create))
-        .admin()
+        .staff()
         .doc(
             "brands",
             "createBrand",
@@ -396,7 +421,7 @@ pub static ROUTES: &[Route] = &[
         .cache(Kind::Taxonomy)
         .doc("brands", "getBrand", "One brand", Json(200, s::brand)),
     patch("/api/v1/brands/{id}", handler!(brands::update))
-        .admin()
+        .staff()
         .doc(
             "brands",
             "updateBrand",
@@ -404,7 +429,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::brand),
         ),
     delete("/api/v1/brands/{id}", handler!(brands::delete))
-        .admin()
+        .staff()
         .doc(
             "brands",
             "deleteBrand",
@@ -414,7 +439,7 @@ pub static ROUTES: &[Route] = &[
         .errors(&[409]),
     // The job queue (admin).
     get("/api/v1/admin/jobs", handler!(jobs::list))
-        .admin()
+        .staff()
         .doc(
             "jobs",
             "listJobs",
@@ -422,7 +447,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::job_page),
         ),
     get("/api/v1/admin/jobs/stats", handler!(jobs::stats))
-        .admin()
+        .staff()
         .doc(
             "jobs",
             "jobStats",
@@ -430,10 +455,10 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::job_stats),
         ),
     get("/api/v1/admin/jobs/{id}", handler!(jobs::detail))
-        .admin()
+        .staff()
         .doc("jobs", "getJob", "One job", Json(200, s::job)),
     delete("/api/v1/admin/jobs/{id}", handler!(jobs::discard))
-        .admin()
+        .staff()
         .doc(
             "jobs",
             "discardJob",
@@ -442,7 +467,7 @@ pub static ROUTES: &[Route] = &[
         )
         .errors(&[409]),
     post("/api/v1/admin/jobs/{id}/retry", handler!(jobs::retry))
-        .admin()
+        .staff()
         .doc(
             "jobs",
             "retryJob",
@@ -461,6 +486,139 @@ pub static ROUTES: &[Route] = &[
         "Enqueue a test email to an address, to check the mail settings",
         Json(202, s::enqueued),
     ),
+    // Accounts: sign-up, sign-in, tokens, password reset.
+    post("/api/v1/auth/register", handler!(accounts::register))
+        .sign_in()
+        .doc(
+            "accounts",
+            "register",
+            "Open a customer account; a verification link is mailed (same answer whether or not the email has an account)",
+            Json(202, s::accepted),
+        ),
+    post("/api/v1/auth/login", handler!(accounts::login))
+        .sign_in()
+        .doc(
+            "accounts",
+            "login",
+            "Sign in: an access token (15 min) and a refresh token (single use)",
+            Json(200, s::tokens),
+        )
+        .errors(&[401, 403]),
+    post("/api/v1/auth/refresh", handler!(accounts::refresh))
+        .sign_in()
+        .doc(
+            "accounts",
+            "refresh",
+            "Trade a refresh token for a new pair; reusing an old one revokes its session (401 token_reused)",
+            Json(200, s::tokens),
+        )
+        .errors(&[401]),
+    post("/api/v1/auth/logout", handler!(accounts::logout))
+        .account()
+        .doc(
+            "accounts",
+            "logout",
+            "End this session: its refresh token and access tokens stop working",
+            Empty(204),
+        ),
+    post(
+        "/api/v1/auth/password-reset",
+        handler!(accounts::request_reset),
+    )
+    .sign_in()
+    .doc(
+        "accounts",
+        "requestPasswordReset",
+        "Mail a reset link (valid 1 hour) if the email has an account; the answer is the same either way",
+        Json(202, s::accepted),
+    ),
+    post(
+        "/api/v1/auth/password-reset/confirm",
+        handler!(accounts::confirm_reset),
+    )
+    .sign_in()
+    .doc(
+        "accounts",
+        "confirmPasswordReset",
+        "Set a new password with the mailed token (single use); every session ends",
+        Empty(204),
+    ),
+    post("/api/v1/auth/verify-email", handler!(accounts::verify_email))
+        .sign_in()
+        .doc(
+            "accounts",
+            "verifyEmail",
+            "Confirm the email address with the mailed token (single use)",
+            Empty(204),
+        ),
+    // The signed-in account.
+    get("/api/v1/me", handler!(accounts::me))
+        .account()
+        .doc("accounts", "getMe", "The signed-in account", Json(200, s::user)),
+    patch("/api/v1/me", handler!(accounts::update_me))
+        .account()
+        .doc(
+            "accounts",
+            "updateMe",
+            "Change the signed-in account's name or phone",
+            Json(200, s::user),
+        ),
+    post("/api/v1/me/password", handler!(accounts::change_password))
+        .account()
+        .doc(
+            "accounts",
+            "changePassword",
+            "Change the password (the current one is required); other sessions end",
+            Empty(204),
+        )
+        .errors(&[403]),
+    // Users and API keys (admin).
+    get("/api/v1/admin/users", handler!(accounts::list_users))
+        .admin()
+        .doc(
+            "users",
+            "listUsers",
+            "Accounts by email, filtered by role and email prefix",
+            Json(200, s::user_page),
+        ),
+    get("/api/v1/admin/users/{id}", handler!(accounts::get_user))
+        .admin()
+        .doc("users", "getUser", "One account", Json(200, s::user)),
+    patch("/api/v1/admin/users/{id}", handler!(accounts::administer_user))
+        .admin()
+        .doc(
+            "users",
+            "updateUser",
+            "Change an account's role or ban it; either ends its sessions at once",
+            Json(200, s::user),
+        ),
+    get("/api/v1/admin/api-keys", handler!(accounts::list_keys))
+        .admin()
+        .doc(
+            "users",
+            "listApiKeys",
+            "API keys (never their secrets), revoked ones too",
+            Json(200, s::api_keys),
+        ),
+    post("/api/v1/admin/api-keys", handler!(accounts::create_key))
+        .admin()
+        .doc(
+            "users",
+            "createApiKey",
+            "Create an API key with a role (staff or admin); its secret is shown in this answer only",
+            Json(201, s::api_key),
+        ),
+    get("/api/v1/admin/api-keys/{id}", handler!(accounts::get_key))
+        .admin()
+        .doc("users", "getApiKey", "One API key", Json(200, s::api_key)),
+    delete("/api/v1/admin/api-keys/{id}", handler!(accounts::revoke_key))
+        .admin()
+        .doc(
+            "users",
+            "revokeApiKey",
+            "Revoke an API key: it stops working at once",
+            Empty(204),
+        ),
     // Categories.
     get("/api/v1/categories", handler!(categories::tree))
         .cache(Kind::Taxonomy)
@@ -471,7 +629,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::category_tree),
         ),
     post("/api/v1/categories", handler!(categories::create))
-        .admin()
+        .staff()
         .doc(
             "categories",
             "createCategory",
@@ -488,7 +646,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::category),
         ),
     patch("/api/v1/categories/{id}", handler!(categories::update))
-        .admin()
+        .staff()
         .doc(
             "categories",
             "updateCategory",
@@ -496,7 +654,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::category),
         ),
     delete("/api/v1/categories/{id}", handler!(categories::delete))
-        .admin()
+        .staff()
         .doc(
             "categories",
             "deleteCategory",
@@ -663,10 +821,20 @@ mod tests {
     }
 
     #[test]
-    fn writes_are_admin_only_and_rate_limited_as_writes() {
+    fn writes_need_credentials_except_signing_in_and_are_rate_limited() {
         for r in ROUTES.iter().filter(|r| r.verb != Verb::Get) {
+            if r.access == Access::Public {
+                assert_eq!(r.rate, RateLimit::Auth, "{}", r.pattern);
+                assert!(r.pattern.starts_with("/api/v1/auth/"), "{}", r.pattern);
+            } else {
+                assert_eq!(r.rate, RateLimit::Write, "{}", r.pattern);
+            }
+        }
+        for r in ROUTES.iter().filter(|r| {
+            r.pattern.starts_with("/api/v1/admin/users")
+                || r.pattern.starts_with("/api/v1/admin/api-keys")
+        }) {
             assert_eq!(r.access, Access::Admin, "{}", r.pattern);
-            assert_eq!(r.rate, RateLimit::Write, "{}", r.pattern);
         }
     }
 }

@@ -14,6 +14,7 @@
 
 use super::Catalog;
 use super::writes::{check_parent, check_product_refs, check_review_refs};
+use crate::domain::account::Account;
 use crate::domain::brand::BrandDraft;
 use crate::domain::category::CategoryDraft;
 use crate::domain::product::ProductDraft;
@@ -149,6 +150,8 @@ struct Run<'a> {
     report: ImportReport,
     progress: &'a dyn Progress,
     now: Timestamp,
+    /// Review authors imported: each becomes an unclaimed account.
+    reviewers: Vec<Reviewer>,
 }
 
 impl Run<'_> {
@@ -280,6 +283,7 @@ impl Catalog {
             report: ImportReport::default(),
             progress,
             now: Timestamp::now(),
+            reviewers: Vec::new(),
         };
         let mut sources = sources;
         sources.sort_by_key(|s| {
@@ -289,25 +293,17 @@ impl Catalog {
                 .unwrap_or(FILES.len())
         });
         let result = self.store.write_alone(|tx| {
-            let w = &mut tx.catalog();
-            for src in &mut sources {
-                run.report.files.push(FileReport {
-                    file: src.file.clone(),
-                    ..FileReport::default()
-                });
-                run.progress.start(&src.file, src.len);
-                match src.file.as_str() {
-                    "brands.jsonl" => import_brands(&mut run, w, src)?,
-                    "categories.jsonl" => import_categories(&mut run, w, src)?,
-                    "users.jsonl" => import_reviewers(&mut run, w, src)?,
-                    "products.jsonl" => import_products(&mut run, w, src)?,
-                    "reviews.jsonl" => import_reviews(&mut run, w, src)?,
-                    _ => {}
-                }
-                run.progress.finish(&src.file);
-            }
+            import_files(&mut run, &mut tx.catalog(), &mut sources)?;
             if options.strict && run.report.skipped() > 0 {
                 return Err(ImportError::Rejected(std::mem::take(&mut run.report)));
+            }
+            // Review authors become accounts nobody has claimed yet (same id
+            // and email); an id or email that already has one is left alone.
+            let mut accounts = tx.accounts();
+            for r in &run.reviewers {
+                if let Some(a) = Account::unclaimed(r) {
+                    accounts.insert_account(&a)?;
+                }
             }
             Ok(())
         });
@@ -315,6 +311,30 @@ impl Catalog {
         run.report.committed = true;
         Ok(run.report)
     }
+}
+
+fn import_files(
+    run: &mut Run<'_>,
+    w: &mut CatalogWriter,
+    sources: &mut [ImportSource],
+) -> Result<(), ImportError> {
+    for src in sources.iter_mut() {
+        run.report.files.push(FileReport {
+            file: src.file.clone(),
+            ..FileReport::default()
+        });
+        run.progress.start(&src.file, src.len);
+        match src.file.as_str() {
+            "brands.jsonl" => import_brands(run, w, src)?,
+            "categories.jsonl" => import_categories(run, w, src)?,
+            "users.jsonl" => import_reviewers(run, w, src)?,
+            "products.jsonl" => import_products(run, w, src)?,
+            "reviews.jsonl" => import_reviews(run, w, src)?,
+            _ => {}
+        }
+        run.progress.finish(&src.file);
+    }
+    Ok(())
 }
 
 fn import_brands(
@@ -411,6 +431,7 @@ fn import_reviewers(
             match c.value {
                 Some(u) if c.errors.is_empty() => {
                     w.put_reviewer(&u)?;
+                    run.reviewers.push(u);
                     run.ok();
                 }
                 _ => run.bad("users.jsonl", line, reason(&c.errors)),

@@ -5,6 +5,7 @@
 //! documented alphabet, a [`Price`] is whole cents in range, and so on. Layers
 //! above may trust them; only this module decides what "valid" means.
 
+pub mod account;
 pub mod brand;
 pub mod category;
 pub mod fields;

@@ -66,6 +66,10 @@ pub struct EmailJob {
     /// Values the template shows (`shop` is added).
     #[serde(default)]
     pub vars: serde_json::Map<String, serde_json::Value>,
+    /// Values the template shows that nobody else may see (links with
+    /// single-use tokens): the admin job views show their names only.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub secret: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A rendered message.
@@ -219,6 +223,7 @@ impl Mailer {
             });
         }
         let mut vars = email.vars.clone();
+        vars.extend(email.secret.clone());
         vars.insert("shop".into(), self.shop.clone().into());
         let render = |part: &str| {
             let file = format!("{}.{part}", email.template);
@@ -406,6 +411,7 @@ mod tests {
             template: "notification".into(),
             to: "a@example.com".into(),
             vars,
+            secret: Default::default(),
         };
         let r = mailer.render(&email).unwrap();
         assert_eq!(r.subject, "Hi & bye");

@@ -26,6 +26,7 @@
 //! - Readers see committed snapshots only ([`ReadTxn`]); a list page, its
 //!   total and the records it shows come from the same snapshot.
 
+pub mod accounts;
 pub mod catalog;
 pub mod codec;
 pub mod error;
@@ -168,6 +169,7 @@ impl Store {
         catalog::tables::create_all(&txn)?;
         search_settings::create_all(&txn)?;
         jobs::create_all(&txn)?;
+        accounts::create_all(&txn)?;
         txn.commit()?;
         let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path))?;
         let db = Arc::new(db);

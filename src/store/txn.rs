@@ -2,8 +2,8 @@
 //!
 //! A [`WriteTxn`] is handed to each write closure (see [`super::Store::write`]).
 //! Each area reaches its own tables through its part: [`WriteTxn::catalog`],
-//! [`WriteTxn::search_settings`], [`WriteTxn::jobs`] (and, as they arrive,
-//! accounts and orders), so an order, its stock decrements and its confirmation job can
+//! [`WriteTxn::search_settings`], [`WriteTxn::jobs`], [`WriteTxn::accounts`] (and, as they
+//! arrive, orders), so an order, its stock decrements and its confirmation job can
 //! commit in one redb transaction. Each area reports what it changed in its
 //! part of the [`ChangeSet`]; the commit hands the batch's change set to the
 //! one commit listener.
@@ -16,6 +16,7 @@
 //! ([`WriteTxn::rollback_write`]). Either way its batch-mates are untouched.
 //! Deferred index work runs once for the whole transaction, at commit.
 
+use super::accounts::AccountsWriter;
 use super::catalog::write::{CatalogChanges, CatalogWriter, Pending};
 use super::error::{StoreError, StoreResult};
 use super::jobs::{JobsChanges, JobsWriter};
@@ -106,6 +107,13 @@ impl WriteTxn {
         JobsWriter {
             tables: &self.tables,
             changes: &mut self.changes.jobs,
+        }
+    }
+
+    /// Accounts, sign-in sessions, refresh and mailed tokens, API keys.
+    pub fn accounts(&mut self) -> AccountsWriter<'_> {
+        AccountsWriter {
+            tables: &self.tables,
         }
     }
 

@@ -102,6 +102,10 @@ macro_rules! replayable_tables {
     };
 }
 
+use super::accounts::{
+    ACCOUNTS, ACCOUNTS_BY_EMAIL, API_KEYS, MAIL_TOKENS, REFRESH_TOKENS, SESSIONS,
+    SESSIONS_BY_ACCOUNT,
+};
 use super::catalog::tables::*;
 use super::jobs::{JOB_COUNTS, JOBS, JOBS_LIST, JOBS_SCHED, JOBS_UNIQUE};
 use super::meta::META;
@@ -129,6 +133,13 @@ replayable_tables!(
     JOBS_LIST,
     JOBS_UNIQUE,
     JOB_COUNTS,
+    ACCOUNTS,
+    ACCOUNTS_BY_EMAIL,
+    SESSIONS,
+    SESSIONS_BY_ACCOUNT,
+    REFRESH_TOKENS,
+    MAIL_TOKENS,
+    API_KEYS,
 );
 
 /// Replays one batch's redo bytes into `txn`.

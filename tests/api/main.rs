@@ -6,6 +6,7 @@ mod common;
 #[path = "../common/smtp.rs"]
 mod smtp;
 
+mod accounts;
 mod admin_writes;
 mod binary;
 mod brands_categories;

@@ -1,0 +1,142 @@
+//! Password hashing: argon2id with the OWASP Password Storage Cheat Sheet's
+//! first recommended setting (m = 19 MiB, t = 2, p = 1), on a bounded pool.
+//!
+//! A hash costs tens of milliseconds of one core and 19 MiB of memory, so
+//! hashing never runs on a request worker: it runs on tokio's blocking
+//! threads, at most `threads` at a time (a semaphore). A storm of logins
+//! waits in that queue; catalogue reads keep their workers and the other
+//! cores.
+//!
+//! Verifying against an unknown account still costs one hash (a fixed dummy
+//! hash is verified instead), so a login's time does not tell whether the
+//! email has an account.
+
+use crate::domain::account::Password;
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
+
+/// The argon2id cost parameters (OWASP: m=19456 KiB, t=2, p=1).
+pub const MEMORY_KIB: u32 = 19_456;
+pub const ITERATIONS: u32 = 2;
+pub const PARALLELISM: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(String);
+
+fn argon2() -> Argon2<'static> {
+    // Constant, valid parameters.
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
+        .expect("the OWASP argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes on the calling thread (the CLI; async code uses [`Hasher`]).
+pub fn hash_blocking(password: &Password) -> Result<String, HashError> {
+    argon2()
+        .hash_password(password.expose().as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| HashError(e.to_string()))
+}
+
+fn verify_blocking(password: &Password, hash: &str) -> bool {
+    argon2()
+        .verify_password(password.expose().as_bytes(), hash)
+        .is_ok()
+}
+
+/// A hash nobody's password matches, verified for unknown accounts.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let p = Password::parse(&crate::accounts::tokens::random_secret())
+            .expect("a random secret is a valid password");
+        hash_blocking(&p).unwrap_or_default()
+    })
+}
+
+/// Hashes and verifies passwords on a bounded pool (see the module docs).
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+}
+
+impl Hasher {
+    pub fn new(threads: usize) -> Hasher {
+        Hasher {
+            permits: Arc::new(Semaphore::new(threads.max(1))),
+        }
+    }
+
+    /// Hashing threads for this machine: half the cores (at least one), so
+    /// a login storm leaves the rest to everything else.
+    pub fn default_threads() -> usize {
+        std::thread::available_parallelism()
+            .map(|n| (n.get() / 2).max(1))
+            .unwrap_or(1)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError("the hashing pool is closed".into()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| HashError(e.to_string()))
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+        let p = password.clone();
+        self.run(move || hash_blocking(&p)).await?
+    }
+
+    /// Whether `password` matches `hash`; with no hash (unknown account, or
+    /// one without a password) a dummy hash is verified and the answer is
+    /// `false`, in about the same time.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        hash: Option<String>,
+    ) -> Result<bool, HashError> {
+        let p = password.clone();
+        self.run(move || match hash {
+            Some(h) => verify_blocking(&p, &h),
+            None => {
+                let _ = verify_blocking(&p, dummy_hash());
+                false
+            }
+        })
+        .await
+    }
+
+    /// Warms the dummy hash (so the first unknown-email login is not slower).
+    pub async fn warm(&self) {
+        let _ = self.run(|| dummy_hash().len()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_their_password_only() {
+        let h = Hasher::new(1);
+        let p = Password::parse("correct horse").unwrap();
+        let hash = h.hash(&p).await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(h.verify(&p, Some(hash.clone())).await.unwrap());
+        let wrong = Password::parse("wrong horse").unwrap();
+        assert!(!h.verify(&wrong, Some(hash)).await.unwrap());
+        assert!(!h.verify(&p, None).await.unwrap());
+    }
+}

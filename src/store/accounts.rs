@@ -1,0 +1,536 @@
+//! The accounts' tables: accounts, sign-in sessions with their refresh
+//! tokens, single-use mailed tokens and API keys.
+//!
+//! # Tables
+//! - `accounts`: id → versioned rkyv `AccountV1`.
+//! - `accounts_by_email`: normalized email → account id (unique).
+//! - `sessions`: session id → rkyv `SessionV1` (one token family).
+//! - `sessions_by_account`: (account id, session id) → (): revoking every
+//!   session of an account is one prefix scan.
+//! - `refresh_tokens`: hex SHA-256 of a refresh token → (session id,
+//!   generation). Every token a family was ever given stays here until the
+//!   family is pruned, so presenting a rotated one is recognised as reuse.
+//! - `mail_tokens`: hex SHA-256 of a mailed token → (purpose, account id,
+//!   expiry ms). Taking a token removes it (single use).
+//! - `api_keys`: key id → rkyv `ApiKeyV1`.
+//!
+//! # Invariants
+//! - Only hashes of tokens and key secrets are stored; a secret is shown
+//!   once, when it is made.
+//! - `accounts_by_email` has exactly one entry per account, for its email
+//!   (emails never change once set).
+
+use super::codec::{Rec, Record, decode, encode_with};
+use super::error::StoreResult;
+use super::read::ReadTxn;
+use super::undo::Tables;
+use crate::domain::account::{Account, ApiKey, Email, Role, Session, TokenPurpose};
+use crate::domain::{Id, Timestamp};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
+use rkyv::{Archive, Deserialize, Serialize};
+
+pub(crate) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+pub(crate) const ACCOUNTS_BY_EMAIL: TableDefinition<&str, &str> =
+    TableDefinition::new("accounts_by_email");
+pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+pub(crate) const SESSIONS_BY_ACCOUNT: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("sessions_by_account");
+pub(crate) const REFRESH_TOKENS: TableDefinition<&str, (&str, u32)> =
+    TableDefinition::new("refresh_tokens");
+pub(crate) const MAIL_TOKENS: TableDefinition<&str, (u8, &str, i64)> =
+    TableDefinition::new("mail_tokens");
+pub(crate) const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
+
+pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
+    txn.open_table(ACCOUNTS)?;
+    txn.open_table(ACCOUNTS_BY_EMAIL)?;
+    txn.open_table(SESSIONS)?;
+    txn.open_table(SESSIONS_BY_ACCOUNT)?;
+    txn.open_table(REFRESH_TOKENS)?;
+    txn.open_table(MAIL_TOKENS)?;
+    txn.open_table(API_KEYS)?;
+    Ok(())
+}
+
+fn ts(ms: i64) -> Result<Timestamp, String> {
+    Timestamp::from_millis(ms)
+}
+
+fn id(s: &str) -> Result<Id, String> {
+    Id::parse(s)
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
+pub struct AccountV1 {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub role: u8,
+    pub password_hash: Option<String>,
+    pub email_verified: bool,
+    pub banned: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub struct AccountRec;
+
+impl Record for AccountRec {
+    const TABLE: &'static str = "accounts";
+    const VERSION: u8 = 1;
+    type Archived = ArchivedAccountV1;
+    type Domain = Account;
+    fn encode(a: &Account) -> Vec<u8> {
+        encode_with(
+            Self::VERSION,
+            &AccountV1 {
+                id: a.id.to_string(),
+                email: a.email.as_str().to_string(),
+                name: a.name.clone(),
+                phone: a.phone.clone(),
+                role: a.role.code(),
+                password_hash: a.password_hash.clone(),
+                email_verified: a.email_verified,
+                banned: a.banned,
+                created_at: a.created_at.millis(),
+                updated_at: a.updated_at.millis(),
+            },
+        )
+    }
+    fn to_domain(a: &ArchivedAccountV1) -> Result<Account, String> {
+        Ok(Account {
+            id: id(&a.id)?,
+            email: Email::parse(&a.email)?,
+            name: a.name.to_string(),
+            phone: a.phone.as_ref().map(|s| s.to_string()),
+            role: Role::from_code(a.role).ok_or("unknown role")?,
+            password_hash: a.password_hash.as_ref().map(|s| s.to_string()),
+            email_verified: a.email_verified,
+            banned: a.banned,
+            created_at: ts(a.created_at.to_native())?,
+            updated_at: ts(a.updated_at.to_native())?,
+        })
+    }
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
+pub struct SessionV1 {
+    pub id: String,
+    pub account_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub generation: u32,
+    pub revoked_at: Option<i64>,
+}
+
+pub struct SessionRec;
+
+impl Record for SessionRec {
+    const TABLE: &'static str = "sessions";
+    const VERSION: u8 = 1;
+    type Archived = ArchivedSessionV1;
+    type Domain = Session;
+    fn encode(s: &Session) -> Vec<u8> {
+        encode_with(
+            Self::VERSION,
+            &SessionV1 {
+                id: s.id.to_string(),
+                account_id: s.account_id.to_string(),
+                created_at: s.created_at.millis(),
+                expires_at: s.expires_at.millis(),
+                absolute_expires_at: s.absolute_expires_at.millis(),
+                generation: s.generation,
+                revoked_at: s.revoked_at.map(Timestamp::millis),
+            },
+        )
+    }
+    fn to_domain(a: &ArchivedSessionV1) -> Result<Session, String> {
+        Ok(Session {
+            id: id(&a.id)?,
+            account_id: id(&a.account_id)?,
+            created_at: ts(a.created_at.to_native())?,
+            expires_at: ts(a.expires_at.to_native())?,
+            absolute_expires_at: ts(a.absolute_expires_at.to_native())?,
+            generation: a.generation.to_native(),
+            revoked_at: a
+                .revoked_at
+                .as_ref()
+                .map(|v| ts(v.to_native()))
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
+pub struct ApiKeyV1 {
+    pub id: String,
+    pub name: String,
+    pub role: u8,
+    pub secret_hash: [u8; 32],
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub struct ApiKeyRec;
+
+impl Record for ApiKeyRec {
+    const TABLE: &'static str = "api_keys";
+    const VERSION: u8 = 1;
+    type Archived = ArchivedApiKeyV1;
+    type Domain = ApiKey;
+    fn encode(k: &ApiKey) -> Vec<u8> {
+        encode_with(
+            Self::VERSION,
+            &ApiKeyV1 {
+                id: k.id.to_string(),
+                name: k.name.clone(),
+                role: k.role.code(),
+                secret_hash: k.secret_hash,
+                created_at: k.created_at.millis(),
+                last_used_at: k.last_used_at.map(Timestamp::millis),
+                revoked_at: k.revoked_at.map(Timestamp::millis),
+            },
+        )
+    }
+    fn to_domain(a: &ArchivedApiKeyV1) -> Result<ApiKey, String> {
+        Ok(ApiKey {
+            id: id(&a.id)?,
+            name: a.name.to_string(),
+            role: Role::from_code(a.role).ok_or("unknown role")?,
+            secret_hash: a.secret_hash,
+            created_at: ts(a.created_at.to_native())?,
+            last_used_at: a
+                .last_used_at
+                .as_ref()
+                .map(|v| ts(v.to_native()))
+                .transpose()?,
+            revoked_at: a
+                .revoked_at
+                .as_ref()
+                .map(|v| ts(v.to_native()))
+                .transpose()?,
+        })
+    }
+}
+
+/// Which accounts a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    pub role: Option<Role>,
+    /// Normalized (lowercase) email prefix.
+    pub email_prefix: Option<String>,
+}
+
+/// One page of accounts, by email.
+#[derive(Debug, Clone)]
+pub struct AccountPage {
+    pub items: Vec<Account>,
+    /// Accounts matching the filter in all.
+    pub total: u64,
+}
+
+fn matches(a: &ArchivedAccountV1, f: &AccountFilter) -> bool {
+    f.role.is_none_or(|r| a.role == r.code())
+}
+
+fn accounts_page(
+    by_email: &impl ReadableTable<&'static str, &'static str>,
+    accounts: &impl ReadableTable<&'static str, &'static [u8]>,
+    filter: &AccountFilter,
+    offset: u64,
+    limit: usize,
+) -> StoreResult<AccountPage> {
+    let prefix = filter.email_prefix.clone().unwrap_or_default();
+    let mut items = Vec::new();
+    let mut total = 0u64;
+    for item in by_email.range(prefix.as_str()..)? {
+        let (email, account_id) = item?;
+        if !email.value().starts_with(prefix.as_str()) {
+            break;
+        }
+        let account_id = account_id.value();
+        let Some(g) = accounts.get(account_id)? else {
+            continue;
+        };
+        let hit = super::codec::with_archived::<AccountRec, _>(g.value(), account_id, |a| {
+            matches(a, filter)
+        })?;
+        if !hit {
+            continue;
+        }
+        if total >= offset && items.len() < limit {
+            items.push(decode::<AccountRec>(g.value(), account_id)?);
+        }
+        total += 1;
+    }
+    Ok(AccountPage { items, total })
+}
+
+impl ReadTxn {
+    pub fn account(&self, id: &str) -> StoreResult<Option<Account>> {
+        let t = self.txn.open_table(ACCOUNTS)?;
+        let found = t.get(id)?;
+        found
+            .map(|g| decode::<AccountRec>(g.value(), id))
+            .transpose()
+    }
+
+    pub fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
+        let t = self.txn.open_table(ACCOUNTS_BY_EMAIL)?;
+        let Some(id) = t.get(email.as_str())? else {
+            return Ok(None);
+        };
+        self.account(id.value())
+    }
+
+    /// The session `sid`, read without copying more than its record.
+    pub fn session(&self, sid: &str) -> StoreResult<Option<Rec<SessionRec>>> {
+        let t = self.txn.open_table(SESSIONS)?;
+        Ok(t.get(sid)?.map(|g| Rec::new(sid, g)))
+    }
+
+    pub fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        let t = self.txn.open_table(API_KEYS)?;
+        let found = t.get(id)?;
+        found
+            .map(|g| decode::<ApiKeyRec>(g.value(), id))
+            .transpose()
+    }
+
+    /// Every API key (revoked ones too), oldest first.
+    pub fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        let t = self.txn.open_table(API_KEYS)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            out.push(decode::<ApiKeyRec>(v.value(), k.value())?);
+        }
+        out.sort_by_key(|k| (k.created_at, k.id.clone()));
+        Ok(out)
+    }
+
+    /// Accounts matching `filter`, by email, skipping `offset`.
+    pub fn accounts(
+        &self,
+        filter: &AccountFilter,
+        offset: u64,
+        limit: usize,
+    ) -> StoreResult<AccountPage> {
+        let by_email = self.txn.open_table(ACCOUNTS_BY_EMAIL)?;
+        let accounts = self.txn.open_table(ACCOUNTS)?;
+        accounts_page(&by_email, &accounts, filter, offset, limit)
+    }
+
+    pub fn account_count(&self) -> StoreResult<u64> {
+        Ok(self.txn.open_table(ACCOUNTS)?.len()?)
+    }
+}
+
+/// A refresh token as the store found it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshLookup {
+    Unknown,
+    /// The token belongs to `session` at `generation`.
+    Found {
+        session: Session,
+        generation: u32,
+    },
+}
+
+/// The accounts' part of a write transaction.
+pub struct AccountsWriter<'w> {
+    pub(crate) tables: &'w Tables,
+}
+
+impl AccountsWriter<'_> {
+    pub fn account(&self, id: &str) -> StoreResult<Option<Account>> {
+        let t = self.tables.open(ACCOUNTS)?;
+        let found = t.get(id)?;
+        found
+            .map(|g| decode::<AccountRec>(g.value(), id))
+            .transpose()
+    }
+
+    pub fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
+        let id = {
+            let t = self.tables.open(ACCOUNTS_BY_EMAIL)?;
+            let found = t.get(email.as_str())?;
+            match found {
+                Some(g) => g.value().to_string(),
+                None => return Ok(None),
+            }
+        };
+        self.account(&id)
+    }
+
+    /// Adds `a` unless its id or email is taken; `false` when taken.
+    pub fn insert_account(&mut self, a: &Account) -> StoreResult<bool> {
+        let mut by_email = self.tables.open(ACCOUNTS_BY_EMAIL)?;
+        if by_email.get(a.email.as_str())?.is_some() {
+            return Ok(false);
+        }
+        let mut t = self.tables.open(ACCOUNTS)?;
+        if t.get(a.id.as_str())?.is_some() {
+            return Ok(false);
+        }
+        t.insert(a.id.as_str(), AccountRec::encode(a).as_slice())?;
+        by_email.insert(a.email.as_str(), a.id.as_str())?;
+        Ok(true)
+    }
+
+    /// Replaces a stored account (same id, same email).
+    pub fn put_account(&mut self, a: &Account) -> StoreResult<()> {
+        self.tables
+            .open(ACCOUNTS)?
+            .insert(a.id.as_str(), AccountRec::encode(a).as_slice())?;
+        Ok(())
+    }
+
+    pub fn session(&self, sid: &str) -> StoreResult<Option<Session>> {
+        let t = self.tables.open(SESSIONS)?;
+        let found = t.get(sid)?;
+        found
+            .map(|g| decode::<SessionRec>(g.value(), sid))
+            .transpose()
+    }
+
+    pub fn put_session(&mut self, s: &Session) -> StoreResult<()> {
+        self.tables
+            .open(SESSIONS)?
+            .insert(s.id.as_str(), SessionRec::encode(s).as_slice())?;
+        self.tables
+            .open(SESSIONS_BY_ACCOUNT)?
+            .insert((s.account_id.as_str(), s.id.as_str()), ())?;
+        Ok(())
+    }
+
+    /// Files `token_hash` as the refresh token of `sid` at `generation`.
+    pub fn put_refresh_token(
+        &mut self,
+        token_hash: &str,
+        sid: &str,
+        generation: u32,
+    ) -> StoreResult<()> {
+        self.tables
+            .open(REFRESH_TOKENS)?
+            .insert(token_hash, (sid, generation))?;
+        Ok(())
+    }
+
+    pub fn refresh_token(&self, token_hash: &str) -> StoreResult<RefreshLookup> {
+        let (sid, generation) = {
+            let t = self.tables.open(REFRESH_TOKENS)?;
+            let found = t.get(token_hash)?;
+            match found {
+                Some(g) => {
+                    let (sid, generation) = g.value();
+                    (sid.to_string(), generation)
+                }
+                None => return Ok(RefreshLookup::Unknown),
+            }
+        };
+        Ok(match self.session(&sid)? {
+            Some(session) => RefreshLookup::Found {
+                session,
+                generation,
+            },
+            None => RefreshLookup::Unknown,
+        })
+    }
+
+    /// Revokes every live session of `account` except `keep`; how many.
+    pub fn revoke_sessions(
+        &mut self,
+        account: &str,
+        keep: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<usize> {
+        let sids: Vec<String> = {
+            let t = self.tables.open(SESSIONS_BY_ACCOUNT)?;
+            let mut out = Vec::new();
+            for item in t.range((account, "")..)? {
+                let (k, _) = item?;
+                let (a, sid) = k.value();
+                if a != account {
+                    break;
+                }
+                if Some(sid) != keep {
+                    out.push(sid.to_string());
+                }
+            }
+            out
+        };
+        let mut n = 0;
+        for sid in sids {
+            if let Some(mut s) = self.session(&sid)?
+                && s.revoked_at.is_none()
+            {
+                s.revoked_at = Some(now);
+                self.put_session(&s)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn put_mail_token(
+        &mut self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        account: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.tables
+            .open(MAIL_TOKENS)?
+            .insert(token_hash, (purpose.code(), account, expires_at.millis()))?;
+        Ok(())
+    }
+
+    /// Removes and answers the mailed token `token_hash` when it is for
+    /// `purpose` and not expired at `now` (the account it is for). A token
+    /// for another purpose stays.
+    pub fn take_mail_token(
+        &mut self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> StoreResult<Option<Id>> {
+        let mut t = self.tables.open(MAIL_TOKENS)?;
+        let found = match t.get(token_hash)? {
+            Some(g) => {
+                let (p, account, expires) = g.value();
+                Some((p, account.to_string(), expires))
+            }
+            None => None,
+        };
+        let Some((p, account, expires)) = found else {
+            return Ok(None);
+        };
+        if TokenPurpose::from_code(p) != Some(purpose) {
+            return Ok(None);
+        }
+        t.remove(token_hash)?;
+        if expires <= now.millis() {
+            return Ok(None);
+        }
+        Ok(Id::parse(&account).ok())
+    }
+
+    pub fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        let t = self.tables.open(API_KEYS)?;
+        let found = t.get(id)?;
+        found
+            .map(|g| decode::<ApiKeyRec>(g.value(), id))
+            .transpose()
+    }
+
+    pub fn put_api_key(&mut self, k: &ApiKey) -> StoreResult<()> {
+        self.tables
+            .open(API_KEYS)?
+            .insert(k.id.as_str(), ApiKeyRec::encode(k).as_slice())?;
+        Ok(())
+    }
+}
