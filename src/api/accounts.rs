@@ -215,6 +215,7 @@ input!(LoginBody, Credentials, Credentials::parse);
 
 /// `POST /auth/refresh`.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"refreshToken": "kJ3x9Qe0n1m2b3v4c5x6z7a8s9d0f1g2h3j4k5l6m7n"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct RefreshBody {
@@ -225,6 +226,7 @@ input!(RefreshBody, String, account::parse_refresh);
 
 /// `POST /auth/password-reset`.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"email": "ada@example.com"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ResetRequestBody {
@@ -235,6 +237,7 @@ input!(ResetRequestBody, Email, account::parse_email_only);
 
 /// `POST /auth/password-reset/confirm`.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"token": "kJ3x9Qe0n1m2b3v4c5x6z7a8s9d0f1g2h3j4k5l6m7n", "password": "a new passphrase"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ResetConfirmBody {
@@ -252,6 +255,7 @@ input!(
 
 /// `POST /auth/verify-email`.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"token": "kJ3x9Qe0n1m2b3v4c5x6z7a8s9d0f1g2h3j4k5l6m7n"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct VerifyBody {
@@ -263,6 +267,7 @@ input!(VerifyBody, String, account::parse_token_only);
 
 /// `PATCH /me`.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"name": "Ada Lovelace", "phone": "+44 20 7946 0000"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ProfileBody {
@@ -276,6 +281,7 @@ input!(ProfileBody, ProfilePatch, ProfilePatch::parse);
 
 /// `POST /me/password`.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"currentPassword": "correct horse battery", "newPassword": "a new passphrase"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct PasswordBody {
@@ -288,6 +294,7 @@ input!(PasswordBody, PasswordChange, PasswordChange::parse);
 
 /// `PATCH /admin/users/{id}`.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"role": "staff", "banned": false})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct UserAdminBody {

@@ -1,25 +1,122 @@
 //! Who may call what, generated from the route table: every route of
-//! `shopd::api::routes::ROUTES` × {anonymous, wrong token, admin token}
-//! answers its documented success or 401 as its `Access` says, and a route
-//! with an `{id}` answers 404 for a missing one.
+//! `shopd::api::routes::ROUTES` × {anonymous, a wrong token, a customer,
+//! another customer, a staff account, an admin account, the bootstrap admin
+//! token, a staff API key, an admin API key} answers its documented
+//! success, 401 or 403 as its `Access` says, and a route with an `{id}`
+//! answers 404 for a missing one. Public routes ignore credentials: every
+//! caller gets what an anonymous one gets.
 //!
 //! Request bodies are the examples the OpenAPI document gives for each body
 //! type; a route on `/things/{id}` gets a fresh record created through the
 //! table's `POST /things` first, so deletes and patches touch nothing other
 //! routes read.
 
+use crate::accounts::{PASSWORD, account, login, user_id};
 use crate::contract::Contract;
 use crate::helpers::{TOKEN, TestApp, spawn_fixture_with};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shopd::api::openapi::Answer;
 use shopd::api::routes::{Access, ROUTES, Route, Verb};
+use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Caller {
     Anonymous,
     WrongToken,
-    Admin,
+    Customer,
+    OtherCustomer,
+    StaffAccount,
+    AdminAccount,
+    AdminToken,
+    StaffKey,
+    AdminKey,
+}
+
+const CALLERS: [Caller; 9] = [
+    Caller::Anonymous,
+    Caller::WrongToken,
+    Caller::Customer,
+    Caller::OtherCustomer,
+    Caller::StaffAccount,
+    Caller::AdminAccount,
+    Caller::AdminToken,
+    Caller::StaffKey,
+    Caller::AdminKey,
+];
+
+impl Caller {
+    /// The email of an account caller.
+    fn email(self) -> Option<&'static str> {
+        match self {
+            Caller::Customer => Some("customer@matrix.example"),
+            Caller::OtherCustomer => Some("other@matrix.example"),
+            Caller::StaffAccount => Some("staff@matrix.example"),
+            Caller::AdminAccount => Some("admin@matrix.example"),
+            _ => None,
+        }
+    }
+
+    /// Whether this caller may call a route that needs `access`.
+    fn allowed(self, access: Access) -> bool {
+        use Caller::*;
+        match access {
+            Access::Public => true,
+            Access::Account => {
+                matches!(self, Customer | OtherCustomer | StaffAccount | AdminAccount)
+            }
+            Access::Staff => matches!(
+                self,
+                StaffAccount | AdminAccount | AdminToken | StaffKey | AdminKey
+            ),
+            Access::Admin => matches!(self, AdminAccount | AdminToken | AdminKey),
+        }
+    }
+}
+
+/// What each caller presents.
+struct Credentials {
+    access: HashMap<Caller, String>,
+    keys: HashMap<Caller, String>,
+}
+
+impl Credentials {
+    async fn new(app: &TestApp) -> Credentials {
+        let mut access = HashMap::new();
+        for caller in CALLERS {
+            if let Some(email) = caller.email() {
+                let role = match caller {
+                    Caller::StaffAccount => "staff",
+                    Caller::AdminAccount => "admin",
+                    _ => "customer",
+                };
+                let pair = account(app, email, role).await;
+                access.insert(caller, pair["accessToken"].as_str().unwrap().to_string());
+            }
+        }
+        let mut keys = HashMap::new();
+        for (caller, role) in [(Caller::StaffKey, "staff"), (Caller::AdminKey, "admin")] {
+            let (status, v) = app
+                .admin(
+                    Method::POST,
+                    "/api/v1/admin/api-keys",
+                    Some(serde_json::json!({"name": format!("matrix {role}"), "role": role})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{v}");
+            keys.insert(caller, v["data"]["key"].as_str().unwrap().to_string());
+        }
+        Credentials { access, keys }
+    }
+
+    /// A fresh session for an account caller (after logout ended one).
+    async fn relogin(&mut self, app: &TestApp, caller: Caller) {
+        if let Some(email) = caller.email() {
+            let pair = login(app, email, PASSWORD).await;
+            self.access
+                .insert(caller, pair["accessToken"].as_str().unwrap().to_string());
+        }
+    }
 }
 
 fn method(v: Verb) -> Method {
@@ -45,6 +142,7 @@ fn example_body(contract: &Contract, route: &Route) -> Option<Value> {
 
 async fn send(
     app: &TestApp,
+    creds: &Credentials,
     caller: Caller,
     m: Method,
     path: &str,
@@ -59,7 +157,9 @@ async fn send(
     req = match caller {
         Caller::Anonymous => req,
         Caller::WrongToken => req.bearer_auth("not-the-token"),
-        Caller::Admin => req.bearer_auth(TOKEN),
+        Caller::AdminToken => req.bearer_auth(TOKEN),
+        Caller::StaffKey | Caller::AdminKey => req.header("X-API-Key", &creds.keys[&caller]),
+        account => req.bearer_auth(&creds.access[&account]),
     };
     if let Some(b) = body {
         req = req.json(b);
@@ -69,14 +169,23 @@ async fn send(
 
 /// A fresh record for `/things/{id}…` routes: created with the table's
 /// `POST /things` and its example body. `{file}` routes get a docs file.
-async fn fresh_path(app: &TestApp, contract: &Contract, route: &Route) -> String {
+async fn fresh_path(
+    app: &TestApp,
+    creds: &Credentials,
+    contract: &Contract,
+    route: &Route,
+) -> String {
     let Some(brace) = route.pattern.find('{') else {
         return route.pattern.to_string();
     };
     let end = route.pattern[brace..].find('}').unwrap() + brace;
     let param = &route.pattern[brace + 1..end];
+    if route.pattern.starts_with("/api/v1/admin/users/{id}") {
+        let id = user_id(app, VICTIM).await;
+        return format!("{}{id}", &route.pattern[..brace]);
+    }
     if route.pattern.starts_with("/api/v1/admin/jobs/{id}") {
-        let id = dead_job(app).await;
+        let id = dead_job(app, creds).await;
         return format!(
             "{}{id}{}",
             &route.pattern[..brace],
@@ -97,7 +206,15 @@ async fn fresh_path(app: &TestApp, contract: &Contract, route: &Route) -> String
                 )
             });
         let body = example_body(contract, create);
-        let res = send(app, Caller::Admin, Method::POST, collection, body.as_ref()).await;
+        let res = send(
+            app,
+            creds,
+            Caller::AdminToken,
+            Method::POST,
+            collection,
+            body.as_ref(),
+        )
+        .await;
         assert_eq!(res.status(), StatusCode::CREATED, "POST {collection}");
         let location = res.headers()["location"].to_str().unwrap().to_string();
         location.rsplit('/').next().unwrap().to_string()
@@ -112,10 +229,11 @@ async fn fresh_path(app: &TestApp, contract: &Contract, route: &Route) -> String
 
 /// A dead job (every job route can act on one: read, retry, discard): a
 /// test mail to an SMTP port nothing listens on, one attempt allowed.
-async fn dead_job(app: &TestApp) -> u64 {
+async fn dead_job(app: &TestApp, creds: &Credentials) -> u64 {
     let res = send(
         app,
-        Caller::Admin,
+        creds,
+        Caller::AdminToken,
         Method::POST,
         "/api/v1/admin/notifications/test",
         Some(&serde_json::json!({"to": "a@example.com"})),
@@ -129,7 +247,8 @@ async fn dead_job(app: &TestApp) -> u64 {
     loop {
         let res = send(
             app,
-            Caller::Admin,
+            creds,
+            Caller::AdminToken,
             Method::GET,
             &format!("/api/v1/admin/jobs/{id}"),
             None,
@@ -159,32 +278,74 @@ async fn every_route_answers_each_caller_as_its_access_says() {
     })
     .await;
     let contract = Contract::fetch(&app).await;
+    let (status, _) = crate::accounts::register(&app, VICTIM).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mut creds = Credentials::new(&app).await;
     let mut checked = 0;
     for route in ROUTES {
         let m = method(route.verb);
-        let body = example_body(&contract, route);
-        for caller in [Caller::Anonymous, Caller::WrongToken, Caller::Admin] {
-            let path = fresh_path(&app, &contract, route).await;
-            let res = send(&app, caller, m.clone(), &path, body.as_ref()).await;
-            let expected = match (route.access, caller) {
-                (Access::Public, _) | (_, Caller::Admin) => success(route),
-                _ => 401,
+        for caller in CALLERS {
+            let body = body_for(&app, route, &contract).await;
+            let path = fresh_path(&app, &creds, &contract, route).await;
+            let res = send(&app, &creds, caller, m.clone(), &path, body.as_ref()).await;
+            let expected = if caller.allowed(route.access) {
+                match route.pattern {
+                    // The document's example tokens were never mailed.
+                    "/api/v1/auth/verify-email" | "/api/v1/auth/password-reset/confirm" => 400,
+                    _ => success(route),
+                }
+            } else if matches!(caller, Caller::Anonymous | Caller::WrongToken) {
+                401
+            } else {
+                403
             };
             let status = res.status().as_u16();
             let text = res.text().await.unwrap_or_default();
             assert_eq!(status, expected, "{caller:?} {m} {path}: {text}");
             checked += 1;
+            if route.pattern == "/api/v1/auth/logout" && status == 204 {
+                creds.relogin(&app, caller).await;
+            }
 
             if route.path_params().next().is_some() {
                 let missing = route
                     .pattern
                     .replace("{id}", "no-such-id")
                     .replace("{file}", "no-such-file");
-                let res = send(&app, caller, m.clone(), &missing, body.as_ref()).await;
-                let expected = if expected == 401 { 401 } else { 404 };
+                let res = send(&app, &creds, caller, m.clone(), &missing, body.as_ref()).await;
+                let expected = if expected == 401 || expected == 403 {
+                    expected
+                } else {
+                    404
+                };
                 assert_eq!(res.status().as_u16(), expected, "{caller:?} {m} {missing}");
             }
         }
     }
-    assert_eq!(checked, ROUTES.len() * 3);
+    assert_eq!(checked, ROUTES.len() * CALLERS.len());
 }
+
+/// The account `PATCH /admin/users/{id}` changes (no caller's own).
+const VICTIM: &str = "victim@matrix.example";
+
+/// The body a route gets: the document's example, except where success
+/// needs state only this test has (a real sign-in, a live refresh token,
+/// the callers' own password kept).
+async fn body_for(app: &TestApp, route: &Route, contract: &Contract) -> Option<Value> {
+    match route.pattern {
+        "/api/v1/auth/login" => Some(serde_json::json!({
+            "email": Caller::Customer.email().unwrap(), "password": PASSWORD
+        })),
+        "/api/v1/auth/refresh" => {
+            let pair = login(app, VICTIM_LOGIN, PASSWORD).await;
+            Some(serde_json::json!({"refreshToken": pair["refreshToken"]}))
+        }
+        "/api/v1/me/password" => Some(serde_json::json!({
+            "currentPassword": PASSWORD, "newPassword": PASSWORD
+        })),
+        _ => example_body(contract, route),
+    }
+}
+
+/// An account whose refresh tokens the refresh route spends.
+const VICTIM_LOGIN: &str = "customer@matrix.example";
