@@ -27,14 +27,11 @@ impl Secret {
         &self.0
     }
 
-    /// Constant-time comparison (no early exit on the first differing byte).
+    /// Constant-time comparison (`subtle`: no early exit on the first
+    /// differing byte; only the length can show).
     pub fn matches(&self, candidate: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
-        let mut diff = u8::from(a.len() != b.len());
-        for (i, x) in a.iter().enumerate() {
-            diff |= x ^ b.get(i).copied().unwrap_or(0);
-        }
-        diff == 0
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
     }
 }
 

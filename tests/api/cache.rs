@@ -234,10 +234,7 @@ async fn warm_up_fills_first_pages_in_the_background() {
         .metric("shopd_cache_entries{kind=\"product_list\"}")
         .await
         < 5.0
-        || app
-            .metric("shopd_cache_entries{kind=\"categories\"}")
-            .await
-            < 1.0
+        || app.metric("shopd_cache_entries{kind=\"categories\"}").await < 1.0
     {
         assert!(Instant::now() < deadline, "warm-up did not finish");
         tokio::time::sleep(Duration::from_millis(20)).await;
