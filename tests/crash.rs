@@ -530,3 +530,131 @@ async fn acknowledged_jobs_survive_kill_9_and_run_at_least_once() {
         acked.len()
     );
 }
+
+/// What one account client knows: emails whose registration was
+/// acknowledged, and sessions whose logout was (their tokens).
+#[derive(Default)]
+struct AccountLedger {
+    registered: Vec<String>,
+    logged_out: Vec<(String, String)>,
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+/// Registers, signs in and logs out accounts in a loop; records what was
+/// acknowledged.
+async fn account_client(
+    base: String,
+    name: String,
+    ledger: Arc<Mutex<AccountLedger>>,
+    stop: Arc<AtomicBool>,
+) {
+    let client = reqwest::Client::new();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let email = format!("{name}-{n}@example.com");
+        let res = client
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&json!({"email": email, "password": PASSWORD, "name": name}))
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status() == 202 => ledger.lock().unwrap().registered.push(email.clone()),
+            _ => break,
+        }
+        let Ok(res) = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+        else {
+            break;
+        };
+        let Ok(v) = res.json::<Value>().await else {
+            break;
+        };
+        let (access, refresh) = (
+            v["data"]["accessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            v["data"]["refreshToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        match client
+            .post(format!("{base}/api/v1/auth/logout"))
+            .bearer_auth(&access)
+            .send()
+            .await
+        {
+            Ok(r) if r.status() == 204 => ledger.lock().unwrap().logged_out.push((access, refresh)),
+            _ => break,
+        }
+    }
+}
+
+/// Registrations and logouts acknowledged before a `kill -9` are there
+/// after the restart: every registered account signs in, every ended
+/// session stays ended (its access and refresh tokens are refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_accounts_and_logouts_survive_kill_9() {
+    let data = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let ledger: Arc<Mutex<AccountLedger>> = Arc::default();
+    let mut node = Node::start(data.path());
+    node.wait_ready(&client).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|i| {
+            tokio::spawn(account_client(
+                node.base.clone(),
+                format!("c{i}"),
+                ledger.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    node.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.unwrap();
+    }
+    let node = Node::start(data.path());
+    node.wait_ready(&client).await;
+    let ledger = ledger.lock().unwrap();
+    assert!(
+        ledger.registered.len() >= 4 && !ledger.logged_out.is_empty(),
+        "too little was acknowledged: {} registrations, {} logouts",
+        ledger.registered.len(),
+        ledger.logged_out.len()
+    );
+    for email in &ledger.registered {
+        let res = client
+            .post(format!("{}/api/v1/auth/login", node.base))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{email} was registered before the kill");
+    }
+    for (access, refresh) in &ledger.logged_out {
+        let res = client
+            .get(format!("{}/api/v1/me", node.base))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "a logged-out session came back");
+        let res = client
+            .post(format!("{}/api/v1/auth/refresh", node.base))
+            .json(&json!({"refreshToken": refresh}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "a logged-out refresh token came back");
+    }
+}

@@ -83,3 +83,63 @@ async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
         lines.join("\n")
     );
 }
+
+/// `shopd admin create --password-stdin` on a data dir, run twice.
+fn admin_create(data: &std::path::Path, email: &str, password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shopd"))
+        .args(["--data-dir", data.to_str().unwrap()])
+        .args(["admin", "create", "--email", email, "--role", "admin"])
+        .arg("--password-stdin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn admin_create_bootstraps_an_admin_who_can_sign_in() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let password = "a long admin passphrase";
+    let out = admin_create(dir.path(), "Owner@Example.com", password);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("created admin owner@example.com"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(password) && !stderr.contains(password));
+
+    // The same email again: refused, nothing changes.
+    let again = admin_create(dir.path(), "owner@example.com", "another passphrase");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{again:?}"
+    );
+    // A short password: refused with the rule.
+    let short = admin_create(dir.path(), "ops@example.com", "short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+
+    let config = crate::helpers::test_config(dir.path(), false);
+    let app = crate::helpers::spawn_with(dir.clone(), config).await;
+    let pair = crate::accounts::login(&app, "owner@example.com", password).await;
+    assert_eq!(pair["user"]["role"], "admin");
+    let (status, v) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/admin/users",
+            pair["accessToken"].as_str(),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["meta"]["total"], 1);
+}
