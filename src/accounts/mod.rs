@@ -39,6 +39,9 @@ use crate::store::Store;
 use crate::store::accounts::{AccountFilter, AccountPage, RefreshLookup};
 use crate::store::error::StoreError;
 use password::Hasher;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -175,6 +178,27 @@ impl AccountsSettings {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+/// Counters of sign-ins and refreshes by outcome (registered by the API's
+/// metrics).
+#[derive(Clone, Default)]
+pub struct AccountMetrics {
+    /// `ok`, `invalid_credentials`, `banned`.
+    pub sign_ins: Family<OutcomeLabel, Counter>,
+    /// `rotated`, `reused` (a family revoked), `invalid`.
+    pub refreshes: Family<OutcomeLabel, Counter>,
+}
+
+impl AccountMetrics {
+    fn count(f: &Family<OutcomeLabel, Counter>, outcome: &'static str) {
+        f.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+}
+
 /// The accounts service; cheap to clone.
 #[derive(Clone)]
 pub struct Accounts {
@@ -189,6 +213,7 @@ struct Inner {
     settings: AccountsSettings,
     /// When each API key's last use was last written.
     key_use_written: Mutex<HashMap<String, Instant>>,
+    metrics: AccountMetrics,
 }
 
 fn after(now: Timestamp, d: Duration) -> Timestamp {
@@ -218,6 +243,7 @@ impl Accounts {
                 tokens,
                 settings,
                 key_use_written: Mutex::new(HashMap::new()),
+                metrics: AccountMetrics::default(),
             }),
         })
     }
@@ -332,13 +358,19 @@ impl Accounts {
         let account = self.store().read()?.account_by_email(&creds.email)?;
         let hash = account.as_ref().and_then(|a| a.password_hash.clone());
         let ok = self.inner.hasher.verify(&creds.password, hash).await?;
+        let m = &self.inner.metrics.sign_ins;
         let account = match account {
             Some(a) if ok => a,
-            _ => return Err(AccountsError::InvalidCredentials),
+            _ => {
+                AccountMetrics::count(m, "invalid_credentials");
+                return Err(AccountsError::InvalidCredentials);
+            }
         };
         if account.banned {
+            AccountMetrics::count(m, "banned");
             return Err(AccountsError::Banned);
         }
+        AccountMetrics::count(m, "ok");
         let now = Timestamp::now();
         let session = Session {
             id: Id::generate("s"),
@@ -431,6 +463,15 @@ impl Accounts {
                 Ok(Rotation::Rotated(Box::new((session, account))))
             })
             .await?;
+        let m = &self.inner.metrics.refreshes;
+        AccountMetrics::count(
+            m,
+            match outcome {
+                Rotation::Rotated(_) => "rotated",
+                Rotation::Reused => "reused",
+                Rotation::Invalid(_) => "invalid",
+            },
+        );
         match outcome {
             Rotation::Rotated(b) => {
                 let (session, account) = *b;
@@ -813,6 +854,10 @@ impl Accounts {
                 Ok(())
             })
             .await
+    }
+
+    pub fn metrics(&self) -> &AccountMetrics {
+        &self.inner.metrics
     }
 
     /// Verified access tokens in the cache.

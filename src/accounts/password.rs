@@ -2,10 +2,11 @@
 //! first recommended setting (m = 19 MiB, t = 2, p = 1), on a bounded pool.
 //!
 //! A hash costs tens of milliseconds of one core and 19 MiB of memory, so
-//! hashing never runs on a request worker: it runs on tokio's blocking
-//! threads, at most `threads` at a time (a semaphore). A storm of logins
-//! waits in that queue; catalogue reads keep their workers and the other
-//! cores.
+//! hashing never runs on a request worker: it runs on `threads` dedicated
+//! threads (default half the cores) at a lower CPU priority (nice 10). A
+//! storm of logins waits in their queue; catalogue reads keep their
+//! workers, and the scheduler gives the request workers the cores first
+//! when both want them.
 //!
 //! Verifying against an unknown account still costs one hash (a fixed dummy
 //! hash is verified instead), so a login's time does not tell whether the
@@ -13,8 +14,7 @@
 
 use crate::domain::account::Password;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
-use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The argon2id cost parameters (OWASP: m=19456 KiB, t=2, p=1).
 pub const MEMORY_KIB: u32 = 19_456;
@@ -56,16 +56,53 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+type Work = Box<dyn FnOnce() + Send>;
+
 /// Hashes and verifies passwords on a bounded pool (see the module docs).
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    queue: Arc<Mutex<std::sync::mpsc::Sender<Work>>>,
+}
+
+/// Lowers the calling thread's CPU priority to nice 10 (Linux: a thread
+/// id is a process id for setpriority). Best effort.
+fn lower_priority() {
+    // SAFETY: plain syscalls on the calling thread; no memory is shared.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
 }
 
 impl Hasher {
+    /// Starts `threads` hashing threads; they end when the last handle is
+    /// dropped.
     pub fn new(threads: usize) -> Hasher {
+        let (tx, rx) = std::sync::mpsc::channel::<Work>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("shopd-hash-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match next {
+                            Ok(work) => work(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password-hashing thread");
+            }
+        }
         Hasher {
-            permits: Arc::new(Semaphore::new(threads.max(1))),
+            queue: Arc::new(Mutex::new(tx)),
         }
     }
 
@@ -81,14 +118,17 @@ impl Hasher {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| HashError("the hashing pool is closed".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| HashError(e.to_string()))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let work: Work = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.queue
+            .lock()
+            .map_err(|_| HashError("the hashing pool is poisoned".into()))?
+            .send(work)
+            .map_err(|_| HashError("the hashing pool has stopped".into()))?;
+        rx.await
+            .map_err(|_| HashError("a hashing thread stopped".into()))
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {

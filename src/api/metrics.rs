@@ -120,6 +120,17 @@ impl Metrics {
             "Time a job handler ran, by queue",
             jm.duration,
         );
+        let am = services.accounts.metrics().clone();
+        registry.register(
+            "shopd_sign_ins",
+            "Sign-in attempts by outcome (ok, invalid_credentials, banned)",
+            am.sign_ins,
+        );
+        registry.register(
+            "shopd_token_refreshes",
+            "Refresh-token uses by outcome (rotated, reused: a session revoked as stolen, invalid)",
+            am.refreshes,
+        );
         registry.register_collector(Box::new(ScrapeTime { catalog, jobs }));
         Metrics {
             registry,

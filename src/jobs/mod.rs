@@ -460,6 +460,9 @@ impl Handler for Noop {
 }
 
 /// The periodic retention job: prunes, then schedules its next run.
+/// How long an ended session's records stay (a day).
+const ENDED_SESSION_GRACE_MS: i64 = 24 * 3600 * 1000;
+
 struct Prune {
     store: Store,
     settings: JobsSettings,
@@ -511,6 +514,22 @@ impl Handler for Prune {
                 .map_err(|e| JobError::Failed(e.to_string()))?;
             if removed > 0 {
                 tracing::info!(removed, "pruned finished jobs");
+            }
+            // Sign-in sessions that ended a day ago (with their refresh
+            // tokens) and expired mailed tokens: storage housekeeping of
+            // the accounts' tables.
+            let removed = store
+                .write(move |tx| {
+                    tx.accounts().prune(
+                        Timestamp::now(),
+                        ENDED_SESSION_GRACE_MS,
+                        retention.max_removed,
+                    )
+                })
+                .await
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            if removed > 0 {
+                tracing::info!(removed, "pruned ended sessions and expired tokens");
             }
             Ok(())
         })

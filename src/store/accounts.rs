@@ -10,6 +10,9 @@
 //! - `refresh_tokens`: hex SHA-256 of a refresh token → (session id,
 //!   generation). Every token a family was ever given stays here until the
 //!   family is pruned, so presenting a rotated one is recognised as reuse.
+//! - `refresh_by_session`: (session id, generation) → hex SHA-256: the
+//!   reverse of `refresh_tokens`, so pruning an ended session removes its
+//!   tokens without a scan.
 //! - `mail_tokens`: hex SHA-256 of a mailed token → (purpose, account id,
 //!   expiry ms). Taking a token removes it (single use).
 //! - `api_keys`: key id → rkyv `ApiKeyV1`.
@@ -19,6 +22,10 @@
 //!   once, when it is made.
 //! - `accounts_by_email` has exactly one entry per account, for its email
 //!   (emails never change once set).
+//! - A session's refresh tokens stay while the session can still be used
+//!   (a rotated one must be recognised as reuse); [`AccountsWriter::prune`]
+//!   removes a session and its tokens a day after it ended, and mailed
+//!   tokens once expired.
 
 use super::codec::{Rec, Record, decode, encode_with};
 use super::error::StoreResult;
@@ -37,6 +44,8 @@ pub(crate) const SESSIONS_BY_ACCOUNT: TableDefinition<(&str, &str), ()> =
     TableDefinition::new("sessions_by_account");
 pub(crate) const REFRESH_TOKENS: TableDefinition<&str, (&str, u32)> =
     TableDefinition::new("refresh_tokens");
+pub(crate) const REFRESH_BY_SESSION: TableDefinition<(&str, u32), &str> =
+    TableDefinition::new("refresh_by_session");
 pub(crate) const MAIL_TOKENS: TableDefinition<&str, (u8, &str, i64)> =
     TableDefinition::new("mail_tokens");
 pub(crate) const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
@@ -47,6 +56,7 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(SESSIONS)?;
     txn.open_table(SESSIONS_BY_ACCOUNT)?;
     txn.open_table(REFRESH_TOKENS)?;
+    txn.open_table(REFRESH_BY_SESSION)?;
     txn.open_table(MAIL_TOKENS)?;
     txn.open_table(API_KEYS)?;
     Ok(())
@@ -417,6 +427,9 @@ impl AccountsWriter<'_> {
         self.tables
             .open(REFRESH_TOKENS)?
             .insert(token_hash, (sid, generation))?;
+        self.tables
+            .open(REFRESH_BY_SESSION)?
+            .insert((sid, generation), token_hash)?;
         Ok(())
     }
 
@@ -532,5 +545,151 @@ impl AccountsWriter<'_> {
             .open(API_KEYS)?
             .insert(k.id.as_str(), ApiKeyRec::encode(k).as_slice())?;
         Ok(())
+    }
+
+    /// Removes sessions that ended (revoked or expired) more than `grace`
+    /// before `now`, with their refresh tokens, and expired mailed tokens;
+    /// at most `max` sessions and `max` mailed tokens per call. How many
+    /// records went.
+    pub fn prune(&mut self, now: Timestamp, grace_ms: i64, max: usize) -> StoreResult<usize> {
+        let cutoff = now.millis().saturating_sub(grace_ms);
+        let mut ended: Vec<(String, String)> = Vec::new();
+        {
+            let t = self.tables.open(SESSIONS)?;
+            for item in t.iter()? {
+                if ended.len() >= max {
+                    break;
+                }
+                let (k, v) = item?;
+                let sid = k.value();
+                let end = super::codec::with_archived::<SessionRec, _>(v.value(), sid, |s| {
+                    let expiry = s
+                        .expires_at
+                        .to_native()
+                        .min(s.absolute_expires_at.to_native());
+                    s.revoked_at
+                        .as_ref()
+                        .map_or(expiry, |r| r.to_native().min(expiry))
+                })?;
+                if end < cutoff {
+                    let account =
+                        super::codec::with_archived::<SessionRec, _>(v.value(), sid, |s| {
+                            s.account_id.to_string()
+                        })?;
+                    ended.push((sid.to_string(), account));
+                }
+            }
+        }
+        let mut removed = 0;
+        for (sid, account) in &ended {
+            let hashes: Vec<(u32, String)> = {
+                let t = self.tables.open(REFRESH_BY_SESSION)?;
+                let mut out = Vec::new();
+                for item in t.range((sid.as_str(), 0)..=(sid.as_str(), u32::MAX))? {
+                    let (k, v) = item?;
+                    out.push((k.value().1, v.value().to_string()));
+                }
+                out
+            };
+            let mut tokens = self.tables.open(REFRESH_TOKENS)?;
+            let mut by_session = self.tables.open(REFRESH_BY_SESSION)?;
+            for (generation, hash) in &hashes {
+                tokens.remove(hash.as_str())?;
+                by_session.remove((sid.as_str(), *generation))?;
+                removed += 1;
+            }
+            self.tables
+                .open(SESSIONS_BY_ACCOUNT)?
+                .remove((account.as_str(), sid.as_str()))?;
+            self.tables.open(SESSIONS)?.remove(sid.as_str())?;
+            removed += 1;
+        }
+        let expired: Vec<String> = {
+            let t = self.tables.open(MAIL_TOKENS)?;
+            let mut out = Vec::new();
+            for item in t.iter()? {
+                if out.len() >= max {
+                    break;
+                }
+                let (k, v) = item?;
+                if v.value().2 <= now.millis() {
+                    out.push(k.value().to_string());
+                }
+            }
+            out
+        };
+        let mut t = self.tables.open(MAIL_TOKENS)?;
+        for h in &expired {
+            t.remove(h.as_str())?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, StoreError};
+
+    fn session(id: &str, now: Timestamp, revoked: Option<Timestamp>) -> Session {
+        let day = 24 * 3600 * 1000;
+        Session {
+            id: Id::parse(id).unwrap(),
+            account_id: Id::parse("u1").unwrap(),
+            created_at: now,
+            expires_at: Timestamp::from_millis(now.millis() + 30 * day).unwrap(),
+            absolute_expires_at: Timestamp::from_millis(now.millis() + 90 * day).unwrap(),
+            generation: 1,
+            revoked_at: revoked,
+        }
+    }
+
+    #[test]
+    fn prune_drops_ended_sessions_with_their_tokens_and_expired_mail_tokens_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.redb")).unwrap();
+        let t0 = Timestamp::from_millis(1_700_000_000_000).unwrap();
+        let day = 24 * 3600 * 1000;
+        let later = Timestamp::from_millis(t0.millis() + 2 * day).unwrap();
+        store
+            .write_blocking(move |tx| -> Result<(), StoreError> {
+                let mut a = tx.accounts();
+                a.put_session(&session("ended", t0, Some(t0)))?;
+                a.put_session(&session("live", t0, None))?;
+                for (h, sid, generation) in
+                    [("h0", "ended", 0), ("h1", "ended", 1), ("h2", "live", 1)]
+                {
+                    a.put_refresh_token(h, sid, generation)?;
+                }
+                a.put_mail_token("old", TokenPurpose::ResetPassword, "u1", t0)?;
+                let fresh = Timestamp::from_millis(later.millis() + 1).unwrap();
+                a.put_mail_token("new", TokenPurpose::ResetPassword, "u1", fresh)?;
+                Ok(())
+            })
+            .unwrap();
+        let removed = store
+            .write_blocking(move |tx| tx.accounts().prune(later, day, 100))
+            .unwrap();
+        // The ended session, its two tokens, one expired mail token.
+        assert_eq!(removed, 4);
+        store
+            .write_blocking(move |tx| -> Result<(), StoreError> {
+                let mut a = tx.accounts();
+                assert!(a.session("ended")?.is_none());
+                assert!(a.session("live")?.is_some());
+                assert_eq!(a.refresh_token("h0")?, RefreshLookup::Unknown);
+                assert!(matches!(
+                    a.refresh_token("h2")?,
+                    RefreshLookup::Found { .. }
+                ));
+                assert!(
+                    a.take_mail_token("new", TokenPurpose::ResetPassword, t0)?
+                        .is_some()
+                );
+                assert_eq!(a.revoke_sessions("u1", None, later)?, 1);
+                Ok(())
+            })
+            .unwrap();
     }
 }

@@ -240,6 +240,13 @@ async fn register_verify_login_refresh_reuse_and_logout() {
     assert_eq!(me(&app, &access(&pair2)).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(me(&app, &access(&pair)).await.0, StatusCode::UNAUTHORIZED);
 
+    assert_eq!(
+        app.metric("shopd_token_refreshes_total{outcome=\"reused\"}")
+            .await,
+        1.0
+    );
+    assert!(app.metric("shopd_sign_ins_total{outcome=\"ok\"}").await >= 1.0);
+
     // A new sign-in, then logout: the session's tokens stop working.
     let pair3 = login(&app, email, PASSWORD).await;
     let (status, _) = app
