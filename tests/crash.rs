@@ -60,6 +60,9 @@ impl Node {
                 "2",
             ])
             .env("SHOPD_ADMIN_TOKEN", TOKEN)
+            // Writes as fast as the server takes them, all from 127.0.0.1.
+            .env("SHOPD_RATE_LIMIT_API", "off")
+            .env("SHOPD_RATE_LIMIT_WRITE", "off")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -28,6 +28,20 @@ pub enum Principal {
     Admin,
 }
 
+impl Principal {
+    /// A stable key for the caller, for the per-caller rate limits
+    /// (`write`, `checkout`; see [`super::rate_limit`]): the same for every
+    /// request of one account, API key or token, different between callers,
+    /// and no secret (it is held in memory as a map key). `None` for a caller
+    /// without one, who is limited by client IP instead.
+    pub fn rate_subject(&self) -> Option<String> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Admin => Some("admin-token".into()),
+        }
+    }
+}
+
 impl std::fmt::Display for Principal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
