@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Import JSONL files (brands, categories, users, products, reviews).
     Import(ImportArgs),
     /// Export the catalogue as JSONL files.

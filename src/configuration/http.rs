@@ -89,9 +89,9 @@ impl fmt::Display for Rate {
     /// `100/min`, `5/5min`, `10/30s`, `1000/h`: parses back to the same rate.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.period.as_secs();
-        let (n, unit) = if secs % 3600 == 0 {
+        let (n, unit) = if secs.is_multiple_of(3600) {
             (secs / 3600, "h")
-        } else if secs % 60 == 0 {
+        } else if secs.is_multiple_of(60) {
             (secs / 60, "min")
         } else {
             (secs, "s")
