@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Import JSONL files (brands, categories, users, products, reviews).
     Import(ImportArgs),
     /// Export the catalogue as JSONL files.
@@ -119,6 +119,33 @@ pub struct ServeArgs {
     /// signs (default: DATA_DIR/jwt.keys, generated on first start).
     #[arg(long, env = "SHOPD_JWT_KEY_FILE")]
     pub jwt_key_file: Option<PathBuf>,
+    /// Catalogue reads and search per client IP: N/PERIOD (100/min,
+    /// 5/5min, 10/30s) or off. Default 100/min.
+    #[arg(long, env = "SHOPD_RATE_LIMIT_API")]
+    pub rate_limit_api: Option<String>,
+    /// Sign-in, registration, password reset per client IP and per email:
+    /// N/PERIOD or off. Default 5/5min.
+    #[arg(long, env = "SHOPD_RATE_LIMIT_AUTH")]
+    pub rate_limit_auth: Option<String>,
+    /// Writes per account, API key or admin token: N/PERIOD or off.
+    /// Default 20/min.
+    #[arg(long, env = "SHOPD_RATE_LIMIT_WRITE")]
+    pub rate_limit_write: Option<String>,
+    /// Checkouts per account: N/PERIOD or off. Default 10/10min.
+    #[arg(long, env = "SHOPD_RATE_LIMIT_CHECKOUT")]
+    pub rate_limit_checkout: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For names the client:
+    /// comma-separated addresses or CIDR blocks (10.0.0.0/8,::1).
+    #[arg(long, env = "SHOPD_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// Browser origins allowed to call the API (CORS, with credentials):
+    /// comma-separated, e.g. https://shop.example.com. Default: none.
+    #[arg(long, env = "SHOPD_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+    /// Send Strict-Transport-Security with this max-age in seconds (only
+    /// behind TLS). Default: not sent.
+    #[arg(long, env = "SHOPD_HSTS_MAX_AGE")]
+    pub hsts_max_age: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +210,13 @@ impl Cli {
             o.mail_from = s.mail_from.clone();
             o.public_url = s.public_url.clone();
             o.jwt_key_file = s.jwt_key_file.clone();
+            o.rate_limit_api = s.rate_limit_api.clone();
+            o.rate_limit_auth = s.rate_limit_auth.clone();
+            o.rate_limit_write = s.rate_limit_write.clone();
+            o.rate_limit_checkout = s.rate_limit_checkout.clone();
+            o.trusted_proxies = s.trusted_proxies.clone();
+            o.cors_origins = s.cors_origins.clone();
+            o.hsts_max_age_secs = s.hsts_max_age;
         }
         o
     }

@@ -4,7 +4,12 @@
 //! The CLI hands over raw, unchecked values ([`Overrides`], where env and flags
 //! are already merged by clap); [`Config::resolve`] layers them over the file
 //! and defaults and checks every field, reporting all problems at once.
+//! The HTTP edge's value types (quotas, trusted proxies, CORS origins) and
+//! their parsers are in [`http`].
 
+pub mod http;
+
+use http::{CorsOrigins, Rate, RateLimitSettings, TrustedProxies};
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -115,6 +120,18 @@ pub struct Config {
     pub jwt_key_file: Option<PathBuf>,
     /// Password hashes computed at once, at most.
     pub password_hash_threads: usize,
+    /// The quota of each rate-limit class (`api`, `auth`, `write`,
+    /// `checkout`); a class set `off` is not limited.
+    pub rate_limits: RateLimitSettings,
+    /// Peers whose `X-Forwarded-For` names the client (for rate limits);
+    /// from any other peer the header is ignored.
+    pub trusted_proxies: TrustedProxies,
+    /// Origins whose browsers may call the API (CORS, credentials
+    /// included); empty: no cross-origin access.
+    pub cors_origins: CorsOrigins,
+    /// `Strict-Transport-Security: max-age=N; includeSubDomains` on every
+    /// response when set (deployments behind TLS only).
+    pub hsts_max_age_secs: Option<u64>,
 }
 
 /// One queue's settings in the TOML file (`[queues.emails]`); absent
@@ -150,6 +167,16 @@ pub struct Overrides {
     pub mail_from: Option<String>,
     pub public_url: Option<String>,
     pub jwt_key_file: Option<PathBuf>,
+    /// `N/PERIOD` or `off`, per class.
+    pub rate_limit_api: Option<String>,
+    pub rate_limit_auth: Option<String>,
+    pub rate_limit_write: Option<String>,
+    pub rate_limit_checkout: Option<String>,
+    /// Comma-separated addresses or CIDR blocks.
+    pub trusted_proxies: Option<String>,
+    /// Comma-separated origins.
+    pub cors_origins: Option<String>,
+    pub hsts_max_age_secs: Option<u64>,
 }
 
 /// The optional TOML file; same names as the flags, in snake_case.
@@ -181,6 +208,15 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub jwt_key_file: Option<PathBuf>,
     pub password_hash_threads: Option<usize>,
+    pub rate_limit_api: Option<String>,
+    pub rate_limit_auth: Option<String>,
+    pub rate_limit_write: Option<String>,
+    pub rate_limit_checkout: Option<String>,
+    /// A list, e.g. `["10.0.0.0/8", "192.168.1.7"]`.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// A list, e.g. `["https://shop.example.com"]`.
+    pub cors_origins: Option<Vec<String>>,
+    pub hsts_max_age_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +257,9 @@ pub const DEFAULT_MAIL_FROM: &str = "shopd <shop@localhost>";
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest cache TTL accepted: a day.
 const MAX_TTL_SECS: u64 = 24 * 60 * 60;
+/// Longest HSTS max-age accepted: two years (what preload lists ask for
+/// is one).
+const MAX_HSTS_SECS: u64 = 2 * 365 * 24 * 60 * 60;
 
 impl Config {
     /// Defaults < file < environment < flags, then validation.
@@ -382,6 +421,67 @@ impl Config {
                 "password_hash_threads: {password_hash_threads} is not within 1..=256"
             ));
         }
+        let defaults = RateLimitSettings::default();
+        let mut rate =
+            |name: &str, flag: Option<String>, file: Option<String>, default| match flag.or(file) {
+                None => default,
+                Some(text) => Rate::parse_setting(&text).unwrap_or_else(|e| {
+                    problems.push(format!("{name}: {e}"));
+                    default
+                }),
+            };
+        let rate_limits = RateLimitSettings {
+            api: rate(
+                "rate-limit-api",
+                o.rate_limit_api,
+                file.rate_limit_api,
+                defaults.api,
+            ),
+            auth: rate(
+                "rate-limit-auth",
+                o.rate_limit_auth,
+                file.rate_limit_auth,
+                defaults.auth,
+            ),
+            write: rate(
+                "rate-limit-write",
+                o.rate_limit_write,
+                file.rate_limit_write,
+                defaults.write,
+            ),
+            checkout: rate(
+                "rate-limit-checkout",
+                o.rate_limit_checkout,
+                file.rate_limit_checkout,
+                defaults.checkout,
+            ),
+        };
+        let trusted_proxies = match (o.trusted_proxies, file.trusted_proxies) {
+            (Some(flag), _) => TrustedProxies::parse_list(&flag),
+            (None, Some(list)) => TrustedProxies::parse(list.iter().map(String::as_str)),
+            (None, None) => Ok(TrustedProxies::default()),
+        }
+        .unwrap_or_else(|e| {
+            problems.push(format!("trusted-proxies: {e}"));
+            TrustedProxies::default()
+        });
+        let cors_origins = match (o.cors_origins, file.cors_origins) {
+            (Some(flag), _) => CorsOrigins::parse_list(&flag),
+            (None, Some(list)) => CorsOrigins::parse(list.iter().map(String::as_str)),
+            (None, None) => Ok(CorsOrigins::default()),
+        }
+        .unwrap_or_else(|e| {
+            problems.push(format!("cors-origins: {e}"));
+            CorsOrigins::default()
+        });
+        let hsts_max_age_secs = o.hsts_max_age_secs.or(file.hsts_max_age_secs);
+        if let Some(s) = hsts_max_age_secs
+            && s > MAX_HSTS_SECS
+        {
+            problems.push(format!(
+                "hsts-max-age: {s} is more than {MAX_HSTS_SECS} seconds (two years)"
+            ));
+        }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
@@ -416,6 +516,10 @@ impl Config {
             prune_every_secs,
             public_url,
             password_hash_threads,
+            rate_limits,
+            trusted_proxies,
+            cors_origins,
+            hsts_max_age_secs,
         })
     }
 
@@ -508,6 +612,68 @@ mod tests {
             text.contains("listen") && text.contains("workers"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn edge_settings_layer_like_the_others_and_report_every_bad_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shopd.toml");
+        std::fs::write(
+            &path,
+            "rate_limit_api = \"off\"\nrate_limit_write = \"50/min\"\n\
+             trusted_proxies = [\"10.0.0.0/8\"]\ncors_origins = [\"https://shop.example.com\"]\n\
+             hsts_max_age_secs = 31536000\n",
+        )
+        .unwrap();
+        let c = Config::resolve(Overrides {
+            config_file: Some(path),
+            rate_limit_write: Some("7/30s".into()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(c.rate_limits.api, None, "off in the file");
+        assert_eq!(
+            c.rate_limits.write.unwrap().to_string(),
+            "7/30s",
+            "the flag wins"
+        );
+        assert_eq!(
+            c.rate_limits.auth.unwrap().to_string(),
+            "5/5min",
+            "the default"
+        );
+        assert_eq!(c.rate_limits.checkout.unwrap().to_string(), "10/10min");
+        assert!(c.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert_eq!(
+            c.cors_origins.iter().collect::<Vec<_>>(),
+            ["https://shop.example.com"]
+        );
+        assert_eq!(c.hsts_max_age_secs, Some(31_536_000));
+
+        let defaults = Config::resolve(Overrides::default()).unwrap();
+        assert_eq!(defaults.rate_limits, RateLimitSettings::default());
+        assert!(defaults.trusted_proxies.is_empty() && defaults.cors_origins.is_empty());
+        assert_eq!(defaults.hsts_max_age_secs, None);
+
+        let err = Config::resolve(Overrides {
+            rate_limit_api: Some("lots".into()),
+            rate_limit_checkout: Some("0/min".into()),
+            trusted_proxies: Some("10.0.0.1,proxy.internal".into()),
+            cors_origins: Some("https://shop.example.com/".into()),
+            hsts_max_age_secs: Some(u64::MAX),
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        for name in [
+            "rate-limit-api",
+            "rate-limit-checkout",
+            "trusted-proxies",
+            "cors-origins",
+            "hsts-max-age",
+        ] {
+            assert!(err.contains(name), "{name} missing from: {err}");
+        }
     }
 
     #[test]

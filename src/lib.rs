@@ -12,8 +12,10 @@
 //! - [`services`]: the services behind one application state, and the one
 //!   dispatch of what a commit sets off.
 //! - [`api`]: the route table, extractors, error → HTTP mapping, the OpenAPI
-//!   contract and its docs pages (actix-web).
-//! - [`configuration`]: the one validated `Config` (flags, env, file).
+//!   contract and its docs pages, rate limits, security headers and CORS
+//!   (actix-web).
+//! - [`configuration`]: the one validated `Config` (flags, env, file); its
+//!   `http` part holds the edge's parsed values (quotas, proxies, origins).
 //! - [`startup`]: builds the app on a bound listener; used by `main` and tests.
 //! - [`telemetry`]: tracing subscriber (text or JSON logs).
 //! - [`generator`]: deterministic synthetic catalogues (`shopd gen`).

@@ -5,7 +5,14 @@
 //! serving yet; [`Application::run_until_stopped`] serves until SIGINT/SIGTERM
 //! or [`ServerHandle::stop`], letting in-flight requests finish, then closes
 //! storage.
+//!
+//! The middleware stack, outermost first: metrics, request id, security
+//! headers, CORS (and the removal of its headers for unlisted origins),
+//! compression, HTTP caching; inside each limited route, its access check
+//! and then its rate limit.
 
+use crate::api::rate_limit::{self, RateLimits};
+use crate::api::security_headers::SecurityHeaders;
 use crate::api::{self, state::ApiState, state::HttpSettings};
 use crate::catalog::Catalog;
 use crate::catalog::import::{ImportOptions, NoProgress};
@@ -17,6 +24,7 @@ use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
+use std::sync::Arc;
 
 /// Binds `addr` and listens with an accept queue of `backlog` (capped by
 /// the kernel at `net.core.somaxconn`). `std::net::TcpListener::bind`
@@ -40,6 +48,9 @@ pub struct Application {
     /// Writes search analytics every few seconds; stopped at shutdown so it
     /// releases its handle on storage.
     stats_flusher: tokio::task::JoinHandle<()>,
+    /// Drops rate-limit keys whose quota is all back (bounded memory under
+    /// many distinct clients); stopped at shutdown.
+    limit_sweeper: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the catalogue in `config.data_dir`, importing the embedded demo
@@ -149,6 +160,19 @@ impl Application {
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "cache warm-up failed"),
             }
         });
+        let limits = Arc::new(RateLimits::new(
+            &config.rate_limits,
+            config.trusted_proxies.clone(),
+        ));
+        let sweeping = limits.clone();
+        let limit_sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(rate_limit::SWEEP_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                sweeping.sweep();
+            }
+        });
         let listener = bind(config.listen, config.backlog)
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
@@ -159,14 +183,23 @@ impl Application {
                 body_limit: config.body_limit,
                 ceiling,
             },
+            limits: limits.clone(),
         });
-        let metrics = web::Data::new(api::metrics::Metrics::new(&services));
+        let metrics = web::Data::new(api::metrics::Metrics::new(&services, &limits));
+        let security = SecurityHeaders::new(config.hsts_max_age_secs);
+        let cors_origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
+            let security = security.clone();
             App::new()
                 .wrap(from_fn(api::http_cache::middleware))
                 .wrap(from_fn(api::compression::mark_small))
                 .wrap(Compress::default())
                 .wrap(from_fn(api::compression::unmark))
+                .wrap(api::cors::middleware(&cors_origins))
+                .wrap(from_fn(api::cors::only_for_listed_origins))
+                .wrap(from_fn(move |req, next| {
+                    security.clone().middleware(req, next)
+                }))
                 .wrap(from_fn(api::request_id::middleware))
                 .wrap(from_fn(api::metrics::middleware))
                 .app_data(state.clone())
@@ -186,6 +219,7 @@ impl Application {
             server,
             services,
             stats_flusher,
+            limit_sweeper,
         })
     }
 
@@ -209,8 +243,10 @@ impl Application {
             server,
             services,
             stats_flusher,
+            limit_sweeper,
             ..
         } = self;
+        limit_sweeper.abort();
         let result = server.await;
         // Running jobs finish (or go back to the queue) while storage is
         // still open.

@@ -361,6 +361,7 @@ pub(crate) async fn register(
     Body(reg, _): Body<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reg = reg.map_err(ApiError::validation)?;
+    state.limits.check_auth_email(reg.email.as_str())?;
     state.services.accounts.register(reg).await?;
     Ok(accepted())
 }
@@ -370,6 +371,7 @@ pub(crate) async fn login(
     Body(creds, _): Body<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let creds = creds.map_err(ApiError::validation)?;
+    state.limits.check_auth_email(creds.email.as_str())?;
     let pair = state.services.accounts.login(creds).await?;
     Ok(data(StatusCode::OK, Tokens::from(pair)))
 }
@@ -432,6 +434,7 @@ pub(crate) async fn request_reset(
     Body(email, _): Body<ResetRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let email = email.map_err(ApiError::validation)?;
+    state.limits.check_auth_email(email.as_str())?;
     state.services.accounts.request_reset(email).await?;
     Ok(accepted())
 }
@@ -468,7 +471,7 @@ pub(crate) async fn list_users(
         state
             .services
             .accounts
-            .list(&filter, page.offset() as u64, page.limit() as usize)?;
+            .list(&filter, page.offset(), page.limit() as usize)?;
     Ok(HttpResponse::Ok().json(UserPage {
         data: found.items.into_iter().map(UserView::from).collect(),
         meta: page.meta(found.total),

@@ -30,6 +30,22 @@ pub use crate::accounts::Principal;
 /// The header API keys come in.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
+impl Principal {
+    /// A stable key for the caller, for the per-caller rate limits
+    /// (`write`, `checkout`; see [`super::rate_limit`]): the same for every
+    /// request of one account, API key or token, different between callers,
+    /// and no secret (it is held in memory as a map key). `None` for a caller
+    /// without one, who is limited by client IP instead.
+    pub fn rate_subject(&self) -> Option<String> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Account { id, .. } => Some(format!("account:{id}")),
+            Principal::ApiKey { id, .. } => Some(format!("key:{id}")),
+            Principal::AdminToken => Some("admin-token".into()),
+        }
+    }
+}
+
 /// Authenticates `req` for a route that needs `access`, then checks the
 /// role.
 pub fn authenticate(

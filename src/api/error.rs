@@ -46,6 +46,20 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u32,
     },
+    /// Over a rate limit (`api::rate_limit`): 429 with `Retry-After` and
+    /// the `X-RateLimit-*` headers of the quota that refused.
+    #[error(
+        "too many requests: the {class} limit is {rate} per client; retry in {retry_after_secs} s"
+    )]
+    RateLimited {
+        /// The route's rate-limit class (`api`, `auth`, …).
+        class: &'static str,
+        rate: crate::configuration::http::Rate,
+        /// Seconds until one more request is allowed.
+        retry_after_secs: u64,
+        /// Seconds until the whole quota is back.
+        reset_secs: u64,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -78,6 +92,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Validation { .. } => "validation_failed",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -230,6 +245,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -257,6 +273,22 @@ impl ResponseError for ApiError {
                 retry_after_secs, ..
             } => {
                 res.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            ApiError::RateLimited {
+                rate,
+                retry_after_secs,
+                reset_secs,
+                ..
+            } => {
+                res.insert_header(("Retry-After", retry_after_secs.to_string()));
+                let status = super::rate_limit::RateStatus {
+                    limit: rate.count().get(),
+                    remaining: 0,
+                    reset_secs: *reset_secs,
+                };
+                for header in status.headers() {
+                    res.insert_header(header);
+                }
             }
             _ => {}
         }
@@ -286,5 +318,29 @@ mod tests {
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(v["error"]["code"], code);
         }
+    }
+
+    #[test]
+    fn over_a_limit_is_429_rate_limited_with_retry_after_and_the_quota() {
+        let res = ApiError::RateLimited {
+            class: "auth",
+            rate: "5/5min".parse().unwrap(),
+            retry_after_secs: 60,
+            reset_secs: 300,
+        }
+        .error_response();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        let h = res.headers();
+        assert_eq!(h.get("retry-after").unwrap(), "60");
+        assert_eq!(h.get("x-ratelimit-limit").unwrap(), "5");
+        assert_eq!(h.get("x-ratelimit-remaining").unwrap(), "0");
+        assert_eq!(h.get("x-ratelimit-reset").unwrap(), "300");
+        let body = res.into_body().try_into_bytes().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "rate_limited");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("5/5min"),
+            "{v}"
+        );
     }
 }

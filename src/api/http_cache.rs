@@ -6,7 +6,8 @@
 //! browsers revalidate with the ETag, so they see a write at once.
 //!
 //! Only successful `GET`/`HEAD` responses are touched; admin and probe routes
-//! are marked `no-store`.
+//! are marked `no-store`. A `304` keeps the headers the `200` would have had
+//! (rate-limit headers among them), less those describing the body.
 
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -86,11 +87,19 @@ pub async fn middleware(
     let tag_value =
         HeaderValue::from_str(&tag).map_err(actix_web::error::ErrorInternalServerError)?;
     if if_none_match.is_some_and(|v| matches(&v, &tag)) {
-        let mut not_modified = HttpResponse::NotModified();
-        not_modified
-            .insert_header((header::ETAG, tag_value))
-            .insert_header((header::CACHE_CONTROL, control));
-        return Ok(ServiceResponse::new(req, not_modified.finish()));
+        let mut not_modified = HttpResponse::NotModified().finish();
+        let headers = not_modified.headers_mut();
+        for (name, value) in head.headers().iter() {
+            if !matches!(
+                *name,
+                header::CONTENT_TYPE | header::CONTENT_LENGTH | header::CONTENT_ENCODING
+            ) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        headers.insert(header::ETAG, tag_value);
+        headers.insert(header::CACHE_CONTROL, control);
+        return Ok(ServiceResponse::new(req, not_modified));
     }
     head.headers_mut().insert(header::ETAG, tag_value);
     head.headers_mut().insert(header::CACHE_CONTROL, control);

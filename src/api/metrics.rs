@@ -8,7 +8,8 @@
 //! cache statistics per kind, how far search is behind storage, job queue
 //! depth per queue and state, the age of the oldest due job and the mail
 //! circuit breaker. Job outcomes and handler durations are counted by the
-//! job workers (`jobs::JobMetrics`) and registered here.
+//! job workers (`jobs::JobMetrics`), requests refused over a rate limit by
+//! the limiters (`api::rate_limit`); both are registered here.
 
 use crate::catalog::{self, Catalog};
 use crate::jobs::Jobs;
@@ -57,7 +58,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(services: &Services) -> Metrics {
+    pub fn new(services: &Services, limits: &super::rate_limit::RateLimits) -> Metrics {
         let catalog = services.catalog.clone();
         let jobs = services.jobs.clone();
         let mut registry = Registry::default();
@@ -130,6 +131,11 @@ impl Metrics {
             "shopd_token_refreshes",
             "Refresh-token uses by outcome (rotated, reused: a session revoked as stolen, invalid)",
             am.refreshes,
+        );
+        registry.register(
+            "shopd_rate_limited",
+            "Requests refused (429) over a rate limit, by class",
+            limits.refused(),
         );
         registry.register_collector(Box::new(ScrapeTime { catalog, jobs }));
         Metrics {

@@ -6,7 +6,8 @@
 //! Reads run on the worker thread (they take microseconds); writes are queued
 //! to the store's writer thread and awaited (group commit). Errors become responses
 //! only in [`error`]. [`openapi`] turns the table into the contract that
-//! [`docs`] serves.
+//! [`docs`] serves. Every limited route also runs through [`rate_limit`]'s
+//! layer; [`security_headers`] and [`cors`] apply to every response.
 //!
 //! The Postgres-design baseline (`benches/baseline`) uses a small part of
 //! this module: [`error::ApiError`], [`extract`]'s functions, the list and
@@ -18,6 +19,7 @@ pub(crate) mod auth;
 pub(crate) mod brands;
 pub(crate) mod categories;
 pub mod compression;
+pub mod cors;
 pub(crate) mod docs;
 pub(crate) mod dto;
 pub mod error;
@@ -28,9 +30,11 @@ pub(crate) mod jobs;
 pub(crate) mod metrics;
 pub mod openapi;
 pub mod products;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod search;
+pub mod security_headers;
 pub mod state;
 
 use crate::catalog::Created;
@@ -38,12 +42,13 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use error::ApiError;
-use routes::{Access, ROUTES};
+use routes::{Access, ROUTES, RateLimit};
 use state::ApiState;
 
 /// Registers every route of [`routes::ROUTES`]: one resource per pattern,
-/// each method's handler behind its access check, and a JSON 405 (with
-/// `Allow`) for any other method on a known pattern. Unknown paths fall to
+/// each method's handler behind its access check and then its rate limit
+/// (so per-caller limits know the caller), and a JSON 405 (with `Allow`)
+/// for any other method on a known pattern. Unknown paths fall to
 /// the app's default service, [`not_found`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for (i, first) in ROUTES.iter().enumerate() {
@@ -53,6 +58,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         let mut resource = web::resource(first.pattern);
         for route in ROUTES[i..].iter().filter(|r| r.pattern == first.pattern) {
             let r = (route.handler.attach)(web::route().method(route.verb.method()));
+            let r = match route.rate {
+                RateLimit::None => r,
+                class => r.wrap(from_fn(move |req, next| {
+                    rate_limit::layer(class, req, next)
+                })),
+            };
             let access = route.access;
             resource = resource.route(match access {
                 Access::Public => r,

@@ -7,11 +7,12 @@
 //! - the success answer from the route's [`Answer`]; the error statuses from
 //!   what the route can meet: 401 for a non-public route, 400 for any query or
 //!   body, 413/422 for a body, 422 for checked query values, 404 for a route
-//!   with a path parameter, 304 for a cacheable read, plus the route's own
-//!   (409, 503), each with the error envelope;
+//!   with a path parameter, 304 for a cacheable read, 429 for a rate-limited
+//!   route, plus the route's own (409, 503), each with the error envelope;
 //! - headers from the middleware the route runs through (`ETag`,
 //!   `Cache-Control`, `Location`, `WWW-Authenticate`, `Retry-After`,
-//!   `X-Request-Id`).
+//!   `X-Request-Id`, and `X-RateLimit-*` on every answer of a rate-limited
+//!   route but 401, which is refused before its rate limit counts it).
 //!
 //! Response bodies are described by the rendering structs themselves
 //! (`catalog::json`, `catalog::search`, `ToSchema`); this module adds the
@@ -22,7 +23,7 @@ use super::auth::Principal;
 use super::dto::ID_PATTERN;
 use super::extract::{Body, Input, ListQuery, PageQuery, SearchParams};
 use super::http_cache::Kind;
-use super::routes::{Access, ROUTES, Route, Verb};
+use super::routes::{Access, ROUTES, RateLimit, Route, Verb};
 use crate::domain::listing::{PageRequest, ProductSort};
 use crate::domain::search::{MAX_QUERY_CHARS, SearchSort};
 use actix_web::{HttpRequest, web};
@@ -377,6 +378,9 @@ fn error_response(status: u16, schemas: &mut Schemas) -> Response {
         409 => "Conflicts with what is stored (`duplicate_id`, `in_use`)",
         413 => "The body is larger than the server's limit (`payload_too_large`)",
         422 => "Values out of range or invalid; `fields` lists each (`validation_failed`)",
+        429 => {
+            "Too many requests from this caller in the route's rate-limit class (`rate_limited`); retry after `Retry-After` seconds"
+        }
         503 => {
             "Search is rebuilding or unavailable (`search_rebuilding`, `search_unavailable`), or storage cannot make writes durable now (`storage_unavailable`); retry after `Retry-After` seconds"
         }
@@ -391,7 +395,7 @@ fn error_response(status: u16, schemas: &mut Schemas) -> Response {
                 string_header("`Bearer`: send the admin token").into(),
             );
         }
-        503 => {
+        429 | 503 => {
             r.headers.insert(
                 "Retry-After".into(),
                 string_header("Seconds to wait").into(),
@@ -400,6 +404,27 @@ fn error_response(status: u16, schemas: &mut Schemas) -> Response {
         _ => {}
     }
     r
+}
+
+/// The `X-RateLimit-*` headers of a route in `class`.
+fn rate_limit_headers(class: RateLimit) -> [(&'static str, Header); 3] {
+    let name = super::rate_limit::class_name(class);
+    [
+        (
+            "X-RateLimit-Limit",
+            string_header(&format!(
+                "The quota of the `{name}` rate-limit class: requests per period (absent when the class is off)"
+            )),
+        ),
+        (
+            "X-RateLimit-Remaining",
+            string_header("Requests this caller may still make now"),
+        ),
+        (
+            "X-RateLimit-Reset",
+            string_header("Seconds until this caller's whole quota is back"),
+        ),
+    ]
 }
 
 /// Whether a route's reads carry an `ETag` and answer `If-None-Match`.
@@ -514,6 +539,9 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
         // storage failure).
         errors.push(503);
     }
+    if route.rate != RateLimit::None {
+        errors.push(429);
+    }
     errors.extend(route.doc.errors);
     errors.sort_unstable();
     errors.dedup();
@@ -538,6 +566,15 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
         responses
             .entry(status.to_string())
             .or_insert_with(|| RefOr::T(error_response(status, schemas)));
+    }
+    if route.rate != RateLimit::None {
+        for (status, r) in responses.iter_mut() {
+            if let (false, RefOr::T(r)) = (status == "401", r) {
+                for (name, header) in rate_limit_headers(route.rate) {
+                    r.headers.insert(name.into(), header.into());
+                }
+            }
+        }
     }
     op.responses.responses = responses;
     op

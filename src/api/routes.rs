@@ -70,8 +70,9 @@ pub enum Access {
     Admin,
 }
 
-/// How a route will be rate limited: declared now, enforced later (the
-/// accounts work adds the limiter and reads this class).
+/// How a route is rate limited: which quota its requests count against
+/// (enforced by [`super::rate_limit`]; each class is configured as
+/// `N/PERIOD` or `off`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateLimit {
     /// Probes, metrics and docs: never limited.

@@ -1,8 +1,10 @@
 //! What every handler and extractor shares, registered once as
-//! `web::Data<ApiState>`: the services the API calls and the HTTP settings.
+//! `web::Data<ApiState>`: the services the API calls, the HTTP settings and
+//! the rate limiters.
 
 use crate::configuration::Secret;
 use crate::services::Services;
+use std::sync::Arc;
 
 /// Handler state: the services (catalogue now; accounts, orders and jobs as
 /// they arrive) plus per-server HTTP settings.
@@ -10,6 +12,8 @@ use crate::services::Services;
 pub struct ApiState {
     pub services: Services,
     pub http: HttpSettings,
+    /// Shared by every worker: a quota is per client, not per thread.
+    pub limits: Arc<super::rate_limit::RateLimits>,
 }
 
 /// Per-server HTTP settings. Also used on its own by the Postgres-design

@@ -253,6 +253,13 @@ impl ResponseCache {
     /// Makes every entry tagged with any of `tags` stale. Call after the
     /// change is durable and before acknowledging it.
     pub fn invalidate(&self, tags: impl IntoIterator<Item = Tag>) {
+        let mut tags = tags.into_iter().peekable();
+        // A commit that shows nothing cached (job bookkeeping, sessions)
+        // invalidates nothing, and must not make in-flight computations
+        // throw their bodies away either.
+        if tags.peek().is_none() {
+            return;
+        }
         self.epoch.fetch_add(1, SeqCst);
         for t in tags {
             self.versions[t.slot()].fetch_add(1, SeqCst);

@@ -757,3 +757,55 @@ async fn admins_list_users_by_role_and_email_prefix() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A login attempt from `ip` (through the trusted loopback proxy).
+async fn login_from(app: &TestApp, ip: &str, email: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("X-Forwarded-For", ip)
+        .json(&json!({"email": email, "password": "not the password"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_address_and_per_email() {
+    use shopd::configuration::http::{Rate, TrustedProxies};
+    let app = crate::helpers::spawn_fixture_with(|c| {
+        c.rate_limits.auth = Rate::parse_setting("3/min").unwrap();
+        c.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    // One address, three emails: the address's quota runs out.
+    let mut remaining = Vec::new();
+    for i in 0..3 {
+        let res = login_from(&app, "203.0.113.1", &format!("u{i}@example.com")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.headers()["x-ratelimit-limit"], "3");
+        remaining.push(
+            res.headers()["x-ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(remaining, ["2", "1", "0"]);
+    let res = login_from(&app, "203.0.113.1", "u9@example.com").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(code(&v), "rate_limited");
+
+    // One email from three addresses: the email's quota runs out, so a
+    // botnet cannot guess one account's password faster.
+    for ip in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let res = login_from(&app, ip, "target@example.com").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{ip}");
+    }
+    let res = login_from(&app, "198.51.100.4", "Target@Example.com ").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A fresh address and a fresh email still get through.
+    let res = login_from(&app, "198.51.100.5", "someone@example.com").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -229,12 +229,16 @@ async fn search_follows_a_write_within_a_second() {
 async fn warm_up_fills_first_pages_in_the_background() {
     let app = spawn_app_with_fixture().await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    // The category tree is the last thing the warm-up fills.
+    // The warm-up fills the five first list pages, then the 100 first
+    // featured products' details (the fixture has more than 100).
     while app
         .metric("shopd_cache_entries{kind=\"product_list\"}")
         .await
         < 5.0
-        || app.metric("shopd_cache_entries{kind=\"categories\"}").await < 1.0
+        || app
+            .metric("shopd_cache_entries{kind=\"product_detail\"}")
+            .await
+            < 100.0
     {
         assert!(Instant::now() < deadline, "warm-up did not finish");
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -3,6 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use shopd::configuration::http::RateLimitSettings;
 use shopd::configuration::{Config, LogFormat, Secret};
 use shopd::startup::Application;
 use std::path::Path;
@@ -38,6 +39,9 @@ pub fn test_config(data_dir: &Path, demo: bool) -> Config {
         cache_bytes: shopd::configuration::DEFAULT_CACHE_BYTES,
         cache_ttls: shopd::cache::Ttls::default(),
         bench_ceiling: false,
+        // Tests send many requests from 127.0.0.1: the rate-limit tests
+        // turn on the classes they test, with small quotas.
+        rate_limits: RateLimitSettings::off(),
         ..shopd::configuration::Config::resolve(Default::default()).expect("the defaults are valid")
     }
 }

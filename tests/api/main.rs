@@ -22,6 +22,8 @@ mod jobs;
 mod listing_property;
 mod persistence;
 mod products;
+mod rate_limits;
 mod reference;
 mod role_matrix;
 mod search;
+mod security_headers;

@@ -147,6 +147,8 @@ pub async fn start_shopd(data_dir: &Path) -> (String, actix_web::dev::ServerHand
         cache_bytes: shopd::configuration::DEFAULT_CACHE_BYTES,
         cache_ttls: shopd::cache::Ttls::default(),
         bench_ceiling: false,
+        // The differential run sends every request from 127.0.0.1.
+        rate_limits: shopd::configuration::http::RateLimitSettings::off(),
         ..shopd::configuration::Config::resolve(Default::default()).expect("the defaults are valid")
     })
     .await
