@@ -467,11 +467,10 @@ pub(crate) async fn list_users(
     state: web::Data<ApiState>,
     UsersQuery(filter, page): UsersQuery,
 ) -> Result<HttpResponse, ApiError> {
-    let found =
-        state
-            .services
-            .accounts
-            .list(&filter, page.offset(), page.limit() as usize)?;
+    let found = state
+        .services
+        .accounts
+        .list(&filter, page.offset(), page.limit() as usize)?;
     Ok(HttpResponse::Ok().json(UserPage {
         data: found.items.into_iter().map(UserView::from).collect(),
         meta: page.meta(found.total),
