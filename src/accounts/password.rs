@@ -4,9 +4,10 @@
 //! A hash costs tens of milliseconds of one core and 19 MiB of memory, so
 //! hashing never runs on a request worker: it runs on `threads` dedicated
 //! threads (default half the cores) at a lower CPU priority (nice 10). A
-//! storm of logins waits in their queue; catalogue reads keep their
-//! workers, and the scheduler gives the request workers the cores first
-//! when both want them.
+//! storm of logins waits in their queue (bounded: past
+//! [`QUEUE_PER_THREAD`] waiting hashes per thread the answer is 503 `busy`
+//! at once); catalogue reads keep their workers, and the scheduler gives
+//! the request workers the cores first when both want them.
 //!
 //! Verifying against an unknown account still costs one hash (a fixed dummy
 //! hash is verified instead), so a login's time does not tell whether the
@@ -22,8 +23,19 @@ pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// The queue is full: every hashing thread is busy and
+    /// [`QUEUE_PER_THREAD`] requests per thread wait already.
+    #[error("too many sign-ins at once; try again in a second")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+/// Hashes that may wait per hashing thread (about 1.2 s of work each at
+/// ~19 ms a hash); more are refused at once (503) instead of queueing
+/// without bound.
+pub const QUEUE_PER_THREAD: usize = 64;
 
 fn argon2() -> Argon2<'static> {
     // Constant, valid parameters.
@@ -37,7 +49,7 @@ pub fn hash_blocking(password: &Password) -> Result<String, HashError> {
     argon2()
         .hash_password(password.expose().as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| HashError(e.to_string()))
+        .map_err(|e| HashError::Failed(e.to_string()))
 }
 
 fn verify_blocking(password: &Password, hash: &str) -> bool {
@@ -61,7 +73,7 @@ type Work = Box<dyn FnOnce() + Send>;
 /// Hashes and verifies passwords on a bounded pool (see the module docs).
 #[derive(Clone)]
 pub struct Hasher {
-    queue: Arc<Mutex<std::sync::mpsc::Sender<Work>>>,
+    queue: std::sync::mpsc::SyncSender<Work>,
 }
 
 /// Lowers the calling thread's CPU priority to nice 10 (Linux: a thread
@@ -78,7 +90,12 @@ impl Hasher {
     /// Starts `threads` hashing threads; they end when the last handle is
     /// dropped.
     pub fn new(threads: usize) -> Hasher {
-        let (tx, rx) = std::sync::mpsc::channel::<Work>();
+        Hasher::with_queue(threads, threads.max(1) * QUEUE_PER_THREAD)
+    }
+
+    /// [`Hasher::new`] with room for `queue` waiting hashes.
+    pub fn with_queue(threads: usize, queue: usize) -> Hasher {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Work>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
             let rx = rx.clone();
@@ -101,9 +118,7 @@ impl Hasher {
                 tracing::error!(error = %e, "could not start a password-hashing thread");
             }
         }
-        Hasher {
-            queue: Arc::new(Mutex::new(tx)),
-        }
+        Hasher { queue: tx }
     }
 
     /// Hashing threads for this machine: half the cores (at least one), so
@@ -122,13 +137,14 @@ impl Hasher {
         let work: Work = Box::new(move || {
             let _ = tx.send(f());
         });
-        self.queue
-            .lock()
-            .map_err(|_| HashError("the hashing pool is poisoned".into()))?
-            .send(work)
-            .map_err(|_| HashError("the hashing pool has stopped".into()))?;
+        self.queue.try_send(work).map_err(|e| match e {
+            std::sync::mpsc::TrySendError::Full(_) => HashError::Busy,
+            std::sync::mpsc::TrySendError::Disconnected(_) => {
+                HashError::Failed("the hashing pool has stopped".into())
+            }
+        })?;
         rx.await
-            .map_err(|_| HashError("a hashing thread stopped".into()))
+            .map_err(|_| HashError::Failed("a hashing thread stopped".into()))
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
@@ -178,5 +194,29 @@ mod tests {
         let wrong = Password::parse("wrong horse").unwrap();
         assert!(!h.verify(&wrong, Some(hash)).await.unwrap());
         assert!(!h.verify(&p, None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_instead_of_growing() {
+        let h = Hasher::with_queue(1, 2);
+        let p = Password::parse("correct horse").unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (h, p) = (h.clone(), p.clone());
+                tokio::spawn(async move { h.hash(&p).await })
+            })
+            .collect();
+        let mut busy = 0;
+        let mut done = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => done += 1,
+                Err(HashError::Busy) => busy += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // One hashing, two waiting; the rest refused.
+        assert!(done >= 2 && busy >= 1, "done {done}, busy {busy}");
+        assert_eq!(done + busy, 8);
     }
 }

@@ -15,6 +15,7 @@
 //! call; which routes need whom is the route table's business.
 
 use super::error::ApiError;
+use super::extract::MISSING_CREDENTIALS;
 use super::routes::Access;
 use super::state::ApiState;
 use crate::domain::account::Role;
@@ -76,10 +77,7 @@ fn credentials(req: &HttpRequest, state: &ApiState) -> Result<Principal, ApiErro
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
     else {
-        return Err(ApiError::Unauthorized(
-            "this endpoint needs 'Authorization: Bearer <access token>' or an 'X-API-Key' header"
-                .into(),
-        ));
+        return Err(ApiError::Unauthorized(MISSING_CREDENTIALS.into()));
     };
     if let Some(admin) = &state.http.admin_token
         && admin.matches(bearer)

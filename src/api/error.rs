@@ -196,6 +196,13 @@ impl From<AccountsError> for ApiError {
             AccountsError::Validation(fields) => ApiError::validation(fields),
             AccountsError::Store(s) => ApiError::from(s),
             AccountsError::Jobs(j) => ApiError::from(j),
+            AccountsError::Hash(crate::accounts::password::HashError::Busy) => {
+                ApiError::Unavailable {
+                    code: "busy",
+                    message: "too many sign-ins at once; try again in a second".into(),
+                    retry_after_secs: 1,
+                }
+            }
             AccountsError::Hash(h) => ApiError::Internal(h.into()),
         }
     }

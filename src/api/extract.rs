@@ -22,7 +22,13 @@ use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
+/// The 401 message when a protected route gets no credentials (shopd's
+/// and the baseline's, so the differential test sees one API).
+pub const MISSING_CREDENTIALS: &str =
+    "this endpoint needs 'Authorization: Bearer <access token>' or an 'X-API-Key' header";
+
 /// Checks `Authorization: Bearer <admin token>` (constant-time comparison).
+/// The Postgres-design baseline's only check; shopd's is `auth`.
 pub fn require_admin(req: &HttpRequest, settings: &HttpSettings) -> Result<(), ApiError> {
     let Some(token) = &settings.admin_token else {
         return Err(ApiError::Unauthorized(
@@ -40,9 +46,7 @@ pub fn require_admin(req: &HttpRequest, settings: &HttpSettings) -> Result<(), A
         Some(_) => Err(ApiError::Unauthorized(
             "the bearer token is not valid".into(),
         )),
-        None => Err(ApiError::Unauthorized(
-            "this endpoint needs an 'Authorization: Bearer <token>' header".into(),
-        )),
+        None => Err(ApiError::Unauthorized(MISSING_CREDENTIALS.into())),
     }
 }
 
