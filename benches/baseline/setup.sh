@@ -98,11 +98,16 @@ redis_running() {
     tr '\0' ' ' <"/proc/$(head -n1 "$dir/redis.pid")/cmdline" 2>/dev/null | grep -q redis-server
 }
 
-# A loopback port nothing listens on (connection refused), not in "$@".
+# A loopback port nothing listens on (connection refused), not in "$@",
+# below the kernel's ephemeral range: a port there can be the local end of
+# an outgoing connection, which refuses connections yet cannot be bound
+# (PostgreSQL then fails with "Address already in use").
 free_port() {
-  local p i
+  local p i low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 12000 ] 2>/dev/null || low=32768
   for i in $(seq 1 500); do
-    p=$(((RANDOM % 25000) + 20000))
+    p=$(((RANDOM % (low - 11000)) + 10000))
     case " $* " in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
