@@ -15,6 +15,7 @@
 mod common;
 
 use common::load::{Server, free_port};
+use common::median_range;
 use serde_json::{Value, json};
 use shopd::accounts::{Accounts, AccountsSettings, password};
 use shopd::domain::account::{Credentials, Email, Password, Registration};
@@ -29,15 +30,7 @@ use std::time::{Duration, Instant};
 const PASSWORD: &str = "correct horse battery";
 
 fn rounds() -> usize {
-    std::env::var("AUTH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3)
-}
-
-fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (v[v.len() / 2], v[0], v[v.len() - 1])
+    common::rounds("AUTH_ROUNDS")
 }
 
 fn start_server(dir: &Path) -> Server {

@@ -11,6 +11,8 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::median_range;
+
 use shopd::catalog::Catalog;
 use shopd::domain::Timestamp;
 use shopd::domain::job::NewJob;
@@ -23,15 +25,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn rounds() -> usize {
-    std::env::var("JOB_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3)
-}
-
-fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (v[v.len() / 2], v[0], v[v.len() - 1])
+    common::rounds("JOB_ROUNDS")
 }
 
 fn mailer(dir: &Path) -> Mailer {

@@ -132,3 +132,17 @@ pub fn queries(catalog: &Catalog, n: usize, seed: u64) -> (Vec<String>, usize) {
     }
     (out, typos)
 }
+
+/// Rounds of each figure: the environment variable `var`, else 3.
+pub fn rounds(var: &str) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+}
+
+/// Median, lowest and highest of the rounds' values.
+pub fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}

@@ -562,20 +562,19 @@ impl AccountsWriter<'_> {
                 }
                 let (k, v) = item?;
                 let sid = k.value();
-                let end = super::codec::with_archived::<SessionRec, _>(v.value(), sid, |s| {
-                    let expiry = s
-                        .expires_at
-                        .to_native()
-                        .min(s.absolute_expires_at.to_native());
-                    s.revoked_at
-                        .as_ref()
-                        .map_or(expiry, |r| r.to_native().min(expiry))
-                })?;
+                let (end, account) =
+                    super::codec::with_archived::<SessionRec, _>(v.value(), sid, |s| {
+                        let expiry = s
+                            .expires_at
+                            .to_native()
+                            .min(s.absolute_expires_at.to_native());
+                        let end = s
+                            .revoked_at
+                            .as_ref()
+                            .map_or(expiry, |r| r.to_native().min(expiry));
+                        (end, s.account_id.as_str().to_string())
+                    })?;
                 if end < cutoff {
-                    let account =
-                        super::codec::with_archived::<SessionRec, _>(v.value(), sid, |s| {
-                            s.account_id.to_string()
-                        })?;
                     ended.push((sid.to_string(), account));
                 }
             }
