@@ -10,7 +10,7 @@
 //! - Roles are ordered: `admin` can do what `staff` can, `staff` what a
 //!   `customer` can ([`Role::at_least`]).
 
-use super::fields::{Fields, Presence, text_line};
+use super::fields::{Presence, read_object as parse, text_line};
 use super::{FieldErrors, Id, Timestamp, limits};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -269,18 +269,6 @@ fn boolean(v: &Value) -> Result<bool, String> {
 }
 
 /// Parses with `read`, then reports every problem (unknown fields too).
-fn parse<T>(
-    map: &Map<String, Value>,
-    read: impl FnOnce(&mut Fields<'_>) -> Option<T>,
-) -> Result<T, FieldErrors> {
-    let mut f = Fields::new(map);
-    let value = read(&mut f);
-    let errors = f.finish();
-    match value {
-        Some(v) if errors.is_empty() => Ok(v),
-        _ => Err(errors),
-    }
-}
 
 impl Registration {
     pub fn parse(map: &Map<String, Value>) -> Result<Registration, FieldErrors> {

@@ -176,6 +176,21 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Reads one JSON object with `read`, then reports unknown fields: the
+/// parsed value when nothing was wrong, every problem otherwise.
+pub fn read_object<T>(
+    map: &Map<String, Value>,
+    read: impl FnOnce(&mut Fields<'_>) -> Option<T>,
+) -> Result<T, FieldErrors> {
+    let mut f = Fields::new(map);
+    let value = read(&mut f);
+    let errors = f.finish();
+    match value {
+        Some(v) if errors.is_empty() => Ok(v),
+        _ => Err(errors),
+    }
+}
+
 // ---- value parsers shared by the entity modules -------------------------------------------
 
 /// A trimmed, non-empty single-line string of at most `max` characters.

@@ -1,4 +1,4 @@
-//! Pure catalogue types: no I/O, no storage, no HTTP.
+//! Pure types (catalogue, accounts, carts and orders): no I/O, no storage, no HTTP.
 //!
 //! Everything that enters shopd (an HTTP body, a JSONL line) is parsed here into
 //! these types, and a parsed value is valid by construction: an [`Id`] has the
@@ -6,13 +6,18 @@
 //! above may trust them; only this module decides what "valid" means.
 
 pub mod account;
+pub mod address;
 pub mod brand;
+pub mod cart;
 pub mod category;
+pub mod discount;
 pub mod fields;
 pub mod id;
 pub mod job;
 pub mod listing;
 pub mod money;
+pub mod notification;
+pub mod order;
 pub mod product;
 pub mod review;
 pub mod reviewer;

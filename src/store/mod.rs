@@ -29,6 +29,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod codec;
+pub mod commerce;
 pub mod error;
 pub(crate) mod jobs;
 pub(crate) mod keys;
@@ -170,6 +171,7 @@ impl Store {
         search_settings::create_all(&txn)?;
         jobs::create_all(&txn)?;
         accounts::create_all(&txn)?;
+        commerce::create_all(&txn)?;
         txn.commit()?;
         let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path))?;
         let db = Arc::new(db);

@@ -2,8 +2,7 @@
 //!
 //! A [`WriteTxn`] is handed to each write closure (see [`super::Store::write`]).
 //! Each area reaches its own tables through its part: [`WriteTxn::catalog`],
-//! [`WriteTxn::search_settings`], [`WriteTxn::jobs`], [`WriteTxn::accounts`] (and, as they
-//! arrive, orders), so an order, its stock decrements and its confirmation job can
+//! [`WriteTxn::search_settings`], [`WriteTxn::jobs`], [`WriteTxn::accounts`], [`WriteTxn::commerce`], so an order, its stock decrements and its confirmation job can
 //! commit in one redb transaction. Each area reports what it changed in its
 //! part of the [`ChangeSet`]; the commit hands the batch's change set to the
 //! one commit listener.
@@ -18,6 +17,7 @@
 
 use super::accounts::AccountsWriter;
 use super::catalog::write::{CatalogChanges, CatalogWriter, Pending};
+use super::commerce::CommerceWriter;
 use super::error::{StoreError, StoreResult};
 use super::jobs::{JobsChanges, JobsWriter};
 use super::meta;
@@ -113,6 +113,14 @@ impl WriteTxn {
     /// Accounts, sign-in sessions, refresh and mailed tokens, API keys.
     pub fn accounts(&mut self) -> AccountsWriter<'_> {
         AccountsWriter {
+            tables: &self.tables,
+        }
+    }
+
+    /// Carts, addresses, wishlists, orders, discount codes, idempotency
+    /// keys, payment events, notifications.
+    pub fn commerce(&mut self) -> CommerceWriter<'_> {
+        CommerceWriter {
             tables: &self.tables,
         }
     }
