@@ -48,7 +48,7 @@ fn mac(secret: &[u8], t: i64, body: &[u8]) -> Hmac<Sha256> {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 128 {
+    if !s.len().is_multiple_of(2) || s.len() > 128 {
         return None;
     }
     (0..s.len())

@@ -133,22 +133,15 @@ impl Shopper {
     }
 
     /// A checkout that owns what it needs (to run concurrently).
-    fn checkout_owned(
-        mut self,
-        api: Api,
-        key: String,
-        body: Value,
-    ) -> impl std::future::Future<Output = Answer> + Send + 'static {
-        async move {
-            self.send_to(
-                &api,
-                Method::POST,
-                "/api/v1/checkout",
-                Some(body),
-                Some(&key),
-            )
-            .await
-        }
+    async fn checkout_owned(mut self, api: Api, key: String, body: Value) -> Answer {
+        self.send_to(
+            &api,
+            Method::POST,
+            "/api/v1/checkout",
+            Some(body),
+            Some(&key),
+        )
+        .await
     }
 }
 
