@@ -172,3 +172,19 @@ pub(crate) async fn create_review(
     let c = state.services.catalog.review_created(review.as_str())?;
     Ok(created(location, c))
 }
+
+pub(crate) async fn hide_review(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.services.catalog.hide_review(&id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub(crate) async fn show_review(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.services.catalog.show_review(&id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

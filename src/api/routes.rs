@@ -410,6 +410,29 @@ pub static ROUTES: &[Route] = &[
         Json(201, s::review),
     )
     .errors(&[409]),
+    post(
+        "/api/v1/admin/reviews/{id}/hide",
+        handler!(products::hide_review),
+    )
+    .staff()
+    .doc(
+        "products",
+        "hideReview",
+        "Hide a review: it leaves its product's reviews and rating at once",
+        Empty(204),
+    ),
+    post(
+        "/api/v1/admin/reviews/{id}/show",
+        handler!(products::show_review),
+    )
+    .staff()
+    .doc(
+        "products",
+        "showReview",
+        "Show a hidden review again (409 if its product was deleted)",
+        Empty(204),
+    )
+    .errors(&[409]),
     // Brands.
     get("/api/v1/brands", handler!(brands::list))
         .cache(Kind::Taxonomy)

@@ -664,6 +664,34 @@ async fn orders_move_only_along_the_status_machine_and_cancelling_returns_stock(
     assert!(last["readAt"].is_string());
 }
 
+/// The id of `user`'s review of `product` (from its newest reviews).
+async fn v_review_id(app: &TestApp, product: &str, user: &str) -> String {
+    let (_, v) = app
+        .get_json(&format!("/api/v1/products/{product}/reviews?limit=100"))
+        .await;
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user"]["id"] == user)
+        .expect("the review is listed")["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The product's review list no longer shows the hidden review `rid`.
+async fn customer_sees_no_hidden(app: &TestApp, rid: &str) -> (StatusCode, Value) {
+    let (status, v) = app
+        .get_json(&format!("/api/v1/products/{P1}/reviews?limit=100"))
+        .await;
+    assert!(
+        v["data"].as_array().unwrap().iter().all(|r| r["id"] != rid),
+        "a hidden review is listed"
+    );
+    (status, v)
+}
+
 async fn order_now(app: &TestApp, id: &str) -> Value {
     let (_, v) = app
         .admin(Method::GET, &format!("/api/v1/admin/orders/{id}"), None)
@@ -883,6 +911,39 @@ async fn customers_review_only_what_they_bought_once_and_ratings_follow() {
     let count = |v: &Value| v["data"]["reviewCount"].as_u64().unwrap();
     assert_eq!(count(&after), count(&before) + 1);
     assert_ne!(after["data"]["avgRating"], before["data"]["avgRating"]);
+    // Staff hide it: out of the reviews and the rating at once; and back.
+    let rid = v_review_id(&app, P1, pair["user"]["id"].as_str().unwrap()).await;
+    let (status, _) = staff(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/reviews/{rid}/hide"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, hidden) = app.get_json(&format!("/api/v1/products/{P1}")).await;
+    assert_eq!(count(&hidden), count(&before));
+    assert_eq!(hidden["data"]["avgRating"], before["data"]["avgRating"]);
+    let (status, _) = customer_sees_no_hidden(&app, &rid).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = staff(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/reviews/{rid}/show"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shown) = app.get_json(&format!("/api/v1/products/{P1}")).await;
+    assert_eq!(count(&shown), count(&before) + 1);
+    let (status, _) = staff(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/reviews/{rid}/show"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not hidden any more");
     // Staff still import reviews of any user.
     let (status, _) = app
         .admin(

@@ -195,6 +195,28 @@ async fn fresh_path(
     };
     match route.pattern {
         "/api/v1/cart/items/{id}" => return with("prod-000001"),
+        "/api/v1/admin/reviews/{id}/hide" | "/api/v1/admin/reviews/{id}/show" => {
+            let (status, v) = app
+                .admin(
+                    Method::POST,
+                    "/api/v1/products/prod-000001/reviews",
+                    Some(serde_json::json!({"userId": "user-00001", "rating": 3})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{v}");
+            let id = v["data"]["id"].as_str().unwrap().to_string();
+            if route.pattern.ends_with("/show") {
+                let (status, _) = app
+                    .admin(
+                        Method::POST,
+                        &format!("/api/v1/admin/reviews/{id}/hide"),
+                        None,
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::NO_CONTENT);
+            }
+            return with(&id);
+        }
         "/api/v1/orders/{id}" | "/api/v1/me/notifications/{id}/read" => {
             return with("someone-elses");
         }
