@@ -501,11 +501,11 @@ impl Orders {
                 // Stock: every line was checked above, in this transaction.
                 let mut lines = Vec::with_capacity(priced.lines.len());
                 for (l, p) in priced.lines.iter().zip(products) {
-                    let mut p = p.ok_or_else(|| {
+                    let p = p.ok_or_else(|| {
                         OrdersError::NotFound(format!("no product {}", l.product_id))
                     })?;
-                    p.stock -= l.quantity;
-                    tx.catalog().put_product(&p)?;
+                    tx.catalog()
+                        .set_stock(p.id.as_str(), p.stock - l.quantity)?;
                     lines.push(OrderLine {
                         product_id: l.product_id.clone(),
                         title: p.title.clone(),
@@ -639,9 +639,9 @@ impl Orders {
                     .map_err(OrdersError::IllegalTransition)?;
                 if to == OrderStatus::Cancelled {
                     for l in &o.lines {
-                        if let Some(mut p) = product_in(tx, l.product_id.as_str())? {
-                            p.stock = p.stock.saturating_add(l.quantity);
-                            tx.catalog().put_product(&p)?;
+                        if let Some(p) = product_in(tx, l.product_id.as_str())? {
+                            tx.catalog()
+                                .set_stock(p.id.as_str(), p.stock.saturating_add(l.quantity))?;
                         }
                     }
                 }

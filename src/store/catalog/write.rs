@@ -574,6 +574,25 @@ impl CatalogWriter<'_> {
         Ok(())
     }
 
+    /// Sets a product's stock (orders and cancellations): the record and
+    /// the caches of its detail and of the lists it is in change; no index
+    /// entry, counter or search document depends on stock, so none is
+    /// touched. `None` if the product is gone; else its stock before.
+    pub fn set_stock(&mut self, id: &str, stock: u32) -> StoreResult<Option<u32>> {
+        let Some(mut p) = self.product(id)? else {
+            return Ok(None);
+        };
+        let before = p.stock;
+        p.stock = stock;
+        self.changes.products.insert(id.to_string());
+        if let Some(f) = self.facts(id)? {
+            self.changes.list_scopes_of(&f);
+        }
+        let bytes = ProductRec::encode(&p);
+        self.tables.open(PRODUCTS)?.insert(id, bytes.as_slice())?;
+        Ok(Some(before))
+    }
+
     /// Deletes a product with its reviews and aggregate. `false` if absent.
     pub fn delete_product(&mut self, id: &str) -> StoreResult<bool> {
         if !self.product_exists(id)? {
