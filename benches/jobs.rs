@@ -87,7 +87,8 @@ fn throughput(rt: &tokio::runtime::Runtime, kind: &str, n: u64, concurrency: usi
     let jobs = Jobs::new(store.clone(), settings, mailer(dir.path()));
     let accounts =
         shopd::accounts::Accounts::local(store.clone(), jobs.clone(), dir.path()).unwrap();
-    let services = Services::new(catalog, jobs.clone(), accounts);
+    let orders = shopd::orders::Orders::local(store.clone(), jobs.clone(), dir.path()).unwrap();
+    let services = Services::new(catalog, jobs.clone(), accounts, orders);
     let start = Instant::now();
     rt.block_on(async {
         jobs.start().await.unwrap();

@@ -109,7 +109,9 @@ fn main() {
     let accounts =
         shopd::accounts::Accounts::local(catalog.store().clone(), jobs.clone(), work.path())
             .unwrap();
-    let _services = shopd::services::Services::new(catalog.clone(), jobs, accounts);
+    let orders =
+        shopd::orders::Orders::local(catalog.store().clone(), jobs.clone(), work.path()).unwrap();
+    let _services = shopd::services::Services::new(catalog.clone(), jobs, accounts, orders);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

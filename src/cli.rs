@@ -146,6 +146,18 @@ pub struct ServeArgs {
     /// behind TLS). Default: not sent.
     #[arg(long, env = "SHOPD_HSTS_MAX_AGE")]
     pub hsts_max_age: Option<u64>,
+    /// Flat shipping charged per order (default 4.99).
+    #[arg(long, env = "SHOPD_SHIPPING")]
+    pub shipping: Option<String>,
+    /// Tax rate in percent on the discounted subtotal, e.g. 19 or 7.5
+    /// (default 0).
+    #[arg(long, env = "SHOPD_TAX_RATE")]
+    pub tax_rate: Option<String>,
+    /// The payment provider's webhook secret (HMAC-SHA256 signatures of
+    /// POST /api/v1/payments/webhook). Without it card payments cannot be
+    /// confirmed.
+    #[arg(long, env = "SHOPD_PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub payment_webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -217,6 +229,9 @@ impl Cli {
             o.trusted_proxies = s.trusted_proxies.clone();
             o.cors_origins = s.cors_origins.clone();
             o.hsts_max_age_secs = s.hsts_max_age;
+            o.shipping = s.shipping.clone();
+            o.tax_rate = s.tax_rate.clone();
+            o.payment_webhook_secret = s.payment_webhook_secret.clone();
         }
         o
     }

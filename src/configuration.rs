@@ -132,6 +132,12 @@ pub struct Config {
     /// `Strict-Transport-Security: max-age=N; includeSubDomains` on every
     /// response when set (deployments behind TLS only).
     pub hsts_max_age_secs: Option<u64>,
+    /// Flat shipping per order and the tax rate (on the discounted
+    /// subtotal).
+    pub charges: crate::domain::order::Charges,
+    /// The payment provider's webhook secret; without it card payments
+    /// cannot be confirmed.
+    pub payment_webhook_secret: Option<Secret>,
 }
 
 /// One queue's settings in the TOML file (`[queues.emails]`); absent
@@ -177,6 +183,11 @@ pub struct Overrides {
     /// Comma-separated origins.
     pub cors_origins: Option<String>,
     pub hsts_max_age_secs: Option<u64>,
+    /// A decimal amount, e.g. `4.99`.
+    pub shipping: Option<String>,
+    /// A percent, e.g. `19` or `7.5`.
+    pub tax_rate: Option<String>,
+    pub payment_webhook_secret: Option<String>,
 }
 
 /// The optional TOML file; same names as the flags, in snake_case.
@@ -217,6 +228,9 @@ pub struct FileConfig {
     /// A list, e.g. `["https://shop.example.com"]`.
     pub cors_origins: Option<Vec<String>>,
     pub hsts_max_age_secs: Option<u64>,
+    pub shipping: Option<f64>,
+    pub tax_rate: Option<f64>,
+    pub payment_webhook_secret: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -482,6 +496,16 @@ impl Config {
                 "hsts-max-age: {s} is more than {MAX_HSTS_SECS} seconds (two years)"
             ));
         }
+        let charges = charges(
+            (o.shipping.as_deref(), file.shipping),
+            (o.tax_rate.as_deref(), file.tax_rate),
+            &mut problems,
+        );
+        let payment_webhook_secret = o
+            .payment_webhook_secret
+            .map(Secret::new)
+            .or(file.payment_webhook_secret.clone())
+            .filter(|s| !s.expose().is_empty());
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
@@ -520,6 +544,8 @@ impl Config {
             trusted_proxies,
             cors_origins,
             hsts_max_age_secs,
+            charges,
+            payment_webhook_secret,
         })
     }
 
@@ -568,9 +594,57 @@ impl Config {
         }
     }
 
+    /// The selling service's settings.
+    pub fn orders_settings(&self) -> crate::orders::OrdersSettings {
+        crate::orders::OrdersSettings {
+            charges: self.charges,
+            webhook_secret: self.payment_webhook_secret.clone(),
+            link_key_file: self.data_dir.join("links.key"),
+            public_url: self.accounts_settings().public_url,
+        }
+    }
+
     /// The search index directory inside the data dir.
     pub fn search_dir(&self) -> PathBuf {
         self.data_dir.join("search")
+    }
+}
+
+/// Shipping (default 4.99) and tax rate (default 0 %) from flags or file.
+fn charges(
+    shipping: (Option<&str>, Option<f64>),
+    tax_rate: (Option<&str>, Option<f64>),
+    problems: &mut Vec<String>,
+) -> crate::domain::order::Charges {
+    let shipping = match shipping {
+        (Some(s), _) => s.trim().parse::<f64>().map_err(|_| ()),
+        (None, Some(x)) => Ok(x),
+        (None, None) => Ok(4.99),
+    };
+    let shipping_cents = match shipping.map(crate::domain::Price::from_decimal) {
+        Ok(Ok(p)) => p.cents(),
+        _ => {
+            problems.push("shipping: must be an amount such as 4.99".into());
+            0
+        }
+    };
+    let rate = match tax_rate {
+        (Some(s), _) => s.trim().trim_end_matches('%').parse::<f64>().ok(),
+        (None, Some(x)) => Some(x),
+        (None, None) => Some(0.0),
+    };
+    let tax_basis_points = match rate {
+        Some(r) if r.is_finite() && (0.0..=100.0).contains(&r) && ((r * 100.0).round() - r * 100.0).abs() < 1e-6 => {
+            (r * 100.0).round() as u32
+        }
+        _ => {
+            problems.push("tax-rate: must be a percent from 0 to 100 with at most 2 decimals, such as 19 or 7.5".into());
+            0
+        }
+    };
+    crate::domain::order::Charges {
+        shipping_cents,
+        tax_basis_points,
     }
 }
 

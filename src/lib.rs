@@ -34,6 +34,7 @@ pub mod configuration;
 pub mod domain;
 pub mod generator;
 pub mod jobs;
+pub mod orders;
 pub mod search;
 pub mod services;
 pub mod startup;

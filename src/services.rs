@@ -1,8 +1,8 @@
 //! The application's services behind one state, and what a commit sets off.
 //!
 //! Services are siblings: each coordinates its own use cases over the shared
-//! store, search and cache (`catalog`, `jobs` and `accounts` now; orders
-//! and replication as they arrive). The API reaches them through [`Services`];
+//! store, search and cache (`catalog`, `jobs`, `accounts`, `orders`; replication as it
+//! arrives). The API reaches them through [`Services`];
 //! they never call the API, and the store never calls them.
 //!
 //! # What a commit sets off
@@ -15,6 +15,7 @@ use crate::accounts::Accounts;
 use crate::cache::ResponseCache;
 use crate::catalog::{self, Catalog, SearchFeed};
 use crate::jobs::Jobs;
+use crate::orders::Orders;
 use crate::store::{Commit, CommitListener, Store};
 use std::sync::Arc;
 
@@ -24,13 +25,14 @@ pub struct Services {
     pub catalog: Catalog,
     pub jobs: Jobs,
     pub accounts: Accounts,
+    pub orders: Orders,
 }
 
 impl Services {
     /// Wires the services over one store: from now on every commit goes
     /// through [`CommitDispatch`]. The job workers start separately
     /// ([`Jobs::start`]), on the async runtime.
-    pub fn new(catalog: Catalog, jobs: Jobs, accounts: Accounts) -> Services {
+    pub fn new(catalog: Catalog, jobs: Jobs, accounts: Accounts, orders: Orders) -> Services {
         let dispatch = CommitDispatch {
             search: catalog.search_feed(),
             cache: catalog.cache_handle(),
@@ -41,6 +43,7 @@ impl Services {
             catalog,
             jobs,
             accounts,
+            orders,
         }
     }
 
@@ -75,7 +78,9 @@ impl CommitListener for CommitDispatch {
         //    it in a write of their own, after this commit is durable).
         self.jobs.wake(&changes.jobs);
         // Accounts set nothing off: revocation is read from the store on
-        // every request (accounts/mod.rs). Orders and replication add their
-        // steps here.
+        // every request (accounts/mod.rs). Orders set nothing off of their
+        // own: their stock changes are catalogue changes (steps 1 and 2)
+        // and their mail and notifications are jobs and rows of the same
+        // commit (step 3). Replication adds its step here.
     }
 }

@@ -125,7 +125,13 @@ impl Application {
         )
         .context("setting up accounts")?;
         accounts.warm().await;
-        let services = Services::new(catalog.clone(), jobs, accounts);
+        let orders = crate::orders::Orders::new(
+            catalog.store().clone(),
+            jobs.clone(),
+            config.orders_settings(),
+        )
+        .context("setting up orders")?;
+        let services = Services::new(catalog.clone(), jobs, accounts, orders);
         services
             .jobs
             .start()

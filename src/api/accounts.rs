@@ -368,11 +368,20 @@ pub(crate) async fn register(
 
 pub(crate) async fn login(
     state: web::Data<ApiState>,
+    cart: super::orders::CartToken,
     Body(creds, _): Body<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let creds = creds.map_err(ApiError::validation)?;
     state.limits.check_auth_email(creds.email.as_str())?;
     let pair = state.services.accounts.login(creds).await?;
+    // A guest's cart becomes (part of) the account's.
+    if let Some(token) = cart.0 {
+        state
+            .services
+            .orders
+            .merge_guest_cart(super::orders::guest(&token), &pair.account.id)
+            .await?;
+    }
     Ok(data(StatusCode::OK, Tokens::from(pair)))
 }
 

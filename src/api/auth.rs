@@ -54,7 +54,11 @@ pub fn authenticate(
     req: &HttpRequest,
     state: &ApiState,
 ) -> Result<Principal, ApiError> {
-    if access == Access::Public {
+    if access == Access::Public
+        || (access == Access::Shopper
+            && !req.headers().contains_key(API_KEY_HEADER)
+            && !req.headers().contains_key(AUTHORIZATION))
+    {
         return Ok(Principal::Anonymous);
     }
     let principal = credentials(req, state)?;
@@ -98,6 +102,22 @@ fn invalid() -> ApiError {
 pub fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> {
     let needed = match access {
         Access::Public => return Ok(()),
+        Access::Signed => {
+            return match principal {
+                Principal::Anonymous => Err(ApiError::Unauthorized(MISSING_CREDENTIALS.into())),
+                _ => Ok(()),
+            };
+        }
+        Access::Shopper => {
+            return match principal {
+                Principal::Anonymous | Principal::Account { .. } => Ok(()),
+                _ => Err(ApiError::Forbidden {
+                    code: "forbidden",
+                    message: "carts and checkout belong to guests and signed-in accounts, not keys"
+                        .into(),
+                }),
+            };
+        }
         Access::Account => {
             return match principal {
                 Principal::Account { .. } => Ok(()),
@@ -184,5 +204,12 @@ mod tests {
         assert!(authorize(Access::Admin, &staff_key).is_err());
         assert!(authorize(Access::Admin, &Principal::AdminToken).is_ok());
         assert!(authorize(Access::Staff, &Principal::Anonymous).is_err());
+        assert!(authorize(Access::Shopper, &Principal::Anonymous).is_ok());
+        assert!(authorize(Access::Shopper, &customer).is_ok());
+        assert!(authorize(Access::Shopper, &staff_key).is_err());
+        assert!(authorize(Access::Signed, &staff_key).is_ok());
+        assert!(authorize(Access::Signed, &customer).is_ok());
+        assert!(authorize(Access::Signed, &Principal::AdminToken).is_ok());
+        assert!(authorize(Access::Signed, &Principal::Anonymous).is_err());
     }
 }

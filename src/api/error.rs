@@ -9,6 +9,7 @@ use crate::catalog::CatalogError;
 use crate::catalog::SearchError;
 use crate::domain::{FieldError, FieldErrors};
 use crate::jobs::JobsError;
+use crate::orders::OrdersError;
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -60,8 +61,29 @@ pub enum ApiError {
         /// Seconds until the whole quota is back.
         reset_secs: u64,
     },
+    /// 422 with a specific code: the input is well formed but cannot be
+    /// used (`discount_code_invalid`, `idempotency_key_reused`).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// 409 `out_of_stock`: the cart lines checkout refused.
+    #[error("{message}")]
+    OutOfStock {
+        message: String,
+        lines: Vec<BlockedLineView>,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// One line a checkout refused (in a 409 `out_of_stock`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockedLineView {
+    pub product_id: String,
+    /// `deleted`, `unavailable`, `out_of_stock` or `insufficient_stock`.
+    pub problem: &'static str,
+    pub requested: u32,
+    pub available: u32,
 }
 
 impl ApiError {
@@ -86,6 +108,7 @@ impl ApiError {
             | ApiError::Unauthenticated { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
@@ -93,6 +116,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::OutOfStock { .. } => "out_of_stock",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -208,6 +232,68 @@ impl From<AccountsError> for ApiError {
     }
 }
 
+impl From<OrdersError> for ApiError {
+    fn from(e: OrdersError) -> Self {
+        let conflict = |code: &'static str, e: &OrdersError| ApiError::Conflict {
+            code,
+            message: e.to_string(),
+        };
+        match e {
+            OrdersError::NotFound(m) => ApiError::NotFound(m),
+            OrdersError::Validation(fields) => ApiError::validation(fields),
+            OrdersError::Unavailable(_) => conflict("unavailable", &e),
+            OrdersError::CartFull => conflict("cart_full", &e),
+            OrdersError::CartEmpty => conflict("cart_empty", &e),
+            OrdersError::OutOfStock(ref lines) => ApiError::OutOfStock {
+                message: e.to_string(),
+                lines: lines
+                    .iter()
+                    .map(|l| BlockedLineView {
+                        product_id: l.product_id.clone(),
+                        problem: l.problem.as_str(),
+                        requested: l.requested,
+                        available: l.available,
+                    })
+                    .collect(),
+            },
+            OrdersError::DiscountInvalid(_) => ApiError::Unprocessable {
+                code: "discount_code_invalid",
+                message: e.to_string(),
+            },
+            OrdersError::IdempotencyKeyReused => ApiError::Unprocessable {
+                code: "idempotency_key_reused",
+                message: e.to_string(),
+            },
+            OrdersError::IllegalTransition(_) => conflict("illegal_transition", &e),
+            OrdersError::PaidByProvider => conflict("paid_by_provider", &e),
+            OrdersError::TooManyAddresses => conflict("too_many_addresses", &e),
+            OrdersError::WishlistFull => conflict("wishlist_full", &e),
+            OrdersError::Exists(_) => conflict("duplicate_id", &e),
+            OrdersError::AlreadyReviewed => conflict("already_reviewed", &e),
+            OrdersError::NotPurchased => ApiError::Forbidden {
+                code: "not_purchased",
+                message: e.to_string(),
+            },
+            OrdersError::PaymentsOff => ApiError::Unavailable {
+                code: "payments_not_configured",
+                message: e.to_string(),
+                retry_after_secs: 60,
+            },
+            OrdersError::Signature(s) => ApiError::Unauthenticated {
+                code: s.code(),
+                message: e.to_string(),
+            },
+            OrdersError::BadEvent(m) => ApiError::BadRequest {
+                code: "invalid_event",
+                message: m,
+            },
+            OrdersError::AmountMismatch { .. } => conflict("amount_mismatch", &e),
+            OrdersError::Store(s) => ApiError::from(s),
+            OrdersError::Jobs(j) => ApiError::from(j),
+        }
+    }
+}
+
 /// Every error body: `{"error": {…}}`. Also its schema in the OpenAPI
 /// document, so the contract describes what this renders.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -225,6 +311,9 @@ struct ErrorBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<FieldErrorSchema>>)]
     fields: Option<&'a [FieldError]>,
+    /// Only on 409 `out_of_stock`: the cart lines that cannot be bought.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lines: Option<&'a [BlockedLineView]>,
 }
 
 /// `domain::FieldError`, described here so the domain stays free of schema
@@ -248,9 +337,11 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::OutOfStock { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation { .. } | ApiError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -267,6 +358,10 @@ impl ResponseError for ApiError {
                 message: self.to_string(),
                 fields: match self {
                     ApiError::Validation { fields, .. } => Some(fields.as_slice()),
+                    _ => None,
+                },
+                lines: match self {
+                    ApiError::OutOfStock { lines, .. } => Some(lines.as_slice()),
                     _ => None,
                 },
             },

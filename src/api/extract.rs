@@ -213,7 +213,13 @@ pub(crate) trait Input: utoipa::ToSchema {
 /// A JSON object body, at most the configured body limit, parsed by `T`:
 /// 413 `payload_too_large`, 400 `malformed_json` (not JSON, or not an
 /// object) as [`json_object`] answers them.
-pub(crate) struct Body<T: Input>(pub T::Parsed, pub PhantomData<T>);
+pub(crate) struct Body<T: Input>(pub T::Parsed, pub RawBody<T>);
+
+/// The JSON object a [`Body`] was parsed from.
+pub(crate) struct RawBody<T> {
+    pub map: Map<String, Value>,
+    _t: PhantomData<T>,
+}
 
 impl<T: Input + 'static> FromRequest for Body<T> {
     type Error = ApiError;
@@ -228,7 +234,7 @@ impl<T: Input + 'static> FromRequest for Body<T> {
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("taking the body: {e}")))?;
             let limit = state(&req)?.http.body_limit;
             let map = json_object(&req, payload, limit).await?;
-            Ok(Body(T::parse(&map), PhantomData))
+            Ok(Body(T::parse(&map), RawBody { map, _t: PhantomData }))
         })
     }
 }

@@ -112,6 +112,9 @@ pub struct Inputs {
     pub query: Vec<Parameter>,
     /// The request body's schema.
     pub body: Option<SchemaFn>,
+    /// Request headers the handler reads (400 when malformed or, if
+    /// required, missing).
+    pub headers: Vec<Parameter>,
 }
 
 /// An extractor's contribution to its route's documented inputs.
@@ -181,6 +184,105 @@ impl Describe for crate::api::jobs::JobsQuery {
     }
 }
 
+impl Describe for crate::api::orders::CartToken {
+    fn describe(inputs: &mut Inputs) {
+        inputs.headers.push(header_param(
+            "X-Cart-Token",
+            "A guest's cart: the token an earlier cart answer gave (signed-in accounts need none)",
+        ));
+    }
+}
+
+impl Describe for crate::api::orders::IdempotencyKey {
+    fn describe(inputs: &mut Inputs) {
+        let mut p = header_param(
+            "Idempotency-Key",
+            "Unique per order attempt (e.g. a UUID); a retry with the same key and body answers the same order",
+        );
+        p.required = Required::True;
+        p.schema = Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$"))
+                .into(),
+        );
+        inputs.headers.push(p);
+    }
+}
+
+impl Describe for crate::api::orders::LinkQuery {
+    fn describe(inputs: &mut Inputs) {
+        inputs.query.push(query_param(
+            "token",
+            "The signature from a guest's order link (mailed with the confirmation)",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(64)),
+        ));
+    }
+}
+
+impl Describe for crate::api::orders::WebhookBody {
+    fn describe(inputs: &mut Inputs) {
+        inputs.body = Some(Schemas::of::<crate::api::orders::PaymentEventBody>);
+        inputs.headers.push(header_param(
+            "X-Payment-Signature",
+            "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\" with the webhook secret>",
+        ));
+    }
+}
+
+impl Describe for crate::api::orders::OrdersQuery {
+    fn describe(inputs: &mut Inputs) {
+        inputs.query.push(query_param(
+            "status",
+            "Only orders in this status",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(
+                    crate::domain::order::OrderStatus::ALL.map(|s| s.as_str()),
+                )),
+        ));
+        inputs.query.push(query_param(
+            "isPaid",
+            "Only paid (true) or unpaid (false) orders",
+            ObjectBuilder::new().schema_type(Type::Boolean),
+        ));
+        for (name, what) in [
+            ("from", "Created at or after (RFC 3339)"),
+            ("to", "Created before (RFC 3339)"),
+        ] {
+            inputs.query.push(query_param(
+                name,
+                what,
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::DateTime,
+                    ))),
+            ));
+        }
+        inputs.query.push(query_param(
+            "userId",
+            "Only this account's orders",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(64))
+                .pattern(Some("^[A-Za-z0-9_-]+$")),
+        ));
+        inputs.query.push(query_param(
+            "q",
+            "An order number (1042 or #1042) or part of the email",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(254)),
+        ));
+        inputs.query.extend(page_params());
+    }
+}
+
 impl Describe for PageQuery {
     fn describe(inputs: &mut Inputs) {
         inputs.query.extend(page_params());
@@ -229,6 +331,7 @@ describe_tuple!(A);
 describe_tuple!(A, B);
 describe_tuple!(A, B, C);
 describe_tuple!(A, B, C, D);
+describe_tuple!(A, B, C, D, E);
 
 /// The documented inputs of a handler, from its extractor types.
 pub(crate) fn inputs_of<F, Args>(_handler: F) -> Inputs
@@ -441,6 +544,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
 
     let mut params: Vec<Parameter> = route.path_params().map(path_param).collect();
     params.extend(inputs.query.iter().cloned());
+    params.extend(inputs.headers.iter().cloned());
     if conditional(route) {
         params.push(header_param(
             "If-None-Match",
@@ -467,7 +571,14 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
                 Vec::<String>::new(),
             )]);
         }
-        Access::Staff | Access::Admin => {
+        Access::Shopper => {
+            // Optional: anonymous (a guest), or an account's access token.
+            op.security = Some(vec![
+                SecurityRequirement::default(),
+                SecurityRequirement::new(BEARER_SCHEME, Vec::<String>::new()),
+            ]);
+        }
+        Access::Signed | Access::Staff | Access::Admin => {
             op.security = Some(vec![
                 SecurityRequirement::new(BEARER_SCHEME, Vec::<String>::new()),
                 SecurityRequirement::new(KEY_SCHEME, Vec::<String>::new()),
@@ -524,7 +635,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
         errors.push(401);
         errors.push(403);
     }
-    if !inputs.query.is_empty() || inputs.body.is_some() {
+    if !inputs.query.is_empty() || inputs.body.is_some() || !inputs.headers.is_empty() {
         errors.push(400);
         errors.push(422);
     }
@@ -696,6 +807,46 @@ pub mod schemas {
         let item = s.of::<crate::api::accounts::KeyView>();
         s.named(
             "ApiKeyList",
+            super::object()
+                .property("data", ArrayBuilder::new().items(item))
+                .required("data"),
+        )
+    }
+    pub fn cart(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::orders::CartView>("CartAnswer")
+    }
+    pub fn order(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::orders::OrderView>("OrderAnswer")
+    }
+    pub fn order_page(s: &mut Schemas) -> RefOr<Schema> {
+        s.page_of::<crate::api::orders::OrderView>("OrderPage")
+    }
+    pub fn discount(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::orders::DiscountView>("DiscountCodeAnswer")
+    }
+    pub fn discounts(s: &mut Schemas) -> RefOr<Schema> {
+        list::<crate::api::orders::DiscountView>(s, "DiscountCodeList")
+    }
+    pub fn webhook(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::orders::WebhookAnswer>("WebhookAnswer")
+    }
+    pub fn address(s: &mut Schemas) -> RefOr<Schema> {
+        s.data_of::<crate::api::profile::SavedAddressView>("AddressAnswer")
+    }
+    pub fn addresses(s: &mut Schemas) -> RefOr<Schema> {
+        list::<crate::api::profile::SavedAddressView>(s, "AddressList")
+    }
+    pub fn wishlist(s: &mut Schemas) -> RefOr<Schema> {
+        list::<crate::api::profile::WishView>(s, "Wishlist")
+    }
+    pub fn notifications(s: &mut Schemas) -> RefOr<Schema> {
+        list::<crate::api::profile::NotificationView>(s, "NotificationList")
+    }
+    /// `{"data": [T]}` as `name`.
+    fn list<T: utoipa::ToSchema>(s: &mut Schemas, name: &str) -> RefOr<Schema> {
+        let item = s.of::<T>();
+        s.named(
+            name,
             super::object()
                 .property("data", ArrayBuilder::new().items(item))
                 .required("data"),

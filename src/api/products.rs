@@ -4,10 +4,13 @@
 use super::dto::{ProductCreate, ProductPatch, ReviewCreate};
 use super::error::ApiError;
 use super::extract::{Body, ListQuery, PageQuery, Query};
+use super::auth::Principal;
 use super::state::ApiState;
 use super::{created, json};
 use crate::domain::listing::{ProductFilter, ProductQuery, ProductSort};
+use crate::domain::account::Role;
 use crate::domain::{FieldErrors, Id, Price};
+use serde_json::Value;
 use actix_web::{HttpResponse, web};
 
 fn price(
@@ -130,11 +133,40 @@ pub(crate) async fn delete(
 
 pub(crate) async fn create_review(
     state: web::Data<ApiState>,
+    p: Principal,
     id: web::Path<String>,
-    Body(draft, _): Body<ReviewCreate>,
+    Body(draft, raw): Body<ReviewCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let location = format!("/api/v1/products/{id}/reviews");
-    let c = state.services.catalog.create_review(&id, draft).await?;
+    if p.role().is_some_and(|r| r >= Role::Staff) {
+        // Staff import reviews of any user.
+        let c = state.services.catalog.create_review(&id, draft).await?;
+        return Ok(created(location, c));
+    }
+    // A customer reviews, as themselves, what they bought.
+    let (account, _) = p.account().ok_or_else(|| ApiError::Forbidden {
+        code: "forbidden",
+        message: "reviews need a signed-in customer or staff".into(),
+    })?;
+    let mut map = raw.map;
+    match map.get("userId") {
+        None => {
+            map.insert("userId".into(), Value::String(account.to_string()));
+        }
+        Some(Value::String(u)) if u == account.as_str() => {}
+        Some(_) => {
+            let mut e = crate::domain::FieldErrors::new();
+            e.push("userId", "must be your own account id, or left out");
+            return Err(ApiError::validation(e));
+        }
+    }
+    let draft = crate::domain::review::ReviewDraft::parse(&map, crate::domain::InputMode::Create);
+    let review = state
+        .services
+        .orders
+        .customer_review(account, &id, draft)
+        .await?;
+    let c = state.services.catalog.review_created(review.as_str())?;
     Ok(created(location, c))
 }

@@ -16,7 +16,9 @@
 
 use super::http_cache::Kind;
 use super::openapi::{self, Answer, Inputs};
-use super::{accounts, brands, categories, docs, health, jobs, metrics, products, search};
+use super::{
+    accounts, brands, categories, docs, health, jobs, metrics, orders, products, profile, search,
+};
 use actix_web::http::Method;
 use std::sync::LazyLock;
 
@@ -63,6 +65,14 @@ pub enum Access {
     /// A signed-in account (any role), through an access token: its own
     /// resources only.
     Account,
+    /// A guest or a signed-in account: credentials are optional, but when
+    /// sent they must be a valid access token (carts, checkout, a guest's
+    /// order link).
+    Shopper,
+    /// Any valid credentials (account, API key or admin token); the handler
+    /// decides by role (reviews: staff import them, customers write their
+    /// own).
+    Signed,
     /// Staff or admin (access token or API key): catalogue, orders, jobs,
     /// review moderation.
     Staff,
@@ -83,7 +93,7 @@ pub enum RateLimit {
     Auth,
     /// Writes.
     Write,
-    /// Checkout (none yet).
+    /// Checkout.
     Checkout,
 }
 
@@ -392,11 +402,11 @@ pub static ROUTES: &[Route] = &[
         "/api/v1/products/{id}/reviews",
         handler!(products::create_review),
     )
-    .staff()
+    .access(Access::Signed)
     .doc(
         "products",
         "createReview",
-        "Add a review to a product",
+        "Add a review: staff import any user's; a customer reviews, once, a product of one of their completed orders (403 not_purchased otherwise)",
         Json(201, s::review),
     )
     .errors(&[409]),
@@ -663,6 +673,249 @@ pub static ROUTES: &[Route] = &[
             Empty(204),
         )
         .errors(&[409]),
+    // Carts: a signed-in account's, or a guest's behind X-Cart-Token.
+    get("/api/v1/cart", handler!(orders::get_cart))
+        .access(Access::Shopper)
+        .doc(
+            "cart",
+            "getCart",
+            "The cart, re-priced from the catalogue, with each line's problems",
+            Json(200, s::cart),
+        ),
+    delete("/api/v1/cart", handler!(orders::clear_cart))
+        .access(Access::Shopper)
+        .doc("cart", "clearCart", "Empty the cart", Empty(204)),
+    post("/api/v1/cart/items", handler!(orders::add_item))
+        .access(Access::Shopper)
+        .doc(
+            "cart",
+            "addCartItem",
+            "Add a product (a guest without a cart gets one: its token is in X-Cart-Token)",
+            Json(200, s::cart),
+        )
+        .errors(&[404, 409]),
+    patch("/api/v1/cart/items/{id}", handler!(orders::set_quantity))
+        .access(Access::Shopper)
+        .doc(
+            "cart",
+            "setCartItem",
+            "Set a line's quantity (1–99)",
+            Json(200, s::cart),
+        ),
+    delete("/api/v1/cart/items/{id}", handler!(orders::remove_item))
+        .access(Access::Shopper)
+        .doc(
+            "cart",
+            "removeCartItem",
+            "Remove a line",
+            Json(200, s::cart),
+        ),
+    // Checkout and orders.
+    post("/api/v1/checkout", handler!(orders::checkout))
+        .access(Access::Shopper)
+        .rate(RateLimit::Checkout)
+        .doc(
+            "orders",
+            "checkout",
+            "Place an order from the cart in one transaction: stock, discount code, order, confirmation mail (same Idempotency-Key and body: the same order)",
+            Json(201, s::order),
+        )
+        .errors(&[409]),
+    get("/api/v1/orders", handler!(orders::my_orders))
+        .account()
+        .doc(
+            "orders",
+            "listMyOrders",
+            "The signed-in customer's orders, newest first",
+            Json(200, s::order_page),
+        ),
+    get("/api/v1/orders/{id}", handler!(orders::my_order))
+        .access(Access::Shopper)
+        .doc(
+            "orders",
+            "getMyOrder",
+            "One of the customer's orders, or a guest's through the signed link mailed to them (404 for anyone else)",
+            Json(200, s::order),
+        ),
+    get("/api/v1/admin/orders", handler!(orders::admin_orders))
+        .staff()
+        .doc(
+            "orders",
+            "listOrders",
+            "Orders newest first, by status, paid, creation time, customer or number/email",
+            Json(200, s::order_page),
+        ),
+    get("/api/v1/admin/orders/{id}", handler!(orders::admin_order))
+        .staff()
+        .doc("orders", "getOrder", "One order", Json(200, s::order)),
+    post(
+        "/api/v1/admin/orders/{id}/status",
+        handler!(orders::set_status),
+    )
+    .staff()
+    .doc(
+        "orders",
+        "setOrderStatus",
+        "Move an order: pending → paid → shipped → completed, cancel from pending or paid (stock returns); others 409 illegal_transition",
+        Json(200, s::order),
+    )
+    .errors(&[409]),
+    post(
+        "/api/v1/admin/orders/{id}/mark-paid",
+        handler!(orders::mark_paid),
+    )
+    .staff()
+    .doc(
+        "orders",
+        "markOrderPaid",
+        "Record a bank transfer or cash-on-delivery payment (card orders are paid by the provider's webhook: 409)",
+        Json(200, s::order),
+    )
+    .errors(&[409]),
+    post("/api/v1/payments/webhook", handler!(orders::payment_webhook))
+        .rate(RateLimit::None)
+        .doc(
+            "orders",
+            "paymentWebhook",
+            "A payment provider's signed event (HMAC-SHA256 over t.body, 5-minute tolerance, each event id once)",
+            Json(200, s::webhook),
+        )
+        .errors(&[400, 401, 404, 409, 413, 503]),
+    // Discount codes.
+    get("/api/v1/admin/discount-codes", handler!(orders::list_codes))
+        .staff()
+        .doc(
+            "orders",
+            "listDiscountCodes",
+            "Discount codes, by code",
+            Json(200, s::discounts),
+        ),
+    post("/api/v1/admin/discount-codes", handler!(orders::create_code))
+        .staff()
+        .doc(
+            "orders",
+            "createDiscountCode",
+            "Create a discount code (percent or fixed, window, minimum, limits)",
+            Json(201, s::discount),
+        )
+        .errors(&[409]),
+    get(
+        "/api/v1/admin/discount-codes/{id}",
+        handler!(orders::get_code),
+    )
+    .staff()
+    .doc(
+        "orders",
+        "getDiscountCode",
+        "One discount code with its uses",
+        Json(200, s::discount),
+    ),
+    patch(
+        "/api/v1/admin/discount-codes/{id}",
+        handler!(orders::update_code),
+    )
+    .staff()
+    .doc(
+        "orders",
+        "updateDiscountCode",
+        "Change a discount code (not its code)",
+        Json(200, s::discount),
+    ),
+    delete(
+        "/api/v1/admin/discount-codes/{id}",
+        handler!(orders::delete_code),
+    )
+    .staff()
+    .doc(
+        "orders",
+        "deleteDiscountCode",
+        "Delete a discount code (orders keep it)",
+        Empty(204),
+    ),
+    // The customer's addresses, wishlist and notifications.
+    get("/api/v1/me/addresses", handler!(profile::list_addresses))
+        .account()
+        .doc(
+            "profile",
+            "listAddresses",
+            "Saved addresses, oldest first",
+            Json(200, s::addresses),
+        ),
+    post("/api/v1/me/addresses", handler!(profile::add_address))
+        .account()
+        .doc(
+            "profile",
+            "addAddress",
+            "Save an address (the first is the default; at most 20)",
+            Json(201, s::address),
+        )
+        .errors(&[409]),
+    patch(
+        "/api/v1/me/addresses/{id}",
+        handler!(profile::update_address),
+    )
+    .account()
+    .doc(
+        "profile",
+        "updateAddress",
+        "Change a saved address, or make it the default",
+        Json(200, s::address),
+    ),
+    delete(
+        "/api/v1/me/addresses/{id}",
+        handler!(profile::delete_address),
+    )
+    .account()
+    .doc(
+        "profile",
+        "deleteAddress",
+        "Delete a saved address",
+        Empty(204),
+    ),
+    get("/api/v1/me/wishlist", handler!(profile::wishlist))
+        .account()
+        .doc(
+            "profile",
+            "getWishlist",
+            "Wished products with their current price and availability, newest first",
+            Json(200, s::wishlist),
+        ),
+    post("/api/v1/me/wishlist", handler!(profile::wish))
+        .account()
+        .doc(
+            "profile",
+            "addToWishlist",
+            "Wish for a product (again: no change)",
+            Empty(204),
+        )
+        .errors(&[404, 409]),
+    delete("/api/v1/me/wishlist/{id}", handler!(profile::unwish))
+        .account()
+        .doc(
+            "profile",
+            "removeFromWishlist",
+            "Remove a product from the wishlist",
+            Empty(204),
+        ),
+    get("/api/v1/me/notifications", handler!(profile::notifications))
+        .account()
+        .doc(
+            "profile",
+            "listNotifications",
+            "Notifications about the customer's orders, unread first",
+            Json(200, s::notifications),
+        ),
+    post(
+        "/api/v1/me/notifications/{id}/read",
+        handler!(profile::read_notification),
+    )
+    .account()
+    .doc(
+        "profile",
+        "readNotification",
+        "Mark a notification read",
+        Empty(204),
+    ),
 ];
 
 /// Whether `path` matches `pattern` segment by segment; `{name}` matches any

@@ -344,16 +344,23 @@ impl Catalog {
                 Ok::<_, CatalogError>(r)
             })
             .await?;
+        self.review_created(review.id.as_str())
+    }
+
+    /// The answer to a review's creation: the review as JSON, with its
+    /// author.
+    pub fn review_created(&self, review_id: &str) -> CatalogResult<Created> {
         let txn = self.store.read()?;
         let rec = txn
-            .review(review.id.as_str())?
-            .ok_or_else(|| not_found("review", review.id.as_str()))?;
+            .review(review_id)?
+            .ok_or_else(|| not_found("review", review_id))?;
+        let review = rec.to_domain()?;
         let user = txn.reviewer(review.user_id.as_str())?;
         let item =
             super::json::ReviewItem::new(rec.view()?, user.as_ref().map(|u| u.view()).transpose()?);
         Ok(Created {
             body: super::json::to_vec(&super::json::Data { data: item }),
-            id: review.id.into_string(),
+            id: review_id.to_string(),
         })
     }
 }

@@ -62,6 +62,11 @@ impl Caller {
         use Caller::*;
         match access {
             Access::Public => true,
+            Access::Shopper => matches!(
+                self,
+                Anonymous | Customer | OtherCustomer | StaffAccount | AdminAccount
+            ),
+            Access::Signed => !matches!(self, Anonymous | WrongToken),
             Access::Account => {
                 matches!(self, Customer | OtherCustomer | StaffAccount | AdminAccount)
             }
