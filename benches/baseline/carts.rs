@@ -2,9 +2,11 @@
 //! cart, a field per product (`<position> <quantity> <unit price cents>`),
 //! the whole hash expiring 30 days after its last change.
 //!
-//! The token is the key itself (the plans' cart id in a header), 32 random
-//! bytes in base64url; a header that is not of that shape is no cart. An
-//! add reads the hash, applies shopd's own [`Cart::add`] (so the limits and
+//! The token is the key itself (the plans' cart id in a header): shopd's
+//! `random_secret` (32 random bytes, base64url) for a new cart; a request
+//! may name any token of shopd's shape (16–128 URL-safe characters, checked
+//! by the route), and an add to a token with no cart starts one under it,
+//! as in shopd. An add reads the hash, applies shopd's own [`Cart::add`] (so the limits and
 //! errors are shopd's), and writes back the one changed field with the TTL
 //! in one pipeline: two adds racing on one cart may lose one of them, as a
 //! read-modify-write in the plans would (a cart belongs to one shopper).
@@ -14,16 +16,13 @@
 //! (`--cache off` turns off the response cache only).
 
 use crate::db::internal_msg;
-use base64::Engine;
 use redis::aio::ConnectionManager;
 use shopd::api::error::ApiError;
 use shopd::domain::Id;
 use shopd::domain::cart::{Cart, CartLine};
 
 /// A cart nobody changed for this long is gone (shopd's guest TTL).
-const TTL_SECS: u64 = 30 * 24 * 3600;
-/// base64url of 32 bytes, no padding.
-const TOKEN_LEN: usize = 43;
+const TTL_SECS: u64 = (shopd::domain::cart::GUEST_TTL_MS / 1000) as u64;
 
 #[derive(Clone)]
 pub struct Carts {
@@ -48,25 +47,14 @@ impl Carts {
         Ok(Carts { redis })
     }
 
-    /// A fresh cart token.
+    /// A fresh cart token (shopd's).
     pub fn new_token() -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-    }
-
-    /// Whether `token` could name a cart (anything else is no cart).
-    pub fn well_formed(token: &str) -> bool {
-        token.len() == TOKEN_LEN
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        shopd::accounts::tokens::random_secret()
     }
 
     /// The cart of `token`, its lines in the order they were first added;
     /// `None` when there is no such cart.
     pub async fn load(&self, token: &str) -> Result<Option<Cart>, ApiError> {
-        if !Carts::well_formed(token) {
-            return Ok(None);
-        }
         let mut con = self.redis.clone();
         let fields: Vec<(String, String)> = redis::cmd("HGETALL")
             .arg(key(token))

@@ -1,183 +1,144 @@
 //! Handlers of the guest cart, checkout, discount codes and the staff order
 //! detail (registered in `routes`): headers and body in, `carts` and
-//! `orders` called, shopd's JSON out (`views`). After a checkout commits,
-//! the ordered products' cache tags are invalidated, as product writes do.
+//! `orders` called, shopd's own views out (`shopd::api::orders`), so the
+//! JSON is byte-identical. After a checkout commits, the ordered products'
+//! cache tags are invalidated, as product writes do.
+//!
+//! Request checks run in shopd's order: cart token (400), idempotency key
+//! (400), body (400/413), fields (422), no cart token (409 `cart_empty`),
+//! a guest without email (422); then the checkout's own (`orders`).
 
 use crate::carts::Carts;
 use crate::orders::{self, Checkout};
 use crate::routes::{State, invalidate_product};
-use crate::views::{self, Data};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 use shopd::api::error::ApiError;
 use shopd::api::extract::{json_object, require_admin};
+use shopd::api::orders::{
+    CART_TOKEN_HEADER, CartView, DiscountView, IDEMPOTENCY_HEADER, OrderView,
+};
 use shopd::api::state::HttpSettings;
+use shopd::catalog::json::Data;
 use shopd::domain::FieldErrors;
-use shopd::domain::cart::{Cart, CartError, CartItem, price, unit_price_cents};
+use shopd::domain::cart::{Cart, CartItem, PricedCart, price, unit_price_cents};
 use shopd::domain::discount::DiscountDraft;
 use shopd::domain::order::CheckoutRequest;
+use shopd::orders::OrdersError;
 
-const CART_TOKEN: HeaderName = HeaderName::from_static("x-cart-token");
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-fn header_str<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-fn cart_token(req: &HttpRequest) -> Option<&str> {
-    header_str(req, CART_TOKEN.as_str()).filter(|t| Carts::well_formed(t))
-}
-
-fn with_token(mut res: HttpResponse, token: &str) -> HttpResponse {
-    if let Ok(v) = HeaderValue::from_str(token) {
-        res.headers_mut().insert(CART_TOKEN, v);
+/// The `X-Cart-Token` header: absent (or blank), or 16–128 URL-safe
+/// characters; anything else is 400 (shopd's `api::orders::cart_token`).
+fn cart_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get(CART_TOKEN_HEADER) else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or("").trim();
+    if s.is_empty() {
+        return Ok(None);
     }
-    res
+    if (16..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(Some(s.to_string()))
+    } else {
+        Err(ApiError::BadRequest {
+            code: "invalid_cart_token",
+            message: "X-Cart-Token must be the token an earlier cart answer gave".into(),
+        })
+    }
 }
 
-fn validation(field: &str, reason: impl Into<String>) -> ApiError {
-    let mut e = FieldErrors::new();
-    e.push(field, reason);
-    ApiError::validation(e)
+/// The required `Idempotency-Key` header: 1–255 visible ASCII characters
+/// (shopd's `api::orders::IdempotencyKey`).
+fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
+    let key = req
+        .headers()
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    match key {
+        Some(k) if k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(k.to_string()),
+        Some(_) => Err(ApiError::BadRequest {
+            code: "invalid_idempotency_key",
+            message: "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+        }),
+        None => Err(ApiError::BadRequest {
+            code: "idempotency_key_required",
+            message: "checkout needs an Idempotency-Key header (a unique value per order attempt, e.g. a UUID); retries send the same one".into(),
+        }),
+    }
 }
 
-/// `POST /cart/items`: a product into the caller's cart (a new cart when the
-/// request names none).
+/// `{"data": body}` with `status`, and the cart token when there is one.
+fn answer<T: Serialize>(status: StatusCode, body: T, token: Option<&str>) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    if let Some(v) = token.and_then(|t| HeaderValue::from_str(t).ok()) {
+        res.insert_header((CART_TOKEN_HEADER, v));
+    }
+    res.json(Data { data: body })
+}
+
+fn cart_answer(c: &PricedCart, token: Option<&str>) -> HttpResponse {
+    answer(StatusCode::OK, CartView::from(c), token)
+}
+
+/// `POST /cart/items`: a product into the caller's cart (a new cart, and
+/// token, when the request names none).
 pub async fn add_item(
     req: HttpRequest,
     payload: web::Payload,
     settings: web::Data<HttpSettings>,
     s: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
+    let token = cart_token(&req)?;
     let body = json_object(&req, payload, settings.body_limit).await?;
     let item = CartItem::parse(&body).map_err(ApiError::validation)?;
-    let known = match cart_token(&req) {
-        Some(t) => s.carts.load(t).await?.map(|c| (t.to_string(), c)),
-        None => None,
-    };
-    let (token, mut cart) = known.unwrap_or_else(|| (Carts::new_token(), Cart::default()));
+    let token = token.unwrap_or_else(Carts::new_token);
+    let mut cart = s.carts.load(&token).await?.unwrap_or_default();
     let mut ids: Vec<&str> = cart.lines.iter().map(|l| l.product_id.as_str()).collect();
     ids.push(item.product_id.as_str());
     let client = s.db.conn().await?;
     let mut products = orders::products(&s.db.sql(&client), &ids).await?;
     drop(client);
+    let pid = item.product_id.as_str();
     let product = products
-        .get(item.product_id.as_str())
-        .ok_or_else(|| crate::reads::not_found("product", item.product_id.as_str()))?;
+        .get(pid)
+        .ok_or_else(|| ApiError::from(OrdersError::NotFound(format!("no product {pid}"))))?;
     if !product.is_available {
-        return Err(ApiError::Conflict {
-            code: "unavailable",
-            message: format!("product {} is not for sale", item.product_id),
-        });
+        return Err(OrdersError::Unavailable(pid.to_string()).into());
     }
     let unit = unit_price_cents(product);
     cart.add(item.product_id.clone(), item.quantity, unit)
-        .map_err(|e| match e {
-            CartError::TooManyLines => ApiError::Conflict {
-                code: "cart_full",
-                message: e.to_string(),
-            },
-            e => validation("quantity", e.to_string()),
-        })?;
+        .map_err(OrdersError::from)?;
     let position = cart
         .lines
         .iter()
         .position(|l| l.product_id == item.product_id)
-        .expect("the line was just added");
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the added line is missing")))?;
     s.carts
         .put_line(&token, position, &cart.lines[position])
         .await?;
     let priced = price(&cart, |id| products.remove(id));
-    let res = shopd::api::json(views::to_vec(&Data {
-        data: views::cart(&priced),
-    }));
-    Ok(with_token(res, &token))
+    Ok(cart_answer(&priced, Some(&token)))
 }
 
 /// `GET /cart`: the caller's cart priced now (an empty one when it has none).
 pub async fn get_cart(req: HttpRequest, s: web::Data<State>) -> Result<HttpResponse, ApiError> {
-    let token = cart_token(&req);
-    let cart = match token {
+    let token = cart_token(&req)?;
+    let cart = match &token {
         Some(t) => s.carts.load(t).await?.unwrap_or_default(),
         None => Cart::default(),
     };
     let priced = if cart.is_empty() {
-        Default::default()
+        PricedCart::default()
     } else {
         orders::price_cart(&s.db, &cart).await?
     };
-    let res = shopd::api::json(views::to_vec(&Data {
-        data: views::cart(&priced),
-    }));
-    Ok(match token {
-        Some(t) => with_token(res, t),
-        None => res,
-    })
-}
-
-/// The `Idempotency-Key` header: 1–255 visible ASCII characters.
-fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
-    let key = req
-        .headers()
-        .get(IDEMPOTENCY_KEY)
-        .map(|v| v.as_bytes())
-        .filter(|k| (1..=255).contains(&k.len()) && k.iter().all(u8::is_ascii_graphic));
-    match key {
-        // Visible ASCII is UTF-8.
-        Some(k) => Ok(String::from_utf8_lossy(k).into_owned()),
-        None => Err(ApiError::BadRequest {
-            code: "idempotency_key_required",
-            message:
-                "checkout needs an 'Idempotency-Key' header of 1 to 255 visible ASCII characters"
-                    .into(),
-        }),
-    }
-}
-
-/// The raw body (for its fingerprint) and the JSON object in it, with
-/// `json_object`'s answers for a body too large or not an object.
-async fn raw_object(
-    req: &HttpRequest,
-    payload: web::Payload,
-    limit: usize,
-) -> Result<(Vec<u8>, Map<String, Value>), ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
-    let body = payload
-        .to_bytes_limited(limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit })?
-        .map_err(|e| ApiError::BadRequest {
-            code: "bad_request",
-            message: format!("could not read the request body: {e}"),
-        })?;
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(map)) => Ok((body.to_vec(), map)),
-        Ok(_) => Err(ApiError::BadRequest {
-            code: "malformed_json",
-            message: "the request body must be a JSON object".into(),
-        }),
-        Err(e) => Err(ApiError::BadRequest {
-            code: "malformed_json",
-            message: format!("the request body is not valid JSON: {e}"),
-        }),
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    Ok(cart_answer(&priced, token.as_deref()))
 }
 
 /// `POST /checkout`.
@@ -187,33 +148,38 @@ pub async fn checkout(
     settings: web::Data<HttpSettings>,
     s: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
+    let token = cart_token(&req)?;
     let key = idempotency_key(&req)?;
-    let (raw, body) = raw_object(&req, payload, settings.body_limit).await?;
+    let body = json_object(&req, payload, settings.body_limit).await?;
     let request = CheckoutRequest::parse(&body).map_err(ApiError::validation)?;
-    let (email, address) = orders::guest_details(&request)?;
-    let token = header_str(&req, CART_TOKEN.as_str()).map(str::to_string);
+    let Some(token) = token else {
+        return Err(OrdersError::CartEmpty.into());
+    };
+    let Some(email) = request.email.clone() else {
+        let mut e = FieldErrors::new();
+        e.push("email", "is required for a guest checkout");
+        return Err(ApiError::validation(e));
+    };
+    // The same body is the same JSON object (serde_json's map is sorted by
+    // key), fingerprinted as shopd does.
+    let canonical = serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.into()))?;
     let c = Checkout {
-        caller: format!("g:{}", token.as_deref().unwrap_or_default()),
+        caller: format!("g:{token}"),
         key,
-        body_hash: hex(&Sha256::digest(&raw)),
+        fingerprint: shopd::accounts::tokens::token_hash(&canonical),
         request,
         email,
-        address,
-        token: token.filter(|t| Carts::well_formed(t)),
+        token,
     };
-    let placed = match orders::checkout(&s.db, &s.carts, s.charges, c).await {
-        Ok(p) => p,
-        Err(e) => return views::checkout_error(e),
-    };
+    let placed = orders::checkout(&s.db, &s.carts, s.charges, c).await?;
     if !placed.replayed {
-        // The plans invalidate after the commit: stock shows in details and
-        // lists.
+        // The plans invalidate after the commit: the new stock shows in
+        // details and lists.
         for l in &placed.order.lines {
             invalidate_product(&s.cache, l.product_id.as_str()).await;
         }
     }
     let mut res = HttpResponse::Created();
-    res.content_type(header::ContentType::json());
     res.insert_header((
         header::LOCATION,
         format!("/api/v1/orders/{}", placed.order.id),
@@ -221,9 +187,9 @@ pub async fn checkout(
     if placed.replayed {
         res.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(res.body(views::to_vec(&Data {
-        data: views::order(&placed.order),
-    })))
+    Ok(res.json(Data {
+        data: OrderView::from(&placed.order),
+    }))
 }
 
 /// `POST /admin/discount-codes`.
@@ -238,14 +204,13 @@ pub async fn create_code(
     let draft = DiscountDraft::parse(&body, true).map_err(ApiError::validation)?;
     let code = orders::create_code(&s.db, draft).await?;
     Ok(HttpResponse::Created()
-        .content_type(header::ContentType::json())
         .insert_header((
             header::LOCATION,
             format!("/api/v1/admin/discount-codes/{}", code.code),
         ))
-        .body(views::to_vec(&Data {
-            data: views::discount(&code),
-        })))
+        .json(Data {
+            data: DiscountView::from(&code),
+        }))
 }
 
 /// `GET /admin/orders/{id}`.
@@ -256,10 +221,6 @@ pub async fn order(
     s: web::Data<State>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &settings)?;
-    let order = orders::order(&s.db, &id)
-        .await?
-        .ok_or_else(|| crate::reads::not_found("order", &id))?;
-    Ok(shopd::api::json(views::to_vec(&Data {
-        data: views::order(&order),
-    })))
+    let order = orders::order(&s.db, &id).await?;
+    Ok(answer(StatusCode::OK, OrderView::from(&order), None))
 }

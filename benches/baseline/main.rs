@@ -17,7 +17,6 @@
 //! - `carts`: guest carts in Redis (a hash per cart token, 30-day TTL).
 //! - `orders`: checkout as one PostgreSQL transaction, orders, discount codes.
 //! - `commerce`: the cart, checkout, discount-code and order handlers.
-//! - `views`: their JSON, as shopd renders it.
 //! - `cache`: the plans' Redis helper, `getCached` and `invalidateByTag`.
 //! - `routes`: actix-web handlers: parse, cache-or-query, respond.
 //! - `metrics`: counters for `GET /metrics` (Prometheus text).
@@ -36,7 +35,6 @@ mod orders;
 mod reads;
 mod routes;
 mod search;
-mod views;
 mod writes;
 
 use actix_web::middleware::{Compress, from_fn};

@@ -12,7 +12,11 @@
 //!    any blocking problem: 409 `out_of_stock` listing every blocking line
 //!    (also when a concurrent checkout took the stock between that read and
 //!    the UPDATE: 0 rows, roll back, read again);
-//! 4. the discount code, with its row locked: 422 `discount_code_invalid`.
+//! 4. a guest's `addressId` (a guest has no saved addresses): 422;
+//! 5. the discount code, with its row locked: 422 `discount_code_invalid`.
+//!
+//! Every refusal is shopd's own `OrdersError` turned into its `ApiError`,
+//! so status, code and message are the same by construction.
 //!
 //! Money comes from shopd's [`Totals::compute`] and [`DiscountCode::amount_off`],
 //! so both designs charge the same cents.
@@ -22,7 +26,7 @@ use crate::db::{Db, Param, Sql, internal, internal_msg, timestamp, to_offset};
 use deadpool_postgres::GenericClient;
 use shopd::api::error::ApiError;
 use shopd::domain::account::Email;
-use shopd::domain::address::{self, Address};
+use shopd::domain::address;
 use shopd::domain::cart::{Cart, LineProblem, PricedCart, price};
 use shopd::domain::discount::{CodeRejection, DiscountCode, DiscountDraft, DiscountKind};
 use shopd::domain::order::{
@@ -30,39 +34,22 @@ use shopd::domain::order::{
     Transition,
 };
 use shopd::domain::{Discount, FieldErrors, Id, Price, Product, Timestamp};
+use shopd::orders::{BlockedLine, OrdersError};
 use std::collections::HashMap;
 use tokio_postgres::Row;
 
-/// How long a checkout's idempotency key is remembered.
-const KEY_TTL_MS: i64 = 24 * 3600 * 1000;
+/// How long a checkout's idempotency key is remembered (shopd's).
+const KEY_TTL_MS: i64 = shopd::orders::IDEMPOTENCY_TTL_MS;
 
-/// Why a checkout did not make an order (beyond [`ApiError`]s).
-#[derive(Debug)]
-pub enum CheckoutError {
-    Api(ApiError),
-    /// 409 `cart_empty`.
-    CartEmpty,
-    /// 409 `out_of_stock`, every blocking line.
-    OutOfStock(Vec<Blocked>),
-    /// 422 `discount_code_invalid`.
-    CodeInvalid(CodeRejection),
-    /// 422 `idempotency_key_reused`.
-    KeyReused,
+/// shopd's error answer for `e` (same status, code and message).
+fn refuse(e: OrdersError) -> ApiError {
+    ApiError::from(e)
 }
 
-impl From<ApiError> for CheckoutError {
-    fn from(e: ApiError) -> Self {
-        CheckoutError::Api(e)
-    }
-}
-
-/// A line checkout refuses.
-#[derive(Debug, Clone)]
-pub struct Blocked {
-    pub product_id: String,
-    pub problem: LineProblem,
-    pub requested: u32,
-    pub available: u32,
+fn field(name: &str, reason: &str) -> ApiError {
+    let mut e = FieldErrors::new();
+    e.push(name, reason);
+    ApiError::validation(e)
 }
 
 /// One checkout's input, checked by the route.
@@ -70,12 +57,11 @@ pub struct Checkout {
     /// Whose idempotency keys: `g:<cart token>` for a guest.
     pub caller: String,
     pub key: String,
-    /// SHA-256 of the raw body, hex.
-    pub body_hash: String,
+    /// Identifies the request body (SHA-256 of its canonical JSON).
+    pub fingerprint: String,
     pub request: CheckoutRequest,
     pub email: Email,
-    pub address: Address,
-    pub token: Option<String>,
+    pub token: String,
 }
 
 /// What a checkout made.
@@ -207,12 +193,12 @@ pub async fn price_cart(db: &Db, cart: &Cart) -> Result<PricedCart, ApiError> {
     Ok(price(cart, |id| products.get(id).cloned()))
 }
 
-fn blocked(priced: &PricedCart) -> Vec<Blocked> {
+fn blocked(priced: &PricedCart) -> Vec<BlockedLine> {
     priced
         .lines
         .iter()
         .filter_map(|l| {
-            l.blocked().map(|problem| Blocked {
+            l.blocked().map(|problem| BlockedLine {
                 product_id: l.product_id.as_str().to_string(),
                 problem,
                 requested: l.quantity,
@@ -228,27 +214,30 @@ pub async fn checkout(
     carts: &Carts,
     charges: Charges,
     c: Checkout,
-) -> Result<Placed, CheckoutError> {
+) -> Result<Placed, ApiError> {
     let mut client = db.conn().await?;
     // 1. The key.
     if let Some(placed) = replay(db, &client, &c).await? {
         return Ok(placed);
     }
     // 2. The cart.
-    let cart = match &c.token {
-        Some(t) => carts.load(t).await?,
-        None => None,
-    };
-    let cart = cart
+    let cart = carts
+        .load(&c.token)
+        .await?
         .filter(|c| !c.is_empty())
-        .ok_or(CheckoutError::CartEmpty)?;
+        .ok_or_else(|| refuse(OrdersError::CartEmpty))?;
     // 3. The lines, as the products are now.
     let products = cart_products(&db.sql(&client), &cart).await?;
     let priced = price(&cart, |id| products.get(id).cloned());
     let refused = blocked(&priced);
     if !refused.is_empty() {
-        return Err(CheckoutError::OutOfStock(refused));
+        return Err(refuse(OrdersError::OutOfStock(refused)));
     }
+    let address = match &c.request.ship_to {
+        ShipTo::Address(a) => a.clone(),
+        // A guest has no saved addresses.
+        ShipTo::Saved(id) => return Err(field("addressId", &format!("no saved address '{id}'"))),
+    };
     let now = Timestamp::now();
     db.metrics().statement();
     let tx = client
@@ -274,24 +263,26 @@ pub async fn checkout(
             let mut refused = blocked(&price(&cart, |id| products.get(id).cloned()));
             if refused.is_empty() {
                 // Back in stock since the UPDATE: still this attempt failed.
-                refused.push(Blocked {
+                refused.push(BlockedLine {
                     product_id: l.product_id.as_str().to_string(),
                     problem: LineProblem::InsufficientStock,
                     requested: l.quantity,
                     available: products.get(l.product_id.as_str()).map_or(0, |p| p.stock),
                 });
             }
-            return Err(CheckoutError::OutOfStock(refused));
+            return Err(refuse(OrdersError::OutOfStock(refused)));
         }
     }
-    // 4. The code, locked until the commit so its limits hold.
-    let customer = c.email.as_str().to_string();
+    // 4. The code, locked until the commit so its limits hold. A guest is
+    // known by its email (shopd's customer key).
+    let customer = format!("email:{}", c.email.as_str());
     let mut discount = 0;
     if let Some(code) = &c.request.discount_code {
+        let invalid = |r| refuse(OrdersError::DiscountInvalid(r));
         let row = sql
             .query_opt(CODE_FOR_UPDATE, &[code])
             .await?
-            .ok_or(CheckoutError::CodeInvalid(CodeRejection::Unknown))?;
+            .ok_or_else(|| invalid(CodeRejection::Unknown))?;
         let d = discount_code(&row)?;
         let uses: i64 = get(
             &sql.query_one(CUSTOMER_USES, &[code, &customer]).await?,
@@ -299,11 +290,11 @@ pub async fn checkout(
         )?;
         discount = d
             .amount_off(priced.subtotal_cents, now, uses.max(0) as u32)
-            .map_err(CheckoutError::CodeInvalid)?;
+            .map_err(invalid)?;
     }
     let totals = Totals::compute(priced.subtotal_cents, discount, charges);
     let id = Id::generate("ord");
-    let address = serde_json::to_string(&c.address).map_err(|e| internal(e, "an address"))?;
+    let address_json = serde_json::to_string(&address).map_err(|e| internal(e, "an address"))?;
     let at = to_offset(now);
     let money = |x: u64| x as i64;
     let number: i64 = get(
@@ -313,7 +304,7 @@ pub async fn checkout(
                 &id.as_str(),
                 &c.email.as_str(),
                 &c.request.payment_method.as_str(),
-                &address,
+                &address_json,
                 &money(totals.subtotal),
                 &money(totals.discount),
                 &money(totals.shipping),
@@ -361,12 +352,20 @@ pub async fn checkout(
             .await?;
     }
     let expires = to_offset(
-        Timestamp::from_millis(now.millis() + KEY_TTL_MS).map_err(|e| internal_msg(e, "expiry"))?,
+        Timestamp::from_millis(now.millis() + KEY_TTL_MS)
+            .map_err(|e| internal_msg(e, "an idempotency key's expiry"))?,
     );
     if sql
         .execute(
             INSERT_KEY,
-            &[&c.caller, &c.key, &c.body_hash, &id.as_str(), &at, &expires],
+            &[
+                &c.caller,
+                &c.key,
+                &c.fingerprint,
+                &id.as_str(),
+                &at,
+                &expires,
+            ],
         )
         .await?
         == 0
@@ -376,15 +375,13 @@ pub async fn checkout(
         drop(tx);
         return replay(db, &client, &c)
             .await?
-            .ok_or_else(|| internal_msg("vanished", "an idempotency key").into());
+            .ok_or_else(|| internal_msg("vanished", "an idempotency key"));
     }
     sql.execute(INSERT_MAIL_JOB, &[&id.as_str(), &c.email.as_str()])
         .await?;
     db.metrics().statement();
     tx.commit().await.map_err(|e| internal(e, "COMMIT"))?;
-    if let Some(t) = &c.token {
-        carts.clear(t).await;
-    }
+    carts.clear(&c.token).await;
     let order = Order {
         id,
         number: number.max(0) as u64,
@@ -394,7 +391,7 @@ pub async fn checkout(
         paid_at: None,
         payment_method: c.request.payment_method,
         lines,
-        address: c.address,
+        address,
         totals,
         discount_code: c.request.discount_code,
         refund_due: false,
@@ -414,14 +411,14 @@ async fn replay<C: GenericClient + Sync>(
     db: &Db,
     client: &C,
     c: &Checkout,
-) -> Result<Option<Placed>, CheckoutError> {
+) -> Result<Option<Placed>, ApiError> {
     let sql = db.sql(client);
     let Some(row) = sql.query_opt(KEY_LOOKUP, &[&c.caller, &c.key]).await? else {
         return Ok(None);
     };
     let hash: String = get(&row, "requestHash")?;
-    if hash != c.body_hash {
-        return Err(CheckoutError::KeyReused);
+    if hash != c.fingerprint {
+        return Err(refuse(OrdersError::IdempotencyKeyReused));
     }
     let order_id: String = get(&row, "orderId")?;
     let order = load_order(db, client, &order_id)
@@ -507,9 +504,11 @@ pub async fn load_order<C: GenericClient + Sync>(
 }
 
 /// `GET /admin/orders/{id}`.
-pub async fn order(db: &Db, id: &str) -> Result<Option<Order>, ApiError> {
+pub async fn order(db: &Db, id: &str) -> Result<Order, ApiError> {
     let client = db.conn().await?;
-    load_order(db, &client, id).await
+    load_order(db, &client, id)
+        .await?
+        .ok_or_else(|| refuse(OrdersError::NotFound(format!("no order {id}"))))
 }
 
 fn discount_code(r: &Row) -> Result<DiscountCode, ApiError> {
@@ -541,14 +540,12 @@ fn discount_code(r: &Row) -> Result<DiscountCode, ApiError> {
     })
 }
 
-/// `POST /admin/discount-codes`: the new code, or 409 `conflict` when the
-/// code is taken.
+/// `POST /admin/discount-codes`: the new code, or 409 `duplicate_id` when
+/// the code is taken.
 pub async fn create_code(db: &Db, draft: DiscountDraft) -> Result<DiscountCode, ApiError> {
-    let code = draft.create(Timestamp::now()).ok_or_else(|| {
-        let mut e = FieldErrors::new();
-        e.push("body", "required fields are missing");
-        ApiError::validation(e)
-    })?;
+    let code = draft
+        .create(Timestamp::now())
+        .ok_or_else(|| field("code", "is required"))?;
     let (kind, value) = match code.kind {
         DiscountKind::Percent(p) => ("percent", p as i64),
         DiscountKind::Fixed(c) => ("fixed", c as i64),
@@ -575,29 +572,7 @@ pub async fn create_code(db: &Db, draft: DiscountDraft) -> Result<DiscountCode, 
         )
         .await?;
     if n == 0 {
-        return Err(ApiError::Conflict {
-            code: "conflict",
-            message: format!("discount code {} already exists", code.code),
-        });
+        return Err(refuse(OrdersError::Exists(code.code)));
     }
     Ok(code)
-}
-
-/// Where a guest's checkout ships, and its email: a guest must send both
-/// (an `addressId` names an account's saved address, which a guest has none of).
-pub fn guest_details(r: &CheckoutRequest) -> Result<(Email, Address), ApiError> {
-    let mut errors = FieldErrors::new();
-    if r.email.is_none() {
-        errors.push("email", "is required for a guest checkout");
-    }
-    if let ShipTo::Saved(_) = r.ship_to {
-        errors.push(
-            "addressId",
-            "a guest has no saved addresses; send shippingAddress",
-        );
-    }
-    match (&r.email, &r.ship_to) {
-        (Some(e), ShipTo::Address(a)) if errors.is_empty() => Ok((e.clone(), a.clone())),
-        _ => Err(ApiError::validation(errors)),
-    }
 }

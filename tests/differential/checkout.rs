@@ -3,7 +3,8 @@
 //!
 //! Arrange: PostgreSQL and Redis from `setup.sh` with the fixture
 //! catalogue, one baseline server (cache on), shopd in-process on the same
-//! catalogue; the same discount codes created on both through the staff API.
+//! catalogue, both charging 5.99 shipping and 19 % tax; the same discount
+//! codes created on both through the staff API.
 //!
 //! Act and assert: a scripted sequence — carts (adds, merges of quantities,
 //! unknown and unavailable products, limits), checkouts with and without
@@ -18,7 +19,7 @@
 //! design's cache), must be equal and equal to the fixture's less what was
 //! ordered.
 
-use crate::processes::{Baseline, Services, TOKEN, start_shopd, wait_ready};
+use crate::processes::{Baseline, Services, TOKEN, start_shopd_charging, wait_ready};
 use crate::requests::first_diff;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -198,8 +199,14 @@ async fn baseline_checks_out_exactly_like_shopd() {
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let services = Services::start(&tmp.path().join("services"));
-    let baseline = Baseline::start(&services, true);
-    let (shopd, shopd_handle) = start_shopd(&tmp.path().join("shopd")).await;
+    // Shipping and a tax rate that rounds: 5.99 and 19 %.
+    let flags = ["--shipping", "5.99", "--tax-rate", "19"];
+    let baseline = Baseline::start_with(&services, true, &flags);
+    let charges = shopd::domain::order::Charges {
+        shipping_cents: 599,
+        tax_basis_points: 1_900,
+    };
+    let (shopd, shopd_handle) = start_shopd_charging(&tmp.path().join("shopd"), charges).await;
     let client = Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
