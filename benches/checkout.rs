@@ -380,6 +380,16 @@ fn summary(rows: &[Row], design: &str, scenario: &str, f: fn(&Row) -> f64) -> (f
     common::median_range(v)
 }
 
+/// `/proc/loadavg`'s three load averages.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn fixture_products() -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog/products.jsonl");
     std::fs::read_to_string(path)
@@ -463,6 +473,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let load_before = loadavg();
     let mut rows = Vec::new();
     for round in 0..rounds {
         for design in &designs {
@@ -475,6 +486,7 @@ fn main() {
         setup(&["stop", "--dir", &services_arg]);
     }
 
+    let load_after = loadavg();
     let mut md = format!(
         "# Checkout: shopd vs the Postgres design\n\n\
          `cargo bench --features baseline --bench checkout`: fixture catalogue (1,000 products), \
@@ -539,6 +551,10 @@ fn main() {
         if ratio >= 5.0 { "met" } else { "not met" },
         if p99 <= 0.2 { "met" } else { "not met" },
         if oversold == 0 { "met" } else { "not met" },
+    );
+    md += &format!(
+        "\nMachine load (1, 5, 15 min) before the first round: {load_before}; after the last: \
+         {load_after} (anything else running on the 2 cores shows here).\n"
     );
     std::fs::write(root.join("checkout-results.md"), &md).unwrap();
     std::fs::write(
