@@ -238,6 +238,23 @@ async fn baseline_checks_out_exactly_like_shopd() {
     let c = &client;
     let s = &mut sides;
     use Method as M;
+    // Products whose stock the orders below change, read first so that
+    // each design has them in its cache: the stock read at the end must be
+    // fresh anyway, in details and in lists.
+    let ordered: [(&str, u64); 5] = [
+        ("prod-000003", 2),
+        ("prod-000001", 3),
+        ("prod-000009", 3),
+        ("prod-000004", 1),
+        ("prod-000495", 4),
+    ];
+    let list = "/products?brand=brand-0003&sort=price_asc&limit=100";
+    for side in [&shopd, &baseline.address] {
+        for (product, _) in ordered {
+            assert_eq!(stock(c, side, product).await, fixture[product]);
+        }
+    }
+    both(c, s, "a list before", M::GET, list, Who::Nobody, None, None).await;
 
     // Discount codes, one per way a code can fail, and their errors.
     for code in [
@@ -588,6 +605,7 @@ async fn baseline_checks_out_exactly_like_shopd() {
     // A race for the last units: 12 customers, 4 units, 4 orders each side.
     let scarce = "prod-000495";
     assert_eq!(fixture[scarce], 4);
+    assert_eq!(ordered[4], (scarce, 4));
     let racers: Vec<&'static str> = (0..12)
         .map(|i| &*Box::leak(format!("racer{i}").into_boxed_str()))
         .collect();
@@ -643,20 +661,21 @@ async fn baseline_checks_out_exactly_like_shopd() {
         assert_eq!(made, 4, "{}: orders for the last 4 units", side.name);
     }
 
-    // Stock afterwards, through each design's product detail (and cache).
-    let ordered: [(&str, u64); 5] = [
-        ("prod-000003", 2),
-        ("prod-000001", 3),
-        ("prod-000009", 3),
-        ("prod-000004", 1),
-        (scarce, 4),
-    ];
+    // Stock afterwards, through each design's product detail and list
+    // (and caches).
     for (product, n) in ordered {
         let a = stock(c, &shopd, product).await;
         let b = stock(c, &baseline.address, product).await;
         assert_eq!(a, b, "stock of {product}: shopd {a}, baseline {b}");
         assert_eq!(a, fixture[product] - n, "stock of {product}");
     }
+    let [x, _] = both(c, s, "a list after", M::GET, list, Who::Nobody, None, None).await;
+    let listed = x.body["data"].as_array().unwrap();
+    let table = listed
+        .iter()
+        .find(|p| p["title"] == "Cozy Glass Coffee Table Pro 800")
+        .unwrap_or_else(|| panic!("prod-000003 in the list: {}", x.body));
+    assert_eq!(table["stock"], fixture["prod-000003"] - 2, "{table}");
     for product in ["prod-000082", "prod-000002", "prod-000007"] {
         assert_eq!(stock(c, &shopd, product).await, fixture[product]);
         assert_eq!(stock(c, &baseline.address, product).await, fixture[product]);
