@@ -65,6 +65,10 @@ struct Row {
     stock_after: u64,
     /// Σ ordered − (before − after): must be 0.
     oversold: i64,
+    /// CPU of all the design's processes (server; PostgreSQL and Redis for
+    /// the baseline) per order, add-to-cart included, over warm-up and
+    /// measurement.
+    cpu_ms_per_order: f64,
 }
 
 /// What one customer task saw.
@@ -225,6 +229,7 @@ async fn closed_loop(
         stock_before: 0,
         stock_after: 0,
         oversold: 0,
+        cpu_ms_per_order: f64::NAN,
     };
     (row, all.orders)
 }
@@ -298,6 +303,7 @@ async fn scarce(client: &Client, port: u16, product: &str, tag: &str) -> Row {
         stock_before: 0,
         stock_after: 0,
         oversold: 0,
+        cpu_ms_per_order: f64::NAN,
     }
 }
 
@@ -311,7 +317,8 @@ struct Plan {
 }
 
 /// Every scenario once against the server on `port`.
-async fn run_design(port: u16, design: &str, round: usize, plan: &Plan) -> Vec<Row> {
+/// `roots`: the design's processes, for its CPU time.
+async fn run_design(port: u16, roots: &[u32], design: &str, round: usize, plan: &Plan) -> Vec<Row> {
     let Plan {
         distinct,
         hot,
@@ -337,7 +344,10 @@ async fn run_design(port: u16, design: &str, round: usize, plan: &Plan) -> Vec<R
             before += stock(&client, port, p).await;
         }
         let tag = format!("{design}-r{round}-{scenario}");
+        let cpu = common::load::design_cpu_seconds(roots);
         let (mut row, ordered) = closed_loop(&client, port, products, &tag, warm, secs).await;
+        row.cpu_ms_per_order =
+            (common::load::design_cpu_seconds(roots) - cpu) * 1000.0 / ordered.max(1) as f64;
         let mut after = 0;
         for p in products {
             after += stock(&client, port, p).await;
@@ -476,7 +486,9 @@ fn main() {
         for design in &designs {
             let mut server = design.start(true);
             server.wait_for("/ready", Duration::from_secs(300));
-            rows.extend(rt.block_on(run_design(server.port, design.name, round, &plan)));
+            let mut roots = vec![server.pid()];
+            roots.extend(design.service_roots());
+            rows.extend(rt.block_on(run_design(server.port, &roots, design.name, round, &plan)));
         }
     }
     if which.contains("baseline") {
@@ -492,9 +504,11 @@ fn main() {
          {rounds} rounds of A B, {}s warm + {}s measured per scenario; medians with the range \
          over rounds in brackets. Latency is the checkout request alone. The baseline is one \
          PostgreSQL transaction per checkout (`UPDATE … SET stock = stock - $n WHERE … AND \
-         stock >= $n` per line), carts in Redis, `synchronous_commit = on`.\n\n\
-         | scenario | shopd checkouts/s | baseline checkouts/s | shopd / baseline | shopd p50 ms | baseline p50 ms | shopd p99 ms | baseline p99 ms | baseline p99 / shopd p99 | oversold (shopd, baseline) | errors (shopd, baseline) |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         stock >= $n` per line), carts in Redis, `synchronous_commit = on`. CPU per order \
+         counts every process of the design (the baseline: server, PostgreSQL, Redis), \
+         add-to-cart included; the client's CPU is not in it.\n\n\
+         | scenario | shopd checkouts/s | baseline checkouts/s | shopd / baseline | shopd p50 ms | baseline p50 ms | shopd p99 ms | baseline p99 ms | baseline p99 / shopd p99 | CPU ms per order, shopd | CPU ms per order, baseline | oversold (shopd, baseline) | errors (shopd, baseline) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         warm.as_secs(),
         secs.as_secs()
     );
@@ -512,8 +526,10 @@ fn main() {
         let bp50 = summary(&rows, "baseline", scenario, |r| r.p50_ms);
         let sp99 = summary(&rows, "shopd", scenario, |r| r.p99_ms);
         let bp99 = summary(&rows, "baseline", scenario, |r| r.p99_ms);
+        let scpu = summary(&rows, "shopd", scenario, |r| r.cpu_ms_per_order);
+        let bcpu = summary(&rows, "baseline", scenario, |r| r.cpu_ms_per_order);
         md += &format!(
-            "| {scenario} | {} | {} | {:.1}× | {} | {} | {} | {} | {:.1}× | {}, {} | {}, {} |\n",
+            "| {scenario} | {} | {} | {:.1}× | {} | {} | {} | {} | {:.1}× | {} | {} | {}, {} | {}, {} |\n",
             fmt(s, 0),
             fmt(b, 0),
             s.0 / b.0,
@@ -522,6 +538,8 @@ fn main() {
             fmt(sp99, 2),
             fmt(bp99, 2),
             bp99.0 / sp99.0,
+            fmt(scpu, 2),
+            fmt(bcpu, 2),
             total("shopd", scenario, |r| r.oversold),
             total("baseline", scenario, |r| r.oversold),
             total("shopd", scenario, |r| r.errors as i64),
