@@ -69,6 +69,10 @@ struct Row {
     /// the baseline) per order, add-to-cart included, over warm-up and
     /// measurement.
     cpu_ms_per_order: f64,
+    /// Cores busy with anything but the design and this client during the
+    /// scenario (another build, a test run): a round with more than a few
+    /// tenths was disturbed.
+    other_cores: f64,
 }
 
 /// What one customer task saw.
@@ -230,6 +234,7 @@ async fn closed_loop(
         stock_after: 0,
         oversold: 0,
         cpu_ms_per_order: f64::NAN,
+        other_cores: f64::NAN,
     };
     (row, all.orders)
 }
@@ -304,6 +309,7 @@ async fn scarce(client: &Client, port: u16, product: &str, tag: &str) -> Row {
         stock_after: 0,
         oversold: 0,
         cpu_ms_per_order: f64::NAN,
+        other_cores: f64::NAN,
     }
 }
 
@@ -345,9 +351,14 @@ async fn run_design(port: u16, roots: &[u32], design: &str, round: usize, plan: 
         }
         let tag = format!("{design}-r{round}-{scenario}");
         let cpu = common::load::design_cpu_seconds(roots);
+        let me = common::load::cpu_seconds(std::process::id());
+        let (machine, started) = (machine_cpu_seconds(), Instant::now());
         let (mut row, ordered) = closed_loop(&client, port, products, &tag, warm, secs).await;
-        row.cpu_ms_per_order =
-            (common::load::design_cpu_seconds(roots) - cpu) * 1000.0 / ordered.max(1) as f64;
+        let design_cpu = common::load::design_cpu_seconds(roots) - cpu;
+        let client_cpu = common::load::cpu_seconds(std::process::id()) - me;
+        row.cpu_ms_per_order = design_cpu * 1000.0 / ordered.max(1) as f64;
+        row.other_cores = ((machine_cpu_seconds() - machine) - design_cpu - client_cpu).max(0.0)
+            / started.elapsed().as_secs_f64();
         let mut after = 0;
         for p in products {
             after += stock(&client, port, p).await;
@@ -385,6 +396,25 @@ fn summary(rows: &[Row], design: &str, scenario: &str, f: fn(&Row) -> f64) -> (f
         return (f64::NAN, f64::NAN, f64::NAN);
     }
     common::median_range(v)
+}
+
+/// CPU seconds the whole machine has been busy (`/proc/stat`: all but idle
+/// and iowait).
+fn machine_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: f64 = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .enumerate()
+        // user nice system idle iowait irq softirq steal
+        .filter(|(i, _)| *i != 3 && *i != 4 && *i < 8)
+        .filter_map(|(_, v)| v.parse::<f64>().ok())
+        .sum();
+    // USER_HZ is 100 on Linux.
+    ticks / 100.0
 }
 
 /// `/proc/loadavg`'s three load averages.
@@ -578,6 +608,14 @@ fn main() {
         if p99 <= 0.2 { "met" } else { "not met" },
         if oversold == 0 { "met" } else { "not met" },
     );
+    md += "\nOther CPU during each closed-loop scenario (cores busy with neither the design \
+           nor the client; more than a few tenths means the round was disturbed):\n\n";
+    for r in rows.iter().filter(|r| r.scenario != "scarce") {
+        md += &format!(
+            "- {} {} round {}: {:.2} cores, {:.0} checkouts/s\n",
+            r.design, r.scenario, r.round, r.other_cores, r.checkouts_per_s
+        );
+    }
     md += &format!(
         "\nMachine load (1, 5, 15 min) before the first round: {load_before}; after the last: \
          {load_after} (anything else running on the 2 cores shows here).\n"
