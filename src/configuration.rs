@@ -634,7 +634,11 @@ fn charges(
         (None, None) => Some(0.0),
     };
     let tax_basis_points = match rate {
-        Some(r) if r.is_finite() && (0.0..=100.0).contains(&r) && ((r * 100.0).round() - r * 100.0).abs() < 1e-6 => {
+        Some(r)
+            if r.is_finite()
+                && (0.0..=100.0).contains(&r)
+                && ((r * 100.0).round() - r * 100.0).abs() < 1e-6 =>
+        {
             (r * 100.0).round() as u32
         }
         _ => {

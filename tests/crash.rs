@@ -63,6 +63,7 @@ impl Node {
             // Writes as fast as the server takes them, all from 127.0.0.1.
             .env("SHOPD_RATE_LIMIT_API", "off")
             .env("SHOPD_RATE_LIMIT_WRITE", "off")
+            .env("SHOPD_RATE_LIMIT_CHECKOUT", "off")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -659,5 +660,227 @@ async fn acknowledged_accounts_and_logouts_survive_kill_9() {
             .await
             .unwrap();
         assert_eq!(res.status(), 401, "a logged-out refresh token came back");
+    }
+}
+
+/// The products the checkout storm buys, and their stock before it.
+const STORM_PRODUCTS: [&str; 6] = [
+    "prod-000001",
+    "prod-000002",
+    "prod-000003",
+    "prod-000004",
+    "prod-000005",
+    "prod-000006",
+];
+const STORM_STOCK: u64 = 400;
+const STORM_CODE: &str = "CRASH1";
+
+/// An order a checkout acknowledged: its id and total.
+type OrderLedger = Arc<Mutex<Vec<(String, f64)>>>;
+
+/// Guest shoppers in a loop: a line or two in a fresh cart, then checkout
+/// (every third with the discount code); records acknowledged orders.
+async fn shopper(base: String, w: usize, ledger: OrderLedger, stop: Arc<AtomicBool>) {
+    let client = reqwest::Client::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let mut token: Option<String> = None;
+        for _ in 0..rng.random_range(1..=2) {
+            let p = STORM_PRODUCTS[rng.random_range(0..STORM_PRODUCTS.len())];
+            let mut req = client
+                .post(format!("{base}/api/v1/cart/items"))
+                .json(&json!({"productId": p, "quantity": rng.random_range(1..=3)}));
+            if let Some(t) = &token {
+                req = req.header("X-Cart-Token", t);
+            }
+            match req.send().await {
+                Ok(r) if r.status() == 200 => {
+                    token = r
+                        .headers()
+                        .get("x-cart-token")
+                        .map(|v| v.to_str().unwrap().to_string());
+                }
+                _ => return,
+            }
+        }
+        let mut body = json!({
+            "email": format!("s{w}-{n}@example.com"),
+            "shippingAddress": {"name": "S", "line1": "1 Road", "city": "Town",
+                                "postalCode": "1000", "country": "DE"},
+            "paymentMethod": "bank_transfer"
+        });
+        if n % 3 == 0 {
+            body["discountCode"] = json!(STORM_CODE);
+        }
+        let res = client
+            .post(format!("{base}/api/v1/checkout"))
+            .header("X-Cart-Token", token.unwrap())
+            .header("Idempotency-Key", format!("{w}-{n}"))
+            .json(&body)
+            .send()
+            .await;
+        let Ok(r) = res else { return };
+        if r.status() == 201 {
+            let Ok(v) = r.json::<Value>().await else {
+                return;
+            };
+            ledger.lock().unwrap().push((
+                v["data"]["id"].as_str().unwrap().to_string(),
+                v["data"]["total"].as_f64().unwrap(),
+            ));
+        } else if r.status() != 409 {
+            return;
+        }
+    }
+}
+
+/// Every page of a staff list.
+async fn all_pages(client: &reqwest::Client, base: &str, path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for page in 1.. {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let v: Value = client
+            .get(format!("{base}{path}{sep}page={page}&limit=100"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = v["data"].as_array().unwrap().clone();
+        let done = items.len() < 100;
+        out.extend(items);
+        if done {
+            break;
+        }
+    }
+    out
+}
+
+/// A checkout storm killed with `kill -9`: after the restart every
+/// acknowledged order is there with its total, stock plus ordered units
+/// equals the stock before for every product, the code's use count equals
+/// the orders that used it, and every order has its confirmation mail job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_orders_survive_kill_9_and_stock_is_conserved() {
+    let data = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut node = Node::start(data.path());
+    node.wait_ready(&client).await;
+    for p in STORM_PRODUCTS {
+        let r = client
+            .patch(format!("{}/api/v1/products/{p}", node.base))
+            .bearer_auth(TOKEN)
+            .json(&json!({"stock": STORM_STOCK, "isAvailable": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = client
+        .post(format!("{}/api/v1/admin/discount-codes", node.base))
+        .bearer_auth(TOKEN)
+        .json(&json!({"code": STORM_CODE, "type": "fixed", "value": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let ledger: OrderLedger = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let shoppers: Vec<_> = (0..WRITERS)
+        .map(|w| tokio::spawn(shopper(node.base.clone(), w, ledger.clone(), stop.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    node.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for s in shoppers {
+        s.await.unwrap();
+    }
+    let node = Node::start(data.path());
+    node.wait_ready(&client).await;
+    let acked = std::mem::take(&mut *ledger.lock().unwrap());
+    assert!(
+        acked.len() >= 10,
+        "only {} orders acknowledged",
+        acked.len()
+    );
+
+    let orders = all_pages(&client, &node.base, "/api/v1/admin/orders").await;
+    let by_id: HashMap<&str, &Value> = orders
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap(), o))
+        .collect();
+    for (id, total) in &acked {
+        let o = by_id
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("acknowledged order {id} is gone"));
+        assert_eq!(o["total"].as_f64().unwrap(), *total, "{id}");
+    }
+    // Stock is conserved, product by product.
+    let mut ordered: HashMap<String, u64> = HashMap::new();
+    for o in &orders {
+        for l in o["lines"].as_array().unwrap() {
+            *ordered
+                .entry(l["productId"].as_str().unwrap().to_string())
+                .or_default() += l["quantity"].as_u64().unwrap();
+        }
+    }
+    for p in STORM_PRODUCTS {
+        let v: Value = client
+            .get(format!("{}/api/v1/products/{p}", node.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let stock = v["data"]["stock"].as_u64().unwrap();
+        assert_eq!(
+            stock + ordered.get(p).copied().unwrap_or(0),
+            STORM_STOCK,
+            "{p}: stock {stock} + ordered {:?}",
+            ordered.get(p)
+        );
+    }
+    // The code counted exactly the orders that used it.
+    let v: Value = client
+        .get(format!(
+            "{}/api/v1/admin/discount-codes/{STORM_CODE}",
+            node.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with_code = orders
+        .iter()
+        .filter(|o| o["discountCode"] == STORM_CODE)
+        .count();
+    assert!(with_code > 0);
+    assert_eq!(v["data"]["used"].as_u64().unwrap() as usize, with_code);
+    // Every order has its confirmation mail (the same commit's outbox).
+    let jobs = all_pages(&client, &node.base, "/api/v1/admin/jobs?kind=email").await;
+    let mailed: std::collections::HashSet<String> = jobs
+        .iter()
+        .filter(|j| j["payload"]["template"] == "order_confirmation")
+        .map(|j| {
+            j["payload"]["vars"]["order_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for o in &orders {
+        let number = format!("#{}", o["number"]);
+        assert!(
+            mailed.contains(&number),
+            "order {number} has no confirmation job"
+        );
     }
 }

@@ -26,17 +26,22 @@ use actix_web::middleware::{Condition, Next};
 
 /// Request headers a cross-origin caller may send (beyond the safelisted
 /// ones).
-pub const ALLOWED_HEADERS: [HeaderName; 5] = [
+pub const ALLOWED_HEADERS: [HeaderName; 7] = [
     header::AUTHORIZATION,
     header::CONTENT_TYPE,
     header::IF_NONE_MATCH,
     header::ACCEPT,
     HeaderName::from_static("x-request-id"),
+    // A storefront on another origin keeps a guest cart and checks out.
+    HeaderName::from_static("x-cart-token"),
+    HeaderName::from_static("idempotency-key"),
 ];
 
 /// Response headers a cross-origin caller may read (beyond the safelisted
 /// ones).
-pub const EXPOSED_HEADERS: [HeaderName; 9] = [
+pub const EXPOSED_HEADERS: [HeaderName; 11] = [
+    HeaderName::from_static("x-cart-token"),
+    HeaderName::from_static("idempotent-replayed"),
     super::rate_limit::LIMIT,
     super::rate_limit::REMAINING,
     super::rate_limit::RESET,

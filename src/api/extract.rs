@@ -234,7 +234,13 @@ impl<T: Input + 'static> FromRequest for Body<T> {
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("taking the body: {e}")))?;
             let limit = state(&req)?.http.body_limit;
             let map = json_object(&req, payload, limit).await?;
-            Ok(Body(T::parse(&map), RawBody { map, _t: PhantomData }))
+            Ok(Body(
+                T::parse(&map),
+                RawBody {
+                    map,
+                    _t: PhantomData,
+                },
+            ))
         })
     }
 }

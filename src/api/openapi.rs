@@ -257,11 +257,11 @@ impl Describe for crate::api::orders::OrdersQuery {
             inputs.query.push(query_param(
                 name,
                 what,
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                ObjectBuilder::new().schema_type(Type::String).format(Some(
+                    utoipa::openapi::SchemaFormat::KnownFormat(
                         utoipa::openapi::KnownFormat::DateTime,
-                    ))),
+                    ),
+                )),
             ));
         }
         inputs.query.push(query_param(

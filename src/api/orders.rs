@@ -295,7 +295,7 @@ macro_rules! input {
 
 /// `POST /cart/items`.
 #[derive(Deserialize, ToSchema)]
-#[schema(examples(json!({"productId": "p-00001", "quantity": 2})))]
+#[schema(examples(json!({"productId": "prod-000001", "quantity": 2})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct CartItemBody {
@@ -365,7 +365,7 @@ input!(CheckoutBody, CheckoutRequest, CheckoutRequest::parse);
 
 /// `POST /admin/orders/{id}/status`.
 #[derive(Deserialize, ToSchema)]
-#[schema(examples(json!({"status": "shipped"})))]
+#[schema(examples(json!({"status": "cancelled"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct StatusBody {
@@ -398,7 +398,9 @@ pub(crate) struct DiscountBody {
     per_customer_limit: Option<u32>,
     active: Option<bool>,
 }
-input!(DiscountBody, DiscountDraft, |m| DiscountDraft::parse(m, true));
+input!(DiscountBody, DiscountDraft, |m| DiscountDraft::parse(
+    m, true
+));
 
 /// `PATCH /admin/discount-codes/{id}`.
 #[derive(Deserialize, ToSchema)]
@@ -460,8 +462,7 @@ pub(crate) fn cart_token(req: &HttpRequest) -> Result<Option<String>, ApiError> 
         return Ok(None);
     }
     if (16..=128).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         Ok(Some(s.to_string()))
@@ -650,7 +651,8 @@ pub(crate) async fn add_item(
         (_, Some(t)) => CartToken(Some(t)),
         (_, None) => CartToken(Some(crate::accounts::tokens::random_secret())),
     };
-    let o = owner(&p, &token).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no cart owner")))?;
+    let o =
+        owner(&p, &token).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no cart owner")))?;
     let c = state.services.orders.add_item(&o, item).await?;
     Ok(cart_answer(&c, guest_token(&p, &token).as_deref()))
 }

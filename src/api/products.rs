@@ -1,17 +1,17 @@
 //! `/api/v1/products…` handlers, and the product list query parser shared
 //! with search and the baseline.
 
+use super::auth::Principal;
 use super::dto::{ProductCreate, ProductPatch, ReviewCreate};
 use super::error::ApiError;
 use super::extract::{Body, ListQuery, PageQuery, Query};
-use super::auth::Principal;
 use super::state::ApiState;
 use super::{created, json};
-use crate::domain::listing::{ProductFilter, ProductQuery, ProductSort};
 use crate::domain::account::Role;
+use crate::domain::listing::{ProductFilter, ProductQuery, ProductSort};
 use crate::domain::{FieldErrors, Id, Price};
-use serde_json::Value;
 use actix_web::{HttpResponse, web};
+use serde_json::Value;
 
 fn price(
     q: &Query,
@@ -150,18 +150,20 @@ pub(crate) async fn create_review(
         message: "reviews need a signed-in customer or staff".into(),
     })?;
     let mut map = raw.map;
-    match map.get("userId") {
+    let foreign = match map.get("userId") {
         None => {
             map.insert("userId".into(), Value::String(account.to_string()));
+            false
         }
-        Some(Value::String(u)) if u == account.as_str() => {}
-        Some(_) => {
-            let mut e = crate::domain::FieldErrors::new();
-            e.push("userId", "must be your own account id, or left out");
-            return Err(ApiError::validation(e));
-        }
+        Some(u) => u.as_str() != Some(account.as_str()),
+    };
+    let mut draft =
+        crate::domain::review::ReviewDraft::parse(&map, crate::domain::InputMode::Create);
+    if foreign {
+        draft
+            .errors
+            .push("userId", "must be your own account id, or left out");
     }
-    let draft = crate::domain::review::ReviewDraft::parse(&map, crate::domain::InputMode::Create);
     let review = state
         .services
         .orders
@@ -169,4 +171,20 @@ pub(crate) async fn create_review(
         .await?;
     let c = state.services.catalog.review_created(review.as_str())?;
     Ok(created(location, c))
+}
+
+pub(crate) async fn hide_review(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.services.catalog.hide_review(&id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub(crate) async fn show_review(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.services.catalog.show_review(&id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

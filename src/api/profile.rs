@@ -20,10 +20,12 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 fn me(p: &Principal) -> Result<&Id, ApiError> {
-    p.account().map(|(id, _)| id).ok_or_else(|| ApiError::Forbidden {
-        code: "forbidden",
-        message: "this needs a signed-in account's access token".into(),
-    })
+    p.account()
+        .map(|(id, _)| id)
+        .ok_or_else(|| ApiError::Forbidden {
+            code: "forbidden",
+            message: "this needs a signed-in account's access token".into(),
+        })
 }
 
 #[derive(Serialize)]
@@ -171,7 +173,7 @@ impl Input for AddressPatchBody {
 
 /// `POST /me/wishlist`.
 #[derive(Deserialize, ToSchema)]
-#[schema(examples(json!({"productId": "p-00001"})))]
+#[schema(examples(json!({"productId": "prod-000001"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct WishBody {
@@ -182,7 +184,9 @@ pub(crate) struct WishBody {
 impl Input for WishBody {
     type Parsed = Result<Id, FieldErrors>;
     fn parse(body: &Map<String, Value>) -> Self::Parsed {
-        read_object(body, |f| f.get("productId", Presence::Required, Id::from_json))
+        read_object(body, |f| {
+            f.get("productId", Presence::Required, Id::from_json)
+        })
     }
 }
 

@@ -347,6 +347,35 @@ impl Catalog {
         self.review_created(review.id.as_str())
     }
 
+    /// Hides a review (staff moderation): it leaves its product's reviews
+    /// and rating at once, caches included.
+    pub async fn hide_review(&self, id: &str) -> CatalogResult<()> {
+        let id_ = id.to_string();
+        self.store
+            .write(move |tx| {
+                if tx.catalog().hide_review(&id_)? {
+                    Ok(())
+                } else {
+                    Err(not_found("review", &id_))
+                }
+            })
+            .await
+    }
+
+    /// Shows a hidden review again.
+    pub async fn show_review(&self, id: &str) -> CatalogResult<()> {
+        let id_ = id.to_string();
+        self.store
+            .write(move |tx| match tx.catalog().show_review(&id_)? {
+                Some(true) => Ok(()),
+                Some(false) => Err(CatalogError::InUse(format!(
+                    "review '{id_}' is of a deleted product"
+                ))),
+                None => Err(not_found("hidden review", &id_)),
+            })
+            .await
+    }
+
     /// The answer to a review's creation: the review as JSON, with its
     /// author.
     pub fn review_created(&self, review_id: &str) -> CatalogResult<Created> {

@@ -268,8 +268,6 @@ fn boolean(v: &Value) -> Result<bool, String> {
     v.as_bool().ok_or_else(|| "must be true or false".into())
 }
 
-/// Parses with `read`, then reports every problem (unknown fields too).
-
 impl Registration {
     pub fn parse(map: &Map<String, Value>) -> Result<Registration, FieldErrors> {
         parse(map, |f| {

@@ -536,16 +536,18 @@ impl Handler for Prune {
             let removed = store
                 .write(move |tx| {
                     let now = Timestamp::now();
-                    let cutoff = Timestamp::from_millis(
-                        now.millis() - crate::domain::cart::GUEST_TTL_MS,
-                    )
-                    .unwrap_or(now);
+                    let cutoff =
+                        Timestamp::from_millis(now.millis() - crate::domain::cart::GUEST_TTL_MS)
+                            .unwrap_or(now);
                     tx.commerce().prune(now, cutoff, retention.max_removed)
                 })
                 .await
                 .map_err(|e| JobError::Failed(e.to_string()))?;
             if removed > 0 {
-                tracing::info!(removed, "pruned idle guest carts and expired idempotency keys");
+                tracing::info!(
+                    removed,
+                    "pruned idle guest carts and expired idempotency keys"
+                );
             }
             Ok(())
         })

@@ -23,7 +23,7 @@
 pub mod payments;
 
 use crate::domain::account::Email;
-use crate::domain::address::{AddressDraft, NewAddress, SavedAddress, MAX_SAVED};
+use crate::domain::address::{AddressDraft, MAX_SAVED, NewAddress, SavedAddress};
 use crate::domain::cart::{self, Cart, CartError, CartItem, CartOwner, LineProblem, PricedCart};
 use crate::domain::discount::{CodeRejection, DiscountCode, DiscountDraft};
 use crate::domain::notification::Notification;
@@ -109,7 +109,9 @@ impl From<CartError> for OrdersError {
         match e {
             CartError::TooManyLines => OrdersError::CartFull,
             CartError::TooMany => field("quantity", &e.to_string()),
-            CartError::NotInCart(p) => OrdersError::NotFound(format!("product {p} is not in the cart")),
+            CartError::NotInCart(p) => {
+                OrdersError::NotFound(format!("product {p} is not in the cart"))
+            }
         }
     }
 }
@@ -304,7 +306,11 @@ impl Orders {
     }
 
     /// Adds a product (which must exist and be for sale) to a cart.
-    pub async fn add_item(&self, owner: &CartOwner, item: CartItem) -> Result<PricedCart, OrdersError> {
+    pub async fn add_item(
+        &self,
+        owner: &CartOwner,
+        item: CartItem,
+    ) -> Result<PricedCart, OrdersError> {
         self.change_cart(owner, move |tx, cart| {
             let pid = item.product_id.to_string();
             let p = product_in(tx, &pid)?
@@ -339,9 +345,14 @@ impl Orders {
         .await
     }
 
-    pub async fn remove_item(&self, owner: &CartOwner, product: &str) -> Result<PricedCart, OrdersError> {
+    pub async fn remove_item(
+        &self,
+        owner: &CartOwner,
+        product: &str,
+    ) -> Result<PricedCart, OrdersError> {
         let pid = product.to_string();
-        self.change_cart(owner, move |_, cart| Ok(cart.remove(&pid)?)).await
+        self.change_cart(owner, move |_, cart| Ok(cart.remove(&pid)?))
+            .await
     }
 
     pub async fn clear_cart(&self, owner: &CartOwner) -> Result<(), OrdersError> {
@@ -355,7 +366,11 @@ impl Orders {
     }
 
     /// Moves a guest cart into an account's cart (after sign-in).
-    pub async fn merge_guest_cart(&self, guest: CartOwner, account: &Id) -> Result<(), OrdersError> {
+    pub async fn merge_guest_cart(
+        &self,
+        guest: CartOwner,
+        account: &Id,
+    ) -> Result<(), OrdersError> {
         let from = guest.key();
         let to = CartOwner::Account(account.clone()).key();
         self.store()
@@ -411,9 +426,10 @@ impl Orders {
                     if r.fingerprint != fingerprint {
                         return Err(OrdersError::IdempotencyKeyReused);
                     }
-                    let order = tx.commerce().order(&r.order_id)?.ok_or_else(|| {
-                        OrdersError::NotFound(format!("no order {}", r.order_id))
-                    })?;
+                    let order = tx
+                        .commerce()
+                        .order(&r.order_id)?
+                        .ok_or_else(|| OrdersError::NotFound(format!("no order {}", r.order_id)))?;
                     return Ok(CheckedOut {
                         order,
                         replayed: true,
@@ -573,7 +589,12 @@ impl Orders {
             .ok_or_else(|| OrdersError::NotFound(format!("no order {id}")))
     }
 
-    pub fn orders(&self, filter: &OrderFilter, offset: u64, limit: usize) -> Result<OrderPage, OrdersError> {
+    pub fn orders(
+        &self,
+        filter: &OrderFilter,
+        offset: u64,
+        limit: usize,
+    ) -> Result<OrderPage, OrdersError> {
         Ok(self.store().read()?.orders(filter, offset, limit)?)
     }
 
@@ -595,7 +616,12 @@ impl Orders {
 
     /// Moves an order to `to` on behalf of `by` (staff), with its side
     /// effects: stock back on cancel, mail and a notification.
-    pub async fn set_status(&self, id: &str, to: OrderStatus, by: String) -> Result<Order, OrdersError> {
+    pub async fn set_status(
+        &self,
+        id: &str,
+        to: OrderStatus,
+        by: String,
+    ) -> Result<Order, OrdersError> {
         if to == OrderStatus::Paid {
             return self.mark_paid(id, by).await;
         }
@@ -609,7 +635,8 @@ impl Orders {
                     .order(&id)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no order {id}")))?;
                 let mut o = before.clone();
-                o.transition(to, by, now).map_err(OrdersError::IllegalTransition)?;
+                o.transition(to, by, now)
+                    .map_err(OrdersError::IllegalTransition)?;
                 if to == OrderStatus::Cancelled {
                     for l in &o.lines {
                         if let Some(mut p) = product_in(tx, l.product_id.as_str())? {
@@ -654,7 +681,11 @@ impl Orders {
 
     /// A payment provider's webhook: verifies the signature, then applies
     /// the event once. `Ok(false)`: a replay, nothing changed.
-    pub async fn payment_webhook(&self, signature: Option<&str>, body: &[u8]) -> Result<bool, OrdersError> {
+    pub async fn payment_webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<bool, OrdersError> {
         let secret = self
             .inner
             .settings
@@ -706,7 +737,11 @@ impl Orders {
         Ok(self.store().read()?.addresses(account.as_str())?)
     }
 
-    pub async fn add_address(&self, account: &Id, new: NewAddress) -> Result<SavedAddress, OrdersError> {
+    pub async fn add_address(
+        &self,
+        account: &Id,
+        new: NewAddress,
+    ) -> Result<SavedAddress, OrdersError> {
         let account = account.clone();
         self.store()
             .write(move |tx| {
@@ -866,7 +901,10 @@ impl Orders {
             .ok_or_else(|| OrdersError::NotFound(format!("no discount code {code}")))
     }
 
-    pub async fn create_discount_code(&self, draft: DiscountDraft) -> Result<DiscountCode, OrdersError> {
+    pub async fn create_discount_code(
+        &self,
+        draft: DiscountDraft,
+    ) -> Result<DiscountCode, OrdersError> {
         let code = draft
             .create(now())
             .ok_or_else(|| field("code", "is required"))?;
@@ -926,9 +964,6 @@ impl Orders {
         input: Checked<ReviewDraft>,
     ) -> Result<Id, OrdersError> {
         let Checked { value: d, errors } = input;
-        if !errors.is_empty() {
-            return Err(OrdersError::Validation(errors));
-        }
         let account = account.clone();
         let product = product.to_string();
         let who = self
@@ -941,7 +976,14 @@ impl Orders {
                 if !tx.catalog().product_exists(&product)? {
                     return Err(OrdersError::NotFound(format!("no product {product}")));
                 }
-                if tx.commerce().customer_review(account.as_str(), &product)?.is_some() {
+                if !errors.is_empty() {
+                    return Err(OrdersError::Validation(errors));
+                }
+                if tx
+                    .commerce()
+                    .customer_review(account.as_str(), &product)?
+                    .is_some()
+                {
                     return Err(OrdersError::AlreadyReviewed);
                 }
                 if !tx.commerce().bought(account.as_str(), &product)? {
@@ -995,7 +1037,11 @@ fn pay(tx: &mut WriteTxn, jobs: &Jobs, before: Order, by: String) -> Result<Orde
     o.transition(OrderStatus::Paid, by, now)
         .map_err(OrdersError::IllegalTransition)?;
     tx.commerce().put_order(&before, &o)?;
-    let mail = mail_to(&o, "payment_received", json!({"amount": money(o.totals.total)}));
+    let mail = mail_to(
+        &o,
+        "payment_received",
+        json!({"amount": money(o.totals.total)}),
+    );
     tx.jobs().enqueue(jobs.email(&mail)?, now)?;
     notify(tx, &o, "payment_received", now)?;
     Ok(o)
@@ -1006,7 +1052,11 @@ fn notify(tx: &mut WriteTxn, o: &Order, kind: &str, now: Timestamp) -> Result<()
         return Ok(());
     };
     let message = match kind {
-        "order_placed" => format!("Order #{} is placed: {} in all.", o.number, money(o.totals.total)),
+        "order_placed" => format!(
+            "Order #{} is placed: {} in all.",
+            o.number,
+            money(o.totals.total)
+        ),
         "payment_received" => format!("We received the payment for order #{}.", o.number),
         "order_shipped" => format!("Order #{} has shipped.", o.number),
         "order_completed" => format!("Order #{} is complete.", o.number),

@@ -48,7 +48,7 @@ fn mac(secret: &[u8], t: i64, body: &[u8]) -> Hmac<Sha256> {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 128 {
+    if !s.len().is_multiple_of(2) || s.len() > 128 {
         return None;
     }
     (0..s.len())
@@ -146,11 +146,24 @@ mod tests {
         let body = br#"{"id":"evt_1","type":"payment.succeeded"}"#;
         let h = sign(b"whsec", 1_000, body);
         assert_eq!(verify(b"whsec", &h, body, 1_100), Ok(()));
-        assert_eq!(verify(b"whsec", &h, body, 1_301), Err(SignatureError::Stale));
-        assert_eq!(verify(b"other", &h, body, 1_000), Err(SignatureError::Mismatch));
-        assert_eq!(verify(b"whsec", &h, b"{}", 1_000), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(b"whsec", &h, body, 1_301),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(b"other", &h, body, 1_000),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(b"whsec", &h, b"{}", 1_000),
+            Err(SignatureError::Mismatch)
+        );
         for bad in ["", "t=1", "v1=00", "t=x,v1=00", "t=1,v1=zz", "garbage"] {
-            assert_eq!(verify(b"whsec", bad, body, 1), Err(SignatureError::Malformed), "{bad}");
+            assert_eq!(
+                verify(b"whsec", bad, body, 1),
+                Err(SignatureError::Malformed),
+                "{bad}"
+            );
         }
         // A rotated secret: two v1 values, one matches.
         let two = format!("{h},v1={}", "00".repeat(32));

@@ -1022,3 +1022,57 @@ impl CommerceWriter<'_> {
         Ok(carts.len() + keys.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, StoreError};
+
+    fn cart(at: i64) -> Cart {
+        let mut c = Cart::default();
+        c.add(Id::parse("p1").unwrap(), 1, 100).unwrap();
+        c.updated_at = Some(Timestamp::from_millis(at).unwrap());
+        c
+    }
+
+    #[test]
+    fn prune_drops_idle_guest_carts_and_expired_keys_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.redb")).unwrap();
+        let day = 24 * 3600 * 1000;
+        let now = Timestamp::from_millis(100 * day).unwrap();
+        store
+            .write_blocking(move |tx| -> Result<(), StoreError> {
+                let mut c = tx.commerce();
+                c.put_cart("g:idle", &cart(10 * day))?;
+                c.put_cart("g:fresh", &cart(95 * day))?;
+                c.put_cart("a:someone", &cart(day))?;
+                let reply = |o: &str| IdempotentReply {
+                    fingerprint: "f".into(),
+                    order_id: o.into(),
+                };
+                c.put_idempotent("g:x", "old", &reply("o1"), now)?;
+                let later = Timestamp::from_millis(now.millis() + 1).unwrap();
+                c.put_idempotent("g:x", "new", &reply("o2"), later)?;
+                Ok(())
+            })
+            .unwrap();
+        let cutoff = Timestamp::from_millis(now.millis() - 30 * day).unwrap();
+        let removed = store
+            .write_blocking(move |tx| tx.commerce().prune(now, cutoff, 100))
+            .unwrap();
+        assert_eq!(removed, 2);
+        let r = store.read().unwrap();
+        assert!(r.cart("g:idle").unwrap().is_none());
+        assert!(r.cart("g:fresh").unwrap().is_some());
+        assert!(r.cart("a:someone").unwrap().is_some(), "account carts stay");
+        store
+            .write_blocking(move |tx| -> Result<(), StoreError> {
+                let c = tx.commerce();
+                assert!(c.idempotent("g:x", "old", now)?.is_none());
+                assert_eq!(c.idempotent("g:x", "new", now)?.unwrap().order_id, "o2");
+                Ok(())
+            })
+            .unwrap();
+    }
+}

@@ -131,6 +131,7 @@ replayable_tables!(
     BY_PRICE,
     BY_RATING,
     PRODUCT_COUNTS,
+    HIDDEN_REVIEWS,
     SEARCH_SYNONYMS,
     SEARCH_QUERIES,
     JOBS,

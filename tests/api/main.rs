@@ -20,6 +20,7 @@ mod http_cache;
 mod import_export;
 mod jobs;
 mod listing_property;
+mod orders;
 mod persistence;
 mod products;
 mod rate_limits;

@@ -179,12 +179,100 @@ async fn fresh_path(
     creds: &Credentials,
     contract: &Contract,
     route: &Route,
+    caller: Caller,
 ) -> String {
     let Some(brace) = route.pattern.find('{') else {
         return route.pattern.to_string();
     };
     let end = route.pattern[brace..].find('}').unwrap() + brace;
     let param = &route.pattern[brace + 1..end];
+    let with = |id: &str| {
+        format!(
+            "{}{id}{}",
+            &route.pattern[..brace],
+            &route.pattern[end + 1..]
+        )
+    };
+    match route.pattern {
+        "/api/v1/cart/items/{id}" => return with("prod-000001"),
+        "/api/v1/admin/reviews/{id}/hide" | "/api/v1/admin/reviews/{id}/show" => {
+            let (status, v) = app
+                .admin(
+                    Method::POST,
+                    "/api/v1/products/prod-000001/reviews",
+                    Some(serde_json::json!({"userId": "user-00001", "rating": 3})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{v}");
+            let id = v["data"]["id"].as_str().unwrap().to_string();
+            if route.pattern.ends_with("/show") {
+                let (status, _) = app
+                    .admin(
+                        Method::POST,
+                        &format!("/api/v1/admin/reviews/{id}/hide"),
+                        None,
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::NO_CONTENT);
+            }
+            return with(&id);
+        }
+        "/api/v1/orders/{id}" | "/api/v1/me/notifications/{id}/read" => {
+            return with("someone-elses");
+        }
+        p if p.starts_with("/api/v1/admin/orders/{id}") => {
+            return with(&guest_order(app).await);
+        }
+        p if p.starts_with("/api/v1/admin/discount-codes/{id}") => {
+            let code = format!("M{}", rand_suffix());
+            let (status, v) = app
+                .admin(
+                    Method::POST,
+                    "/api/v1/admin/discount-codes",
+                    Some(serde_json::json!({"code": code, "type": "fixed", "value": 1})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{v}");
+            return with(&code);
+        }
+        "/api/v1/me/wishlist/{id}" | "/api/v1/me/addresses/{id}" => {
+            // The caller's own record, when it is an account.
+            let Some(email) = caller.email() else {
+                return with("not-yours");
+            };
+            let bearer = login(app, email, PASSWORD).await["accessToken"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            if route.pattern.starts_with("/api/v1/me/wishlist") {
+                let (status, _) = app
+                    .call(
+                        Method::POST,
+                        "/api/v1/me/wishlist",
+                        Some(&bearer),
+                        Some(serde_json::json!({"productId": "prod-000001"})),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::NO_CONTENT);
+                return with("prod-000001");
+            }
+            let create = ROUTES
+                .iter()
+                .find(|r| r.pattern == "/api/v1/me/addresses" && r.verb == Verb::Post)
+                .unwrap();
+            let (status, v) = app
+                .call(
+                    Method::POST,
+                    "/api/v1/me/addresses",
+                    Some(&bearer),
+                    example_body(contract, create),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{v}");
+            return with(v["data"]["id"].as_str().unwrap());
+        }
+        _ => {}
+    }
     if route.pattern.starts_with("/api/v1/admin/users/{id}") {
         let id = user_id(app, VICTIM).await;
         return format!("{}{id}", &route.pattern[..brace]);
@@ -230,6 +318,42 @@ async fn fresh_path(
         value,
         &route.pattern[end + 1..]
     )
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("{:04}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A new pending guest order of one unit (each order route acts on one).
+async fn guest_order(app: &TestApp) -> String {
+    let res = app
+        .client
+        .post(app.url("/api/v1/cart/items"))
+        .json(&serde_json::json!({"productId": "prod-000001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let token = res.headers()["x-cart-token"].to_str().unwrap().to_string();
+    let res = app
+        .client
+        .post(app.url("/api/v1/checkout"))
+        .header("X-Cart-Token", token)
+        .header("Idempotency-Key", "matrix")
+        .json(&serde_json::json!({
+            "email": "guest@matrix.example", "paymentMethod": "bank_transfer",
+            "shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// A dead job (every job route can act on one: read, retry, discard): a
@@ -291,12 +415,29 @@ async fn every_route_answers_each_caller_as_its_access_says() {
         let m = method(route.verb);
         for caller in CALLERS {
             let body = body_for(&app, route, &contract).await;
-            let path = fresh_path(&app, &creds, &contract, route).await;
+            let path = fresh_path(&app, &creds, &contract, route, caller).await;
             let res = send(&app, &creds, caller, m.clone(), &path, body.as_ref()).await;
             let expected = if caller.allowed(route.access) {
-                match route.pattern {
+                match (route.verb, route.pattern) {
                     // The document's example tokens were never mailed.
-                    "/api/v1/auth/verify-email" | "/api/v1/auth/password-reset/confirm" => 400,
+                    (_, "/api/v1/auth/verify-email" | "/api/v1/auth/password-reset/confirm") => 400,
+                    // Past the access check, each of these answers what
+                    // its use case says of a caller with nothing there:
+                    // no cart (a guest), no order of theirs, no
+                    // notification, no Idempotency-Key, no webhook secret.
+                    // (Accounts put the product in their cart through
+                    // `POST /cart/items` just before.)
+                    (_, "/api/v1/cart/items/{id}") if caller == Caller::Anonymous => 404,
+                    (_, "/api/v1/orders/{id}") | (_, "/api/v1/me/notifications/{id}/read") => 404,
+                    (_, "/api/v1/checkout") => 400,
+                    (_, "/api/v1/payments/webhook") => 503,
+                    // A customer's review is their own (the example names
+                    // another user) and of something they bought.
+                    (Verb::Post, "/api/v1/products/{id}/reviews")
+                        if matches!(caller, Caller::Customer | Caller::OtherCustomer) =>
+                    {
+                        422
+                    }
                     _ => success(route),
                 }
             } else if matches!(caller, Caller::Anonymous | Caller::WrongToken) {
@@ -348,6 +489,12 @@ async fn body_for(app: &TestApp, route: &Route, contract: &Contract) -> Option<V
         "/api/v1/me/password" => Some(serde_json::json!({
             "currentPassword": PASSWORD, "newPassword": PASSWORD
         })),
+        // Codes are unique: each caller creates its own.
+        "/api/v1/admin/discount-codes" if route.verb == Verb::Post => {
+            let mut b = example_body(contract, route)?;
+            b["code"] = Value::String(format!("C{}", rand_suffix()));
+            Some(b)
+        }
         _ => example_body(contract, route),
     }
 }

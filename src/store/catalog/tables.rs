@@ -20,6 +20,11 @@ pub const REVIEWS: TableDefinition<&str, &[u8]> = TableDefinition::new("reviews"
 /// `id` → versioned rkyv `UserV1` record: a review author ([`crate::domain::Reviewer`]).
 pub const REVIEWERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 
+/// Review `id` → the review's record as it was when staff hid it
+/// (`ReviewRec` bytes). A hidden review is in no other table and counts in
+/// no aggregate; showing it puts it back.
+pub const HIDDEN_REVIEWS: TableDefinition<&str, &[u8]> = TableDefinition::new("hidden_reviews");
+
 /// Product `id` → (review count, rating sum). Absent = no reviews. Updated in
 /// the transaction that writes or deletes a review.
 pub const PRODUCT_RATINGS: TableDefinition<&str, (u32, u32)> =
@@ -67,5 +72,6 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(BY_PRICE)?;
     txn.open_table(BY_RATING)?;
     txn.open_table(PRODUCT_COUNTS)?;
+    txn.open_table(HIDDEN_REVIEWS)?;
     Ok(())
 }

@@ -725,6 +725,44 @@ impl CatalogWriter<'_> {
         Ok(())
     }
 
+    /// Hides a review (moderation): out of its product's reviews and
+    /// rating, kept aside to be shown again. `false` if there is no such
+    /// visible review.
+    pub fn hide_review(&mut self, id: &str) -> StoreResult<bool> {
+        let Some(old) = self.review(id)? else {
+            return Ok(false);
+        };
+        self.touch(old.product_id.as_str())?;
+        self.add_rating(old.product_id.as_str(), old.rating.get(), -1);
+        self.tables
+            .open(REVIEWS_BY_PRODUCT)?
+            .remove(review_key(&old).as_slice())?;
+        self.tables.open(REVIEWS)?.remove(id)?;
+        self.tables
+            .open(HIDDEN_REVIEWS)?
+            .insert(id, ReviewRec::encode(&old).as_slice())?;
+        Ok(true)
+    }
+
+    /// Shows a hidden review again. `None` if there is no such hidden
+    /// review; `Some(false)` if its product is gone (it stays hidden).
+    pub fn show_review(&mut self, id: &str) -> StoreResult<Option<bool>> {
+        let review = {
+            let t = self.tables.open(HIDDEN_REVIEWS)?;
+            let found = t.get(id)?;
+            match found {
+                Some(g) => super::super::codec::decode::<ReviewRec>(g.value(), id)?,
+                None => return Ok(None),
+            }
+        };
+        if !self.product_exists(review.product_id.as_str())? {
+            return Ok(Some(false));
+        }
+        self.tables.open(HIDDEN_REVIEWS)?.remove(id)?;
+        self.put_review(&review)?;
+        Ok(Some(true))
+    }
+
     pub fn put_reviewer(&mut self, u: &Reviewer) -> StoreResult<()> {
         self.changes.reviewers.insert(u.id.to_string());
         let bytes = ReviewerRec::encode(u);
