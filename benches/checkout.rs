@@ -627,4 +627,12 @@ fn main() {
     )
     .unwrap();
     println!("{md}");
+    // Wrong answers fail the run (after the figures are written).
+    for r in &rows {
+        assert_eq!(r.oversold, 0, "oversold units: {r:?}");
+        assert_eq!(r.errors, 0, "unexpected answers: {r:?}");
+        if r.scenario == "scarce" {
+            assert_eq!((r.orders, r.stock_after), (SCARCE_STOCK, 0), "{r:?}");
+        }
+    }
 }
