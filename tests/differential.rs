@@ -15,9 +15,13 @@
 //! same JSON. Then full-text search (exact-match hit sets of single words),
 //! admin writes with cache invalidation, and the metrics.
 //!
+//! Carts and checkout are compared by their own test, in `checkout`.
+//!
 //! Every process started here is stopped by a guard's `Drop`, also when an
 //! assertion fails.
 
+#[path = "differential/checkout.rs"]
+mod checkout;
 mod common;
 #[path = "differential/oracle.rs"]
 mod oracle;

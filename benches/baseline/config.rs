@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use shopd::configuration::{LogFormat, Secret};
+use shopd::domain::Price;
+use shopd::domain::order::Charges;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -77,6 +79,13 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes (shopd's default).
     #[arg(long, env = "BASELINE_BODY_LIMIT", default_value_t = 262_144)]
     pub body_limit: usize,
+    /// Flat shipping per order, a decimal amount (shopd's `--shipping`).
+    #[arg(long, env = "BASELINE_SHIPPING", default_value = "4.99")]
+    pub shipping: String,
+    /// Tax on the discounted subtotal, in percent with at most two decimals
+    /// (shopd's `--tax-rate`).
+    #[arg(long, env = "BASELINE_TAX_RATE", default_value = "0")]
+    pub tax_rate: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -96,6 +105,10 @@ pub struct ServeConfig {
     pub database_url: String,
     /// `None`: caching is off.
     pub redis_url: Option<String>,
+    /// Carts live in Redis whether or not answers are cached.
+    pub carts_redis_url: String,
+    /// Shipping and tax of every order.
+    pub charges: Charges,
     pub pool_size: usize,
     pub admin_token: Option<Secret>,
     pub workers: usize,
@@ -117,6 +130,8 @@ impl ServeArgs {
         if self.admin_token.as_deref().is_some_and(str::is_empty) {
             problems.push("--admin-token must not be empty".to_string());
         }
+        let shipping = parse_amount(&self.shipping, "--shipping", 999_999_999, &mut problems);
+        let tax = parse_amount(&self.tax_rate, "--tax-rate", 10_000, &mut problems);
         if !problems.is_empty() {
             return Err(problems.join("; "));
         }
@@ -124,7 +139,12 @@ impl ServeArgs {
             listen: self.listen,
             backlog: self.backlog,
             database_url: self.database_url,
-            redis_url: (self.cache == Switch::On).then_some(self.redis_url),
+            redis_url: (self.cache == Switch::On).then(|| self.redis_url.clone()),
+            carts_redis_url: self.redis_url,
+            charges: Charges {
+                shipping_cents: shipping,
+                tax_basis_points: tax as u32,
+            },
             pool_size: self.pool_size,
             admin_token: self.admin_token.map(Secret::new),
             workers: self
@@ -132,6 +152,21 @@ impl ServeArgs {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             body_limit: self.body_limit,
         })
+    }
+}
+
+/// A decimal with at most two fraction digits, in hundredths (cents, or
+/// basis points of a percent), at most `max`.
+fn parse_amount(s: &str, flag: &str, max: u64, problems: &mut Vec<String>) -> u64 {
+    match s.trim().parse::<f64>().map(Price::from_decimal) {
+        Ok(Ok(p)) if p.cents() <= max => p.cents(),
+        _ => {
+            problems.push(format!(
+                "{flag} must be a number from 0 to {} with at most 2 decimals, not '{s}'",
+                max as f64 / 100.0
+            ));
+            0
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! `shopd-baseline`: shopd's read API (and admin product writes) built the
-//! way the plans build it — PostgreSQL behind a connection pool, Redis as a
-//! tag-invalidated response cache — so benchmarks compare architectures, not
+//! `shopd-baseline`: shopd's read API (and admin product writes, guest
+//! carts and checkout) built the way the plans build it — PostgreSQL behind
+//! a connection pool, Redis as a tag-invalidated response cache and for
+//! carts — so benchmarks compare architectures, not
 //! languages: same language, HTTP framework, allocator, middleware, request
 //! parsing and JSON rendering as shopd (all reused from the shopd library),
 //! different storage and caching.
@@ -13,6 +14,9 @@
 //! - `reads`: read use cases: SQL → shopd's JSON bodies.
 //! - `search`: PostgreSQL full-text search (tsvector, GIN, ts_rank).
 //! - `writes`: admin product writes in transactions.
+//! - `carts`: guest carts in Redis (a hash per cart token, 30-day TTL).
+//! - `orders`: checkout as one PostgreSQL transaction, orders, discount codes.
+//! - `commerce`: the cart, checkout, discount-code and order handlers.
 //! - `cache`: the plans' Redis helper, `getCached` and `invalidateByTag`.
 //! - `routes`: actix-web handlers: parse, cache-or-query, respond.
 //! - `metrics`: counters for `GET /metrics` (Prometheus text).
@@ -20,11 +24,14 @@
 //!   with binary COPY. Schema: `schema.sql`. Services: `setup.sh`.
 
 mod cache;
+mod carts;
+mod commerce;
 mod config;
 mod db;
 mod listing;
 mod load;
 mod metrics;
+mod orders;
 mod reads;
 mod routes;
 mod search;
@@ -86,11 +93,17 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(metrics::Metrics::default());
     let db = db::Db::connect(&config.database_url, config.pool_size, metrics.clone()).await?;
     let cache = cache::Cache::connect(config.redis_url.as_deref(), metrics.clone()).await?;
+    let carts = carts::Carts::connect(&config.carts_redis_url).await?;
     // shopd's own bind: the same accept queue for both designs.
     let listener = shopd::startup::bind(config.listen, config.backlog)
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let state = web::Data::new(routes::State { db, cache });
+    let state = web::Data::new(routes::State {
+        db,
+        cache,
+        carts,
+        charges: config.charges,
+    });
     let api_state = web::Data::new(HttpSettings {
         admin_token: config.admin_token.clone(),
         body_limit: config.body_limit,

@@ -50,7 +50,7 @@ impl Kind {
 
 /// Every route pattern, as the resource names in `routes.rs` spell them;
 /// the last one counts requests that matched none.
-pub const ROUTES: [&str; 12] = [
+pub const ROUTES: [&str; 17] = [
     "/health",
     "/ready",
     "/metrics",
@@ -62,6 +62,11 @@ pub const ROUTES: [&str; 12] = [
     "/api/v1/brands/{id}",
     "/api/v1/categories",
     "/api/v1/categories/{id}",
+    "/api/v1/cart",
+    "/api/v1/cart/items",
+    "/api/v1/checkout",
+    "/api/v1/admin/discount-codes",
+    "/api/v1/admin/orders/{id}",
     "unmatched",
 ];
 

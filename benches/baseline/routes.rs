@@ -4,11 +4,14 @@
 //! for reads, or write + `invalidateByTag` for writes.
 //!
 //! The route table mirrors shopd's, so unknown paths (404) and wrong methods
-//! (405) answer the same. Brand, category and review writes, synonyms and
+//! (405) answer the same. Guest carts, checkout, discount-code creation and
+//! the staff order detail are handled in `commerce`. Brand, category and review writes, synonyms and
 //! search analytics are not part of the baseline: their paths answer 405 or
 //! 404.
 
 use crate::cache::{Cache, Outcome};
+use crate::carts::Carts;
+use crate::commerce;
 use crate::db::Db;
 use crate::metrics::{Kind, Metrics};
 use crate::{reads, search, writes};
@@ -22,6 +25,7 @@ use shopd::api::search::search_query;
 use shopd::api::state::HttpSettings;
 use shopd::catalog::Created;
 use shopd::domain::listing::{PageRequest, ProductFilter};
+use shopd::domain::order::Charges;
 use shopd::domain::product::ProductDraft;
 use shopd::domain::{FieldErrors, InputMode};
 use std::fmt::Write;
@@ -31,6 +35,9 @@ use std::future::Future;
 pub struct State {
     pub db: Db,
     pub cache: Cache,
+    pub carts: Carts,
+    /// Shipping and tax of every order.
+    pub charges: Charges,
 }
 
 /// Registers every route (paths as shopd's `api::routes::ROUTES`). Each
@@ -103,6 +110,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/categories/{id}")
                     .name("/api/v1/categories/{id}")
                     .route(web::get().to(category))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/cart")
+                    .name("/api/v1/cart")
+                    .route(web::get().to(commerce::get_cart))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/cart/items")
+                    .name("/api/v1/cart/items")
+                    .route(web::post().to(commerce::add_item))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/checkout")
+                    .name("/api/v1/checkout")
+                    .route(web::post().to(commerce::checkout))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/admin/discount-codes")
+                    .name("/api/v1/admin/discount-codes")
+                    .route(web::post().to(commerce::create_code))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/admin/orders/{id}")
+                    .name("/api/v1/admin/orders/{id}")
+                    .route(web::get().to(commerce::order))
                     .default_service(web::to(method_not_allowed)),
             ),
     );
@@ -315,7 +352,7 @@ async fn delete(
 }
 
 /// The plans' PATCH: `invalidateByTag('products')` and `product:{id}`.
-async fn invalidate_product(cache: &Cache, id: &str) {
+pub async fn invalidate_product(cache: &Cache, id: &str) {
     let tag = format!("product:{id}");
     tokio::join!(
         cache.invalidate_by_tag("products"),

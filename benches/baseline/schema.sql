@@ -1,4 +1,4 @@
--- The Postgres design's catalogue schema, as the plans' Drizzle/Prisma schema
+-- The Postgres design's schema (catalogue, then orders at the end), as the plans' Drizzle/Prisma schema
 -- has it (tables "Product", "Brand", "Category", "ProductCategory",
 -- "ProductReview", "User"; camelCase column names), adapted to shopd's fields.
 --
@@ -32,6 +32,8 @@
 --   of `@@`). A side table would save no page read there and add a join to
 --   every search statement.
 
+DROP TABLE IF EXISTS "OrderStatusHistory", "OrderLine", "DiscountUse", "IdempotencyKey", "Job",
+  "Order", "DiscountCode" CASCADE;
 DROP TABLE IF EXISTS "ProductReview", "ProductCategory", "Product", "User", "Category", "Brand" CASCADE;
 DROP FUNCTION IF EXISTS product_document(text, text[], text, text);
 DROP FUNCTION IF EXISTS product_review_aggregate();
@@ -164,3 +166,132 @@ END
 $$;
 CREATE TRIGGER "ProductReview_aggregate" AFTER INSERT OR UPDATE OR DELETE ON "ProductReview"
   FOR EACH ROW EXECUTE FUNCTION product_review_aggregate();
+
+-- ---- Orders -----------------------------------------------------------------
+--
+-- The plans' order tables ("Order", "OrderLine", "OrderStatusHistory",
+-- "DiscountCode", "DiscountUse") plus the idempotency keys and the job queue
+-- a checkout writes to. Created after the catalogue's keys (they reference
+-- them); empty at load. Money is integer cents, as `price`. Carts are not
+-- here: they live in Redis (a hash per cart token, 30-day TTL), as the plans
+-- keep them.
+--
+-- A checkout is one READ COMMITTED transaction: per line
+-- `UPDATE "Product" SET stock = stock - $n WHERE id = $id AND stock >= $n`
+-- (0 rows: roll back, 409), the code's row locked (`FOR UPDATE`) while its
+-- uses are counted and raised, the order, its lines, its first history
+-- entry, the idempotency key and the confirmation mail's job row inserted.
+-- Stock is never below zero: the UPDATE's condition is re-evaluated on the
+-- latest row version after a concurrent writer commits, and the CHECK below
+-- is the last guard.
+
+ALTER TABLE "Product" ADD CONSTRAINT "Product_stock_nonnegative" CHECK (stock >= 0);
+
+CREATE TABLE "DiscountCode" (
+  code                text COLLATE "C" PRIMARY KEY,             -- upper case
+  type                text NOT NULL CHECK (type IN ('percent', 'fixed')),
+  value               bigint NOT NULL CHECK (value > 0),        -- percent, or cents
+  "startsAt"          timestamptz,
+  "endsAt"            timestamptz,
+  "minOrder"          bigint NOT NULL DEFAULT 0,                -- cents
+  "usageLimit"        integer,
+  "perCustomerLimit"  integer,
+  used                integer NOT NULL DEFAULT 0,
+  active              boolean NOT NULL DEFAULT true,
+  "createdAt"         timestamptz NOT NULL DEFAULT now(),
+  "updatedAt"         timestamptz NOT NULL DEFAULT now(),
+  CHECK ("usageLimit" IS NULL OR used <= "usageLimit")
+);
+
+-- `number` is an identity column: unique and increasing, but a transaction
+-- that rolls back after taking one leaves a gap (shopd's numbers have
+-- none). The checkout inserts the order after every stock UPDATE and code
+-- check, so only a failed COMMIT can leave a gap.
+CREATE TABLE "Order" (
+  id                text COLLATE "C" PRIMARY KEY,
+  number            bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  "userId"          text COLLATE "C" REFERENCES "User" (id),  -- NULL: a guest
+  email             text NOT NULL,
+  status            text NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'paid', 'shipped', 'completed', 'cancelled')),
+  "isPaid"          boolean NOT NULL DEFAULT false,
+  "paidAt"          timestamptz,
+  "paymentMethod"   text NOT NULL CHECK ("paymentMethod" IN ('bank_transfer', 'cash_on_delivery', 'card')),
+  "shippingAddress" jsonb NOT NULL,                           -- {name, line1, line2, city, postalCode, country}
+  subtotal          bigint NOT NULL,
+  discount          bigint NOT NULL,
+  shipping          bigint NOT NULL,
+  tax               bigint NOT NULL,
+  total             bigint NOT NULL,
+  "discountCode"    text COLLATE "C" REFERENCES "DiscountCode" (code),
+  "refundDue"       boolean NOT NULL DEFAULT false,
+  "createdAt"       timestamptz NOT NULL DEFAULT now(),
+  "updatedAt"       timestamptz NOT NULL DEFAULT now()
+);
+-- The plans' order indexes: a customer's orders newest first, the staff
+-- lists by status and payment, by date, by status.
+CREATE INDEX "Order_userId_createdAt_idx" ON "Order" ("userId", "createdAt");
+CREATE INDEX "Order_status_isPaid_idx" ON "Order" (status, "isPaid");
+CREATE INDEX "Order_createdAt_idx" ON "Order" ("createdAt");
+CREATE INDEX "Order_status_idx" ON "Order" (status);
+
+-- A snapshot of each line at checkout. No foreign key to "Product": an
+-- order outlives the product (deleting an ordered product must not fail,
+-- nor change the order).
+CREATE TABLE "OrderLine" (
+  "orderId"   text COLLATE "C" NOT NULL REFERENCES "Order" (id) ON DELETE CASCADE,
+  position    smallint NOT NULL,
+  "productId" text COLLATE "C" NOT NULL,
+  title       text NOT NULL,
+  "unitPrice" bigint NOT NULL,                                -- cents, after the product's discount
+  quantity    integer NOT NULL CHECK (quantity > 0),
+  PRIMARY KEY ("orderId", position)
+);
+
+CREATE TABLE "OrderStatusHistory" (
+  "orderId"  text COLLATE "C" NOT NULL REFERENCES "Order" (id) ON DELETE CASCADE,
+  position   smallint NOT NULL,
+  status     text NOT NULL,
+  "by"       text NOT NULL,
+  at         timestamptz NOT NULL,
+  PRIMARY KEY ("orderId", position)
+);
+
+-- One row per order that used a code; `customerKey` is `user:<id>` or a
+-- guest's lowercased email.
+CREATE TABLE "DiscountUse" (
+  code          text COLLATE "C" NOT NULL REFERENCES "DiscountCode" (code),
+  "customerKey" text NOT NULL,
+  "orderId"     text COLLATE "C" NOT NULL REFERENCES "Order" (id) ON DELETE CASCADE,
+  "createdAt"   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (code, "customerKey", "orderId")
+);
+
+-- Checkout idempotency: (caller, key) -> the SHA-256 of the request body and
+-- the order it made. Inserted in the checkout's transaction, so a key names
+-- an order exactly when that order exists.
+CREATE TABLE "IdempotencyKey" (
+  caller        text NOT NULL,
+  key           text NOT NULL,
+  "requestHash" text NOT NULL,
+  "orderId"     text COLLATE "C" NOT NULL REFERENCES "Order" (id) ON DELETE CASCADE,
+  "createdAt"   timestamptz NOT NULL DEFAULT now(),
+  "expiresAt"   timestamptz NOT NULL,
+  PRIMARY KEY (caller, key)
+);
+CREATE INDEX "IdempotencyKey_expiresAt_idx" ON "IdempotencyKey" ("expiresAt");
+
+-- The job queue (a row per job, claimed with FOR UPDATE SKIP LOCKED by a
+-- worker; the baseline records them and runs no worker): the confirmation
+-- mail is queued in the checkout's transaction, so it exists exactly when
+-- the order does.
+CREATE TABLE "Job" (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  queue       text NOT NULL,
+  payload     jsonb NOT NULL,
+  status      text NOT NULL DEFAULT 'pending',
+  attempts    integer NOT NULL DEFAULT 0,
+  "runAt"     timestamptz NOT NULL DEFAULT now(),
+  "createdAt" timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX "Job_status_runAt_idx" ON "Job" (status, "runAt");

@@ -88,6 +88,11 @@ pub struct Baseline {
 
 impl Baseline {
     pub fn start(services: &Services, cache: bool) -> Baseline {
+        Baseline::start_with(services, cache, &[])
+    }
+
+    /// [`Baseline::start`] with more `serve` flags (`--shipping`, …).
+    pub fn start_with(services: &Services, cache: bool, flags: &[&str]) -> Baseline {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shopd-baseline"))
             .args(["--log-level", "warn", "serve", "--listen", "127.0.0.1:0"])
             .arg("--database-url")
@@ -96,6 +101,7 @@ impl Baseline {
             .arg(&services.redis_url)
             .args(["--cache", if cache { "on" } else { "off" }])
             .args(["--admin-token", TOKEN, "--pool-size", "4", "--workers", "2"])
+            .args(flags)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -133,6 +139,17 @@ impl Drop for Baseline {
 
 /// shopd in-process on the demo catalogue (the same fixture).
 pub async fn start_shopd(data_dir: &Path) -> (String, actix_web::dev::ServerHandle) {
+    let defaults = shopd::configuration::Config::resolve(Default::default())
+        .expect("the defaults are valid")
+        .charges;
+    start_shopd_charging(data_dir, defaults).await
+}
+
+/// [`start_shopd`] with these shipping and tax charges.
+pub async fn start_shopd_charging(
+    data_dir: &Path,
+    charges: shopd::domain::order::Charges,
+) -> (String, actix_web::dev::ServerHandle) {
     let app = Application::build(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         backlog: shopd::configuration::DEFAULT_BACKLOG,
@@ -149,6 +166,7 @@ pub async fn start_shopd(data_dir: &Path) -> (String, actix_web::dev::ServerHand
         bench_ceiling: false,
         // The differential run sends every request from 127.0.0.1.
         rate_limits: shopd::configuration::http::RateLimitSettings::off(),
+        charges,
         ..shopd::configuration::Config::resolve(Default::default()).expect("the defaults are valid")
     })
     .await
