@@ -18,60 +18,14 @@ use serde::Serialize;
 use shopd::api::error::ApiError;
 use shopd::api::extract::{json_object, require_admin};
 use shopd::api::orders::{
-    CART_TOKEN_HEADER, CartView, DiscountView, IDEMPOTENCY_HEADER, OrderView,
+    CART_TOKEN_HEADER, CartView, DiscountView, OrderView, cart_token, idempotency_key,
 };
 use shopd::api::state::HttpSettings;
 use shopd::catalog::json::Data;
-use shopd::domain::FieldErrors;
 use shopd::domain::cart::{Cart, CartItem, PricedCart, price, unit_price_cents};
 use shopd::domain::discount::DiscountDraft;
 use shopd::domain::order::CheckoutRequest;
 use shopd::orders::OrdersError;
-
-/// The `X-Cart-Token` header: absent (or blank), or 16–128 URL-safe
-/// characters; anything else is 400 (shopd's `api::orders::cart_token`).
-fn cart_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(v) = req.headers().get(CART_TOKEN_HEADER) else {
-        return Ok(None);
-    };
-    let s = v.to_str().unwrap_or("").trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    if (16..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        Ok(Some(s.to_string()))
-    } else {
-        Err(ApiError::BadRequest {
-            code: "invalid_cart_token",
-            message: "X-Cart-Token must be the token an earlier cart answer gave".into(),
-        })
-    }
-}
-
-/// The required `Idempotency-Key` header: 1–255 visible ASCII characters
-/// (shopd's `api::orders::IdempotencyKey`).
-fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
-    let key = req
-        .headers()
-        .get(IDEMPOTENCY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty());
-    match key {
-        Some(k) if k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(k.to_string()),
-        Some(_) => Err(ApiError::BadRequest {
-            code: "invalid_idempotency_key",
-            message: "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-        }),
-        None => Err(ApiError::BadRequest {
-            code: "idempotency_key_required",
-            message: "checkout needs an Idempotency-Key header (a unique value per order attempt, e.g. a UUID); retries send the same one".into(),
-        }),
-    }
-}
 
 /// `{"data": body}` with `status`, and the cart token when there is one.
 fn answer<T: Serialize>(status: StatusCode, body: T, token: Option<&str>) -> HttpResponse {
@@ -156,17 +110,12 @@ pub async fn checkout(
         return Err(OrdersError::CartEmpty.into());
     };
     let Some(email) = request.email.clone() else {
-        let mut e = FieldErrors::new();
-        e.push("email", "is required for a guest checkout");
-        return Err(ApiError::validation(e));
+        return Err(OrdersError::guest_email_required().into());
     };
-    // The same body is the same JSON object (serde_json's map is sorted by
-    // key), fingerprinted as shopd does.
-    let canonical = serde_json::to_string(&body).map_err(|e| ApiError::Internal(e.into()))?;
     let c = Checkout {
         caller: format!("g:{token}"),
         key,
-        fingerprint: shopd::accounts::tokens::token_hash(&canonical),
+        fingerprint: shopd::orders::fingerprint(&body),
         request,
         email,
         token,

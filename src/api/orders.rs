@@ -453,7 +453,7 @@ impl FromRequest for CartToken {
 
 /// The cart token of `req`: absent, or 16–128 URL-safe characters (400
 /// otherwise).
-pub(crate) fn cart_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub fn cart_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(v) = req.headers().get(CART_TOKEN_HEADER) else {
         return Ok(None);
     };
@@ -487,25 +487,29 @@ impl FromRequest for IdempotencyKey {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let key = req
-            .headers()
-            .get(IDEMPOTENCY_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|k| !k.is_empty());
-        ready(match key {
-            Some(k) if k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => {
-                Ok(IdempotencyKey(k.to_string()))
-            }
-            Some(_) => Err(ApiError::BadRequest {
-                code: "invalid_idempotency_key",
-                message: "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-            }),
-            None => Err(ApiError::BadRequest {
-                code: "idempotency_key_required",
-                message: "checkout needs an Idempotency-Key header (a unique value per order attempt, e.g. a UUID); retries send the same one".into(),
-            }),
-        })
+        ready(idempotency_key(req).map(IdempotencyKey))
+    }
+}
+
+/// The `Idempotency-Key` of `req`: 1–255 visible ASCII characters; 400
+/// when missing or malformed.
+pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
+    let key = req
+        .headers()
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    match key {
+        Some(k) if k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(k.to_string()),
+        Some(_) => Err(ApiError::BadRequest {
+            code: "invalid_idempotency_key",
+            message: "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+        }),
+        None => Err(ApiError::BadRequest {
+            code: "idempotency_key_required",
+            message: "checkout needs an Idempotency-Key header (a unique value per order attempt, e.g. a UUID); retries send the same one".into(),
+        }),
     }
 }
 
@@ -710,9 +714,7 @@ pub(crate) async fn checkout(
     let Some(cart) = owner(&p, &token) else {
         return Err(crate::orders::OrdersError::CartEmpty.into());
     };
-    // Same body ⇔ same JSON object (serde_json's map is sorted by key).
-    let canonical = serde_json::to_vec(&raw.map).unwrap_or_default();
-    let fingerprint = crate::accounts::tokens::token_hash(&String::from_utf8_lossy(&canonical));
+    let fingerprint = crate::orders::fingerprint(&raw.map);
     let shopper = Shopper {
         cart,
         account: p.account().map(|(id, _)| id.clone()),

@@ -116,6 +116,20 @@ impl From<CartError> for OrdersError {
     }
 }
 
+impl OrdersError {
+    /// A guest's checkout without an `email` (422).
+    pub fn guest_email_required() -> OrdersError {
+        field("email", "is required for a guest checkout")
+    }
+}
+
+/// What identifies a checkout's request body for its idempotency key: the
+/// SHA-256 of its JSON object in canonical form (serde_json's map is sorted
+/// by key), so the same body sent again matches however it is spaced.
+pub fn fingerprint(body: &Map<String, Value>) -> String {
+    crate::accounts::tokens::token_hash(&serde_json::to_string(body).unwrap_or_default())
+}
+
 fn field(name: &str, reason: &str) -> OrdersError {
     let mut e = FieldErrors::new();
     e.push(name, reason);
@@ -412,7 +426,7 @@ impl Orders {
         let email: Email = match (&account, &req.email) {
             (Some(a), _) => a.email.clone(),
             (None, Some(e)) => e.clone(),
-            (None, None) => return Err(field("email", "is required for a guest checkout")),
+            (None, None) => return Err(OrdersError::guest_email_required()),
         };
         let jobs = self.inner.jobs.clone();
         let charges = self.inner.settings.charges;
