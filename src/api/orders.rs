@@ -282,6 +282,37 @@ pub(crate) struct WebhookAnswer {
 
 // ---- request bodies -------------------------------------------------------------------------
 
+/// An order status, by name (for the document; parsed by the domain).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum OrderStatusName {
+    Pending,
+    Paid,
+    Shipped,
+    Completed,
+    Cancelled,
+}
+
+/// A payment method, by name.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum PaymentMethodName {
+    BankTransfer,
+    CashOnDelivery,
+    Card,
+}
+
+/// A discount code's kind.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum DiscountTypeName {
+    Percent,
+    Fixed,
+}
+
 macro_rules! input {
     ($schema:ident, $parsed:ty, $parse:expr) => {
         impl Input for $schema {
@@ -356,7 +387,7 @@ pub(crate) struct CheckoutBody {
     shipping_address: Option<AddressBody>,
     #[schema(min_length = 1, max_length = 64)]
     address_id: Option<String>,
-    #[schema(value_type = String, examples("bank_transfer", "cash_on_delivery", "card"))]
+    #[schema(value_type = PaymentMethodName)]
     payment_method: String,
     #[schema(min_length = 3, max_length = 32)]
     discount_code: Option<String>,
@@ -369,7 +400,7 @@ input!(CheckoutBody, CheckoutRequest, CheckoutRequest::parse);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct StatusBody {
-    #[schema(value_type = String, examples("paid", "shipped", "completed", "cancelled"))]
+    #[schema(value_type = OrderStatusName)]
     status: String,
 }
 input!(StatusBody, OrderStatus, order::parse_status_change);
@@ -384,11 +415,13 @@ pub(crate) struct DiscountBody {
     #[schema(min_length = 3, max_length = 32)]
     code: String,
     #[serde(rename = "type")]
-    #[schema(value_type = String, examples("percent", "fixed"))]
+    #[schema(value_type = DiscountTypeName)]
     kind: String,
     /// A whole percent 1–100, or an amount.
     value: f64,
+    #[schema(format = DateTime)]
     starts_at: Option<String>,
+    #[schema(format = DateTime)]
     ends_at: Option<String>,
     #[schema(minimum = 0)]
     min_order: Option<f64>,
@@ -409,10 +442,12 @@ input!(DiscountBody, DiscountDraft, |m| DiscountDraft::parse(
 #[allow(dead_code)]
 pub(crate) struct DiscountPatchBody {
     #[serde(rename = "type")]
-    #[schema(value_type = Option<String>, examples("percent", "fixed"))]
+    #[schema(value_type = Option<DiscountTypeName>)]
     kind: Option<String>,
     value: Option<f64>,
+    #[schema(format = DateTime)]
     starts_at: Option<String>,
+    #[schema(format = DateTime)]
     ends_at: Option<String>,
     #[schema(minimum = 0)]
     min_order: Option<f64>,
