@@ -88,7 +88,9 @@ fn throughput(rt: &tokio::runtime::Runtime, kind: &str, n: u64, concurrency: usi
     let accounts =
         shopd::accounts::Accounts::local(store.clone(), jobs.clone(), dir.path()).unwrap();
     let orders = shopd::orders::Orders::local(store.clone(), jobs.clone(), dir.path()).unwrap();
-    let services = Services::new(catalog, jobs.clone(), accounts, orders);
+    let replication =
+        shopd::replication::Replication::local(store.clone(), dir.path().to_path_buf());
+    let services = Services::new(catalog, jobs.clone(), accounts, orders, replication);
     let start = Instant::now();
     rt.block_on(async {
         jobs.start().await.unwrap();

@@ -43,6 +43,9 @@ pub enum Command {
     /// Administer accounts on a stopped server's data dir.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Back up and restore the whole shop (a directory or S3).
+    #[command(subcommand)]
+    Backup(BackupCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +161,81 @@ pub struct ServeArgs {
     /// confirmed.
     #[arg(long, env = "SHOPD_PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]
     pub payment_webhook_secret: Option<String>,
+    /// Turns on the leader side of replication: followers (and `backup
+    /// create --from`) must present this token. Without it replication is
+    /// off.
+    #[arg(long, env = "SHOPD_REPLICATION_TOKEN", hide_env_values = true)]
+    pub replication_token: Option<String>,
+    /// Run as a read-only follower of the leader at this URL
+    /// (http://leader:8080); needs --replication-token.
+    #[arg(long, env = "SHOPD_FOLLOW")]
+    pub follow: Option<String>,
+    /// How often a follower asks its leader for new commits (default 1s).
+    #[arg(long, env = "SHOPD_FOLLOW_INTERVAL")]
+    pub follow_interval: Option<String>,
+    /// A follower further behind than this answers 503 on /ready
+    /// (default 10s).
+    #[arg(long, env = "SHOPD_FOLLOW_MAX_LAG")]
+    pub follow_max_lag: Option<String>,
+    /// What a follower answers to a write: redirect (307 to the leader,
+    /// default) or reject (503 read_only).
+    #[arg(long, env = "SHOPD_FOLLOWER_WRITES")]
+    pub follower_writes: Option<String>,
+    /// Bytes of recent commits a leader keeps for its followers (default
+    /// 64 MiB); a follower further behind bootstraps again.
+    #[arg(long, env = "SHOPD_REPLICATION_LOG_BYTES")]
+    pub replication_log_bytes: Option<u64>,
+    /// Age of the oldest commit a leader keeps for its followers (default
+    /// 10m).
+    #[arg(long, env = "SHOPD_REPLICATION_LOG_AGE")]
+    pub replication_log_age: Option<String>,
+    /// Take scheduled backups to this directory or s3://bucket/prefix.
+    #[arg(long, env = "SHOPD_BACKUP_TO")]
+    pub backup_to: Option<String>,
+    /// How often scheduled backups run (default 1h).
+    #[arg(long, env = "SHOPD_BACKUP_EVERY")]
+    pub backup_every: Option<String>,
+    /// Scheduled backups kept; older ones are deleted (default 7).
+    #[arg(long, env = "SHOPD_BACKUP_KEEP")]
+    pub backup_keep: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write a backup of a stopped server's data dir (--data-dir), or of a
+    /// running leader (--from URL with --replication-token), to DEST: a
+    /// directory or s3://bucket/prefix (AWS_* variables give credentials,
+    /// region and endpoint).
+    Create(BackupCreateArgs),
+    /// List the backups in DEST, newest last.
+    List(BackupListArgs),
+    /// Restore a backup (the newest, or --id) from SRC into an empty
+    /// --data-dir, search index included.
+    Restore(BackupRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupCreateArgs {
+    pub dest: String,
+    /// Take the backup from a running leader instead of a data dir.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The leader's replication token (with --from).
+    #[arg(long, env = "SHOPD_REPLICATION_TOKEN", hide_env_values = true)]
+    pub replication_token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    pub dest: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupRestoreArgs {
+    pub src: String,
+    /// Which backup (as `backup list` names it); default the newest.
+    #[arg(long)]
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +310,16 @@ impl Cli {
             o.shipping = s.shipping.clone();
             o.tax_rate = s.tax_rate.clone();
             o.payment_webhook_secret = s.payment_webhook_secret.clone();
+            o.replication_token = s.replication_token.clone();
+            o.follow = s.follow.clone();
+            o.follow_interval = s.follow_interval.clone();
+            o.follow_max_lag = s.follow_max_lag.clone();
+            o.follower_writes = s.follower_writes.clone();
+            o.replication_log_bytes = s.replication_log_bytes;
+            o.replication_log_age = s.replication_log_age.clone();
+            o.backup_to = s.backup_to.clone();
+            o.backup_every = s.backup_every.clone();
+            o.backup_keep = s.backup_keep;
         }
         o
     }

@@ -138,6 +138,8 @@ pub struct Config {
     /// The payment provider's webhook secret; without it card payments
     /// cannot be confirmed.
     pub payment_webhook_secret: Option<Secret>,
+    /// Leader and follower settings, scheduled backups.
+    pub replication: crate::replication::ReplicationSettings,
 }
 
 /// One queue's settings in the TOML file (`[queues.emails]`); absent
@@ -188,6 +190,18 @@ pub struct Overrides {
     /// A percent, e.g. `19` or `7.5`.
     pub tax_rate: Option<String>,
     pub payment_webhook_secret: Option<String>,
+    pub replication_token: Option<String>,
+    pub follow: Option<String>,
+    /// Durations as `500ms`, `1s`, `10m`, `1h`.
+    pub follow_interval: Option<String>,
+    pub follow_max_lag: Option<String>,
+    /// `redirect` or `reject`.
+    pub follower_writes: Option<String>,
+    pub replication_log_bytes: Option<u64>,
+    pub replication_log_age: Option<String>,
+    pub backup_to: Option<String>,
+    pub backup_every: Option<String>,
+    pub backup_keep: Option<usize>,
 }
 
 /// The optional TOML file; same names as the flags, in snake_case.
@@ -231,6 +245,16 @@ pub struct FileConfig {
     pub shipping: Option<f64>,
     pub tax_rate: Option<f64>,
     pub payment_webhook_secret: Option<Secret>,
+    pub replication_token: Option<Secret>,
+    pub follow: Option<String>,
+    pub follow_interval: Option<String>,
+    pub follow_max_lag: Option<String>,
+    pub follower_writes: Option<String>,
+    pub replication_log_bytes: Option<u64>,
+    pub replication_log_age: Option<String>,
+    pub backup_to: Option<String>,
+    pub backup_every: Option<String>,
+    pub backup_keep: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +307,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let mut problems = Vec::new();
+        let replication = replication_settings(&o, &file, &mut problems);
         let listen_text = o
             .listen
             .or(file.listen)
@@ -546,6 +571,7 @@ impl Config {
             hsts_max_age_secs,
             charges,
             payment_webhook_secret,
+            replication,
         })
     }
 
@@ -649,6 +675,135 @@ fn charges(
     crate::domain::order::Charges {
         shipping_cents,
         tax_basis_points,
+    }
+}
+
+/// A duration as `250ms`, `1s`, `10m`, `2h` or `1d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 500ms, 1s, 10m, 1h or 1d"))?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => {
+            return Err(format!(
+                "'{text}' is not a duration like 500ms, 1s, 10m, 1h or 1d"
+            ));
+        }
+    };
+    Ok(Duration::from_millis(n.saturating_mul(ms)))
+}
+
+fn replication_settings(
+    o: &Overrides,
+    file: &FileConfig,
+    problems: &mut Vec<String>,
+) -> crate::replication::ReplicationSettings {
+    use crate::replication::{FollowerWrites, ReplicationSettings};
+    let d = ReplicationSettings::default();
+    let mut duration =
+        |name: &str, flag: &Option<String>, file: &Option<String>, default| match flag
+            .as_ref()
+            .or(file.as_ref())
+        {
+            None => default,
+            Some(t) => parse_duration(t).unwrap_or_else(|e| {
+                problems.push(format!("{name}: {e}"));
+                default
+            }),
+        };
+    let follow_interval = duration(
+        "follow-interval",
+        &o.follow_interval,
+        &file.follow_interval,
+        d.follow_interval,
+    );
+    let follow_max_lag = duration(
+        "follow-max-lag",
+        &o.follow_max_lag,
+        &file.follow_max_lag,
+        d.follow_max_lag,
+    );
+    let log_age = duration(
+        "replication-log-age",
+        &o.replication_log_age,
+        &file.replication_log_age,
+        d.log_age,
+    );
+    let backup_every = duration(
+        "backup-every",
+        &o.backup_every,
+        &file.backup_every,
+        d.backup_every,
+    );
+    if follow_interval < Duration::from_millis(50) {
+        problems.push("follow-interval: must be at least 50ms".into());
+    }
+    if backup_every < Duration::from_secs(60) {
+        problems.push("backup-every: must be at least 1m".into());
+    }
+    let writes = match o
+        .follower_writes
+        .as_deref()
+        .or(file.follower_writes.as_deref())
+    {
+        None | Some("redirect") => FollowerWrites::Redirect,
+        Some("reject") => FollowerWrites::Reject,
+        Some(other) => {
+            problems.push(format!(
+                "follower-writes: '{other}' is not redirect or reject"
+            ));
+            FollowerWrites::Redirect
+        }
+    };
+    let follow = o.follow.clone().or(file.follow.clone());
+    if let Some(u) = &follow
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        problems.push(format!(
+            "follow: '{u}' must be the leader's base URL, http://host:port"
+        ));
+    }
+    let token = o
+        .replication_token
+        .clone()
+        .map(Secret::new)
+        .or(file.replication_token.clone())
+        .filter(|s| !s.expose().is_empty());
+    if follow.is_some() && token.is_none() {
+        problems.push("follow: a follower needs the leader's --replication-token".into());
+    }
+    let backup_to = o.backup_to.clone().or(file.backup_to.clone());
+    if let Some(b) = &backup_to
+        && let Err(e) = crate::replication::backup::Target::parse(b)
+    {
+        problems.push(format!("backup-to: {e}"));
+    }
+    let backup_keep = o.backup_keep.or(file.backup_keep).unwrap_or(d.backup_keep);
+    if backup_keep == 0 {
+        problems.push("backup-keep: must be at least 1".into());
+    }
+    ReplicationSettings {
+        token,
+        follow: follow.map(|u| u.trim_end_matches('/').to_string()),
+        follow_interval,
+        follow_max_lag,
+        follower_writes: writes,
+        log_bytes: o
+            .replication_log_bytes
+            .or(file.replication_log_bytes)
+            .unwrap_or(d.log_bytes),
+        log_age,
+        backup_to,
+        backup_every,
+        backup_keep,
     }
 }
 

@@ -9,6 +9,8 @@
 //! - [`catalog`]: catalogue use cases (a service): coordinates storage,
 //!   search and cache for the catalogue; renders JSON bodies; import and
 //!   export.
+//! - [`replication`]: a service: the leader's snapshots and change log, the
+//!   follower's bootstrap and apply loop, backups to a directory or S3.
 //! - [`services`]: the services behind one application state, and the one
 //!   dispatch of what a commit sets off.
 //! - [`api`]: the route table, extractors, error → HTTP mapping, the OpenAPI
@@ -35,6 +37,7 @@ pub mod domain;
 pub mod generator;
 pub mod jobs;
 pub mod orders;
+pub mod replication;
 pub mod search;
 pub mod services;
 pub mod startup;

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use shopd::catalog::import::{ImportOptions, sources_from_dir};
-use shopd::cli::{AdminCommand, AdminCreateArgs, Cli, Command};
+use shopd::cli::{AdminCommand, AdminCreateArgs, BackupCommand, Cli, Command};
 use shopd::configuration::Config;
 use shopd::startup::{Application, open_catalog};
 use std::process::ExitCode;
@@ -63,7 +63,9 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 Err(e) => return Err(e.into()),
             };
             progress::print_import(&report);
-            Ok(())
+            // The search index is brought up to date now, so a server
+            // started on this data dir can search from its first answer.
+            reindex(&catalog, &config)
         }
         Command::Export(args) => {
             let catalog = open_catalog(&config)?;
@@ -73,20 +75,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Reindex => {
-            let catalog = open_catalog(&config)?;
-            let total = catalog.product_count()?;
-            let bar = progress::bar(total, "products");
-            let started = std::time::Instant::now();
-            let n = catalog.reindex(&config.search_dir(), &|done, _| bar.set_position(done))?;
-            bar.finish_and_clear();
-            println!(
-                "indexed {n} product(s) into {} in {:.1} s",
-                config.search_dir().display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
+        Command::Reindex => reindex(&open_catalog(&config)?, &config),
+        Command::Backup(command) => backup(command, &config),
         Command::Admin(AdminCommand::Create(args)) => admin_create(&config, args),
         Command::Gen(args) => {
             let spec = shopd::generator::Spec {
@@ -104,6 +94,107 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Rebuilds the search index of `catalog` in the configured directory.
+fn reindex(catalog: &shopd::catalog::Catalog, config: &Config) -> anyhow::Result<()> {
+    let total = catalog.product_count()?;
+    let bar = progress::bar(total, "products");
+    let started = std::time::Instant::now();
+    let n = catalog.reindex(&config.search_dir(), &|done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    println!(
+        "indexed {n} product(s) into {} in {:.1} s",
+        config.search_dir().display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `shopd backup create|list|restore`.
+fn backup(command: BackupCommand, config: &Config) -> anyhow::Result<()> {
+    use shopd::replication::backup::{self, Target};
+    let target = |text: &str| Target::parse(text).map_err(|e| anyhow::anyhow!("{e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match command {
+            BackupCommand::Create(args) => {
+                let dest = target(&args.dest)?;
+                let started = std::time::Instant::now();
+                let made = match &args.from {
+                    Some(url) => {
+                        let token = args.replication_token.as_deref().ok_or_else(|| {
+                            anyhow::anyhow!("--from needs the leader's --replication-token")
+                        })?;
+                        backup::create_from_leader(
+                            url.trim_end_matches('/'),
+                            token,
+                            &std::env::temp_dir(),
+                            &dest,
+                        )
+                        .await?
+                    }
+                    None => {
+                        let path = config.database_path();
+                        if !path.exists() {
+                            anyhow::bail!(
+                                "{} holds no database (use --data-dir, or --from a running leader)",
+                                config.data_dir.display()
+                            );
+                        }
+                        let store = shopd::store::Store::open(&path).with_context(|| {
+                            format!(
+                                "opening {} (is a server running on it? use --from http://… then)",
+                                path.display()
+                            )
+                        })?;
+                        backup::create(&store, &config.data_dir, &dest).await?
+                    }
+                };
+                println!(
+                    "backup {} (position {}, {} bytes) written to {} in {:.1} s",
+                    made.id,
+                    made.manifest.position,
+                    made.manifest.bytes,
+                    args.dest,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            BackupCommand::List(args) => {
+                let all = backup::list(&target(&args.dest)?).await?;
+                if all.is_empty() {
+                    println!("no backups in {}", args.dest);
+                }
+                for b in all {
+                    let products = b.manifest.rows.get("products").copied().unwrap_or(0);
+                    println!(
+                        "{}  position {:>10}  {:>12} bytes  {:>9} products  {}",
+                        b.id,
+                        b.manifest.position,
+                        b.manifest.bytes,
+                        products,
+                        b.manifest.created_at
+                    );
+                }
+            }
+            BackupCommand::Restore(args) => {
+                let started = std::time::Instant::now();
+                let m = backup::restore(&target(&args.src)?, args.id.as_deref(), &config.data_dir)
+                    .await?;
+                println!(
+                    "restored {} (position {}) into {} in {:.1} s; search index built",
+                    m.id(),
+                    m.position,
+                    config.data_dir.display(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        Ok(())
+    })
 }
 
 /// `shopd admin create`: the password comes from a prompt (not echoed) or

@@ -1,8 +1,8 @@
 //! The application's services behind one state, and what a commit sets off.
 //!
 //! Services are siblings: each coordinates its own use cases over the shared
-//! store, search and cache (`catalog`, `jobs`, `accounts`, `orders`; replication as it
-//! arrives). The API reaches them through [`Services`];
+//! store, search and cache (`catalog`, `jobs`, `accounts`, `orders`,
+//! `replication`). The API reaches them through [`Services`];
 //! they never call the API, and the store never calls them.
 //!
 //! # What a commit sets off
@@ -16,6 +16,7 @@ use crate::cache::ResponseCache;
 use crate::catalog::{self, Catalog, SearchFeed};
 use crate::jobs::Jobs;
 use crate::orders::Orders;
+use crate::replication::Replication;
 use crate::store::{Commit, CommitListener, Store};
 use std::sync::Arc;
 
@@ -26,17 +27,25 @@ pub struct Services {
     pub jobs: Jobs,
     pub accounts: Accounts,
     pub orders: Orders,
+    pub replication: Replication,
 }
 
 impl Services {
     /// Wires the services over one store: from now on every commit goes
     /// through [`CommitDispatch`]. The job workers start separately
     /// ([`Jobs::start`]), on the async runtime.
-    pub fn new(catalog: Catalog, jobs: Jobs, accounts: Accounts, orders: Orders) -> Services {
+    pub fn new(
+        catalog: Catalog,
+        jobs: Jobs,
+        accounts: Accounts,
+        orders: Orders,
+        replication: Replication,
+    ) -> Services {
         let dispatch = CommitDispatch {
             search: catalog.search_feed(),
             cache: catalog.cache_handle(),
             jobs: jobs.clone(),
+            replication: replication.clone(),
         };
         catalog.store().set_commit_listener(Arc::new(dispatch));
         Services {
@@ -44,6 +53,7 @@ impl Services {
             jobs,
             accounts,
             orders,
+            replication,
         }
     }
 
@@ -57,6 +67,7 @@ pub struct CommitDispatch {
     search: SearchFeed,
     cache: Arc<ResponseCache>,
     jobs: Jobs,
+    replication: Replication,
 }
 
 impl CommitListener for CommitDispatch {
@@ -73,14 +84,23 @@ impl CommitListener for CommitDispatch {
         // 2. Response cache: every body showing something the commit changed
         //    stops being served. After step 1, so a recomputation sees the
         //    new synonyms.
+        if changes.replaced {
+            self.cache.invalidate_all();
+        }
         self.cache.invalidate(catalog::cache_tags(changes));
         // 3. Jobs: queues that got new work wake their workers (which lease
         //    it in a write of their own, after this commit is durable).
         self.jobs.wake(&changes.jobs);
+        // 4. Replication: the commit joins the leader's log for its
+        //    followers (every commit, even one no reader-facing change set
+        //    names), and requests waiting for its position
+        //    (`X-Min-Generation`) go on. Last, so a follower that sees the
+        //    position finds search and caches already told.
+        self.replication.committed(commit);
         // Accounts set nothing off: revocation is read from the store on
         // every request (accounts/mod.rs). Orders set nothing off of their
         // own: their stock changes are catalogue changes (steps 1 and 2)
         // and their mail and notifications are jobs and rows of the same
-        // commit (step 3). Replication adds its step here.
+        // commit (step 3).
     }
 }

@@ -1,13 +1,15 @@
 //! Building and running the server: the one place `main` and tests share.
 //!
-//! [`Application::build`] opens storage, imports the demo catalogue when asked,
-//! and binds the listener (so the port is known, even for port 0) without
+//! [`Application::build`] binds the listener, bootstraps a follower that has
+//! no data yet (answering probes meanwhile), opens storage, imports the demo
+//! catalogue when asked, and wires the services (so the port is known, even for port 0) without
 //! serving yet; [`Application::run_until_stopped`] serves until SIGINT/SIGTERM
 //! or [`ServerHandle::stop`], letting in-flight requests finish, then closes
 //! storage.
 //!
-//! The middleware stack, outermost first: metrics, request id, security
-//! headers, CORS (and the removal of its headers for unlisted origins),
+//! The middleware stack, outermost first: metrics, request id, replication
+//! (`X-Generation`, a follower's redirects and `X-Min-Generation` waits),
+//! security headers, CORS (and the removal of its headers for unlisted origins),
 //! compression, HTTP caching; inside each limited route, its access check
 //! and then its rate limit.
 
@@ -51,6 +53,9 @@ pub struct Application {
     /// Drops rate-limit keys whose quota is all back (bounded memory under
     /// many distinct clients); stopped at shutdown.
     limit_sweeper: tokio::task::JoinHandle<()>,
+    /// A follower's loop fetching and applying its leader's commits;
+    /// stopped at shutdown.
+    follower_loop: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Opens the catalogue in `config.data_dir`, importing the embedded demo
@@ -59,7 +64,7 @@ pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
     let path = config.database_path();
     let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let catalog = Catalog::new(store);
-    if config.demo && catalog.is_empty()? {
+    if config.demo && config.replication.follow.is_none() && catalog.is_empty()? {
         let report = catalog
             .import(
                 crate::catalog::demo::sources(),
@@ -102,8 +107,62 @@ fn ceiling_body(catalog: &Catalog) -> anyhow::Result<bytes::Bytes> {
 /// How often search analytics are written to storage.
 const STATS_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// What a follower without data answers while it bootstraps: `/health`
+/// 200, `/ready` 503 saying so, everything else `503
+/// replica_bootstrapping` with `Retry-After`. Served on a copy of the real
+/// listening socket, so the port answers from the start and no connection
+/// is refused when the real server takes over.
+fn bootstrapping_server(listener: TcpListener, leader: String) -> std::io::Result<Server> {
+    use crate::api::error::ApiError;
+    use actix_web::{HttpRequest, HttpResponse, ResponseError};
+    Ok(HttpServer::new(move || {
+        let leader = leader.clone();
+        App::new().default_service(web::to(move |req: HttpRequest| {
+            let leader = leader.clone();
+            async move {
+                match req.path() {
+                    "/health" => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+                    "/ready" => HttpResponse::ServiceUnavailable().json(serde_json::json!({
+                        "status": "unavailable",
+                        "checks": {"replication": format!("bootstrapping from the leader {leader}")}
+                    })),
+                    _ => ApiError::Unavailable {
+                        code: "replica_bootstrapping",
+                        message: format!(
+                            "this follower is copying its data from the leader {leader}; retry shortly"
+                        ),
+                        retry_after_secs: 2,
+                    }
+                    .error_response(),
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run())
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let listener = bind(config.listen, config.backlog)
+            .with_context(|| format!("binding {}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let following = config.replication.follow.clone();
+        if let Some(leader) = &following
+            && !config.database_path().exists()
+        {
+            tracing::info!(leader = %leader, port, "bootstrapping from the leader");
+            let placeholder = bootstrapping_server(listener.try_clone()?, leader.clone())?;
+            let handle = placeholder.handle();
+            let serving = tokio::spawn(placeholder);
+            let done =
+                crate::replication::follower::bootstrap(&config.replication, &config.data_dir)
+                    .await;
+            handle.stop(true).await;
+            let _ = serving.await;
+            done.context("bootstrapping from the leader")?;
+        }
         let cfg = config.clone();
         let catalog = tokio::task::spawn_blocking(move || {
             let catalog = open_catalog(&cfg)?;
@@ -115,9 +174,21 @@ impl Application {
         })
         .await
         .context("opening storage")??;
+        if following.is_some() {
+            catalog.store().set_read_only();
+        }
+        let replication = crate::replication::Replication::new(
+            catalog.store().clone(),
+            config.replication.clone(),
+            config.data_dir.clone(),
+        );
         let mailer =
             crate::jobs::mail::Mailer::new(&config.mail_settings()).context("setting up mail")?;
-        let jobs = crate::jobs::Jobs::new(catalog.store().clone(), config.jobs_settings(), mailer);
+        let mut jobs =
+            crate::jobs::Jobs::new(catalog.store().clone(), config.jobs_settings(), mailer);
+        if let Some((every, handler)) = replication.backup_job() {
+            jobs = jobs.with_periodic(crate::replication::backup::KIND_BACKUP, every, handler);
+        }
         let accounts = crate::accounts::Accounts::new(
             catalog.store().clone(),
             jobs.clone(),
@@ -131,12 +202,17 @@ impl Application {
             config.orders_settings(),
         )
         .context("setting up orders")?;
-        let services = Services::new(catalog.clone(), jobs, accounts, orders);
-        services
-            .jobs
-            .start()
-            .await
-            .context("starting the job workers")?;
+        let services = Services::new(catalog.clone(), jobs, accounts, orders, replication);
+        // A follower runs no jobs: its leader does, and a follower's store
+        // takes no writes.
+        if following.is_none() {
+            services
+                .jobs
+                .start()
+                .await
+                .context("starting the job workers")?;
+        }
+        let follower_loop = services.replication.start_following();
         let flusher = catalog.clone();
         let stats_flusher = tokio::spawn(async move {
             let mut tick = tokio::time::interval(STATS_FLUSH_EVERY);
@@ -179,9 +255,6 @@ impl Application {
                 sweeping.sweep();
             }
         });
-        let listener = bind(config.listen, config.backlog)
-            .with_context(|| format!("binding {}", config.listen))?;
-        let port = listener.local_addr()?.port();
         let state = web::Data::new(ApiState {
             services: services.clone(),
             http: HttpSettings {
@@ -206,6 +279,7 @@ impl Application {
                 .wrap(from_fn(move |req, next| {
                     security.clone().middleware(req, next)
                 }))
+                .wrap(from_fn(api::replication::layer))
                 .wrap(from_fn(api::request_id::middleware))
                 .wrap(from_fn(api::metrics::middleware))
                 .app_data(state.clone())
@@ -226,6 +300,7 @@ impl Application {
             services,
             stats_flusher,
             limit_sweeper,
+            follower_loop,
         })
     }
 
@@ -250,10 +325,15 @@ impl Application {
             services,
             stats_flusher,
             limit_sweeper,
+            follower_loop,
             ..
         } = self;
         limit_sweeper.abort();
         let result = server.await;
+        if let Some(f) = follower_loop {
+            f.abort();
+            let _ = f.await;
+        }
         // Running jobs finish (or go back to the queue) while storage is
         // still open.
         services.jobs.shutdown().await;

@@ -61,9 +61,37 @@ pub fn authenticate(
     {
         return Ok(Principal::Anonymous);
     }
+    if access == Access::Replication {
+        return replication_token(req, state);
+    }
     let principal = credentials(req, state)?;
     authorize(access, &principal)?;
     Ok(principal)
+}
+
+/// A follower's bearer token, compared in constant time; 404 when this
+/// server serves no followers (replication off, or a follower itself).
+fn replication_token(req: &HttpRequest, state: &ApiState) -> Result<Principal, ApiError> {
+    let replication = &state.services.replication;
+    if !replication.serves_followers() {
+        return Err(ApiError::NotFound(format!(
+            "no route for {} {} (replication is off: start the leader with --replication-token)",
+            req.method(),
+            req.path()
+        )));
+    }
+    let bearer = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::Unauthorized(MISSING_CREDENTIALS.into()))?;
+    if replication.token_matches(bearer) {
+        Ok(Principal::Anonymous)
+    } else {
+        Err(invalid())
+    }
 }
 
 fn credentials(req: &HttpRequest, state: &ApiState) -> Result<Principal, ApiError> {
@@ -127,6 +155,8 @@ pub fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> 
                 }),
             };
         }
+        // Checked against the replication token, not a principal.
+        Access::Replication => return Ok(()),
         Access::Staff => Role::Staff,
         Access::Admin => Role::Admin,
     };

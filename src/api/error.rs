@@ -34,6 +34,10 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 410: what was asked for is gone for good (a replication log that no
+    /// longer reaches back far enough).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{message}")]
@@ -108,6 +112,7 @@ impl ApiError {
             | ApiError::Unauthenticated { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
+            | ApiError::Gone { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
@@ -162,6 +167,30 @@ impl From<StoreError> for ApiError {
                     retry_after_secs: 5,
                 }
             }
+            StoreError::ReadOnly => ApiError::Unavailable {
+                code: "read_only",
+                message: StoreError::ReadOnly.to_string(),
+                retry_after_secs: 1,
+            },
+            e => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<crate::replication::ReplicationError> for ApiError {
+    fn from(e: crate::replication::ReplicationError) -> Self {
+        use crate::replication::ReplicationError as R;
+        match e {
+            R::Truncated { .. } => ApiError::Gone {
+                code: "replication_log_truncated",
+                message: e.to_string(),
+            },
+            R::Ahead { .. } => ApiError::Conflict {
+                code: "replica_ahead",
+                message: e.to_string(),
+            },
+            R::NoSuchPart(_) => ApiError::NotFound(e.to_string()),
+            R::Store(s) => ApiError::from(s),
             e => ApiError::Internal(e.into()),
         }
     }
@@ -338,6 +367,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::OutOfStock { .. } => StatusCode::CONFLICT,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation { .. } | ApiError::Unprocessable { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY

@@ -31,6 +31,10 @@ struct Checks {
     /// while the mail circuit is open. Never makes the process unready:
     /// the shop still sells, and mail waits in the queue.
     mail: String,
+    /// `leader` (serving followers), `off`, or on a follower
+    /// `ok (N ms behind …)` / why it is not ready: never caught up, or
+    /// further behind than `--follow-max-lag` (the leader down).
+    replication: String,
 }
 
 fn mail_check(state: &ApiState) -> String {
@@ -73,13 +77,23 @@ pub(crate) async fn ready(state: web::Data<ApiState>) -> HttpResponse {
         }) => (false, "rebuilding".to_string()),
         Some(Status::Unavailable(e)) => (false, format!("unavailable: {e}")),
     };
-    let ok = storage_ok && search_ok;
+    let replication = &state.services.replication;
+    let (replication_ok, replication) = match replication.follower() {
+        Some(f) => match f.readiness() {
+            Ok(ms) => (true, format!("ok ({ms} ms behind {})", f.leader)),
+            Err(why) => (false, why),
+        },
+        None if replication.serves_followers() => (true, "leader".to_string()),
+        None => (true, "off".to_string()),
+    };
+    let ok = storage_ok && search_ok && replication_ok;
     let body = Readiness {
         status: if ok { "ready" } else { "unavailable" },
         checks: Checks {
             storage,
             search,
             mail: mail_check(&state),
+            replication,
         },
     };
     if ok {

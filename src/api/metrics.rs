@@ -137,7 +137,11 @@ impl Metrics {
             "Requests refused (429) over a rate limit, by class",
             limits.refused(),
         );
-        registry.register_collector(Box::new(ScrapeTime { catalog, jobs }));
+        registry.register_collector(Box::new(ScrapeTime {
+            catalog,
+            jobs,
+            replication: services.replication.clone(),
+        }));
         Metrics {
             registry,
             requests,
@@ -173,6 +177,7 @@ impl Metrics {
 struct ScrapeTime {
     catalog: Catalog,
     jobs: Jobs,
+    replication: crate::replication::Replication,
 }
 
 impl std::fmt::Debug for ScrapeTime {
@@ -299,11 +304,94 @@ impl Collector for ScrapeTime {
             None,
             age.metric_type(),
         )?)?;
+        self.encode_replication(&mut encoder)?;
         self.encode_jobs(&mut encoder)
     }
 }
 
+/// One unlabelled value.
+fn one<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    m: M,
+) -> Result<(), std::fmt::Error> {
+    let t = m.metric_type();
+    m.encode(encoder.encode_descriptor(name, help, None, t)?)
+}
+
 impl ScrapeTime {
+    fn encode_replication(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let r = &self.replication;
+        let position = r.position();
+        one(
+            encoder,
+            "shopd_replication_position",
+            "Commits this node's data reflects (X-Generation)",
+            ConstGauge::new(position as i64),
+        )?;
+        if let Some((entries, bytes)) = r.log_size() {
+            one(
+                encoder,
+                "shopd_replication_log_commits",
+                "Commits the leader keeps for its followers",
+                ConstGauge::new(entries as i64),
+            )?;
+            one(
+                encoder,
+                "shopd_replication_log_bytes",
+                "Bytes of commits the leader keeps for its followers",
+                ConstGauge::new(bytes as i64),
+            )?;
+        }
+        let Some(f) = r.follower() else {
+            return Ok(());
+        };
+        one(
+            encoder,
+            "shopd_replication_lag_seconds",
+            "How old this follower's data may be (-1: never caught up)",
+            ConstGauge::new(f.lag_ms().map_or(-1.0, |ms| ms as f64 / 1000.0)),
+        )?;
+        one(
+            encoder,
+            "shopd_replication_lag_commits",
+            "Commits the leader had that this follower had not, at the last contact",
+            ConstGauge::new(f.lag_commits(position) as i64),
+        )?;
+        one(
+            encoder,
+            "shopd_replication_last_contact_seconds",
+            "Seconds since the leader last answered (-1: never)",
+            ConstGauge::new(f.since_contact_secs().unwrap_or(-1.0)),
+        )?;
+        one(
+            encoder,
+            "shopd_replication_received_bytes",
+            "Bytes received from the leader",
+            ConstCounter::new(f.bytes_received.load(Relaxed)),
+        )?;
+        one(
+            encoder,
+            "shopd_replication_applied_commits",
+            "Leader commits applied",
+            ConstCounter::new(f.commits_applied.load(Relaxed)),
+        )?;
+        one(
+            encoder,
+            "shopd_replication_rejected_batches",
+            "Change batches rejected (checksum, gap or apply failure)",
+            ConstCounter::new(f.batches_rejected.load(Relaxed)),
+        )?;
+        one(
+            encoder,
+            "shopd_replication_bootstraps",
+            "Re-bootstraps from a snapshot while running",
+            ConstCounter::new(f.bootstraps.load(Relaxed)),
+        )
+    }
+
     fn encode_jobs(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         use prometheus_client::metrics::MetricType;
         let stats = match self.jobs.stats() {

@@ -33,6 +33,7 @@ pub mod orders;
 pub mod products;
 pub(crate) mod profile;
 pub mod rate_limit;
+pub mod replication;
 pub mod request_id;
 pub mod routes;
 pub mod search;

@@ -578,7 +578,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
                 SecurityRequirement::new(BEARER_SCHEME, Vec::<String>::new()),
             ]);
         }
-        Access::Signed | Access::Staff | Access::Admin => {
+        Access::Signed | Access::Staff | Access::Admin | Access::Replication => {
             op.security = Some(vec![
                 SecurityRequirement::new(BEARER_SCHEME, Vec::<String>::new()),
                 SecurityRequirement::new(KEY_SCHEME, Vec::<String>::new()),

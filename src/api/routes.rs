@@ -17,7 +17,8 @@
 use super::http_cache::Kind;
 use super::openapi::{self, Answer, Inputs};
 use super::{
-    accounts, brands, categories, docs, health, jobs, metrics, orders, products, profile, search,
+    accounts, brands, categories, docs, health, jobs, metrics, orders, products, profile,
+    replication, search,
 };
 use actix_web::http::Method;
 use std::sync::LazyLock;
@@ -78,6 +79,9 @@ pub enum Access {
     Staff,
     /// Admin only: users, roles, API keys, settings.
     Admin,
+    /// Followers of this leader: the replication token (`--replication-
+    /// token`) as a bearer token. 404 when replication is off.
+    Replication,
 }
 
 /// How a route is rate limited: which quota its requests count against
@@ -289,6 +293,26 @@ pub static ROUTES: &[Route] = &[
             "Prometheus text: requests and latency per route, cache, storage and search figures",
             Text("text/plain"),
         ),
+    // Replication (a leader's side; hidden from the contract: followers and
+    // `shopd backup create --from` are its only clients).
+    get("/replication/snapshot", handler!(replication::snapshot))
+        .access(Access::Replication)
+        .rate(RateLimit::None)
+        .doc("replication", "replicationSnapshot", "", Json(200, s::any))
+        .hidden(),
+    get(
+        "/replication/snapshot/{position}/{part}",
+        handler!(replication::snapshot_part),
+    )
+    .access(Access::Replication)
+    .rate(RateLimit::None)
+    .doc("replication", "replicationSnapshotPart", "", Text("application/octet-stream"))
+    .hidden(),
+    get("/replication/changes", handler!(replication::changes))
+        .access(Access::Replication)
+        .rate(RateLimit::None)
+        .doc("replication", "replicationChanges", "", Text("application/octet-stream"))
+        .hidden(),
     get("/bench/ceiling", handler!(super::ceiling))
         .cache(Kind::Detail)
         .rate(RateLimit::None)

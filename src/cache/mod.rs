@@ -266,6 +266,15 @@ impl ResponseCache {
         }
     }
 
+    /// Makes every entry stale (the whole database was replaced, e.g. a
+    /// follower re-bootstrapped from a snapshot).
+    pub fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, SeqCst);
+        for v in self.versions.iter() {
+            v.fetch_add(1, SeqCst);
+        }
+    }
+
     fn valid(&self, e: &Entry, now: Instant) -> bool {
         now < e.expires
             && e.tags

@@ -457,7 +457,9 @@ impl Catalog {
             Ok(mut m) => m.drain().map(|(k, (n, z))| (k, n, z)).collect(),
             Err(_) => return Ok(()),
         };
-        if pending.is_empty() {
+        // A follower keeps no analytics of its own (its store is the
+        // leader's copy); its counts are dropped.
+        if pending.is_empty() || self.store.is_read_only() {
             return Ok(());
         }
         self.store

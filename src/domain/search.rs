@@ -91,7 +91,7 @@ pub struct SearchDoc {
 
 /// Admin-editable synonym groups: any word of a group also finds the others.
 /// Invariant: every term is one lowercase word; groups have 2+ terms.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Synonyms {
     pub groups: Vec<Vec<String>>,
 }

@@ -215,6 +215,9 @@ pub(crate) struct Inner {
     store: Store,
     settings: JobsSettings,
     handlers: HashMap<&'static str, Arc<dyn Handler>>,
+    /// Kinds run once per period on the maintenance queue (besides
+    /// `prune`): kind and period.
+    periodic: Vec<(&'static str, Duration)>,
     wake: HashMap<String, Arc<Notify>>,
     metrics: JobMetrics,
     mailer: Arc<Mailer>,
@@ -247,6 +250,7 @@ impl Jobs {
                 store,
                 settings,
                 handlers,
+                periodic: Vec::new(),
                 wake,
                 metrics: JobMetrics::default(),
                 mailer,
@@ -254,6 +258,40 @@ impl Jobs {
                 runners: Mutex::new(Vec::new()),
             }),
         }
+    }
+
+    /// Adds a job kind run once every `every` on the maintenance queue
+    /// (another service's periodic work, e.g. scheduled backups): each run
+    /// schedules the next before it works, so a failing run never ends the
+    /// schedule, and a period never runs twice. Call before the service
+    /// is shared (cloned) and before [`Jobs::start`].
+    pub fn with_periodic(
+        mut self,
+        kind: &'static str,
+        every: Duration,
+        handler: Arc<dyn Handler>,
+    ) -> Jobs {
+        let Some(inner) = Arc::get_mut(&mut self.inner) else {
+            tracing::error!(
+                kind,
+                "periodic job added after the job service was shared; ignored"
+            );
+            return self;
+        };
+        let store = inner.store.clone();
+        let settings = inner.settings.clone();
+        inner.handlers.insert(
+            kind,
+            Arc::new(Periodic {
+                store,
+                settings,
+                kind,
+                every,
+                handler,
+            }),
+        );
+        inner.periodic.push((kind, every));
+        self
     }
 
     /// Default settings, mail written to `dir/outbox` (tools, benchmarks).
@@ -279,6 +317,10 @@ impl Jobs {
         }
         let next = prune_job(&self.inner.settings, Timestamp::now(), 0);
         self.enqueue(next).await?;
+        for &(kind, every) in &self.inner.periodic {
+            let first = periodic_job(&self.inner.settings, kind, every, Timestamp::now(), 0);
+            self.enqueue(first).await?;
+        }
         tracing::info!(
             queues = self.inner.settings.queues.len(),
             mail = self.inner.mailer.describe(),
@@ -469,9 +511,21 @@ struct Prune {
 }
 
 /// The `prune` job of the period after `slot_offset` periods from `now`'s.
-/// Unique per period, so restarts and retries never double it.
 fn prune_job(settings: &JobsSettings, now: Timestamp, slot_offset: i64) -> NewJob {
-    let every = settings.prune_every.as_millis().max(1) as i64;
+    periodic_job(settings, KIND_PRUNE, settings.prune_every, now, slot_offset)
+}
+
+/// The `kind` job of the period after `slot_offset` periods from `now`'s
+/// (periods of `every`). Unique per period, so restarts and retries never
+/// double it.
+fn periodic_job(
+    settings: &JobsSettings,
+    kind: &str,
+    every: Duration,
+    now: Timestamp,
+    slot_offset: i64,
+) -> NewJob {
+    let every = every.as_millis().max(1) as i64;
     let slot = now.millis() / every + slot_offset;
     let run_at = if slot_offset == 0 {
         now
@@ -486,12 +540,36 @@ fn prune_job(settings: &JobsSettings, now: Timestamp, slot_offset: i64) -> NewJo
         .unwrap_or_else(|| QueueSettings::new(MAINTENANCE, 1, 3, 60_000));
     NewJob {
         queue: q.name,
-        kind: KIND_PRUNE.into(),
+        kind: kind.into(),
         payload: "{}".into(),
         max_attempts: q.max_attempts,
         backoff_ms: q.backoff.as_millis() as u64,
         run_at,
-        unique_key: Some(format!("periodic:prune:{slot}")),
+        unique_key: Some(format!("periodic:{kind}:{slot}")),
+    }
+}
+
+/// Runs another service's periodic handler after scheduling its next run.
+struct Periodic {
+    store: Store,
+    settings: JobsSettings,
+    kind: &'static str,
+    every: Duration,
+    handler: Arc<dyn Handler>,
+}
+
+impl Handler for Periodic {
+    fn run(&self, job: Job) -> HandlerFuture {
+        let next = periodic_job(&self.settings, self.kind, self.every, Timestamp::now(), 1);
+        let store = self.store.clone();
+        let work = self.handler.run(job);
+        Box::pin(async move {
+            store
+                .write(move |tx| tx.jobs().enqueue(next, Timestamp::now()))
+                .await
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            work.await
+        })
     }
 }
 

@@ -23,6 +23,13 @@ pub enum StoreError {
     /// failed); reads may still work.
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
+    /// This store is a follower's copy: writes go to the leader.
+    #[error("this server is a read-only follower; writes go to the leader")]
+    ReadOnly,
+    /// Replicated data could not be applied (a gap, a bad checksum, a
+    /// malformed batch or snapshot); nothing was changed.
+    #[error("replication: {0}")]
+    Replication(String),
 }
 
 macro_rules! from_redb {

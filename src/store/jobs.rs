@@ -145,7 +145,7 @@ fn sched_at(j: &Job) -> u64 {
 }
 
 /// What a write changed in the job queue.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobsChanges {
     /// Queues that got new work to run (now or later): their workers look
     /// again after the commit.

@@ -10,7 +10,10 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 /// product, or a brand/category title it carries; the search index records
 /// the generation it reflects, see `search`); `"wal_seq"` → the last
 /// write-ahead log batch included; `"checkpoints"` → durable commits made
-/// only to checkpoint the log.
+/// only to checkpoint the log; `"position"` → number of committed
+/// transactions that changed anything (the replication position: a
+/// follower that applied a leader's commits up to `P` holds exactly the
+/// leader's data at `P`; served as `X-Generation`).
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The layout version this build reads and writes.
@@ -22,6 +25,8 @@ const GENERATION: &str = "generation";
 pub(crate) const WAL_SEQ: &str = "wal_seq";
 /// Durable commits made to checkpoint the log.
 const CHECKPOINTS: &str = "checkpoints";
+/// Commits that changed anything (see [`META`]).
+const POSITION: &str = "position";
 
 /// Records the schema version in a new file; `Ok(Some(found))` when the file
 /// holds another version.
@@ -55,6 +60,39 @@ pub(crate) fn next_generation(tables: &Tables, bump: bool) -> StoreResult<u64> {
     }
     meta.insert(GENERATION, current + 1)?;
     Ok(current + 1)
+}
+
+/// The committed position (see [`META`]).
+pub(crate) fn position(db: &redb::Database) -> StoreResult<u64> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    Ok(meta.get(POSITION)?.map_or(0, |g| g.value()))
+}
+
+/// The position in a read transaction.
+pub(crate) fn position_in(txn: &redb::ReadTransaction) -> StoreResult<u64> {
+    let meta = txn.open_table(META)?;
+    Ok(meta.get(POSITION)?.map_or(0, |g| g.value()))
+}
+
+/// The position in a write transaction, before it commits.
+pub(crate) fn position_of_write(txn: &redb::WriteTransaction) -> StoreResult<u64> {
+    let meta = txn.open_table(META)?;
+    Ok(meta.get(POSITION)?.map_or(0, |g| g.value()))
+}
+
+/// The position this transaction commits: one more than the last.
+pub(crate) fn next_position(tables: &Tables) -> StoreResult<u64> {
+    let mut meta = tables.open(META)?;
+    let next = meta.get(POSITION)?.map_or(0, |g| g.value()) + 1;
+    meta.insert(POSITION, next)?;
+    Ok(next)
+}
+
+/// The generation in a read transaction.
+pub(crate) fn generation_in(txn: &redb::ReadTransaction) -> StoreResult<u64> {
+    let meta = txn.open_table(META)?;
+    Ok(meta.get(GENERATION)?.map_or(0, |g| g.value()))
 }
 
 /// Records the batch sequence number a transaction commits.

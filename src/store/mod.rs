@@ -36,6 +36,7 @@ pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod read;
 pub(crate) mod search_settings;
+pub mod snapshot;
 pub(crate) mod txn;
 pub(crate) mod undo;
 pub(crate) mod wal;
@@ -86,6 +87,11 @@ struct Inner {
     path: PathBuf,
     listener: ListenerSlot,
     counters: Arc<writer::WriteCounters>,
+    /// The committed position (see `meta`), kept current by every commit.
+    position: Arc<std::sync::atomic::AtomicU64>,
+    /// A follower's store: every write is refused (`StoreError::ReadOnly`);
+    /// only commits applied from the leader change it.
+    read_only: std::sync::atomic::AtomicBool,
     /// The writer thread's queue and handle; `None` once closed.
     writer: Mutex<Option<(writer::Queue, std::thread::JoinHandle<()>)>>,
 }
@@ -167,13 +173,10 @@ impl Store {
                 supported: meta::SCHEMA_VERSION,
             });
         }
-        catalog::tables::create_all(&txn)?;
-        search_settings::create_all(&txn)?;
-        jobs::create_all(&txn)?;
-        accounts::create_all(&txn)?;
-        commerce::create_all(&txn)?;
+        create_tables(&txn)?;
         txn.commit()?;
         let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path))?;
+        let position = Arc::new(std::sync::atomic::AtomicU64::new(meta::position(&db)?));
         let db = Arc::new(db);
         let listener = ListenerSlot::default();
         let counters = Arc::new(writer::WriteCounters::default());
@@ -183,6 +186,7 @@ impl Store {
                 db: db.clone(),
                 listener: listener.clone(),
                 counters: counters.clone(),
+                position: position.clone(),
                 wal,
                 seq,
                 last_checkpoint: std::time::Instant::now(),
@@ -200,6 +204,8 @@ impl Store {
                 path: path.to_path_buf(),
                 listener,
                 counters,
+                position,
+                read_only: std::sync::atomic::AtomicBool::new(false),
                 writer: Mutex::new(Some((tx, thread))),
             }),
         })
@@ -233,6 +239,28 @@ impl Store {
         meta::generation(&self.inner.db)
     }
 
+    /// The committed position (see [`meta::META`]): what `X-Generation`
+    /// reports. Read from memory; never behind what a reader can see.
+    pub fn position(&self) -> u64 {
+        self.inner
+            .position
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Refuses every later write with [`StoreError::ReadOnly`] (a
+    /// follower: only [`Store::apply_replicated`] changes it).
+    pub fn set_read_only(&self) {
+        self.inner
+            .read_only
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.inner
+            .read_only
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -261,6 +289,10 @@ impl Store {
             span: tracing::Span::current(),
             sync,
         });
+        if self.is_read_only() {
+            job.fail(StoreError::ReadOnly);
+            return rx;
+        }
         let writer = self.inner.writer.lock().ok();
         match writer.as_ref().and_then(|w| w.as_ref()) {
             Some((queue, _)) => {
@@ -325,25 +357,36 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly.into());
+        }
         let mut txn = WriteTxn::new(
             self.inner.db.begin_write().map_err(StoreError::from)?,
             false,
         );
         let out = f(&mut txn)?;
         let mut changes = txn.finish_write()?;
-        let generation = txn.prepare(&mut changes, None)?;
-        txn.commit(None, true)?;
+        let (generation, position) = txn.prepare(&mut changes, None)?;
+        let redo = txn.commit(None, true)?;
+        self.inner
+            .position
+            .store(position, std::sync::atomic::Ordering::Release);
         let commit = Commit {
             generation,
+            position,
             changes,
+            redo,
         };
-        if !commit.changes.is_empty() {
-            let l = self.inner.listener.read().ok().and_then(|l| l.clone());
-            if let Some(l) = l {
-                l.on_commit(&commit);
-            }
-        }
+        self.notify(&commit);
         Ok(out)
+    }
+
+    /// Tells the commit listener about `commit`.
+    fn notify(&self, commit: &Commit) {
+        let l = self.inner.listener.read().ok().and_then(|l| l.clone());
+        if let Some(l) = l {
+            l.on_commit(commit);
+        }
     }
 
     /// Closes the database if this is the last handle: stops the writer
@@ -420,6 +463,21 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.stop_writer();
     }
+}
+
+/// The write-ahead log file beside the database file `db`.
+pub fn wal_path(db: &Path) -> PathBuf {
+    wal::Wal::path_for(db)
+}
+
+/// Creates every table a store holds (those missing).
+pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> StoreResult<()> {
+    catalog::tables::create_all(txn)?;
+    search_settings::create_all(txn)?;
+    jobs::create_all(txn)?;
+    accounts::create_all(txn)?;
+    commerce::create_all(txn)?;
+    Ok(())
 }
 
 fn aborted() -> StoreError {

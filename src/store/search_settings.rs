@@ -61,7 +61,7 @@ impl Record for SynonymsRec {
 }
 
 /// What a write changed in the search settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SearchSettingsChanges {
     /// The synonym groups, when they were replaced (the last value wins).
     pub synonyms: Option<Synonyms>,

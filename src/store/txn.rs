@@ -25,12 +25,17 @@ use super::search_settings::{SearchSettingsChanges, SearchSettingsWriter};
 use super::undo::{Tables, UndoLog};
 use super::wal::Wal;
 
-/// What a write (or a whole commit) changed, by area.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a write (or a whole commit) changed, by area. Serializable: a
+/// leader ships it with each commit to its followers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChangeSet {
     pub catalog: CatalogChanges,
     pub search_settings: SearchSettingsChanges,
     pub jobs: JobsChanges,
+    /// Every table was replaced (a follower re-bootstrapped from a
+    /// snapshot): every cached body is stale.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
 }
 
 impl ChangeSet {
@@ -39,7 +44,9 @@ impl ChangeSet {
             catalog,
             search_settings,
             jobs,
+            replaced,
         } = other;
+        self.replaced |= replaced;
         self.catalog.merge(catalog);
         self.search_settings.merge(search_settings);
         self.jobs.merge(jobs);
@@ -56,7 +63,15 @@ impl ChangeSet {
 pub struct Commit {
     /// The store generation after this commit (see [`meta::META`]).
     pub generation: u64,
+    /// The position after this commit: one more than before (see
+    /// [`meta::META`]); a commit applied from a leader carries the
+    /// leader's.
+    pub position: u64,
     pub changes: ChangeSet,
+    /// Every table change the commit made, in `wal` redo format: what a
+    /// follower replays. `None` for a bulk write that kept no redo bytes
+    /// (an import) or a commit applied from a leader.
+    pub redo: Option<std::sync::Arc<[u8]>>,
 }
 
 pub struct WriteTxn {
@@ -146,23 +161,25 @@ impl WriteTxn {
     /// Finishes the transaction's own work before it is logged: the
     /// deferred index work of every kept write (once, sorted; it reports the
     /// list scopes of the products' final states into `changes`), the
-    /// generation and, for a logged batch, its sequence number. Nothing is
-    /// durable or visible yet: on `Err`, abort.
+    /// generation, the position and, for a logged batch, its sequence
+    /// number. Returns `(generation, position)`. Nothing is durable or
+    /// visible yet: on `Err`, abort.
     pub(crate) fn prepare(
         &mut self,
         changes: &mut ChangeSet,
         seq: Option<u64>,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<(u64, u64)> {
         self.catalog().flush()?;
         changes.merge(std::mem::take(&mut self.changes));
         // The generation counts commits that change what search shows.
         let generation =
             meta::next_generation(&self.tables, !changes.catalog.search_products.is_empty())?;
+        let position = meta::next_position(&self.tables)?;
         if let Some(seq) = seq {
             meta::set_wal_seq(&self.tables, seq)?;
         }
         self.tables.undo.keep(&mut self.redo);
-        Ok(generation)
+        Ok((generation, position))
     }
 
     /// Commits a prepared transaction. With `wal` (a batch of the writer),
@@ -174,16 +191,19 @@ impl WriteTxn {
     /// `sync = false` (a batch of relaxed writes only) appends the record
     /// without `fdatasync`: it survives the process dying (the OS holds it)
     /// and becomes crash-proof with the next synced batch or checkpoint.
+    /// Returns the redo bytes (for replication) when writes were recorded.
     pub(crate) fn commit(
         self,
         wal: Option<(&mut Wal, u64, bool)>,
         durable: bool,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Option<std::sync::Arc<[u8]>>> {
         let start = std::time::Instant::now();
         let logged = wal.is_some();
         if let Some((wal, seq, sync)) = wal {
             wal.append(seq, &self.redo, sync)?;
         }
+        let recorded = self.tables.undo.recording();
+        let redo = self.redo;
         let mut txn = self.tables.txn;
         if logged && !durable {
             txn.set_durability(redb::Durability::None)
@@ -196,7 +216,7 @@ impl WriteTxn {
             durable,
             "write transaction committed"
         );
-        Ok(())
+        Ok(recorded.then(|| redo.into()))
     }
 
     /// Drops everything this transaction wrote.

@@ -51,6 +51,11 @@ impl UndoLog {
         }
     }
 
+    /// Whether changes are recorded (undo records and redo bytes).
+    pub(crate) fn recording(&self) -> bool {
+        self.recording
+    }
+
     /// The write in progress is kept: forgets its undo records and moves its
     /// redo bytes to the end of `batch`.
     pub(crate) fn keep(&self, batch: &mut Vec<u8>) {

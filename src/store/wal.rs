@@ -74,9 +74,36 @@ fn apply_one<K: Key + 'static, V: Value + 'static>(
     Ok(())
 }
 
+/// Receives one row of a dump: table, key, value.
+pub(crate) type RowSink<'a> = dyn FnMut(&str, &[u8], &[u8]) -> StoreResult<()> + 'a;
+
+fn dump_one<K: Key + 'static, V: Value + 'static>(
+    def: TableDefinition<'static, K, V>,
+    txn: &redb::ReadTransaction,
+    out: &mut RowSink<'_>,
+) -> StoreResult<u64> {
+    let t = match txn.open_table(def) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut rows = 0;
+    for row in redb::ReadableTable::iter(&t)? {
+        let (k, v) = row?;
+        out(
+            def.name(),
+            K::as_bytes(&k.value()).as_ref(),
+            V::as_bytes(&v.value()).as_ref(),
+        )?;
+        rows += 1;
+    }
+    Ok(rows)
+}
+
 /// Every table a logged write may change: `replayable` checks a name,
-/// `apply` replays one change into it. A table missing here cannot be
-/// written by a batch (the store refuses to open it).
+/// `apply` replays one change into it, `dump` reads every row of every
+/// table (a snapshot). A table missing here cannot be written by a batch
+/// (the store refuses to open it).
 macro_rules! replayable_tables {
     ($($def:expr),* $(,)?) => {
         /// Whether the log can replay changes to the table `name`.
@@ -98,6 +125,24 @@ macro_rules! replayable_tables {
             Err(StoreError::Unavailable(format!(
                 "the write-ahead log names table '{table}', which this build does not know"
             )))
+        }
+
+        /// Empties every table (a follower replacing all its data).
+        pub(crate) fn clear_all(txn: &redb::WriteTransaction) -> StoreResult<()> {
+            $(
+                txn.delete_table($def)?;
+                txn.open_table($def)?;
+            )*
+            Ok(())
+        }
+
+        /// Calls `out(table, key, value)` for every row of every table in
+        /// `txn`; returns the rows per table.
+        pub(crate) fn dump(
+            txn: &redb::ReadTransaction,
+            out: &mut RowSink<'_>,
+        ) -> StoreResult<Vec<(&'static str, u64)>> {
+            Ok(vec![$( ($def.name(), dump_one($def, txn, out)?) ),*])
         }
     };
 }
@@ -164,8 +209,8 @@ replayable_tables!(
     COMMERCE_SEQ,
 );
 
-/// Replays one batch's redo bytes into `txn`.
-fn replay(txn: &redb::WriteTransaction, mut payload: &[u8]) -> StoreResult<()> {
+/// Replays one batch's redo bytes (or a snapshot part) into `txn`.
+pub(crate) fn replay(txn: &redb::WriteTransaction, mut payload: &[u8]) -> StoreResult<()> {
     fn take<'a>(p: &mut &'a [u8], n: usize) -> StoreResult<&'a [u8]> {
         if p.len() < n {
             return Err(StoreError::Unavailable(

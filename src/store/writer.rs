@@ -39,8 +39,9 @@ use std::time::{Duration, Instant};
 /// memory of a batch.
 pub const MAX_BATCH: usize = 256;
 
-/// Told about every durable commit that changed something, on the writer's
-/// thread, before the commit's writes are acknowledged.
+/// Told about every durable commit that kept a write (even one whose change
+/// set is empty: replication ships every commit), on the writer's thread,
+/// before the commit's writes are acknowledged.
 pub trait CommitListener: Send + Sync {
     fn on_commit(&self, commit: &Commit);
 }
@@ -115,6 +116,8 @@ pub(super) struct Writer {
     pub db: Arc<Database>,
     pub listener: ListenerSlot,
     pub counters: Arc<WriteCounters>,
+    /// The committed position, published after each commit (see `meta`).
+    pub position: Arc<AtomicU64>,
     pub wal: Wal,
     /// The last batch sequence number used.
     pub seq: u64,
@@ -287,7 +290,7 @@ impl Writer {
             return;
         }
         let seq = self.seq + 1;
-        let generation = match txn.prepare(&mut changes, Some(seq)) {
+        let (generation, position) = match txn.prepare(&mut changes, Some(seq)) {
             Ok(g) => g,
             Err(e) => {
                 // Nothing was logged or made visible: only this batch fails.
@@ -302,7 +305,8 @@ impl Writer {
         let durable = self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY
             || self.wal.len() >= CHECKPOINT_BYTES;
         match txn.commit(Some((&mut self.wal, seq, sync)), durable) {
-            Ok(()) => {
+            Ok(redo) => {
+                self.position.store(position, Relaxed);
                 self.seq = seq;
                 counters.commits.fetch_add(1, Relaxed);
                 counters.kept.fetch_add(kept as u64, Relaxed);
@@ -320,13 +324,13 @@ impl Writer {
                 tracing::debug!(writes = size, kept, seq, durable, "group commit");
                 let commit = Commit {
                     generation,
+                    position,
                     changes,
+                    redo,
                 };
-                if !commit.changes.is_empty() {
-                    let l = self.listener.read().ok().and_then(|l| l.clone());
-                    if let Some(l) = l {
-                        l.on_commit(&commit);
-                    }
+                let l = self.listener.read().ok().and_then(|l| l.clone());
+                if let Some(l) = l {
+                    l.on_commit(&commit);
                 }
                 for a in answers {
                     (a.send)(Ok(commit.generation));

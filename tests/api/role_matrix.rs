@@ -75,6 +75,8 @@ impl Caller {
                 StaffAccount | AdminAccount | AdminToken | StaffKey | AdminKey
             ),
             Access::Admin => matches!(self, AdminAccount | AdminToken | AdminKey),
+            // Only the replication token, which no caller here holds.
+            Access::Replication => false,
         }
     }
 }
@@ -195,6 +197,9 @@ async fn fresh_path(
     };
     match route.pattern {
         "/api/v1/cart/items/{id}" => return with("prod-000001"),
+        "/replication/snapshot/{position}/{part}" => {
+            return "/replication/snapshot/1/part-00000.bin".into();
+        }
         "/api/v1/admin/reviews/{id}/hide" | "/api/v1/admin/reviews/{id}/show" => {
             let (status, v) = app
                 .admin(
@@ -401,6 +406,7 @@ async fn every_route_answers_each_caller_as_its_access_says() {
             "smtp://127.0.0.1:{refused}?tls=none"
         )));
         c.breaker_failures = 1_000;
+        c.replication.token = Some(shopd::configuration::Secret::new("matrix-replication"));
         for q in &mut c.queues {
             q.max_attempts = 1;
         }
@@ -440,7 +446,10 @@ async fn every_route_answers_each_caller_as_its_access_says() {
                     }
                     _ => success(route),
                 }
-            } else if matches!(caller, Caller::Anonymous | Caller::WrongToken) {
+            } else if matches!(caller, Caller::Anonymous | Caller::WrongToken)
+                || route.access == Access::Replication
+            {
+                // Any credential but the replication token is not one.
                 401
             } else {
                 403

@@ -112,7 +112,7 @@ impl Pending {
 /// caches of rendered reads) and the products whose search documents may
 /// have changed. A read that showed none of them before the commit shows the
 /// same after it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CatalogChanges {
     /// Products written, deleted or re-rated (their detail and reviews).
     pub products: BTreeSet<String>,

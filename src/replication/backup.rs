@@ -1,0 +1,306 @@
+//! Backups: the snapshot artefact kept in a directory or an S3-compatible
+//! bucket, through `object_store` (one API for both; S3 credentials,
+//! region and endpoint come from the usual `AWS_*` variables).
+//!
+//! Layout: `PREFIX/<id>/manifest.json` and its parts, `<id>` =
+//! `20261202T150405Z-p<position>` (sorts by time). The manifest is uploaded
+//! last, so a backup without one is incomplete and is not listed.
+
+use super::artifact::{self, MANIFEST, Manifest};
+use super::{ReplicationError, ReplicationResult};
+use crate::store::Store;
+use futures_util::StreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where backups go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Dir(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+/// One backup found in a target.
+#[derive(Debug, Clone)]
+pub struct BackupEntry {
+    pub id: String,
+    pub manifest: Manifest,
+}
+
+fn remote(e: impl std::fmt::Display) -> ReplicationError {
+    ReplicationError::Remote(e.to_string())
+}
+
+impl Target {
+    /// A directory path, or `s3://bucket[/prefix]`.
+    pub fn parse(text: &str) -> Result<Target, String> {
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!("'{text}' names no bucket (s3://bucket/prefix)"));
+            }
+            return Ok(Target::S3 {
+                bucket: bucket.into(),
+                prefix: prefix.trim_matches('/').into(),
+            });
+        }
+        if text.contains("://") {
+            return Err(format!(
+                "'{text}' is neither a directory nor s3://bucket/prefix"
+            ));
+        }
+        if text.is_empty() {
+            return Err("an empty path".into());
+        }
+        Ok(Target::Dir(PathBuf::from(text)))
+    }
+
+    fn open(&self) -> ReplicationResult<(Arc<dyn ObjectStore>, ObjectPath)> {
+        match self {
+            Target::Dir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    ReplicationError::Io(format!("creating {}: {e}", dir.display()))
+                })?;
+                let fs =
+                    object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(remote)?;
+                Ok((Arc::new(fs), ObjectPath::from("")))
+            }
+            Target::S3 { bucket, prefix } => {
+                let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                for var in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"] {
+                    if let Ok(url) = std::env::var(var) {
+                        b = b
+                            .with_endpoint(url.clone())
+                            .with_allow_http(url.starts_with("http://"));
+                        break;
+                    }
+                }
+                let s3 = b.build().map_err(remote)?;
+                Ok((Arc::new(s3), ObjectPath::from(prefix.as_str())))
+            }
+        }
+    }
+}
+
+fn child(prefix: &ObjectPath, parts: &[&str]) -> ObjectPath {
+    let mut p = prefix.clone();
+    for part in parts {
+        p = p.clone().join(*part);
+    }
+    p
+}
+
+/// Uploads the artefact in `dir` (described by `manifest`) as a backup:
+/// parts first, manifest last.
+pub async fn upload(target: &Target, dir: &Path, manifest: &Manifest) -> ReplicationResult<String> {
+    let (store, prefix) = target.open()?;
+    let id = manifest.id();
+    for p in manifest.all() {
+        let bytes = tokio::fs::read(dir.join(&p.name))
+            .await
+            .map_err(|e| ReplicationError::Io(format!("reading {}: {e}", p.name)))?;
+        store
+            .put(&child(&prefix, &[&id, &p.name]), PutPayload::from(bytes))
+            .await
+            .map_err(remote)?;
+    }
+    let json = serde_json::to_vec_pretty(manifest).expect("a manifest serializes");
+    store
+        .put(&child(&prefix, &[&id, MANIFEST]), PutPayload::from(json))
+        .await
+        .map_err(remote)?;
+    Ok(id)
+}
+
+/// Backs up `store` (and the secret files of `data_dir`) to `target`.
+pub async fn create(
+    store: &Store,
+    data_dir: &Path,
+    target: &Target,
+) -> ReplicationResult<BackupEntry> {
+    let tmp = tempdir_in(data_dir)?;
+    let st = store.clone();
+    let data = data_dir.to_path_buf();
+    let dir = tmp.clone();
+    let manifest = tokio::task::spawn_blocking(move || artifact::produce(&st, &data, &dir))
+        .await
+        .map_err(|e| ReplicationError::Io(e.to_string()))??;
+    let result = upload(target, &tmp, &manifest).await;
+    let _ = tokio::fs::remove_dir_all(&tmp).await;
+    Ok(BackupEntry {
+        id: result?,
+        manifest,
+    })
+}
+
+/// Backs up a running leader (`--from URL`) to `target`, through its
+/// snapshot endpoint.
+pub async fn create_from_leader(
+    url: &str,
+    token: &str,
+    scratch: &Path,
+    target: &Target,
+) -> ReplicationResult<BackupEntry> {
+    let link = super::follower::LeaderLink { url, token };
+    let dir = scratch.join(format!("shopd-backup-{}", std::process::id()));
+    let (manifest, _) = link
+        .download_snapshot(&super::follower::client(), &dir)
+        .await?;
+    let result = upload(target, &dir, &manifest).await;
+    let _ = tokio::fs::remove_dir_all(&dir).await;
+    Ok(BackupEntry {
+        id: result?,
+        manifest,
+    })
+}
+
+fn tempdir_in(data_dir: &Path) -> ReplicationResult<PathBuf> {
+    let dir = data_dir.join("replication").join(format!(
+        "backup-{}-{}",
+        std::process::id(),
+        crate::domain::Timestamp::now().millis()
+    ));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ReplicationError::Io(format!("creating {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// The complete backups in `target`, oldest first.
+pub async fn list(target: &Target) -> ReplicationResult<Vec<BackupEntry>> {
+    let (store, prefix) = target.open()?;
+    let listing = store
+        .list_with_delimiter(Some(&prefix))
+        .await
+        .map_err(remote)?;
+    let mut out = Vec::new();
+    for dir in listing.common_prefixes {
+        let Some(id) = dir.filename().map(str::to_string) else {
+            continue;
+        };
+        let manifest = match store.get(&child(&prefix, &[&id, MANIFEST])).await {
+            Ok(got) => got.bytes().await.map_err(remote)?,
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(remote(e)),
+        };
+        match Manifest::parse(&manifest) {
+            Ok(manifest) => out.push(BackupEntry { id, manifest }),
+            Err(e) => {
+                tracing::warn!(id, error = %e, "skipping a backup whose manifest is unreadable")
+            }
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Restores backup `id` (default: the newest) from `target` into the empty
+/// data dir `data_dir`, search index included. Every part is checked
+/// before anything is written to the data dir.
+pub async fn restore(
+    target: &Target,
+    id: Option<&str>,
+    data_dir: &Path,
+) -> ReplicationResult<Manifest> {
+    let (store, prefix) = target.open()?;
+    let all = list(target).await?;
+    let chosen = match id {
+        Some(id) => all.into_iter().find(|b| b.id == id),
+        None => all.into_iter().next_back(),
+    }
+    .ok_or_else(|| ReplicationError::Io("no such backup (see `shopd backup list`)".into()))?;
+    if crate::configuration::database_path(data_dir).exists() {
+        return Err(ReplicationError::Io(format!(
+            "{} already holds a database; restore into an empty data dir",
+            data_dir.display()
+        )));
+    }
+    let dir = data_dir.join("replication").join("download");
+    let _ = tokio::fs::remove_dir_all(&dir).await;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ReplicationError::Io(format!("creating {}: {e}", dir.display())))?;
+    for p in chosen.manifest.all() {
+        let bytes = store
+            .get(&child(&prefix, &[&chosen.id, &p.name]))
+            .await
+            .map_err(remote)?
+            .bytes()
+            .await
+            .map_err(remote)?;
+        artifact::verify(p, &bytes)?;
+        let file = dir.join(&p.name);
+        let bytes = bytes.to_vec();
+        tokio::task::spawn_blocking(move || artifact::write_synced(&file, &bytes))
+            .await
+            .map_err(|e| ReplicationError::Io(e.to_string()))??;
+    }
+    let data = data_dir.to_path_buf();
+    let m = chosen.manifest.clone();
+    let parts = dir.clone();
+    tokio::task::spawn_blocking(move || artifact::install(&data, &m, &parts))
+        .await
+        .map_err(|e| ReplicationError::Io(e.to_string()))??;
+    let _ = tokio::fs::remove_dir_all(&dir).await;
+    Ok(chosen.manifest)
+}
+
+/// Deletes all but the newest `keep` backups; returns how many went.
+pub async fn prune(target: &Target, keep: usize) -> ReplicationResult<usize> {
+    let (store, prefix) = target.open()?;
+    let all = list(target).await?;
+    let old = all.len().saturating_sub(keep);
+    for b in &all[..old] {
+        let under = child(&prefix, &[&b.id]);
+        let mut objects = store.list(Some(&under));
+        let mut paths = Vec::new();
+        while let Some(o) = objects.next().await {
+            paths.push(o.map_err(remote)?.location);
+        }
+        // The manifest first: a half-deleted backup is never listed.
+        paths.sort_by_key(|p| p.filename() != Some(MANIFEST));
+        for p in paths {
+            store.delete(&p).await.map_err(remote)?;
+        }
+    }
+    Ok(old)
+}
+
+/// The job that takes scheduled backups (`--backup-to`, `--backup-every`,
+/// `--backup-keep`): registered with the job queue as a periodic job.
+pub struct ScheduledBackup {
+    pub store: Store,
+    pub data_dir: PathBuf,
+    pub target: Target,
+    pub keep: usize,
+}
+
+/// The job kind of scheduled backups.
+pub const KIND_BACKUP: &str = "backup";
+
+impl crate::jobs::Handler for ScheduledBackup {
+    fn run(&self, _job: crate::domain::job::Job) -> crate::jobs::HandlerFuture {
+        let store = self.store.clone();
+        let data_dir = self.data_dir.clone();
+        let target = self.target.clone();
+        let keep = self.keep;
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let b = create(&store, &data_dir, &target)
+                .await
+                .map_err(|e| crate::jobs::JobError::Failed(e.to_string()))?;
+            let removed = prune(&target, keep)
+                .await
+                .map_err(|e| crate::jobs::JobError::Failed(e.to_string()))?;
+            tracing::info!(
+                id = b.id,
+                bytes = b.manifest.bytes,
+                removed,
+                ms = started.elapsed().as_millis() as u64,
+                "scheduled backup taken"
+            );
+            Ok(())
+        })
+    }
+}

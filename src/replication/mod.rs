@@ -1,0 +1,297 @@
+//! Replication and backups: read-only followers kept current from a
+//! leader, and copies of the whole shop in a directory or S3.
+//!
+//! - [`log`]: the leader's bounded log of recent commits and the wire
+//!   format of a change batch.
+//! - [`artifact`]: a snapshot — every table from one read transaction, as
+//!   checksummed parts and a manifest — and installing one into an empty
+//!   data dir with its search index built.
+//! - [`follower`]: bootstrapping from a leader's snapshot and the loop
+//!   that applies its change batches.
+//! - [`backup`]: the same artefact kept in a directory or an S3 bucket.
+//!
+//! # Roles and invariants
+//! - Every `shopd serve` is a leader; with a replication token it serves
+//!   snapshots and change batches. With `--follow URL` it is a follower: its
+//!   store is read-only, it runs no job workers, and it changes only by
+//!   applying the leader's commits, in position order, one local
+//!   transaction per fetched batch, through the same commit listener as a
+//!   local write (search index, response cache).
+//! - A follower's position is the leader's position it reflects: at
+//!   position `P` its tables equal the leader's at `P`.
+//! - Replication is asynchronous: a leader acknowledges a write without
+//!   waiting for followers; losing the leader loses what no follower
+//!   fetched yet (at most one interval of writes, plus any lag).
+
+pub mod artifact;
+pub mod backup;
+pub mod follower;
+pub mod log;
+
+use crate::configuration::Secret;
+use crate::store::{Commit, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a follower answers to a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FollowerWrites {
+    /// `307 Temporary Redirect` to the same path on the leader.
+    #[default]
+    Redirect,
+    /// `503 read_only`.
+    Reject,
+}
+
+/// Replication and backup settings (see `configuration`).
+#[derive(Debug, Clone)]
+pub struct ReplicationSettings {
+    /// Followers present it; `None`: a leader serves no replication.
+    pub token: Option<Secret>,
+    /// The leader's base URL: this process is a follower.
+    pub follow: Option<String>,
+    pub follow_interval: Duration,
+    /// Further behind than this, a follower is not ready.
+    pub follow_max_lag: Duration,
+    pub follower_writes: FollowerWrites,
+    /// Bounds of the leader's log of recent commits.
+    pub log_bytes: u64,
+    pub log_age: Duration,
+    /// Scheduled backups: where, how often, how many kept.
+    pub backup_to: Option<String>,
+    pub backup_every: Duration,
+    pub backup_keep: usize,
+}
+
+impl Default for ReplicationSettings {
+    fn default() -> Self {
+        ReplicationSettings {
+            token: None,
+            follow: None,
+            follow_interval: Duration::from_secs(1),
+            follow_max_lag: Duration::from_secs(10),
+            follower_writes: FollowerWrites::Redirect,
+            log_bytes: 64 << 20,
+            log_age: Duration::from_secs(600),
+            backup_to: None,
+            backup_every: Duration::from_secs(3600),
+            backup_keep: 7,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicationError {
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The leader cannot answer from its log: the follower must bootstrap
+    /// again.
+    #[error(
+        "the leader's log no longer holds commits after position {since} (it starts at {start}); bootstrap again"
+    )]
+    Truncated { since: u64, start: u64 },
+    /// The follower says it is ahead of the leader (a leader restored from
+    /// an older backup): bootstrap again.
+    #[error("position {since} is ahead of the leader's {head}")]
+    Ahead { since: u64, head: u64 },
+    /// A snapshot or batch failed its checks; nothing was changed.
+    #[error("rejected: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Remote(String),
+    #[error("no snapshot part named {0}")]
+    NoSuchPart(String),
+}
+
+pub type ReplicationResult<T> = Result<T, ReplicationError>;
+
+/// The replication service: this process's role, and what the API asks of
+/// it. Cheap to clone.
+#[derive(Clone)]
+pub struct Replication {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    settings: ReplicationSettings,
+    data_dir: PathBuf,
+    /// The leader's log of recent commits (`None` on a follower or with
+    /// replication off).
+    log: Option<log::ChangeLog>,
+    /// The leader's snapshots, made on demand and reused while followable.
+    snapshots: tokio::sync::Mutex<Option<artifact::Manifest>>,
+    /// The follower's state (`None` on a leader).
+    follower: Option<Arc<follower::FollowerState>>,
+    /// The committed position, for requests that wait for one.
+    position: tokio::sync::watch::Sender<u64>,
+}
+
+impl Replication {
+    pub fn new(store: Store, settings: ReplicationSettings, data_dir: PathBuf) -> Replication {
+        let position = store.position();
+        let follower = settings
+            .follow
+            .as_ref()
+            .map(|_| Arc::new(follower::FollowerState::new(&settings)));
+        let log = (follower.is_none() && settings.token.is_some())
+            .then(|| log::ChangeLog::new(position, settings.log_bytes, settings.log_age));
+        Replication {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                data_dir,
+                log,
+                snapshots: tokio::sync::Mutex::new(None),
+                follower,
+                position: tokio::sync::watch::Sender::new(position),
+            }),
+        }
+    }
+
+    /// Replication off (tools, benchmarks): a leader without followers.
+    pub fn local(store: Store, data_dir: PathBuf) -> Replication {
+        Replication::new(store, ReplicationSettings::default(), data_dir)
+    }
+
+    pub fn settings(&self) -> &ReplicationSettings {
+        &self.inner.settings
+    }
+
+    /// The follower's state, when this process is one.
+    pub fn follower(&self) -> Option<&Arc<follower::FollowerState>> {
+        self.inner.follower.as_ref()
+    }
+
+    /// Whether the leader side is on (a token is set, not a follower).
+    pub fn serves_followers(&self) -> bool {
+        self.inner.log.is_some()
+    }
+
+    /// Whether `token` is the replication token (constant time).
+    pub fn token_matches(&self, token: &str) -> bool {
+        self.inner
+            .settings
+            .token
+            .as_ref()
+            .is_some_and(|t| t.matches(token))
+    }
+
+    /// The committed position: what `X-Generation` reports.
+    pub fn position(&self) -> u64 {
+        self.inner.store.position()
+    }
+
+    /// Waits up to `timeout` for the position to reach `at`; whether it did.
+    pub async fn wait_for(&self, at: u64, timeout: Duration) -> bool {
+        if self.position() >= at {
+            return true;
+        }
+        let mut rx = self.inner.position.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|p| *p >= at))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Step of the commit dispatch: the commit joins the log of a leader,
+    /// and requests waiting for its position go on.
+    pub fn committed(&self, commit: &Commit) {
+        if let Some(log) = &self.inner.log {
+            log.push(commit);
+        }
+        self.inner.position.send_replace(commit.position);
+    }
+
+    /// The change batch after position `since` (a leader's `GET
+    /// /replication/changes`), at most about `max_bytes`.
+    pub fn changes_since(&self, since: u64, max_bytes: usize) -> ReplicationResult<Vec<u8>> {
+        let log = self
+            .inner
+            .log
+            .as_ref()
+            .ok_or_else(|| ReplicationError::Remote("replication is off".into()))?;
+        log.batch_since(since, max_bytes)
+    }
+
+    /// Bounds of the leader's log, for `/metrics`: (entries, bytes).
+    pub fn log_size(&self) -> Option<(usize, u64)> {
+        self.inner.log.as_ref().map(|l| l.size())
+    }
+
+    /// A snapshot a follower can bootstrap from: the latest one when its
+    /// position is still in the log, else a new one (made on a blocking
+    /// thread from one read transaction; writers go on meanwhile).
+    pub async fn snapshot(&self) -> ReplicationResult<artifact::Manifest> {
+        let mut latest = self.inner.snapshots.lock().await;
+        if let (Some(m), Some(log)) = (latest.as_ref(), &self.inner.log)
+            && log.covers(m.position)
+            && self
+                .snapshot_dir(m.position)
+                .join(artifact::MANIFEST)
+                .exists()
+        {
+            return Ok(m.clone());
+        }
+        let store = self.inner.store.clone();
+        let root = self.snapshots_root();
+        let data_dir = self.inner.data_dir.clone();
+        let manifest =
+            tokio::task::spawn_blocking(move || artifact::produce_in(&store, &data_dir, &root))
+                .await
+                .map_err(|e| ReplicationError::Io(e.to_string()))??;
+        *latest = Some(manifest.clone());
+        Ok(manifest)
+    }
+
+    /// The bytes of one part of the snapshot at `position`.
+    pub async fn snapshot_part(&self, position: u64, name: &str) -> ReplicationResult<Vec<u8>> {
+        if !artifact::is_part_name(name) {
+            return Err(ReplicationError::NoSuchPart(name.into()));
+        }
+        let path = self.snapshot_dir(position).join(name);
+        tokio::fs::read(&path)
+            .await
+            .map_err(|_| ReplicationError::NoSuchPart(name.into()))
+    }
+
+    fn snapshots_root(&self) -> PathBuf {
+        self.inner.data_dir.join("replication").join("snapshots")
+    }
+
+    fn snapshot_dir(&self, position: u64) -> PathBuf {
+        self.snapshots_root().join(artifact::dir_name(position))
+    }
+
+    /// Starts the follower's loop (a follower only).
+    pub fn start_following(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let state = self.inner.follower.clone()?;
+        let store = self.inner.store.clone();
+        let data_dir = self.inner.data_dir.clone();
+        let settings = self.inner.settings.clone();
+        Some(tokio::spawn(follower::run(
+            state, store, data_dir, settings,
+        )))
+    }
+
+    /// The scheduled-backup job handler, when `--backup-to` is set (a
+    /// leader only): the caller registers it with the job queue.
+    pub fn backup_job(&self) -> Option<(std::time::Duration, Arc<dyn crate::jobs::Handler>)> {
+        if self.inner.follower.is_some() {
+            return None;
+        }
+        let to = self.inner.settings.backup_to.as_deref()?;
+        let target = backup::Target::parse(to).ok()?;
+        Some((
+            self.inner.settings.backup_every,
+            Arc::new(backup::ScheduledBackup {
+                store: self.inner.store.clone(),
+                data_dir: self.inner.data_dir.clone(),
+                target,
+                keep: self.inner.settings.backup_keep,
+            }),
+        ))
+    }
+}

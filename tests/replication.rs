@@ -1,0 +1,489 @@
+//! Replication and backups with real processes on loopback: a leader and
+//! followers (`shopd serve --follow`), a man in the middle that flips bits,
+//! a real S3-compatible server (moto) and real nginx in front of followers.
+//!
+//! A test binary of its own: each test starts several servers, and cargo
+//! runs test binaries one after another.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "replication/moto.rs"]
+mod moto;
+#[path = "replication/node.rs"]
+mod node;
+#[path = "replication/proxy.rs"]
+mod proxy;
+#[path = "differential/requests.rs"]
+mod requests;
+
+/// What the shared request set reads as the admin token.
+mod processes {
+    pub const TOKEN: &str = super::node::ADMIN;
+}
+
+use node::{Node, client, create_product, generation, metric, shows_everywhere};
+use reqwest::Client;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Polls until `f` holds, or fails after `within`; returns how long it took.
+async fn eventually<F, Fut>(what: &str, within: Duration, mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if f().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every generated read of the Postgres-design differential test answers
+/// the same on `a` and `b` (status and JSON).
+async fn same_answers(client: &Client, a: &str, b: &str) -> usize {
+    let paths = requests::read_paths();
+    for path in &paths {
+        let want = requests::get(client, &format!("{a}{path}")).await;
+        let got = requests::get(client, &format!("{b}{path}")).await;
+        requests::assert_same("the copy", path, &want, &got);
+    }
+    paths.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_serve_the_leaders_writes_and_survive_its_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let mut leader = Node::leader(&dir.path().join("leader"), &[]);
+    leader.wait_ready(&c, Duration::from_secs(60)).await;
+    let interval = Duration::from_millis(1000);
+    let followers: Vec<Node> = (0..2)
+        .map(|i| {
+            Node::follower(
+                &dir.path().join(format!("follower{i}")),
+                &leader.base,
+                &["--follow-interval", "1s", "--follow-max-lag", "3s"],
+            )
+        })
+        .collect();
+    for f in &followers {
+        f.wait_ready(&c, Duration::from_secs(60)).await;
+        // Bootstrapped with the search index built: searching works at once.
+        let r = c
+            .get(format!("{}/api/v1/search?q=lamp", f.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    // A write on the leader is everywhere on both followers (detail, list,
+    // search) within interval + 1 s.
+    let g = create_product(&c, &leader.base, "repl-a", "zanzibar").await;
+    let started = Instant::now();
+    for f in &followers {
+        let took = eventually(
+            "the write on a follower",
+            interval + Duration::from_secs(1) - started.elapsed().min(interval),
+            || shows_everywhere(&c, &f.base, "repl-a", "zanzibar"),
+        )
+        .await;
+        assert!(
+            started.elapsed() <= interval + Duration::from_secs(1),
+            "{took:?}"
+        );
+    }
+
+    // Read-your-writes: a request carrying the write's X-Generation waits
+    // for it on a follower, at once after the write.
+    let g2 = create_product(&c, &leader.base, "repl-b", "quixotic").await;
+    assert!(g2 > g);
+    for f in &followers {
+        let r = c
+            .get(format!("{}/api/v1/products/repl-b", f.base))
+            .header("X-Min-Generation", g2.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "X-Min-Generation {g2}");
+        assert!(generation(&r) >= g2);
+        assert!(r.headers().contains_key("x-replica-lag-ms"));
+        let r = c
+            .get(format!("{}/api/v1/products/repl-b", f.base))
+            .header("X-Min-Generation", (g2 + 1_000_000).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["retry-after"], "1");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "replica_behind");
+    }
+
+    // Writes to a follower are sent to the leader, same path and query.
+    let r = c
+        .post(format!("{}/api/v1/brands?x=1", followers[0].base))
+        .bearer_auth(node::ADMIN)
+        .json(&serde_json::json!({"id": "b-via-follower", "title": "Via"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 307);
+    assert_eq!(
+        r.headers()["location"],
+        format!("{}/api/v1/brands?x=1", leader.base).as_str()
+    );
+    // Sent again to the Location (as a client does; HTTP clients drop
+    // credentials on a redirect to another origin, so they re-attach them),
+    // the write lands on the leader.
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let r = c
+        .post(location)
+        .bearer_auth(node::ADMIN)
+        .json(&serde_json::json!({"id": "b-via-follower", "title": "Via"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let g3 = generation(&r);
+    let r = c
+        .get(format!(
+            "{}/api/v1/brands/b-via-follower",
+            followers[1].base
+        ))
+        .header("X-Min-Generation", g3.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The followers answer the differential request set exactly as the
+    // leader does (once caught up).
+    let head = generation(
+        &c.get(format!("{}/health", leader.base))
+            .send()
+            .await
+            .unwrap(),
+    );
+    for f in &followers {
+        eventually("caught up", Duration::from_secs(5), || async {
+            c.get(format!("{}/health", f.base))
+                .send()
+                .await
+                .is_ok_and(|r| generation(&r) >= head)
+        })
+        .await;
+        let n = same_answers(&c, &leader.base, &f.base).await;
+        assert!(n > 100, "{n} requests compared");
+    }
+
+    // The leader dies: followers keep serving reads and report their
+    // staleness in /ready and /metrics.
+    leader.kill9();
+    for f in &followers {
+        let r = c
+            .get(format!("{}/api/v1/products/repl-a", f.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    for f in &followers {
+        eventually("unready once stale", Duration::from_secs(10), || async {
+            c.get(format!("{}/ready", f.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 503)
+        })
+        .await;
+        let ready: serde_json::Value = c
+            .get(format!("{}/ready", f.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let why = ready["checks"]["replication"].as_str().unwrap();
+        assert!(why.contains("behind the leader"), "{why}");
+        let lag = metric(&c, &f.base, "shopd_replication_lag_seconds")
+            .await
+            .unwrap();
+        assert!(lag >= 3.0, "lag {lag}");
+        let contact = metric(&c, &f.base, "shopd_replication_last_contact_seconds")
+            .await
+            .unwrap();
+        assert!(contact >= 3.0, "last contact {contact}");
+        let r = c
+            .get(format!("{}/api/v1/products?limit=5", f.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "reads go on without the leader");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_killed_mid_bootstrap_restarts_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let leader = Node::leader(&dir.path().join("leader"), &[]);
+    leader.wait_ready(&c, Duration::from_secs(60)).await;
+    let data = dir.path().join("follower");
+    let mut f = Node::follower(&data, &leader.base, &["--follow-interval", "200ms"]);
+    let db = data.join("shopd.redb");
+    for delay_ms in [150u64, 400, 700] {
+        // While it bootstraps it answers probes, and says it is not ready.
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        f.kill9();
+        f.start();
+    }
+    f.wait_ready(&c, Duration::from_secs(60)).await;
+    assert!(db.exists());
+    let head = generation(
+        &c.get(format!("{}/health", leader.base))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let r = c.get(format!("{}/health", f.base)).send().await.unwrap();
+    assert_eq!(generation(&r), head);
+    same_answers(&c, &leader.base, &f.base).await;
+    // Nothing left behind in staging.
+    assert!(!data.join("replication/install").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flipped_bits_in_snapshots_and_batches_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let leader = Node::leader(&dir.path().join("leader"), &[]);
+    leader.wait_ready(&c, Duration::from_secs(60)).await;
+    let mitm = proxy::Proxy::start(leader.port);
+    mitm.faults
+        .corrupt_parts
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let data = dir.path().join("follower");
+    let f = Node::follower(&data, &mitm.base, &["--follow-interval", "200ms"]);
+    // Every bootstrap attempt sees a corrupted part: nothing is installed,
+    // the follower answers but is not ready.
+    eventually("corrupted parts seen", Duration::from_secs(30), || async {
+        mitm.faults
+            .corrupted
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 2
+    })
+    .await;
+    let r = c.get(format!("{}/ready", f.base)).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let r = c
+        .get(format!("{}/api/v1/products", f.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "replica_bootstrapping");
+    assert!(!data.join("shopd.redb").exists(), "nothing installed");
+    assert!(f.log_tail().contains("SHA-256"), "{}", f.log_tail());
+
+    // Clean parts: it bootstraps.
+    mitm.faults
+        .corrupt_parts
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    f.wait_ready(&c, Duration::from_secs(60)).await;
+    let before = generation(&c.get(format!("{}/health", f.base)).send().await.unwrap());
+
+    // Corrupted change batches are rejected and nothing is applied.
+    mitm.faults
+        .corrupt_changes
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    create_product(&c, &leader.base, "repl-x", "xylograph").await;
+    eventually("a batch rejected", Duration::from_secs(10), || async {
+        metric(&c, &f.base, "shopd_replication_rejected_batches_total")
+            .await
+            .is_some_and(|n| n >= 1.0)
+    })
+    .await;
+    let r = c
+        .get(format!("{}/api/v1/products/repl-x", f.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(generation(&r), before);
+    // Clean batches again: the write arrives.
+    mitm.faults
+        .corrupt_changes
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    eventually(
+        "the write after the faults",
+        Duration::from_secs(10),
+        || shows_everywhere(&c, &f.base, "repl-x", "xylograph"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_behind_the_log_bootstraps_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    // A log of one byte keeps no commit: a follower one commit behind must
+    // bootstrap again.
+    let leader = Node::leader(
+        &dir.path().join("leader"),
+        &["--replication-log-bytes", "1"],
+    );
+    leader.wait_ready(&c, Duration::from_secs(60)).await;
+    let f = Node::follower(
+        &dir.path().join("follower"),
+        &leader.base,
+        &["--follow-interval", "300ms"],
+    );
+    f.wait_ready(&c, Duration::from_secs(60)).await;
+    for (id, word) in [("repl-r1", "rhubarb"), ("repl-r2", "rutabaga")] {
+        create_product(&c, &leader.base, id, word).await;
+    }
+    for (id, word) in [("repl-r1", "rhubarb"), ("repl-r2", "rutabaga")] {
+        eventually(
+            "the writes after a re-bootstrap",
+            Duration::from_secs(30),
+            || shows_everywhere(&c, &f.base, id, word),
+        )
+        .await;
+    }
+    let n = metric(&c, &f.base, "shopd_replication_bootstraps_total")
+        .await
+        .unwrap();
+    assert!(n >= 1.0, "re-bootstraps: {n}");
+    same_answers(&c, &leader.base, &f.base).await;
+}
+
+fn shopd(data: &Path, args: &[&str], env: &[(&'static str, String)]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_shopd"))
+        .args(["--data-dir", data.to_str().unwrap()])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_to_s3_and_a_directory_restore_the_same_shop() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let leader = Node::leader(&dir.path().join("leader"), &[]);
+    leader.wait_ready(&c, Duration::from_secs(60)).await;
+    create_product(&c, &leader.base, "repl-bk", "backgammon").await;
+    let moto = moto::Moto::start();
+    let env = moto.env();
+    let r = c
+        .put(format!("{}/shop-backups", moto.endpoint))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "bucket created: {}", r.status());
+
+    // create → list → restore, through S3.
+    let s3 = "s3://shop-backups/nightly";
+    let (ok, out) = shopd(
+        dir.path(),
+        &[
+            "backup",
+            "create",
+            s3,
+            "--from",
+            &leader.base,
+            "--replication-token",
+            node::REPLICATION,
+        ],
+        &env,
+    );
+    assert!(ok, "{out}");
+    let (ok, listed) = shopd(dir.path(), &["backup", "list", s3], &env);
+    assert!(ok, "{listed}");
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("-p")).count(),
+        1,
+        "{listed}"
+    );
+    let restored = dir.path().join("restored");
+    let (ok, out) = shopd(&restored, &["backup", "restore", s3], &env);
+    assert!(ok, "{out}");
+    assert!(out.contains("search index built"), "{out}");
+    // Restoring over a data dir that holds a database is refused.
+    let (ok, out) = shopd(&restored, &["backup", "restore", s3], &env);
+    assert!(!ok && out.contains("already holds a database"), "{out}");
+    let copy = Node::spawn(&restored, node::free_port(), &[]);
+    copy.wait_ready(&c, Duration::from_secs(60)).await;
+    assert!(shows_everywhere(&c, &copy.base, "repl-bk", "backgammon").await);
+    same_answers(&c, &leader.base, &copy.base).await;
+
+    // The same through a directory; then corrupted and truncated copies are
+    // refused with a clear message and leave the data dir empty.
+    let backups = dir.path().join("backups");
+    let (ok, out) = shopd(
+        dir.path(),
+        &[
+            "backup",
+            "create",
+            backups.to_str().unwrap(),
+            "--from",
+            &leader.base,
+            "--replication-token",
+            node::REPLICATION,
+        ],
+        &[],
+    );
+    assert!(ok, "{out}");
+    let id = std::fs::read_dir(&backups)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let part = id.join("part-00000.bin");
+    let good = std::fs::read(&part).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x01;
+    std::fs::write(&part, &bad).unwrap();
+    let target = dir.path().join("from-corrupt");
+    let (ok, out) = shopd(
+        &target,
+        &["backup", "restore", backups.to_str().unwrap()],
+        &[],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("SHA-256"), "{out}");
+    assert!(!target.join("shopd.redb").exists());
+    std::fs::write(&part, &good[..good.len() - 100]).unwrap();
+    let (ok, out) = shopd(
+        &target,
+        &["backup", "restore", backups.to_str().unwrap()],
+        &[],
+    );
+    assert!(!ok && out.contains("bytes"), "{out}");
+    assert!(!target.join("shopd.redb").exists());
+    std::fs::write(&part, &good).unwrap();
+    let (ok, out) = shopd(
+        &target,
+        &["backup", "restore", backups.to_str().unwrap()],
+        &[],
+    );
+    assert!(ok, "{out}");
+}
