@@ -487,3 +487,180 @@ async fn backups_to_s3_and_a_directory_restore_the_same_shop() {
     );
     assert!(ok, "{out}");
 }
+
+/// nginx from Debian's package, with `tests/nginx/shopd.conf` filled in;
+/// stopped by process id when dropped.
+struct Nginx {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Nginx {
+    fn start(prefix: &Path, leader: u16, followers: [u16; 2]) -> Nginx {
+        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("nginx is installed (Debian's nginx-light; .ci/run installs it)");
+        for d in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+            std::fs::create_dir_all(prefix.join(d)).unwrap();
+        }
+        let port = node::free_port();
+        let conf = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nginx/shopd.conf"),
+        )
+        .unwrap()
+        .replace("{{PREFIX}}", prefix.to_str().unwrap())
+        .replace("{{LEADER}}", &leader.to_string())
+        .replace("{{FOLLOWER_1}}", &followers[0].to_string())
+        .replace("{{FOLLOWER_2}}", &followers[1].to_string())
+        .replace("{{PORT}}", &port.to_string());
+        let conf_path = prefix.join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        // As root, nginx's workers would switch to `nobody`, who cannot
+        // reach a private temp dir.
+        let globals = if unsafe { libc::geteuid() } == 0 {
+            "daemon off; user root;"
+        } else {
+            "daemon off;"
+        };
+        let child = Command::new(bin)
+            .arg("-p")
+            .arg(prefix)
+            .arg("-c")
+            .arg(&conf_path)
+            .args(["-g", globals])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen: {}",
+                std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nginx {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Nginx {
+    /// SIGTERM to the master, which stops its workers (a SIGKILL would
+    /// leave them running), then waits for it.
+    fn drop(&mut self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_spreads_reads_over_followers_without_errors_while_one_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let leader = Node::leader(&dir.path().join("leader"), &[]);
+    leader.wait_ready(&c, Duration::from_secs(60)).await;
+    let mut f1 = Node::follower(
+        &dir.path().join("f1"),
+        &leader.base,
+        &["--follow-interval", "500ms"],
+    );
+    let f2 = Node::follower(
+        &dir.path().join("f2"),
+        &leader.base,
+        &["--follow-interval", "500ms"],
+    );
+    f1.wait_ready(&c, Duration::from_secs(60)).await;
+    f2.wait_ready(&c, Duration::from_secs(60)).await;
+    let nginx = Nginx::start(&dir.path().join("nginx"), leader.port, [f1.port, f2.port]);
+
+    // Writes through nginx reach the leader; reads with the write's
+    // generation see it on whichever follower answers.
+    let r = c
+        .post(format!("{}/api/v1/brands", nginx.base))
+        .bearer_auth(node::ADMIN)
+        .json(&serde_json::json!({"id": "b-nginx", "title": "Through nginx"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let g = generation(&r);
+    for _ in 0..4 {
+        let r = c
+            .get(format!("{}/api/v1/brands/b-nginx", nginx.base))
+            .header("X-Min-Generation", g.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    // A read workload for 8 s; one follower is killed and restarted in
+    // the middle of it.
+    let stop = Instant::now() + Duration::from_secs(8);
+    let paths = [
+        "/api/v1/products?limit=5",
+        "/api/v1/products/prod-000001",
+        "/api/v1/search?q=lamp",
+        "/api/v1/brands",
+        "/api/v1/categories",
+    ];
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let c = c.clone();
+        let base = nginx.base.clone();
+        workers.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u64, Vec::new());
+            let mut i = w;
+            while Instant::now() < stop {
+                let path = paths[i % paths.len()];
+                i += 1;
+                match c.get(format!("{base}{path}")).send().await {
+                    Ok(r) if r.status() == 200 => ok += 1,
+                    Ok(r) => failed.push(format!("{path}: {}", r.status())),
+                    Err(e) => failed.push(format!("{path}: {e}")),
+                }
+            }
+            (ok, failed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    f1.kill9();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    f1.start();
+    let (mut ok, mut failed) = (0, Vec::new());
+    for w in workers {
+        let (o, f) = w.await.unwrap();
+        ok += o;
+        failed.extend(f);
+    }
+    assert!(
+        failed.is_empty(),
+        "{} failed of {}: {:?}",
+        failed.len(),
+        ok + failed.len() as u64,
+        &failed[..failed.len().min(5)]
+    );
+    assert!(ok > 200, "only {ok} reads");
+    // Both followers took reads: the one never restarted counted its own.
+    let served = c
+        .get(format!("{}/metrics", f2.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("shopd_http_requests_total{") && l.contains("\"GET\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>();
+    assert!(served > 50.0, "f2 served {served}");
+    f1.wait_ready(&c, Duration::from_secs(30)).await;
+}
