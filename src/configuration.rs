@@ -816,6 +816,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn replication_settings_are_checked() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("fast").is_err());
+        let c = Config::resolve(Overrides {
+            follow: Some("http://leader:8080/".into()),
+            replication_token: Some("t".into()),
+            follow_interval: Some("200ms".into()),
+            follower_writes: Some("reject".into()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(c.replication.follow.as_deref(), Some("http://leader:8080"));
+        assert_eq!(c.replication.follow_interval, Duration::from_millis(200));
+        assert_eq!(
+            c.replication.follower_writes,
+            crate::replication::FollowerWrites::Reject
+        );
+        let e = Config::resolve(Overrides {
+            follow: Some("leader:8080".into()),
+            follow_interval: Some("1".into()),
+            follower_writes: Some("drop".into()),
+            backup_to: Some("gs://x".into()),
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        for part in [
+            "follow: 'leader:8080'",
+            "needs the leader's --replication-token",
+            "follow-interval",
+            "follower-writes",
+            "backup-to",
+        ] {
+            assert!(e.contains(part), "{part}: {e}");
+        }
+    }
+
+    #[test]
     fn flags_override_file_and_all_problems_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shopd.toml");

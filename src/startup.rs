@@ -166,6 +166,9 @@ impl Application {
         let cfg = config.clone();
         let catalog = tokio::task::spawn_blocking(move || {
             let catalog = open_catalog(&cfg)?;
+            if cfg.replication.follow.is_some() {
+                catalog.store().set_read_only();
+            }
             let dir = cfg.search_dir();
             let catalog = catalog
                 .with_search(&dir)
@@ -174,9 +177,6 @@ impl Application {
         })
         .await
         .context("opening storage")??;
-        if following.is_some() {
-            catalog.store().set_read_only();
-        }
         let replication = crate::replication::Replication::new(
             catalog.store().clone(),
             config.replication.clone(),

@@ -248,7 +248,9 @@ impl Catalog {
         let source = Arc::new(StoreDocs {
             store: self.store.clone(),
         });
-        let index = SearchIndex::open(dir, source).map_err(CatalogError::Search)?;
+        // A follower's indexing yields to its reads (see `SearchIndex::open_with`).
+        let index = SearchIndex::open_with(dir, source, self.store.is_read_only())
+            .map_err(CatalogError::Search)?;
         let synonyms = self.store.read()?.synonyms()?;
         self.search = SearchState {
             index: Some(index),

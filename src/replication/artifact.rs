@@ -8,8 +8,9 @@
 //! The manifest is written last: an artefact without one is incomplete.
 //!
 //! # Invariants
-//! - Every part is checked against the manifest's size and SHA-256 before
-//!   it is used; a mismatch changes nothing.
+//! - Every part is checked against the manifest's size and SHA-256 as it
+//!   is received (download, restore), before anything is built from it; a
+//!   mismatch changes nothing.
 //! - [`install`] builds the database **and its search index** in a staging
 //!   directory, syncs them, and only then moves them into the data dir; a
 //!   crash before that leaves the data dir without a database (bootstrap
@@ -162,6 +163,13 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> ReplicationResult<()> {
         .map_err(|e| io("writing", path, e))
 }
 
+/// Writes `bytes` to `path` without syncing: a part that only lives until
+/// it is installed or uploaded (a crash before that starts the work over,
+/// and every part is checked against the manifest before it is used).
+pub fn write_part(path: &Path, bytes: &[u8]) -> ReplicationResult<()> {
+    std::fs::write(path, bytes).map_err(|e| io("writing", path, e))
+}
+
 fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
@@ -183,8 +191,7 @@ pub fn produce(store: &Store, data_dir: &Path, dir: &Path) -> ReplicationResult<
     let mut parts = Vec::new();
     let dump = store.dump(PART_BYTES, &mut |bytes| {
         let name = format!("part-{:05}.bin", parts.len());
-        write_synced(&dir.join(&name), &bytes)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        write_part(&dir.join(&name), &bytes).map_err(|e| StoreError::Unavailable(e.to_string()))?;
         parts.push(info(name, &bytes));
         Ok(())
     })?;
@@ -192,7 +199,7 @@ pub fn produce(store: &Store, data_dir: &Path, dir: &Path) -> ReplicationResult<
     for f in FILES {
         if let Ok(bytes) = std::fs::read(data_dir.join(f)) {
             let name = format!("file-{f}");
-            write_synced(&dir.join(&name), &bytes)?;
+            write_part(&dir.join(&name), &bytes)?;
             files.push(info(name, &bytes));
         }
     }
@@ -213,8 +220,7 @@ pub fn produce(store: &Store, data_dir: &Path, dir: &Path) -> ReplicationResult<
         bytes,
     };
     let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
-    write_synced(&dir.join(MANIFEST), &json)?;
-    sync_dir(dir);
+    write_part(&dir.join(MANIFEST), &json)?;
     Ok(manifest)
 }
 
@@ -251,8 +257,9 @@ pub fn produce_in(store: &Store, data_dir: &Path, root: &Path) -> ReplicationRes
     Ok(manifest)
 }
 
-/// Builds the database and search index of the artefact whose verified
-/// parts are in `parts_dir`, and moves them into `data_dir`, which must
+/// Builds the database and search index of the artefact whose parts are
+/// in `parts_dir` — each already checked against the manifest as it was
+/// downloaded ([`verify`]) — and moves them into `data_dir`, which must
 /// hold no database. Returns the rows installed.
 pub fn install(data_dir: &Path, manifest: &Manifest, parts_dir: &Path) -> ReplicationResult<u64> {
     manifest.check()?;
@@ -272,7 +279,12 @@ pub fn install(data_dir: &Path, manifest: &Manifest, parts_dir: &Path) -> Replic
     let mut parts = manifest.parts.iter().map(|p| {
         let bytes = std::fs::read(parts_dir.join(&p.name))
             .map_err(|e| StoreError::Unavailable(format!("reading {}: {e}", p.name)))?;
-        verify(p, &bytes).map_err(|e| StoreError::Replication(e.to_string()))?;
+        if bytes.len() as u64 != p.bytes {
+            return Err(StoreError::Replication(format!(
+                "snapshot part {} changed on disk since it was checked",
+                p.name
+            )));
+        }
         Ok(bytes)
     });
     snapshot::build(&staged_db, &mut parts)?;
@@ -331,4 +343,76 @@ pub fn install(data_dir: &Path, manifest: &Manifest, parts_dir: &Path) -> Replic
         "installed a snapshot (database and search index)"
     );
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_part_and_key_file_names_are_parts() {
+        assert!(is_part_name("part-00000.bin"));
+        assert!(is_part_name("file-jwt.keys"));
+        assert!(is_part_name("file-links.key"));
+        for bad in [
+            "part-0.bin",
+            "part-00000.bin/../x",
+            "../manifest.json",
+            "file-../../etc/passwd",
+            "manifest.json",
+            "part-abcde.bin",
+        ] {
+            assert!(!is_part_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_part_must_match_its_size_and_digest() {
+        let bytes = b"some rows".to_vec();
+        let p = info("part-00000.bin".into(), &bytes);
+        assert!(verify(&p, &bytes).is_ok());
+        let mut flipped = bytes.clone();
+        flipped[3] ^= 0x40;
+        let e = verify(&p, &flipped).unwrap_err().to_string();
+        assert!(e.contains("SHA-256"), "{e}");
+        let e = verify(&p, &bytes[..5]).unwrap_err().to_string();
+        assert!(e.contains("bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_snapshot_installs_into_an_empty_data_dir_with_its_search_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let leader_dir = dir.path().join("leader");
+        let store = Store::open(&crate::configuration::database_path(&leader_dir)).unwrap();
+        let catalog = Catalog::new(store.clone());
+        catalog
+            .import(
+                crate::catalog::demo::sources(),
+                crate::catalog::import::ImportOptions { strict: true },
+                &crate::catalog::import::NoProgress,
+            )
+            .unwrap();
+        std::fs::write(leader_dir.join("links.key"), b"secret").unwrap();
+        let parts = dir.path().join("parts");
+        let m = produce(&store, &leader_dir, &parts).unwrap();
+        assert_eq!(
+            Manifest::parse(&std::fs::read(parts.join(MANIFEST)).unwrap()).unwrap(),
+            m
+        );
+        assert!(m.rows["products"] > 0);
+        assert_eq!(m.files.len(), 1);
+        let target = dir.path().join("copy");
+        install(&target, &m, &parts).unwrap();
+        assert_eq!(std::fs::read(target.join("links.key")).unwrap(), b"secret");
+        let copy = Store::open(&crate::configuration::database_path(&target)).unwrap();
+        assert_eq!(copy.position(), m.position);
+        assert_eq!(
+            copy.read().unwrap().counts().unwrap(),
+            store.read().unwrap().counts().unwrap()
+        );
+        assert!(target.join("search").is_dir());
+        // A second install over it is refused.
+        let e = install(&target, &m, &parts).unwrap_err().to_string();
+        assert!(e.contains("already holds a database"), "{e}");
+    }
 }

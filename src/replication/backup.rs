@@ -232,7 +232,7 @@ pub async fn restore(
         artifact::verify(p, &bytes)?;
         let file = dir.join(&p.name);
         let bytes = bytes.to_vec();
-        tokio::task::spawn_blocking(move || artifact::write_synced(&file, &bytes))
+        tokio::task::spawn_blocking(move || artifact::write_part(&file, &bytes))
             .await
             .map_err(|e| ReplicationError::Io(e.to_string()))??;
     }
@@ -302,5 +302,35 @@ impl crate::jobs::Handler for ScheduledBackup {
             );
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_directories_or_s3_urls() {
+        assert_eq!(
+            Target::parse("s3://bucket/a/b/").unwrap(),
+            Target::S3 {
+                bucket: "bucket".into(),
+                prefix: "a/b".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("s3://bucket").unwrap(),
+            Target::S3 {
+                bucket: "bucket".into(),
+                prefix: String::new()
+            }
+        );
+        assert_eq!(
+            Target::parse("/var/backups").unwrap(),
+            Target::Dir("/var/backups".into())
+        );
+        for bad in ["s3://", "gs://bucket", "http://x", ""] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
     }
 }

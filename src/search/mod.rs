@@ -160,6 +160,18 @@ impl SearchIndex {
     /// Opens the index in `dir` and starts the indexer. A missing, unreadable
     /// or stale index is rebuilt in the background (see module docs).
     pub fn open(dir: &Path, source: Arc<dyn DocSource>) -> Result<SearchIndex, SearchError> {
+        SearchIndex::open_with(dir, source, false)
+    }
+
+    /// [`SearchIndex::open`]; with `background`, the indexer (and the
+    /// threads it starts) run at a lower CPU priority (nice 10) than the
+    /// threads serving requests: a read-only follower, whose indexing must
+    /// not slow its reads.
+    pub fn open_with(
+        dir: &Path,
+        source: Arc<dyn DocSource>,
+        background: bool,
+    ) -> Result<SearchIndex, SearchError> {
         let store_generation = source
             .generation()
             .map_err(|e| SearchError::Source(e.to_string()))?;
@@ -199,7 +211,17 @@ impl SearchIndex {
         let worker_shared = shared.clone();
         let handle = std::thread::Builder::new()
             .name("search-indexer".into())
-            .spawn(move || indexer::run(worker_shared, source, rx, current))?;
+            .spawn(move || {
+                if background {
+                    // SAFETY: a plain syscall on the calling thread; the
+                    // threads tantivy starts from here inherit it.
+                    unsafe {
+                        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+                    }
+                }
+                indexer::run(worker_shared, source, rx, current)
+            })?;
         if let Ok(mut w) = shared.worker.lock() {
             *w = Some(handle);
         }
