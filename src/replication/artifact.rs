@@ -257,9 +257,46 @@ pub fn produce_in(store: &Store, data_dir: &Path, root: &Path) -> ReplicationRes
     Ok(manifest)
 }
 
+/// An empty `dir` for the parts of one artefact (whatever an earlier,
+/// interrupted attempt left there is removed).
+pub async fn fresh_dir(dir: &Path) -> ReplicationResult<()> {
+    let _ = tokio::fs::remove_dir_all(dir).await;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| io("creating", dir, e))
+}
+
+/// Checks one received part against the manifest ([`verify`]) and keeps
+/// it in `dir` until it is installed: nothing unchecked is ever stored.
+pub async fn keep_checked(dir: &Path, part: &PartInfo, bytes: Vec<u8>) -> ReplicationResult<()> {
+    verify(part, &bytes)?;
+    let file = dir.join(&part.name);
+    tokio::task::spawn_blocking(move || write_part(&file, &bytes))
+        .await
+        .map_err(|e| ReplicationError::Io(e.to_string()))?
+}
+
+/// The rows of the manifest's parts kept in `dir` by [`keep_checked`], in
+/// order; a part whose size changed on disk since is refused.
+pub fn kept_parts<'a>(
+    manifest: &'a Manifest,
+    dir: &'a Path,
+) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + 'a {
+    manifest.parts.iter().map(move |p| {
+        let bytes = std::fs::read(dir.join(&p.name))
+            .map_err(|e| StoreError::Unavailable(format!("reading {}: {e}", p.name)))?;
+        if bytes.len() as u64 != p.bytes {
+            return Err(StoreError::Replication(format!(
+                "snapshot part {} changed on disk since it was checked",
+                p.name
+            )));
+        }
+        Ok(bytes)
+    })
+}
+
 /// Builds the database and search index of the artefact whose parts are
-/// in `parts_dir` — each already checked against the manifest as it was
-/// downloaded ([`verify`]) — and moves them into `data_dir`, which must
+/// in `parts_dir` — each kept there by [`keep_checked`] — and moves them into `data_dir`, which must
 /// hold no database. Returns the rows installed.
 pub fn install(data_dir: &Path, manifest: &Manifest, parts_dir: &Path) -> ReplicationResult<u64> {
     manifest.check()?;
@@ -276,18 +313,7 @@ pub fn install(data_dir: &Path, manifest: &Manifest, parts_dir: &Path) -> Replic
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| io("creating", &staging, e))?;
     let staged_db = staging.join("shopd.redb");
-    let mut parts = manifest.parts.iter().map(|p| {
-        let bytes = std::fs::read(parts_dir.join(&p.name))
-            .map_err(|e| StoreError::Unavailable(format!("reading {}: {e}", p.name)))?;
-        if bytes.len() as u64 != p.bytes {
-            return Err(StoreError::Replication(format!(
-                "snapshot part {} changed on disk since it was checked",
-                p.name
-            )));
-        }
-        Ok(bytes)
-    });
-    snapshot::build(&staged_db, &mut parts)?;
+    snapshot::build(&staged_db, &mut kept_parts(manifest, parts_dir))?;
     let staged_search = staging.join("search");
     {
         let store = Store::open(&staged_db)?;

@@ -217,10 +217,7 @@ pub async fn restore(
         )));
     }
     let dir = data_dir.join("replication").join("download");
-    let _ = tokio::fs::remove_dir_all(&dir).await;
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| ReplicationError::Io(format!("creating {}: {e}", dir.display())))?;
+    artifact::fresh_dir(&dir).await?;
     for p in chosen.manifest.all() {
         let bytes = store
             .get(&child(&prefix, &[&chosen.id, &p.name]))
@@ -229,12 +226,7 @@ pub async fn restore(
             .bytes()
             .await
             .map_err(remote)?;
-        artifact::verify(p, &bytes)?;
-        let file = dir.join(&p.name);
-        let bytes = bytes.to_vec();
-        tokio::task::spawn_blocking(move || artifact::write_part(&file, &bytes))
-            .await
-            .map_err(|e| ReplicationError::Io(e.to_string()))??;
+        artifact::keep_checked(&dir, p, bytes.to_vec()).await?;
     }
     let data = data_dir.to_path_buf();
     let m = chosen.manifest.clone();

@@ -188,10 +188,7 @@ impl LeaderLink<'_> {
         client: &reqwest::Client,
         dir: &Path,
     ) -> ReplicationResult<(Manifest, u64)> {
-        let _ = tokio::fs::remove_dir_all(dir).await;
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| ReplicationError::Io(format!("creating {}: {e}", dir.display())))?;
+        artifact::fresh_dir(dir).await?;
         let body = self
             .bytes(client, "/replication/snapshot", Duration::from_secs(600))
             .await?;
@@ -201,11 +198,7 @@ impl LeaderLink<'_> {
             let path = format!("/replication/snapshot/{}/{}", manifest.position, part.name);
             let bytes = self.bytes(client, &path, Duration::from_secs(600)).await?;
             received += bytes.len() as u64;
-            artifact::verify(part, &bytes)?;
-            let file = dir.join(&part.name);
-            tokio::task::spawn_blocking(move || artifact::write_part(&file, &bytes))
-                .await
-                .map_err(|e| ReplicationError::Io(e.to_string()))??;
+            artifact::keep_checked(dir, part, bytes).await?;
         }
         Ok((manifest, received))
     }
@@ -435,17 +428,9 @@ async fn rebootstrap(
     let st = store.clone();
     let m = manifest.clone();
     let parts_dir = dir.clone();
-    tokio::task::spawn_blocking(move || {
-        // Each part was checked against the manifest as it arrived.
-        let mut parts = m.parts.iter().map(|p| {
-            std::fs::read(parts_dir.join(&p.name)).map_err(|e| {
-                crate::store::StoreError::Unavailable(format!("reading {}: {e}", p.name))
-            })
-        });
-        st.replace_all(&mut parts)
-    })
-    .await
-    .map_err(|e| ReplicationError::Io(e.to_string()))??;
+    tokio::task::spawn_blocking(move || st.replace_all(&mut artifact::kept_parts(&m, &parts_dir)))
+        .await
+        .map_err(|e| ReplicationError::Io(e.to_string()))??;
     let _ = tokio::fs::remove_dir_all(&dir).await;
     state.bootstraps.fetch_add(1, Relaxed);
     tracing::info!(

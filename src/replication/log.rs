@@ -28,7 +28,7 @@ struct Entry {
     generation: u64,
     at: Instant,
     changes: Vec<u8>,
-    redo: Arc<[u8]>,
+    redo: Arc<Vec<u8>>,
 }
 
 impl Entry {
@@ -255,7 +255,7 @@ mod tests {
             generation: position,
             position,
             changes: Default::default(),
-            redo: Some(redo.into()),
+            redo: Some(Arc::new(redo.to_vec())),
         }
     }
 

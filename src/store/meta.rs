@@ -43,11 +43,38 @@ pub(crate) fn check_schema(txn: &redb::WriteTransaction) -> StoreResult<Option<u
     }
 }
 
-/// The committed generation.
-pub(crate) fn generation(db: &redb::Database) -> StoreResult<u64> {
-    let txn = db.begin_read()?;
-    let meta = txn.open_table(META)?;
-    Ok(meta.get(GENERATION)?.map_or(0, |g| g.value()))
+/// The facts about the whole file a transaction sees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Facts {
+    pub schema: u64,
+    pub generation: u64,
+    pub position: u64,
+}
+
+impl Facts {
+    fn of(meta: &impl ReadableTable<&'static str, u64>) -> StoreResult<Facts> {
+        let get = |key| Ok::<_, super::error::StoreError>(meta.get(key)?.map_or(0, |g| g.value()));
+        Ok(Facts {
+            schema: get(SCHEMA)?,
+            generation: get(GENERATION)?,
+            position: get(POSITION)?,
+        })
+    }
+
+    /// What a read transaction sees.
+    pub(crate) fn read(txn: &redb::ReadTransaction) -> StoreResult<Facts> {
+        Facts::of(&txn.open_table(META)?)
+    }
+
+    /// What a write transaction sees (its own changes included).
+    pub(crate) fn in_write(txn: &redb::WriteTransaction) -> StoreResult<Facts> {
+        Facts::of(&txn.open_table(META)?)
+    }
+
+    /// The committed facts of `db`.
+    pub(crate) fn committed(db: &redb::Database) -> StoreResult<Facts> {
+        Facts::read(&db.begin_read()?)
+    }
 }
 
 /// The generation this transaction commits: one more than the last when
@@ -62,37 +89,12 @@ pub(crate) fn next_generation(tables: &Tables, bump: bool) -> StoreResult<u64> {
     Ok(current + 1)
 }
 
-/// The committed position (see [`META`]).
-pub(crate) fn position(db: &redb::Database) -> StoreResult<u64> {
-    let txn = db.begin_read()?;
-    let meta = txn.open_table(META)?;
-    Ok(meta.get(POSITION)?.map_or(0, |g| g.value()))
-}
-
-/// The position in a read transaction.
-pub(crate) fn position_in(txn: &redb::ReadTransaction) -> StoreResult<u64> {
-    let meta = txn.open_table(META)?;
-    Ok(meta.get(POSITION)?.map_or(0, |g| g.value()))
-}
-
-/// The position in a write transaction, before it commits.
-pub(crate) fn position_of_write(txn: &redb::WriteTransaction) -> StoreResult<u64> {
-    let meta = txn.open_table(META)?;
-    Ok(meta.get(POSITION)?.map_or(0, |g| g.value()))
-}
-
 /// The position this transaction commits: one more than the last.
 pub(crate) fn next_position(tables: &Tables) -> StoreResult<u64> {
     let mut meta = tables.open(META)?;
     let next = meta.get(POSITION)?.map_or(0, |g| g.value()) + 1;
     meta.insert(POSITION, next)?;
     Ok(next)
-}
-
-/// The generation in a read transaction.
-pub(crate) fn generation_in(txn: &redb::ReadTransaction) -> StoreResult<u64> {
-    let meta = txn.open_table(META)?;
-    Ok(meta.get(GENERATION)?.map_or(0, |g| g.value()))
 }
 
 /// Records the batch sequence number a transaction commits.

@@ -176,7 +176,9 @@ impl Store {
         create_tables(&txn)?;
         txn.commit()?;
         let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path))?;
-        let position = Arc::new(std::sync::atomic::AtomicU64::new(meta::position(&db)?));
+        let position = Arc::new(std::sync::atomic::AtomicU64::new(
+            meta::Facts::committed(&db)?.position,
+        ));
         let db = Arc::new(db);
         let listener = ListenerSlot::default();
         let counters = Arc::new(writer::WriteCounters::default());
@@ -236,7 +238,7 @@ impl Store {
 
     /// The current generation (see [`meta::META`]).
     pub fn generation(&self) -> StoreResult<u64> {
-        meta::generation(&self.inner.db)
+        Ok(meta::Facts::committed(&self.inner.db)?.generation)
     }
 
     /// The committed position (see [`meta::META`]): what `X-Generation`

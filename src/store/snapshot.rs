@@ -52,8 +52,11 @@ impl Store {
         part: &mut dyn FnMut(Vec<u8>) -> StoreResult<()>,
     ) -> StoreResult<DumpInfo> {
         let txn = self.inner.db.begin_read()?;
-        let position = meta::position_in(&txn)?;
-        let generation = meta::generation_in(&txn)?;
+        let meta::Facts {
+            position,
+            generation,
+            ..
+        } = meta::Facts::read(&txn)?;
         let mut buf = Vec::with_capacity(chunk.min(64 << 20) + 4096);
         let rows = wal::dump(&txn, &mut |table, key, value| {
             wal::push_redo(&mut buf, table, key, Some(value));
@@ -81,7 +84,7 @@ impl Store {
             return Ok(None);
         };
         let txn = self.inner.db.begin_write()?;
-        let at = meta::position_of_write(&txn)?;
+        let at = meta::Facts::in_write(&txn)?.position;
         for (i, c) in commits.iter().enumerate() {
             if c.position != at + 1 + i as u64 {
                 let _ = txn.abort();
@@ -99,7 +102,7 @@ impl Store {
                 )));
             }
         }
-        let now = meta::position_of_write(&txn)?;
+        let now = meta::Facts::in_write(&txn)?.position;
         if now != last.position {
             let _ = txn.abort();
             return Err(StoreError::Replication(format!(
@@ -144,12 +147,8 @@ impl Store {
                 wal::replay(&txn, &part?)?;
             }
             products.extend(product_ids(&txn)?);
-            let position = meta::position_of_write(&txn)?;
-            let generation = {
-                let t = txn.open_table(meta::META)?;
-                redb::ReadableTable::get(&t, "generation")?.map_or(0, |g| g.value())
-            };
-            Ok::<_, StoreError>((products, position, generation))
+            let facts = meta::Facts::in_write(&txn)?;
+            Ok::<_, StoreError>((products, facts.position, facts.generation))
         })();
         let (products, position, generation) = match result {
             Ok(r) => r,
@@ -218,12 +217,7 @@ pub fn build(
     }
     // One durable commit (of nothing) makes every part durable.
     db.begin_write()?.commit()?;
-    let txn = db.begin_read()?;
-    let schema = {
-        let t = txn.open_table(meta::META)?;
-        redb::ReadableTable::get(&t, "schema")?.map_or(0, |g| g.value())
-    };
-    drop(txn);
+    let schema = meta::Facts::committed(&db)?.schema;
     if schema != meta::SCHEMA_VERSION {
         return Err(StoreError::Schema {
             found: schema,

@@ -71,7 +71,7 @@ pub struct Commit {
     /// Every table change the commit made, in `wal` redo format: what a
     /// follower replays. `None` for a bulk write that kept no redo bytes
     /// (an import) or a commit applied from a leader.
-    pub redo: Option<std::sync::Arc<[u8]>>,
+    pub redo: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 pub struct WriteTxn {
@@ -196,7 +196,7 @@ impl WriteTxn {
         self,
         wal: Option<(&mut Wal, u64, bool)>,
         durable: bool,
-    ) -> StoreResult<Option<std::sync::Arc<[u8]>>> {
+    ) -> StoreResult<Option<std::sync::Arc<Vec<u8>>>> {
         let start = std::time::Instant::now();
         let logged = wal.is_some();
         if let Some((wal, seq, sync)) = wal {
@@ -216,7 +216,8 @@ impl WriteTxn {
             durable,
             "write transaction committed"
         );
-        Ok(recorded.then(|| redo.into()))
+        // Moved, not copied: the listener gets the bytes the log got.
+        Ok(recorded.then(|| std::sync::Arc::new(redo)))
     }
 
     /// Drops everything this transaction wrote.
