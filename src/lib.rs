@@ -27,6 +27,7 @@
 //! `search` / `cache` → `domain`.
 
 pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod breaker;
 pub mod cache;

@@ -53,6 +53,8 @@ pub struct Application {
     /// Drops rate-limit keys whose quota is all back (bounded memory under
     /// many distinct clients); stopped at shutdown.
     limit_sweeper: tokio::task::JoinHandle<()>,
+    /// Takes the admin overview's samples (`api::live`).
+    sampler: tokio::task::JoinHandle<()>,
     /// A follower's loop fetching and applying its leader's commits;
     /// stopped at shutdown.
     follower_loop: Option<tokio::task::JoinHandle<()>>,
@@ -265,6 +267,9 @@ impl Application {
             limits: limits.clone(),
         });
         let metrics = web::Data::new(api::metrics::Metrics::new(&services, &limits));
+        let live = metrics.live.clone();
+        let sampler = tokio::spawn(api::live::run(live.clone(), services.clone()));
+        let sessions = web::Data::new(crate::admin::session::Sessions::default());
         let security = SecurityHeaders::new(config.hsts_max_age_secs);
         let cors_origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -284,8 +289,13 @@ impl Application {
                 .wrap(from_fn(api::metrics::middleware))
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .app_data(sessions.clone())
+                .configure(crate::admin::configure)
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
+        })
+        .on_connect(move |_, ext| {
+            ext.insert(live.connection());
         })
         .workers(config.workers)
         // No `.backlog(…)`: it applies only to sockets the server binds
@@ -300,6 +310,7 @@ impl Application {
             services,
             stats_flusher,
             limit_sweeper,
+            sampler,
             follower_loop,
         })
     }
@@ -325,11 +336,16 @@ impl Application {
             services,
             stats_flusher,
             limit_sweeper,
+            sampler,
             follower_loop,
             ..
         } = self;
-        limit_sweeper.abort();
         let result = server.await;
+        // Both ran while serving (the sweeper was stopped before serving
+        // began until now: rate-limit keys were never swept).
+        limit_sweeper.abort();
+        sampler.abort();
+        let _ = sampler.await;
         if let Some(f) = follower_loop {
             f.abort();
             let _ = f.await;

@@ -542,6 +542,37 @@ impl Accounts {
         Ok(Principal::Account { id, role, session })
     }
 
+    /// The account signed in as durable session `session` (a browser
+    /// session of the admin pages), with its role as of now: refused once
+    /// the session is revoked (sign-out, role change, ban) or the account
+    /// is banned.
+    pub fn session_principal(&self, session: &Id) -> Result<Principal, AccountsError> {
+        let read = self.store().read()?;
+        let account = match read.session(session.as_str())? {
+            Some(rec) => {
+                let s = rec.archived()?;
+                if s.revoked_at.is_some() {
+                    return Err(AccountsError::InvalidToken(
+                        "the session has ended; sign in again",
+                    ));
+                }
+                s.account_id.as_str().to_string()
+            }
+            None => return Err(AccountsError::Unauthenticated),
+        };
+        let acc = read
+            .account(&account)?
+            .ok_or(AccountsError::Unauthenticated)?;
+        if acc.banned {
+            return Err(AccountsError::Banned);
+        }
+        Ok(Principal::Account {
+            id: acc.id,
+            role: acc.role,
+            session: session.clone(),
+        })
+    }
+
     /// The machine behind an API key (`sk.<id>.<secret>`), if not revoked.
     pub fn authenticate_key(&self, presented: &str) -> Result<Principal, AccountsError> {
         let mut parts = presented.splitn(3, '.');

@@ -76,8 +76,12 @@ pub async fn middleware(
     }
     let control = HeaderValue::from_static(kind.cache_control());
     if kind == Kind::NoStore {
+        // Outside the route table (the admin pages' assets), a handler's own
+        // policy stands.
         let mut res = res;
-        res.headers_mut().insert(header::CACHE_CONTROL, control);
+        if !res.headers().contains_key(header::CACHE_CONTROL) {
+            res.headers_mut().insert(header::CACHE_CONTROL, control);
+        }
         return Ok(res);
     }
     let (req, res) = res.into_parts();

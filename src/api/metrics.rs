@@ -55,6 +55,8 @@ pub struct Metrics {
     latency: Family<RequestLabels, Histogram>,
     lookups: Family<RouteLabels, Histogram>,
     lookups_total: Counter,
+    /// The last hour and the tracker figures, for the admin overview.
+    pub live: std::sync::Arc<super::live::Live>,
 }
 
 impl Metrics {
@@ -148,6 +150,7 @@ impl Metrics {
             latency,
             lookups,
             lookups_total,
+            live: Default::default(),
         }
     }
 
@@ -452,6 +455,9 @@ pub async fn middleware(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let start = Instant::now();
     let route = super::routes::label(req.path());
+    // The overview's figures are the shop's API traffic: not probes,
+    // metrics scrapes, docs or the admin pages' own polling.
+    let api = req.path().starts_with("/api/");
     let method = req.method().as_str().to_string();
     let mut lookups = 0u64;
     let mut inner = std::pin::pin!(next.call(req));
@@ -467,13 +473,11 @@ pub async fn middleware(
             Ok(r) => r.status().as_u16(),
             Err(e) => e.as_response_error().status_code().as_u16(),
         };
-        m.observe(
-            route,
-            method,
-            status,
-            start.elapsed().as_secs_f64(),
-            lookups,
-        );
+        let elapsed = start.elapsed();
+        if api {
+            m.live.observe(status, elapsed, lookups);
+        }
+        m.observe(route, method, status, elapsed.as_secs_f64(), lookups);
     }
     res
 }

@@ -27,6 +27,7 @@ pub mod extract;
 pub(crate) mod health;
 pub mod http_cache;
 pub(crate) mod jobs;
+pub mod live;
 pub(crate) mod metrics;
 pub mod openapi;
 pub mod orders;

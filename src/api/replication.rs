@@ -160,7 +160,11 @@ pub(crate) async fn changes(
             message: format!("since must be a position (and maxBytes a byte count): {e}"),
         })?;
     let max = query.max_bytes.unwrap_or(8 << 20).clamp(1 << 10, 64 << 20);
-    let body = state.services.replication.changes_since(query.since, max)?;
+    let replication = &state.services.replication;
+    if let Some(peer) = req.peer_addr() {
+        replication.note_follower(peer.to_string(), query.since);
+    }
+    let body = replication.changes_since(query.since, max)?;
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .body(body))

@@ -128,7 +128,25 @@ struct Inner {
     follower: Option<Arc<follower::FollowerState>>,
     /// The committed position, for requests that wait for one.
     position: tokio::sync::watch::Sender<u64>,
+    /// Followers seen by this leader: peer address → (position asked
+    /// from, when). For the admin overview.
+    seen: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant)>>,
 }
+
+/// A follower as its leader last saw it.
+#[derive(Debug, Clone)]
+pub struct SeenFollower {
+    /// The peer address of its connection.
+    pub name: String,
+    /// Commits it had not fetched when it last asked.
+    pub behind: u64,
+    /// Seconds since it last asked, plus the interval it still had to catch
+    /// up when it did: how old its data may be.
+    pub lag_secs: f64,
+}
+
+/// Followers silent for longer than this are dropped from the list.
+const FORGET_FOLLOWER_AFTER: Duration = Duration::from_secs(60);
 
 impl Replication {
     pub fn new(store: Store, settings: ReplicationSettings, data_dir: PathBuf) -> Replication {
@@ -148,6 +166,7 @@ impl Replication {
                 snapshots: tokio::sync::Mutex::new(None),
                 follower,
                 position: tokio::sync::watch::Sender::new(position),
+                seen: Default::default(),
             }),
         }
     }
@@ -214,6 +233,34 @@ impl Replication {
             .as_ref()
             .ok_or_else(|| ReplicationError::Remote("replication is off".into()))?;
         log.batch_since(since, max_bytes)
+    }
+
+    /// Records that the follower at `peer` asked for the commits after
+    /// `since`.
+    pub fn note_follower(&self, peer: String, since: u64) {
+        if let Ok(mut seen) = self.inner.seen.lock() {
+            seen.retain(|_, (_, at)| at.elapsed() < FORGET_FOLLOWER_AFTER);
+            seen.insert(peer, (since, std::time::Instant::now()));
+        }
+    }
+
+    /// The followers that asked in the last minute, by peer address.
+    pub fn followers(&self) -> Vec<SeenFollower> {
+        let head = self.position();
+        let Ok(seen) = self.inner.seen.lock() else {
+            return Vec::new();
+        };
+        let mut all: Vec<SeenFollower> = seen
+            .iter()
+            .filter(|(_, (_, at))| at.elapsed() < FORGET_FOLLOWER_AFTER)
+            .map(|(name, (since, at))| SeenFollower {
+                name: name.clone(),
+                behind: head.saturating_sub(*since),
+                lag_secs: at.elapsed().as_secs_f64(),
+            })
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     /// Bounds of the leader's log, for `/metrics`: (entries, bytes).

@@ -9,7 +9,7 @@ use shopd::configuration::{Config, Secret};
 use std::time::{Duration, Instant};
 
 /// Short retries so failure paths finish within a test.
-fn fast(c: &mut Config, smtp_url: Option<String>) {
+pub(crate) fn fast(c: &mut Config, smtp_url: Option<String>) {
     c.smtp_url = smtp_url.map(Secret::new);
     for q in &mut c.queues {
         q.backoff = Duration::from_millis(40);
@@ -18,7 +18,7 @@ fn fast(c: &mut Config, smtp_url: Option<String>) {
     }
 }
 
-async fn send_test(app: &TestApp, body: Value) -> u64 {
+pub(crate) async fn send_test(app: &TestApp, body: Value) -> u64 {
     let (status, v) = app
         .admin(Method::POST, "/api/v1/admin/notifications/test", Some(body))
         .await;
@@ -27,7 +27,7 @@ async fn send_test(app: &TestApp, body: Value) -> u64 {
 }
 
 /// Polls the job until `done(job)` or panics after `within`.
-async fn wait_job(
+pub(crate) async fn wait_job(
     app: &TestApp,
     id: u64,
     within: Duration,

@@ -7,6 +7,7 @@ mod common;
 mod smtp;
 
 mod accounts;
+mod admin_pages;
 mod admin_writes;
 mod binary;
 mod brands_categories;
