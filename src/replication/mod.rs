@@ -140,8 +140,9 @@ pub struct SeenFollower {
     pub name: String,
     /// Commits it had not fetched when it last asked.
     pub behind: u64,
-    /// Seconds since it last asked, plus the interval it still had to catch
-    /// up when it did: how old its data may be.
+    /// Seconds since it last asked: it then received every commit up to
+    /// that moment (when `behind` fit one batch), so its data is about
+    /// this old.
     pub lag_secs: f64,
 }
 

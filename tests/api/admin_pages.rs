@@ -418,16 +418,18 @@ async fn guest_order(app: &TestApp, product: &str, email: &str) -> String {
 
 #[tokio::test]
 async fn a_shop_owner_works_through_every_admin_page_in_headless_chromium() {
-    let node_modules = repo().join("tests/browser/node_modules/playwright-core");
+    // Chromium and playwright-core, installed when missing (as .ci/run does).
+    let setup = std::process::Command::new("bash")
+        .arg(repo().join("tests/browser/setup.sh"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash runs");
     assert!(
-        node_modules.exists(),
-        "playwright-core is not installed: run `npm ci --prefix tests/browser` (.ci/run does)"
+        setup.status.success(),
+        "tests/browser/setup.sh could not install Chromium or playwright-core:\n{}",
+        String::from_utf8_lossy(&setup.stderr)
     );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "no Chromium at {chromium}: install Debian's chromium package (.ci/run does) or set CHROMIUM"
-    );
+    let chromium = String::from_utf8_lossy(&setup.stdout).trim().to_string();
 
     // A dead mail job: the SMTP server refuses every message until the
     // job has used its attempts, then a working one takes its port.
