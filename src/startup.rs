@@ -290,8 +290,8 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(sessions.clone())
-                .configure(crate::admin::configure)
                 .configure(api::configure)
+                .configure(crate::admin::configure)
                 .default_service(web::to(api::not_found))
         })
         .on_connect(move |_, ext| {

@@ -52,43 +52,40 @@ const FORM_LIMIT: usize = 64 * 1024;
 
 /// Registers every admin page.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin", web::get().to(overview::page))
-        .route("/admin/", web::get().to(overview::page))
-        .route("/admin/live.json", web::get().to(overview::live))
-        .route("/admin/assets/{file}", web::get().to(assets::serve))
-        .route("/admin/login", web::get().to(login::form))
-        .route("/admin/login", web::post().to(login::submit))
-        .route("/admin/logout", web::post().to(login::logout))
-        .route("/admin/orders", web::get().to(orders::list))
-        .route("/admin/orders/{id}", web::get().to(orders::detail))
-        .route("/admin/orders/{id}/status", web::post().to(orders::status))
-        .route("/admin/orders/{id}/mark-paid", web::post().to(orders::paid))
-        .route("/admin/products", web::get().to(catalog::products))
-        .route("/admin/products/{id}", web::get().to(catalog::product))
-        .route(
-            "/admin/products/{id}",
-            web::post().to(catalog::save_product),
-        )
-        .route("/admin/brands", web::get().to(catalog::brands))
-        .route("/admin/brands", web::post().to(catalog::create_brand))
-        .route("/admin/categories", web::get().to(catalog::categories))
-        .route(
-            "/admin/categories",
-            web::post().to(catalog::create_category),
-        )
-        .route("/admin/jobs", web::get().to(jobs::page))
-        .route("/admin/jobs/{id}/retry", web::post().to(jobs::retry))
-        .route("/admin/jobs/{id}/discard", web::post().to(jobs::discard))
-        .route("/admin/search", web::get().to(search::page))
-        .route("/admin/search/synonym", web::post().to(search::add_synonym))
-        .route(
-            "/admin/search/synonyms",
-            web::post().to(search::save_synonyms),
-        )
-        .route("/admin/users", web::get().to(users::page))
-        .route("/admin/users/{id}", web::post().to(users::administer))
-        .route("/admin/keys", web::post().to(users::create_key))
-        .route("/admin/keys/{id}/revoke", web::post().to(users::revoke_key));
+    // One scope: an API request is turned away by one prefix check, not
+    // tried against every page's pattern (startup registers this after the
+    // API's routes, too).
+    cfg.service(
+        web::scope("/admin")
+            .route("", web::get().to(overview::page))
+            .route("/", web::get().to(overview::page))
+            .route("/live.json", web::get().to(overview::live))
+            .route("/assets/{file}", web::get().to(assets::serve))
+            .route("/login", web::get().to(login::form))
+            .route("/login", web::post().to(login::submit))
+            .route("/logout", web::post().to(login::logout))
+            .route("/orders", web::get().to(orders::list))
+            .route("/orders/{id}", web::get().to(orders::detail))
+            .route("/orders/{id}/status", web::post().to(orders::status))
+            .route("/orders/{id}/mark-paid", web::post().to(orders::paid))
+            .route("/products", web::get().to(catalog::products))
+            .route("/products/{id}", web::get().to(catalog::product))
+            .route("/products/{id}", web::post().to(catalog::save_product))
+            .route("/brands", web::get().to(catalog::brands))
+            .route("/brands", web::post().to(catalog::create_brand))
+            .route("/categories", web::get().to(catalog::categories))
+            .route("/categories", web::post().to(catalog::create_category))
+            .route("/jobs", web::get().to(jobs::page))
+            .route("/jobs/{id}/retry", web::post().to(jobs::retry))
+            .route("/jobs/{id}/discard", web::post().to(jobs::discard))
+            .route("/search", web::get().to(search::page))
+            .route("/search/synonym", web::post().to(search::add_synonym))
+            .route("/search/synonyms", web::post().to(search::save_synonyms))
+            .route("/users", web::get().to(users::page))
+            .route("/users/{id}", web::post().to(users::administer))
+            .route("/keys", web::post().to(users::create_key))
+            .route("/keys/{id}/revoke", web::post().to(users::revoke_key)),
+    );
 }
 
 /// Why an admin request was not served as asked.

@@ -409,6 +409,18 @@ impl ResponseCache {
         Ok((served, entry, ticket))
     }
 
+    /// Hits and misses per kind: a few atomic loads, no walk (the admin
+    /// overview's sampler reads them every 2 s).
+    pub fn hit_counts(&self) -> Vec<(Kind, u64, u64)> {
+        Kind::ALL
+            .iter()
+            .map(|&kind| {
+                let c = &self.counts[kind.index()];
+                (kind, c.hits.load(Relaxed), c.misses.load(Relaxed))
+            })
+            .collect()
+    }
+
     /// Per-kind statistics; walks the entries (call at scrape time, not per
     /// request).
     pub fn stats(&self) -> Vec<KindStats> {
