@@ -359,6 +359,16 @@ fn field_map(fields: &FieldErrors) -> HashMap<String, String> {
         .collect()
 }
 
+/// Field errors as one line for a flash message (`field: reason; …`).
+fn reasons(e: &FieldErrors) -> String {
+    let all: Vec<String> = e
+        .as_slice()
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.reason))
+        .collect();
+    all.join("; ")
+}
+
 /// The field errors of a validation error, or the error itself.
 fn validation_of(e: ApiError) -> Result<(String, HashMap<String, String>), AdminError> {
     match e {

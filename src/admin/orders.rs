@@ -2,7 +2,7 @@
 //! an order's detail, and its status moves and mark-paid through the same
 //! use cases (and so the same rules) as `POST /api/v1/admin/orders/…`.
 
-use super::{AdminResult, Page, Posted, tidy_query, view};
+use super::{AdminResult, Page, Posted, reasons, tidy_query, view};
 use crate::api::orders::{OrderView, OrdersQuery};
 use crate::domain::order::{OrderStatus, PaymentMethod, parse_status_change};
 use actix_web::{FromRequest, HttpRequest, web};
@@ -89,14 +89,7 @@ pub async fn status(posted: Posted, id: web::Path<String>) -> AdminResult {
     let page = &posted.page;
     let to = match parse_status_change(&map) {
         Ok(to) => to,
-        Err(e) => {
-            let why: Vec<String> = e
-                .as_slice()
-                .iter()
-                .map(|f| format!("{}: {}", f.field, f.reason))
-                .collect();
-            return page.failed(&back, why.join("; "));
-        }
+        Err(e) => return page.failed(&back, reasons(&e)),
     };
     let actor = page.signed.actor.clone();
     match page.services().orders.set_status(&id, to, actor).await {

@@ -3,8 +3,7 @@
 //! query, and the synonym groups editor (one group per line). Both save
 //! through the same parser and use case as `PUT /api/v1/search/synonyms`.
 
-use super::{AdminResult, Page, Posted, json_value, view};
-use crate::domain::FieldErrors;
+use super::{AdminResult, Page, Posted, json_value, reasons, view};
 use crate::domain::search::Synonyms;
 use serde_json::{Value, json};
 
@@ -31,15 +30,6 @@ pub async fn page(page: Page) -> AdminResult {
             groups_text => text.join("\n"),
         },
     )
-}
-
-fn reasons(e: &FieldErrors) -> String {
-    let all: Vec<String> = e
-        .as_slice()
-        .iter()
-        .map(|f| format!("{}: {}", f.field, f.reason))
-        .collect();
-    all.join("; ")
 }
 
 async fn save(posted: &Posted, groups: Vec<Vec<String>>, done: String) -> AdminResult {

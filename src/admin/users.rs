@@ -5,10 +5,9 @@
 //! form, never stored), revoke.
 
 use super::orders::{query_value, query_without_page};
-use super::{AdminResult, Page, Posted, tidy_query, view};
+use super::{AdminResult, Page, Posted, reasons, tidy_query, view};
 use crate::api::accounts::{ApiKeyBody, KeyView, UserAdminBody, UserView, UsersQuery};
 use crate::api::extract::Input;
-use crate::domain::FieldErrors;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde_json::{Map, Value};
 
@@ -43,15 +42,6 @@ pub async fn page(page: Page, req: HttpRequest) -> AdminResult {
         return Ok(tidier);
     }
     render(page, &req, None).await
-}
-
-fn reasons(e: &FieldErrors) -> String {
-    let all: Vec<String> = e
-        .as_slice()
-        .iter()
-        .map(|f| format!("{}: {}", f.field, f.reason))
-        .collect();
-    all.join("; ")
 }
 
 /// `POST /admin/users/{id}` (`role`, `banned`).

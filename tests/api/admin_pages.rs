@@ -5,7 +5,7 @@
 //! and creates a key, with screenshots of every page in
 //! target/admin-screenshots/.
 
-use crate::accounts::{PASSWORD, register};
+use crate::accounts::{PASSWORD, account};
 use crate::common::fixture::repo;
 use crate::helpers::{TestApp, spawn_fixture_with};
 use crate::jobs::{fast, send_test, wait_job};
@@ -123,34 +123,6 @@ impl Browser {
         )
         .await
     }
-}
-
-/// Registers `email` with `role` (through the admin API); its id.
-async fn account(app: &TestApp, email: &str, role: &str) -> String {
-    let (status, v) = register(app, email).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
-    let (_, users) = app
-        .admin(
-            Method::GET,
-            &format!("/api/v1/admin/users?email={email}"),
-            None,
-        )
-        .await;
-    let id = users["data"][0]["id"]
-        .as_str()
-        .expect("the account")
-        .to_string();
-    if role != "customer" {
-        let (status, v) = app
-            .admin(
-                Method::PATCH,
-                &format!("/api/v1/admin/users/{id}"),
-                Some(json!({"role": role})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{v}");
-    }
-    id
 }
 
 #[tokio::test]
