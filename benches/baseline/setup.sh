@@ -7,6 +7,7 @@
 #                              create the database, load CATALOG when given
 #   setup.sh stop [DIR]        stop what `start` started in DIR (pid files), nothing else
 #   setup.sh status [DIR]      print the URLs if both services run, exit 1 otherwise
+#   setup.sh install           only install PostgreSQL and Redis (apt) if missing
 #
 # Options (or the environment variable in brackets):
 #   --dir DIR          [BASELINE_DIR]   data dir; default ./target/baseline-services
@@ -29,7 +30,7 @@ die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
 cmd=start
 case "${1:-}" in
-  start | stop | status) cmd=$1; shift ;;
+  start | stop | status | install) cmd=$1; shift ;;
 esac
 
 dir=${BASELINE_DIR:-}
@@ -77,16 +78,31 @@ pg_bin() {
   return 1
 }
 
-install_missing() {
-  local need=()
+missing_packages() {
+  need=()
   pg_bin >/dev/null || need+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+}
+
+# Tests start services in parallel: one installer at a time (flock), and the
+# others find the packages there once they get the lock. apt's own locks are
+# waited for too, in case something else on the machine holds them.
+install_missing() {
+  local need
+  missing_packages
   [ ${#need[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || die "${need[*]} missing and not root: install them first"
-  log "installing ${need[*]} (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >&2
-  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+  exec 9>"${TMPDIR:-/tmp}/shopd-apt.lock"
+  flock 9
+  missing_packages
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 update -q >&2
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}" >&2
+  fi
+  flock -u 9
+  exec 9>&-
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(head -n1 "$1")" 2>/dev/null; }
@@ -272,6 +288,10 @@ find_bin() {
 }
 
 case "$cmd" in
+  install)
+    install_missing
+    exit 0
+    ;;
   stop)
     stop
     exit 0

@@ -8,8 +8,16 @@ here="$(cd "$(dirname "$0")" && pwd)"
 log() { printf 'browser setup: %s\n' "$*" >&2; }
 
 if ! command -v chromium >/dev/null 2>&1; then
-  log "installing Debian's chromium"
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  # One apt-get at a time with the other test scripts (benches/baseline/setup.sh).
+  exec 9>"${TMPDIR:-/tmp}/shopd-apt.lock"
+  flock 9
+  if ! command -v chromium >/dev/null 2>&1; then
+    log "installing Debian's chromium"
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >&2
+  fi
+  flock -u 9
+  exec 9>&-
 fi
 if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
   log "npm ci (playwright-core)"
