@@ -92,6 +92,24 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "SHOPD_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    /// Longest request target (path and query) in bytes; longer gets 414 (default 8192).
+    #[arg(long, env = "SHOPD_MAX_URI_BYTES")]
+    pub max_uri_bytes: Option<usize>,
+    /// Most bytes of request headers together; more gets 431 (default 32768).
+    #[arg(long, env = "SHOPD_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Open connections held at most, over all workers; more wait in the accept queue (default 100000).
+    #[arg(long, env = "SHOPD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds an idle keep-alive connection stays open (default 15; 0 = no keep-alive).
+    #[arg(long, env = "SHOPD_KEEP_ALIVE_SECS")]
+    pub keep_alive_secs: Option<u64>,
+    /// Seconds a new connection has to send its first request head; slower gets 408 (default 5).
+    #[arg(long, env = "SHOPD_HEAD_TIMEOUT_SECS")]
+    pub head_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request body; slower gets 408 (default 30).
+    #[arg(long, env = "SHOPD_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
     /// Bytes of rendered responses to keep in memory (default 64 MiB; 0 = off).
     #[arg(long, env = "SHOPD_CACHE_BYTES")]
     pub cache_bytes: Option<u64>,
@@ -291,6 +309,12 @@ impl Cli {
             o.admin_token = s.admin_token.clone();
             o.workers = s.workers;
             o.body_limit = s.body_limit;
+            o.max_uri_bytes = s.max_uri_bytes;
+            o.max_header_bytes = s.max_header_bytes;
+            o.max_connections = s.max_connections;
+            o.keep_alive_secs = s.keep_alive_secs;
+            o.head_timeout_secs = s.head_timeout_secs;
+            o.body_timeout_secs = s.body_timeout_secs;
             o.cache_bytes = s.cache_bytes;
             o.cache_ttl_detail_secs = s.cache_ttl_detail;
             o.cache_ttl_list_secs = s.cache_ttl_list;

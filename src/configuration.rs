@@ -88,6 +88,8 @@ pub struct Config {
     pub workers: usize,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Request head size, slow-client timeouts, connections held.
+    pub http_limits: http::HttpLimits,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
     /// Bytes the response cache may hold; 0 turns it off.
@@ -166,6 +168,12 @@ pub struct Overrides {
     pub log_level: Option<String>,
     pub workers: Option<usize>,
     pub body_limit: Option<usize>,
+    pub max_uri_bytes: Option<usize>,
+    pub max_header_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub keep_alive_secs: Option<u64>,
+    pub head_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
     pub cache_bytes: Option<u64>,
     pub cache_ttl_detail_secs: Option<u64>,
     pub cache_ttl_list_secs: Option<u64>,
@@ -217,6 +225,12 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub workers: Option<usize>,
     pub body_limit: Option<usize>,
+    pub max_uri_bytes: Option<usize>,
+    pub max_header_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub keep_alive_secs: Option<u64>,
+    pub head_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
     pub shutdown_timeout_secs: Option<u64>,
     pub cache_bytes: Option<u64>,
     pub cache_ttl_detail_secs: Option<u64>,
@@ -345,6 +359,34 @@ impl Config {
                 "body-limit: {body_limit} is not within 1 KiB..=64 MiB"
             ));
         }
+        let d = http::HttpLimits::DEFAULT;
+        let http_limits = http::HttpLimits {
+            max_uri_bytes: o
+                .max_uri_bytes
+                .or(file.max_uri_bytes)
+                .unwrap_or(d.max_uri_bytes),
+            max_header_bytes: o
+                .max_header_bytes
+                .or(file.max_header_bytes)
+                .unwrap_or(d.max_header_bytes),
+            max_connections: o
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(d.max_connections),
+            keep_alive: o
+                .keep_alive_secs
+                .or(file.keep_alive_secs)
+                .map_or(d.keep_alive, Duration::from_secs),
+            head_timeout: o
+                .head_timeout_secs
+                .or(file.head_timeout_secs)
+                .map_or(d.head_timeout, Duration::from_secs),
+            body_timeout: o
+                .body_timeout_secs
+                .or(file.body_timeout_secs)
+                .map_or(d.body_timeout, Duration::from_secs),
+        };
+        problems.extend(http_limits.problems());
         let cache_bytes = o
             .cache_bytes
             .or(file.cache_bytes)
@@ -552,6 +594,7 @@ impl Config {
                 .unwrap_or_else(|| "info".into()),
             workers,
             body_limit,
+            http_limits,
             shutdown_timeout_secs: file.shutdown_timeout_secs.unwrap_or(10),
             cache_bytes,
             cache_ttls,

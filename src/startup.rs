@@ -262,6 +262,7 @@ impl Application {
             http: HttpSettings {
                 admin_token: config.admin_token.clone(),
                 body_limit: config.body_limit,
+                limits: config.http_limits,
                 ceiling,
             },
             limits: limits.clone(),
@@ -285,6 +286,7 @@ impl Application {
                     security.clone().middleware(req, next)
                 }))
                 .wrap(from_fn(api::replication::layer))
+                .wrap(from_fn(api::request_limits::middleware))
                 .wrap(from_fn(api::request_id::middleware))
                 .wrap(from_fn(api::metrics::middleware))
                 .app_data(state.clone())
@@ -298,6 +300,16 @@ impl Application {
             ext.insert(live.connection());
         })
         .workers(config.workers)
+        // Slow and idle clients (see `HttpLimits`): a connection that has
+        // not sent its first head in time gets 408 and is closed; an idle
+        // keep-alive connection is closed; past the connection limit new
+        // connections wait in the accept queue.
+        .client_request_timeout(config.http_limits.head_timeout)
+        .keep_alive(match config.http_limits.keep_alive {
+            d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
+            d => actix_web::http::KeepAlive::Timeout(d),
+        })
+        .max_connections(config.http_limits.max_connections.div_ceil(config.workers))
         // No `.backlog(…)`: it applies only to sockets the server binds
         // itself; ours is bound (and listening) already, see `bind`.
         .shutdown_timeout(config.shutdown_timeout_secs)

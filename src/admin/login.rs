@@ -76,9 +76,9 @@ pub async fn submit(
     req: HttpRequest,
     state: web::Data<ApiState>,
     sessions: web::Data<Sessions>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    let fields = read_form(Ok(body))?;
+    let fields = read_form(&req, Ok(body)).await?;
     let field = |n: &str| fields.get(n).map(|s| s.trim()).unwrap_or("");
     let next = next_of(Some(field("next")));
     let email = field("email").to_string();

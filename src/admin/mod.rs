@@ -319,10 +319,11 @@ impl FromRequest for Posted {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let page = Page::of(req);
-        let body = web::Bytes::from_request(req, payload);
+        let req = req.clone();
+        let payload = web::Payload::from_request(&req, payload);
         Box::pin(async move {
             let page = page?;
-            let fields = read_form(body.await)?;
+            let fields = read_form(&req, payload.await).await?;
             if !session::csrf_matches(&page.signed.csrf, fields.get("_csrf").map(String::as_str)) {
                 return Err(AdminError::Csrf);
             }
@@ -331,17 +332,15 @@ impl FromRequest for Posted {
     }
 }
 
-/// A urlencoded form body as fields (the last value of a repeated name).
-fn read_form(
-    body: Result<web::Bytes, actix_web::Error>,
+/// A urlencoded form body (at most [`FORM_LIMIT`] bytes, within the body
+/// timeout) as fields (the last value of a repeated name).
+async fn read_form(
+    req: &HttpRequest,
+    payload: Result<web::Payload, actix_web::Error>,
 ) -> Result<HashMap<String, String>, AdminError> {
-    let body = body.map_err(|e| ApiError::BadRequest {
-        code: "bad_request",
-        message: format!("could not read the form: {e}"),
-    })?;
-    if body.len() > FORM_LIMIT {
-        return Err(ApiError::PayloadTooLarge { limit: FORM_LIMIT }.into());
-    }
+    let payload =
+        payload.map_err(|e| ApiError::Internal(anyhow::anyhow!("taking the body: {e}")))?;
+    let body = crate::api::extract::read_body(req, payload, FORM_LIMIT).await?;
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::BadRequest {
             code: "malformed_form",

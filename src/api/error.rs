@@ -40,6 +40,16 @@ pub enum ApiError {
     Gone { code: &'static str, message: String },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// 414: the request target (path and query) is longer than the limit.
+    #[error("the request's path and query are longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    /// 431: the request's headers weigh more than the limit, or there are
+    /// too many of them.
+    #[error("the request's headers are larger than {limit} bytes or more than {count} headers")]
+    HeadersTooLarge { limit: usize, count: usize },
+    /// 408: the client did not send its whole body in time.
+    #[error("the request body did not arrive within {secs} s")]
+    RequestTimeout { secs: u64 },
     #[error("{message}")]
     Validation {
         message: String,
@@ -119,6 +129,9 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::HeadersTooLarge { .. } => "headers_too_large",
+            ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::OutOfStock { .. } => "out_of_stock",
@@ -369,6 +382,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } | ApiError::OutOfStock { .. } => StatusCode::CONFLICT,
             ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Validation { .. } | ApiError::Unprocessable { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

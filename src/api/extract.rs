@@ -50,12 +50,15 @@ pub fn require_admin(req: &HttpRequest, settings: &HttpSettings) -> Result<(), A
     }
 }
 
-/// Reads the body (at most `limit` bytes) and parses it as a JSON object.
-pub async fn json_object(
+/// Reads the whole request body: at most `limit` bytes (413 above, also
+/// when `Content-Length` says so up front), within the configured body
+/// timeout (408 `request_timeout`: a client trickling its body does not
+/// hold a handler forever).
+pub(crate) async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<web::Bytes, ApiError> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -64,14 +67,36 @@ pub async fn json_object(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let body = payload
-        .to_bytes_limited(limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit })?
-        .map_err(|e| ApiError::BadRequest {
+    // shopd registers `ApiState`; the Postgres-design baseline, which
+    // shares these extractors, registers its `HttpSettings` alone.
+    let timeout = req
+        .app_data::<web::Data<ApiState>>()
+        .map(|s| s.http.limits.body_timeout)
+        .or_else(|| {
+            req.app_data::<web::Data<HttpSettings>>()
+                .map(|h| h.limits.body_timeout)
+        })
+        .unwrap_or(crate::configuration::http::HttpLimits::DEFAULT.body_timeout);
+    match tokio::time::timeout(timeout, payload.to_bytes_limited(limit)).await {
+        Err(_) => Err(ApiError::RequestTimeout {
+            secs: timeout.as_secs(),
+        }),
+        Ok(Err(_)) => Err(ApiError::PayloadTooLarge { limit }),
+        Ok(Ok(Err(e))) => Err(ApiError::BadRequest {
             code: "bad_request",
             message: format!("could not read the request body: {e}"),
-        })?;
+        }),
+        Ok(Ok(Ok(body))) => Ok(body),
+    }
+}
+
+/// Reads the body (at most `limit` bytes) and parses it as a JSON object.
+pub async fn json_object(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    let body = read_body(req, payload, limit).await?;
     match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::BadRequest {

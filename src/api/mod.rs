@@ -36,6 +36,7 @@ pub(crate) mod profile;
 pub mod rate_limit;
 pub mod replication;
 pub mod request_id;
+pub mod request_limits;
 pub mod routes;
 pub mod search;
 pub mod security_headers;

@@ -881,14 +881,7 @@ impl FromRequest for WebhookBody {
             let limit = req
                 .app_data::<web::Data<ApiState>>()
                 .map_or(64 * 1024, |s| s.http.body_limit);
-            let bytes = payload
-                .to_bytes_limited(limit)
-                .await
-                .map_err(|_| ApiError::PayloadTooLarge { limit })?
-                .map_err(|e| ApiError::BadRequest {
-                    code: "bad_request",
-                    message: format!("could not read the request body: {e}"),
-                })?;
+            let bytes = super::extract::read_body(&req, payload, limit).await?;
             Ok(WebhookBody(bytes))
         })
     }

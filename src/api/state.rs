@@ -24,6 +24,8 @@ pub struct HttpSettings {
     pub admin_token: Option<Secret>,
     /// Largest request body accepted, in bytes (413 above).
     pub body_limit: usize,
+    /// Request head size and slow-client limits (`api::request_limits`).
+    pub limits: crate::configuration::http::HttpLimits,
     /// The body `GET /bench/ceiling` returns, when that route is on.
     pub ceiling: Option<bytes::Bytes>,
 }

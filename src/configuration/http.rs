@@ -273,6 +273,114 @@ fn origin(e: &str) -> Option<String> {
     Some(lower)
 }
 
+/// Limits of the HTTP edge against oversized and slow clients: what a
+/// request head may weigh, how long a client may take to send a request,
+/// how many connections are held. Defaults: [`HttpLimits::DEFAULT`].
+///
+/// The parser below us (actix-http) has hard limits of its own: a head of
+/// 128 KiB or 96 headers. Ours sit below them so that an oversized head gets
+/// the API's error envelope (431 `headers_too_large`, 414 `uri_too_long`);
+/// only a head past actix's limits gets its bare 431 and a closed
+/// connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Longest request target (path and query) in bytes; longer: 414.
+    pub max_uri_bytes: usize,
+    /// Most bytes of header names and values together; more: 431.
+    pub max_header_bytes: usize,
+    /// Open connections the server holds at most (over all workers); the
+    /// next ones wait in the accept queue until one closes.
+    pub max_connections: usize,
+    /// How long an idle keep-alive connection stays open.
+    pub keep_alive: Duration,
+    /// How long a new connection has to send its first request head
+    /// (slowloris); slower: 408 and closed.
+    pub head_timeout: Duration,
+    /// How long a client has to send a request body; slower: 408
+    /// `request_timeout`.
+    pub body_timeout: Duration,
+}
+
+/// Most headers a request may carry (actix-http refuses more than 96 with
+/// a bare 431; ours answers with the envelope).
+pub const MAX_HEADER_COUNT: usize = 64;
+
+impl HttpLimits {
+    pub const DEFAULT: HttpLimits = HttpLimits {
+        max_uri_bytes: 8 * 1024,
+        max_header_bytes: 32 * 1024,
+        max_connections: 100_000,
+        keep_alive: Duration::from_secs(15),
+        head_timeout: Duration::from_secs(5),
+        body_timeout: Duration::from_secs(30),
+    };
+
+    /// The problems of a set of limits, one line each (empty: usable).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let within = |name: &str, v: u64, lo: u64, hi: u64, unit: &str, out: &mut Vec<String>| {
+            if !(lo..=hi).contains(&v) {
+                out.push(format!("{name}: {v} is not within {lo}..={hi} {unit}"));
+            }
+        };
+        within(
+            "max-uri-bytes",
+            self.max_uri_bytes as u64,
+            256,
+            65_536,
+            "bytes",
+            &mut out,
+        );
+        within(
+            "max-header-bytes",
+            self.max_header_bytes as u64,
+            1024,
+            65_536,
+            "bytes",
+            &mut out,
+        );
+        within(
+            "max-connections",
+            self.max_connections as u64,
+            1,
+            10_000_000,
+            "connections",
+            &mut out,
+        );
+        within(
+            "keep-alive-secs",
+            self.keep_alive.as_secs(),
+            0,
+            3600,
+            "seconds",
+            &mut out,
+        );
+        within(
+            "head-timeout-secs",
+            self.head_timeout.as_secs(),
+            1,
+            600,
+            "seconds",
+            &mut out,
+        );
+        within(
+            "body-timeout-secs",
+            self.body_timeout.as_secs(),
+            1,
+            3600,
+            "seconds",
+            &mut out,
+        );
+        out
+    }
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits::DEFAULT
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod http_cache;
 mod import_export;
+mod http_limits;
 mod jobs;
 mod listing_property;
 mod orders;
