@@ -142,6 +142,10 @@ pub struct Config {
     pub payment_webhook_secret: Option<Secret>,
     /// Leader and follower settings, scheduled backups.
     pub replication: crate::replication::ReplicationSettings,
+    /// Injected I/O failures of the database file and its log, for tests
+    /// of storage errors (`store::faults`). No flag, variable or file sets
+    /// it: always `None` outside tests.
+    pub faults: Option<std::sync::Arc<crate::store::faults::FaultPlan>>,
 }
 
 /// One queue's settings in the TOML file (`[queues.emails]`); absent
@@ -615,6 +619,7 @@ impl Config {
             charges,
             payment_webhook_secret,
             replication,
+            faults: None,
         })
     }
 

@@ -64,7 +64,8 @@ pub struct Application {
 /// catalogue first when `config.demo` is set and the catalogue is empty.
 pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
     let path = config.database_path();
-    let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let store = Store::open_with_faults(&path, config.faults.clone())
+        .with_context(|| format!("opening {}", path.display()))?;
     let catalog = Catalog::new(store);
     if config.demo && config.replication.follow.is_none() && catalog.is_empty()? {
         let report = catalog

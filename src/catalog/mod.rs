@@ -100,6 +100,13 @@ impl Catalog {
     /// Storage answers a read: the readiness probe.
     pub fn check_ready(&self) -> CatalogResult<()> {
         self.store.read()?.counts()?;
+        if let Some(reason) = self.store.write_failure() {
+            return Err(StoreError::Unavailable(format!(
+                "writes are stopped after a storage failure ({reason}); reads still work; \
+                 restart shopd once the disk is healthy"
+            ))
+            .into());
+        }
         Ok(())
     }
 }

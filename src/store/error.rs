@@ -17,6 +17,15 @@ pub enum StoreError {
         key: String,
         reason: String,
     },
+    /// The database file (or its log) fails its checks at open: flipped or
+    /// lost bytes. Nothing is served from it.
+    #[error(
+        "the database file {path} is damaged ({detail}); shopd will not serve from it. \
+         Restore the latest backup into an empty data dir with \
+         `shopd backup restore SRC --data-dir DIR` (`shopd backup list SRC` shows the backups), \
+         or start this node as a follower of a healthy leader"
+    )]
+    Damaged { path: String, detail: String },
     #[error("database schema version {found} is not supported (this build reads {supported})")]
     Schema { found: u64, supported: u64 },
     /// Writes cannot be made durable now (the writer stopped, a commit

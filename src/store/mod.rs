@@ -31,6 +31,7 @@ pub mod catalog;
 pub mod codec;
 pub mod commerce;
 pub mod error;
+pub mod faults;
 pub(crate) mod jobs;
 pub(crate) mod keys;
 pub(crate) mod meta;
@@ -159,26 +160,36 @@ impl Store {
     /// Opens (creating if needed) the database file at `path`, creates missing
     /// tables, checks the schema version and starts the writer thread.
     pub fn open(path: &Path) -> StoreResult<Store> {
+        Store::open_with_faults(path, None)
+    }
+
+    /// [`Store::open`], with injected I/O failures when `faults` is set
+    /// (tests of storage errors; see [`faults`]).
+    pub fn open_with_faults(
+        path: &Path,
+        faults: Option<Arc<faults::FaultPlan>>,
+    ) -> StoreResult<Store> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Engine(redb::Error::Io(e)))?;
         }
-        let db = Database::create(path).map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let txn = db.begin_write()?;
-        if let Some(found) = meta::check_schema(&txn)? {
-            return Err(StoreError::Schema {
-                found,
-                supported: meta::SCHEMA_VERSION,
-            });
-        }
-        create_tables(&txn)?;
-        txn.commit()?;
-        let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path))?;
-        let position = Arc::new(std::sync::atomic::AtomicU64::new(
-            meta::Facts::committed(&db)?.position,
-        ));
+        let parts =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_parts(path, faults)));
+        let (db, wal, seq, position) = match parts {
+            Ok(Ok(parts)) => parts,
+            Ok(Err(e)) => return Err(damaged(path, e)),
+            Err(panic) => {
+                let detail = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("reading it failed");
+                return Err(StoreError::Damaged {
+                    path: path.display().to_string(),
+                    detail: detail.to_string(),
+                });
+            }
+        };
+        let position = Arc::new(std::sync::atomic::AtomicU64::new(position));
         let db = Arc::new(db);
         let listener = ListenerSlot::default();
         let counters = Arc::new(writer::WriteCounters::default());
@@ -234,6 +245,13 @@ impl Store {
     /// Commits and writes the writer made since the store opened.
     pub fn write_stats(&self) -> WriteStats {
         self.inner.counters.read()
+    }
+
+    /// Why the writer refuses every write until restart (a failed log
+    /// append or sync, a failed commit or checkpoint); `None` while it
+    /// accepts writes.
+    pub fn write_failure(&self) -> Option<String> {
+        self.inner.counters.failure.get().cloned()
     }
 
     /// The current generation (see [`meta::META`]).
@@ -493,4 +511,95 @@ pub enum ExportRecord {
     Product(crate::domain::Product),
     Review(crate::domain::Review),
     Reviewer(crate::domain::Reviewer),
+}
+/// Opens the file, checks its integrity, creates missing tables, replays
+/// the write-ahead log: the database, the log, its last sequence number and
+/// the committed position.
+fn open_parts(
+    path: &Path,
+    faults: Option<Arc<faults::FaultPlan>>,
+) -> StoreResult<(Database, wal::Wal, u64, u64)> {
+    let opened = match &faults {
+        None => Database::create(path),
+        Some(plan) => std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(redb::DatabaseError::from)
+            .and_then(|file| faults::FaultyBackend::new(file, plan.clone()))
+            .and_then(|backend| redb::Builder::new().create_with_backend(backend)),
+    };
+    let mut db = opened.map_err(|source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
+    // Every page against its checksum: flipped bytes anywhere in the file
+    // must stop the start, not become wrong answers later.
+    let started = std::time::Instant::now();
+    match db.check_integrity() {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(StoreError::Damaged {
+                path: path.display().to_string(),
+                detail: "it failed its integrity check; what redb could repair may lack \
+                         acknowledged writes"
+                    .into(),
+            });
+        }
+        Err(e) => {
+            return Err(StoreError::Damaged {
+                path: path.display().to_string(),
+                detail: format!("integrity check: {e}"),
+            });
+        }
+    }
+    tracing::debug!(
+        millis = started.elapsed().as_millis() as u64,
+        "database integrity checked"
+    );
+    let txn = db.begin_write()?;
+    if let Some(found) = meta::check_schema(&txn)? {
+        return Err(StoreError::Schema {
+            found,
+            supported: meta::SCHEMA_VERSION,
+        });
+    }
+    create_tables(&txn)?;
+    txn.commit()?;
+    let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path), faults)?;
+    let position = meta::Facts::committed(&db)?.position;
+    Ok((db, wal, seq, position))
+}
+
+/// An error met while opening `path`, as the user should read it: the
+/// file's damage ([`StoreError::Damaged`]) unless it is about something
+/// else (the file is in use, cannot be opened, or is from another version).
+fn damaged(path: &Path, e: StoreError) -> StoreError {
+    use redb::{DatabaseError as D, StorageError as S};
+    match e {
+        StoreError::Open {
+            source: D::DatabaseAlreadyOpen | D::LockProtocolMismatch | D::UpgradeRequired(_),
+            ..
+        }
+        | StoreError::Schema { .. }
+        | StoreError::Damaged { .. } => e,
+        StoreError::Open {
+            source: D::Storage(S::Io(ref io)),
+            ..
+        } if io.kind() != std::io::ErrorKind::InvalidData
+            && io.kind() != std::io::ErrorKind::UnexpectedEof =>
+        {
+            e
+        }
+        StoreError::Open { source, .. } => StoreError::Damaged {
+            path: path.display().to_string(),
+            detail: source.to_string(),
+        },
+        other => StoreError::Damaged {
+            path: path.display().to_string(),
+            detail: other.to_string(),
+        },
+    }
 }

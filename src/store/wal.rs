@@ -30,11 +30,13 @@
 //!   retried as if the data were safe).
 
 use super::error::{StoreError, StoreResult};
+use super::faults::{self, FaultPlan};
 use redb::{Key, TableDefinition, TableHandle, Value};
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const MAGIC: u32 = 0x4C41_5753; // "SWAL"
 const HEADER: usize = 4 + 8 + 4 + 8;
@@ -255,6 +257,8 @@ fn checksum(seq: u64, payload: &[u8]) -> u64 {
 pub(crate) struct Wal {
     file: File,
     path: PathBuf,
+    /// Injected failures (tests only; see `faults`).
+    faults: Option<Arc<FaultPlan>>,
     /// Bytes of valid records (where the next one goes).
     len: u64,
 }
@@ -268,7 +272,7 @@ impl Wal {
     }
 
     /// Opens (creating) the log, empty.
-    fn open_empty(path: &Path) -> StoreResult<Wal> {
+    fn open_empty(path: &Path, faults: Option<Arc<FaultPlan>>) -> StoreResult<Wal> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -279,6 +283,7 @@ impl Wal {
         let mut wal = Wal {
             file,
             path: path.to_path_buf(),
+            faults,
             len: 0,
         };
         wal.truncate()?;
@@ -302,9 +307,16 @@ impl Wal {
         record.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         record.extend_from_slice(&checksum(seq, payload).to_le_bytes());
         record.extend_from_slice(payload);
-        self.file
-            .write_all_at(&record, self.len)
-            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) })
+        faults::check(&self.faults, FaultPlan::write)
+            .and_then(|()| self.file.write_all_at(&record, self.len))
+            .and_then(|()| {
+                if sync {
+                    faults::check(&self.faults, FaultPlan::sync)?;
+                    self.file.sync_data()
+                } else {
+                    Ok(())
+                }
+            })
             .map_err(|e| io(&self.path, e))?;
         self.len += record.len() as u64;
         Ok(())
@@ -317,8 +329,9 @@ impl Wal {
 
     /// Empties the log (after a checkpoint made its records redundant).
     pub(crate) fn truncate(&mut self) -> StoreResult<()> {
-        self.file
-            .set_len(0)
+        faults::check(&self.faults, FaultPlan::write)
+            .and_then(|()| self.file.set_len(0))
+            .and_then(|()| faults::check(&self.faults, FaultPlan::sync))
             .and_then(|()| self.file.sync_all())
             .map_err(|e| io(&self.path, e))?;
         self.len = 0;
@@ -382,7 +395,11 @@ fn durable_seq(db: &redb::Database) -> StoreResult<u64> {
 
 /// Replays the log at `path` into `db`, checkpoints, and returns the empty
 /// log with the last sequence number used.
-pub(crate) fn recover(db: &redb::Database, path: &Path) -> StoreResult<(Wal, u64)> {
+pub(crate) fn recover(
+    db: &redb::Database,
+    path: &Path,
+    faults: Option<Arc<FaultPlan>>,
+) -> StoreResult<(Wal, u64)> {
     let mut seq = durable_seq(db)?;
     let records = read_records(path)?;
     let pending: Vec<&(u64, Vec<u8>)> = records.iter().filter(|(s, _)| *s > seq).collect();
@@ -407,7 +424,7 @@ pub(crate) fn recover(db: &redb::Database, path: &Path) -> StoreResult<(Wal, u64
             "replayed the write-ahead log"
         );
     }
-    let wal = Wal::open_empty(path)?;
+    let wal = Wal::open_empty(path, faults)?;
     Ok((wal, seq))
 }
 
@@ -419,7 +436,7 @@ mod tests {
     fn replay_stops_at_a_torn_or_corrupt_tail() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.wal");
-        let mut wal = Wal::open_empty(&path).unwrap();
+        let mut wal = Wal::open_empty(&path, None).unwrap();
         let mut a = Vec::new();
         push_redo(&mut a, "meta", b"k", Some(&7u64.to_le_bytes()));
         wal.append(1, &a, true).unwrap();

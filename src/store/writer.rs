@@ -59,6 +59,8 @@ pub struct WriteCounters {
     pub undone: AtomicU64,
     /// The writer stopped accepting writes after a storage failure.
     pub failed: AtomicBool,
+    /// What failed (set once, with `failed`).
+    pub failure: std::sync::OnceLock<String>,
 }
 
 /// A reading of [`WriteCounters`].
@@ -197,6 +199,7 @@ impl Writer {
     /// memory may not match what is on disk.
     fn fail(&mut self, e: &StoreError) {
         tracing::error!(error = %e, "storage failed; no more writes are accepted until shopd restarts");
+        let _ = self.counters.failure.set(e.to_string());
         self.counters.failed.store(true, Relaxed);
         self.failed = Some(e.to_string());
     }
