@@ -227,10 +227,34 @@ async fn patch_changes_fields_and_every_index_follows() {
         .get_json("/api/v1/products?brand=brand-0002&category=cat-004&limit=100")
         .await;
     assert!(ids(&in_brand).contains(&"prod-000010".to_string()));
-    let (_, featured) = app
-        .get_json("/api/v1/products?isAvailable=false&limit=100")
+    // Now unavailable and featured: among unavailable products in the
+    // featured order it comes before every product that is not featured.
+    let (_, unavailable) = app
+        .get_json("/api/v1/products?isAvailable=false&sort=featured&limit=100")
         .await;
-    assert!(ids(&featured).contains(&"prod-000010".to_string()));
+    let items = unavailable["data"].as_array().unwrap();
+    let pos = items
+        .iter()
+        .position(|p| p["id"] == "prod-000010")
+        .expect("listed among unavailable products");
+    assert_eq!(items[pos]["isFeatured"], true);
+    assert_eq!(items[pos]["isAvailable"], false);
+    assert!(
+        items[..pos].iter().all(|p| p["isFeatured"] == true),
+        "only featured products come before it"
+    );
+    assert!(
+        items.iter().any(|p| p["isFeatured"] == false),
+        "the fixture has unavailable products that are not featured"
+    );
+    let (_, detail) = app.get_json("/api/v1/products/prod-000010").await;
+    assert_eq!(
+        (
+            &detail["data"]["isFeatured"],
+            &detail["data"]["isAvailable"]
+        ),
+        (&json!(true), &json!(false))
+    );
     let (_, available) = app
         .get_json("/api/v1/products?isAvailable=true&sort=price_asc&limit=5")
         .await;
@@ -279,6 +303,70 @@ async fn delete_product_removes_it_and_its_reviews() {
 
 #[tokio::test]
 async fn reviews_update_the_aggregate_and_rating_order() {
+    let app = spawn_app_with_fixture().await;
+    let (s, _) = app
+        .admin(
+            Method::POST,
+            "/api/v1/brands",
+            Some(json!({"id": "rated", "title": "Rated"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Ratings per new product, and the order `sort=rating` must give:
+    // higher exact mean first, more reviews first on a tie, unrated last.
+    let plan: [(&str, &[u32]); 5] = [
+        ("r-a", &[5, 4]),    // 4.5
+        ("r-b", &[5]),       // 5.0
+        ("r-c", &[3, 4, 4]), // 3.67, shown 3.7
+        ("r-d", &[]),        // unrated
+        ("r-e", &[4, 5]),    // 4.5, a tie with r-a
+    ];
+    for (id, ratings) in plan {
+        let (s, body) = app
+            .admin(
+                Method::POST,
+                "/api/v1/products",
+                Some(json!({"id": id, "title": id, "price": 1, "brandId": "rated"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        for rating in ratings {
+            let (s, body) = app
+                .admin(
+                    Method::POST,
+                    &format!("/api/v1/products/{id}/reviews"),
+                    Some(json!({"userId": "user-00001", "rating": rating, "text": "ok"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{body}");
+        }
+    }
+    // One more five on r-e: 14/3 = 4.67, now above r-a.
+    app.admin(
+        Method::POST,
+        "/api/v1/products/r-e/reviews",
+        Some(json!({"userId": "user-00002", "rating": 5})),
+    )
+    .await;
+    for (id, count, avg) in [
+        ("r-a", 2, json!(4.5)),
+        ("r-b", 1, json!(5.0)),
+        ("r-c", 3, json!(3.7)),
+        ("r-d", 0, Value::Null),
+        ("r-e", 3, json!(4.7)),
+    ] {
+        let (_, detail) = app.get_json(&format!("/api/v1/products/{id}")).await;
+        assert_eq!(detail["data"]["reviewCount"], count, "{id}: {detail}");
+        assert_eq!(detail["data"]["avgRating"], avg, "{id}: {detail}");
+    }
+    let (_, list) = app
+        .get_json("/api/v1/products?brand=rated&sort=rating&limit=10")
+        .await;
+    assert_eq!(ids(&list), ["r-b", "r-e", "r-a", "r-c", "r-d"]);
+}
+
+#[tokio::test]
+async fn reviews_are_refused_for_unknown_users_products_and_ratings() {
     let app = spawn_app().await;
     app.admin(
         Method::POST,

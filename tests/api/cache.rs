@@ -158,9 +158,21 @@ async fn concurrent_readers_never_go_back_past_an_acknowledged_write() {
     assert!(reads > 30, "readers ran ({reads} reads)");
 }
 
+/// Waits until the start-up warm-up (`Catalog::warm_up`) has finished:
+/// the category tree is the last body it renders. Until then its own misses
+/// would count with a test's.
+async fn wait_for_warm_up(app: &crate::helpers::TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.metric("shopd_cache_entries{kind=\"categories\"}").await < 1.0 {
+        assert!(Instant::now() < deadline, "warm-up did not finish in 10 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn one_hundred_concurrent_cold_requests_compute_once() {
     let app = spawn_app_with_fixture().await;
+    wait_for_warm_up(&app).await;
     for (kind, path) in [
         ("search", "/api/v1/search?q=knife+marble&limit=50"),
         (

@@ -76,16 +76,43 @@ async fn etags_revalidate_to_304_until_a_write_changes_the_body() {
 async fn compressed_bodies_keep_the_same_weak_etag() {
     let app = spawn_app_with_fixture().await;
     let path = "/api/v1/products?limit=50";
-    let plain = app.get(path).await.headers()["etag"].clone();
-    let gz = app
-        .client
-        .get(app.url(path))
-        .header("Accept-Encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gz.headers()["content-encoding"], "gzip");
-    assert_eq!(gz.headers()["etag"], plain);
+    let plain = app.get(path).await;
+    let tag = plain.headers()["etag"].clone();
+    let plain = plain.bytes().await.unwrap();
+    for encoding in ["gzip", "br"] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .header("Accept-Encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["content-encoding"], encoding);
+        assert_eq!(res.headers()["etag"], tag);
+        let wire = res.bytes().await.unwrap();
+        assert!(wire.len() < plain.len() / 2, "{encoding} compresses");
+        assert_eq!(
+            decompress(encoding, &wire),
+            plain,
+            "{encoding} decodes to the plain body"
+        );
+    }
+}
+
+/// A `Content-Encoding: gzip` or `br` body, decoded.
+fn decompress(encoding: &str, wire: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match encoding {
+        "gzip" => flate2::read::GzDecoder::new(wire)
+            .read_to_end(&mut out)
+            .unwrap(),
+        "br" => brotli::Decompressor::new(wire, 4096)
+            .read_to_end(&mut out)
+            .unwrap(),
+        other => panic!("no decoder for {other}"),
+    };
+    out
 }
 
 #[tokio::test]

@@ -281,51 +281,68 @@ proptest! {
             check(&store, &reference, q)?;
         }
 
-        // Each mutation is its own transaction, as through the API.
+        // Each mutation is its own transaction, as through the API. Whether
+        // a product exists is the oracle's answer, not the store's: the
+        // store is asked too, and must agree.
         for m in &mutations {
-            store.write_alone(|tx| {
+            let target = match m {
+                Mutation::Update(i, _) | Mutation::Delete(i) | Mutation::Review(i, _) => {
+                    let pid = format!("p{i:02}");
+                    let exists = reference.products.iter().any(|p| p.id == pid);
+                    Some((pid, exists))
+                }
+                Mutation::Move(..) => None,
+            };
+            let exists = target.as_ref().is_some_and(|(_, e)| *e);
+            let seq = review_seq + 1;
+            let store_says = store.write_alone(|tx| {
                 let w = &mut tx.catalog();
+                let store_says = match &target {
+                    Some((pid, _)) => Some(w.product_exists(pid)?),
+                    None => None,
+                };
                 match m {
-                    Mutation::Update(i, g) if *i < products.len() => {
-                        if w.product_exists(&format!("p{i:02}"))? {
-                            w.put_product(&to_product(*i, g))?;
-                            apply_product(&mut reference, *i, g, true);
-                        }
-                    }
+                    Mutation::Update(i, g) if exists => w.put_product(&to_product(*i, g))?,
                     Mutation::Delete(i) => {
-                        let pid = format!("p{i:02}");
-                        w.delete_product(&pid)?;
-                        reference.products.retain(|p| p.id != pid);
+                        w.delete_product(&format!("p{i:02}"))?;
                     }
-                    Mutation::Review(i, r) => {
-                        let pid = format!("p{i:02}");
-                        if w.product_exists(&pid)? {
-                            review_seq += 1;
-                            w.put_review(&Review {
-                                id: id(&format!("r{review_seq}")),
-                                product_id: id(&pid),
-                                user_id: id("u"),
-                                rating: Rating::new(*r as u64).unwrap(),
-                                text: String::new(),
-                                created_at: t0,
-                            })?;
-                            let p = reference.products.iter_mut().find(|p| p.id == pid).unwrap();
-                            p.count += 1;
-                            p.sum += *r as u32;
-                        }
-                    }
+                    Mutation::Review(i, r) if exists => w.put_review(&Review {
+                        id: id(&format!("r{seq}")),
+                        product_id: id(&format!("p{i:02}")),
+                        user_id: id("u"),
+                        rating: Rating::new(*r as u64).unwrap(),
+                        text: String::new(),
+                        created_at: t0,
+                    })?,
                     Mutation::Move(c, root) => {
                         let (name, _) = CATEGORIES[*c];
-                        let new_parent = CATEGORIES[*root].0;
                         let mut cat = w.category(name)?.unwrap();
-                        cat.parent_id = Some(id(new_parent));
+                        cat.parent_id = Some(id(CATEGORIES[*root].0));
                         w.put_category(&cat)?;
-                        reference.parents.insert(name.into(), Some(new_parent.into()));
                     }
-                    Mutation::Update(..) => {}
+                    Mutation::Update(..) | Mutation::Review(..) => {}
                 }
-                Ok::<_, shopd::store::StoreError>(())
+                Ok::<_, shopd::store::StoreError>(store_says)
             }).unwrap();
+            prop_assert_eq!(store_says, target.as_ref().map(|(_, e)| *e), "existence before {:?}", m);
+            match m {
+                Mutation::Update(i, g) if exists => apply_product(&mut reference, *i, g, true),
+                Mutation::Delete(i) => {
+                    let pid = format!("p{i:02}");
+                    reference.products.retain(|p| p.id != pid);
+                }
+                Mutation::Review(i, r) if exists => {
+                    review_seq = seq;
+                    let pid = format!("p{i:02}");
+                    let p = reference.products.iter_mut().find(|p| p.id == pid).unwrap();
+                    p.count += 1;
+                    p.sum += *r as u32;
+                }
+                Mutation::Move(c, root) => {
+                    reference.parents.insert(CATEGORIES[*c].0.into(), Some(CATEGORIES[*root].0.into()));
+                }
+                Mutation::Update(..) | Mutation::Review(..) => {}
+            }
         }
         for q in &queries {
             check(&store, &reference, q)?;

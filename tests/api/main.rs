@@ -26,6 +26,7 @@ mod listing_property;
 mod orders;
 mod persistence;
 mod products;
+mod races;
 mod rate_limits;
 mod reference;
 mod role_matrix;
