@@ -760,19 +760,24 @@ async fn all_pages(client: &reqwest::Client, base: &str, path: &str) -> Vec<Valu
     out
 }
 
-/// A checkout storm killed with `kill -9`: after the restart every
-/// acknowledged order is there with its total, stock plus ordered units
-/// equals the stock before for every product, the code's use count equals
-/// the orders that used it, and every order has its confirmation mail job.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_orders_survive_kill_9_and_stock_is_conserved() {
-    let data = tempfile::tempdir().unwrap();
-    let client = reqwest::Client::new();
-    let mut node = Node::start(data.path());
-    node.wait_ready(&client).await;
+/// `GET /api/v1/products/{id}`'s JSON (its `data`, or the error).
+async fn product_json(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    let v: Value = client
+        .get(format!("{base}/api/v1/products/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"].clone()
+}
+
+/// Stock for the storm's products and its discount code.
+async fn prepare_storm(client: &reqwest::Client, base: &str) {
     for p in STORM_PRODUCTS {
         let r = client
-            .patch(format!("{}/api/v1/products/{p}", node.base))
+            .patch(format!("{base}/api/v1/products/{p}"))
             .bearer_auth(TOKEN)
             .json(&json!({"stock": STORM_STOCK, "isAvailable": true}))
             .send()
@@ -781,13 +786,96 @@ async fn acknowledged_orders_survive_kill_9_and_stock_is_conserved() {
         assert_eq!(r.status(), 200);
     }
     let r = client
-        .post(format!("{}/api/v1/admin/discount-codes", node.base))
+        .post(format!("{base}/api/v1/admin/discount-codes"))
         .bearer_auth(TOKEN)
         .json(&json!({"code": STORM_CODE, "type": "fixed", "value": 1}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+}
+
+/// After a restart: every acknowledged order is there with its total,
+/// stock plus ordered units equals the stock before for every product, the
+/// code's use count equals the orders that used it, and every order has its
+/// confirmation mail job.
+async fn check_orders(client: &reqwest::Client, base: &str, acked: &[(String, f64)]) {
+    let orders = all_pages(client, base, "/api/v1/admin/orders").await;
+    let by_id: HashMap<&str, &Value> = orders
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap(), o))
+        .collect();
+    for (id, total) in acked {
+        let o = by_id
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("acknowledged order {id} is gone"));
+        assert_eq!(o["total"].as_f64().unwrap(), *total, "{id}");
+    }
+    // Stock is conserved, product by product.
+    let mut ordered: HashMap<String, u64> = HashMap::new();
+    for o in &orders {
+        for l in o["lines"].as_array().unwrap() {
+            *ordered
+                .entry(l["productId"].as_str().unwrap().to_string())
+                .or_default() += l["quantity"].as_u64().unwrap();
+        }
+    }
+    for p in STORM_PRODUCTS {
+        let stock = product_json(client, base, p).await["stock"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            stock + ordered.get(p).copied().unwrap_or(0),
+            STORM_STOCK,
+            "{p}: stock {stock} + ordered {:?}",
+            ordered.get(p)
+        );
+    }
+    // The code counted exactly the orders that used it.
+    let v: Value = client
+        .get(format!("{base}/api/v1/admin/discount-codes/{STORM_CODE}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with_code = orders
+        .iter()
+        .filter(|o| o["discountCode"] == STORM_CODE)
+        .count();
+    assert!(with_code > 0);
+    assert_eq!(v["data"]["used"].as_u64().unwrap() as usize, with_code);
+    // Every order has its confirmation mail (the same commit's outbox).
+    let jobs = all_pages(client, base, "/api/v1/admin/jobs?kind=email").await;
+    let mailed: std::collections::HashSet<String> = jobs
+        .iter()
+        .filter(|j| j["payload"]["template"] == "order_confirmation")
+        .map(|j| {
+            j["payload"]["vars"]["order_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for o in &orders {
+        let number = format!("#{}", o["number"]);
+        assert!(
+            mailed.contains(&number),
+            "order {number} has no confirmation job"
+        );
+    }
+}
+
+/// A checkout storm killed with `kill -9`: see [`check_orders`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_orders_survive_kill_9_and_stock_is_conserved() {
+    let data = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut node = Node::start(data.path());
+    node.wait_ready(&client).await;
+    prepare_storm(&client, &node.base).await;
     let ledger: OrderLedger = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let shoppers: Vec<_> = (0..WRITERS)
@@ -807,80 +895,171 @@ async fn acknowledged_orders_survive_kill_9_and_stock_is_conserved() {
         "only {} orders acknowledged",
         acked.len()
     );
+    check_orders(&client, &node.base, &acked).await;
+}
 
-    let orders = all_pages(&client, &node.base, "/api/v1/admin/orders").await;
-    let by_id: HashMap<&str, &Value> = orders
-        .iter()
-        .map(|o| (o["id"].as_str().unwrap(), o))
-        .collect();
-    for (id, total) in &acked {
-        let o = by_id
-            .get(id.as_str())
-            .unwrap_or_else(|| panic!("acknowledged order {id} is gone"));
-        assert_eq!(o["total"].as_f64().unwrap(), *total, "{id}");
-    }
-    // Stock is conserved, product by product.
-    let mut ordered: HashMap<String, u64> = HashMap::new();
-    for o in &orders {
-        for l in o["lines"].as_array().unwrap() {
-            *ordered
-                .entry(l["productId"].as_str().unwrap().to_string())
-                .or_default() += l["quantity"].as_u64().unwrap();
+/// The products the reviewers review, each always with the same rating so
+/// that the exact rating sum follows from the count.
+const REVIEWED: [(&str, u32); 3] = [("prod-000020", 5), ("prod-000021", 2), ("prod-000022", 4)];
+
+/// Reviews acknowledged and in flight, per product.
+type ReviewLedger = Arc<Mutex<HashMap<&'static str, (u32, u32)>>>;
+
+/// Posts reviews (as the admin key, for a fixture user) in a loop.
+async fn reviewer(base: String, w: usize, ledger: ReviewLedger, stop: Arc<AtomicBool>) {
+    let client = reqwest::Client::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1000 + w as u64);
+    while !stop.load(Ordering::Relaxed) {
+        let (p, rating) = REVIEWED[rng.random_range(0..REVIEWED.len())];
+        ledger.lock().unwrap().entry(p).or_default().1 += 1;
+        let res = client
+            .post(format!("{base}/api/v1/products/{p}/reviews"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"userId": "user-00001", "rating": rating, "text": "crash"}))
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status() == 201 => {
+                let mut l = ledger.lock().unwrap();
+                let e = l.get_mut(p).unwrap();
+                e.0 += 1;
+                e.1 -= 1;
+            }
+            Ok(r) => panic!("review of {p}: unexpected {}", r.status()),
+            Err(_) => return,
         }
     }
-    for p in STORM_PRODUCTS {
-        let v: Value = client
-            .get(format!("{}/api/v1/products/{p}", node.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let stock = v["data"]["stock"].as_u64().unwrap();
-        assert_eq!(
-            stock + ordered.get(p).copied().unwrap_or(0),
-            STORM_STOCK,
-            "{p}: stock {stock} + ordered {:?}",
-            ordered.get(p)
+}
+
+/// One write load of every kind at once — product creates and updates,
+/// reviews, checkouts, job enqueues while the job workers run — killed with
+/// `kill -9` at a random moment, `SHOPD_CRASH_CYCLES` times (default 2).
+/// After each restart: acknowledged products with their values, list
+/// indexes equal to the brute-force oracle (including the rating order the
+/// reviews moved), review counts, orders with conserved stock and their
+/// mail jobs, search; at the end every acknowledged job has run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_write_load_survives_kill_9() {
+    let cycles: usize = std::env::var("SHOPD_CRASH_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("shopd.toml");
+    std::fs::write(
+        &config,
+        "[queues.notifications]\ntimeout_secs = 2\nconcurrency = 5\n",
+    )
+    .unwrap();
+    let extra = ["--config", config.to_str().unwrap()];
+    let client = reqwest::Client::new();
+    let mut node = Node::start_with(data.path(), &extra);
+    node.wait_ready(&client).await;
+    prepare_storm(&client, &node.base).await;
+    let mut base_reviews = HashMap::new();
+    for (p, _) in REVIEWED {
+        let v = product_json(&client, &node.base, p).await;
+        base_reviews.insert(p, v["reviewCount"].as_u64().unwrap() as u32);
+    }
+    let products: Ledger = Arc::default();
+    let orders: OrderLedger = Arc::default();
+    let reviews: ReviewLedger = Arc::default();
+    let jobs: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    for cycle in 1..=cycles {
+        let stop = Arc::new(AtomicBool::new(false));
+        let base = node.base.clone();
+        let mut tasks = Vec::new();
+        for w in 0..3 {
+            tasks.push(tokio::spawn(writer(
+                base.clone(),
+                cycle,
+                w,
+                products.clone(),
+                stop.clone(),
+            )));
+            tasks.push(tokio::spawn(shopper(
+                base.clone(),
+                100 * cycle + w,
+                orders.clone(),
+                stop.clone(),
+            )));
+        }
+        for w in 0..2 {
+            tasks.push(tokio::spawn(reviewer(
+                base.clone(),
+                10 * cycle + w,
+                reviews.clone(),
+                stop.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(enqueuer(
+            base.clone(),
+            jobs.clone(),
+            stop.clone(),
+        )));
+        tokio::time::sleep(Duration::from_millis(rng.random_range(800..2_500))).await;
+        node.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.unwrap();
+        }
+
+        node = Node::start_with(data.path(), &extra);
+        node.wait_ready(&client).await;
+        let acked = check_acknowledged(&client, &node.base, &products).await;
+        assert!(
+            acked > 0,
+            "cycle {cycle}: no product write was acknowledged"
+        );
+        // Reviews: every acknowledged one counted; in-flight ones may be.
+        let mut reference = reference_now(&client, &node.base, &products).await;
+        for (p, rating) in REVIEWED {
+            let (done, in_flight) = reviews.lock().unwrap().get(p).copied().unwrap_or_default();
+            let v = product_json(&client, &node.base, p).await;
+            let landed = v["reviewCount"].as_u64().unwrap() as u32 - base_reviews[p];
+            assert!(
+                (done..=done + in_flight).contains(&landed),
+                "{p}: {landed} reviews landed, {done} acknowledged, {in_flight} in flight"
+            );
+            // Unacknowledged reviews that landed are now simply reviews.
+            let mut l = reviews.lock().unwrap();
+            *l.entry(p).or_default() = (landed, 0);
+            let r = reference.products.iter_mut().find(|r| r.id == p).unwrap();
+            r.count += landed;
+            r.sum += landed * rating;
+        }
+        for p in STORM_PRODUCTS {
+            reference
+                .products
+                .iter_mut()
+                .find(|r| r.id == p)
+                .unwrap()
+                .available = true;
+        }
+        check_indexes(&client, &node.base, &reference).await;
+        let acked_orders = orders.lock().unwrap().clone();
+        check_orders(&client, &node.base, &acked_orders).await;
+        check_search(&client, &node.base, &products).await;
+        let reviewed: u32 = reviews.lock().unwrap().values().map(|(done, _)| done).sum();
+        eprintln!(
+            "cycle {cycle}: {acked} product writes, {reviewed} reviews, {} orders, {} jobs acknowledged so far; all present",
+            orders.lock().unwrap().len(),
+            jobs.lock().unwrap().len()
         );
     }
-    // The code counted exactly the orders that used it.
-    let v: Value = client
-        .get(format!(
-            "{}/api/v1/admin/discount-codes/{STORM_CODE}",
-            node.base
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let with_code = orders
-        .iter()
-        .filter(|o| o["discountCode"] == STORM_CODE)
-        .count();
-    assert!(with_code > 0);
-    assert_eq!(v["data"]["used"].as_u64().unwrap() as usize, with_code);
-    // Every order has its confirmation mail (the same commit's outbox).
-    let jobs = all_pages(&client, &node.base, "/api/v1/admin/jobs?kind=email").await;
-    let mailed: std::collections::HashSet<String> = jobs
-        .iter()
-        .filter(|j| j["payload"]["template"] == "order_confirmation")
-        .map(|j| {
-            j["payload"]["vars"]["order_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    for o in &orders {
-        let number = format!("#{}", o["number"]);
+    let acked_jobs = jobs.lock().unwrap().clone();
+    assert!(!acked_jobs.is_empty(), "no job was acknowledged");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = outbox_ids(data.path());
+        let Some(missing) = acked_jobs.iter().find(|id| !seen.contains_key(id)) else {
+            break;
+        };
         assert!(
-            mailed.contains(&number),
-            "order {number} has no confirmation job"
+            Instant::now() < deadline,
+            "acknowledged job {missing} never ran"
         );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
