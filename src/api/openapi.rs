@@ -721,6 +721,7 @@ pub fn document() -> OpenApi {
             tags.push(route.doc.tag.to_string());
         }
     }
+    add_links(&mut paths);
     let mut components = Components::new();
     components.schemas = schemas.0;
     let mut bearer = Http::new(HttpAuthScheme::Bearer);
@@ -754,6 +755,52 @@ pub fn document() -> OpenApi {
     doc.components = Some(components);
     doc.tags = Some(tags.into_iter().map(Tag::new).collect());
     doc
+}
+
+/// Collections whose records are named by another field than `id` in the
+/// path (`/admin/discount-codes/{id}` takes the code).
+const LINK_FIELDS: &[(&str, &str)] = &[("/api/v1/admin/discount-codes", "code")];
+
+/// OpenAPI links, so that a stateful test (schemathesis) can chain
+/// operations: the 201 of `POST P` links to every operation on `P/{id}`,
+/// with `id` taken from the created record (`$response.body#/data/id`, or
+/// the field [`LINK_FIELDS`] names).
+fn add_links(paths: &mut Paths) {
+    let routes: Vec<&Route> = ROUTES.iter().filter(|r| !r.doc.hidden).collect();
+    for create in routes.iter().filter(|r| r.verb == Verb::Post) {
+        let targets: Vec<&str> = routes
+            .iter()
+            .filter(|q| {
+                q.pattern
+                    .strip_prefix(create.pattern)
+                    .is_some_and(|rest| rest == "/{id}")
+            })
+            .map(|q| q.doc.operation_id)
+            .collect();
+        let response = paths
+            .paths
+            .get_mut(create.pattern)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.responses.responses.get_mut("201"));
+        let (Some(RefOr::T(response)), false) = (response, targets.is_empty()) else {
+            continue;
+        };
+        let field = LINK_FIELDS
+            .iter()
+            .find(|(p, _)| *p == create.pattern)
+            .map_or("id", |(_, f)| f);
+        for target in targets {
+            response.links.insert(
+                target.to_string(),
+                RefOr::T(
+                    utoipa::openapi::link::LinkBuilder::new()
+                        .operation_id(target)
+                        .parameter("id", format!("$response.body#/data/{field}"))
+                        .build(),
+                ),
+            );
+        }
+    }
 }
 
 /// Response schemas the route table names.
