@@ -114,6 +114,9 @@ pub struct Config {
     pub breaker_open_secs: u64,
     /// Seconds between runs of the job-retention task.
     pub prune_every_secs: u64,
+    /// Done jobs kept per queue by the retention task (older ones beyond
+    /// this count go even before they are a day old).
+    pub job_done_keep: u64,
     /// Where mailed links point (verify email, reset password); default
     /// `http://LISTEN`.
     pub public_url: Option<String>,
@@ -248,6 +251,7 @@ pub struct FileConfig {
     pub breaker_failures: Option<u32>,
     pub breaker_open_secs: Option<u64>,
     pub prune_every_secs: Option<u64>,
+    pub job_done_keep: Option<u64>,
     pub public_url: Option<String>,
     pub jwt_key_file: Option<PathBuf>,
     pub password_hash_threads: Option<usize>,
@@ -610,6 +614,7 @@ impl Config {
             breaker_failures,
             breaker_open_secs: file.breaker_open_secs.unwrap_or(30),
             prune_every_secs,
+            job_done_keep: file.job_done_keep.unwrap_or(1_000),
             public_url,
             password_hash_threads,
             rate_limits,
@@ -644,11 +649,16 @@ impl Config {
 
     /// The job queues' settings.
     pub fn jobs_settings(&self) -> crate::jobs::JobsSettings {
+        let defaults = crate::jobs::JobsSettings::default();
         crate::jobs::JobsSettings {
             queues: self.queues.clone(),
             prune_every: Duration::from_secs(self.prune_every_secs),
+            retention: crate::store::Retention {
+                done_keep: self.job_done_keep,
+                ..defaults.retention
+            },
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
-            ..Default::default()
+            ..defaults
         }
     }
 

@@ -673,6 +673,9 @@ const STORM_PRODUCTS: [&str; 6] = [
     "prod-000006",
 ];
 const STORM_STOCK: u64 = 400;
+/// The mixed load's stock: enough that its checkouts never run out, however
+/// many cycles run (the checkout storm above does run out, on purpose).
+const MIXED_STOCK: u64 = 1_000_000;
 const STORM_CODE: &str = "CRASH1";
 
 /// An order a checkout acknowledged: its id and total.
@@ -773,13 +776,13 @@ async fn product_json(client: &reqwest::Client, base: &str, id: &str) -> Value {
     v["data"].clone()
 }
 
-/// Stock for the storm's products and its discount code.
-async fn prepare_storm(client: &reqwest::Client, base: &str) {
+/// `stock` for the storm's products, and its discount code.
+async fn prepare_storm(client: &reqwest::Client, base: &str, stock: u64) {
     for p in STORM_PRODUCTS {
         let r = client
             .patch(format!("{base}/api/v1/products/{p}"))
             .bearer_auth(TOKEN)
-            .json(&json!({"stock": STORM_STOCK, "isAvailable": true}))
+            .json(&json!({"stock": stock, "isAvailable": true}))
             .send()
             .await
             .unwrap();
@@ -799,7 +802,7 @@ async fn prepare_storm(client: &reqwest::Client, base: &str) {
 /// stock plus ordered units equals the stock before for every product, the
 /// code's use count equals the orders that used it, and every order has its
 /// confirmation mail job.
-async fn check_orders(client: &reqwest::Client, base: &str, acked: &[(String, f64)]) {
+async fn check_orders(client: &reqwest::Client, base: &str, acked: &[(String, f64)], stock0: u64) {
     let orders = all_pages(client, base, "/api/v1/admin/orders").await;
     let by_id: HashMap<&str, &Value> = orders
         .iter()
@@ -826,7 +829,7 @@ async fn check_orders(client: &reqwest::Client, base: &str, acked: &[(String, f6
             .unwrap();
         assert_eq!(
             stock + ordered.get(p).copied().unwrap_or(0),
-            STORM_STOCK,
+            stock0,
             "{p}: stock {stock} + ordered {:?}",
             ordered.get(p)
         );
@@ -875,7 +878,7 @@ async fn acknowledged_orders_survive_kill_9_and_stock_is_conserved() {
     let client = reqwest::Client::new();
     let mut node = Node::start(data.path());
     node.wait_ready(&client).await;
-    prepare_storm(&client, &node.base).await;
+    prepare_storm(&client, &node.base, STORM_STOCK).await;
     let ledger: OrderLedger = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let shoppers: Vec<_> = (0..WRITERS)
@@ -895,7 +898,7 @@ async fn acknowledged_orders_survive_kill_9_and_stock_is_conserved() {
         "only {} orders acknowledged",
         acked.len()
     );
-    check_orders(&client, &node.base, &acked).await;
+    check_orders(&client, &node.base, &acked, STORM_STOCK).await;
 }
 
 /// The products the reviewers review, each always with the same rating so
@@ -946,16 +949,18 @@ async fn a_mixed_write_load_survives_kill_9() {
         .unwrap_or(2);
     let data = tempfile::tempdir().unwrap();
     let config = data.path().join("shopd.toml");
+    // Retention prunes done jobs beyond 1,000 per queue at every start;
+    // here every order's mail job must stay to be checked.
     std::fs::write(
         &config,
-        "[queues.notifications]\ntimeout_secs = 2\nconcurrency = 5\n",
+        "job_done_keep = 100000000\n[queues.notifications]\ntimeout_secs = 2\nconcurrency = 5\n",
     )
     .unwrap();
     let extra = ["--config", config.to_str().unwrap()];
     let client = reqwest::Client::new();
     let mut node = Node::start_with(data.path(), &extra);
     node.wait_ready(&client).await;
-    prepare_storm(&client, &node.base).await;
+    prepare_storm(&client, &node.base, MIXED_STOCK).await;
     let mut base_reviews = HashMap::new();
     for (p, _) in REVIEWED {
         let v = product_json(&client, &node.base, p).await;
@@ -1039,7 +1044,7 @@ async fn a_mixed_write_load_survives_kill_9() {
         }
         check_indexes(&client, &node.base, &reference).await;
         let acked_orders = orders.lock().unwrap().clone();
-        check_orders(&client, &node.base, &acked_orders).await;
+        check_orders(&client, &node.base, &acked_orders, MIXED_STOCK).await;
         check_search(&client, &node.base, &products).await;
         let reviewed: u32 = reviews.lock().unwrap().values().map(|(done, _)| done).sum();
         eprintln!(
