@@ -649,16 +649,15 @@ impl Config {
 
     /// The job queues' settings.
     pub fn jobs_settings(&self) -> crate::jobs::JobsSettings {
-        let defaults = crate::jobs::JobsSettings::default();
+        let defaults = crate::jobs::JobsSettings::default().retention;
         crate::jobs::JobsSettings {
             queues: self.queues.clone(),
             prune_every: Duration::from_secs(self.prune_every_secs),
             retention: crate::store::Retention {
                 done_keep: self.job_done_keep,
-                ..defaults.retention
+                ..defaults
             },
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
-            ..defaults
         }
     }
 
