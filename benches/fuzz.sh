@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs each fuzz target of src/fuzz.rs (query strings, JSON bodies of every
+# Runs each fuzz target of src/api/fuzz.rs (query strings, JSON bodies of every
 # write type, record decoding, the search analyser, webhook signatures) for
 # a bounded time: `benches/fuzz.sh [SECONDS-PER-TARGET]` (default 60).
 #
 # Debug build on purpose: overflow checks and debug assertions turn silent
 # wrong arithmetic into a failure. A failing case is shrunk by proptest and
-# printed; add it to the regressions at the end of src/fuzz.rs.
+# printed; add it to the regressions at the end of src/api/fuzz.rs.
 # CI runs the same targets with a fixed number of cases (`cargo test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -35,8 +35,6 @@ pub mod catalog;
 pub mod cli;
 pub mod configuration;
 pub mod domain;
-#[cfg(test)]
-mod fuzz;
 pub mod generator;
 pub mod jobs;
 pub mod orders;

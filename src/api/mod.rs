@@ -24,6 +24,8 @@ pub(crate) mod docs;
 pub(crate) mod dto;
 pub mod error;
 pub mod extract;
+#[cfg(test)]
+mod fuzz;
 pub(crate) mod health;
 pub mod http_cache;
 pub(crate) mod jobs;

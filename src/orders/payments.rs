@@ -81,7 +81,7 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), 
         return Err(SignatureError::Malformed);
     }
     // `abs_diff`: a `t` near i64::MIN or MAX must not overflow (found by
-    // the fuzz target, `crate::fuzz`).
+    // the fuzz target, `api::fuzz`).
     if now.abs_diff(t) > TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }

@@ -1,4 +1,5 @@
-//! Property-based fuzzing of everything that reads untrusted bytes: the
+//! Property-based fuzzing of everything that reads untrusted bytes off the
+//! HTTP edge (it lives in `api` because it drives the extractors): the
 //! query-string extractors, the JSON body parsers of every write type, the
 //! record decoder, the search query analyser and the webhook signature
 //! check. Each target takes arbitrary (and near-valid) input and must
