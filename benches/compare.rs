@@ -181,6 +181,7 @@ fn main() {
                             measure: secs,
                             threads: 2,
                             think_ms: None,
+                            accept_encoding: None,
                         },
                         work.path(),
                     );
@@ -278,6 +279,7 @@ fn main() {
                 measure: env_secs("LOAD_C10K_SECS", 15),
                 threads: 2,
                 think_ms: Some((1_000, 3_000)),
+                accept_encoding: None,
             },
             work.path(),
         ));

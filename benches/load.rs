@@ -114,6 +114,7 @@ fn main() {
                 measure: secs,
                 threads: 2,
                 think_ms: None,
+                accept_encoding: None,
             },
             work.path(),
         );
@@ -131,6 +132,7 @@ fn main() {
             measure: env_secs("LOAD_C10K_SECS", 20),
             threads: 2,
             think_ms: Some(THINK_MS),
+            accept_encoding: None,
         },
         work.path(),
     );
@@ -152,6 +154,7 @@ fn main() {
             measure: secs,
             threads: 2,
             think_ms: None,
+            accept_encoding: None,
         },
         work.path(),
     );

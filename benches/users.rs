@@ -101,6 +101,7 @@ fn main() {
                 measure: env_secs("LOAD_USERS_SECS", 20),
                 threads: 2,
                 think_ms: Some(THINK_MS),
+                accept_encoding: None,
             },
             work.path(),
         );

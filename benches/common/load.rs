@@ -540,6 +540,8 @@ function init(args)
     end
   end
   k = 0
+  local encodings = os.getenv("WRK_ACCEPT_ENCODING") or ""
+  if encodings ~= "" then wrk.headers["Accept-Encoding"] = encodings end
 end
 function request()
   k = k % #cursors + 1
@@ -574,16 +576,16 @@ pub enum Start {
     Replay,
 }
 
-/// One wrk run replaying `paths` (a file of one path per line).
+/// One wrk run replaying `paths` (a file of one path per line) with the
+/// connections, threads, think time and `Accept-Encoding` of `s`.
 pub fn wrk(
     port: u16,
     paths: &Path,
-    connections: usize,
-    threads: usize,
+    s: &Scenario<'_>,
     duration: Duration,
-    think_ms: Option<(u32, u32)>,
     start: Start,
 ) -> WrkReport {
+    let (connections, threads, think_ms) = (s.connections, s.threads, s.think_ms);
     let dir = paths.parent().unwrap();
     let script = dir.join("replay.lua");
     std::fs::write(&script, SCRIPT).unwrap();
@@ -604,6 +606,7 @@ pub fn wrk(
         .arg(paths)
         .env("WRK_THINK_LO", think_ms.map_or(0, |t| t.0).to_string())
         .env("WRK_THINK_HI", think_ms.map_or(0, |t| t.1).to_string())
+        .env("WRK_ACCEPT_ENCODING", s.accept_encoding.unwrap_or(""))
         .env(
             "WRK_START",
             match start {
@@ -737,7 +740,13 @@ pub struct Scenario<'a> {
     /// Think time between a connection's requests, ms (uniform); `None`:
     /// back to back (a closed loop at full speed).
     pub think_ms: Option<(u32, u32)>,
+    /// The `Accept-Encoding` every request sends; `None`: no header (a
+    /// script's client, served plain). [`BROWSER_ENCODINGS`]: a browser's.
+    pub accept_encoding: Option<&'a str>,
 }
+
+/// What Chrome and Firefox send as `Accept-Encoding` (over HTTPS).
+pub const BROWSER_ENCODINGS: &str = "gzip, deflate, br, zstd";
 
 /// Warms (see [`Warm`]), then measures one scenario.
 pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
@@ -749,15 +758,7 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
             (Start::Random { seed }, requests, took.as_secs_f64())
         }
         Warm::Time(d) => {
-            wrk(
-                server.port,
-                &file,
-                s.connections,
-                s.threads,
-                d,
-                s.think_ms,
-                Start::Replay,
-            );
+            wrk(server.port, &file, s, d, Start::Replay);
             (Start::Replay, 0, d.as_secs_f64())
         }
         Warm::None => (Start::Random { seed: 1 }, 0, 0.0),
@@ -770,15 +771,7 @@ pub fn measure(server: &Server, s: &Scenario<'_>, work: &Path) -> Measured {
     let design0 = design_cpu_seconds(&roots);
     let listen0 = listen_counters();
     let start_time = Instant::now();
-    let r = wrk(
-        server.port,
-        &file,
-        s.connections,
-        s.threads,
-        s.measure,
-        s.think_ms,
-        start,
-    );
+    let r = wrk(server.port, &file, s, s.measure, start);
     let wall = start_time.elapsed().as_secs_f64();
     let cpu = server.cpu_seconds() - cpu0;
     let design = design_cpu_seconds(&roots) - design0;

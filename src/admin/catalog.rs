@@ -26,10 +26,10 @@ pub async fn products(page: Page, req: HttpRequest) -> AdminResult {
     let q = query_value(&req, "q");
     let body = if q.is_empty() {
         let ListQuery(query) = ListQuery::extract(&req).await?;
-        catalog.serve_products(&query).await?
+        catalog.serve_products(&query).await?.plain()
     } else {
         let SearchParams(query) = SearchParams::extract(&req).await?;
-        catalog.serve_search(&query).await?
+        catalog.serve_search(&query).await?.plain()
     };
     page.render(
         "products.html",
@@ -49,7 +49,7 @@ pub async fn products(page: Page, req: HttpRequest) -> AdminResult {
 
 /// `GET /admin/products/{id}`.
 pub async fn product(page: Page, id: web::Path<String>) -> AdminResult {
-    let body = page.services().catalog.serve_product(&id).await?;
+    let body = page.services().catalog.serve_product(&id).await?.plain();
     page.render(
         "product.html",
         minijinja::context! {
@@ -87,7 +87,7 @@ pub async fn save_product(posted: Posted, id: web::Path<String>) -> AdminResult 
         Err(e) => {
             let (message, errors) = validation_of(ApiError::from(e))?;
             // Show the product as stored, with the values as typed.
-            let body = catalog.serve_product(&id).await?;
+            let body = catalog.serve_product(&id).await?.plain();
             let mut product = view(json_value(body.as_ref())?["data"].clone());
             let typed: HashMap<&str, &str> = posted
                 .fields
@@ -154,7 +154,7 @@ pub async fn brands(page: Page, req: HttpRequest) -> AdminResult {
 
 async fn brands_page(page: Page, req: HttpRequest, failed: Option<Refused>) -> AdminResult {
     let PageQuery(paging) = PageQuery::extract(&req).await?;
-    let body = page.services().catalog.serve_brands(paging).await?;
+    let body = page.services().catalog.serve_brands(paging).await?.plain();
     let (status, form) = form_context(failed);
     page.render_status(
         status,
@@ -200,7 +200,7 @@ pub async fn categories(page: Page) -> AdminResult {
 }
 
 async fn categories_page(page: Page, failed: Option<Refused>) -> AdminResult {
-    let body = page.services().catalog.serve_categories().await?;
+    let body = page.services().catalog.serve_categories().await?.plain();
     let (status, form) = form_context(failed);
     page.render_status(
         status,

@@ -3,22 +3,31 @@
 use super::dto::{BrandCreate, BrandPatch};
 use super::error::ApiError;
 use super::extract::{Body, PageQuery};
+use super::http_cache::cached;
 use super::state::ApiState;
 use super::{created, json};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 pub(crate) async fn list(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     PageQuery(page): PageQuery,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(state.services.catalog.serve_brands(page).await?))
+    Ok(cached(
+        &req,
+        &state.services.catalog.serve_brands(page).await?,
+    ))
 }
 
 pub(crate) async fn detail(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(state.services.catalog.serve_brand(&id).await?))
+    Ok(cached(
+        &req,
+        &state.services.catalog.serve_brand(&id).await?,
+    ))
 }
 
 pub(crate) async fn create(

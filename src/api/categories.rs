@@ -3,20 +3,31 @@
 use super::dto::{CategoryCreate, CategoryPatch};
 use super::error::ApiError;
 use super::extract::Body;
+use super::http_cache::cached;
 use super::state::ApiState;
 use super::{created, json};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /categories`: the whole tree (small; not paginated).
-pub(crate) async fn tree(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
-    Ok(json(state.services.catalog.serve_categories().await?))
+pub(crate) async fn tree(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(cached(
+        &req,
+        &state.services.catalog.serve_categories().await?,
+    ))
 }
 
 pub(crate) async fn detail(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(state.services.catalog.serve_category(&id).await?))
+    Ok(cached(
+        &req,
+        &state.services.catalog.serve_category(&id).await?,
+    ))
 }
 
 pub(crate) async fn create(

@@ -9,12 +9,13 @@
 //! are marked `no-store`. A `304` keeps the headers the `200` would have had
 //! (rate-limit headers among them), less those describing the body.
 
+use crate::cache::Served;
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse};
+use actix_web::{Error, HttpRequest, HttpResponse};
 
 /// What a path serves, for its `Cache-Control`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,27 @@ impl Kind {
 
 /// `W/"<xxh3 of the body>"`.
 pub fn etag(body: &[u8]) -> String {
-    format!("W/\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body))
+    etag_of(xxhash_rust::xxh3::xxh3_64(body))
+}
+
+/// The `ETag` of a body whose xxh3 is `hash`.
+pub fn etag_of(hash: u64) -> String {
+    format!("W/\"{hash:016x}\"")
+}
+
+/// `200 OK` with a body from the response cache: its stored gzip as it is
+/// for a client that accepts gzip, else the plain body; tagged with the plain
+/// body's hash either way, so [`middleware`] need not read it again.
+pub fn cached(req: &HttpRequest, served: &Served) -> HttpResponse {
+    let (body, gzipped) = served.encoded(super::compression::accepts_gzip(req));
+    let mut res = HttpResponse::Ok();
+    res.content_type(header::ContentType::json())
+        .insert_header((header::ETAG, etag_of(served.hash)));
+    if gzipped {
+        res.insert_header((header::CONTENT_ENCODING, "gzip"))
+            .insert_header((header::VARY, "accept-encoding"));
+    }
+    res.body(body)
 }
 
 /// Whether an `If-None-Match` value names `tag` (weak comparison, `*`).
@@ -86,11 +107,20 @@ pub async fn middleware(
     }
     let (req, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
-    let bytes = to_bytes(body).await.map_err(Error::from)?;
-    let tag = etag(&bytes);
-    let tag_value =
-        HeaderValue::from_str(&tag).map_err(actix_web::error::ErrorInternalServerError)?;
-    if if_none_match.is_some_and(|v| matches(&v, &tag)) {
+    // A body from the response cache comes tagged ([`cached`]); others are
+    // read and hashed here.
+    let (tag, body) = match head.headers().get(header::ETAG).cloned() {
+        Some(tag) => (tag, body),
+        None => {
+            let bytes = to_bytes(body).await.map_err(Error::from)?;
+            let tag = HeaderValue::from_str(&etag(&bytes))
+                .map_err(actix_web::error::ErrorInternalServerError)?;
+            (tag, BoxBody::new(bytes))
+        }
+    };
+    let tag_value = tag.clone();
+    let tag = tag.to_str().unwrap_or_default();
+    if if_none_match.is_some_and(|v| matches(&v, tag)) {
         let mut not_modified = HttpResponse::NotModified().finish();
         let headers = not_modified.headers_mut();
         for (name, value) in head.headers().iter() {
@@ -107,10 +137,7 @@ pub async fn middleware(
     }
     head.headers_mut().insert(header::ETAG, tag_value);
     head.headers_mut().insert(header::CACHE_CONTROL, control);
-    Ok(ServiceResponse::new(
-        req,
-        head.set_body(BoxBody::new(bytes)),
-    ))
+    Ok(ServiceResponse::new(req, head.set_body(body)))
 }
 
 #[cfg(test)]

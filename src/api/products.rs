@@ -5,12 +5,13 @@ use super::auth::Principal;
 use super::dto::{ProductCreate, ProductPatch, ReviewCreate};
 use super::error::ApiError;
 use super::extract::{Body, ListQuery, PageQuery, Query};
+use super::http_cache::cached;
 use super::state::ApiState;
 use super::{created, json};
 use crate::domain::account::Role;
 use crate::domain::listing::{ProductFilter, ProductQuery, ProductSort};
 use crate::domain::{FieldErrors, Id, Price};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 fn price(
@@ -82,25 +83,37 @@ pub(crate) fn filter(q: &Query, errors: &mut FieldErrors) -> Result<ProductFilte
 }
 
 pub(crate) async fn list(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     ListQuery(query): ListQuery,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(state.services.catalog.serve_products(&query).await?))
+    Ok(cached(
+        &req,
+        &state.services.catalog.serve_products(&query).await?,
+    ))
 }
 
 pub(crate) async fn detail(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(state.services.catalog.serve_product(&id).await?))
+    Ok(cached(
+        &req,
+        &state.services.catalog.serve_product(&id).await?,
+    ))
 }
 
 pub(crate) async fn reviews(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     id: web::Path<String>,
     PageQuery(page): PageQuery,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(state.services.catalog.serve_reviews(&id, page).await?))
+    Ok(cached(
+        &req,
+        &state.services.catalog.serve_reviews(&id, page).await?,
+    ))
 }
 
 pub(crate) async fn create(

@@ -4,12 +4,13 @@
 use super::dto::SynonymGroups;
 use super::error::ApiError;
 use super::extract::{Body, Query, SearchParams};
+use super::http_cache::cached;
 use super::json;
 use super::products::filter;
 use super::state::ApiState;
 use crate::domain::FieldErrors;
 use crate::domain::search::{MAX_QUERY_CHARS, SearchQuery, SearchSort};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 /// Most entries in each analytics list.
 const ANALYTICS_SIZE: usize = 20;
@@ -47,10 +48,14 @@ pub fn search_query(q: &Query) -> Result<SearchQuery, ApiError> {
 }
 
 pub(crate) async fn search(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     SearchParams(query): SearchParams,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(json(state.services.catalog.serve_search(&query).await?))
+    Ok(cached(
+        &req,
+        &state.services.catalog.serve_search(&query).await?,
+    ))
 }
 
 pub(crate) async fn get_synonyms(state: web::Data<ApiState>) -> HttpResponse {

@@ -17,6 +17,11 @@
 //!
 //! Capacity is counted in bytes (body, key, tags and a fixed overhead per
 //! entry); quick_cache evicts by weight with its CLOCK-Pro-like policy.
+//! Bodies of 1 KiB or more are stored gzipped ([`gzip`]), so they count at
+//! their compressed size; each entry keeps the hash of its plain body for
+//! the HTTP `ETag`.
+
+pub mod gzip;
 
 use bytes::Bytes;
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
@@ -126,13 +131,47 @@ pub struct Computed {
     pub meta: u64,
 }
 
+/// A body as the cache keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Short bodies, and every body while caching is off.
+    Plain(Bytes),
+    /// The gzip of the body ([`gzip::compress`]).
+    Gzip(Bytes),
+}
+
 /// A body from the cache or from a computation.
 #[derive(Debug, Clone)]
 pub struct Served {
-    pub body: Bytes,
+    pub body: Stored,
+    /// The plain body when this call rendered it: no need to inflate it.
+    rendered: Option<Bytes>,
+    /// xxh3 of the plain body, whatever its stored form.
+    pub hash: u64,
     pub meta: u64,
     /// True when this call computed it.
     pub computed: bool,
+}
+
+impl Served {
+    /// The plain body (inflated when stored gzipped).
+    pub fn plain(&self) -> Bytes {
+        match (&self.body, &self.rendered) {
+            (Stored::Plain(b), _) | (Stored::Gzip(_), Some(b)) => b.clone(),
+            (Stored::Gzip(gz), None) => {
+                Bytes::from(gzip::inflate(gz).expect("the cache inflates only what it compressed"))
+            }
+        }
+    }
+
+    /// The body for a client: the stored gzip as it is when the client
+    /// accepts gzip (`true` in the answer), else the plain body.
+    pub fn encoded(&self, accepts_gzip: bool) -> (Bytes, bool) {
+        match &self.body {
+            Stored::Gzip(gz) if accepts_gzip => (gz.clone(), true),
+            _ => (self.plain(), false),
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -155,7 +194,9 @@ impl Equivalent<Key> for KeyRef<'_> {
 }
 
 struct Entry {
-    body: Bytes,
+    body: Stored,
+    /// xxh3 of the plain body.
+    hash: u64,
     meta: u64,
     /// `(slot, version)` of every tag, read after computing.
     tags: Box<[(u32, u64)]>,
@@ -167,7 +208,10 @@ struct ByBytes;
 
 impl Weighter<Key, Arc<Entry>> for ByBytes {
     fn weight(&self, key: &Key, e: &Arc<Entry>) -> u64 {
-        e.body.len() as u64 + key.text.len() as u64 + 12 * e.tags.len() as u64 + ENTRY_OVERHEAD
+        let body = match &e.body {
+            Stored::Plain(b) | Stored::Gzip(b) => b.len() as u64,
+        };
+        body + key.text.len() as u64 + 12 * e.tags.len() as u64 + ENTRY_OVERHEAD
     }
 }
 
@@ -286,6 +330,8 @@ impl ResponseCache {
         self.counts[kind.index()].hits.fetch_add(1, Relaxed);
         Served {
             body: e.body.clone(),
+            rendered: None,
+            hash: e.hash,
             meta: e.meta,
             computed: false,
         }
@@ -394,15 +440,25 @@ impl ResponseCache {
         for (slot, v) in &mut tags {
             *v = self.versions[*slot as usize].load(SeqCst);
         }
-        let body = Bytes::from(c.body);
+        let hash = xxhash_rust::xxh3::xxh3_64(&c.body);
+        let plain = Bytes::from(c.body);
+        // Compressing pays only for a body that is kept.
+        let (body, rendered) = if self.map.is_some() && plain.len() >= gzip::MIN_BYTES {
+            (Stored::Gzip(gzip::compress(&plain).into()), Some(plain))
+        } else {
+            (Stored::Plain(plain), None)
+        };
         let entry = Arc::new(Entry {
             body: body.clone(),
+            hash,
             meta: c.meta,
             tags: tags.into_boxed_slice(),
             expires: Instant::now() + self.ttls.of(kind),
         });
         let served = Served {
             body,
+            rendered,
+            hash,
             meta: c.meta,
             computed: true,
         };
@@ -487,20 +543,20 @@ mod tests {
             .await
             .unwrap();
         assert!(!b.computed);
-        assert_eq!(&b.body[..], b"v1");
+        assert_eq!(&b.plain()[..], b"v1");
         c.invalidate([other]);
         let b = c
             .get_or_compute(Kind::ProductDetail, "p1", || body("v2", &[t]))
             .await
             .unwrap();
-        assert_eq!(&b.body[..], b"v1", "another tag leaves it alone");
+        assert_eq!(&b.plain()[..], b"v1", "another tag leaves it alone");
         c.invalidate([t]);
         let b = c
             .get_or_compute(Kind::ProductDetail, "p1", || body("v2", &[t]))
             .await
             .unwrap();
         assert!(b.computed);
-        assert_eq!(&b.body[..], b"v2");
+        assert_eq!(&b.plain()[..], b"v2");
         let s = c.stats()[Kind::ProductDetail.index()];
         assert_eq!((s.hits, s.misses, s.entries), (2, 2, 1));
     }
@@ -518,13 +574,13 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(&a.body[..], b"old");
+        assert_eq!(&a.plain()[..], b"old");
         let b = c
             .get_or_compute(Kind::ProductDetail, "p1", || body("new", &[t]))
             .await
             .unwrap();
         assert!(b.computed, "the overlapping value must not be served");
-        assert_eq!(&b.body[..], b"new");
+        assert_eq!(&b.plain()[..], b"new");
     }
 
     #[tokio::test]
@@ -568,7 +624,7 @@ mod tests {
                 })
                 .await
                 .unwrap()
-                .body
+                .plain()
             }));
         }
         for t in tasks {
@@ -590,6 +646,55 @@ mod tests {
         assert!(s.bytes <= 64 * 1024, "{s:?}");
         assert!(s.entries < 500 && s.entries > 20, "{s:?}");
         assert_eq!(s.evictions + s.entries, 500, "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn long_bodies_are_kept_gzipped_and_weigh_their_compressed_size() {
+        let c = ResponseCache::new(64 * 1024, Ttls::default());
+        let json = (0..100)
+            .map(|i| format!(r#"{{"id":"p{i:04}","title":"Lamp {i}","price":12.5}}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let hash = xxhash_rust::xxh3::xxh3_64(json.as_bytes());
+        let first = c
+            .get_or_compute(Kind::ProductList, "q", || body(&json, &[]))
+            .await
+            .unwrap();
+        let hit = c
+            .get_or_compute(Kind::ProductList, "q", || body("other", &[]))
+            .await
+            .unwrap();
+        assert!(first.computed && !hit.computed);
+        for s in [&first, &hit] {
+            assert_eq!(s.hash, hash);
+            assert_eq!(&s.plain()[..], json.as_bytes());
+            let Stored::Gzip(gz) = &s.body else {
+                panic!("stored plain: {:?}", s.body)
+            };
+            assert_eq!(s.encoded(true), (gz.clone(), true));
+            assert_eq!(&s.encoded(false).0[..], json.as_bytes());
+            assert!(!s.encoded(false).1);
+            assert_eq!(gzip::inflate(gz).unwrap(), json.as_bytes());
+        }
+        let Stored::Gzip(gz) = &hit.body else {
+            unreachable!()
+        };
+        let stats = c.stats()[Kind::ProductList.index()];
+        assert_eq!(stats.bytes, gz.len() as u64 + 1 + ENTRY_OVERHEAD);
+        assert!(gz.len() * 4 < json.len(), "{} of {}", gz.len(), json.len());
+
+        // Short bodies stay plain; with caching off nothing is compressed.
+        let short = c
+            .get_or_compute(Kind::Brands, "b", || body("{}", &[]))
+            .await
+            .unwrap();
+        assert_eq!(short.body, Stored::Plain(Bytes::from_static(b"{}")));
+        let off = ResponseCache::new(0, Ttls::default())
+            .get_or_compute(Kind::ProductList, "q", || body(&json, &[]))
+            .await
+            .unwrap();
+        assert_eq!(off.body, Stored::Plain(Bytes::from(json.clone())));
+        assert_eq!(off.hash, hash);
     }
 
     #[tokio::test]

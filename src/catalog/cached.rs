@@ -10,10 +10,9 @@
 //!   about a second.
 
 use super::{Catalog, CatalogResult};
-use crate::cache::{Kind, ResponseCache, Ttls};
+use crate::cache::{Kind, ResponseCache, Served, Ttls};
 use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
 use crate::domain::search::SearchQuery;
-use bytes::Bytes;
 use std::sync::Arc;
 
 /// The tags cached bodies carry, and the ones a commit bumps.
@@ -118,78 +117,64 @@ impl Catalog {
     }
 
     /// `GET /products/{id}`.
-    pub async fn serve_product(&self, id: &str) -> CatalogResult<Bytes> {
-        let s = self
-            .cache
+    pub async fn serve_product(&self, id: &str) -> CatalogResult<Served> {
+        self.cache
             .get_or_compute(Kind::ProductDetail, id, || self.product_detail(id))
-            .await?;
-        Ok(s.body)
+            .await
     }
 
     /// `GET /products`.
-    pub async fn serve_products(&self, q: &ProductQuery) -> CatalogResult<Bytes> {
+    pub async fn serve_products(&self, q: &ProductQuery) -> CatalogResult<Served> {
         let key = format!("{q:?}");
-        let s = self
-            .cache
+        self.cache
             .get_or_compute(Kind::ProductList, &key, || self.list_products(q))
-            .await?;
-        Ok(s.body)
+            .await
     }
 
     /// `GET /products/{id}/reviews`.
-    pub async fn serve_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Bytes> {
+    pub async fn serve_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Served> {
         let key = format!("{id} {page:?}");
-        let s = self
-            .cache
+        self.cache
             .get_or_compute(Kind::Reviews, &key, || self.product_reviews(id, page))
-            .await?;
-        Ok(s.body)
+            .await
     }
 
     /// `GET /brands`.
-    pub async fn serve_brands(&self, page: PageRequest) -> CatalogResult<Bytes> {
+    pub async fn serve_brands(&self, page: PageRequest) -> CatalogResult<Served> {
         let key = format!("{page:?}");
-        let s = self
-            .cache
+        self.cache
             .get_or_compute(Kind::Brands, &key, || self.list_brands(page))
-            .await?;
-        Ok(s.body)
+            .await
     }
 
     /// `GET /brands/{id}`.
-    pub async fn serve_brand(&self, id: &str) -> CatalogResult<Bytes> {
+    pub async fn serve_brand(&self, id: &str) -> CatalogResult<Served> {
         let key = format!("id {id}");
-        let s = self
-            .cache
+        self.cache
             .get_or_compute(Kind::Brands, &key, || self.brand(id))
-            .await?;
-        Ok(s.body)
+            .await
     }
 
     /// `GET /categories`.
-    pub async fn serve_categories(&self) -> CatalogResult<Bytes> {
-        let s = self
-            .cache
+    pub async fn serve_categories(&self) -> CatalogResult<Served> {
+        self.cache
             .get_or_compute(Kind::Categories, "", || self.category_tree())
-            .await?;
-        Ok(s.body)
+            .await
     }
 
     /// `GET /categories/{id}`.
-    pub async fn serve_category(&self, id: &str) -> CatalogResult<Bytes> {
+    pub async fn serve_category(&self, id: &str) -> CatalogResult<Served> {
         let key = format!("id {id}");
-        let s = self
-            .cache
+        self.cache
             .get_or_compute(Kind::Categories, &key, || self.category(id))
-            .await?;
-        Ok(s.body)
+            .await
     }
 
     /// `GET /search`: cached per index generation; counted for analytics
     /// whether or not it was cached. A miss runs on the calling worker: the
     /// blocking pool measured worse under load (more threads sharing the
     /// same two cores lengthened every query's tail).
-    pub async fn serve_search(&self, q: &SearchQuery) -> CatalogResult<Bytes> {
+    pub async fn serve_search(&self, q: &SearchQuery) -> CatalogResult<Served> {
         let generation = self.search_index().map_or(0, |i| i.generation());
         let key = format!("{generation} {q:?}");
         let s = self
@@ -197,7 +182,7 @@ impl Catalog {
             .get_or_compute(Kind::Search, &key, || self.search(q))
             .await?;
         self.record_search(&q.text, s.meta);
-        Ok(s.body)
+        Ok(s)
     }
 
     /// Fills the cache with what a storefront asks first: the first page of

@@ -99,6 +99,58 @@ async fn compressed_bodies_keep_the_same_weak_etag() {
     }
 }
 
+#[tokio::test]
+async fn cached_bodies_go_to_gzip_clients_as_stored_and_to_others_inflated() {
+    let app = spawn_app_with_fixture().await;
+    let path = "/api/v1/products?limit=50&sort=price_desc";
+    let gzip = || {
+        app.client
+            .get(app.url(path))
+            .header("Accept-Encoding", "gzip, deflate, br, zstd")
+            .send()
+    };
+    // The first request renders and stores, the second is a hit.
+    let (miss, hit) = (gzip().await.unwrap(), gzip().await.unwrap());
+    let tag = hit.headers()["etag"].clone();
+    for res in [&miss, &hit] {
+        assert_eq!(res.headers()["content-encoding"], "gzip");
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        assert_eq!(res.headers()["etag"], tag);
+    }
+    let (miss, hit) = (miss.bytes().await.unwrap(), hit.bytes().await.unwrap());
+    let plain = app.get(path).await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["etag"], tag, "one tag for every coding");
+    let plain = plain.bytes().await.unwrap();
+    assert_eq!(decompress("gzip", &hit), plain);
+    // The cache's own gzip (level 6), not actix's per-response compressor
+    // (level 1, different bytes for a body this size).
+    let stored = shopd::cache::gzip::compress(&plain);
+    assert_eq!(hit, stored);
+    assert_eq!(miss, stored);
+    // A client that accepts gzip only at weight 0 gets brotli from actix.
+    let br = app
+        .client
+        .get(app.url(path))
+        .header("Accept-Encoding", "gzip;q=0, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(decompress("br", &br.bytes().await.unwrap()), plain);
+    // A matching If-None-Match still gets 304 from the stored entry.
+    let res = app
+        .client
+        .get(app.url(path))
+        .header("Accept-Encoding", "gzip")
+        .header("If-None-Match", tag.to_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    assert!(res.headers().get("content-encoding").is_none());
+}
+
 /// A `Content-Encoding: gzip` or `br` body, decoded.
 fn decompress(encoding: &str, wire: &[u8]) -> Vec<u8> {
     use std::io::Read;
