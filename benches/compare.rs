@@ -24,6 +24,11 @@
 //! 4. both designs, caches on, at 10,000 connections on the mixed scenario,
 //!    with the kernel's listen-queue overflow counters read around the run.
 //!
+//! `COMPARE_ONLY=uncached-lists` runs step 2 for the lists scenario with
+//! caches off only (the "uncached list pages ≥ 100×" target, in minutes
+//! rather than the whole run's hour); it writes
+//! `compare-results-uncached-lists.{md,json}`.
+//!
 //! `COMPARE_WARMUP=time` runs step 2 only, caches on, with the previous
 //! method (a timed warm-up, and a window that replays the warm-up's paths),
 //! to show the size of its bias; it writes `compare-results-time-warmup.*`.
@@ -81,7 +86,8 @@ fn env_usize(name: &str, default: usize) -> usize {
 fn main() {
     ensure_wrk();
     let time_warmup = std::env::var("COMPARE_WARMUP").is_ok_and(|v| v == "time");
-    let rate_rounds = if time_warmup {
+    let only_uncached_lists = std::env::var("COMPARE_ONLY").is_ok_and(|v| v == "uncached-lists");
+    let rate_rounds = if time_warmup || only_uncached_lists {
         0
     } else {
         env_usize("COMPARE_RATE_ROUNDS", 2)
@@ -146,13 +152,24 @@ fn main() {
     let warm_requests = env_usize("LOAD_WARM_REQUESTS", 5_000);
     let secs = env_secs("LOAD_SECS", 10);
     let rounds = env_usize("COMPARE_ROUNDS", 2);
-    let scenarios: [(&str, &[String]); 4] = [
+    let all: [(&str, &[String]); 4] = [
         ("detail_zipf", &workloads.detail),
         ("lists", &workloads.lists),
         ("search", &workloads.search),
         ("mixed", &mixed),
     ];
-    let caches: &[bool] = if time_warmup { &[true] } else { &[true, false] };
+    let scenarios: &[(&str, &[String])] = if only_uncached_lists {
+        &all[1..2]
+    } else {
+        &all
+    };
+    let caches: &[bool] = if time_warmup {
+        &[true]
+    } else if only_uncached_lists {
+        &[false]
+    } else {
+        &[true, false]
+    };
     let mut runs: Vec<Run> = Vec::new();
     for round in 0..rounds {
         for &cache in caches {
@@ -200,6 +217,39 @@ fn main() {
             }
         }
     }
+    if only_uncached_lists {
+        setup(&["stop", "--dir", &services_arg]);
+        let per_round = |design: &str| -> Vec<f64> {
+            runs.iter()
+                .filter(|r| r.design == design)
+                .map(|r| r.scenarios[0].rps)
+                .collect()
+        };
+        let (a, b) = (per_round("shopd"), per_round("baseline"));
+        let ratio = fig(&runs, "shopd", false, "lists", |m| m.rps)
+            / fig(&runs, "baseline", false, "lists", |m| m.rps);
+        let rows: Vec<Measured> = runs.iter().flat_map(|r| r.scenarios.clone()).collect();
+        let mut md = format!(
+            "# Uncached list pages: shopd vs the Postgres design\n\n{} products; caches off (shopd `--cache-bytes 0`, the baseline plain PostgreSQL); {rounds} rounds of A B, each design alone on the machine; lists scenario, {CONNECTIONS} keep-alive connections, warmed by coverage ({} paths), measured {} s closed loop with wrk.\n\n",
+            common::products(),
+            warm_requests.min(workloads.lists.len()),
+            secs.as_secs(),
+        );
+        md += &table(&rows);
+        md += &format!(
+            "\nshopd req/s by round: {a:.0?}; baseline: {b:.0?}; median ratio **{ratio:.1}×** (target ≥ 100×: {}).\n",
+            if ratio >= 100.0 { "met" } else { "**not met**" }
+        );
+        let json = serde_json::to_string_pretty(&serde_json::json!({
+            "runs": runs,
+            "uncached_lists_rps_ratio": ratio,
+        }))
+        .unwrap();
+        std::fs::write(root.join("compare-results-uncached-lists.md"), &md).unwrap();
+        std::fs::write(root.join("compare-results-uncached-lists.json"), &json).unwrap();
+        println!("{md}");
+        return;
+    }
     if time_warmup {
         setup(&["stop", "--dir", &services_arg]);
         let report = report(&runs, &[], &[], shopd_import, baseline_import, true);
@@ -222,7 +272,7 @@ fn main() {
                 server.wait_for("/ready", Duration::from_secs(300));
                 let roots = design.service_roots();
                 let mut measured = Vec::new();
-                for (name, paths) in scenarios {
+                for &(name, paths) in scenarios {
                     let rate = 0.5
                         * fig(&runs, "baseline", cache, name, |m| m.rps).min(fig(
                             &runs,

@@ -11,6 +11,7 @@ use super::{
 use crate::api::dto::{BrandCreate, CategoryCreate, ProductPatch};
 use crate::api::error::ApiError;
 use crate::api::extract::{Input, ListQuery, PageQuery, SearchParams};
+use crate::cache::Wanted;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde_json::{Map, Number, Value};
@@ -26,10 +27,10 @@ pub async fn products(page: Page, req: HttpRequest) -> AdminResult {
     let q = query_value(&req, "q");
     let body = if q.is_empty() {
         let ListQuery(query) = ListQuery::extract(&req).await?;
-        catalog.serve_products(&query).await?.plain()
+        catalog.serve_products(&query, Wanted::Plain).await?.plain()
     } else {
         let SearchParams(query) = SearchParams::extract(&req).await?;
-        catalog.serve_search(&query).await?.plain()
+        catalog.serve_search(&query, Wanted::Plain).await?.plain()
     };
     page.render(
         "products.html",
@@ -49,7 +50,12 @@ pub async fn products(page: Page, req: HttpRequest) -> AdminResult {
 
 /// `GET /admin/products/{id}`.
 pub async fn product(page: Page, id: web::Path<String>) -> AdminResult {
-    let body = page.services().catalog.serve_product(&id).await?.plain();
+    let body = page
+        .services()
+        .catalog
+        .serve_product(&id, Wanted::Plain)
+        .await?
+        .plain();
     page.render(
         "product.html",
         minijinja::context! {
@@ -87,7 +93,7 @@ pub async fn save_product(posted: Posted, id: web::Path<String>) -> AdminResult 
         Err(e) => {
             let (message, errors) = validation_of(ApiError::from(e))?;
             // Show the product as stored, with the values as typed.
-            let body = catalog.serve_product(&id).await?.plain();
+            let body = catalog.serve_product(&id, Wanted::Plain).await?.plain();
             let mut product = view(json_value(body.as_ref())?["data"].clone());
             let typed: HashMap<&str, &str> = posted
                 .fields
@@ -154,7 +160,12 @@ pub async fn brands(page: Page, req: HttpRequest) -> AdminResult {
 
 async fn brands_page(page: Page, req: HttpRequest, failed: Option<Refused>) -> AdminResult {
     let PageQuery(paging) = PageQuery::extract(&req).await?;
-    let body = page.services().catalog.serve_brands(paging).await?.plain();
+    let body = page
+        .services()
+        .catalog
+        .serve_brands(paging, Wanted::Plain)
+        .await?
+        .plain();
     let (status, form) = form_context(failed);
     page.render_status(
         status,
@@ -200,7 +211,12 @@ pub async fn categories(page: Page) -> AdminResult {
 }
 
 async fn categories_page(page: Page, failed: Option<Refused>) -> AdminResult {
-    let body = page.services().catalog.serve_categories().await?.plain();
+    let body = page
+        .services()
+        .catalog
+        .serve_categories(Wanted::Plain)
+        .await?
+        .plain();
     let (status, form) = form_context(failed);
     page.render_status(
         status,

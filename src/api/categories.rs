@@ -3,7 +3,7 @@
 use super::dto::{CategoryCreate, CategoryPatch};
 use super::error::ApiError;
 use super::extract::Body;
-use super::http_cache::cached;
+use super::http_cache::{cached, wanted};
 use super::state::ApiState;
 use super::{created, json};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,9 +13,10 @@ pub(crate) async fn tree(
     req: HttpRequest,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
+    let wanted = wanted(&req);
     Ok(cached(
-        &req,
-        &state.services.catalog.serve_categories().await?,
+        wanted,
+        &state.services.catalog.serve_categories(wanted).await?,
     ))
 }
 
@@ -24,9 +25,10 @@ pub(crate) async fn detail(
     state: web::Data<ApiState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let wanted = wanted(&req);
     Ok(cached(
-        &req,
-        &state.services.catalog.serve_category(&id).await?,
+        wanted,
+        &state.services.catalog.serve_category(&id, wanted).await?,
     ))
 }
 

@@ -9,7 +9,7 @@
 //! are marked `no-store`. A `304` keeps the headers the `200` would have had
 //! (rate-limit headers among them), less those describing the body.
 
-use crate::cache::Served;
+use crate::cache::{Served, Wanted};
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -56,11 +56,20 @@ pub fn etag_of(hash: u64) -> String {
     format!("W/\"{hash:016x}\"")
 }
 
+/// The form a request's client takes bodies in ([`super::compression::accepts_gzip`]).
+pub fn wanted(req: &HttpRequest) -> Wanted {
+    if super::compression::accepts_gzip(req) {
+        Wanted::Gzip
+    } else {
+        Wanted::Plain
+    }
+}
+
 /// `200 OK` with a body from the response cache: its stored gzip as it is
 /// for a client that accepts gzip, else the plain body; tagged with the plain
 /// body's hash either way, so [`middleware`] need not read it again.
-pub fn cached(req: &HttpRequest, served: &Served) -> HttpResponse {
-    let (body, gzipped) = served.encoded(super::compression::accepts_gzip(req));
+pub fn cached(wanted: Wanted, served: &Served) -> HttpResponse {
+    let (body, gzipped) = served.encoded(wanted == Wanted::Gzip);
     let mut res = HttpResponse::Ok();
     res.content_type(header::ContentType::json())
         .insert_header((header::ETAG, etag_of(served.hash)));

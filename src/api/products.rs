@@ -5,7 +5,7 @@ use super::auth::Principal;
 use super::dto::{ProductCreate, ProductPatch, ReviewCreate};
 use super::error::ApiError;
 use super::extract::{Body, ListQuery, PageQuery, Query};
-use super::http_cache::cached;
+use super::http_cache::{cached, wanted};
 use super::state::ApiState;
 use super::{created, json};
 use crate::domain::account::Role;
@@ -87,9 +87,14 @@ pub(crate) async fn list(
     state: web::Data<ApiState>,
     ListQuery(query): ListQuery,
 ) -> Result<HttpResponse, ApiError> {
+    let wanted = wanted(&req);
     Ok(cached(
-        &req,
-        &state.services.catalog.serve_products(&query).await?,
+        wanted,
+        &state
+            .services
+            .catalog
+            .serve_products(&query, wanted)
+            .await?,
     ))
 }
 
@@ -98,9 +103,10 @@ pub(crate) async fn detail(
     state: web::Data<ApiState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let wanted = wanted(&req);
     Ok(cached(
-        &req,
-        &state.services.catalog.serve_product(&id).await?,
+        wanted,
+        &state.services.catalog.serve_product(&id, wanted).await?,
     ))
 }
 
@@ -110,9 +116,14 @@ pub(crate) async fn reviews(
     id: web::Path<String>,
     PageQuery(page): PageQuery,
 ) -> Result<HttpResponse, ApiError> {
+    let wanted = wanted(&req);
     Ok(cached(
-        &req,
-        &state.services.catalog.serve_reviews(&id, page).await?,
+        wanted,
+        &state
+            .services
+            .catalog
+            .serve_reviews(&id, page, wanted)
+            .await?,
     ))
 }
 

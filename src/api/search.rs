@@ -4,7 +4,7 @@
 use super::dto::SynonymGroups;
 use super::error::ApiError;
 use super::extract::{Body, Query, SearchParams};
-use super::http_cache::cached;
+use super::http_cache::{cached, wanted};
 use super::json;
 use super::products::filter;
 use super::state::ApiState;
@@ -52,9 +52,10 @@ pub(crate) async fn search(
     state: web::Data<ApiState>,
     SearchParams(query): SearchParams,
 ) -> Result<HttpResponse, ApiError> {
+    let wanted = wanted(&req);
     Ok(cached(
-        &req,
-        &state.services.catalog.serve_search(&query).await?,
+        wanted,
+        &state.services.catalog.serve_search(&query, wanted).await?,
     ))
 }
 

@@ -19,7 +19,11 @@
 //! entry); quick_cache evicts by weight with its CLOCK-Pro-like policy.
 //! Bodies of 1 KiB or more are stored gzipped ([`gzip`]), so they count at
 //! their compressed size; each entry keeps the hash of its plain body for
-//! the HTTP `ETag`.
+//! the HTTP `ETag`. Callers that want a gzipped entry plain
+//! ([`Wanted::Plain`]) get it from a second, smaller cache of plain bodies
+//! ([`PLAIN_SHARE`] of the capacity) keyed by the entry's content hash, or
+//! inflate it and put it there. That cache needs no invalidation: it is
+//! only asked after a valid hit, and a hash names one body.
 
 pub mod gzip;
 
@@ -119,6 +123,9 @@ impl Tag {
 
 /// Version counters for tags (a power of two; 512 KiB).
 const TAG_SLOTS: usize = 1 << 16;
+/// The share of the capacity (1/N) that holds plain forms of gzipped
+/// entries, for clients that do not take gzip: the hot ones stay there.
+pub const PLAIN_SHARE: u64 = 8;
 /// Bytes an entry costs beyond its body, key and tags.
 const ENTRY_OVERHEAD: u64 = 96;
 
@@ -129,6 +136,15 @@ pub struct Computed {
     pub tags: Vec<Tag>,
     /// A number the caller wants back on hits (search: the hit total).
     pub meta: u64,
+}
+
+/// The form the caller will send a body in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// The client accepts gzip: the stored gzip as it is.
+    Gzip,
+    /// Plain (the client does not accept gzip, or the caller parses it).
+    Plain,
 }
 
 /// A body as the cache keeps it.
@@ -144,7 +160,8 @@ pub enum Stored {
 #[derive(Debug, Clone)]
 pub struct Served {
     pub body: Stored,
-    /// The plain body when this call rendered it: no need to inflate it.
+    /// The plain body when at hand (rendered by this call, or from the
+    /// plain cache): no need to inflate it.
     rendered: Option<Bytes>,
     /// xxh3 of the plain body, whatever its stored form.
     pub hash: u64,
@@ -227,6 +244,21 @@ impl Lifecycle<Key, Arc<Entry>> for Evictions {
 }
 
 type Map = Cache<Key, Arc<Entry>, ByBytes, DefaultHashBuilder, Evictions>;
+
+/// A plain body's key: its xxh3 and its gzip's length.
+type PlainKey = (u64, u32);
+
+#[derive(Clone)]
+struct PlainBytes;
+
+impl Weighter<PlainKey, Bytes> for PlainBytes {
+    fn weight(&self, _: &PlainKey, b: &Bytes) -> u64 {
+        b.len() as u64 + ENTRY_OVERHEAD
+    }
+}
+
+/// Plain forms of gzipped entries ([`PLAIN_SHARE`]).
+type PlainMap = Cache<PlainKey, Bytes, PlainBytes>;
 /// What looking a key up with [`ResponseCache::recheck`] finds.
 type Found<'a> =
     EntryResult<'a, Key, Arc<Entry>, ByBytes, DefaultHashBuilder, Evictions, Arc<Entry>>;
@@ -257,6 +289,7 @@ struct Ticket(u64);
 pub struct ResponseCache {
     /// `None`: caching is off; every call computes (and counts a miss).
     map: Option<Map>,
+    plain: Option<PlainMap>,
     versions: Box<[AtomicU64]>,
     /// Bumped by every invalidation, before its tags.
     epoch: AtomicU64,
@@ -269,7 +302,13 @@ impl ResponseCache {
     /// A cache holding up to `capacity_bytes`; 0 turns caching off.
     pub fn new(capacity_bytes: u64, ttls: Ttls) -> ResponseCache {
         let evictions = Evictions::default();
+        let plain_bytes = capacity_bytes / PLAIN_SHARE;
+        let plain = (plain_bytes > 0).then(|| {
+            let estimated = (plain_bytes / 8192).clamp(16, 1 << 20) as usize;
+            PlainMap::with_weighter(estimated, plain_bytes, PlainBytes)
+        });
         let map = (capacity_bytes > 0).then(|| {
+            let capacity_bytes = capacity_bytes - plain_bytes;
             // Items of ~2 KiB on average sizes the index; it grows if needed.
             let estimated = (capacity_bytes / 2048).clamp(16, 1 << 22) as usize;
             Map::with(
@@ -282,6 +321,7 @@ impl ResponseCache {
         });
         ResponseCache {
             map,
+            plain,
             versions: (0..TAG_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             epoch: AtomicU64::new(0),
             ttls,
@@ -326,11 +366,29 @@ impl ResponseCache {
                 .all(|&(slot, v)| self.versions[slot as usize].load(SeqCst) == v)
     }
 
-    fn hit(&self, kind: Kind, e: &Entry) -> Served {
+    /// Serves a valid entry; a plain caller of a gzipped one takes the
+    /// plain cache's copy, or inflates it and leaves a copy there.
+    fn hit(&self, kind: Kind, e: &Entry, wanted: Wanted) -> Served {
         self.counts[kind.index()].hits.fetch_add(1, Relaxed);
+        let mut rendered = None;
+        if wanted == Wanted::Plain
+            && let Stored::Gzip(gz) = &e.body
+        {
+            let key = (e.hash, gz.len() as u32);
+            let kept = self.plain.as_ref().and_then(|m| m.get(&key));
+            rendered = Some(kept.unwrap_or_else(|| {
+                let plain = Bytes::from(
+                    gzip::inflate(gz).expect("the cache inflates only what it compressed"),
+                );
+                if let Some(m) = &self.plain {
+                    m.insert(key, plain.clone());
+                }
+                plain
+            }));
+        }
         Served {
             body: e.body.clone(),
-            rendered: None,
+            rendered,
             hash: e.hash,
             meta: e.meta,
             computed: false,
@@ -345,23 +403,24 @@ impl ResponseCache {
         &self,
         kind: Kind,
         key: &str,
+        wanted: Wanted,
         compute: impl FnOnce() -> Result<Computed, E>,
     ) -> Result<Served, E> {
         let Some(map) = &self.map else {
-            return self.compute(kind, compute).map(|(s, _, _)| s);
+            return self.compute(kind, wanted, compute).map(|(s, _, _)| s);
         };
         let now = Instant::now();
         if let Some(e) = map.get(&KeyRef { kind, text: key })
             && self.valid(&e, now)
         {
-            return Ok(self.hit(kind, &e));
+            return Ok(self.hit(kind, &e, wanted));
         }
         let owned = Key {
             kind,
             text: Arc::from(key),
         };
         let found = map.entry_async(&owned, self.recheck(now)).await;
-        self.settle(kind, found, compute)
+        self.settle(kind, wanted, found, compute)
     }
 
     /// [`Self::get_or_compute`] for threads outside the async runtime
@@ -373,7 +432,7 @@ impl ResponseCache {
         compute: impl FnOnce() -> Result<Computed, E>,
     ) -> Result<Served, E> {
         let Some(map) = &self.map else {
-            return self.compute(kind, compute).map(|(s, _, _)| s);
+            return self.compute(kind, Wanted::Gzip, compute).map(|(s, _, _)| s);
         };
         let now = Instant::now();
         let owned = Key {
@@ -381,7 +440,7 @@ impl ResponseCache {
             text: Arc::from(key),
         };
         let found = map.entry(&owned, None, self.recheck(now));
-        self.settle(kind, found, compute)
+        self.settle(kind, Wanted::Gzip, found, compute)
     }
 
     /// For quick_cache's `entry`: keep a valid entry, or replace a stale or
@@ -404,15 +463,16 @@ impl ResponseCache {
     fn settle<E>(
         &self,
         kind: Kind,
+        wanted: Wanted,
         found: Found<'_>,
         compute: impl FnOnce() -> Result<Computed, E>,
     ) -> Result<Served, E> {
         let guard = match found {
-            EntryResult::Retained(e) => return Ok(self.hit(kind, &e)),
+            EntryResult::Retained(e) => return Ok(self.hit(kind, &e, wanted)),
             EntryResult::Vacant(g) | EntryResult::Replaced(g, _) => Some(g),
             EntryResult::Removed(..) | EntryResult::Timeout => None,
         };
-        let (served, entry, ticket) = self.compute(kind, compute)?;
+        let (served, entry, ticket) = self.compute(kind, wanted, compute)?;
         if let Some(g) = guard
             && self.epoch.load(SeqCst) == ticket.0
         {
@@ -421,10 +481,12 @@ impl ResponseCache {
         Ok(served)
     }
 
-    /// Runs `compute` under a ticket and stamps the result's tags.
+    /// Runs `compute` under a ticket and stamps the result's tags; a plain
+    /// caller's body also goes to the plain cache.
     fn compute<E>(
         &self,
         kind: Kind,
+        wanted: Wanted,
         compute: impl FnOnce() -> Result<Computed, E>,
     ) -> Result<(Served, Arc<Entry>, Ticket), E> {
         self.counts[kind.index()].misses.fetch_add(1, Relaxed);
@@ -448,6 +510,11 @@ impl ResponseCache {
         } else {
             (Stored::Plain(plain), None)
         };
+        if wanted == Wanted::Plain
+            && let (Some(m), Some(p), Stored::Gzip(gz)) = (&self.plain, &rendered, &body)
+        {
+            m.insert((hash, gz.len() as u32), p.clone());
+        }
         let entry = Arc::new(Entry {
             body: body.clone(),
             hash,
@@ -507,6 +574,13 @@ impl ResponseCache {
     /// The byte capacity (0 when off).
     pub fn capacity(&self) -> u64 {
         self.map.as_ref().map_or(0, |m| m.capacity())
+            + self.plain.as_ref().map_or(0, |m| m.capacity())
+    }
+
+    /// Bytes held by the plain forms of gzipped entries (see
+    /// [`PLAIN_SHARE`]); not counted in [`Self::stats`].
+    pub fn plain_bytes(&self) -> u64 {
+        self.plain.as_ref().map_or(0, |m| m.weight())
     }
 }
 
@@ -534,25 +608,25 @@ mod tests {
         let t = Tag::new("product", "p1");
         let other = Tag::new("product", "p2");
         let a = c
-            .get_or_compute(Kind::ProductDetail, "p1", || body("v1", &[t]))
+            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || body("v1", &[t]))
             .await
             .unwrap();
         assert!(a.computed);
         let b = c
-            .get_or_compute(Kind::ProductDetail, "p1", || body("v2", &[t]))
+            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || body("v2", &[t]))
             .await
             .unwrap();
         assert!(!b.computed);
         assert_eq!(&b.plain()[..], b"v1");
         c.invalidate([other]);
         let b = c
-            .get_or_compute(Kind::ProductDetail, "p1", || body("v2", &[t]))
+            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || body("v2", &[t]))
             .await
             .unwrap();
         assert_eq!(&b.plain()[..], b"v1", "another tag leaves it alone");
         c.invalidate([t]);
         let b = c
-            .get_or_compute(Kind::ProductDetail, "p1", || body("v2", &[t]))
+            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || body("v2", &[t]))
             .await
             .unwrap();
         assert!(b.computed);
@@ -566,7 +640,7 @@ mod tests {
         let c = cache();
         let t = Tag::new("product", "p1");
         let a = c
-            .get_or_compute(Kind::ProductDetail, "p1", || {
+            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || {
                 // A write commits and invalidates while this reads an older
                 // snapshot.
                 c.invalidate([t]);
@@ -576,7 +650,9 @@ mod tests {
             .unwrap();
         assert_eq!(&a.plain()[..], b"old");
         let b = c
-            .get_or_compute(Kind::ProductDetail, "p1", || body("new", &[t]))
+            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || {
+                body("new", &[t])
+            })
             .await
             .unwrap();
         assert!(b.computed, "the overlapping value must not be served");
@@ -590,19 +666,19 @@ mod tests {
             ..Ttls::default()
         };
         let c = ResponseCache::new(1 << 20, ttls);
-        c.get_or_compute(Kind::ProductList, "q", || body("a", &[]))
+        c.get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body("a", &[]))
             .await
             .unwrap();
-        c.get_or_compute(Kind::Brands, "q", || body("a", &[]))
+        c.get_or_compute(Kind::Brands, "q", Wanted::Gzip, || body("a", &[]))
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
         let l = c
-            .get_or_compute(Kind::ProductList, "q", || body("b", &[]))
+            .get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body("b", &[]))
             .await
             .unwrap();
         let b = c
-            .get_or_compute(Kind::Brands, "q", || body("b", &[]))
+            .get_or_compute(Kind::Brands, "q", Wanted::Gzip, || body("b", &[]))
             .await
             .unwrap();
         assert!(l.computed, "list TTL passed");
@@ -617,7 +693,7 @@ mod tests {
         for _ in 0..100 {
             let (c, runs) = (c.clone(), runs.clone());
             tasks.push(tokio::spawn(async move {
-                c.get_or_compute(Kind::Search, "cold", || {
+                c.get_or_compute(Kind::Search, "cold", Wanted::Gzip, || {
                     runs.fetch_add(1, SeqCst);
                     std::thread::sleep(Duration::from_millis(50));
                     body("x", &[])
@@ -638,9 +714,11 @@ mod tests {
         let c = ResponseCache::new(64 * 1024, Ttls::default());
         let big = "x".repeat(1000);
         for i in 0..500 {
-            c.get_or_compute(Kind::ProductDetail, &i.to_string(), || body(&big, &[]))
-                .await
-                .unwrap();
+            c.get_or_compute(Kind::ProductDetail, &i.to_string(), Wanted::Gzip, || {
+                body(&big, &[])
+            })
+            .await
+            .unwrap();
         }
         let s = c.stats()[Kind::ProductDetail.index()];
         assert!(s.bytes <= 64 * 1024, "{s:?}");
@@ -657,11 +735,11 @@ mod tests {
             .join(",");
         let hash = xxhash_rust::xxh3::xxh3_64(json.as_bytes());
         let first = c
-            .get_or_compute(Kind::ProductList, "q", || body(&json, &[]))
+            .get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body(&json, &[]))
             .await
             .unwrap();
         let hit = c
-            .get_or_compute(Kind::ProductList, "q", || body("other", &[]))
+            .get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body("other", &[]))
             .await
             .unwrap();
         assert!(first.computed && !hit.computed);
@@ -683,14 +761,59 @@ mod tests {
         assert_eq!(stats.bytes, gz.len() as u64 + 1 + ENTRY_OVERHEAD);
         assert!(gz.len() * 4 < json.len(), "{} of {}", gz.len(), json.len());
 
+        // A plain caller inflates once into the plain cache; the next one
+        // takes that copy. The gzip entry weighs the same.
+        let plain = c
+            .get_or_compute(Kind::ProductList, "q", Wanted::Plain, || body("x", &[]))
+            .await
+            .unwrap();
+        assert!(!plain.computed);
+        assert_eq!(&plain.plain()[..], json.as_bytes());
+        assert_eq!(c.plain_bytes(), json.len() as u64 + ENTRY_OVERHEAD);
+        let again = c
+            .get_or_compute(Kind::ProductList, "q", Wanted::Plain, || body("x", &[]))
+            .await
+            .unwrap();
+        assert_eq!(
+            again.encoded(false).0.as_ptr(),
+            plain.plain().as_ptr(),
+            "kept, not inflated again"
+        );
+        assert_eq!(again.encoded(true), (gz.clone(), true));
+        assert_eq!(
+            c.stats()[Kind::ProductList.index()].bytes,
+            gz.len() as u64 + 1 + ENTRY_OVERHEAD
+        );
+        // The plain copy follows the entry: once a tag is bumped, the
+        // entry is recomputed, and its new body has another hash.
+        let t = Tag::new("list", "");
+        let tagged = c
+            .get_or_compute(Kind::ProductList, "t", Wanted::Plain, || body(&json, &[t]))
+            .await
+            .unwrap();
+        assert!(tagged.computed);
+        c.invalidate([t]);
+        let newer = format!("{json},{json}");
+        let fresh = c
+            .get_or_compute(Kind::ProductList, "t", Wanted::Plain, || body(&newer, &[t]))
+            .await
+            .unwrap();
+        assert!(fresh.computed);
+        let hit = c
+            .get_or_compute(Kind::ProductList, "t", Wanted::Plain, || body("x", &[t]))
+            .await
+            .unwrap();
+        assert!(!hit.computed);
+        assert_eq!(&hit.plain()[..], newer.as_bytes());
+
         // Short bodies stay plain; with caching off nothing is compressed.
         let short = c
-            .get_or_compute(Kind::Brands, "b", || body("{}", &[]))
+            .get_or_compute(Kind::Brands, "b", Wanted::Gzip, || body("{}", &[]))
             .await
             .unwrap();
         assert_eq!(short.body, Stored::Plain(Bytes::from_static(b"{}")));
         let off = ResponseCache::new(0, Ttls::default())
-            .get_or_compute(Kind::ProductList, "q", || body(&json, &[]))
+            .get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body(&json, &[]))
             .await
             .unwrap();
         assert_eq!(off.body, Stored::Plain(Bytes::from(json.clone())));
@@ -702,7 +825,7 @@ mod tests {
         let c = ResponseCache::new(0, Ttls::default());
         for _ in 0..3 {
             let s = c
-                .get_or_compute(Kind::Brands, "", || body("b", &[]))
+                .get_or_compute(Kind::Brands, "", Wanted::Gzip, || body("b", &[]))
                 .await
                 .unwrap();
             assert!(s.computed);

@@ -10,7 +10,7 @@
 //!   about a second.
 
 use super::{Catalog, CatalogResult};
-use crate::cache::{Kind, ResponseCache, Served, Ttls};
+use crate::cache::{Kind, ResponseCache, Served, Ttls, Wanted};
 use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
 use crate::domain::search::SearchQuery;
 use std::sync::Arc;
@@ -116,57 +116,64 @@ impl Catalog {
         self.cache.clone()
     }
 
-    /// `GET /products/{id}`.
-    pub async fn serve_product(&self, id: &str) -> CatalogResult<Served> {
+    /// `GET /products/{id}`; `wanted`: the form the caller sends it in.
+    pub async fn serve_product(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         self.cache
-            .get_or_compute(Kind::ProductDetail, id, || self.product_detail(id))
+            .get_or_compute(Kind::ProductDetail, id, wanted, || self.product_detail(id))
             .await
     }
 
     /// `GET /products`.
-    pub async fn serve_products(&self, q: &ProductQuery) -> CatalogResult<Served> {
+    pub async fn serve_products(&self, q: &ProductQuery, wanted: Wanted) -> CatalogResult<Served> {
         let key = format!("{q:?}");
         self.cache
-            .get_or_compute(Kind::ProductList, &key, || self.list_products(q))
+            .get_or_compute(Kind::ProductList, &key, wanted, || self.list_products(q))
             .await
     }
 
     /// `GET /products/{id}/reviews`.
-    pub async fn serve_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Served> {
+    pub async fn serve_reviews(
+        &self,
+        id: &str,
+        page: PageRequest,
+        wanted: Wanted,
+    ) -> CatalogResult<Served> {
         let key = format!("{id} {page:?}");
         self.cache
-            .get_or_compute(Kind::Reviews, &key, || self.product_reviews(id, page))
+            .get_or_compute(Kind::Reviews, &key, wanted, || {
+                self.product_reviews(id, page)
+            })
             .await
     }
 
     /// `GET /brands`.
-    pub async fn serve_brands(&self, page: PageRequest) -> CatalogResult<Served> {
+    pub async fn serve_brands(&self, page: PageRequest, wanted: Wanted) -> CatalogResult<Served> {
         let key = format!("{page:?}");
         self.cache
-            .get_or_compute(Kind::Brands, &key, || self.list_brands(page))
+            .get_or_compute(Kind::Brands, &key, wanted, || self.list_brands(page))
             .await
     }
 
     /// `GET /brands/{id}`.
-    pub async fn serve_brand(&self, id: &str) -> CatalogResult<Served> {
+    pub async fn serve_brand(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         let key = format!("id {id}");
         self.cache
-            .get_or_compute(Kind::Brands, &key, || self.brand(id))
+            .get_or_compute(Kind::Brands, &key, wanted, || self.brand(id))
             .await
     }
 
     /// `GET /categories`.
-    pub async fn serve_categories(&self) -> CatalogResult<Served> {
+    pub async fn serve_categories(&self, wanted: Wanted) -> CatalogResult<Served> {
         self.cache
-            .get_or_compute(Kind::Categories, "", || self.category_tree())
+            .get_or_compute(Kind::Categories, "", wanted, || self.category_tree())
             .await
     }
 
     /// `GET /categories/{id}`.
-    pub async fn serve_category(&self, id: &str) -> CatalogResult<Served> {
+    pub async fn serve_category(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         let key = format!("id {id}");
         self.cache
-            .get_or_compute(Kind::Categories, &key, || self.category(id))
+            .get_or_compute(Kind::Categories, &key, wanted, || self.category(id))
             .await
     }
 
@@ -174,12 +181,12 @@ impl Catalog {
     /// whether or not it was cached. A miss runs on the calling worker: the
     /// blocking pool measured worse under load (more threads sharing the
     /// same two cores lengthened every query's tail).
-    pub async fn serve_search(&self, q: &SearchQuery) -> CatalogResult<Served> {
+    pub async fn serve_search(&self, q: &SearchQuery, wanted: Wanted) -> CatalogResult<Served> {
         let generation = self.search_index().map_or(0, |i| i.generation());
         let key = format!("{generation} {q:?}");
         let s = self
             .cache
-            .get_or_compute(Kind::Search, &key, || self.search(q))
+            .get_or_compute(Kind::Search, &key, wanted, || self.search(q))
             .await?;
         self.record_search(&q.text, s.meta);
         Ok(s)
