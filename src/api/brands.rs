@@ -2,18 +2,17 @@
 
 use super::dto::{BrandCreate, BrandPatch};
 use super::error::ApiError;
-use super::extract::{Body, PageQuery};
-use super::http_cache::{cached, wanted};
+use super::extract::{Body, PageQuery, Wants};
+use super::http_cache::cached;
 use super::state::ApiState;
 use super::{created, json};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 pub(crate) async fn list(
-    req: HttpRequest,
     state: web::Data<ApiState>,
     PageQuery(page): PageQuery,
+    Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = wanted(&req);
     Ok(cached(
         wanted,
         &state.services.catalog.serve_brands(page, wanted).await?,
@@ -21,11 +20,10 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn detail(
-    req: HttpRequest,
     state: web::Data<ApiState>,
     id: web::Path<String>,
+    Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = wanted(&req);
     Ok(cached(
         wanted,
         &state.services.catalog.serve_brand(&id, wanted).await?,

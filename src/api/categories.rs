@@ -2,18 +2,17 @@
 
 use super::dto::{CategoryCreate, CategoryPatch};
 use super::error::ApiError;
-use super::extract::Body;
-use super::http_cache::{cached, wanted};
+use super::extract::{Body, Wants};
+use super::http_cache::cached;
 use super::state::ApiState;
 use super::{created, json};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 /// `GET /categories`: the whole tree (small; not paginated).
 pub(crate) async fn tree(
-    req: HttpRequest,
     state: web::Data<ApiState>,
+    Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = wanted(&req);
     Ok(cached(
         wanted,
         &state.services.catalog.serve_categories(wanted).await?,
@@ -21,11 +20,10 @@ pub(crate) async fn tree(
 }
 
 pub(crate) async fn detail(
-    req: HttpRequest,
     state: web::Data<ApiState>,
     id: web::Path<String>,
+    Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = wanted(&req);
     Ok(cached(
         wanted,
         &state.services.catalog.serve_category(&id, wanted).await?,

@@ -4,13 +4,15 @@
 //! The functions ([`require_admin`], [`json_object`], [`Query`]) are the
 //! building blocks, also used by the Postgres-design baseline. The actix
 //! extractors built on them ([`Body`], [`ListQuery`], [`SearchParams`],
-//! [`PageQuery`]) are what shopd's handlers take, so no handler repeats a
+//! [`PageQuery`], [`Wants`]) are what shopd's handlers take, so no handler repeats a
 //! parsing preamble; the route table documents each from its type.
 
+use super::compression::accepts_gzip;
 use super::error::ApiError;
 use super::products::list_query;
 use super::search::search_query;
 use super::state::{ApiState, HttpSettings};
+use crate::cache::Wanted;
 use crate::domain::FieldErrors;
 use crate::domain::listing::{PageRequest, ProductQuery};
 use crate::domain::search::SearchQuery;
@@ -304,6 +306,23 @@ impl FromRequest for SearchParams {
                 .and_then(|q| search_query(&q))
                 .map(SearchParams),
         )
+    }
+}
+
+/// The form the client takes cached bodies in: gzip when its
+/// `Accept-Encoding` allows it ([`accepts_gzip`]), else plain.
+pub(crate) struct Wants(pub Wanted);
+
+impl FromRequest for Wants {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Wants(if accepts_gzip(req) {
+            Wanted::Gzip
+        } else {
+            Wanted::Plain
+        })))
     }
 }
 

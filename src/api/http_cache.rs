@@ -15,7 +15,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpRequest, HttpResponse};
+use actix_web::{Error, HttpResponse};
 
 /// What a path serves, for its `Cache-Control`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +54,6 @@ pub fn etag(body: &[u8]) -> String {
 /// The `ETag` of a body whose xxh3 is `hash`.
 pub fn etag_of(hash: u64) -> String {
     format!("W/\"{hash:016x}\"")
-}
-
-/// The form a request's client takes bodies in ([`super::compression::accepts_gzip`]).
-pub fn wanted(req: &HttpRequest) -> Wanted {
-    if super::compression::accepts_gzip(req) {
-        Wanted::Gzip
-    } else {
-        Wanted::Plain
-    }
 }
 
 /// `200 OK` with a body from the response cache: its stored gzip as it is

@@ -126,6 +126,8 @@ impl<T: ?Sized> Describe for web::Data<T> {}
 impl<T> Describe for web::Path<T> {}
 impl Describe for HttpRequest {}
 impl Describe for Principal {}
+/// `Accept-Encoding`: standard content negotiation, not an API parameter.
+impl Describe for crate::api::extract::Wants {}
 
 impl<T: Input + 'static> Describe for Body<T> {
     fn describe(inputs: &mut Inputs) {

@@ -4,14 +4,14 @@
 use super::auth::Principal;
 use super::dto::{ProductCreate, ProductPatch, ReviewCreate};
 use super::error::ApiError;
-use super::extract::{Body, ListQuery, PageQuery, Query};
-use super::http_cache::{cached, wanted};
+use super::extract::{Body, ListQuery, PageQuery, Query, Wants};
+use super::http_cache::cached;
 use super::state::ApiState;
 use super::{created, json};
 use crate::domain::account::Role;
 use crate::domain::listing::{ProductFilter, ProductQuery, ProductSort};
 use crate::domain::{FieldErrors, Id, Price};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
 fn price(
@@ -83,11 +83,10 @@ pub(crate) fn filter(q: &Query, errors: &mut FieldErrors) -> Result<ProductFilte
 }
 
 pub(crate) async fn list(
-    req: HttpRequest,
     state: web::Data<ApiState>,
     ListQuery(query): ListQuery,
+    Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = wanted(&req);
     Ok(cached(
         wanted,
         &state
@@ -99,11 +98,10 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn detail(
-    req: HttpRequest,
     state: web::Data<ApiState>,
     id: web::Path<String>,
+    Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = wanted(&req);
     Ok(cached(
         wanted,
         &state.services.catalog.serve_product(&id, wanted).await?,
@@ -111,12 +109,11 @@ pub(crate) async fn detail(
 }
 
 pub(crate) async fn reviews(
-    req: HttpRequest,
     state: web::Data<ApiState>,
     id: web::Path<String>,
     PageQuery(page): PageQuery,
+    Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = wanted(&req);
     Ok(cached(
         wanted,
         &state

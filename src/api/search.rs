@@ -3,14 +3,14 @@
 
 use super::dto::SynonymGroups;
 use super::error::ApiError;
-use super::extract::{Body, Query, SearchParams};
-use super::http_cache::{cached, wanted};
+use super::extract::{Body, Query, SearchParams, Wants};
+use super::http_cache::cached;
 use super::json;
 use super::products::filter;
 use super::state::ApiState;
 use crate::domain::FieldErrors;
 use crate::domain::search::{MAX_QUERY_CHARS, SearchQuery, SearchSort};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 /// Most entries in each analytics list.
 const ANALYTICS_SIZE: usize = 20;
@@ -48,11 +48,10 @@ pub fn search_query(q: &Query) -> Result<SearchQuery, ApiError> {
 }
 
 pub(crate) async fn search(
-    req: HttpRequest,
     state: web::Data<ApiState>,
     SearchParams(query): SearchParams,
+    Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = wanted(&req);
     Ok(cached(
         wanted,
         &state.services.catalog.serve_search(&query, wanted).await?,
