@@ -8,8 +8,8 @@
 //! (`utoipa::ToSchema`; `api::openapi` composes the envelopes), and a contract
 //! test validates real responses against that description.
 
-use crate::domain::Timestamp;
 use crate::domain::listing::{PageMeta, RatingSummary};
+use crate::domain::{Brand, Category, Timestamp};
 use crate::store::{BrandView, CategoryView, ProductView, ReviewView, ReviewerView};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
@@ -59,11 +59,11 @@ pub struct BrandRef<'a> {
 }
 
 impl<'a> BrandRef<'a> {
-    pub fn new(b: BrandView<'a>) -> Self {
+    pub fn of(b: &'a Brand) -> Self {
         BrandRef {
-            id: b.id(),
-            title: b.title(),
-            logo: b.logo(),
+            id: b.id.as_str(),
+            title: &b.title,
+            logo: b.logo.as_deref(),
         }
     }
 }
@@ -86,12 +86,30 @@ impl<'a> BrandFull<'a> {
             logo: b.logo(),
         }
     }
+
+    pub fn of(b: &'a Brand) -> Self {
+        BrandFull {
+            id: b.id.as_str(),
+            title: &b.title,
+            description: &b.description,
+            logo: b.logo.as_deref(),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct CategoryRef<'a> {
     pub id: &'a str,
     pub title: &'a str,
+}
+
+impl<'a> CategoryRef<'a> {
+    pub fn of(c: &'a Category) -> Self {
+        CategoryRef {
+            id: c.id.as_str(),
+            title: &c.title,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -107,6 +125,14 @@ impl<'a> CategoryFull<'a> {
             id: c.id(),
             title: c.title(),
             description: c.description(),
+        }
+    }
+
+    pub fn of(c: &'a Category) -> Self {
+        CategoryFull {
+            id: c.id.as_str(),
+            title: &c.title,
+            description: &c.description,
         }
     }
 }
@@ -159,7 +185,7 @@ pub struct ProductItem<'a> {
 impl<'a> ProductItem<'a> {
     pub fn new(
         p: ProductView<'a>,
-        brand: Option<BrandView<'a>>,
+        brand: Option<BrandRef<'a>>,
         categories: Vec<CategoryRef<'a>>,
         rating: RatingSummary,
     ) -> Self {
@@ -172,7 +198,7 @@ impl<'a> ProductItem<'a> {
             is_available: p.is_available(),
             is_featured: p.is_featured(),
             image: p.images().next(),
-            brand: brand.map(BrandRef::new),
+            brand,
             categories,
             avg_rating: rating.average(),
             review_count: rating.count,
@@ -256,7 +282,7 @@ where
 
 pub fn product_detail<'a>(
     p: ProductView<'a>,
-    brand: Option<BrandView<'a>>,
+    brand: Option<BrandFull<'a>>,
     categories: Vec<CategoryFull<'a>>,
     reviews: Vec<ReviewItem<'a>>,
     rating: RatingSummary,
@@ -278,7 +304,7 @@ pub fn product_detail<'a>(
             category_ids: Seq(p.category_ids()),
             created_at: p.created_at(),
             updated_at: p.updated_at(),
-            brand: brand.map(BrandFull::new),
+            brand,
             categories,
             reviews,
             avg_rating: rating.average(),

@@ -3,76 +3,43 @@
 
 use super::cached::tag;
 use super::json::{
-    self, BrandFull, CategoryDetail, CategoryFull, CategoryNode, CategoryRef, Data, Paged,
-    ProductItem, ReviewItem,
+    self, BrandFull, BrandRef, CategoryDetail, CategoryFull, CategoryNode, CategoryRef, Data,
+    Paged, ProductItem, ReviewItem,
 };
 use super::{Catalog, CatalogResult, not_found};
 use crate::cache::{Computed, Tag};
 use crate::domain::listing::{PageRequest, ProductQuery, RatingSummary};
-use crate::store::{BrandRec, CategoryRec, CategoryView, ProductView, ReadTxn, Rec, ReviewerRec};
+use crate::store::{CategoryView, ProductView, Rec, ReviewerRec, Taxonomy};
 use std::collections::HashMap;
 
 fn sort_categories(v: &mut [CategoryView<'_>]) {
     v.sort_by(|a, b| a.title().cmp(b.title()).then_with(|| a.id().cmp(b.id())));
 }
 
-/// Brand and category records by id, borrowed keys from product views.
-pub(super) type Refs<'p> = (
-    HashMap<&'p str, Rec<BrandRec>>,
-    HashMap<&'p str, Rec<CategoryRec>>,
-);
-
-/// List items for products, joining brands and categories from `refs`.
+/// List items for products, joining brands and categories from the
+/// snapshot's taxonomy, and the tags of what they show.
 pub(super) fn product_items<'a>(
     views: &[ProductView<'a>],
     ratings: &[RatingSummary],
-    refs: &'a Refs<'a>,
+    taxonomy: &'a Taxonomy,
     tags: &mut Vec<Tag>,
-) -> CatalogResult<Vec<ProductItem<'a>>> {
-    let (brands, categories) = refs;
-    tags.extend(brands.keys().map(|b| tag::brand(b)));
-    tags.extend(categories.keys().map(|c| tag::category(c)));
+) -> Vec<ProductItem<'a>> {
     let mut items = Vec::with_capacity(views.len());
     for (p, rating) in views.iter().zip(ratings) {
-        let brand = brands.get(p.brand_id()).map(|r| r.view()).transpose()?;
+        let brand = taxonomy.brand(p.brand_id());
+        if brand.is_some() {
+            tags.push(tag::brand(p.brand_id()));
+        }
         let mut cats = Vec::new();
         for c in p.category_ids() {
-            if let Some(r) = categories.get(c) {
-                let v = r.view()?;
-                cats.push(CategoryRef {
-                    id: v.id(),
-                    title: v.title(),
-                });
+            if let Some(c) = taxonomy.category(c) {
+                tags.push(tag::category(c.id.as_str()));
+                cats.push(CategoryRef::of(c));
             }
         }
-        items.push(ProductItem::new(*p, brand, cats, *rating));
+        items.push(ProductItem::new(*p, brand.map(BrandRef::of), cats, *rating));
     }
-    Ok(items)
-}
-
-/// Loads each distinct brand and category the given products mention, once.
-pub(super) fn load_refs<'p>(
-    txn: &ReadTxn,
-    products: &[ProductView<'p>],
-) -> CatalogResult<Refs<'p>> {
-    let mut brands = HashMap::new();
-    let mut categories = HashMap::new();
-    for p in products {
-        let b = p.brand_id();
-        if !brands.contains_key(b)
-            && let Some(r) = txn.brand(b)?
-        {
-            brands.insert(b, r);
-        }
-        for c in p.category_ids() {
-            if !categories.contains_key(c)
-                && let Some(r) = txn.category(c)?
-            {
-                categories.insert(c, r);
-            }
-        }
-    }
-    Ok((brands, categories))
+    items
 }
 
 impl Catalog {
@@ -82,15 +49,13 @@ impl Catalog {
         let txn = self.store.read()?;
         let rec = txn.product(id)?.ok_or_else(|| not_found("product", id))?;
         let p = rec.view()?;
-        let views = [p];
-        let (brands, categories) = load_refs(&txn, &views)?;
-        let brand = brands.get(p.brand_id()).map(|r| r.view()).transpose()?;
-        let mut cats = Vec::new();
-        for c in p.category_ids() {
-            if let Some(r) = categories.get(c) {
-                cats.push(CategoryFull::new(r.view()?));
-            }
-        }
+        let taxonomy = txn.taxonomy()?;
+        let brand = taxonomy.brand(p.brand_id()).map(BrandFull::of);
+        let cats = p
+            .category_ids()
+            .filter_map(|c| taxonomy.category(c))
+            .map(CategoryFull::of)
+            .collect();
         let rating = txn.rating(id)?;
         let review_recs = txn.reviews_of(id, 0, NEWEST_REVIEWS)?;
         let review_views = review_recs
@@ -137,9 +102,9 @@ impl Catalog {
             .iter()
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
-        let refs = load_refs(&txn, &views)?;
+        let taxonomy = txn.taxonomy()?;
         let mut tags = vec![tag::list_scope(&q.filter)];
-        let items = product_items(&views, &ratings, &refs, &mut tags)?;
+        let items = product_items(&views, &ratings, &taxonomy, &mut tags);
         Ok(Computed {
             body: json::to_vec(&Paged {
                 data: items,

@@ -4,7 +4,7 @@
 
 use super::cached::tag;
 use super::json::{self, Data};
-use super::reads::{load_refs, product_items};
+use super::reads::product_items;
 use super::{Catalog, CatalogError, CatalogResult};
 use crate::cache::Computed;
 use crate::domain::listing::{PageMeta, RatingSummary};
@@ -359,10 +359,10 @@ impl Catalog {
             .iter()
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
-        let refs = load_refs(&txn, &views)?;
+        let taxonomy = txn.taxonomy()?;
         // Hits change with the index generation, which is in the cache key.
         let mut tags = vec![tag::synonyms()];
-        let items = product_items(&views, &ratings, &refs, &mut tags)?;
+        let items = product_items(&views, &ratings, &taxonomy, &mut tags);
         let data = items
             .into_iter()
             .zip(&views)

@@ -13,7 +13,10 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 /// only to checkpoint the log; `"position"` → number of committed
 /// transactions that changed anything (the replication position: a
 /// follower that applied a leader's commits up to `P` holds exactly the
-/// leader's data at `P`; served as `X-Generation`).
+/// leader's data at `P`; served as `X-Generation`); `"taxonomy"` → a
+/// random token renewed by every commit that writes a brand or category
+/// record (the stamp of the in-memory taxonomy, see
+/// `catalog::taxonomy`).
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The layout version this build reads and writes.
@@ -27,6 +30,8 @@ pub(crate) const WAL_SEQ: &str = "wal_seq";
 const CHECKPOINTS: &str = "checkpoints";
 /// Commits that changed anything (see [`META`]).
 const POSITION: &str = "position";
+/// The taxonomy's token (see [`META`]).
+const TAXONOMY: &str = "taxonomy";
 
 /// Records the schema version in a new file; `Ok(Some(found))` when the file
 /// holds another version.
@@ -95,6 +100,46 @@ pub(crate) fn next_position(tables: &Tables) -> StoreResult<u64> {
     let next = meta.get(POSITION)?.map_or(0, |g| g.value()) + 1;
     meta.insert(POSITION, next)?;
     Ok(next)
+}
+
+/// The taxonomy token a transaction sees (0 in a file that never had one).
+pub(crate) fn taxonomy_token(meta: &impl ReadableTable<&'static str, u64>) -> StoreResult<u64> {
+    Ok(meta.get(TAXONOMY)?.map_or(0, |g| g.value()))
+}
+
+/// A token unlike `old` and unlike "none" (0). Random rather than counted,
+/// so that two different taxonomies never share a token, whatever file or
+/// leader they came from.
+fn fresh_token(old: u64) -> u64 {
+    loop {
+        let token = rand::random::<u64>();
+        if token != 0 && token != old {
+            return token;
+        }
+    }
+}
+
+/// Gives the taxonomy a new token in this transaction: readers of the
+/// snapshot it commits will not take an in-memory taxonomy built before.
+pub(crate) fn renew_taxonomy_token(tables: &Tables) -> StoreResult<()> {
+    let mut meta = tables.open(META)?;
+    let old = meta.get(TAXONOMY)?.map_or(0, |g| g.value());
+    meta.insert(TAXONOMY, fresh_token(old))?;
+    Ok(())
+}
+
+/// [`renew_taxonomy_token`] for a transaction that applies someone else's
+/// changes (replication), unless they renewed it already (`before`: the
+/// token when the transaction began).
+pub(crate) fn ensure_taxonomy_token_renewed(
+    txn: &redb::WriteTransaction,
+    before: u64,
+) -> StoreResult<()> {
+    let mut meta = txn.open_table(META)?;
+    if taxonomy_token(&meta)? == before {
+        meta.insert(TAXONOMY, fresh_token(before))?;
+    }
+    Ok(())
 }
 
 /// Records the batch sequence number a transaction commits.

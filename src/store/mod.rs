@@ -46,6 +46,7 @@ pub(crate) mod writer;
 pub use catalog::listing::{Plan, ProductHit, ProductPage};
 pub use catalog::read::TableCounts;
 pub use catalog::records::{BrandRec, CategoryRec, ProductRec, ReviewRec, ReviewerRec};
+pub use catalog::taxonomy::Taxonomy;
 pub use catalog::views::{BrandView, CategoryView, ProductView, ReviewView, ReviewerView};
 pub use catalog::write::{CatalogChanges, CatalogWriter};
 pub use codec::{Rec, Record};
@@ -93,6 +94,8 @@ struct Inner {
     /// A follower's store: every write is refused (`StoreError::ReadOnly`);
     /// only commits applied from the leader change it.
     read_only: std::sync::atomic::AtomicBool,
+    /// Brands and categories decoded in memory (see `catalog::taxonomy`).
+    taxonomy: catalog::taxonomy::TaxonomySlot,
     /// The writer thread's queue and handle; `None` once closed.
     writer: Mutex<Option<(writer::Queue, std::thread::JoinHandle<()>)>>,
 }
@@ -219,6 +222,7 @@ impl Store {
                 counters,
                 position,
                 read_only: std::sync::atomic::AtomicBool::new(false),
+                taxonomy: Default::default(),
                 writer: Mutex::new(Some((tx, thread))),
             }),
         })
@@ -293,7 +297,10 @@ impl Store {
     /// A consistent snapshot for reading.
     pub fn read(&self) -> StoreResult<ReadTxn> {
         LOOKUPS.with(|c| c.set(c.get() + 1));
-        Ok(ReadTxn::new(self.inner.db.begin_read()?))
+        Ok(ReadTxn::new(
+            self.inner.db.begin_read()?,
+            self.inner.taxonomy.clone(),
+        ))
     }
 
     fn submit<T, E, F>(&self, f: F, sync: bool) -> tokio::sync::oneshot::Receiver<Result<T, E>>

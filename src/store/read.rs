@@ -7,18 +7,22 @@
 //! (`catalog::read`, `search_settings`).
 
 use super::catalog::read::RecordTables;
+use super::catalog::taxonomy::TaxonomySlot;
 
 pub struct ReadTxn {
     pub(crate) txn: redb::ReadTransaction,
     /// The catalogue's record tables, opened on first use.
     pub(crate) catalog: RecordTables,
+    /// The store's shared in-memory taxonomy (see `catalog::taxonomy`).
+    pub(crate) taxonomy_slot: TaxonomySlot,
 }
 
 impl ReadTxn {
-    pub(crate) fn new(txn: redb::ReadTransaction) -> Self {
+    pub(crate) fn new(txn: redb::ReadTransaction, taxonomy_slot: TaxonomySlot) -> Self {
         ReadTxn {
             txn,
             catalog: RecordTables::default(),
+            taxonomy_slot,
         }
     }
 }

@@ -85,6 +85,7 @@ impl Store {
         };
         let txn = self.inner.db.begin_write()?;
         let at = meta::Facts::in_write(&txn)?.position;
+        let token = meta::taxonomy_token(&txn.open_table(meta::META)?)?;
         for (i, c) in commits.iter().enumerate() {
             if c.position != at + 1 + i as u64 {
                 let _ = txn.abort();
@@ -109,6 +110,14 @@ impl Store {
                 "after applying up to {} the data says position {now}",
                 last.position
             )));
+        }
+        let taxonomy_changed = commits.iter().any(|c| {
+            !c.changes.catalog.brands.is_empty() || !c.changes.catalog.categories.is_empty()
+        });
+        // A leader that predates the token does not renew it.
+        if taxonomy_changed && let Err(e) = meta::ensure_taxonomy_token_renewed(&txn, token) {
+            let _ = txn.abort();
+            return Err(e);
         }
         txn.commit()?;
         self.inner
@@ -142,10 +151,14 @@ impl Store {
         let txn = self.inner.db.begin_write()?;
         let result = (|| {
             let mut products = product_ids(&txn)?;
+            let token = meta::taxonomy_token(&txn.open_table(meta::META)?)?;
             wal::clear_all(&txn)?;
             for part in parts {
                 wal::replay(&txn, &part?)?;
             }
+            // The same token with other records (a leader that predates it,
+            // or a stranger) must not let readers keep the old taxonomy.
+            meta::ensure_taxonomy_token_renewed(&txn, token)?;
             products.extend(product_ids(&txn)?);
             let facts = meta::Facts::in_write(&txn)?;
             Ok::<_, StoreError>((products, facts.position, facts.generation))
@@ -303,6 +316,9 @@ mod tests {
         brand(&leader, "b1", "Acme Renamed");
         let commits: Vec<ReplicatedCommit> = rec.0.lock().unwrap().iter().map(replicated).collect();
         assert_eq!(commits.len(), 2);
+        // The follower's shared taxonomy, built before the commits arrive.
+        let joined = follower.read().unwrap().taxonomy().unwrap();
+        assert_eq!(joined.brand("b1").unwrap().title, "Acme");
         // A gap is refused and changes nothing.
         assert!(follower.apply_replicated(&commits[1..]).is_err());
         assert_eq!(follower.position(), info.position);
@@ -310,6 +326,11 @@ mod tests {
         assert_eq!(applied.position, leader.position());
         assert!(applied.changes.catalog.brands.contains("b2"));
         assert_eq!(rows(&follower), rows(&leader));
+        // The leader's commits renewed the taxonomy token (their rows are
+        // equal, token included); the follower's readers join the new titles.
+        let joined = follower.read().unwrap().taxonomy().unwrap();
+        assert_eq!(joined.brand("b1").unwrap().title, "Acme Renamed");
+        assert_eq!(joined.brand("b2").unwrap().title, "Bolt");
         // Applying them again is a gap too (they are behind).
         assert!(follower.apply_replicated(&commits).is_err());
         // Writes of its own are refused once read-only.
@@ -342,11 +363,15 @@ mod tests {
         .unwrap();
         let rec = Arc::new(Recorder::default());
         b.set_commit_listener(rec.clone());
+        assert!(b.read().unwrap().taxonomy().unwrap().brand("zz").is_some());
         let commit = b.replace_all(&mut parts.into_iter().map(Ok)).unwrap();
         assert!(commit.changes.replaced);
         assert_eq!(commit.position, a.position());
         assert_eq!(b.position(), a.position());
         assert_eq!(rows(&b), rows(&a));
         assert_eq!(rec.0.lock().unwrap().len(), 1);
+        let joined = b.read().unwrap().taxonomy().unwrap();
+        assert!(joined.brand("zz").is_none());
+        assert_eq!(joined.brand("b1").unwrap().title, "Acme");
     }
 }

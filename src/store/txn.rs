@@ -175,6 +175,9 @@ impl WriteTxn {
         let generation =
             meta::next_generation(&self.tables, !changes.catalog.search_products.is_empty())?;
         let position = meta::next_position(&self.tables)?;
+        if !changes.catalog.brands.is_empty() || !changes.catalog.categories.is_empty() {
+            meta::renew_taxonomy_token(&self.tables)?;
+        }
         if let Some(seq) = seq {
             meta::set_wal_seq(&self.tables, seq)?;
         }

@@ -7,12 +7,14 @@
 //! (how values are encoded and versioned); README "Design" summarises them.
 //! Writes go through [`write::CatalogWriter`], the catalogue's part of the
 //! shared write transaction; reads are methods of `ReadTxn` ([`read`],
-//! [`listing`]) returning zero-copy [`views`].
+//! [`listing`]) returning zero-copy [`views`], and [`taxonomy`]: brands and
+//! categories decoded in memory for joins, stamped per snapshot.
 
 pub(crate) mod index;
 pub(crate) mod listing;
 pub(crate) mod read;
 pub mod records;
 pub(crate) mod tables;
+pub mod taxonomy;
 pub(crate) mod views;
 pub(crate) mod write;
