@@ -492,11 +492,11 @@ impl ResponseCache {
         self.counts[kind.index()].misses.fetch_add(1, Relaxed);
         let ticket = Ticket(self.epoch.load(SeqCst));
         let c = compute()?;
-        let mut tags: Vec<(u32, u64)> = c
-            .tags
-            .iter()
-            .map(|t| (t.slot() as u32, 0))
-            .collect::<Vec<_>>();
+        // Tag versions matter only to an entry that is kept.
+        let mut tags: Vec<(u32, u64)> = match self.map {
+            Some(_) => c.tags.iter().map(|t| (t.slot() as u32, 0)).collect(),
+            None => Vec::new(),
+        };
         tags.sort_unstable();
         tags.dedup();
         for (slot, v) in &mut tags {

@@ -43,7 +43,7 @@ pub struct Paged<T> {
 pub fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
     // Our DTOs hold strings, numbers and booleans only (finite floats):
     // serializing them to memory cannot fail.
-    serde_json::to_vec(value).expect("response DTOs always serialize")
+    sonic_rs::to_vec(value).expect("response DTOs always serialize")
 }
 
 fn cents(c: u64) -> f64 {

@@ -59,8 +59,8 @@ type IndexTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// The comparison key of an entry under `sort`: smaller comes first. Ends with
 /// the id, so equal keys mean the same product.
-fn merge_key(sort: ProductSort, p: &Payload, id: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(24 + id.len());
+fn merge_key(sort: ProductSort, p: &Payload, id: &[u8]) -> MergeKey {
+    let mut k = MergeKey::new();
     match sort {
         ProductSort::Featured => {
             k.push(!p.featured as u8);
@@ -75,8 +75,13 @@ fn merge_key(sort: ProductSort, p: &Payload, id: &[u8]) -> Vec<u8> {
     k
 }
 
+/// Sort key and id inline: every index entry a page reads makes one, and a
+/// heap allocation each was a measurable part of an uncached list page.
+/// (Ids are at most `MAX_ID_LEN` = 64 bytes; a longer one spills.)
+type MergeKey = smallvec::SmallVec<[u8; 88]>;
+
 struct Item {
-    key: Vec<u8>,
+    key: MergeKey,
     id_len: usize,
     rating: RatingSummary,
 }
@@ -243,7 +248,6 @@ impl ReadTxn {
         }
 
         let counts = self.txn.open_table(PRODUCT_COUNTS)?;
-        let by_price = self.txn.open_table(BY_PRICE)?;
         let mut scope_size = 0;
         for part in &partitions {
             scope_size += counter(&counts, part, keys::TOTAL_LEVEL, 0)?;
@@ -255,7 +259,12 @@ impl ReadTxn {
         // them from the price sub-range (which also counts them). The choice
         // uses an upper bound (the range widened to whole dollars, counted from
         // buckets only), so a selective range is not scanned twice.
-        if let Some((lo, hi)) = price
+        // Only a price range reads it (opening a table is a lookup too).
+        let by_price = match price {
+            Some(_) => Some(self.txn.open_table(BY_PRICE)?),
+            None => None,
+        };
+        if let (Some((lo, hi)), Some(by_price)) = (price, &by_price)
             && !price_sort
             && limit > 0
         {
@@ -268,7 +277,7 @@ impl ReadTxn {
                             (lo / 100 * 100, (hi / 100 * 100 + 99).min(Price::MAX_CENTS));
                         let mut n = 0;
                         for part in &partitions {
-                            n += count_price_range(&counts, &by_price, part, wlo, whi)?;
+                            n += count_price_range(&counts, by_price, part, wlo, whi)?;
                         }
                         n
                     } else {
@@ -278,23 +287,23 @@ impl ReadTxn {
                 }
             };
             if gather {
-                return self.gather(&by_price, &partitions, sort, lo, hi, offset, limit);
+                return self.gather(by_price, &partitions, sort, lo, hi, offset, limit);
             }
         }
 
-        let total = match price {
-            None => scope_size,
-            Some((lo, hi)) => {
+        let total = match (price, &by_price) {
+            (Some((lo, hi)), Some(by_price)) => {
                 let mut n = 0;
                 for part in &partitions {
                     n += if scope.has_price_buckets() {
-                        count_price_range(&counts, &by_price, part, lo, hi)?
+                        count_price_range(&counts, by_price, part, lo, hi)?
                     } else {
-                        count_exact(&by_price, part, lo, hi + 1)?
+                        count_exact(by_price, part, lo, hi + 1)?
                     };
                 }
                 n
             }
+            _ => scope_size,
         };
         if total == 0 || offset >= total || limit == 0 {
             return Ok(ProductPage {
