@@ -38,6 +38,8 @@ pub(crate) mod meta;
 pub(crate) mod read;
 pub(crate) mod search_settings;
 pub mod snapshot;
+#[cfg(test)]
+pub(crate) mod test_records;
 pub(crate) mod txn;
 pub(crate) mod undo;
 pub(crate) mod wal;

@@ -358,44 +358,11 @@ pub(super) type Queue = Sender<Msg>;
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::Category;
     use crate::domain::listing::{ProductFilter, ProductSort};
-    use crate::domain::{Brand, Category, Discount, Id, Price, Product, Timestamp};
+    use crate::store::test_records::{brand, id, product};
     use crate::store::{Commit, CommitListener, Store, StoreError};
     use std::sync::{Arc, Mutex, mpsc};
-
-    fn id(s: &str) -> Id {
-        Id::parse(s).unwrap()
-    }
-
-    fn brand(i: &str, title: &str) -> Brand {
-        Brand {
-            id: id(i),
-            title: title.into(),
-            description: String::new(),
-            logo: None,
-        }
-    }
-
-    fn product(i: &str, cents: u64) -> Product {
-        let t = Timestamp::from_millis(1_000).unwrap();
-        Product {
-            id: id(i),
-            title: format!("Product {i}"),
-            description: String::new(),
-            images: vec![],
-            keywords: vec![],
-            price: Price::from_cents(cents).unwrap(),
-            discount: Discount::new(0.0).unwrap(),
-            stock: 1,
-            is_physical: true,
-            is_available: true,
-            is_featured: false,
-            brand_id: id("b1"),
-            category_ids: vec![id("c1")],
-            created_at: t,
-            updated_at: t,
-        }
-    }
 
     type TestWrite = Box<dyn FnOnce(&mut crate::store::WriteTxn) -> Result<(), String> + Send>;
 

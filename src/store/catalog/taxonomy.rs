@@ -99,53 +99,10 @@ impl ReadTxn {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::{Brand, Category, Discount, Id, Price, Product, Timestamp};
+    use crate::store::test_records::{brand, category, product};
     use crate::store::{Store, meta};
     use redb::ReadableDatabase;
     use std::sync::Arc;
-
-    fn id(s: &str) -> Id {
-        Id::parse(s).unwrap()
-    }
-
-    fn brand(i: &str, title: &str) -> Brand {
-        Brand {
-            id: id(i),
-            title: title.into(),
-            description: String::new(),
-            logo: None,
-        }
-    }
-
-    fn category(i: &str, title: &str) -> Category {
-        Category {
-            id: id(i),
-            title: title.into(),
-            description: String::new(),
-            parent_id: None,
-        }
-    }
-
-    fn product(i: &str) -> Product {
-        let t = Timestamp::from_millis(1_000).unwrap();
-        Product {
-            id: id(i),
-            title: format!("Product {i}"),
-            description: String::new(),
-            images: vec![],
-            keywords: vec![],
-            price: Price::from_cents(1_000).unwrap(),
-            discount: Discount::new(0.0).unwrap(),
-            stock: 1,
-            is_physical: true,
-            is_available: true,
-            is_featured: false,
-            brand_id: id("b1"),
-            category_ids: vec![id("c1")],
-            created_at: t,
-            updated_at: t,
-        }
-    }
 
     fn title_of(store: &Store, b: &str) -> Option<String> {
         let t = store.read().unwrap().taxonomy().unwrap();
@@ -171,7 +128,7 @@ mod tests {
 
         // A write that touches no brand or category keeps the shared copy.
         store
-            .write_blocking(|tx| tx.catalog().put_product(&product("p1")))
+            .write_blocking(|tx| tx.catalog().put_product(&product("p1", 1_000)))
             .unwrap();
         let after_product = store.read().unwrap().taxonomy().unwrap();
         assert!(Arc::ptr_eq(&shared, &after_product));
