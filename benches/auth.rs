@@ -17,7 +17,8 @@ mod common;
 use common::load::{Server, free_port};
 use common::median_range;
 use serde_json::{Value, json};
-use shopd::accounts::{Accounts, AccountsSettings, password};
+use shopd::accounts::{Accounts, password};
+use shopd::config::accounts::AccountsSettings;
 use shopd::domain::account::{Credentials, Email, Password, Registration};
 use shopd::jobs::Jobs;
 use shopd::store::Store;
@@ -193,7 +194,7 @@ fn main() {
         password::MEMORY_KIB,
         password::ITERATIONS,
         password::PARALLELISM,
-        password::Hasher::default_threads(),
+        shopd::config::accounts::default_hash_threads(),
     );
 
     // Per-request authentication cost, in process.

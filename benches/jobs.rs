@@ -14,10 +14,13 @@ mod common;
 use common::median_range;
 
 use shopd::catalog::Catalog;
+use shopd::config::jobs::{JobsSettings, QueueSettings};
+use shopd::config::mail::MailSettings;
 use shopd::domain::Timestamp;
+use shopd::domain::job::NOTIFICATIONS;
 use shopd::domain::job::NewJob;
-use shopd::jobs::mail::{EmailJob, MailSettings, Mailer};
-use shopd::jobs::{Jobs, JobsSettings, KIND_EMAIL, KIND_NOOP, NOTIFICATIONS, QueueSettings};
+use shopd::jobs::mail::{EmailJob, Mailer};
+use shopd::jobs::{Jobs, KIND_EMAIL, KIND_NOOP};
 use shopd::services::Services;
 use shopd::store::{Store, StoreError};
 use std::fmt::Write as _;
@@ -88,8 +91,10 @@ fn throughput(rt: &tokio::runtime::Runtime, kind: &str, n: u64, concurrency: usi
     let accounts =
         shopd::accounts::Accounts::local(store.clone(), jobs.clone(), dir.path()).unwrap();
     let orders = shopd::orders::Orders::local(store.clone(), jobs.clone(), dir.path()).unwrap();
-    let replication =
-        shopd::replication::Replication::local(store.clone(), dir.path().to_path_buf());
+    let replication = shopd::replication::Replication::local(
+        store.clone(),
+        &shopd::config::DataDir::new(dir.path()),
+    );
     let services = Services::new(catalog, jobs.clone(), accounts, orders, replication);
     let start = Instant::now();
     rt.block_on(async {

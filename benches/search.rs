@@ -111,8 +111,10 @@ fn main() {
             .unwrap();
     let orders =
         shopd::orders::Orders::local(catalog.store().clone(), jobs.clone(), work.path()).unwrap();
-    let replication =
-        shopd::replication::Replication::local(catalog.store().clone(), work.path().to_path_buf());
+    let replication = shopd::replication::Replication::local(
+        catalog.store().clone(),
+        &shopd::config::DataDir::new(work.path()),
+    );
     let _services =
         shopd::services::Services::new(catalog.clone(), jobs, accounts, orders, replication);
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,8 +1,12 @@
-//! Command-line interface (clap). Flags also read `SHOPD_*` environment
-//! variables; see `configuration` for how they layer over the config file.
+//! Command-line interface (clap). The settings' flags (and their `SHOPD_*`
+//! variables) are declared by the configuration's sections (`config`), which
+//! also read them from the TOML file; this module adds the commands and
+//! their own arguments.
 
-use crate::configuration::Overrides;
+use crate::config::{CommonRaw, Raw, ServeRaw};
 use clap::{Args, Parser, Subcommand};
+#[cfg(test)]
+use std::path::Path;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -15,15 +19,8 @@ pub struct Cli {
     /// Optional TOML configuration file.
     #[arg(long, global = true, env = "SHOPD_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Where shopd keeps its data.
-    #[arg(long, global = true, env = "SHOPD_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Log format: text or json.
-    #[arg(long, global = true, env = "SHOPD_LOG_FORMAT")]
-    pub log_format: Option<String>,
-    /// Log filter, e.g. info or shopd=debug (RUST_LOG wins when set).
-    #[arg(long, global = true, env = "SHOPD_LOG_LEVEL")]
-    pub log_level: Option<String>,
+    #[command(flatten)]
+    pub common: CommonRaw,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -73,149 +70,8 @@ pub struct AdminCreateArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "SHOPD_LISTEN")]
-    pub listen: Option<String>,
-    /// Accept-queue length of the listening socket (default 4096; the
-    /// kernel caps it at net.core.somaxconn).
-    #[arg(long, env = "SHOPD_BACKLOG")]
-    pub backlog: Option<u32>,
-    /// On an empty data dir, import the embedded demo catalogue first.
-    #[arg(long, env = "SHOPD_DEMO")]
-    pub demo: bool,
-    /// Bearer token that admin writes must present.
-    #[arg(long, env = "SHOPD_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
-    /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "SHOPD_WORKERS")]
-    pub workers: Option<usize>,
-    /// Largest accepted request body in bytes.
-    #[arg(long, env = "SHOPD_BODY_LIMIT")]
-    pub body_limit: Option<usize>,
-    /// Longest request target (path and query) in bytes; longer gets 414 (default 8192).
-    #[arg(long, env = "SHOPD_MAX_URI_BYTES")]
-    pub max_uri_bytes: Option<usize>,
-    /// Most bytes of request headers together; more gets 431 (default 32768).
-    #[arg(long, env = "SHOPD_MAX_HEADER_BYTES")]
-    pub max_header_bytes: Option<usize>,
-    /// Open connections held at most, over all workers; more wait in the accept queue (default 100000).
-    #[arg(long, env = "SHOPD_MAX_CONNECTIONS")]
-    pub max_connections: Option<usize>,
-    /// Seconds an idle keep-alive connection stays open (default 15; 0 = no keep-alive).
-    #[arg(long, env = "SHOPD_KEEP_ALIVE_SECS")]
-    pub keep_alive_secs: Option<u64>,
-    /// Seconds a new connection has to send its first request head; slower gets 408 (default 5).
-    #[arg(long, env = "SHOPD_HEAD_TIMEOUT_SECS")]
-    pub head_timeout_secs: Option<u64>,
-    /// Seconds a client has to send a request body; slower gets 408 (default 30).
-    #[arg(long, env = "SHOPD_BODY_TIMEOUT_SECS")]
-    pub body_timeout_secs: Option<u64>,
-    /// Bytes of rendered responses to keep in memory (default 64 MiB; 0 = off).
-    #[arg(long, env = "SHOPD_CACHE_BYTES")]
-    pub cache_bytes: Option<u64>,
-    /// Seconds a cached product detail or reviews page is served (default 1800).
-    #[arg(long, env = "SHOPD_CACHE_TTL_DETAIL")]
-    pub cache_ttl_detail: Option<u64>,
-    /// Seconds a cached product list or search is served (default 600).
-    #[arg(long, env = "SHOPD_CACHE_TTL_LIST")]
-    pub cache_ttl_list: Option<u64>,
-    /// Seconds cached brands and categories are served (default 3600).
-    #[arg(long, env = "SHOPD_CACHE_TTL_TAXONOMY")]
-    pub cache_ttl_taxonomy: Option<u64>,
-    /// Serve GET /bench/ceiling, a fixed body for load-test ceilings.
-    #[arg(long, env = "SHOPD_BENCH_CEILING")]
-    pub bench_ceiling: bool,
-    /// Where mail goes: smtp://user:pass@host:587 (STARTTLS), smtps://…:465,
-    /// smtp://127.0.0.1:2525?tls=none. Default: .eml files in DATA_DIR/outbox.
-    #[arg(long, env = "SHOPD_SMTP_URL", hide_env_values = true)]
-    pub smtp_url: Option<String>,
-    /// The From: of every message, e.g. "Shop <shop@example.com>".
-    #[arg(long, env = "SHOPD_MAIL_FROM")]
-    pub mail_from: Option<String>,
-    /// The shop's public address, for links in mail (verify, reset);
-    /// default http://LISTEN.
-    #[arg(long, env = "SHOPD_PUBLIC_URL")]
-    pub public_url: Option<String>,
-    /// JWT signing keys, one `kid base64url-secret` per line, the first
-    /// signs (default: DATA_DIR/jwt.keys, generated on first start).
-    #[arg(long, env = "SHOPD_JWT_KEY_FILE")]
-    pub jwt_key_file: Option<PathBuf>,
-    /// Catalogue reads and search per client IP: N/PERIOD (100/min,
-    /// 5/5min, 10/30s) or off. Default 100/min.
-    #[arg(long, env = "SHOPD_RATE_LIMIT_API")]
-    pub rate_limit_api: Option<String>,
-    /// Sign-in, registration, password reset per client IP and per email:
-    /// N/PERIOD or off. Default 5/5min.
-    #[arg(long, env = "SHOPD_RATE_LIMIT_AUTH")]
-    pub rate_limit_auth: Option<String>,
-    /// Writes per account, API key or admin token: N/PERIOD or off.
-    /// Default 20/min.
-    #[arg(long, env = "SHOPD_RATE_LIMIT_WRITE")]
-    pub rate_limit_write: Option<String>,
-    /// Checkouts per account: N/PERIOD or off. Default 10/10min.
-    #[arg(long, env = "SHOPD_RATE_LIMIT_CHECKOUT")]
-    pub rate_limit_checkout: Option<String>,
-    /// Reverse proxies whose X-Forwarded-For names the client:
-    /// comma-separated addresses or CIDR blocks (10.0.0.0/8,::1).
-    #[arg(long, env = "SHOPD_TRUSTED_PROXIES")]
-    pub trusted_proxies: Option<String>,
-    /// Browser origins allowed to call the API (CORS, with credentials):
-    /// comma-separated, e.g. https://shop.example.com. Default: none.
-    #[arg(long, env = "SHOPD_CORS_ORIGINS")]
-    pub cors_origins: Option<String>,
-    /// Send Strict-Transport-Security with this max-age in seconds (only
-    /// behind TLS). Default: not sent.
-    #[arg(long, env = "SHOPD_HSTS_MAX_AGE")]
-    pub hsts_max_age: Option<u64>,
-    /// Flat shipping charged per order (default 4.99).
-    #[arg(long, env = "SHOPD_SHIPPING")]
-    pub shipping: Option<String>,
-    /// Tax rate in percent on the discounted subtotal, e.g. 19 or 7.5
-    /// (default 0).
-    #[arg(long, env = "SHOPD_TAX_RATE")]
-    pub tax_rate: Option<String>,
-    /// The payment provider's webhook secret (HMAC-SHA256 signatures of
-    /// POST /api/v1/payments/webhook). Without it card payments cannot be
-    /// confirmed.
-    #[arg(long, env = "SHOPD_PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]
-    pub payment_webhook_secret: Option<String>,
-    /// Turns on the leader side of replication: followers (and `backup
-    /// create --from`) must present this token. Without it replication is
-    /// off.
-    #[arg(long, env = "SHOPD_REPLICATION_TOKEN", hide_env_values = true)]
-    pub replication_token: Option<String>,
-    /// Run as a read-only follower of the leader at this URL
-    /// (http://leader:8080); needs --replication-token.
-    #[arg(long, env = "SHOPD_FOLLOW")]
-    pub follow: Option<String>,
-    /// How often a follower asks its leader for new commits (default 1s).
-    #[arg(long, env = "SHOPD_FOLLOW_INTERVAL")]
-    pub follow_interval: Option<String>,
-    /// A follower further behind than this answers 503 on /ready
-    /// (default 10s).
-    #[arg(long, env = "SHOPD_FOLLOW_MAX_LAG")]
-    pub follow_max_lag: Option<String>,
-    /// What a follower answers to a write: redirect (307 to the leader,
-    /// default) or reject (503 read_only).
-    #[arg(long, env = "SHOPD_FOLLOWER_WRITES")]
-    pub follower_writes: Option<String>,
-    /// Bytes of recent commits a leader keeps for its followers (default
-    /// 64 MiB); a follower further behind bootstraps again.
-    #[arg(long, env = "SHOPD_REPLICATION_LOG_BYTES")]
-    pub replication_log_bytes: Option<u64>,
-    /// Age of the oldest commit a leader keeps for its followers (default
-    /// 10m).
-    #[arg(long, env = "SHOPD_REPLICATION_LOG_AGE")]
-    pub replication_log_age: Option<String>,
-    /// Take scheduled backups to this directory or s3://bucket/prefix.
-    #[arg(long, env = "SHOPD_BACKUP_TO")]
-    pub backup_to: Option<String>,
-    /// How often scheduled backups run (default 1h).
-    #[arg(long, env = "SHOPD_BACKUP_EVERY")]
-    pub backup_every: Option<String>,
-    /// Scheduled backups kept; older ones are deleted (default 7).
-    #[arg(long, env = "SHOPD_BACKUP_KEEP")]
-    pub backup_keep: Option<usize>,
+    #[command(flatten)]
+    pub settings: ServeRaw,
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,58 +149,92 @@ pub struct GenArgs {
 }
 
 impl Cli {
-    /// The configuration inputs this invocation gave.
-    pub fn overrides(&self) -> Overrides {
-        let mut o = Overrides {
-            config_file: self.config.clone(),
-            data_dir: self.data_dir.clone(),
-            log_format: self.log_format.clone(),
-            log_level: self.log_level.clone(),
-            ..Overrides::default()
-        };
-        if let Command::Serve(s) = &self.command {
-            o.listen = s.listen.clone();
-            o.backlog = s.backlog;
-            o.demo = s.demo;
-            o.admin_token = s.admin_token.clone();
-            o.workers = s.workers;
-            o.body_limit = s.body_limit;
-            o.max_uri_bytes = s.max_uri_bytes;
-            o.max_header_bytes = s.max_header_bytes;
-            o.max_connections = s.max_connections;
-            o.keep_alive_secs = s.keep_alive_secs;
-            o.head_timeout_secs = s.head_timeout_secs;
-            o.body_timeout_secs = s.body_timeout_secs;
-            o.cache_bytes = s.cache_bytes;
-            o.cache_ttl_detail_secs = s.cache_ttl_detail;
-            o.cache_ttl_list_secs = s.cache_ttl_list;
-            o.cache_ttl_taxonomy_secs = s.cache_ttl_taxonomy;
-            o.bench_ceiling = s.bench_ceiling;
-            o.smtp_url = s.smtp_url.clone();
-            o.mail_from = s.mail_from.clone();
-            o.public_url = s.public_url.clone();
-            o.jwt_key_file = s.jwt_key_file.clone();
-            o.rate_limit_api = s.rate_limit_api.clone();
-            o.rate_limit_auth = s.rate_limit_auth.clone();
-            o.rate_limit_write = s.rate_limit_write.clone();
-            o.rate_limit_checkout = s.rate_limit_checkout.clone();
-            o.trusted_proxies = s.trusted_proxies.clone();
-            o.cors_origins = s.cors_origins.clone();
-            o.hsts_max_age_secs = s.hsts_max_age;
-            o.shipping = s.shipping.clone();
-            o.tax_rate = s.tax_rate.clone();
-            o.payment_webhook_secret = s.payment_webhook_secret.clone();
-            o.replication_token = s.replication_token.clone();
-            o.follow = s.follow.clone();
-            o.follow_interval = s.follow_interval.clone();
-            o.follow_max_lag = s.follow_max_lag.clone();
-            o.follower_writes = s.follower_writes.clone();
-            o.replication_log_bytes = s.replication_log_bytes;
-            o.replication_log_age = s.replication_log_age.clone();
-            o.backup_to = s.backup_to.clone();
-            o.backup_every = s.backup_every.clone();
-            o.backup_keep = s.backup_keep;
+    /// The settings this invocation gave (flags over variables); the
+    /// configuration puts them over the file's.
+    pub fn settings(&self) -> Raw {
+        Raw {
+            common: self.common.clone(),
+            serve: match &self.command {
+                Command::Serve(s) => s.settings.clone(),
+                _ => ServeRaw::default(),
+            },
         }
-        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "shopd",
+            "--data-dir",
+            "/tmp/x",
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:9",
+            "--cache-ttl-list",
+            "30",
+        ])
+        .unwrap();
+        let raw = cli.settings();
+        assert_eq!(raw.common.data_dir.as_deref(), Some(Path::new("/tmp/x")));
+        assert!(raw.serve.demo);
+        assert_eq!(raw.serve.http.listen.as_deref(), Some("127.0.0.1:9"));
+        assert_eq!(raw.serve.cache.cache_ttl_list, Some(30));
+    }
+
+    /// `docs/guide/configuration.md`'s reference table names every flag
+    /// with its variable, and every file key, and nothing else.
+    #[test]
+    fn the_configuration_reference_lists_every_setting() {
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide/configuration.md"),
+        )
+        .unwrap();
+        let table = doc
+            .split("<!-- config-reference:start -->")
+            .nth(1)
+            .and_then(|t| t.split("<!-- config-reference:end -->").next())
+            .expect("the reference table's markers");
+        // The first `code` of a cell, or "—".
+        let code = |cell: &str| -> String { cell.split('`').nth(1).unwrap_or("—").to_string() };
+        let mut documented_flags = std::collections::BTreeSet::new();
+        let mut documented_keys = std::collections::BTreeSet::new();
+        for row in table.lines().filter(|l| l.starts_with("| ")) {
+            let cells: Vec<&str> = row.trim_matches('|').split(" | ").collect();
+            if cells.len() < 5 || cells[0].trim() == "Flag" {
+                continue;
+            }
+            let flag = code(cells[0]);
+            if flag != "—" {
+                let name = flag.split_whitespace().next().unwrap().to_string();
+                documented_flags.insert((name, code(cells[1])));
+            }
+            let key = code(cells[2]);
+            if key != "—" {
+                documented_keys.insert(key.split('.').next().unwrap().to_string());
+            }
+        }
+        let mut flags = std::collections::BTreeSet::new();
+        let command = Cli::command();
+        let serve = command.find_subcommand("serve").unwrap();
+        for arg in command.get_arguments().chain(serve.get_arguments()) {
+            let (Some(long), Some(env)) = (arg.get_long(), arg.get_env()) else {
+                continue;
+            };
+            flags.insert((format!("--{long}"), env.to_string_lossy().into_owned()));
+        }
+        assert_eq!(documented_flags, flags, "flags and variables");
+        let keys: std::collections::BTreeSet<String> = crate::config::file_keys()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(documented_keys, keys, "file keys");
     }
 }

@@ -33,7 +33,7 @@ pub mod breaker;
 pub mod cache;
 pub mod catalog;
 pub mod cli;
-pub mod configuration;
+pub mod config;
 pub mod domain;
 pub mod generator;
 pub mod jobs;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Parser;
 use shopd::catalog::import::{ImportOptions, sources_from_dir};
 use shopd::cli::{AdminCommand, AdminCreateArgs, BackupCommand, Cli, Command};
-use shopd::configuration::Config;
+use shopd::config::Config;
 use shopd::startup::{Application, open_catalog};
 use std::process::ExitCode;
 
@@ -16,14 +16,14 @@ mod progress;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::resolve(cli.overrides()) {
+    let config = match Config::resolve(cli.settings(), cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    shopd::telemetry::init(config.log_format, &config.log_level);
+    shopd::telemetry::init(config.log.format, &config.log.level);
     match run(cli.command, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -101,11 +101,11 @@ fn reindex(catalog: &shopd::catalog::Catalog, config: &Config) -> anyhow::Result
     let total = catalog.product_count()?;
     let bar = progress::bar(total, "products");
     let started = std::time::Instant::now();
-    let n = catalog.reindex(&config.search_dir(), &|done, _| bar.set_position(done))?;
+    let n = catalog.reindex(&config.data.search(), &|done, _| bar.set_position(done))?;
     bar.finish_and_clear();
     println!(
         "indexed {n} product(s) into {} in {:.1} s",
-        config.search_dir().display(),
+        config.data.search().display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -113,7 +113,8 @@ fn reindex(catalog: &shopd::catalog::Catalog, config: &Config) -> anyhow::Result
 
 /// `shopd backup create|list|restore`.
 fn backup(command: BackupCommand, config: &Config) -> anyhow::Result<()> {
-    use shopd::replication::backup::{self, Target};
+    use shopd::config::backups::Target;
+    use shopd::replication::backup;
     let target = |text: &str| Target::parse(text).map_err(|e| anyhow::anyhow!("{e}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -138,11 +139,11 @@ fn backup(command: BackupCommand, config: &Config) -> anyhow::Result<()> {
                         .await?
                     }
                     None => {
-                        let path = config.database_path();
+                        let path = config.data.database();
                         if !path.exists() {
                             anyhow::bail!(
                                 "{} holds no database (use --data-dir, or --from a running leader)",
-                                config.data_dir.display()
+                                config.data.path().display()
                             );
                         }
                         let store = shopd::store::Store::open(&path).with_context(|| {
@@ -151,7 +152,7 @@ fn backup(command: BackupCommand, config: &Config) -> anyhow::Result<()> {
                                 path.display()
                             )
                         })?;
-                        backup::create(&store, &config.data_dir, &dest).await?
+                        backup::create(&store, config.data.path(), &dest).await?
                     }
                 };
                 println!(
@@ -182,13 +183,14 @@ fn backup(command: BackupCommand, config: &Config) -> anyhow::Result<()> {
             }
             BackupCommand::Restore(args) => {
                 let started = std::time::Instant::now();
-                let m = backup::restore(&target(&args.src)?, args.id.as_deref(), &config.data_dir)
-                    .await?;
+                let m =
+                    backup::restore(&target(&args.src)?, args.id.as_deref(), config.data.path())
+                        .await?;
                 println!(
                     "restored {} (position {}) into {} in {:.1} s; search index built",
                     m.id(),
                     m.position,
-                    config.data_dir.display(),
+                    config.data.path().display(),
                     started.elapsed().as_secs_f64()
                 );
             }
@@ -227,8 +229,8 @@ fn admin_create(config: &Config, args: AdminCreateArgs) -> anyhow::Result<()> {
         first
     };
     let password = Password::parse(&typed).map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    let store = shopd::store::Store::open(&config.database_path())
-        .with_context(|| format!("opening {}", config.database_path().display()))?;
+    let store = shopd::store::Store::open(&config.data.database())
+        .with_context(|| format!("opening {}", config.data.database().display()))?;
     let account = shopd::accounts::create_account_blocking(&store, email, name, role, &password)?;
     println!(
         "created {} {} ({})",

@@ -18,7 +18,7 @@ use crate::api::security_headers::SecurityHeaders;
 use crate::api::{self, state::ApiState, state::HttpSettings};
 use crate::catalog::Catalog;
 use crate::catalog::import::{ImportOptions, NoProgress};
-use crate::configuration::Config;
+use crate::config::Config;
 use crate::services::Services;
 use crate::store::Store;
 use actix_web::dev::{Server, ServerHandle};
@@ -63,8 +63,16 @@ pub struct Application {
 /// Opens the catalogue in `config.data_dir`, importing the embedded demo
 /// catalogue first when `config.demo` is set and the catalogue is empty.
 pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
-    let path = config.database_path();
-    let store = Store::open_with_faults(&path, config.faults.clone())
+    open_catalog_with(config, None)
+}
+
+/// [`open_catalog`], with injected storage faults (tests of storage errors).
+fn open_catalog_with(
+    config: &Config,
+    faults: Option<Arc<crate::store::faults::FaultPlan>>,
+) -> anyhow::Result<Catalog> {
+    let path = config.data.database();
+    let store = Store::open_with_faults(&path, faults)
         .with_context(|| format!("opening {}", path.display()))?;
     let catalog = Catalog::new(store);
     if config.demo && config.replication.follow.is_none() && catalog.is_empty()? {
@@ -148,19 +156,28 @@ fn bootstrapping_server(listener: TcpListener, leader: String) -> std::io::Resul
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let listener = bind(config.listen, config.backlog)
-            .with_context(|| format!("binding {}", config.listen))?;
+        Application::build_with_faults(config, None).await
+    }
+
+    /// [`Application::build`] over a store whose I/O fails as `faults`
+    /// plans (tests of storage errors; see `store::faults`).
+    pub async fn build_with_faults(
+        config: Config,
+        faults: Option<Arc<crate::store::faults::FaultPlan>>,
+    ) -> anyhow::Result<Application> {
+        let listener = bind(config.http.listen, config.http.backlog)
+            .with_context(|| format!("binding {}", config.http.listen))?;
         let port = listener.local_addr()?.port();
         let following = config.replication.follow.clone();
         if let Some(leader) = &following
-            && !config.database_path().exists()
+            && !config.data.database().exists()
         {
             tracing::info!(leader = %leader, port, "bootstrapping from the leader");
             let placeholder = bootstrapping_server(listener.try_clone()?, leader.clone())?;
             let handle = placeholder.handle();
             let serving = tokio::spawn(placeholder);
             let done =
-                crate::replication::follower::bootstrap(&config.replication, &config.data_dir)
+                crate::replication::follower::bootstrap(&config.replication, config.data.path())
                     .await;
             handle.stop(true).await;
             let _ = serving.await;
@@ -168,41 +185,40 @@ impl Application {
         }
         let cfg = config.clone();
         let catalog = tokio::task::spawn_blocking(move || {
-            let catalog = open_catalog(&cfg)?;
+            let catalog = open_catalog_with(&cfg, faults)?;
             if cfg.replication.follow.is_some() {
                 catalog.store().set_read_only();
             }
-            let dir = cfg.search_dir();
+            let dir = cfg.data.search();
             let catalog = catalog
                 .with_search(&dir)
                 .with_context(|| format!("opening the search index in {}", dir.display()))?;
-            Ok::<_, anyhow::Error>(catalog.with_cache(cfg.cache_bytes, cfg.cache_ttls))
+            Ok::<_, anyhow::Error>(catalog.with_cache(cfg.cache.bytes, cfg.cache.ttls))
         })
         .await
         .context("opening storage")??;
         let replication = crate::replication::Replication::new(
             catalog.store().clone(),
             config.replication.clone(),
-            config.data_dir.clone(),
+            config.backups.clone(),
+            &config.data,
         );
-        let mailer =
-            crate::jobs::mail::Mailer::new(&config.mail_settings()).context("setting up mail")?;
-        let mut jobs =
-            crate::jobs::Jobs::new(catalog.store().clone(), config.jobs_settings(), mailer);
+        let mailer = crate::jobs::mail::Mailer::new(&config.mail).context("setting up mail")?;
+        let mut jobs = crate::jobs::Jobs::new(catalog.store().clone(), config.jobs.clone(), mailer);
         if let Some((every, handler)) = replication.backup_job() {
             jobs = jobs.with_periodic(crate::replication::backup::KIND_BACKUP, every, handler);
         }
         let accounts = crate::accounts::Accounts::new(
             catalog.store().clone(),
             jobs.clone(),
-            config.accounts_settings(),
+            config.accounts.clone(),
         )
         .context("setting up accounts")?;
         accounts.warm().await;
         let orders = crate::orders::Orders::new(
             catalog.store().clone(),
             jobs.clone(),
-            config.orders_settings(),
+            config.orders.clone(),
         )
         .context("setting up orders")?;
         let services = Services::new(catalog.clone(), jobs, accounts, orders, replication);
@@ -227,7 +243,7 @@ impl Application {
                 }
             }
         });
-        let ceiling = if config.bench_ceiling {
+        let ceiling = if config.http.bench_ceiling {
             let c = catalog.clone();
             Some(tokio::task::spawn_blocking(move || ceiling_body(&c)).await??)
         } else {
@@ -247,7 +263,7 @@ impl Application {
         });
         let limits = Arc::new(RateLimits::new(
             &config.rate_limits,
-            config.trusted_proxies.clone(),
+            config.http.trusted_proxies.clone(),
         ));
         let sweeping = limits.clone();
         let limit_sweeper = tokio::spawn(async move {
@@ -261,9 +277,9 @@ impl Application {
         let state = web::Data::new(ApiState {
             services: services.clone(),
             http: HttpSettings {
-                admin_token: config.admin_token.clone(),
-                body_limit: config.body_limit,
-                limits: config.http_limits,
+                admin_token: config.http.admin_token.clone(),
+                body_limit: config.http.body_limit,
+                limits: config.http.limits,
                 ceiling,
             },
             limits: limits.clone(),
@@ -272,8 +288,8 @@ impl Application {
         let live = metrics.live.clone();
         let sampler = tokio::spawn(api::live::run(live.clone(), services.clone()));
         let sessions = web::Data::new(crate::admin::session::Sessions::default());
-        let security = SecurityHeaders::new(config.hsts_max_age_secs);
-        let cors_origins = config.cors_origins.clone();
+        let security = SecurityHeaders::new(config.http.hsts_max_age_secs);
+        let cors_origins = config.http.cors_origins.clone();
         let server = HttpServer::new(move || {
             let security = security.clone();
             App::new()
@@ -300,23 +316,29 @@ impl Application {
         .on_connect(move |_, ext| {
             ext.insert(live.connection());
         })
-        .workers(config.workers)
+        .workers(config.http.workers)
         // Slow and idle clients (see `HttpLimits`): a connection that has
         // not sent its first head in time gets 408 and is closed; an idle
         // keep-alive connection is closed; past the connection limit new
         // connections wait in the accept queue.
-        .client_request_timeout(config.http_limits.head_timeout)
-        .keep_alive(match config.http_limits.keep_alive {
+        .client_request_timeout(config.http.limits.head_timeout)
+        .keep_alive(match config.http.limits.keep_alive {
             d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
             d => actix_web::http::KeepAlive::Timeout(d),
         })
-        .max_connections(config.http_limits.max_connections.div_ceil(config.workers))
+        .max_connections(
+            config
+                .http
+                .limits
+                .max_connections
+                .div_ceil(config.http.workers),
+        )
         // No `.backlog(…)`: it applies only to sockets the server binds
         // itself; ours is bound (and listening) already, see `bind`.
-        .shutdown_timeout(config.shutdown_timeout_secs)
+        .shutdown_timeout(config.http.shutdown_timeout.as_secs())
         .listen(listener)?
         .run();
-        tracing::info!(port, data_dir = %config.data_dir.display(), "shopd listening");
+        tracing::info!(port, data_dir = %config.data.path().display(), "shopd listening");
         Ok(Application {
             port,
             server,

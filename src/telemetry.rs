@@ -3,7 +3,7 @@
 //! Request spans carry `request_id`, so every line logged while serving a
 //! request names it (in JSON, under `span`/`spans`).
 
-use crate::configuration::LogFormat;
+use crate::config::log::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `RUST_LOG`, when set, wins over `level`.

@@ -2,7 +2,8 @@
 //! clap into raw values, then checked into one [`ServeConfig`].
 
 use clap::{Parser, Subcommand, ValueEnum};
-use shopd::configuration::{LogFormat, Secret};
+use shopd::config::Secret;
+use shopd::config::log::LogFormat;
 use shopd::domain::Price;
 use shopd::domain::order::Charges;
 use std::net::SocketAddr;
@@ -56,7 +57,7 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     /// Accept-queue length of the listening socket, as shopd's `--backlog`
     /// (capped by net.core.somaxconn).
-    #[arg(long, env = "BASELINE_BACKLOG", default_value_t = shopd::configuration::DEFAULT_BACKLOG)]
+    #[arg(long, env = "BASELINE_BACKLOG", default_value_t = shopd::config::http::DEFAULT_BACKLOG)]
     pub backlog: u32,
     /// PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/shop.
     #[arg(long, env = "DATABASE_URL")]

@@ -107,7 +107,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let api_state = web::Data::new(HttpSettings {
         admin_token: config.admin_token.clone(),
         body_limit: config.body_limit,
-        limits: shopd::configuration::http::HttpLimits::DEFAULT,
+        limits: shopd::config::http::HttpLimits::DEFAULT,
         ceiling: None,
     });
     let metrics = web::Data::from(metrics);

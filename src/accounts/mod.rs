@@ -28,6 +28,7 @@
 pub mod password;
 pub mod tokens;
 
+use crate::config::accounts::AccountsSettings;
 use crate::domain::account::{
     Account, AccountAdminPatch, ApiKey, Credentials, Email, NewApiKey, Password, PasswordChange,
     ProfilePatch, Registration, ResetConfirmation, Role, Session, TokenPurpose,
@@ -44,7 +45,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
@@ -152,30 +152,6 @@ pub struct TokenPair {
 pub struct CreatedKey {
     pub key: ApiKey,
     pub secret: String,
-}
-
-/// The accounts service's settings.
-#[derive(Debug, Clone)]
-pub struct AccountsSettings {
-    /// The JWT key file (created when missing).
-    pub key_file: PathBuf,
-    /// Where mailed links point: `{public_url}/verify-email?token=…`.
-    pub public_url: String,
-    /// Password hashes computed at once, at most.
-    pub hash_threads: usize,
-    /// Whether verified access tokens are cached (off only to measure).
-    pub verification_cache: bool,
-}
-
-impl AccountsSettings {
-    pub fn local(dir: &std::path::Path) -> AccountsSettings {
-        AccountsSettings {
-            key_file: dir.join("jwt.keys"),
-            public_url: "http://localhost:8080".into(),
-            hash_threads: Hasher::default_threads(),
-            verification_cache: true,
-        }
-    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

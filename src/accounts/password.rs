@@ -121,14 +121,6 @@ impl Hasher {
         Hasher { queue: tx }
     }
 
-    /// Hashing threads for this machine: half the cores (at least one), so
-    /// a login storm leaves the rest to everything else.
-    pub fn default_threads() -> usize {
-        std::thread::available_parallelism()
-            .map(|n| (n.get() / 2).max(1))
-            .unwrap_or(1)
-    }
-
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,

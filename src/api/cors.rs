@@ -14,9 +14,9 @@
 //! caches need).
 //!
 //! This module owns the CORS policy; which origins are listed is
-//! configuration (`configuration::http::CorsOrigins`).
+//! configuration (`config::http::CorsOrigins`).
 
-use crate::configuration::http::CorsOrigins;
+use crate::config::http::CorsOrigins;
 use actix_cors::Cors;
 use actix_web::Error;
 use actix_web::body::MessageBody;

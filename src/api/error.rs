@@ -69,7 +69,7 @@ pub enum ApiError {
     RateLimited {
         /// The route's rate-limit class (`api`, `auth`, …).
         class: &'static str,
-        rate: crate::configuration::http::Rate,
+        rate: crate::config::rate_limits::Rate,
         /// Seconds until one more request is allowed.
         retry_after_secs: u64,
         /// Seconds until the whole quota is back.

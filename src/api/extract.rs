@@ -78,7 +78,7 @@ pub(crate) async fn read_body(
             req.app_data::<web::Data<HttpSettings>>()
                 .map(|h| h.limits.body_timeout)
         })
-        .unwrap_or(crate::configuration::http::HttpLimits::DEFAULT.body_timeout);
+        .unwrap_or(crate::config::http::HttpLimits::DEFAULT.body_timeout);
     match tokio::time::timeout(timeout, payload.to_bytes_limited(limit)).await {
         Err(_) => Err(ApiError::RequestTimeout {
             secs: timeout.as_secs(),

@@ -335,7 +335,11 @@ pub(crate) async fn test_mail(
 ) -> Result<HttpResponse, ApiError> {
     let email = email.map_err(ApiError::validation)?;
     let jobs = &state.services.jobs;
-    let job = jobs.new_job(crate::jobs::NOTIFICATIONS, crate::jobs::KIND_EMAIL, &email)?;
+    let job = jobs.new_job(
+        crate::domain::job::NOTIFICATIONS,
+        crate::jobs::KIND_EMAIL,
+        &email,
+    )?;
     let enqueued = jobs.enqueue(job).await?;
     Ok(json(
         actix_web::http::StatusCode::ACCEPTED,

@@ -16,7 +16,7 @@
 
 use super::error::ApiError;
 use super::state::ApiState;
-use crate::replication::FollowerWrites;
+use crate::config::replication::FollowerWrites;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;

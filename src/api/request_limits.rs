@@ -10,7 +10,7 @@
 
 use super::error::ApiError;
 use super::state::ApiState;
-use crate::configuration::http::{HttpLimits, MAX_HEADER_COUNT};
+use crate::config::http::{HttpLimits, MAX_HEADER_COUNT};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;

@@ -2,7 +2,7 @@
 //! `web::Data<ApiState>`: the services the API calls, the HTTP settings and
 //! the rate limiters.
 
-use crate::configuration::Secret;
+use crate::config::Secret;
 use crate::services::Services;
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ pub struct HttpSettings {
     /// Largest request body accepted, in bytes (413 above).
     pub body_limit: usize,
     /// Request head size and slow-client limits (`api::request_limits`).
-    pub limits: crate::configuration::http::HttpLimits,
+    pub limits: crate::config::http::HttpLimits,
     /// The body `GET /bench/ceiling` returns, when that route is on.
     pub ceiling: Option<bytes::Bytes>,
 }

@@ -27,6 +27,7 @@
 
 pub mod gzip;
 
+use crate::config::cache::{CacheClass, Ttls};
 use bytes::Bytes;
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
@@ -71,36 +72,15 @@ impl Kind {
     }
 }
 
-/// How long entries of each kind may be served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ttls {
-    /// Product detail and reviews pages.
-    pub detail: Duration,
-    /// Product lists and search.
-    pub lists: Duration,
-    /// Brands and categories.
-    pub taxonomy: Duration,
-}
-
-impl Default for Ttls {
-    /// The plans' TTLs: 30 min, 10 min, 1 h.
-    fn default() -> Self {
-        Ttls {
-            detail: Duration::from_secs(30 * 60),
-            lists: Duration::from_secs(10 * 60),
-            taxonomy: Duration::from_secs(60 * 60),
-        }
-    }
-}
-
-impl Ttls {
-    fn of(&self, kind: Kind) -> Duration {
-        match kind {
-            Kind::ProductDetail | Kind::Reviews => self.detail,
-            Kind::ProductList | Kind::Search => self.lists,
-            Kind::Brands | Kind::Categories => self.taxonomy,
-        }
-    }
+/// How long entries of each kind may be served: the TTL of the kind's
+/// class.
+fn ttl_of(ttls: &Ttls, kind: Kind) -> Duration {
+    let class = match kind {
+        Kind::ProductDetail | Kind::Reviews => CacheClass::Detail,
+        Kind::ProductList | Kind::Search => CacheClass::List,
+        Kind::Brands | Kind::Categories => CacheClass::Taxonomy,
+    };
+    ttls.of(class).unwrap_or_default()
 }
 
 /// A name for something entries depend on, such as `("product", id)`.
@@ -520,7 +500,7 @@ impl ResponseCache {
             hash,
             meta: c.meta,
             tags: tags.into_boxed_slice(),
-            expires: Instant::now() + self.ttls.of(kind),
+            expires: Instant::now() + ttl_of(&self.ttls, kind),
         });
         let served = Served {
             body,

@@ -10,7 +10,8 @@
 //!   about a second.
 
 use super::{Catalog, CatalogResult};
-use crate::cache::{Kind, ResponseCache, Served, Ttls, Wanted};
+use crate::cache::{Kind, ResponseCache, Served, Wanted};
+use crate::config::cache::Ttls;
 use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
 use crate::domain::search::SearchQuery;
 use std::sync::Arc;

@@ -78,7 +78,7 @@ impl Catalog {
             search: search::SearchState::default(),
             cache: std::sync::Arc::new(crate::cache::ResponseCache::new(
                 0,
-                crate::cache::Ttls::default(),
+                crate::config::cache::Ttls::default(),
             )),
         }
     }

@@ -11,6 +11,24 @@
 use super::Timestamp;
 use serde::Serialize;
 
+/// The queues shopd runs: mail, in-app notifications, its own upkeep.
+pub const EMAILS: &str = "emails";
+pub const NOTIFICATIONS: &str = "notifications";
+pub const MAINTENANCE: &str = "maintenance";
+
+/// How much pruning of finished jobs keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Done jobs older than this go.
+    pub done_age_ms: u64,
+    /// At most this many done jobs per queue stay.
+    pub done_keep: u64,
+    /// Dead jobs older than this go.
+    pub dead_age_ms: u64,
+    /// Most jobs removed by one call (keeps the writer's transaction short).
+    pub max_removed: usize,
+}
+
 /// Where a job is in its lifecycle (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

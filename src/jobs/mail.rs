@@ -17,14 +17,14 @@
 
 use super::{HandlerFuture, JobError};
 use crate::breaker::{Breaker, BreakerState};
-use crate::configuration::Secret;
+use crate::config::mail::MailSettings;
 use crate::domain::job::Job;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The built-in templates, by name.
 pub const TEMPLATES: [&str; 6] = [
@@ -96,42 +96,6 @@ pub enum MailError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// How mail leaves shopd.
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    pub smtp_url: Option<Secret>,
-    pub from: String,
-    /// Where the file transport writes (`DATA_DIR/outbox`).
-    pub outbox_dir: PathBuf,
-    /// Template overrides (`DATA_DIR/templates`).
-    pub templates_dir: PathBuf,
-    /// The shop's name in every message.
-    pub shop_name: String,
-    /// Consecutive failures that open the breaker.
-    pub breaker_failures: u32,
-    /// How long it stays open.
-    pub breaker_open: Duration,
-    /// Longest an SMTP conversation may take.
-    pub timeout: Duration,
-}
-
-impl MailSettings {
-    /// Mail written to `dir/outbox`, templates from `dir/templates`, the
-    /// default sender and breaker (tools, benchmarks, tests).
-    pub fn local(dir: &Path) -> MailSettings {
-        MailSettings {
-            smtp_url: None,
-            from: crate::configuration::DEFAULT_MAIL_FROM.into(),
-            outbox_dir: dir.join("outbox"),
-            templates_dir: dir.join("templates"),
-            shop_name: "shopd".into(),
-            breaker_failures: 5,
-            breaker_open: Duration::from_secs(30),
-            timeout: Duration::from_secs(10),
-        }
-    }
 }
 
 enum Transport {
@@ -391,6 +355,7 @@ fn templates(dir: &Path) -> minijinja::Environment<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
 
     fn settings(dir: &Path) -> MailSettings {
         MailSettings {

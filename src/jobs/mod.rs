@@ -31,11 +31,11 @@
 pub mod mail;
 mod runner;
 
+use crate::config::jobs::{JobsSettings, QueueSettings};
 use crate::domain::Timestamp;
+use crate::domain::job::{EMAILS, MAINTENANCE};
 use crate::domain::job::{Job, JobState, NewJob, QueueCounts};
-use crate::store::{
-    Discard, Enqueued, JobFilter, JobsChanges, Retention, Retry, Store, StoreError,
-};
+use crate::store::{Discard, Enqueued, JobFilter, JobsChanges, Retry, Store, StoreError};
 use mail::{EmailJob, Mailer};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -47,10 +47,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
-
-pub const EMAILS: &str = "emails";
-pub const NOTIFICATIONS: &str = "notifications";
-pub const MAINTENANCE: &str = "maintenance";
 
 /// Job kinds this build handles.
 pub const KIND_EMAIL: &str = "email";
@@ -77,71 +73,6 @@ pub enum JobError {
     /// Not attempted: run again after `after`, no attempt spent.
     #[error("postponed: {reason}")]
     Postpone { after: Duration, reason: String },
-}
-
-/// One queue's workers and retry policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueueSettings {
-    pub name: String,
-    /// Jobs run at once.
-    pub concurrency: usize,
-    pub max_attempts: u32,
-    /// First retry delay (doubles per attempt, full jitter).
-    pub backoff: Duration,
-    /// Longest one attempt may run.
-    pub timeout: Duration,
-}
-
-impl QueueSettings {
-    pub fn new(name: &str, concurrency: usize, max_attempts: u32, backoff_ms: u64) -> Self {
-        QueueSettings {
-            name: name.into(),
-            concurrency,
-            max_attempts,
-            backoff: Duration::from_millis(backoff_ms),
-            timeout: Duration::from_secs(30),
-        }
-    }
-
-    /// The plans' queues: emails (10 at once, 3 attempts, backoff from
-    /// 2 s), notifications (5, 2, 1 s), and shopd's own maintenance.
-    pub fn defaults() -> Vec<QueueSettings> {
-        vec![
-            QueueSettings::new(EMAILS, 10, 3, 2_000),
-            QueueSettings::new(NOTIFICATIONS, 5, 2, 1_000),
-            QueueSettings {
-                timeout: Duration::from_secs(300),
-                ..QueueSettings::new(MAINTENANCE, 1, 3, 60_000)
-            },
-        ]
-    }
-}
-
-/// The queue service's settings.
-#[derive(Debug, Clone)]
-pub struct JobsSettings {
-    pub queues: Vec<QueueSettings>,
-    /// How often the `prune` job runs.
-    pub prune_every: Duration,
-    pub retention: Retention,
-    /// Running jobs get this long to finish at shutdown.
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for JobsSettings {
-    fn default() -> Self {
-        JobsSettings {
-            queues: QueueSettings::defaults(),
-            prune_every: Duration::from_secs(3600),
-            retention: Retention {
-                done_age_ms: 24 * 3600 * 1000,
-                done_keep: 1_000,
-                dead_age_ms: 7 * 24 * 3600 * 1000,
-                max_removed: 10_000,
-            },
-            shutdown_timeout: Duration::from_secs(10),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -296,7 +227,7 @@ impl Jobs {
 
     /// Default settings, mail written to `dir/outbox` (tools, benchmarks).
     pub fn local(store: Store, dir: &std::path::Path) -> Result<Jobs, mail::MailError> {
-        let mailer = Mailer::new(&mail::MailSettings::local(dir))?;
+        let mailer = Mailer::new(&crate::config::mail::MailSettings::local(dir))?;
         Ok(Jobs::new(store, JobsSettings::default(), mailer))
     }
 

@@ -11,7 +11,8 @@
 //! `Notify`), a handler finished, the earliest delayed job or lease expiry
 //! is due, or shutdown. An idle queue makes no store round trips.
 
-use super::{Inner, JobError, QueueSettings};
+use super::{Inner, JobError};
+use crate::config::jobs::QueueSettings;
 use crate::domain::Timestamp;
 use crate::domain::job::{AttemptEnd, Job};
 use crate::store::StoreError;

@@ -22,14 +22,15 @@
 
 pub mod payments;
 
+use crate::config::orders::OrdersSettings;
 use crate::domain::account::Email;
 use crate::domain::address::{AddressDraft, MAX_SAVED, NewAddress, SavedAddress};
 use crate::domain::cart::{self, Cart, CartError, CartItem, CartOwner, LineProblem, PricedCart};
 use crate::domain::discount::{CodeRejection, DiscountCode, DiscountDraft};
 use crate::domain::notification::Notification;
 use crate::domain::order::{
-    Charges, CheckoutRequest, IllegalTransition, Order, OrderLine, OrderStatus, PaymentMethod,
-    ShipTo, Totals, Transition,
+    CheckoutRequest, IllegalTransition, Order, OrderLine, OrderStatus, PaymentMethod, ShipTo,
+    Totals, Transition,
 };
 use crate::domain::review::ReviewDraft;
 use crate::domain::{Checked, FieldErrors, Id, Product, Timestamp};
@@ -134,33 +135,6 @@ fn field(name: &str, reason: &str) -> OrdersError {
     let mut e = FieldErrors::new();
     e.push(name, reason);
     OrdersError::Validation(e)
-}
-
-/// The selling service's settings.
-#[derive(Debug, Clone)]
-pub struct OrdersSettings {
-    pub charges: Charges,
-    /// The payment provider's webhook secret; `None`: card payments cannot
-    /// be confirmed (the webhook answers 503).
-    pub webhook_secret: Option<crate::configuration::Secret>,
-    /// Signs guests' order links (created when missing).
-    pub link_key_file: std::path::PathBuf,
-    /// Where mailed links point.
-    pub public_url: String,
-}
-
-impl OrdersSettings {
-    pub fn local(dir: &Path) -> OrdersSettings {
-        OrdersSettings {
-            charges: Charges {
-                shipping_cents: 499,
-                tax_basis_points: 0,
-            },
-            webhook_secret: None,
-            link_key_file: dir.join("links.key"),
-            public_url: "http://localhost:8080".into(),
-        }
-    }
 }
 
 /// What a checkout answered.

@@ -300,7 +300,7 @@ pub fn kept_parts<'a>(
 /// hold no database. Returns the rows installed.
 pub fn install(data_dir: &Path, manifest: &Manifest, parts_dir: &Path) -> ReplicationResult<u64> {
     manifest.check()?;
-    let db_path = crate::configuration::database_path(data_dir);
+    let db_path = crate::config::data_dir::database_path(data_dir);
     if db_path.exists() {
         return Err(ReplicationError::Io(format!(
             "{} already holds a database ({}); restore into an empty data dir",
@@ -409,7 +409,7 @@ mod tests {
     fn a_snapshot_installs_into_an_empty_data_dir_with_its_search_index() {
         let dir = tempfile::tempdir().unwrap();
         let leader_dir = dir.path().join("leader");
-        let store = Store::open(&crate::configuration::database_path(&leader_dir)).unwrap();
+        let store = Store::open(&crate::config::data_dir::database_path(&leader_dir)).unwrap();
         let catalog = Catalog::new(store.clone());
         catalog
             .import(
@@ -430,7 +430,7 @@ mod tests {
         let target = dir.path().join("copy");
         install(&target, &m, &parts).unwrap();
         assert_eq!(std::fs::read(target.join("links.key")).unwrap(), b"secret");
-        let copy = Store::open(&crate::configuration::database_path(&target)).unwrap();
+        let copy = Store::open(&crate::config::data_dir::database_path(&target)).unwrap();
         assert_eq!(copy.position(), m.position);
         assert_eq!(
             copy.read().unwrap().counts().unwrap(),

@@ -8,20 +8,13 @@
 
 use super::artifact::{self, MANIFEST, Manifest};
 use super::{ReplicationError, ReplicationResult};
+use crate::config::backups::Target;
 use crate::store::Store;
 use futures_util::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Where backups go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Dir(PathBuf),
-    S3 { bucket: String, prefix: String },
-}
-
 /// One backup found in a target.
 #[derive(Debug, Clone)]
 pub struct BackupEntry {
@@ -33,30 +26,12 @@ fn remote(e: impl std::fmt::Display) -> ReplicationError {
     ReplicationError::Remote(e.to_string())
 }
 
-impl Target {
-    /// A directory path, or `s3://bucket[/prefix]`.
-    pub fn parse(text: &str) -> Result<Target, String> {
-        if let Some(rest) = text.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(format!("'{text}' names no bucket (s3://bucket/prefix)"));
-            }
-            return Ok(Target::S3 {
-                bucket: bucket.into(),
-                prefix: prefix.trim_matches('/').into(),
-            });
-        }
-        if text.contains("://") {
-            return Err(format!(
-                "'{text}' is neither a directory nor s3://bucket/prefix"
-            ));
-        }
-        if text.is_empty() {
-            return Err("an empty path".into());
-        }
-        Ok(Target::Dir(PathBuf::from(text)))
-    }
+/// Opening a backup target through object_store.
+trait Open {
+    fn open(&self) -> ReplicationResult<(Arc<dyn ObjectStore>, ObjectPath)>;
+}
 
+impl Open for Target {
     fn open(&self) -> ReplicationResult<(Arc<dyn ObjectStore>, ObjectPath)> {
         match self {
             Target::Dir(dir) => {
@@ -210,7 +185,7 @@ pub async fn restore(
         None => all.into_iter().next_back(),
     }
     .ok_or_else(|| ReplicationError::Io("no such backup (see `shopd backup list`)".into()))?;
-    if crate::configuration::database_path(data_dir).exists() {
+    if crate::config::data_dir::database_path(data_dir).exists() {
         return Err(ReplicationError::Io(format!(
             "{} already holds a database; restore into an empty data dir",
             data_dir.display()

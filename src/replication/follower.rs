@@ -11,7 +11,8 @@
 
 use super::artifact::{self, Manifest};
 use super::log;
-use super::{ReplicationError, ReplicationResult, ReplicationSettings};
+use super::{ReplicationError, ReplicationResult};
+use crate::config::replication::ReplicationSettings;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -28,58 +28,13 @@ pub mod backup;
 pub mod follower;
 pub mod log;
 
-use crate::configuration::Secret;
+use crate::config::DataDir;
+use crate::config::backups::BackupSettings;
+use crate::config::replication::ReplicationSettings;
 use crate::store::{Commit, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What a follower answers to a write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FollowerWrites {
-    /// `307 Temporary Redirect` to the same path on the leader.
-    #[default]
-    Redirect,
-    /// `503 read_only`.
-    Reject,
-}
-
-/// Replication and backup settings (see `configuration`).
-#[derive(Debug, Clone)]
-pub struct ReplicationSettings {
-    /// Followers present it; `None`: a leader serves no replication.
-    pub token: Option<Secret>,
-    /// The leader's base URL: this process is a follower.
-    pub follow: Option<String>,
-    pub follow_interval: Duration,
-    /// Further behind than this, a follower is not ready.
-    pub follow_max_lag: Duration,
-    pub follower_writes: FollowerWrites,
-    /// Bounds of the leader's log of recent commits.
-    pub log_bytes: u64,
-    pub log_age: Duration,
-    /// Scheduled backups: where, how often, how many kept.
-    pub backup_to: Option<String>,
-    pub backup_every: Duration,
-    pub backup_keep: usize,
-}
-
-impl Default for ReplicationSettings {
-    fn default() -> Self {
-        ReplicationSettings {
-            token: None,
-            follow: None,
-            follow_interval: Duration::from_secs(1),
-            follow_max_lag: Duration::from_secs(10),
-            follower_writes: FollowerWrites::Redirect,
-            log_bytes: 64 << 20,
-            log_age: Duration::from_secs(600),
-            backup_to: None,
-            backup_every: Duration::from_secs(3600),
-            backup_keep: 7,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicationError {
@@ -118,6 +73,7 @@ pub struct Replication {
 struct Inner {
     store: Store,
     settings: ReplicationSettings,
+    backups: BackupSettings,
     data_dir: PathBuf,
     /// The leader's log of recent commits (`None` on a follower or with
     /// replication off).
@@ -150,7 +106,12 @@ pub struct SeenFollower {
 const FORGET_FOLLOWER_AFTER: Duration = Duration::from_secs(60);
 
 impl Replication {
-    pub fn new(store: Store, settings: ReplicationSettings, data_dir: PathBuf) -> Replication {
+    pub fn new(
+        store: Store,
+        settings: ReplicationSettings,
+        backups: BackupSettings,
+        data: &DataDir,
+    ) -> Replication {
         let position = store.position();
         let follower = settings
             .follow
@@ -162,7 +123,8 @@ impl Replication {
             inner: Arc::new(Inner {
                 store,
                 settings,
-                data_dir,
+                backups,
+                data_dir: data.path().to_path_buf(),
                 log,
                 snapshots: tokio::sync::Mutex::new(None),
                 follower,
@@ -173,8 +135,13 @@ impl Replication {
     }
 
     /// Replication off (tools, benchmarks): a leader without followers.
-    pub fn local(store: Store, data_dir: PathBuf) -> Replication {
-        Replication::new(store, ReplicationSettings::default(), data_dir)
+    pub fn local(store: Store, data: &DataDir) -> Replication {
+        Replication::new(
+            store,
+            ReplicationSettings::default(),
+            BackupSettings::default(),
+            data,
+        )
     }
 
     pub fn settings(&self) -> &ReplicationSettings {
@@ -330,15 +297,14 @@ impl Replication {
         if self.inner.follower.is_some() {
             return None;
         }
-        let to = self.inner.settings.backup_to.as_deref()?;
-        let target = backup::Target::parse(to).ok()?;
+        let target = self.inner.backups.to.clone()?;
         Some((
-            self.inner.settings.backup_every,
+            self.inner.backups.every,
             Arc::new(backup::ScheduledBackup {
                 store: self.inner.store.clone(),
                 data_dir: self.inner.data_dir.clone(),
                 target,
-                keep: self.inner.settings.backup_keep,
+                keep: self.inner.backups.keep,
             }),
         ))
     }

@@ -29,6 +29,7 @@ use super::meta::META;
 use super::read::ReadTxn;
 use super::undo::Tables;
 use crate::domain::Timestamp;
+use crate::domain::job::Retention;
 use crate::domain::job::{AttemptEnd, Job, JobState, NewJob, QueueCounts};
 use redb::{ReadableTable, TableDefinition};
 use rkyv::{Archive, Deserialize, Serialize};
@@ -183,19 +184,6 @@ pub enum Retry {
     NotFound,
     /// Only failed and dead jobs can be retried.
     NotRetryable(JobState),
-}
-
-/// How much pruning keeps.
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    /// Done jobs older than this go.
-    pub done_age_ms: u64,
-    /// At most this many done jobs per queue stay.
-    pub done_keep: u64,
-    /// Dead jobs older than this go.
-    pub dead_age_ms: u64,
-    /// Most jobs removed by one call (keeps the writer's transaction short).
-    pub max_removed: usize,
 }
 
 /// The job queue's part of a write transaction.

@@ -54,8 +54,7 @@ pub use catalog::write::{CatalogChanges, CatalogWriter};
 pub use codec::{Rec, Record};
 pub use error::{StoreError, StoreResult};
 pub use jobs::{
-    Discard, Enqueued, JobFilter, JobsChanges, JobsWriter, Retention, Retry, TOTAL_FAILED,
-    TOTAL_PROCESSED,
+    Discard, Enqueued, JobFilter, JobsChanges, JobsWriter, Retry, TOTAL_FAILED, TOTAL_PROCESSED,
 };
 pub use meta::SCHEMA_VERSION;
 pub use read::ReadTxn;

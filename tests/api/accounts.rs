@@ -771,10 +771,11 @@ async fn login_from(app: &TestApp, ip: &str, email: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn sign_in_attempts_are_limited_per_address_and_per_email() {
-    use shopd::configuration::http::{Rate, TrustedProxies};
+    use shopd::config::http::TrustedProxies;
+    use shopd::config::rate_limits::Rate;
     let app = crate::helpers::spawn_fixture_with(|c| {
         c.rate_limits.auth = Rate::parse_setting("3/min").unwrap();
-        c.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
+        c.http.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
     })
     .await;
     // One address, three emails: the address's quota runs out.

@@ -410,7 +410,7 @@ async fn a_shop_owner_works_through_every_admin_page_in_headless_chromium() {
     let url = refusing.url();
     let app = spawn_fixture_with(|c| {
         fast(c, Some(url));
-        c.breaker_failures = 100;
+        c.mail.breaker_failures = 100;
     })
     .await;
     let dead = send_test(&app, json!({"to": "owner@example.com"})).await;

@@ -313,7 +313,7 @@ async fn metrics_count_requests_and_storage_lookups_per_request() {
 
 #[tokio::test]
 async fn with_the_cache_off_every_read_computes_and_stays_correct() {
-    let app = spawn_fixture_with(|c| c.cache_bytes = 0).await;
+    let app = spawn_fixture_with(|c| c.cache.bytes = 0).await;
     for round in 0..2 {
         app.get(DETAIL).await;
         let title = format!("Uncached {round}");
@@ -337,7 +337,7 @@ async fn the_ceiling_route_is_off_unless_asked_for() {
         app.get("/bench/ceiling").await.status(),
         StatusCode::NOT_FOUND
     );
-    let app = spawn_fixture_with(|c| c.bench_ceiling = true).await;
+    let app = spawn_fixture_with(|c| c.http.bench_ceiling = true).await;
     let res = app.get("/bench/ceiling").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().contains_key("etag"));

@@ -3,8 +3,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shopd::configuration::http::RateLimitSettings;
-use shopd::configuration::{Config, LogFormat, Secret};
+use shopd::config::log::LogFormat;
+use shopd::config::rate_limits::RateLimitSettings;
+use shopd::config::{Config, Raw, Secret};
 use shopd::startup::Application;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,25 +26,22 @@ pub struct TestApp {
 }
 
 pub fn test_config(data_dir: &Path, demo: bool) -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        backlog: shopd::configuration::DEFAULT_BACKLOG,
-        data_dir: data_dir.to_path_buf(),
-        demo,
-        admin_token: Some(Secret::new(TOKEN)),
-        log_format: LogFormat::Text,
-        log_level: "info".into(),
-        workers: 2,
-        body_limit: BODY_LIMIT,
-        shutdown_timeout_secs: 1,
-        cache_bytes: shopd::configuration::DEFAULT_CACHE_BYTES,
-        cache_ttls: shopd::cache::Ttls::default(),
-        bench_ceiling: false,
-        // Tests send many requests from 127.0.0.1: the rate-limit tests
-        // turn on the classes they test, with small quotas.
-        rate_limits: RateLimitSettings::off(),
-        ..shopd::configuration::Config::resolve(Default::default()).expect("the defaults are valid")
-    }
+    // The data dir and address as flags would give them, so every path
+    // and link the configuration derives from them follows.
+    let mut raw = Raw::default();
+    raw.common.data_dir = Some(data_dir.to_path_buf());
+    raw.serve.http.listen = Some("127.0.0.1:0".into());
+    let mut c = Config::from_raw(raw).expect("the defaults are valid");
+    c.demo = demo;
+    c.http.admin_token = Some(Secret::new(TOKEN));
+    c.http.workers = 2;
+    c.http.body_limit = BODY_LIMIT;
+    c.http.shutdown_timeout = std::time::Duration::from_secs(1);
+    c.jobs.shutdown_timeout = std::time::Duration::from_secs(1);
+    // Tests send many requests from 127.0.0.1: the rate-limit tests
+    // turn on the classes they test, with small quotas.
+    c.rate_limits = RateLimitSettings::off();
+    c
 }
 
 /// An empty catalogue.
@@ -70,10 +68,21 @@ pub async fn spawn_fixture_with(change: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 pub async fn spawn_with(dir: Arc<TempDir>, config: Config) -> TestApp {
+    spawn_with_faults(dir, config, None).await
+}
+
+/// [`spawn_with`] over storage whose I/O fails as `faults` plans.
+pub async fn spawn_with_faults(
+    dir: Arc<TempDir>,
+    config: Config,
+    faults: Option<Arc<shopd::store::faults::FaultPlan>>,
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         shopd::telemetry::init(LogFormat::Text, "info");
     }
-    let app = Application::build(config).await.expect("app builds");
+    let app = Application::build_with_faults(config, faults)
+        .await
+        .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let join = tokio::spawn(app.run_until_stopped());

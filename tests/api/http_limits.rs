@@ -61,8 +61,8 @@ fn get(target: &str, extra_headers: &str) -> Vec<u8> {
 #[tokio::test]
 async fn oversized_request_heads_get_414_and_431_with_the_error_envelope() {
     let app = spawn_fixture_with(|c| {
-        c.http_limits.max_uri_bytes = 1024;
-        c.http_limits.max_header_bytes = 4096;
+        c.http.limits.max_uri_bytes = 1024;
+        c.http.limits.max_header_bytes = 4096;
     })
     .await;
     let port = port(&app.address);
@@ -110,9 +110,9 @@ async fn oversized_request_heads_get_414_and_431_with_the_error_envelope() {
 #[tokio::test]
 async fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
     let app = spawn_fixture_with(|c| {
-        c.http_limits.head_timeout = Duration::from_secs(1);
-        c.http_limits.body_timeout = Duration::from_secs(1);
-        c.http_limits.keep_alive = Duration::from_secs(1);
+        c.http.limits.head_timeout = Duration::from_secs(1);
+        c.http.limits.body_timeout = Duration::from_secs(1);
+        c.http.limits.keep_alive = Duration::from_secs(1);
     })
     .await;
     let port = port(&app.address);

@@ -5,13 +5,13 @@ use crate::helpers::{TestApp, spawn_fixture_with};
 use crate::smtp::{Mode, SmtpServer, free_port};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shopd::configuration::{Config, Secret};
+use shopd::config::{Config, Secret};
 use std::time::{Duration, Instant};
 
 /// Short retries so failure paths finish within a test.
 pub(crate) fn fast(c: &mut Config, smtp_url: Option<String>) {
-    c.smtp_url = smtp_url.map(Secret::new);
-    for q in &mut c.queues {
+    c.mail.smtp_url = smtp_url.map(Secret::new);
+    for q in &mut c.jobs.queues {
         q.backoff = Duration::from_millis(40);
         q.max_attempts = 3;
         q.timeout = Duration::from_secs(5);
@@ -110,7 +110,7 @@ async fn answers_4xx_and_5xx_are_retried_with_backoff_then_dead_and_admins_can_r
         let url = smtp.url();
         let app = spawn_fixture_with(|c| {
             fast(c, Some(url));
-            c.breaker_failures = 100; // this test is about retries
+            c.mail.breaker_failures = 100; // this test is about retries
         })
         .await;
         let id = send_test(&app, json!({"to": "a@example.com"})).await;
@@ -169,11 +169,11 @@ async fn the_breaker_opens_postpones_without_spending_attempts_and_closes_after_
     let port = free_port();
     let app = spawn_fixture_with(|c| {
         fast(c, Some(format!("smtp://127.0.0.1:{port}?tls=none")));
-        for q in &mut c.queues {
+        for q in &mut c.jobs.queues {
             q.max_attempts = 10;
         }
-        c.breaker_failures = 2;
-        c.breaker_open_secs = 2;
+        c.mail.breaker_failures = 2;
+        c.mail.breaker_open = std::time::Duration::from_secs(2);
     })
     .await;
     let first = send_test(&app, json!({"to": "a@example.com"})).await;

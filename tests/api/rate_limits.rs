@@ -8,7 +8,8 @@
 use crate::helpers::{TOKEN, TestApp, code, spawn_app_with_fixture, spawn_fixture_with};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use shopd::configuration::http::{Rate, TrustedProxies};
+use shopd::config::http::TrustedProxies;
+use shopd::config::rate_limits::Rate;
 
 fn rate(s: &str) -> Option<Rate> {
     Some(s.parse().unwrap())
@@ -183,7 +184,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
 async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
     let app = spawn_fixture_with(|c| {
         c.rate_limits.api = rate("2/min");
-        c.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
+        c.http.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
     })
     .await;
     let statuses = async |forwarded_for: &str, n: usize| {

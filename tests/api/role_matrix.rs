@@ -401,13 +401,13 @@ async fn dead_job(app: &TestApp, creds: &Credentials) -> u64 {
 async fn every_route_answers_each_caller_as_its_access_says() {
     let refused = crate::smtp::free_port();
     let app = spawn_fixture_with(|c| {
-        c.bench_ceiling = true;
-        c.smtp_url = Some(shopd::configuration::Secret::new(format!(
+        c.http.bench_ceiling = true;
+        c.mail.smtp_url = Some(shopd::config::Secret::new(format!(
             "smtp://127.0.0.1:{refused}?tls=none"
         )));
-        c.breaker_failures = 1_000;
-        c.replication.token = Some(shopd::configuration::Secret::new("matrix-replication"));
-        for q in &mut c.queues {
+        c.mail.breaker_failures = 1_000;
+        c.replication.token = Some(shopd::config::Secret::new("matrix-replication"));
+        for q in &mut c.jobs.queues {
             q.max_attempts = 1;
         }
     })

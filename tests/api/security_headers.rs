@@ -4,7 +4,7 @@
 use crate::helpers::{TestApp, spawn_app, spawn_fixture_with};
 use reqwest::{Method, Response, StatusCode};
 use shopd::api::security_headers::{DATA_CSP, HTML_CSP};
-use shopd::configuration::http::CorsOrigins;
+use shopd::config::http::CorsOrigins;
 
 const SHOP: &str = "https://shop.example.com";
 
@@ -83,7 +83,7 @@ async fn the_docs_page_gets_a_strict_policy_it_can_live_with() {
 
 #[tokio::test]
 async fn hsts_is_sent_when_configured() {
-    let app = spawn_fixture_with(|c| c.hsts_max_age_secs = Some(63_072_000)).await;
+    let app = spawn_fixture_with(|c| c.http.hsts_max_age_secs = Some(63_072_000)).await;
     for path in ["/api/v1/brands", "/nope"] {
         let res = app.get(path).await;
         assert_eq!(
@@ -128,7 +128,8 @@ async fn preflight(app: &TestApp, origin: &str) -> Response {
 #[tokio::test]
 async fn cors_allows_listed_origins_with_credentials_and_nobody_else() {
     let app = spawn_fixture_with(|c| {
-        c.cors_origins = CorsOrigins::parse_list(&format!("{SHOP},http://localhost:3000")).unwrap();
+        c.http.cors_origins =
+            CorsOrigins::parse_list(&format!("{SHOP},http://localhost:3000")).unwrap();
         c.rate_limits.api = Some("50/min".parse().unwrap());
     })
     .await;

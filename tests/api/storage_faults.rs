@@ -5,7 +5,7 @@
 //! refuses every later write until it restarts, and `/ready` says why; a
 //! restart once the disk works keeps every acknowledged write.
 
-use crate::helpers::{code, spawn_with, test_config};
+use crate::helpers::{code, spawn_with_faults, test_config};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shopd::store::faults::{EIO, ENOSPC, FaultPlan};
@@ -25,9 +25,8 @@ async fn create(app: &crate::helpers::TestApp, id: &str) -> (StatusCode, serde_j
 async fn disk_fails_then_restart(fail: impl Fn(&FaultPlan)) {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let plan = FaultPlan::new();
-    let mut config = test_config(dir.path(), true);
-    config.faults = Some(plan.clone());
-    let app = spawn_with(dir.clone(), config).await;
+    let config = test_config(dir.path(), true);
+    let app = spawn_with_faults(dir.clone(), config, Some(plan.clone())).await;
     for i in 0..5 {
         let (s, body) = create(&app, &format!("kept-{i}")).await;
         assert_eq!(s, StatusCode::CREATED, "{body}");
@@ -70,7 +69,7 @@ async fn disk_fails_then_restart(fail: impl Fn(&FaultPlan)) {
 
     // Restarted on the working disk: every acknowledged write is there, the
     // refused ones are not, and writes work again.
-    let app = spawn_with(dir.clone(), test_config(dir.path(), true)).await;
+    let app = spawn_with_faults(dir.clone(), test_config(dir.path(), true), None).await;
     for i in 0..5 {
         let (s, _) = app.get_json(&format!("/api/v1/products/kept-{i}")).await;
         assert_eq!(s, StatusCode::OK, "kept-{i} lost");

@@ -4,7 +4,7 @@
 //! running.
 
 use reqwest::{Client, StatusCode};
-use shopd::configuration::{Config, LogFormat, Secret};
+use shopd::config::{Config, Raw, Secret};
 use shopd::startup::Application;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -139,9 +139,7 @@ impl Drop for Baseline {
 
 /// shopd in-process on the demo catalogue (the same fixture).
 pub async fn start_shopd(data_dir: &Path) -> (String, actix_web::dev::ServerHandle) {
-    let defaults = shopd::configuration::Config::resolve(Default::default())
-        .expect("the defaults are valid")
-        .charges;
+    let defaults = Config::defaults().orders.charges;
     start_shopd_charging(data_dir, defaults).await
 }
 
@@ -150,27 +148,21 @@ pub async fn start_shopd_charging(
     data_dir: &Path,
     charges: shopd::domain::order::Charges,
 ) -> (String, actix_web::dev::ServerHandle) {
-    let app = Application::build(Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        backlog: shopd::configuration::DEFAULT_BACKLOG,
-        data_dir: data_dir.to_path_buf(),
-        demo: true,
-        admin_token: Some(Secret::new(TOKEN)),
-        log_format: LogFormat::Text,
-        log_level: "warn".into(),
-        workers: 2,
-        body_limit: 262_144,
-        shutdown_timeout_secs: 1,
-        cache_bytes: shopd::configuration::DEFAULT_CACHE_BYTES,
-        cache_ttls: shopd::cache::Ttls::default(),
-        bench_ceiling: false,
-        // The differential run sends every request from 127.0.0.1.
-        rate_limits: shopd::configuration::http::RateLimitSettings::off(),
-        charges,
-        ..shopd::configuration::Config::resolve(Default::default()).expect("the defaults are valid")
-    })
-    .await
-    .expect("shopd builds");
+    let mut raw = Raw::default();
+    raw.common.data_dir = Some(data_dir.to_path_buf());
+    raw.common.log.log_level = Some("warn".into());
+    raw.serve.http.listen = Some("127.0.0.1:0".into());
+    let mut config = Config::from_raw(raw).expect("the defaults are valid");
+    config.demo = true;
+    config.http.admin_token = Some(Secret::new(TOKEN));
+    config.http.workers = 2;
+    config.http.body_limit = 262_144;
+    config.http.shutdown_timeout = Duration::from_secs(1);
+    config.jobs.shutdown_timeout = Duration::from_secs(1);
+    // The differential run sends every request from 127.0.0.1.
+    config.rate_limits = shopd::config::rate_limits::RateLimitSettings::off();
+    config.orders.charges = charges;
+    let app = Application::build(config).await.expect("shopd builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());

@@ -1,0 +1,61 @@
+//! [`Secret`]: a string that must never be printed (tokens, passwords in
+//! URLs, webhook secrets). A leaf type: services hold their secrets in it.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// A secret string: never printed by `Debug`, compared in constant time.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, to hand to the library that needs it (an SMTP
+    /// client). Never log or echo what this returns.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time comparison (`subtle`: no early exit on the first
+    /// differing byte; only the length can show).
+    pub fn matches(&self, candidate: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
+
+    /// Empty or only white space.
+    pub fn is_blank(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Flags and variables hand secrets over as text.
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_compares_whole_strings_and_hides_itself() {
+        let s = Secret::new("abc");
+        assert!(s.matches("abc"));
+        assert!(!s.matches("abd") && !s.matches("ab") && !s.matches("abcd"));
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+    }
+}
