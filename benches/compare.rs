@@ -100,7 +100,7 @@ fn main() {
     let jsonl = catalogue();
     let workloads = {
         let store = database();
-        let w = Workloads::new(&Catalog::new(store.clone()), 7);
+        let w = Workloads::new(&Catalog::offline(store.clone()), 7);
         drop(store);
         w
     };

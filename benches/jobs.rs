@@ -14,25 +14,19 @@ mod common;
 use common::median_range;
 
 use shopd::catalog::Catalog;
-use shopd::config::jobs::{JobsSettings, QueueSettings};
-use shopd::config::mail::MailSettings;
+use shopd::config::jobs::QueueSettings;
 use shopd::domain::Timestamp;
 use shopd::domain::job::NOTIFICATIONS;
 use shopd::domain::job::NewJob;
-use shopd::jobs::mail::{EmailJob, Mailer};
-use shopd::jobs::{Jobs, KIND_EMAIL, KIND_NOOP};
-use shopd::services::Services;
+use shopd::jobs::mail::EmailJob;
+use shopd::jobs::{KIND_EMAIL, KIND_NOOP};
+use shopd::services::{Platform, Services};
 use shopd::store::{Store, StoreError};
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn rounds() -> usize {
     common::rounds("JOB_ROUNDS")
-}
-
-fn mailer(dir: &Path) -> Mailer {
-    Mailer::new(&MailSettings::local(dir)).unwrap()
 }
 
 fn job(kind: &str, i: u64) -> NewJob {
@@ -65,7 +59,19 @@ fn job(kind: &str, i: u64) -> NewJob {
 /// returns jobs/s from start to the last one done.
 fn throughput(rt: &tokio::runtime::Runtime, kind: &str, n: u64, concurrency: usize) -> f64 {
     let dir = tempfile::tempdir_in(common::bench_dir()).unwrap();
-    let store = Store::open(&dir.path().join("shopd.redb")).unwrap();
+    let mut raw = shopd::config::Raw::default();
+    raw.common.data_dir = Some(dir.path().to_path_buf());
+    let mut config = shopd::config::Config::from_raw(raw).unwrap();
+    for q in &mut config.jobs.queues {
+        if q.name == NOTIFICATIONS {
+            *q = QueueSettings {
+                concurrency,
+                ..q.clone()
+            };
+        }
+    }
+    let platform = Platform::open(&config, None).unwrap();
+    let store = platform.store.clone();
     for chunk in 0..n.div_ceil(1_000) {
         let kind = kind.to_string();
         store
@@ -77,25 +83,8 @@ fn throughput(rt: &tokio::runtime::Runtime, kind: &str, n: u64, concurrency: usi
             })
             .unwrap();
     }
-    let mut settings = JobsSettings::default();
-    for q in &mut settings.queues {
-        if q.name == NOTIFICATIONS {
-            *q = QueueSettings {
-                concurrency,
-                ..q.clone()
-            };
-        }
-    }
-    let catalog = Catalog::new(store.clone());
-    let jobs = Jobs::new(store.clone(), settings, mailer(dir.path()));
-    let accounts =
-        shopd::accounts::Accounts::local(store.clone(), jobs.clone(), dir.path()).unwrap();
-    let orders = shopd::orders::Orders::local(store.clone(), jobs.clone(), dir.path()).unwrap();
-    let replication = shopd::replication::Replication::local(
-        store.clone(),
-        &shopd::config::DataDir::new(dir.path()),
-    );
-    let services = Services::new(catalog, jobs.clone(), accounts, orders, replication);
+    let services = Services::build(&platform, &config).unwrap();
+    let jobs = services.jobs.clone();
     let start = Instant::now();
     rt.block_on(async {
         jobs.start().await.unwrap();
@@ -120,7 +109,7 @@ fn throughput(rt: &tokio::runtime::Runtime, kind: &str, n: u64, concurrency: usi
 fn enqueue_cost(writes: usize) -> ((f64, f64), (f64, f64)) {
     let dir = tempfile::tempdir_in(common::bench_dir()).unwrap();
     let store = Store::open(&dir.path().join("shopd.redb")).unwrap();
-    let catalog = Catalog::new(store.clone());
+    let catalog = Catalog::offline(store.clone());
     catalog
         .import(
             shopd::catalog::demo::sources(),

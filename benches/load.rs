@@ -73,7 +73,7 @@ fn main() {
     let root = bench_dir();
     let workloads = {
         let store = database();
-        let w = Workloads::new(&Catalog::new(store.clone()), 7);
+        let w = Workloads::new(&Catalog::offline(store.clone()), 7);
         drop(store);
         w
     };

@@ -84,14 +84,14 @@ fn main() {
     let work = tempfile::tempdir_in(&root).unwrap();
     let db = work.path().join("shopd.redb");
     std::fs::copy(root.join("db/shopd.redb"), &db).unwrap();
-    let catalog = Catalog::new(shopd::store::Store::open(&db).unwrap());
+    let offline = Catalog::offline(shopd::store::Store::open(&db).unwrap());
 
     // 1. build
     let mut builds = Vec::new();
     let search_dir = work.path().join("search");
     for run in 0..BUILD_RUNS {
         let started = Instant::now();
-        let n = catalog.reindex(&search_dir, &|_, _| {}).unwrap();
+        let n = offline.reindex(&search_dir, &|_, _| {}).unwrap();
         let s = started.elapsed().as_secs_f64();
         eprintln!("build {run}: {n} products in {s:.2} s");
         builds.push(s);
@@ -102,21 +102,16 @@ fn main() {
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
 
-    // 2. query latency, one client
-    let catalog = catalog.with_search(&search_dir).unwrap();
-    // Wire the commit dispatch (search indexing) as the server does.
-    let jobs = shopd::jobs::Jobs::local(catalog.store().clone(), work.path()).unwrap();
-    let accounts =
-        shopd::accounts::Accounts::local(catalog.store().clone(), jobs.clone(), work.path())
-            .unwrap();
-    let orders =
-        shopd::orders::Orders::local(catalog.store().clone(), jobs.clone(), work.path()).unwrap();
-    let replication = shopd::replication::Replication::local(
-        catalog.store().clone(),
-        &shopd::config::DataDir::new(work.path()),
-    );
-    let _services =
-        shopd::services::Services::new(catalog.clone(), jobs, accounts, orders, replication);
+    // 2. query latency, one client: the platform and services as the
+    // server builds them (commits feed search indexing).
+    offline.store().close().unwrap();
+    let mut raw = shopd::config::Raw::default();
+    raw.common.data_dir = Some(work.path().to_path_buf());
+    let config = shopd::config::Config::from_raw(raw).unwrap();
+    let platform = shopd::services::Platform::open(&config, None).unwrap();
+    platform.open_search(&search_dir).unwrap();
+    let services = shopd::services::Services::build(&platform, &config).unwrap();
+    let catalog = services.catalog.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

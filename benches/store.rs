@@ -199,7 +199,7 @@ fn queries() -> Vec<(String, ProductQuery)> {
 
 fn list(c: &mut Criterion) {
     let store = database();
-    let catalog = Catalog::new(store.clone());
+    let catalog = Catalog::offline(store.clone());
     let mut g = c.benchmark_group("list_index");
     for (name, q) in queries() {
         g.bench_with_input(BenchmarkId::from_parameter(&name), &q, |b, q| {
@@ -233,7 +233,8 @@ fn import(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let dir = tempfile::tempdir_in(bench_dir()).unwrap();
-                let catalog = Catalog::new(Store::open(&dir.path().join("shopd.redb")).unwrap());
+                let catalog =
+                    Catalog::offline(Store::open(&dir.path().join("shopd.redb")).unwrap());
                 let start = Instant::now();
                 let report = catalog
                     .import(

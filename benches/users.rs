@@ -57,7 +57,7 @@ fn main() {
     let root = bench_dir();
     let mixed = {
         let store = database();
-        let w = Workloads::new(&Catalog::new(store.clone()), 7);
+        let w = Workloads::new(&Catalog::offline(store.clone()), 7);
         drop(store);
         w.mixed(11)
     };

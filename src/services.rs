@@ -1,24 +1,104 @@
-//! The application's services behind one state, and what a commit sets off.
+//! The platform, the services over it, and what a commit sets off.
+//!
+//! Built in this order (`startup` runs it; benchmarks and tests may too):
+//! 1. [`Platform::open`]: the sinks a commit feeds — the search engine (not
+//!    open yet), the response cache with the catalogue's kinds, the job
+//!    queues' waker, replication's feed; none of them holds the store —
+//!    then the store, opened with the [`CommitDispatch`] over them. Nothing
+//!    is attached to the store later and nothing is detached at shutdown:
+//!    the store holds the dispatch, the dispatch holds no store, so closing
+//!    the store is immediate.
+//! 2. [`Platform::open_search`]: the search index over the store (after any
+//!    import, which it then indexes).
+//! 3. [`Services::build`]: each service, given the platform's parts it uses
+//!    and its section of the configuration.
 //!
 //! Services are siblings: each coordinates its own use cases over the shared
-//! store, search and cache (`catalog`, `jobs`, `accounts`, `orders`,
-//! `replication`). The API reaches them through [`Services`];
-//! they never call the API, and the store never calls them.
+//! store, search and cache. The API reaches them through [`Services`]; they
+//! never call the API, and the store never calls them.
 //!
 //! # What a commit sets off
-//! [`CommitDispatch::on_commit`] is the one place: the store calls it on its
-//! writer thread after every durable commit that changed something, before
-//! any write of that commit is acknowledged. Its steps, in order, are the
-//! whole list of side effects of a write.
+//! [`CommitDispatch::committed`] is the one place: the store calls it on the
+//! committing thread after every durable commit that changed something,
+//! before any write of that commit is acknowledged. Its steps, in order,
+//! are the whole list of side effects of a write.
 
 use crate::accounts::Accounts;
-use crate::cache::ResponseCache;
-use crate::catalog::{self, Catalog, SearchFeed};
-use crate::jobs::Jobs;
+use crate::cache::{Kinds, ResponseCache};
+use crate::catalog::{self, CacheKinds, Catalog, StoreDocs};
+use crate::config::Config;
+use crate::jobs::{self, Jobs};
 use crate::orders::Orders;
-use crate::replication::Replication;
-use crate::store::{Commit, CommitListener, Store};
+use crate::replication::{self, Replication};
+use crate::search::engine::Search;
+use crate::store::faults::FaultPlan;
+use crate::store::{Commit, CommitSink, Store, StoreOptions, StoreResult};
+use anyhow::Context;
+use std::path::Path;
 use std::sync::Arc;
+
+/// Storage, search and the response cache, and the commit sinks the store
+/// was opened with. Cheap to clone.
+#[derive(Clone)]
+pub struct Platform {
+    pub store: Store,
+    pub search: Search,
+    pub cache: Arc<ResponseCache>,
+    /// The catalogue's kinds of cached bodies in `cache`.
+    pub catalog_kinds: CacheKinds,
+    /// Wakes the job queues' workers (fed by commits).
+    pub jobs_waker: jobs::Waker,
+    /// Replication's log and position (fed by commits).
+    pub replication_feed: replication::Feed,
+}
+
+impl Platform {
+    /// The sinks, then the store over `config`'s data dir with them (see the
+    /// module docs); `faults` injects storage failures (tests).
+    pub fn open(config: &Config, faults: Option<Arc<FaultPlan>>) -> StoreResult<Platform> {
+        let search = Search::new();
+        let mut kinds = Kinds::default();
+        let catalog_kinds = CacheKinds::register(&mut kinds, &config.cache.ttls);
+        let cache = Arc::new(ResponseCache::new(config.cache.bytes, kinds));
+        let jobs_waker = jobs::Waker::new(&config.jobs);
+        let replication_feed = replication::Feed::new(&config.replication);
+        let dispatch = CommitDispatch {
+            search: search.clone(),
+            cache: cache.clone(),
+            jobs: jobs_waker.clone(),
+            replication: replication_feed.clone(),
+        };
+        let store = Store::open_with(
+            &config.data.database(),
+            StoreOptions {
+                sink: Arc::new(dispatch),
+                faults,
+            },
+        )?;
+        Ok(Platform {
+            store,
+            search,
+            cache,
+            catalog_kinds,
+            jobs_waker,
+            replication_feed,
+        })
+    }
+
+    /// Opens the search index in `dir` over the store (a follower's
+    /// indexing yields to its reads: background priority).
+    pub fn open_search(&self, dir: &Path) -> catalog::CatalogResult<()> {
+        let synonyms = self.store.read()?.synonyms()?;
+        self.search
+            .open(
+                dir,
+                Arc::new(StoreDocs::new(self.store.clone())),
+                self.store.is_read_only(),
+                synonyms,
+            )
+            .map_err(catalog::CatalogError::Search)
+    }
+}
 
 /// Every service; cheap to clone (handles).
 #[derive(Clone)]
@@ -31,30 +111,45 @@ pub struct Services {
 }
 
 impl Services {
-    /// Wires the services over one store: from now on every commit goes
-    /// through [`CommitDispatch`]. The job workers start separately
-    /// ([`Jobs::start`]), on the async runtime.
-    pub fn new(
-        catalog: Catalog,
-        jobs: Jobs,
-        accounts: Accounts,
-        orders: Orders,
-        replication: Replication,
-    ) -> Services {
-        let dispatch = CommitDispatch {
-            search: catalog.search_feed(),
-            cache: catalog.cache_handle(),
-            jobs: jobs.clone(),
-            replication: replication.clone(),
-        };
-        catalog.store().set_commit_listener(Arc::new(dispatch));
-        Services {
+    /// Every service over `platform`, each with its section of `config`.
+    /// The job workers start separately ([`Jobs::start`]), on the async
+    /// runtime.
+    pub fn build(platform: &Platform, config: &Config) -> anyhow::Result<Services> {
+        let store = &platform.store;
+        let catalog = Catalog::new(
+            store.clone(),
+            platform.search.clone(),
+            platform.cache.clone(),
+            platform.catalog_kinds,
+        );
+        let replication = Replication::new(
+            store.clone(),
+            platform.replication_feed.clone(),
+            config.replication.clone(),
+            config.backups.clone(),
+            &config.data,
+        );
+        let mailer = jobs::mail::Mailer::new(&config.mail).context("setting up mail")?;
+        let mut jobs = Jobs::new(
+            store.clone(),
+            config.jobs.clone(),
+            mailer,
+            platform.jobs_waker.clone(),
+        );
+        if let Some((every, handler)) = replication.backup_job() {
+            jobs = jobs.with_periodic(replication::backup::KIND_BACKUP, every, handler);
+        }
+        let accounts = Accounts::new(store.clone(), jobs.clone(), config.accounts.clone())
+            .context("setting up accounts")?;
+        let orders = Orders::new(store.clone(), jobs.clone(), config.orders.clone())
+            .context("setting up orders")?;
+        Ok(Services {
             catalog,
             jobs,
             accounts,
             orders,
             replication,
-        }
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -62,16 +157,20 @@ impl Services {
     }
 }
 
-/// What a durable commit sets off (see the module docs).
+/// What a durable commit sets off (see the module docs). Holds no store.
 pub struct CommitDispatch {
-    search: SearchFeed,
+    search: Search,
     cache: Arc<ResponseCache>,
-    jobs: Jobs,
-    replication: Replication,
+    jobs: jobs::Waker,
+    replication: replication::Feed,
 }
 
-impl CommitListener for CommitDispatch {
-    fn on_commit(&self, commit: &Commit) {
+impl CommitSink for CommitDispatch {
+    fn opened(&self, position: u64) {
+        self.replication.opened(position);
+    }
+
+    fn committed(&self, commit: &Commit) {
         let changes = &commit.changes;
         // 1. Search: new synonym groups apply to the next query; products
         //    whose documents changed are queued for the indexer, which makes

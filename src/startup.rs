@@ -19,7 +19,7 @@ use crate::api::{self, state::ApiState, state::HttpSettings};
 use crate::catalog::Catalog;
 use crate::catalog::import::{ImportOptions, NoProgress};
 use crate::config::Config;
-use crate::services::Services;
+use crate::services::{Platform, Services};
 use crate::store::Store;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, from_fn};
@@ -60,21 +60,21 @@ pub struct Application {
     follower_loop: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Opens the catalogue in `config.data_dir`, importing the embedded demo
-/// catalogue first when `config.demo` is set and the catalogue is empty.
+/// Opens the catalogue in the data dir for a command that serves nothing
+/// (import, export, reindex): no search index, no cache, no commit sink.
+/// Imports the embedded demo catalogue first when `config.demo` is set and
+/// the catalogue is empty.
 pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
-    open_catalog_with(config, None)
+    let path = config.data.database();
+    let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let catalog = Catalog::offline(store);
+    import_demo(config, &catalog)?;
+    Ok(catalog)
 }
 
-/// [`open_catalog`], with injected storage faults (tests of storage errors).
-fn open_catalog_with(
-    config: &Config,
-    faults: Option<Arc<crate::store::faults::FaultPlan>>,
-) -> anyhow::Result<Catalog> {
-    let path = config.data.database();
-    let store = Store::open_with_faults(&path, faults)
-        .with_context(|| format!("opening {}", path.display()))?;
-    let catalog = Catalog::new(store);
+/// Imports the embedded demo catalogue into an empty leader's catalogue
+/// when `config.demo` asks for it.
+fn import_demo(config: &Config, catalog: &Catalog) -> anyhow::Result<()> {
     if config.demo && config.replication.follow.is_none() && catalog.is_empty()? {
         let report = catalog
             .import(
@@ -85,7 +85,28 @@ fn open_catalog_with(
             .context("importing the demo catalogue")?;
         tracing::info!(records = report.imported(), "imported the demo catalogue");
     }
-    Ok(catalog)
+    Ok(())
+}
+
+/// The platform of a server: the store with its commit sinks, the demo
+/// catalogue when asked, a follower's store read-only, then the search
+/// index (which indexes what was imported).
+fn open_platform(
+    config: &Config,
+    faults: Option<Arc<crate::store::faults::FaultPlan>>,
+) -> anyhow::Result<Platform> {
+    let path = config.data.database();
+    let platform =
+        Platform::open(config, faults).with_context(|| format!("opening {}", path.display()))?;
+    import_demo(config, &Catalog::offline(platform.store.clone()))?;
+    if config.replication.follow.is_some() {
+        platform.store.set_read_only();
+    }
+    let dir = config.data.search();
+    platform
+        .open_search(&dir)
+        .with_context(|| format!("opening the search index in {}", dir.display()))?;
+    Ok(platform)
 }
 
 /// The `/bench/ceiling` body: a typical product detail as it is served (the
@@ -184,44 +205,12 @@ impl Application {
             done.context("bootstrapping from the leader")?;
         }
         let cfg = config.clone();
-        let catalog = tokio::task::spawn_blocking(move || {
-            let catalog = open_catalog_with(&cfg, faults)?;
-            if cfg.replication.follow.is_some() {
-                catalog.store().set_read_only();
-            }
-            let dir = cfg.data.search();
-            let catalog = catalog
-                .with_search(&dir)
-                .with_context(|| format!("opening the search index in {}", dir.display()))?;
-            Ok::<_, anyhow::Error>(catalog.with_cache(cfg.cache.bytes, cfg.cache.ttls))
-        })
-        .await
-        .context("opening storage")??;
-        let replication = crate::replication::Replication::new(
-            catalog.store().clone(),
-            config.replication.clone(),
-            config.backups.clone(),
-            &config.data,
-        );
-        let mailer = crate::jobs::mail::Mailer::new(&config.mail).context("setting up mail")?;
-        let mut jobs = crate::jobs::Jobs::new(catalog.store().clone(), config.jobs.clone(), mailer);
-        if let Some((every, handler)) = replication.backup_job() {
-            jobs = jobs.with_periodic(crate::replication::backup::KIND_BACKUP, every, handler);
-        }
-        let accounts = crate::accounts::Accounts::new(
-            catalog.store().clone(),
-            jobs.clone(),
-            config.accounts.clone(),
-        )
-        .context("setting up accounts")?;
-        accounts.warm().await;
-        let orders = crate::orders::Orders::new(
-            catalog.store().clone(),
-            jobs.clone(),
-            config.orders.clone(),
-        )
-        .context("setting up orders")?;
-        let services = Services::new(catalog.clone(), jobs, accounts, orders, replication);
+        let platform = tokio::task::spawn_blocking(move || open_platform(&cfg, faults))
+            .await
+            .context("opening storage")??;
+        let services = Services::build(&platform, &config)?;
+        services.accounts.warm().await;
+        let catalog = services.catalog.clone();
         // A follower runs no jobs: its leader does, and a follower's store
         // takes no writes.
         if following.is_none() {
@@ -289,11 +278,15 @@ impl Application {
         let sampler = tokio::spawn(api::live::run(live.clone(), services.clone()));
         let sessions = web::Data::new(crate::admin::session::Sessions::default());
         let security = SecurityHeaders::new(config.http.hsts_max_age_secs);
+        let http_cache = api::http_cache::HttpCache::new(&config.cache.ttls);
         let cors_origins = config.http.cors_origins.clone();
         let server = HttpServer::new(move || {
             let security = security.clone();
+            let http_cache = http_cache.clone();
             App::new()
-                .wrap(from_fn(api::http_cache::middleware))
+                .wrap(from_fn(move |req, next| {
+                    http_cache.clone().middleware(req, next)
+                }))
                 .wrap(from_fn(api::compression::mark_small))
                 .wrap(Compress::default())
                 .wrap(from_fn(api::compression::unmark))
@@ -388,36 +381,14 @@ impl Application {
         // Running jobs finish (or go back to the queue) while storage is
         // still open.
         services.jobs.shutdown().await;
-        // The commit listener holds the services (and so the store): drop
-        // it, or the database never closes.
-        services.store().clear_commit_listener();
         stats_flusher.abort();
         let _ = stats_flusher.await;
         services.catalog.shutdown_search().await;
-        // Workers drop their app data on their own threads just after the
-        // server future resolves; wait for the last handle, then close.
-        let mut store = services.store().clone();
-        drop(services);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match store.close() {
-                Ok(Ok(())) => {
-                    tracing::info!("storage closed");
-                    break;
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(error = format!("{e:#}"), "closing storage failed");
-                    break;
-                }
-                Err(still_shared) if std::time::Instant::now() < deadline => {
-                    store = still_shared;
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                }
-                Err(_) => {
-                    tracing::warn!("storage still in use after shutdown; leaving it to the OS");
-                    break;
-                }
-            }
+        // Closes at once, though the workers' app data may still hold
+        // handles for a moment: they are done, and the file is released.
+        match services.store().close() {
+            Ok(()) => tracing::info!("storage closed"),
+            Err(e) => tracing::error!(error = format!("{e:#}"), "closing storage failed"),
         }
         tracing::info!("shopd stopped");
         result

@@ -111,11 +111,16 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         ceiling: None,
     });
     let metrics = web::Data::from(metrics);
+    // shopd's default TTLs (the plans'), which the baseline's Redis uses too.
+    let http_cache = shopd::api::http_cache::HttpCache::new(&shopd::config::cache::Ttls::default());
     let server = HttpServer::new(move || {
+        let http_cache = http_cache.clone();
         // The same middleware stack as shopd (ETag/304 and Cache-Control,
         // compression, request ids), with the request counter outermost.
         App::new()
-            .wrap(from_fn(shopd::api::http_cache::middleware))
+            .wrap(from_fn(move |req, next| {
+                http_cache.clone().middleware(req, next)
+            }))
             .wrap(from_fn(shopd::api::compression::mark_small))
             .wrap(Compress::default())
             .wrap(from_fn(shopd::api::compression::unmark))

@@ -56,7 +56,7 @@ pub fn database() -> Store {
     let fresh = !path.exists();
     let store = Store::open(&path).expect("open store");
     if fresh {
-        let catalog = Catalog::new(store.clone());
+        let catalog = Catalog::offline(store.clone());
         catalog
             .import(
                 sources_from_dir(&catalogue()).unwrap(),

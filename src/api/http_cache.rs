@@ -1,15 +1,18 @@
 //! HTTP caching headers for the public catalogue reads: a weak `ETag` over
 //! the response body (weak because the body may be sent compressed), `304 Not
 //! Modified` without a body when `If-None-Match` names it, and `Cache-Control`
-//! per kind as the plans set it: `s-maxage` lets shared caches (CDNs) keep a
-//! copy, `stale-while-revalidate` lets them serve it while refetching;
-//! browsers revalidate with the ETag, so they see a write at once.
+//! per cache class of the route table ([`HttpCache`]): `s-maxage` lets shared
+//! caches (CDNs) keep a copy as long as the class's TTL, the same TTL shopd's
+//! own response cache keeps it (`config::cache`), `stale-while-revalidate`
+//! lets them serve it while refetching; browsers revalidate with the ETag,
+//! so they see a write at once.
 //!
 //! Only successful `GET`/`HEAD` responses are touched; admin and probe routes
 //! are marked `no-store`. A `304` keeps the headers the `200` would have had
 //! (rate-limit headers among them), less those describing the body.
 
 use crate::cache::{Served, Wanted};
+use crate::config::cache::{CacheClass, Ttls};
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -17,32 +20,48 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse};
 
-/// What a path serves, for its `Cache-Control`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Product detail and its reviews: 30 min.
-    Detail,
-    /// Product lists and search: 5 min.
-    List,
-    /// Brands and categories: 1 h.
-    Taxonomy,
-    /// Probes and admin-only reads.
-    NoStore,
+/// The `Cache-Control` of each cache class, from the TTLs the response
+/// cache uses too (`config::cache`: one number decides both).
+#[derive(Clone)]
+pub struct HttpCache {
+    detail: HeaderValue,
+    list: HeaderValue,
+    taxonomy: HeaderValue,
+    no_store: HeaderValue,
 }
 
-impl Kind {
-    /// The class of a `GET` of `path`, as the route table declares it.
-    pub fn of(path: &str) -> Kind {
-        super::routes::cache_kind(path)
+impl HttpCache {
+    pub fn new(ttls: &Ttls) -> HttpCache {
+        let value = |class| {
+            HeaderValue::from_str(&ttls.cache_control(class))
+                .unwrap_or(HeaderValue::from_static("no-store"))
+        };
+        HttpCache {
+            detail: value(CacheClass::Detail),
+            list: value(CacheClass::List),
+            taxonomy: value(CacheClass::Taxonomy),
+            no_store: HeaderValue::from_static("no-store"),
+        }
     }
 
-    pub fn cache_control(self) -> &'static str {
-        match self {
-            Kind::Detail => "public, s-maxage=1800, stale-while-revalidate=3600",
-            Kind::List => "public, s-maxage=300, stale-while-revalidate=600",
-            Kind::Taxonomy => "public, s-maxage=3600, stale-while-revalidate=7200",
-            Kind::NoStore => "no-store",
+    fn control(&self, class: CacheClass) -> HeaderValue {
+        match class {
+            CacheClass::Detail => self.detail.clone(),
+            CacheClass::List => self.list.clone(),
+            CacheClass::Taxonomy => self.taxonomy.clone(),
+            CacheClass::NoStore => self.no_store.clone(),
         }
+    }
+
+    /// The caching headers of a response (see the module docs).
+    pub async fn middleware(
+        self,
+        req: ServiceRequest,
+        next: Next<impl MessageBody + 'static>,
+    ) -> Result<ServiceResponse<BoxBody>, Error> {
+        let class = super::routes::cache_class(req.path());
+        let control = self.control(class);
+        headers(class, control, req, next).await
     }
 }
 
@@ -80,11 +99,12 @@ pub fn matches(if_none_match: &str, tag: &str) -> bool {
         .any(|t| t.trim() == "*" || opaque(t) == want)
 }
 
-pub async fn middleware(
+async fn headers(
+    class: CacheClass,
+    control: HeaderValue,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let kind = Kind::of(req.path());
     let cacheable = matches!(*req.method(), Method::GET | Method::HEAD);
     let if_none_match = req
         .headers()
@@ -95,8 +115,7 @@ pub async fn middleware(
     if !cacheable || res.status() != StatusCode::OK {
         return Ok(res);
     }
-    let control = HeaderValue::from_static(kind.cache_control());
-    if kind == Kind::NoStore {
+    if class == CacheClass::NoStore {
         // Outside the route table (the admin pages' assets), a handler's own
         // policy stands.
         let mut res = res;
@@ -146,13 +165,17 @@ mod tests {
 
     #[test]
     fn kinds_follow_the_routes() {
-        assert_eq!(Kind::of("/api/v1/products"), Kind::List);
-        assert_eq!(Kind::of("/api/v1/search"), Kind::List);
-        assert_eq!(Kind::of("/api/v1/products/p1"), Kind::Detail);
-        assert_eq!(Kind::of("/api/v1/products/p1/reviews"), Kind::Detail);
-        assert_eq!(Kind::of("/api/v1/categories/c1"), Kind::Taxonomy);
-        assert_eq!(Kind::of("/api/v1/search/analytics"), Kind::NoStore);
-        assert_eq!(Kind::of("/ready"), Kind::NoStore);
+        use super::super::routes::cache_class;
+        assert_eq!(cache_class("/api/v1/products"), CacheClass::List);
+        assert_eq!(cache_class("/api/v1/search"), CacheClass::List);
+        assert_eq!(cache_class("/api/v1/products/p1"), CacheClass::Detail);
+        assert_eq!(
+            cache_class("/api/v1/products/p1/reviews"),
+            CacheClass::Detail
+        );
+        assert_eq!(cache_class("/api/v1/categories/c1"), CacheClass::Taxonomy);
+        assert_eq!(cache_class("/api/v1/search/analytics"), CacheClass::NoStore);
+        assert_eq!(cache_class("/ready"), CacheClass::NoStore);
     }
 
     #[test]

@@ -105,13 +105,7 @@ impl Counters {
             buckets: (0..BUCKETS).map(|i| sum(&|s| &s.buckets[i])).collect(),
             // Counters only: walking the cache's entries (as a scrape does)
             // every 2 s would hold its shards against the workers.
-            cache: services
-                .catalog
-                .cache()
-                .hit_counts()
-                .into_iter()
-                .map(|(kind, hits, misses)| (kind.as_str(), hits, misses))
-                .collect(),
+            cache: services.catalog.cache().hit_counts(),
         }
     }
 }

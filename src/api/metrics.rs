@@ -228,7 +228,7 @@ fn per_outcome(
 impl Collector for ScrapeTime {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.catalog.cache().stats();
-        let kinds = || stats.iter().map(|s| (s.kind.as_str(), s));
+        let kinds = || stats.iter().map(|s| (s.name, s));
         per_kind(
             &mut encoder,
             "shopd_cache_hits",

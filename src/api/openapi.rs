@@ -22,8 +22,8 @@
 use super::auth::Principal;
 use super::dto::ID_PATTERN;
 use super::extract::{Body, Input, ListQuery, PageQuery, SearchParams};
-use super::http_cache::Kind;
 use super::routes::{Access, ROUTES, RateLimit, Route, Verb};
+use crate::config::cache::{CacheClass, Ttls};
 use crate::domain::listing::{PageRequest, ProductSort};
 use crate::domain::search::{MAX_QUERY_CHARS, SearchSort};
 use actix_web::{HttpRequest, web};
@@ -534,7 +534,7 @@ fn rate_limit_headers(class: RateLimit) -> [(&'static str, Header); 3] {
 
 /// Whether a route's reads carry an `ETag` and answer `If-None-Match`.
 fn conditional(route: &Route) -> bool {
-    route.verb == Verb::Get && route.cache != Kind::NoStore
+    route.verb == Verb::Get && route.cache != CacheClass::NoStore
 }
 
 fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
@@ -612,7 +612,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
             if *status == 200 {
                 r.headers.insert(
                     "Cache-Control".into(),
-                    string_header(route.cache.cache_control()).into(),
+                    string_header(&Ttls::default().cache_control(route.cache)).into(),
                 );
                 if conditional(route) {
                     r.headers.insert(
@@ -671,7 +671,7 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
         );
         r.headers.insert(
             "Cache-Control".into(),
-            string_header(route.cache.cache_control()).into(),
+            string_header(&Ttls::default().cache_control(route.cache)).into(),
         );
         responses.insert("304".into(), RefOr::T(r));
     }

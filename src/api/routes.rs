@@ -1,7 +1,8 @@
 //! The route table: every route shopd serves, declared once.
 //!
 //! Each [`Route`] names its method, path pattern, handler, HTTP cache class
-//! ([`Kind`]), who may call it ([`Access`]), its rate-limit class
+//! ([`CacheClass`]: both `Cache-Control` and the response cache's TTL follow
+//! it), who may call it ([`Access`]), its rate-limit class
 //! ([`RateLimit`]) and its OpenAPI operation ([`Doc`]). Everything else reads
 //! [`ROUTES`]: the actix registration ([`super::configure`], with the JSON 405
 //! for a wrong method on a known path and the access check of each route), the
@@ -14,12 +15,12 @@
 //! actix's default). It allocates nothing and runs no regex: the metrics and
 //! caching middleware call it on every request.
 
-use super::http_cache::Kind;
 use super::openapi::{self, Answer, Inputs};
 use super::{
     accounts, brands, categories, docs, health, jobs, metrics, orders, products, profile,
     replication, search,
 };
+use crate::config::cache::CacheClass;
 use actix_web::http::Method;
 use std::sync::LazyLock;
 
@@ -143,7 +144,7 @@ pub struct Route {
     pub verb: Verb,
     pub pattern: &'static str,
     pub handler: Handler,
-    pub cache: Kind,
+    pub cache: CacheClass,
     pub access: Access,
     pub rate: RateLimit,
     pub doc: Doc,
@@ -155,7 +156,7 @@ impl Route {
             verb,
             pattern,
             handler,
-            cache: Kind::NoStore,
+            cache: CacheClass::NoStore,
             access: Access::Public,
             rate: RateLimit::Api,
             doc: Doc {
@@ -169,8 +170,8 @@ impl Route {
         }
     }
 
-    const fn cache(mut self, kind: Kind) -> Route {
-        self.cache = kind;
+    const fn cache(mut self, class: CacheClass) -> Route {
+        self.cache = class;
         self
     }
 
@@ -314,7 +315,7 @@ pub static ROUTES: &[Route] = &[
         .doc("replication", "replicationChanges", "", Text("application/octet-stream"))
         .hidden(),
     get("/bench/ceiling", handler!(super::ceiling))
-        .cache(Kind::Detail)
+        .cache(CacheClass::Detail)
         .rate(RateLimit::None)
         .doc("probes", "benchCeiling", "", Json(200, s::any))
         .hidden(),
@@ -340,7 +341,7 @@ pub static ROUTES: &[Route] = &[
         .hidden(),
     // Search.
     get("/api/v1/search", handler!(search::search))
-        .cache(Kind::List)
+        .cache(CacheClass::List)
         .doc(
             "search",
             "search",
@@ -349,7 +350,7 @@ pub static ROUTES: &[Route] = &[
         )
         .errors(&[503]),
     get("/api/v1/search/synonyms", handler!(search::get_synonyms))
-        .cache(Kind::Taxonomy)
+        .cache(CacheClass::Taxonomy)
         .doc(
             "search",
             "getSynonyms",
@@ -374,7 +375,7 @@ pub static ROUTES: &[Route] = &[
         ),
     // Products and reviews.
     get("/api/v1/products", handler!(products::list))
-        .cache(Kind::List)
+        .cache(CacheClass::List)
         .doc(
             "products",
             "listProducts",
@@ -391,7 +392,7 @@ pub static ROUTES: &[Route] = &[
         )
         .errors(&[409]),
     get("/api/v1/products/{id}", handler!(products::detail))
-        .cache(Kind::Detail)
+        .cache(CacheClass::Detail)
         .doc(
             "products",
             "getProduct",
@@ -415,7 +416,7 @@ pub static ROUTES: &[Route] = &[
             Empty(204),
         ),
     get("/api/v1/products/{id}/reviews", handler!(products::reviews))
-        .cache(Kind::Detail)
+        .cache(CacheClass::Detail)
         .doc(
             "products",
             "listReviews",
@@ -459,7 +460,7 @@ pub static ROUTES: &[Route] = &[
     .errors(&[409]),
     // Brands.
     get("/api/v1/brands", handler!(brands::list))
-        .cache(Kind::Taxonomy)
+        .cache(CacheClass::Taxonomy)
         .doc(
             "brands",
             "listBrands",
@@ -476,7 +477,7 @@ pub static ROUTES: &[Route] = &[
         )
         .errors(&[409]),
     get("/api/v1/brands/{id}", handler!(brands::detail))
-        .cache(Kind::Taxonomy)
+        .cache(CacheClass::Taxonomy)
         .doc("brands", "getBrand", "One brand", Json(200, s::brand)),
     patch("/api/v1/brands/{id}", handler!(brands::update))
         .staff()
@@ -679,7 +680,7 @@ pub static ROUTES: &[Route] = &[
         ),
     // Categories.
     get("/api/v1/categories", handler!(categories::tree))
-        .cache(Kind::Taxonomy)
+        .cache(CacheClass::Taxonomy)
         .doc(
             "categories",
             "categoryTree",
@@ -696,7 +697,7 @@ pub static ROUTES: &[Route] = &[
         )
         .errors(&[409]),
     get("/api/v1/categories/{id}", handler!(categories::detail))
-        .cache(Kind::Taxonomy)
+        .cache(CacheClass::Taxonomy)
         .doc(
             "categories",
             "getCategory",
@@ -1043,10 +1044,10 @@ pub fn label(path: &str) -> &'static str {
     route_of(path).map_or("unmatched", |r| r.pattern)
 }
 
-/// The caching class of a `GET` of `path` (probes, admin reads and unknown
+/// The cache class of a `GET` of `path` (probes, admin reads and unknown
 /// paths: no-store).
-pub fn cache_kind(path: &str) -> Kind {
-    find(&Method::GET, path).map_or(Kind::NoStore, |r| r.cache)
+pub fn cache_class(path: &str) -> CacheClass {
+    find(&Method::GET, path).map_or(CacheClass::NoStore, |r| r.cache)
 }
 
 /// The methods served on `pattern`, as an `Allow` header value would list them.

@@ -27,7 +27,6 @@
 
 pub mod gzip;
 
-use crate::config::cache::{CacheClass, Ttls};
 use bytes::Bytes;
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
@@ -35,52 +34,37 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-/// What a cached body is; each kind has its own TTL and statistics.
+/// A kind of cached body, registered by the area that caches it
+/// ([`Kinds::register`]): each kind has its own TTL and statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    ProductDetail,
-    ProductList,
-    Reviews,
-    Search,
-    Brands,
-    Categories,
-}
+pub struct Kind(u8);
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
-        Kind::ProductDetail,
-        Kind::ProductList,
-        Kind::Reviews,
-        Kind::Search,
-        Kind::Brands,
-        Kind::Categories,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::ProductDetail => "product_detail",
-            Kind::ProductList => "product_list",
-            Kind::Reviews => "reviews",
-            Kind::Search => "search",
-            Kind::Brands => "brands",
-            Kind::Categories => "categories",
-        }
-    }
-
     fn index(self) -> usize {
-        self as usize
+        self.0 as usize
     }
 }
 
-/// How long entries of each kind may be served: the TTL of the kind's
-/// class.
-fn ttl_of(ttls: &Ttls, kind: Kind) -> Duration {
-    let class = match kind {
-        Kind::ProductDetail | Kind::Reviews => CacheClass::Detail,
-        Kind::ProductList | Kind::Search => CacheClass::List,
-        Kind::Brands | Kind::Categories => CacheClass::Taxonomy,
-    };
-    ttls.of(class).unwrap_or_default()
+/// Most kinds one cache serves.
+pub const MAX_KINDS: usize = 16;
+
+/// The kinds a cache serves, each with its name (a metrics label) and TTL:
+/// areas register theirs before the cache is made.
+#[derive(Debug, Clone, Default)]
+pub struct Kinds {
+    names: Vec<&'static str>,
+    ttls: Vec<Duration>,
+}
+
+impl Kinds {
+    /// A new kind named `name` whose entries are served for `ttl`.
+    pub fn register(&mut self, name: &'static str, ttl: Duration) -> Kind {
+        // A programming error that the first test of any area shows.
+        assert!(self.names.len() < MAX_KINDS, "more than {MAX_KINDS} kinds");
+        self.names.push(name);
+        self.ttls.push(ttl);
+        Kind((self.names.len() - 1) as u8)
+    }
 }
 
 /// A name for something entries depend on, such as `("product", id)`.
@@ -214,7 +198,7 @@ impl Weighter<Key, Arc<Entry>> for ByBytes {
 
 /// Counts evictions per kind.
 #[derive(Clone, Default)]
-struct Evictions(Arc<[AtomicU64; 6]>);
+struct Evictions(Arc<[AtomicU64; MAX_KINDS]>);
 
 impl Lifecycle<Key, Arc<Entry>> for Evictions {
     type RequestState = ();
@@ -252,7 +236,8 @@ struct Counts {
 /// Statistics of one kind, for `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindStats {
-    pub kind: Kind,
+    /// The kind's name.
+    pub name: &'static str,
     pub hits: u64,
     /// Computations (misses, expired or invalidated entries).
     pub misses: u64,
@@ -273,14 +258,15 @@ pub struct ResponseCache {
     versions: Box<[AtomicU64]>,
     /// Bumped by every invalidation, before its tags.
     epoch: AtomicU64,
-    ttls: Ttls,
-    counts: [Counts; 6],
+    kinds: Kinds,
+    counts: [Counts; MAX_KINDS],
     evictions: Evictions,
 }
 
 impl ResponseCache {
-    /// A cache holding up to `capacity_bytes`; 0 turns caching off.
-    pub fn new(capacity_bytes: u64, ttls: Ttls) -> ResponseCache {
+    /// A cache of `kinds` holding up to `capacity_bytes`; 0 turns caching
+    /// off.
+    pub fn new(capacity_bytes: u64, kinds: Kinds) -> ResponseCache {
         let evictions = Evictions::default();
         let plain_bytes = capacity_bytes / PLAIN_SHARE;
         let plain = (plain_bytes > 0).then(|| {
@@ -304,7 +290,7 @@ impl ResponseCache {
             plain,
             versions: (0..TAG_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             epoch: AtomicU64::new(0),
-            ttls,
+            kinds,
             counts: Default::default(),
             evictions,
         }
@@ -500,7 +486,7 @@ impl ResponseCache {
             hash,
             meta: c.meta,
             tags: tags.into_boxed_slice(),
-            expires: Instant::now() + ttl_of(&self.ttls, kind),
+            expires: Instant::now() + self.kinds.ttls[kind.index()],
         });
         let served = Served {
             body,
@@ -514,39 +500,37 @@ impl ResponseCache {
 
     /// Hits and misses per kind: a few atomic loads, no walk (the admin
     /// overview's sampler reads them every 2 s).
-    pub fn hit_counts(&self) -> Vec<(Kind, u64, u64)> {
-        Kind::ALL
+    pub fn hit_counts(&self) -> Vec<(&'static str, u64, u64)> {
+        self.kinds
+            .names
             .iter()
-            .map(|&kind| {
-                let c = &self.counts[kind.index()];
-                (kind, c.hits.load(Relaxed), c.misses.load(Relaxed))
-            })
+            .zip(&self.counts)
+            .map(|(&name, c)| (name, c.hits.load(Relaxed), c.misses.load(Relaxed)))
             .collect()
     }
 
     /// Per-kind statistics; walks the entries (call at scrape time, not per
     /// request).
     pub fn stats(&self) -> Vec<KindStats> {
-        let mut entries = [0u64; 6];
-        let mut bytes = [0u64; 6];
+        let mut entries = [0u64; MAX_KINDS];
+        let mut bytes = [0u64; MAX_KINDS];
         if let Some(map) = &self.map {
             for (k, e) in map.iter() {
                 entries[k.kind.index()] += 1;
                 bytes[k.kind.index()] += ByBytes.weight(&k, &e);
             }
         }
-        Kind::ALL
+        self.kinds
+            .names
             .iter()
-            .map(|&kind| {
-                let i = kind.index();
-                KindStats {
-                    kind,
-                    hits: self.counts[i].hits.load(Relaxed),
-                    misses: self.counts[i].misses.load(Relaxed),
-                    evictions: self.evictions.0[i].load(Relaxed),
-                    entries: entries[i],
-                    bytes: bytes[i],
-                }
+            .enumerate()
+            .map(|(i, &name)| KindStats {
+                name,
+                hits: self.counts[i].hits.load(Relaxed),
+                misses: self.counts[i].misses.load(Relaxed),
+                evictions: self.evictions.0[i].load(Relaxed),
+                entries: entries[i],
+                bytes: bytes[i],
             })
             .collect()
     }
@@ -578,8 +562,31 @@ mod tests {
         })
     }
 
+    /// The kinds these tests use, with the plans' TTLs (as the catalogue
+    /// registers them), the lists' TTL given.
+    const DETAIL: Kind = Kind(0);
+    const LIST: Kind = Kind(1);
+    const SEARCH: Kind = Kind(2);
+    const BRANDS: Kind = Kind(3);
+
+    fn kinds_with_list_ttl(list: Duration) -> Kinds {
+        let mut k = Kinds::default();
+        assert_eq!(
+            k.register("product_detail", Duration::from_secs(1800)),
+            DETAIL
+        );
+        assert_eq!(k.register("product_list", list), LIST);
+        assert_eq!(k.register("search", Duration::from_secs(600)), SEARCH);
+        assert_eq!(k.register("brands", Duration::from_secs(3600)), BRANDS);
+        k
+    }
+
+    fn kinds() -> Kinds {
+        kinds_with_list_ttl(Duration::from_secs(600))
+    }
+
     fn cache() -> ResponseCache {
-        ResponseCache::new(1 << 20, Ttls::default())
+        ResponseCache::new(1 << 20, kinds())
     }
 
     #[tokio::test]
@@ -588,30 +595,30 @@ mod tests {
         let t = Tag::new("product", "p1");
         let other = Tag::new("product", "p2");
         let a = c
-            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || body("v1", &[t]))
+            .get_or_compute(DETAIL, "p1", Wanted::Gzip, || body("v1", &[t]))
             .await
             .unwrap();
         assert!(a.computed);
         let b = c
-            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || body("v2", &[t]))
+            .get_or_compute(DETAIL, "p1", Wanted::Gzip, || body("v2", &[t]))
             .await
             .unwrap();
         assert!(!b.computed);
         assert_eq!(&b.plain()[..], b"v1");
         c.invalidate([other]);
         let b = c
-            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || body("v2", &[t]))
+            .get_or_compute(DETAIL, "p1", Wanted::Gzip, || body("v2", &[t]))
             .await
             .unwrap();
         assert_eq!(&b.plain()[..], b"v1", "another tag leaves it alone");
         c.invalidate([t]);
         let b = c
-            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || body("v2", &[t]))
+            .get_or_compute(DETAIL, "p1", Wanted::Gzip, || body("v2", &[t]))
             .await
             .unwrap();
         assert!(b.computed);
         assert_eq!(&b.plain()[..], b"v2");
-        let s = c.stats()[Kind::ProductDetail.index()];
+        let s = c.stats()[DETAIL.index()];
         assert_eq!((s.hits, s.misses, s.entries), (2, 2, 1));
     }
 
@@ -620,7 +627,7 @@ mod tests {
         let c = cache();
         let t = Tag::new("product", "p1");
         let a = c
-            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || {
+            .get_or_compute(DETAIL, "p1", Wanted::Gzip, || {
                 // A write commits and invalidates while this reads an older
                 // snapshot.
                 c.invalidate([t]);
@@ -630,9 +637,7 @@ mod tests {
             .unwrap();
         assert_eq!(&a.plain()[..], b"old");
         let b = c
-            .get_or_compute(Kind::ProductDetail, "p1", Wanted::Gzip, || {
-                body("new", &[t])
-            })
+            .get_or_compute(DETAIL, "p1", Wanted::Gzip, || body("new", &[t]))
             .await
             .unwrap();
         assert!(b.computed, "the overlapping value must not be served");
@@ -641,24 +646,20 @@ mod tests {
 
     #[tokio::test]
     async fn entries_expire_after_their_kinds_ttl() {
-        let ttls = Ttls {
-            lists: Duration::from_millis(30),
-            ..Ttls::default()
-        };
-        let c = ResponseCache::new(1 << 20, ttls);
-        c.get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body("a", &[]))
+        let c = ResponseCache::new(1 << 20, kinds_with_list_ttl(Duration::from_millis(30)));
+        c.get_or_compute(LIST, "q", Wanted::Gzip, || body("a", &[]))
             .await
             .unwrap();
-        c.get_or_compute(Kind::Brands, "q", Wanted::Gzip, || body("a", &[]))
+        c.get_or_compute(BRANDS, "q", Wanted::Gzip, || body("a", &[]))
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
         let l = c
-            .get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body("b", &[]))
+            .get_or_compute(LIST, "q", Wanted::Gzip, || body("b", &[]))
             .await
             .unwrap();
         let b = c
-            .get_or_compute(Kind::Brands, "q", Wanted::Gzip, || body("b", &[]))
+            .get_or_compute(BRANDS, "q", Wanted::Gzip, || body("b", &[]))
             .await
             .unwrap();
         assert!(l.computed, "list TTL passed");
@@ -673,7 +674,7 @@ mod tests {
         for _ in 0..100 {
             let (c, runs) = (c.clone(), runs.clone());
             tasks.push(tokio::spawn(async move {
-                c.get_or_compute(Kind::Search, "cold", Wanted::Gzip, || {
+                c.get_or_compute(SEARCH, "cold", Wanted::Gzip, || {
                     runs.fetch_add(1, SeqCst);
                     std::thread::sleep(Duration::from_millis(50));
                     body("x", &[])
@@ -691,16 +692,14 @@ mod tests {
 
     #[tokio::test]
     async fn capacity_is_bytes_and_evictions_are_counted() {
-        let c = ResponseCache::new(64 * 1024, Ttls::default());
+        let c = ResponseCache::new(64 * 1024, kinds());
         let big = "x".repeat(1000);
         for i in 0..500 {
-            c.get_or_compute(Kind::ProductDetail, &i.to_string(), Wanted::Gzip, || {
-                body(&big, &[])
-            })
-            .await
-            .unwrap();
+            c.get_or_compute(DETAIL, &i.to_string(), Wanted::Gzip, || body(&big, &[]))
+                .await
+                .unwrap();
         }
-        let s = c.stats()[Kind::ProductDetail.index()];
+        let s = c.stats()[DETAIL.index()];
         assert!(s.bytes <= 64 * 1024, "{s:?}");
         assert!(s.entries < 500 && s.entries > 20, "{s:?}");
         assert_eq!(s.evictions + s.entries, 500, "{s:?}");
@@ -708,18 +707,18 @@ mod tests {
 
     #[tokio::test]
     async fn long_bodies_are_kept_gzipped_and_weigh_their_compressed_size() {
-        let c = ResponseCache::new(64 * 1024, Ttls::default());
+        let c = ResponseCache::new(64 * 1024, kinds());
         let json = (0..100)
             .map(|i| format!(r#"{{"id":"p{i:04}","title":"Lamp {i}","price":12.5}}"#))
             .collect::<Vec<_>>()
             .join(",");
         let hash = xxhash_rust::xxh3::xxh3_64(json.as_bytes());
         let first = c
-            .get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body(&json, &[]))
+            .get_or_compute(LIST, "q", Wanted::Gzip, || body(&json, &[]))
             .await
             .unwrap();
         let hit = c
-            .get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body("other", &[]))
+            .get_or_compute(LIST, "q", Wanted::Gzip, || body("other", &[]))
             .await
             .unwrap();
         assert!(first.computed && !hit.computed);
@@ -737,21 +736,21 @@ mod tests {
         let Stored::Gzip(gz) = &hit.body else {
             unreachable!()
         };
-        let stats = c.stats()[Kind::ProductList.index()];
+        let stats = c.stats()[LIST.index()];
         assert_eq!(stats.bytes, gz.len() as u64 + 1 + ENTRY_OVERHEAD);
         assert!(gz.len() * 4 < json.len(), "{} of {}", gz.len(), json.len());
 
         // A plain caller inflates once into the plain cache; the next one
         // takes that copy. The gzip entry weighs the same.
         let plain = c
-            .get_or_compute(Kind::ProductList, "q", Wanted::Plain, || body("x", &[]))
+            .get_or_compute(LIST, "q", Wanted::Plain, || body("x", &[]))
             .await
             .unwrap();
         assert!(!plain.computed);
         assert_eq!(&plain.plain()[..], json.as_bytes());
         assert_eq!(c.plain_bytes(), json.len() as u64 + ENTRY_OVERHEAD);
         let again = c
-            .get_or_compute(Kind::ProductList, "q", Wanted::Plain, || body("x", &[]))
+            .get_or_compute(LIST, "q", Wanted::Plain, || body("x", &[]))
             .await
             .unwrap();
         assert_eq!(
@@ -761,26 +760,26 @@ mod tests {
         );
         assert_eq!(again.encoded(true), (gz.clone(), true));
         assert_eq!(
-            c.stats()[Kind::ProductList.index()].bytes,
+            c.stats()[LIST.index()].bytes,
             gz.len() as u64 + 1 + ENTRY_OVERHEAD
         );
         // The plain copy follows the entry: once a tag is bumped, the
         // entry is recomputed, and its new body has another hash.
         let t = Tag::new("list", "");
         let tagged = c
-            .get_or_compute(Kind::ProductList, "t", Wanted::Plain, || body(&json, &[t]))
+            .get_or_compute(LIST, "t", Wanted::Plain, || body(&json, &[t]))
             .await
             .unwrap();
         assert!(tagged.computed);
         c.invalidate([t]);
         let newer = format!("{json},{json}");
         let fresh = c
-            .get_or_compute(Kind::ProductList, "t", Wanted::Plain, || body(&newer, &[t]))
+            .get_or_compute(LIST, "t", Wanted::Plain, || body(&newer, &[t]))
             .await
             .unwrap();
         assert!(fresh.computed);
         let hit = c
-            .get_or_compute(Kind::ProductList, "t", Wanted::Plain, || body("x", &[t]))
+            .get_or_compute(LIST, "t", Wanted::Plain, || body("x", &[t]))
             .await
             .unwrap();
         assert!(!hit.computed);
@@ -788,12 +787,12 @@ mod tests {
 
         // Short bodies stay plain; with caching off nothing is compressed.
         let short = c
-            .get_or_compute(Kind::Brands, "b", Wanted::Gzip, || body("{}", &[]))
+            .get_or_compute(BRANDS, "b", Wanted::Gzip, || body("{}", &[]))
             .await
             .unwrap();
         assert_eq!(short.body, Stored::Plain(Bytes::from_static(b"{}")));
-        let off = ResponseCache::new(0, Ttls::default())
-            .get_or_compute(Kind::ProductList, "q", Wanted::Gzip, || body(&json, &[]))
+        let off = ResponseCache::new(0, kinds())
+            .get_or_compute(LIST, "q", Wanted::Gzip, || body(&json, &[]))
             .await
             .unwrap();
         assert_eq!(off.body, Stored::Plain(Bytes::from(json.clone())));
@@ -802,14 +801,14 @@ mod tests {
 
     #[tokio::test]
     async fn off_computes_every_time() {
-        let c = ResponseCache::new(0, Ttls::default());
+        let c = ResponseCache::new(0, kinds());
         for _ in 0..3 {
             let s = c
-                .get_or_compute(Kind::Brands, "", Wanted::Gzip, || body("b", &[]))
+                .get_or_compute(BRANDS, "", Wanted::Gzip, || body("b", &[]))
                 .await
                 .unwrap();
             assert!(s.computed);
         }
-        assert_eq!(c.stats()[Kind::Brands.index()].misses, 3);
+        assert_eq!(c.stats()[BRANDS.index()].misses, 3);
     }
 }

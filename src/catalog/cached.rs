@@ -10,8 +10,8 @@
 //!   about a second.
 
 use super::{Catalog, CatalogResult};
-use crate::cache::{Kind, ResponseCache, Served, Wanted};
-use crate::config::cache::Ttls;
+use crate::cache::{Kind, Kinds, ResponseCache, Served, Wanted};
+use crate::config::cache::{CacheClass, Ttls};
 use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
 use crate::domain::search::SearchQuery;
 use std::sync::Arc;
@@ -99,22 +99,44 @@ pub(crate) mod tag {
 /// Product detail pages warmed at start: the first featured products.
 const WARM_DETAILS: u64 = 100;
 
-impl Catalog {
-    /// Serves reads through a cache of `capacity_bytes` (0: no caching).
-    /// The application's commit dispatch invalidates it
-    /// ([`Catalog::cache_handle`], [`tag::of_changes`]).
-    pub fn with_cache(mut self, capacity_bytes: u64, ttls: Ttls) -> Catalog {
-        self.cache = Arc::new(ResponseCache::new(capacity_bytes, ttls));
-        self
+/// The catalogue's kinds of cached bodies, registered with the response
+/// cache; each takes its cache class's TTL.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheKinds {
+    pub product_detail: Kind,
+    pub product_list: Kind,
+    pub reviews: Kind,
+    pub search: Kind,
+    pub brands: Kind,
+    pub categories: Kind,
+}
+
+impl CacheKinds {
+    /// Registers the catalogue's kinds in `kinds`.
+    pub fn register(kinds: &mut Kinds, ttls: &Ttls) -> CacheKinds {
+        let mut kind = |name, class| kinds.register(name, ttls.of(class).unwrap_or_default());
+        CacheKinds {
+            product_detail: kind("product_detail", CacheClass::Detail),
+            product_list: kind("product_list", CacheClass::List),
+            reviews: kind("reviews", CacheClass::Detail),
+            search: kind("search", CacheClass::List),
+            brands: kind("brands", CacheClass::Taxonomy),
+            categories: kind("categories", CacheClass::Taxonomy),
+        }
     }
 
+    /// A cache of `capacity_bytes` (0: off) holding the catalogue's kinds
+    /// alone (tools, tests).
+    pub fn alone(capacity_bytes: u64, ttls: &Ttls) -> (Arc<ResponseCache>, CacheKinds) {
+        let mut kinds = Kinds::default();
+        let own = CacheKinds::register(&mut kinds, ttls);
+        (Arc::new(ResponseCache::new(capacity_bytes, kinds)), own)
+    }
+}
+
+impl Catalog {
     pub fn cache(&self) -> &ResponseCache {
         &self.cache
-    }
-
-    /// The cache itself, for the commit dispatch.
-    pub fn cache_handle(&self) -> Arc<ResponseCache> {
-        self.cache.clone()
     }
 
     /// The cache key `f` makes, or nothing when caching is off: the key is
@@ -131,7 +153,9 @@ impl Catalog {
     /// `GET /products/{id}`; `wanted`: the form the caller sends it in.
     pub async fn serve_product(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         self.cache
-            .get_or_compute(Kind::ProductDetail, id, wanted, || self.product_detail(id))
+            .get_or_compute(self.kinds.product_detail, id, wanted, || {
+                self.product_detail(id)
+            })
             .await
     }
 
@@ -139,7 +163,9 @@ impl Catalog {
     pub async fn serve_products(&self, q: &ProductQuery, wanted: Wanted) -> CatalogResult<Served> {
         let key = self.key(|| format!("{q:?}"));
         self.cache
-            .get_or_compute(Kind::ProductList, &key, wanted, || self.list_products(q))
+            .get_or_compute(self.kinds.product_list, &key, wanted, || {
+                self.list_products(q)
+            })
             .await
     }
 
@@ -152,7 +178,7 @@ impl Catalog {
     ) -> CatalogResult<Served> {
         let key = self.key(|| format!("{id} {page:?}"));
         self.cache
-            .get_or_compute(Kind::Reviews, &key, wanted, || {
+            .get_or_compute(self.kinds.reviews, &key, wanted, || {
                 self.product_reviews(id, page)
             })
             .await
@@ -162,7 +188,7 @@ impl Catalog {
     pub async fn serve_brands(&self, page: PageRequest, wanted: Wanted) -> CatalogResult<Served> {
         let key = self.key(|| format!("{page:?}"));
         self.cache
-            .get_or_compute(Kind::Brands, &key, wanted, || self.list_brands(page))
+            .get_or_compute(self.kinds.brands, &key, wanted, || self.list_brands(page))
             .await
     }
 
@@ -170,14 +196,14 @@ impl Catalog {
     pub async fn serve_brand(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         let key = self.key(|| format!("id {id}"));
         self.cache
-            .get_or_compute(Kind::Brands, &key, wanted, || self.brand(id))
+            .get_or_compute(self.kinds.brands, &key, wanted, || self.brand(id))
             .await
     }
 
     /// `GET /categories`.
     pub async fn serve_categories(&self, wanted: Wanted) -> CatalogResult<Served> {
         self.cache
-            .get_or_compute(Kind::Categories, "", wanted, || self.category_tree())
+            .get_or_compute(self.kinds.categories, "", wanted, || self.category_tree())
             .await
     }
 
@@ -185,7 +211,7 @@ impl Catalog {
     pub async fn serve_category(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         let key = self.key(|| format!("id {id}"));
         self.cache
-            .get_or_compute(Kind::Categories, &key, wanted, || self.category(id))
+            .get_or_compute(self.kinds.categories, &key, wanted, || self.category(id))
             .await
     }
 
@@ -198,7 +224,7 @@ impl Catalog {
         let key = self.key(|| format!("{generation} {q:?}"));
         let s = self
             .cache
-            .get_or_compute(Kind::Search, &key, wanted, || self.search(q))
+            .get_or_compute(self.kinds.search, &key, wanted, || self.search(q))
             .await?;
         self.record_search(&q.text, s.meta);
         Ok(s)
@@ -222,7 +248,9 @@ impl Catalog {
             };
             let key = format!("{q:?}");
             self.cache
-                .get_or_compute_blocking(Kind::ProductList, &key, || self.list_products(&q))?;
+                .get_or_compute_blocking(self.kinds.product_list, &key, || {
+                    self.list_products(&q)
+                })?;
             n += 1;
         }
         let featured = {
@@ -238,7 +266,7 @@ impl Catalog {
         for id in &featured {
             match self
                 .cache
-                .get_or_compute_blocking(Kind::ProductDetail, id, || self.product_detail(id))
+                .get_or_compute_blocking(self.kinds.product_detail, id, || self.product_detail(id))
             {
                 Ok(_) => n += 1,
                 // Deleted since the list was read: nothing to warm.
@@ -247,11 +275,11 @@ impl Catalog {
             }
         }
         self.cache
-            .get_or_compute_blocking(Kind::Brands, &format!("{first:?}"), || {
+            .get_or_compute_blocking(self.kinds.brands, &format!("{first:?}"), || {
                 self.list_brands(first)
             })?;
         self.cache
-            .get_or_compute_blocking(Kind::Categories, "", || self.category_tree())?;
+            .get_or_compute_blocking(self.kinds.categories, "", || self.category_tree())?;
         Ok(n + 2)
     }
 }

@@ -3,9 +3,13 @@
 //!
 //! Reads return finished JSON bodies rendered straight from archived records;
 //! writes take validated domain drafts, check what only the database can tell
-//! (references, duplicates, usage) inside the write transaction, and commit
-//! durably before returning. Write methods block: call them from a blocking
-//! thread. Nothing here knows about HTTP.
+//! (references, duplicates, usage) inside the write transaction, and are
+//! awaited until durable (the store's writer runs them: group commit).
+//! Nothing here knows about HTTP.
+//!
+//! The catalogue owns none of the platform: it is given the store, the
+//! search engine and the response cache (whose kinds it registers,
+//! [`CacheKinds`]), as every service is.
 
 mod cached;
 pub mod demo;
@@ -18,11 +22,16 @@ mod writes;
 
 /// Search errors and readiness, as the API maps them to HTTP.
 pub use crate::search::{SearchError, Status as SearchStatus};
-pub use search::{IndexLag, SearchFeed};
+pub use cached::CacheKinds;
+pub use search::StoreDocs;
 pub use writes::Created;
 
+use crate::cache::ResponseCache;
 use crate::domain::FieldErrors;
+use crate::search::engine::Search;
 use crate::store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Errors of catalogue use cases; the API maps each variant to one status.
 #[derive(Debug, thiserror::Error)]
@@ -65,26 +74,33 @@ pub(crate) fn not_found(kind: &'static str, id: &str) -> CatalogError {
 #[derive(Clone)]
 pub struct Catalog {
     store: Store,
-    search: search::SearchState,
-    /// Off until [`Catalog::with_cache`].
-    cache: std::sync::Arc<crate::cache::ResponseCache>,
+    search: Search,
+    cache: Arc<ResponseCache>,
+    /// The catalogue's kinds in `cache`.
+    kinds: CacheKinds,
+    /// Normalized query text → (searches, zero-hit searches) since the
+    /// last flush (search analytics).
+    pending_stats: Arc<Mutex<HashMap<String, (u64, u64)>>>,
 }
 
 impl Catalog {
-    /// A catalogue without search (import, export, tests of the store).
-    pub fn new(store: Store) -> Self {
+    /// The catalogue over the platform's store, search and cache (`kinds`
+    /// registered in `cache`).
+    pub fn new(store: Store, search: Search, cache: Arc<ResponseCache>, kinds: CacheKinds) -> Self {
         Catalog {
             store,
-            search: search::SearchState::default(),
-            cache: std::sync::Arc::new(crate::cache::ResponseCache::new(
-                0,
-                crate::config::cache::Ttls::default(),
-            )),
+            search,
+            cache,
+            kinds,
+            pending_stats: Arc::default(),
         }
     }
 
-    pub fn into_store(self) -> Store {
-        self.store
+    /// A catalogue without search or caching (import, export, reindex,
+    /// tests of the store).
+    pub fn offline(store: Store) -> Self {
+        let (cache, kinds) = CacheKinds::alone(0, &crate::config::cache::Ttls::default());
+        Catalog::new(store, Search::new(), cache, kinds)
     }
 
     pub fn store(&self) -> &Store {

@@ -9,74 +9,20 @@ use super::{Catalog, CatalogError, CatalogResult};
 use crate::cache::Computed;
 use crate::domain::listing::{PageMeta, RatingSummary};
 use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchQuery, Synonyms};
+use crate::search::engine::IndexLag;
 use crate::search::highlight::{highlight, snippet};
 use crate::search::{DocSource, SearchIndex, SourceError};
 use crate::store::{ReadTxn, Rec, Store};
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Brands shown in the brand facet.
 pub const BRAND_FACET_SIZE: usize = 20;
 
-/// Search state the catalogue keeps beside the index.
-#[derive(Clone, Default)]
-pub(super) struct SearchState {
-    pub index: Option<SearchIndex>,
-    /// Loaded at open, replaced on PUT; a query takes a snapshot.
-    pub synonyms: Arc<RwLock<Arc<Synonyms>>>,
-    /// Normalized text → (searches, zero-hit searches) since the last flush.
-    pub pending_stats: Arc<Mutex<HashMap<String, (u64, u64)>>>,
-    /// Commits the index does not reflect yet: (store generation, when).
-    /// Pruned on every commit and every lag reading.
-    pub unindexed: Arc<Mutex<VecDeque<(u64, Instant)>>>,
-}
-
-/// How far the search index is behind storage.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct IndexLag {
-    /// Store generations committed but not yet searchable.
-    pub generations: u64,
-    /// Age of the oldest such commit.
-    pub age: Duration,
-}
-
-/// Hands committed product changes to the search indexer and keeps the lag
-/// reading ([`Catalog::index_lag`]) current.
-#[derive(Clone)]
-pub struct SearchFeed {
-    index: Option<SearchIndex>,
-    unindexed: Arc<Mutex<VecDeque<(u64, Instant)>>>,
-    synonyms: Arc<RwLock<Arc<Synonyms>>>,
-}
-
-impl SearchFeed {
-    /// New synonym groups apply to the next query.
-    pub fn synonyms_replaced(&self, synonyms: &Synonyms) {
-        if let Ok(mut s) = self.synonyms.write() {
-            *s = Arc::new(synonyms.clone());
-        }
-    }
-
-    /// Queues `products` (their documents may have changed in the commit
-    /// that made `generation`) for re-indexing.
-    pub fn changed(&self, generation: u64, products: &std::collections::BTreeSet<String>) {
-        let Some(index) = &self.index else { return };
-        if products.is_empty() {
-            return;
-        }
-        if let Ok(mut q) = self.unindexed.lock() {
-            prune(&mut q, index.generation());
-            q.push_back((generation, Instant::now()));
-        }
-        index.notify(generation, products.iter().cloned().collect());
-    }
-}
-
 /// Reads product documents for the indexer straight from the store.
 pub struct StoreDocs {
-    pub store: Store,
+    store: Store,
 }
 
 /// `id` and its ancestors, nearest first (bounded against damaged data).
@@ -104,6 +50,10 @@ fn lineage(
 }
 
 impl StoreDocs {
+    pub fn new(store: Store) -> StoreDocs {
+        StoreDocs { store }
+    }
+
     fn read_docs(&self, ids: &[String]) -> CatalogResult<Vec<(String, Option<SearchDoc>)>> {
         let txn = self.store.read()?;
         let mut brands: HashMap<String, String> = HashMap::new();
@@ -225,13 +175,6 @@ struct SearchBody<'a> {
     facets: Facets<'a>,
 }
 
-/// Drops the commits an index at `indexed` already reflects.
-fn prune(q: &mut VecDeque<(u64, Instant)>, indexed: u64) {
-    while q.front().is_some_and(|(g, _)| *g <= indexed) {
-        q.pop_front();
-    }
-}
-
 /// Lowercase, single-spaced: how queries are counted in analytics.
 fn normalize(text: &str) -> String {
     text.split_whitespace()
@@ -241,45 +184,9 @@ fn normalize(text: &str) -> String {
 }
 
 impl Catalog {
-    /// Opens (or starts rebuilding) the search index in `dir`. The
-    /// application's commit dispatch feeds it every later commit
-    /// ([`Catalog::search_feed`]).
-    pub fn with_search(mut self, dir: &std::path::Path) -> CatalogResult<Catalog> {
-        let source = Arc::new(StoreDocs {
-            store: self.store.clone(),
-        });
-        // A follower's indexing yields to its reads (see `SearchIndex::open_with`).
-        let index = SearchIndex::open_with(dir, source, self.store.is_read_only())
-            .map_err(CatalogError::Search)?;
-        let synonyms = self.store.read()?.synonyms()?;
-        self.search = SearchState {
-            index: Some(index),
-            synonyms: Arc::new(RwLock::new(Arc::new(synonyms))),
-            pending_stats: Arc::default(),
-            unindexed: Arc::default(),
-        };
-        Ok(self)
-    }
-
-    /// What the commit dispatch tells about changed products and synonyms.
-    pub fn search_feed(&self) -> SearchFeed {
-        SearchFeed {
-            index: self.search.index.clone(),
-            unindexed: self.search.unindexed.clone(),
-            synonyms: self.search.synonyms.clone(),
-        }
-    }
-
     /// How far search is behind storage now.
     pub fn index_lag(&self) -> IndexLag {
-        let (Some(index), Ok(mut q)) = (&self.search.index, self.search.unindexed.lock()) else {
-            return IndexLag::default();
-        };
-        prune(&mut q, index.generation());
-        IndexLag {
-            generations: q.len() as u64,
-            age: q.front().map_or(Duration::ZERO, |(_, at)| at.elapsed()),
-        }
+        self.search.lag()
     }
 
     /// Rebuilds the index in `dir` from storage in the calling thread
@@ -291,9 +198,7 @@ impl Catalog {
         progress: &dyn Fn(u64, u64),
     ) -> CatalogResult<u64> {
         let total = self.store.read()?.counts()?.products;
-        let docs = StoreDocs {
-            store: self.store.clone(),
-        };
+        let docs = StoreDocs::new(self.store.clone());
         SearchIndex::rebuild_offline(dir, &docs, total, progress).map_err(CatalogError::Search)
     }
 
@@ -303,7 +208,7 @@ impl Catalog {
     }
 
     pub fn search_index(&self) -> Option<&SearchIndex> {
-        self.search.index.as_ref()
+        self.search.index()
     }
 
     /// Flushes analytics, then stops the indexer (after its last commit).
@@ -311,24 +216,19 @@ impl Catalog {
         if let Err(e) = self.flush_search_stats().await {
             tracing::warn!(error = format!("{e:#}"), "flushing search analytics failed");
         }
-        if let Some(i) = self.search.index.clone() {
-            // Joins the indexer thread.
-            let _ = tokio::task::spawn_blocking(move || i.shutdown()).await;
-        }
+        let search = self.search.clone();
+        // Joins the indexer thread.
+        let _ = tokio::task::spawn_blocking(move || search.shutdown()).await;
     }
 
     fn synonyms(&self) -> Arc<Synonyms> {
-        self.search
-            .synonyms
-            .read()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.search.synonyms()
     }
 
     /// `GET /search`, uncached and unrecorded: the body, its hit total as
     /// `meta`, and the synonyms tag. Blocks for the query (CPU).
     pub fn search(&self, q: &SearchQuery) -> CatalogResult<Computed> {
-        let index = self.search.index.as_ref().ok_or_else(|| {
+        let index = self.search.index().ok_or_else(|| {
             CatalogError::Search(crate::search::SearchError::Unavailable(
                 "search is not enabled".into(),
             ))
@@ -444,7 +344,7 @@ impl Catalog {
         if key.is_empty() {
             return;
         }
-        if let Ok(mut m) = self.search.pending_stats.lock() {
+        if let Ok(mut m) = self.pending_stats.lock() {
             let e = m.entry(key).or_default();
             e.0 += 1;
             if total == 0 {
@@ -455,7 +355,7 @@ impl Catalog {
 
     /// Writes the query counts gathered since the last flush. Blocks.
     pub async fn flush_search_stats(&self) -> CatalogResult<()> {
-        let pending: Vec<(String, u64, u64)> = match self.search.pending_stats.lock() {
+        let pending: Vec<(String, u64, u64)> = match self.pending_stats.lock() {
             Ok(mut m) => m.drain().map(|(k, (n, z))| (k, n, z)).collect(),
             Err(_) => return Ok(()),
         };
@@ -518,7 +418,7 @@ impl Catalog {
 
     /// `PUT /search/synonyms`: replaces the groups; applies to the next query.
     /// The commit dispatch swaps in the new groups before the write is
-    /// acknowledged (see [`SearchFeed::synonyms_replaced`]).
+    /// acknowledged (see `Search::synonyms_replaced`).
     pub async fn set_synonyms(&self, synonyms: Synonyms) -> CatalogResult<Vec<u8>> {
         self.store
             .write(move |tx| tx.search_settings().put_synonyms(&synonyms))

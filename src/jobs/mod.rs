@@ -75,6 +75,44 @@ pub enum JobError {
     Postpone { after: Duration, reason: String },
 }
 
+/// Wakes the workers of queues that got new work: the job queue's part of
+/// what a commit sets off (`services::CommitDispatch`). Made before the
+/// store opens, and holds no store; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Waker {
+    queues: Arc<HashMap<String, Arc<Notify>>>,
+}
+
+impl Waker {
+    /// One wake-up per queue of `settings`.
+    pub fn new(settings: &JobsSettings) -> Waker {
+        Waker {
+            queues: Arc::new(
+                settings
+                    .queues
+                    .iter()
+                    .map(|q| (q.name.clone(), Arc::new(Notify::new())))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The workers of the queues a commit gave new work look again.
+    pub fn wake(&self, changes: &JobsChanges) {
+        for q in &changes.woken {
+            if let Some(n) = self.queues.get(q) {
+                n.notify_one();
+            }
+        }
+    }
+
+    /// What the workers of `queue` wait on (a queue not configured gets one
+    /// nobody wakes: its timer still runs it).
+    fn notify(&self, queue: &str) -> Arc<Notify> {
+        self.queues.get(queue).cloned().unwrap_or_default()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JobsError {
     #[error("no job {0}")]
@@ -149,7 +187,7 @@ pub(crate) struct Inner {
     /// Kinds run once per period on the maintenance queue (besides
     /// `prune`): kind and period.
     periodic: Vec<(&'static str, Duration)>,
-    wake: HashMap<String, Arc<Notify>>,
+    waker: Waker,
     metrics: JobMetrics,
     mailer: Arc<Mailer>,
     stop: watch::Sender<bool>,
@@ -157,9 +195,10 @@ pub(crate) struct Inner {
 }
 
 impl Jobs {
-    /// The service over `store`, sending mail with `mailer`. Workers start
-    /// with [`Jobs::start`].
-    pub fn new(store: Store, settings: JobsSettings, mailer: Mailer) -> Jobs {
+    /// The service over `store`, sending mail with `mailer`; its workers
+    /// wait on `waker` (the one the store's commit sink wakes). Workers
+    /// start with [`Jobs::start`].
+    pub fn new(store: Store, settings: JobsSettings, mailer: Mailer, waker: Waker) -> Jobs {
         let mailer = Arc::new(mailer);
         let mut handlers: HashMap<&'static str, Arc<dyn Handler>> = HashMap::new();
         handlers.insert(KIND_EMAIL, mailer.handler());
@@ -171,18 +210,13 @@ impl Jobs {
                 settings: settings.clone(),
             }),
         );
-        let wake = settings
-            .queues
-            .iter()
-            .map(|q| (q.name.clone(), Arc::new(Notify::new())))
-            .collect();
         Jobs {
             inner: Arc::new(Inner {
                 store,
                 settings,
                 handlers,
                 periodic: Vec::new(),
-                wake,
+                waker,
                 metrics: JobMetrics::default(),
                 mailer,
                 stop: watch::channel(false).0,
@@ -228,7 +262,9 @@ impl Jobs {
     /// Default settings, mail written to `dir/outbox` (tools, benchmarks).
     pub fn local(store: Store, dir: &std::path::Path) -> Result<Jobs, mail::MailError> {
         let mailer = Mailer::new(&crate::config::mail::MailSettings::local(dir))?;
-        Ok(Jobs::new(store, JobsSettings::default(), mailer))
+        let settings = JobsSettings::default();
+        let waker = Waker::new(&settings);
+        Ok(Jobs::new(store, settings, mailer, waker))
     }
 
     /// Starts one worker loop per queue and schedules the periodic jobs.
@@ -239,7 +275,7 @@ impl Jobs {
             runners.push(tokio::spawn(runner::run_queue(
                 self.inner.clone(),
                 q.clone(),
-                self.inner.wake[&q.name].clone(),
+                self.inner.waker.notify(&q.name),
                 self.inner.stop.subscribe(),
             )));
         }
@@ -272,16 +308,6 @@ impl Jobs {
             .unwrap_or_default();
         for r in runners {
             let _ = r.await;
-        }
-    }
-
-    /// What a commit sets off in the queue: the workers of queues with new
-    /// work look again (called from `services::CommitDispatch`).
-    pub fn wake(&self, changes: &JobsChanges) {
-        for q in &changes.woken {
-            if let Some(n) = self.inner.wake.get(q) {
-                n.notify_one();
-            }
         }
     }
 

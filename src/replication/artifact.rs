@@ -324,13 +324,11 @@ pub fn install(data_dir: &Path, manifest: &Manifest, parts_dir: &Path) -> Replic
                 manifest.position
             )));
         }
-        let catalog = Catalog::new(store);
+        let catalog = Catalog::offline(store);
         catalog
             .reindex(&staged_search, &|_, _| {})
             .map_err(|e| ReplicationError::Io(format!("building the search index: {e}")))?;
-        if let Err(store) = catalog.into_store().close() {
-            drop(store);
-        }
+        catalog.store().close()?;
     }
     for f in &manifest.files {
         let bytes =
@@ -410,7 +408,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let leader_dir = dir.path().join("leader");
         let store = Store::open(&crate::config::data_dir::database_path(&leader_dir)).unwrap();
-        let catalog = Catalog::new(store.clone());
+        let catalog = Catalog::offline(store.clone());
         catalog
             .import(
                 crate::catalog::demo::sources(),

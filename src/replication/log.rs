@@ -82,6 +82,16 @@ impl ChangeLog {
         }
     }
 
+    /// Empties the log at `position` (the store opened there): followers
+    /// further behind bootstrap.
+    pub fn restart(&self, position: u64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.entries.clear();
+            s.bytes = 0;
+            s.base = position;
+        }
+    }
+
     /// Adds a commit (on the writer thread, before it is acknowledged).
     pub fn push(&self, commit: &Commit) {
         let Ok(mut s) = self.state.lock() else { return };

@@ -75,15 +75,12 @@ struct Inner {
     settings: ReplicationSettings,
     backups: BackupSettings,
     data_dir: PathBuf,
-    /// The leader's log of recent commits (`None` on a follower or with
-    /// replication off).
-    log: Option<log::ChangeLog>,
+    /// The leader's log and the position waiters (what commits feed).
+    feed: Feed,
     /// The leader's snapshots, made on demand and reused while followable.
     snapshots: tokio::sync::Mutex<Option<artifact::Manifest>>,
     /// The follower's state (`None` on a leader).
     follower: Option<Arc<follower::FollowerState>>,
-    /// The committed position, for requests that wait for one.
-    position: tokio::sync::watch::Sender<u64>,
     /// Followers seen by this leader: peer address → (position asked
     /// from, when). For the admin overview.
     seen: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant)>>,
@@ -102,33 +99,80 @@ pub struct SeenFollower {
     pub lag_secs: f64,
 }
 
+/// The replication part of what a commit sets off (`services::
+/// CommitDispatch`): a leader's log of recent commits, when it serves
+/// followers, and the position that requests wait for
+/// (`X-Min-Generation`). Made before the store opens, and holds no store;
+/// cheap to clone.
+#[derive(Clone)]
+pub struct Feed {
+    inner: Arc<FeedInner>,
+}
+
+struct FeedInner {
+    /// `None` on a follower or with replication off.
+    log: Option<log::ChangeLog>,
+    /// The committed position, for requests that wait for one.
+    position: tokio::sync::watch::Sender<u64>,
+}
+
+impl Feed {
+    /// A leader with a replication token keeps a log; others do not.
+    pub fn new(settings: &ReplicationSettings) -> Feed {
+        let log = (settings.follow.is_none() && settings.token.is_some())
+            .then(|| log::ChangeLog::new(0, settings.log_bytes, settings.log_age));
+        Feed {
+            inner: Arc::new(FeedInner {
+                log,
+                position: tokio::sync::watch::Sender::new(0),
+            }),
+        }
+    }
+
+    /// The store opened at `position`: the log starts there.
+    pub fn opened(&self, position: u64) {
+        if let Some(log) = &self.inner.log {
+            log.restart(position);
+        }
+        self.inner.position.send_replace(position);
+    }
+
+    /// A commit joins the log of a leader, and requests waiting for its
+    /// position go on.
+    pub fn committed(&self, commit: &Commit) {
+        if let Some(log) = &self.inner.log {
+            log.push(commit);
+        }
+        self.inner.position.send_replace(commit.position);
+    }
+}
+
 /// Followers silent for longer than this are dropped from the list.
 const FORGET_FOLLOWER_AFTER: Duration = Duration::from_secs(60);
 
 impl Replication {
+    /// The service over `store`, whose commits feed `feed` (made from the
+    /// same `settings`).
     pub fn new(
         store: Store,
+        feed: Feed,
         settings: ReplicationSettings,
         backups: BackupSettings,
         data: &DataDir,
     ) -> Replication {
-        let position = store.position();
         let follower = settings
             .follow
             .as_ref()
             .map(|_| Arc::new(follower::FollowerState::new(&settings)));
-        let log = (follower.is_none() && settings.token.is_some())
-            .then(|| log::ChangeLog::new(position, settings.log_bytes, settings.log_age));
         Replication {
             inner: Arc::new(Inner {
                 store,
                 settings,
                 backups,
                 data_dir: data.path().to_path_buf(),
-                log,
+                feed,
                 snapshots: tokio::sync::Mutex::new(None),
                 follower,
-                position: tokio::sync::watch::Sender::new(position),
                 seen: Default::default(),
             }),
         }
@@ -136,12 +180,10 @@ impl Replication {
 
     /// Replication off (tools, benchmarks): a leader without followers.
     pub fn local(store: Store, data: &DataDir) -> Replication {
-        Replication::new(
-            store,
-            ReplicationSettings::default(),
-            BackupSettings::default(),
-            data,
-        )
+        let settings = ReplicationSettings::default();
+        let feed = Feed::new(&settings);
+        feed.opened(store.position());
+        Replication::new(store, feed, settings, BackupSettings::default(), data)
     }
 
     pub fn settings(&self) -> &ReplicationSettings {
@@ -155,7 +197,7 @@ impl Replication {
 
     /// Whether the leader side is on (a token is set, not a follower).
     pub fn serves_followers(&self) -> bool {
-        self.inner.log.is_some()
+        self.inner.feed.inner.log.is_some()
     }
 
     /// Whether `token` is the replication token (constant time).
@@ -177,25 +219,18 @@ impl Replication {
         if self.position() >= at {
             return true;
         }
-        let mut rx = self.inner.position.subscribe();
+        let mut rx = self.inner.feed.inner.position.subscribe();
         tokio::time::timeout(timeout, rx.wait_for(|p| *p >= at))
             .await
             .is_ok_and(|r| r.is_ok())
-    }
-
-    /// Step of the commit dispatch: the commit joins the log of a leader,
-    /// and requests waiting for its position go on.
-    pub fn committed(&self, commit: &Commit) {
-        if let Some(log) = &self.inner.log {
-            log.push(commit);
-        }
-        self.inner.position.send_replace(commit.position);
     }
 
     /// The change batch after position `since` (a leader's `GET
     /// /replication/changes`), at most about `max_bytes`.
     pub fn changes_since(&self, since: u64, max_bytes: usize) -> ReplicationResult<Vec<u8>> {
         let log = self
+            .inner
+            .feed
             .inner
             .log
             .as_ref()
@@ -233,7 +268,7 @@ impl Replication {
 
     /// Bounds of the leader's log, for `/metrics`: (entries, bytes).
     pub fn log_size(&self) -> Option<(usize, u64)> {
-        self.inner.log.as_ref().map(|l| l.size())
+        self.inner.feed.inner.log.as_ref().map(|l| l.size())
     }
 
     /// A snapshot a follower can bootstrap from: the latest one when its
@@ -241,7 +276,7 @@ impl Replication {
     /// thread from one read transaction; writers go on meanwhile).
     pub async fn snapshot(&self) -> ReplicationResult<artifact::Manifest> {
         let mut latest = self.inner.snapshots.lock().await;
-        if let (Some(m), Some(log)) = (latest.as_ref(), &self.inner.log)
+        if let (Some(m), Some(log)) = (latest.as_ref(), &self.inner.feed.inner.log)
             && log.covers(m.position)
             && self
                 .snapshot_dir(m.position)

@@ -27,6 +27,7 @@
 //! silently. `shopd reindex` does the same rebuild offline.
 
 pub mod collect;
+pub mod engine;
 pub mod highlight;
 mod indexer;
 pub mod query;

@@ -237,7 +237,14 @@ mod tests {
                 let dir = tempfile::tempdir().unwrap();
                 let path = dir.path().join("f.redb");
                 let plan = FaultPlan::new();
-                let store = Store::open_with_faults(&path, Some(plan.clone())).unwrap();
+                let store = Store::open_with(
+                    &path,
+                    crate::store::StoreOptions {
+                        faults: Some(plan.clone()),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
                 match kind {
                     "write" => plan.fail_writes_after(point, errno),
                     _ => plan.fail_syncs_after(point, errno),

@@ -60,12 +60,12 @@ pub use meta::SCHEMA_VERSION;
 pub use read::ReadTxn;
 pub use search_settings::{QueryCounts, SearchSettingsChanges, SearchSettingsWriter};
 pub use txn::{ChangeSet, Commit, WriteTxn};
-pub use writer::{CHECKPOINT_EVERY, CommitListener, MAX_BATCH, WriteStats};
+pub use writer::{CHECKPOINT_EVERY, CommitSink, MAX_BATCH, NoSink, WriteStats};
 
 use redb::{Database, ReadableDatabase};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
-use writer::{Answer, Job, ListenerSlot, Msg};
+use writer::{Answer, Job, Msg};
 
 thread_local! {
     /// Read transactions begun on this thread, ever.
@@ -86,9 +86,10 @@ pub struct Store {
 }
 
 struct Inner {
-    db: Arc<Database>,
+    /// `None` once closed: every later read or write fails.
+    db: arc_swap::ArcSwapOption<Database>,
     path: PathBuf,
-    listener: ListenerSlot,
+    sink: Arc<dyn CommitSink>,
     counters: Arc<writer::WriteCounters>,
     /// The committed position (see `meta`), kept current by every commit.
     position: Arc<std::sync::atomic::AtomicU64>,
@@ -160,19 +161,34 @@ pub enum RecordTable {
     Reviewers,
 }
 
+/// How a store opens.
+pub struct StoreOptions {
+    /// Told about every commit: what a commit sets off (search, caches, job
+    /// wake-ups, replication). It holds no store.
+    pub sink: Arc<dyn CommitSink>,
+    /// Injected I/O failures (tests of storage errors; see [`faults`]).
+    pub faults: Option<Arc<faults::FaultPlan>>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            sink: Arc::new(NoSink),
+            faults: None,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database file at `path`, creates missing
     /// tables, checks the schema version and starts the writer thread.
     pub fn open(path: &Path) -> StoreResult<Store> {
-        Store::open_with_faults(path, None)
+        Store::open_with(path, StoreOptions::default())
     }
 
-    /// [`Store::open`], with injected I/O failures when `faults` is set
-    /// (tests of storage errors; see [`faults`]).
-    pub fn open_with_faults(
-        path: &Path,
-        faults: Option<Arc<faults::FaultPlan>>,
-    ) -> StoreResult<Store> {
+    /// [`Store::open`] with a commit sink (and, in tests, injected faults).
+    pub fn open_with(path: &Path, options: StoreOptions) -> StoreResult<Store> {
+        let StoreOptions { sink, faults } = options;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Engine(redb::Error::Io(e)))?;
         }
@@ -193,15 +209,15 @@ impl Store {
                 });
             }
         };
+        sink.opened(position);
         let position = Arc::new(std::sync::atomic::AtomicU64::new(position));
         let db = Arc::new(db);
-        let listener = ListenerSlot::default();
         let counters = Arc::new(writer::WriteCounters::default());
         let (tx, rx) = mpsc::channel();
         let thread = {
             let writer = writer::Writer {
                 db: db.clone(),
-                listener: listener.clone(),
+                sink: sink.clone(),
                 counters: counters.clone(),
                 position: position.clone(),
                 wal,
@@ -217,9 +233,9 @@ impl Store {
         };
         Ok(Store {
             inner: Arc::new(Inner {
-                db,
+                db: arc_swap::ArcSwapOption::new(Some(db)),
                 path: path.to_path_buf(),
-                listener,
+                sink,
                 counters,
                 position,
                 read_only: std::sync::atomic::AtomicBool::new(false),
@@ -227,24 +243,6 @@ impl Store {
                 writer: Mutex::new(Some((tx, thread))),
             }),
         })
-    }
-
-    /// Sets the one function told about every durable commit (replacing any
-    /// earlier one). The application sets it once, when it wires its
-    /// services (see `services::Services::on_commit`).
-    pub fn set_commit_listener(&self, listener: Arc<dyn CommitListener>) {
-        if let Ok(mut l) = self.inner.listener.write() {
-            *l = Some(listener);
-        }
-    }
-
-    /// Removes the commit listener. The application does this at shutdown:
-    /// the listener holds services that hold this store, and the file can
-    /// only close once that cycle is broken.
-    pub fn clear_commit_listener(&self) {
-        if let Ok(mut l) = self.inner.listener.write() {
-            *l = None;
-        }
     }
 
     /// Commits and writes the writer made since the store opened.
@@ -261,7 +259,7 @@ impl Store {
 
     /// The current generation (see [`meta::META`]).
     pub fn generation(&self) -> StoreResult<u64> {
-        Ok(meta::Facts::committed(&self.inner.db)?.generation)
+        Ok(meta::Facts::committed(&*self.db()?)?.generation)
     }
 
     /// The committed position (see [`meta::META`]): what `X-Generation`
@@ -290,18 +288,18 @@ impl Store {
         &self.inner.path
     }
 
-    #[cfg(test)]
-    pub(crate) fn database(&self) -> &Database {
-        &self.inner.db
+    /// The open database, or `Unavailable` once closed. (Reads take it
+    /// without touching its reference count: [`Store::read`].)
+    pub(crate) fn db(&self) -> StoreResult<Arc<Database>> {
+        self.inner.db.load_full().ok_or_else(closed)
     }
 
     /// A consistent snapshot for reading.
     pub fn read(&self) -> StoreResult<ReadTxn> {
         LOOKUPS.with(|c| c.set(c.get() + 1));
-        Ok(ReadTxn::new(
-            self.inner.db.begin_read()?,
-            self.inner.taxonomy.clone(),
-        ))
+        let db = self.inner.db.load();
+        let db = db.as_ref().ok_or_else(closed)?;
+        Ok(ReadTxn::new(db.begin_read()?, self.inner.taxonomy.clone()))
     }
 
     fn submit<T, E, F>(&self, f: F, sync: bool) -> tokio::sync::oneshot::Receiver<Result<T, E>>
@@ -388,10 +386,7 @@ impl Store {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly.into());
         }
-        let mut txn = WriteTxn::new(
-            self.inner.db.begin_write().map_err(StoreError::from)?,
-            false,
-        );
+        let mut txn = WriteTxn::new(self.db()?.begin_write().map_err(StoreError::from)?, false);
         let out = f(&mut txn)?;
         let mut changes = txn.finish_write()?;
         let (generation, position) = txn.prepare(&mut changes, None)?;
@@ -409,37 +404,30 @@ impl Store {
         Ok(out)
     }
 
-    /// Tells the commit listener about `commit`.
+    /// Tells the commit sink about `commit`.
     fn notify(&self, commit: &Commit) {
-        let l = self.inner.listener.read().ok().and_then(|l| l.clone());
-        if let Some(l) = l {
-            l.on_commit(commit);
-        }
+        self.inner.sink.committed(commit);
     }
 
-    /// Closes the database if this is the last handle: stops the writer
-    /// (after the batch it is committing) and releases the file. Otherwise
-    /// hands the handle back (someone still uses it).
-    pub fn close(self) -> Result<StoreResult<()>, Store> {
-        let inner = match Arc::try_unwrap(self.inner) {
-            Ok(inner) => inner,
-            Err(inner) => return Err(Store { inner }),
+    /// Closes the database now, whoever else holds a handle: stops the
+    /// writer after the batch it is committing (its last checkpoint makes
+    /// every commit durable in the file) and releases the file. Every later
+    /// read or write, through any handle, fails with
+    /// [`StoreError::Unavailable`]. Closing twice is harmless.
+    pub fn close(&self) -> StoreResult<()> {
+        self.inner.stop_writer();
+        let Some(db) = self.inner.db.swap(None) else {
+            return Ok(());
         };
-        if let Ok(mut l) = inner.listener.write() {
-            *l = None;
-        }
-        inner.stop_writer();
-        let path = inner.path.display().to_string();
-        let db = inner.db.clone();
-        drop(inner);
+        let path = self.inner.path.display().to_string();
         match Arc::try_unwrap(db) {
-            Ok(db) => Ok(db
+            Ok(db) => db
                 .close()
-                .map_err(|source| StoreError::Open { path, source })),
-            // Only the writer thread held another handle, and it has ended.
-            Err(_) => Ok(Err(StoreError::Unavailable(format!(
-                "{path} is still open elsewhere"
-            )))),
+                .map_err(|source| StoreError::Open { path, source }),
+            // A reader between loading the handle and beginning its
+            // transaction still holds it: the file is released when it
+            // lets go, moments later.
+            Err(_) => Ok(()),
         }
     }
 
@@ -506,6 +494,10 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> StoreResult<()> {
     accounts::create_all(txn)?;
     commerce::create_all(txn)?;
     Ok(())
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the store is closed".into())
 }
 
 fn aborted() -> StoreError {

@@ -51,7 +51,7 @@ impl Store {
         chunk: usize,
         part: &mut dyn FnMut(Vec<u8>) -> StoreResult<()>,
     ) -> StoreResult<DumpInfo> {
-        let txn = self.inner.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let meta::Facts {
             position,
             generation,
@@ -83,7 +83,7 @@ impl Store {
         let Some(last) = commits.last() else {
             return Ok(None);
         };
-        let txn = self.inner.db.begin_write()?;
+        let txn = self.db()?.begin_write()?;
         let at = meta::Facts::in_write(&txn)?.position;
         let token = meta::taxonomy_token(&txn.open_table(meta::META)?)?;
         for (i, c) in commits.iter().enumerate() {
@@ -148,7 +148,7 @@ impl Store {
         &self,
         parts: &mut dyn Iterator<Item = StoreResult<Vec<u8>>>,
     ) -> StoreResult<Commit> {
-        let txn = self.inner.db.begin_write()?;
+        let txn = self.db()?.begin_write()?;
         let result = (|| {
             let mut products = product_ids(&txn)?;
             let token = meta::taxonomy_token(&txn.open_table(meta::META)?)?;
@@ -244,15 +244,22 @@ pub fn build(
 mod tests {
     use super::*;
     use crate::domain::{Brand, Id};
-    use crate::store::CommitListener;
+    use crate::store::{CommitSink, StoreOptions};
     use std::sync::{Arc, Mutex};
 
     #[derive(Default)]
     struct Recorder(Mutex<Vec<Commit>>);
 
-    impl CommitListener for Recorder {
-        fn on_commit(&self, c: &Commit) {
+    impl CommitSink for Recorder {
+        fn committed(&self, c: &Commit) {
             self.0.lock().unwrap().push(c.clone());
+        }
+    }
+
+    fn recording(rec: &Arc<Recorder>) -> StoreOptions {
+        StoreOptions {
+            sink: rec.clone(),
+            ..StoreOptions::default()
         }
     }
 
@@ -291,9 +298,8 @@ mod tests {
     #[test]
     fn a_dump_rebuilds_and_commits_replay_to_the_same_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let leader = Store::open(&dir.path().join("l.redb")).unwrap();
         let rec = Arc::new(Recorder::default());
-        leader.set_commit_listener(rec.clone());
+        let leader = Store::open_with(&dir.path().join("l.redb"), recording(&rec)).unwrap();
         brand(&leader, "b1", "Acme");
         // A copy at this point, in small parts.
         let mut parts = Vec::new();
@@ -351,7 +357,8 @@ mod tests {
     fn replace_all_swaps_every_row_and_reports_everything_changed() {
         let dir = tempfile::tempdir().unwrap();
         let a = Store::open(&dir.path().join("a.redb")).unwrap();
-        let b = Store::open(&dir.path().join("b.redb")).unwrap();
+        let rec = Arc::new(Recorder::default());
+        let b = Store::open_with(&dir.path().join("b.redb"), recording(&rec)).unwrap();
         brand(&a, "b1", "Acme");
         brand(&b, "zz", "Other");
         brand(&b, "zy", "Other 2");
@@ -361,8 +368,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let rec = Arc::new(Recorder::default());
-        b.set_commit_listener(rec.clone());
+        rec.0.lock().unwrap().clear();
         assert!(b.read().unwrap().taxonomy().unwrap().brand("zz").is_some());
         let commit = b.replace_all(&mut parts.into_iter().map(Ok)).unwrap();
         assert!(commit.changes.replaced);

@@ -460,7 +460,7 @@ mod tests {
         let store = crate::store::Store::open(&dir.path().join("t.redb")).unwrap();
         let txn = {
             use redb::ReadableDatabase;
-            store.database().begin_read().unwrap()
+            store.db().unwrap().begin_read().unwrap()
         };
         for t in txn.list_tables().unwrap() {
             assert!(

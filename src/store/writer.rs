@@ -10,7 +10,7 @@
 //!
 //! # Guarantees
 //! - A write is answered only after the durable commit that covers it, and
-//!   after the commit listener ran (search told, caches invalidated), so a
+//!   after the commit sink ran (search told, caches invalidated), so a
 //!   read that starts after the answer sees the write everywhere.
 //! - A write that fails (its closure returns `Err`, panics, or its deferred
 //!   index work fails) is undone alone ([`WriteTxn::rollback_write`]); its
@@ -30,23 +30,36 @@ use super::txn::{ChangeSet, Commit, WriteTxn};
 use super::wal::Wal;
 use redb::Database;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Most writes in one commit. Bounds the first write's wait and the undo
 /// memory of a batch.
 pub const MAX_BATCH: usize = 256;
 
-/// Told about every durable commit that kept a write (even one whose change
-/// set is empty: replication ships every commit), on the writer's thread,
-/// before the commit's writes are acknowledged.
-pub trait CommitListener: Send + Sync {
-    fn on_commit(&self, commit: &Commit);
+/// Where what a commit sets off goes: given to the store when it opens
+/// ([`super::StoreOptions`]), so it must hold no store itself (the store
+/// holds it until it closes).
+pub trait CommitSink: Send + Sync {
+    /// The store opened at `position`, before its first commit.
+    fn opened(&self, position: u64) {
+        let _ = position;
+    }
+
+    /// A durable commit that kept a write (even one whose change set is
+    /// empty: replication ships every commit), on the committing thread,
+    /// before the commit's writes are acknowledged.
+    fn committed(&self, commit: &Commit);
 }
 
-pub(super) type ListenerSlot = Arc<RwLock<Option<Arc<dyn CommitListener>>>>;
+/// A sink that is told nothing (tools, tests of the store alone).
+pub struct NoSink;
+
+impl CommitSink for NoSink {
+    fn committed(&self, _: &Commit) {}
+}
 
 /// What the writer has done since the store opened (for `/metrics`).
 #[derive(Debug, Default)]
@@ -116,7 +129,7 @@ pub const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 /// The writer thread's state.
 pub(super) struct Writer {
     pub db: Arc<Database>,
-    pub listener: ListenerSlot,
+    pub sink: Arc<dyn CommitSink>,
     pub counters: Arc<WriteCounters>,
     /// The committed position, published after each commit (see `meta`).
     pub position: Arc<AtomicU64>,
@@ -331,10 +344,7 @@ impl Writer {
                     changes,
                     redo,
                 };
-                let l = self.listener.read().ok().and_then(|l| l.clone());
-                if let Some(l) = l {
-                    l.on_commit(&commit);
-                }
+                self.sink.committed(&commit);
                 for a in answers {
                     (a.send)(Ok(commit.generation));
                 }
@@ -361,7 +371,7 @@ mod tests {
     use crate::domain::Category;
     use crate::domain::listing::{ProductFilter, ProductSort};
     use crate::store::test_records::{brand, id, product};
-    use crate::store::{Commit, CommitListener, Store, StoreError};
+    use crate::store::{Commit, CommitSink, Store, StoreError, StoreOptions};
     use std::sync::{Arc, Mutex, mpsc};
 
     type TestWrite = Box<dyn FnOnce(&mut crate::store::WriteTxn) -> Result<(), String> + Send>;
@@ -369,17 +379,23 @@ mod tests {
     #[derive(Default)]
     struct Recorder(Mutex<Vec<Commit>>);
 
-    impl CommitListener for Recorder {
-        fn on_commit(&self, c: &Commit) {
+    impl CommitSink for Recorder {
+        fn committed(&self, c: &Commit) {
             self.0.lock().unwrap().push(c.clone());
         }
     }
 
     fn open() -> (tempfile::TempDir, Store, Arc<Recorder>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.redb")).unwrap();
         let rec = Arc::new(Recorder::default());
-        store.set_commit_listener(rec.clone());
+        let store = Store::open_with(
+            &dir.path().join("t.redb"),
+            StoreOptions {
+                sink: rec.clone(),
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
         store
             .write_blocking(|tx| {
                 let mut c = tx.catalog();
@@ -621,9 +637,21 @@ mod tests {
 
     #[test]
     fn writes_after_close_fail_cleanly() {
-        let (_dir, store, _) = open();
+        let (dir, store, _) = open();
         let other = store.clone();
-        assert!(store.close().is_err(), "another handle is alive");
+        store.close().unwrap();
+        // Every handle sees the store closed: no write, no read.
+        let p = product("late", 1);
+        assert!(matches!(
+            other.write_blocking(move |tx| tx.catalog().put_product(&p)),
+            Err(StoreError::Unavailable(_))
+        ));
+        assert!(matches!(other.read(), Err(StoreError::Unavailable(_))));
+        store.close().unwrap();
+        // The file is released at once, though `other` is alive: it opens
+        // again, with every acknowledged write.
+        let again = Store::open(&dir.path().join("t.redb")).unwrap();
+        assert_eq!(listed(&again).0, 1);
         drop(other);
     }
 }

@@ -102,7 +102,7 @@ fn import_skips_bad_lines_and_names_file_and_line() {
         "{stdout}"
     );
 
-    let catalog = Catalog::new(Store::open(&data.path().join("shopd.redb")).unwrap());
+    let catalog = Catalog::offline(Store::open(&data.path().join("shopd.redb")).unwrap());
     let counts = catalog.store().read().unwrap().counts().unwrap();
     assert_eq!(
         (
@@ -148,7 +148,7 @@ fn strict_import_aborts_with_nothing_written() {
 fn export_reproduces_the_imported_files_byte_for_byte() {
     let data = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let catalog = Catalog::new(Store::open(&data.path().join("shopd.redb")).unwrap());
+    let catalog = Catalog::offline(Store::open(&data.path().join("shopd.redb")).unwrap());
     let report = catalog
         .import(
             sources_from_dir(&fixture_dir()).unwrap(),
@@ -196,7 +196,7 @@ async fn import_export_import_and_reimport_give_identical_answers() {
     let second = Arc::new(tempfile::tempdir().unwrap());
     let exported = tempfile::tempdir().unwrap();
     {
-        let a = Catalog::new(Store::open(&first.path().join("shopd.redb")).unwrap());
+        let a = Catalog::offline(Store::open(&first.path().join("shopd.redb")).unwrap());
         a.import(
             sources_from_dir(&fixture_dir()).unwrap(),
             ImportOptions::default(),
@@ -204,7 +204,7 @@ async fn import_export_import_and_reimport_give_identical_answers() {
         )
         .unwrap();
         a.export(exported.path()).unwrap();
-        let b = Catalog::new(Store::open(&second.path().join("shopd.redb")).unwrap());
+        let b = Catalog::offline(Store::open(&second.path().join("shopd.redb")).unwrap());
         b.import(
             sources_from_dir(exported.path()).unwrap(),
             ImportOptions { strict: true },
