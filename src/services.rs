@@ -31,7 +31,7 @@ use crate::jobs::{self, Jobs};
 use crate::orders::Orders;
 use crate::replication::{self, Replication};
 use crate::search::engine::Search;
-use crate::store::faults::FaultPlan;
+use crate::store::db::faults::FaultPlan;
 use crate::store::{Commit, CommitSink, Store, StoreOptions, StoreResult};
 use anyhow::Context;
 use std::path::Path;

@@ -93,7 +93,7 @@ fn import_demo(config: &Config, catalog: &Catalog) -> anyhow::Result<()> {
 /// index (which indexes what was imported).
 fn open_platform(
     config: &Config,
-    faults: Option<Arc<crate::store::faults::FaultPlan>>,
+    faults: Option<Arc<crate::store::db::faults::FaultPlan>>,
 ) -> anyhow::Result<Platform> {
     let path = config.data.database();
     let platform =
@@ -184,7 +184,7 @@ impl Application {
     /// plans (tests of storage errors; see `store::faults`).
     pub async fn build_with_faults(
         config: Config,
-        faults: Option<Arc<crate::store::faults::FaultPlan>>,
+        faults: Option<Arc<crate::store::db::faults::FaultPlan>>,
     ) -> anyhow::Result<Application> {
         let listener = bind(config.http.listen, config.http.backlog)
             .with_context(|| format!("binding {}", config.http.listen))?;

@@ -18,7 +18,8 @@
 
 use super::{ReplicationError, ReplicationResult};
 use crate::catalog::Catalog;
-use crate::store::{SCHEMA_VERSION, Store, StoreError, snapshot};
+use crate::store::db::snapshot;
+use crate::store::{SCHEMA_VERSION, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

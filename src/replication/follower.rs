@@ -371,7 +371,7 @@ pub async fn run(
 /// applying takes the idle time.
 struct Applier {
     tx: std::sync::mpsc::Sender<(
-        Vec<crate::store::snapshot::ReplicatedCommit>,
+        Vec<crate::store::db::snapshot::ReplicatedCommit>,
         tokio::sync::oneshot::Sender<crate::store::StoreResult<()>>,
     )>,
 }
@@ -379,7 +379,7 @@ struct Applier {
 impl Applier {
     fn start(store: Store) -> Applier {
         let (tx, rx) = std::sync::mpsc::channel::<(
-            Vec<crate::store::snapshot::ReplicatedCommit>,
+            Vec<crate::store::db::snapshot::ReplicatedCommit>,
             tokio::sync::oneshot::Sender<crate::store::StoreResult<()>>,
         )>();
         let spawned = std::thread::Builder::new()
@@ -403,7 +403,7 @@ impl Applier {
     /// Applies `commits`; `Err(_)` on the outer level when the thread is gone.
     async fn apply(
         &self,
-        commits: Vec<crate::store::snapshot::ReplicatedCommit>,
+        commits: Vec<crate::store::db::snapshot::ReplicatedCommit>,
     ) -> Result<crate::store::StoreResult<()>, ReplicationError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.tx

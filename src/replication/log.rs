@@ -14,7 +14,8 @@
 //! checks the digest before it reads anything.
 
 use super::{ReplicationError, ReplicationResult};
-use crate::store::{Commit, snapshot::ReplicatedCommit};
+use crate::store::Commit;
+use crate::store::db::snapshot::ReplicatedCommit;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -29,8 +29,8 @@
 
 use super::codec::{Rec, Record, decode, encode_with};
 use super::error::StoreResult;
-use super::read::ReadTxn;
-use super::undo::Tables;
+use super::db::read::ReadTxn;
+use super::db::undo::Tables;
 use crate::domain::account::{Account, ApiKey, Email, Role, Session, TokenPurpose};
 use crate::domain::{Id, Timestamp};
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -50,17 +50,6 @@ pub(crate) const MAIL_TOKENS: TableDefinition<&str, (u8, &str, i64)> =
     TableDefinition::new("mail_tokens");
 pub(crate) const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
 
-pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
-    txn.open_table(ACCOUNTS)?;
-    txn.open_table(ACCOUNTS_BY_EMAIL)?;
-    txn.open_table(SESSIONS)?;
-    txn.open_table(SESSIONS_BY_ACCOUNT)?;
-    txn.open_table(REFRESH_TOKENS)?;
-    txn.open_table(REFRESH_BY_SESSION)?;
-    txn.open_table(MAIL_TOKENS)?;
-    txn.open_table(API_KEYS)?;
-    Ok(())
-}
 
 fn ts(ms: i64) -> Result<Timestamp, String> {
     Timestamp::from_millis(ms)

@@ -30,8 +30,8 @@
 
 use super::codec::{Record, decode, encode_with};
 use super::error::StoreResult;
-use super::read::ReadTxn;
-use super::undo::Tables;
+use super::db::read::ReadTxn;
+use super::db::undo::Tables;
 use crate::domain::account::Email;
 use crate::domain::address::{Address, SavedAddress};
 use crate::domain::cart::{Cart, CartLine};
@@ -69,24 +69,6 @@ pub(crate) const CUSTOMER_REVIEWS: TableDefinition<(&str, &str), &str> =
     TableDefinition::new("customer_reviews");
 pub(crate) const COMMERCE_SEQ: TableDefinition<&str, u64> = TableDefinition::new("commerce_seq");
 
-pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
-    txn.open_table(CARTS)?;
-    txn.open_table(ADDRESSES)?;
-    txn.open_table(WISHLIST)?;
-    txn.open_table(ORDERS)?;
-    txn.open_table(ORDERS_BY_NUMBER)?;
-    txn.open_table(ORDERS_BY_ACCOUNT)?;
-    txn.open_table(ORDERS_BY_STATUS)?;
-    txn.open_table(ORDERS_BY_CREATED)?;
-    txn.open_table(DISCOUNT_CODES)?;
-    txn.open_table(DISCOUNT_USES)?;
-    txn.open_table(IDEMPOTENCY)?;
-    txn.open_table(PAYMENT_EVENTS)?;
-    txn.open_table(NOTIFICATIONS)?;
-    txn.open_table(CUSTOMER_REVIEWS)?;
-    txn.open_table(COMMERCE_SEQ)?;
-    Ok(())
-}
 
 fn ts(ms: i64) -> Result<Timestamp, String> {
     Timestamp::from_millis(ms)

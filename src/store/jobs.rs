@@ -25,9 +25,9 @@
 
 use super::codec::{Record, decode, encode_with};
 use super::error::StoreResult;
-use super::meta::META;
-use super::read::ReadTxn;
-use super::undo::Tables;
+use super::db::meta::META;
+use super::db::read::ReadTxn;
+use super::db::undo::Tables;
 use crate::domain::Timestamp;
 use crate::domain::job::Retention;
 use crate::domain::job::{AttemptEnd, Job, JobState, NewJob, QueueCounts};
@@ -49,14 +49,6 @@ pub const TOTAL_PROCESSED: u8 = 100;
 pub const TOTAL_FAILED: u8 = 101;
 const SEQ_KEY: &str = "job_seq";
 
-pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
-    txn.open_table(JOBS)?;
-    txn.open_table(JOBS_SCHED)?;
-    txn.open_table(JOBS_LIST)?;
-    txn.open_table(JOBS_UNIQUE)?;
-    txn.open_table(JOB_COUNTS)?;
-    Ok(())
-}
 
 pub const JOB_V1: u8 = 1;
 

@@ -4,8 +4,8 @@
 
 use super::codec::{Record, decode, encode_with};
 use super::error::StoreResult;
-use super::read::ReadTxn;
-use super::undo::Tables;
+use super::db::read::ReadTxn;
+use super::db::undo::Tables;
 use crate::domain::search::Synonyms;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use rkyv::{Archive, Deserialize, Serialize};
@@ -21,11 +21,6 @@ pub(crate) const SEARCH_QUERIES: TableDefinition<&str, (u64, u64)> =
 
 pub const MAX_TRACKED_QUERIES: u64 = 10_000;
 
-pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
-    txn.open_table(SEARCH_SYNONYMS)?;
-    txn.open_table(SEARCH_QUERIES)?;
-    Ok(())
-}
 
 pub const SYNONYMS_V1: u8 = 1;
 

@@ -75,7 +75,7 @@ pub async fn spawn_with(dir: Arc<TempDir>, config: Config) -> TestApp {
 pub async fn spawn_with_faults(
     dir: Arc<TempDir>,
     config: Config,
-    faults: Option<Arc<shopd::store::faults::FaultPlan>>,
+    faults: Option<Arc<shopd::store::db::faults::FaultPlan>>,
 ) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         shopd::telemetry::init(LogFormat::Text, "info");

@@ -8,7 +8,7 @@
 use crate::helpers::{code, spawn_with_faults, test_config};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use shopd::store::faults::{EIO, ENOSPC, FaultPlan};
+use shopd::store::db::faults::{EIO, ENOSPC, FaultPlan};
 use std::sync::Arc;
 
 async fn create(app: &crate::helpers::TestApp, id: &str) -> (StatusCode, serde_json::Value) {

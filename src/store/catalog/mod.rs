@@ -10,6 +10,7 @@
 //! [`listing`]) returning zero-copy [`views`], and [`taxonomy`]: brands and
 //! categories decoded in memory for joins, stamped per snapshot.
 
+pub mod export;
 pub(crate) mod index;
 pub(crate) mod listing;
 pub(crate) mod read;

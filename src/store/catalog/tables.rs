@@ -57,21 +57,3 @@ pub const BY_RATING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("idx_b
 /// `[bucket·10^level, (bucket+1)·10^level)`. Zero counts are deleted.
 pub const PRODUCT_COUNTS: TableDefinition<&[u8], u64> = TableDefinition::new("product_counts");
 
-/// Every table above, created when the store opens.
-pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
-    txn.open_table(BRANDS)?;
-    txn.open_table(CATEGORIES)?;
-    txn.open_table(PRODUCTS)?;
-    txn.open_table(REVIEWS)?;
-    txn.open_table(REVIEWERS)?;
-    txn.open_table(PRODUCT_RATINGS)?;
-    txn.open_table(REVIEWS_BY_PRODUCT)?;
-    txn.open_table(BRANDS_BY_TITLE)?;
-    txn.open_table(CATEGORY_CHILDREN)?;
-    txn.open_table(BY_CREATED)?;
-    txn.open_table(BY_PRICE)?;
-    txn.open_table(BY_RATING)?;
-    txn.open_table(PRODUCT_COUNTS)?;
-    txn.open_table(HIDDEN_REVIEWS)?;
-    Ok(())
-}

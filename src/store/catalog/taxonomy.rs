@@ -23,7 +23,7 @@ use crate::domain::{Brand, Category};
 use crate::store::ReadTxn;
 use crate::store::codec::decode;
 use crate::store::error::StoreResult;
-use crate::store::meta;
+use crate::store::db::meta;
 use arc_swap::ArcSwapOption;
 use redb::ReadableTable;
 use rustc_hash::FxHashMap as HashMap;
@@ -108,7 +108,8 @@ impl ReadTxn {
 #[cfg(test)]
 mod tests {
     use crate::store::test_records::{brand, category, product};
-    use crate::store::{Store, meta};
+    use crate::store::Store;
+    use crate::store::db::meta;
     use redb::ReadableDatabase;
     use std::sync::Arc;
 

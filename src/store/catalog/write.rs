@@ -31,7 +31,7 @@ use crate::domain::{Brand, Category, Product, Review, Reviewer};
 use crate::store::codec::{Record, decode, with_archived};
 use crate::store::error::StoreResult;
 use crate::store::keys::{self, prefix_end};
-use crate::store::undo::Tables;
+use crate::store::db::undo::Tables;
 use redb::{ReadableTable, TableDefinition};
 use std::collections::{BTreeSet, HashMap, HashSet};
 

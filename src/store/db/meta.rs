@@ -1,7 +1,7 @@
 //! Facts about the whole database file: its layout version and its
 //! generation.
 
-use super::error::StoreResult;
+use crate::store::error::StoreResult;
 use super::undo::Tables;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -58,7 +58,7 @@ pub(crate) struct Facts {
 
 impl Facts {
     fn of(meta: &impl ReadableTable<&'static str, u64>) -> StoreResult<Facts> {
-        let get = |key| Ok::<_, super::error::StoreError>(meta.get(key)?.map_or(0, |g| g.value()));
+        let get = |key| Ok::<_, crate::store::error::StoreError>(meta.get(key)?.map_or(0, |g| g.value()));
         Ok(Facts {
             schema: get(SCHEMA)?,
             generation: get(GENERATION)?,

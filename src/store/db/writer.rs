@@ -24,7 +24,7 @@
 //!   error, none is acknowledged, and the writer refuses all later writes
 //!   until restart.
 
-use super::error::StoreError;
+use crate::store::error::StoreError;
 use super::meta;
 use super::txn::{ChangeSet, Commit, WriteTxn};
 use super::wal::Wal;
@@ -578,8 +578,8 @@ mod tests {
         let db = to.join("t.redb");
         std::fs::copy(store.path(), &db).unwrap();
         std::fs::copy(
-            crate::store::wal::Wal::path_for(store.path()),
-            crate::store::wal::Wal::path_for(&db),
+            crate::store::db::wal::Wal::path_for(store.path()),
+            crate::store::db::wal::Wal::path_for(&db),
         )
         .unwrap();
         db
@@ -601,7 +601,7 @@ mod tests {
         let copy = tempfile::tempdir().unwrap();
         let db = crash_copy(&store, copy.path());
         assert!(
-            std::fs::metadata(crate::store::wal::Wal::path_for(&db))
+            std::fs::metadata(crate::store::db::wal::Wal::path_for(&db))
                 .unwrap()
                 .len()
                 > 0,
@@ -623,7 +623,7 @@ mod tests {
         drop(txn);
         // Recovery checkpointed and emptied the log; new writes go on.
         assert_eq!(
-            std::fs::metadata(crate::store::wal::Wal::path_for(&db))
+            std::fs::metadata(crate::store::db::wal::Wal::path_for(&db))
                 .unwrap()
                 .len(),
             0

@@ -15,7 +15,7 @@
 //! - Replicated commits apply in position order with no gap, all or
 //!   nothing; afterwards the store's position is the last one's.
 
-use super::error::{StoreError, StoreResult};
+use crate::store::error::{StoreError, StoreResult};
 use super::txn::{ChangeSet, Commit};
 use super::{Store, meta, wal};
 use redb::{Database, ReadableDatabase};
@@ -58,7 +58,7 @@ impl Store {
             ..
         } = meta::Facts::read(&txn)?;
         let mut buf = Vec::with_capacity(chunk.min(64 << 20) + 4096);
-        let rows = wal::dump(&txn, &mut |table, key, value| {
+        let rows = crate::store::schema::dump(&txn, &mut |table, key, value| {
             wal::push_redo(&mut buf, table, key, Some(value));
             if buf.len() >= chunk {
                 part(std::mem::take(&mut buf))?;
@@ -152,7 +152,7 @@ impl Store {
         let result = (|| {
             let mut products = product_ids(&txn)?;
             let token = meta::taxonomy_token(&txn.open_table(meta::META)?)?;
-            wal::clear_all(&txn)?;
+            crate::store::schema::clear_all(&txn)?;
             for part in parts {
                 wal::replay(&txn, &part?)?;
             }
@@ -193,7 +193,7 @@ impl Store {
 }
 
 fn product_ids(txn: &redb::WriteTransaction) -> StoreResult<std::collections::BTreeSet<String>> {
-    let t = txn.open_table(super::catalog::tables::PRODUCTS)?;
+    let t = txn.open_table(crate::store::catalog::tables::PRODUCTS)?;
     let mut ids = std::collections::BTreeSet::new();
     for row in redb::ReadableTable::iter(&t)? {
         ids.insert(row?.0.value().to_string());
@@ -218,7 +218,7 @@ pub fn build(
         source,
     })?;
     let txn = db.begin_write()?;
-    super::create_tables(&txn)?;
+    crate::store::schema::create_all(&txn)?;
     txn.commit()?;
     for part in parts {
         let part = part?;

@@ -29,9 +29,9 @@
 //!   writes until the process restarts (a failed fsync must never be
 //!   retried as if the data were safe).
 
-use super::error::{StoreError, StoreResult};
+use crate::store::error::{StoreError, StoreResult};
 use super::faults::{self, FaultPlan};
-use redb::{Key, TableDefinition, TableHandle, Value};
+use super::meta::META;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -57,159 +57,6 @@ pub(crate) fn push_redo(out: &mut Vec<u8>, table: &str, key: &[u8], value: Optio
         }
     }
 }
-
-fn apply_one<K: Key + 'static, V: Value + 'static>(
-    def: TableDefinition<'static, K, V>,
-    txn: &redb::WriteTransaction,
-    key: &[u8],
-    value: Option<&[u8]>,
-) -> StoreResult<()> {
-    let mut t = txn.open_table(def)?;
-    match value {
-        Some(v) => {
-            t.insert(K::from_bytes(key), V::from_bytes(v))?;
-        }
-        None => {
-            t.remove(K::from_bytes(key))?;
-        }
-    }
-    Ok(())
-}
-
-/// Receives one row of a dump: table, key, value.
-pub(crate) type RowSink<'a> = dyn FnMut(&str, &[u8], &[u8]) -> StoreResult<()> + 'a;
-
-fn dump_one<K: Key + 'static, V: Value + 'static>(
-    def: TableDefinition<'static, K, V>,
-    txn: &redb::ReadTransaction,
-    out: &mut RowSink<'_>,
-) -> StoreResult<u64> {
-    let t = match txn.open_table(def) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
-        Err(e) => return Err(e.into()),
-    };
-    let mut rows = 0;
-    for row in redb::ReadableTable::iter(&t)? {
-        let (k, v) = row?;
-        out(
-            def.name(),
-            K::as_bytes(&k.value()).as_ref(),
-            V::as_bytes(&v.value()).as_ref(),
-        )?;
-        rows += 1;
-    }
-    Ok(rows)
-}
-
-/// Every table a logged write may change: `replayable` checks a name,
-/// `apply` replays one change into it, `dump` reads every row of every
-/// table (a snapshot). A table missing here cannot be written by a batch
-/// (the store refuses to open it).
-macro_rules! replayable_tables {
-    ($($def:expr),* $(,)?) => {
-        /// Whether the log can replay changes to the table `name`.
-        pub(crate) fn replayable(name: &str) -> bool {
-            $( name == $def.name() || )* false
-        }
-
-        fn apply(
-            txn: &redb::WriteTransaction,
-            table: &str,
-            key: &[u8],
-            value: Option<&[u8]>,
-        ) -> StoreResult<()> {
-            $(
-                if table == $def.name() {
-                    return apply_one($def, txn, key, value);
-                }
-            )*
-            Err(StoreError::Unavailable(format!(
-                "the write-ahead log names table '{table}', which this build does not know"
-            )))
-        }
-
-        /// Empties every table (a follower replacing all its data).
-        pub(crate) fn clear_all(txn: &redb::WriteTransaction) -> StoreResult<()> {
-            $(
-                txn.delete_table($def)?;
-                txn.open_table($def)?;
-            )*
-            Ok(())
-        }
-
-        /// Calls `out(table, key, value)` for every row of every table in
-        /// `txn`; returns the rows per table.
-        pub(crate) fn dump(
-            txn: &redb::ReadTransaction,
-            out: &mut RowSink<'_>,
-        ) -> StoreResult<Vec<(&'static str, u64)>> {
-            Ok(vec![$( ($def.name(), dump_one($def, txn, out)?) ),*])
-        }
-    };
-}
-
-use super::accounts::{
-    ACCOUNTS, ACCOUNTS_BY_EMAIL, API_KEYS, MAIL_TOKENS, REFRESH_BY_SESSION, REFRESH_TOKENS,
-    SESSIONS, SESSIONS_BY_ACCOUNT,
-};
-use super::catalog::tables::*;
-use super::commerce::{
-    ADDRESSES, CARTS, COMMERCE_SEQ, CUSTOMER_REVIEWS, DISCOUNT_CODES, DISCOUNT_USES, IDEMPOTENCY,
-    NOTIFICATIONS, ORDERS, ORDERS_BY_ACCOUNT, ORDERS_BY_CREATED, ORDERS_BY_NUMBER,
-    ORDERS_BY_STATUS, PAYMENT_EVENTS, WISHLIST,
-};
-use super::jobs::{JOB_COUNTS, JOBS, JOBS_LIST, JOBS_SCHED, JOBS_UNIQUE};
-use super::meta::META;
-use super::search_settings::{SEARCH_QUERIES, SEARCH_SYNONYMS};
-
-replayable_tables!(
-    META,
-    BRANDS,
-    CATEGORIES,
-    PRODUCTS,
-    REVIEWS,
-    REVIEWERS,
-    PRODUCT_RATINGS,
-    REVIEWS_BY_PRODUCT,
-    BRANDS_BY_TITLE,
-    CATEGORY_CHILDREN,
-    BY_CREATED,
-    BY_PRICE,
-    BY_RATING,
-    PRODUCT_COUNTS,
-    HIDDEN_REVIEWS,
-    SEARCH_SYNONYMS,
-    SEARCH_QUERIES,
-    JOBS,
-    JOBS_SCHED,
-    JOBS_LIST,
-    JOBS_UNIQUE,
-    JOB_COUNTS,
-    ACCOUNTS,
-    ACCOUNTS_BY_EMAIL,
-    SESSIONS,
-    SESSIONS_BY_ACCOUNT,
-    REFRESH_TOKENS,
-    REFRESH_BY_SESSION,
-    MAIL_TOKENS,
-    API_KEYS,
-    CARTS,
-    ADDRESSES,
-    WISHLIST,
-    ORDERS,
-    ORDERS_BY_NUMBER,
-    ORDERS_BY_ACCOUNT,
-    ORDERS_BY_STATUS,
-    ORDERS_BY_CREATED,
-    DISCOUNT_CODES,
-    DISCOUNT_USES,
-    IDEMPOTENCY,
-    PAYMENT_EVENTS,
-    NOTIFICATIONS,
-    CUSTOMER_REVIEWS,
-    COMMERCE_SEQ,
-);
 
 /// Replays one batch's redo bytes (or a snapshot part) into `txn`.
 pub(crate) fn replay(txn: &redb::WriteTransaction, mut payload: &[u8]) -> StoreResult<()> {
@@ -241,7 +88,7 @@ pub(crate) fn replay(txn: &redb::WriteTransaction, mut payload: &[u8]) -> StoreR
                 Some(take(&mut payload, v)?)
             }
         };
-        apply(txn, table, key, value)?;
+        crate::store::schema::apply(txn, table, key, value)?;
     }
     Ok(())
 }
@@ -452,22 +299,5 @@ mod tests {
         bad[last] ^= 1;
         std::fs::write(&path, &bad).unwrap();
         assert_eq!(read_records(&path).unwrap(), vec![(1, a)]);
-    }
-
-    #[test]
-    fn every_table_a_store_creates_is_replayable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(&dir.path().join("t.redb")).unwrap();
-        let txn = {
-            use redb::ReadableDatabase;
-            store.db().unwrap().begin_read().unwrap()
-        };
-        for t in txn.list_tables().unwrap() {
-            assert!(
-                replayable(t.name()),
-                "table '{}' is not replayable",
-                t.name()
-            );
-        }
     }
 }

@@ -25,7 +25,7 @@
 //! - A log that is not recording (a bulk import runs alone in its own,
 //!   durable transaction, whose failure aborts everything) costs nothing.
 
-use super::error::{StoreError, StoreResult};
+use crate::store::error::{StoreError, StoreResult};
 use redb::{Key, TableDefinition, TableHandle, Value};
 use std::borrow::Borrow;
 use std::cell::RefCell;
@@ -110,9 +110,9 @@ impl Tables {
         &self,
         def: TableDefinition<'static, K, V>,
     ) -> StoreResult<Table<'_, K, V>> {
-        if self.undo.recording && !super::wal::replayable(def.name()) {
+        if self.undo.recording && !crate::store::schema::replayable(def.name()) {
             return Err(StoreError::Unavailable(format!(
-                "table '{}' is not replayable by the write-ahead log (list it in store/wal.rs)",
+                "table '{}' is not replayable by the write-ahead log (list it in store/schema.rs)",
                 def.name()
             )));
         }
@@ -183,7 +183,7 @@ mod tests {
     use super::*;
     use redb::ReadableTable;
 
-    const T: TableDefinition<&str, u64> = crate::store::meta::META;
+    const T: TableDefinition<&str, u64> = crate::store::db::meta::META;
 
     fn dump(txn: &redb::WriteTransaction) -> Vec<(String, u64)> {
         let t = txn.open_table(T).unwrap();

@@ -6,8 +6,8 @@
 //! Each area adds its read methods to [`ReadTxn`] in its own module
 //! (`catalog::read`, `search_settings`).
 
-use super::catalog::read::RecordTables;
-use super::catalog::taxonomy::TaxonomySlot;
+use crate::store::catalog::read::RecordTables;
+use crate::store::catalog::taxonomy::TaxonomySlot;
 
 pub struct ReadTxn {
     pub(crate) txn: redb::ReadTransaction,

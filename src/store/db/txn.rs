@@ -15,13 +15,13 @@
 //! ([`WriteTxn::rollback_write`]). Either way its batch-mates are untouched.
 //! Deferred index work runs once for the whole transaction, at commit.
 
-use super::accounts::AccountsWriter;
-use super::catalog::write::{CatalogChanges, CatalogWriter, Pending};
-use super::commerce::CommerceWriter;
-use super::error::{StoreError, StoreResult};
-use super::jobs::{JobsChanges, JobsWriter};
+use crate::store::accounts::AccountsWriter;
+use crate::store::catalog::write::{CatalogChanges, CatalogWriter, Pending};
+use crate::store::commerce::CommerceWriter;
+use crate::store::error::{StoreError, StoreResult};
+use crate::store::jobs::{JobsChanges, JobsWriter};
 use super::meta;
-use super::search_settings::{SearchSettingsChanges, SearchSettingsWriter};
+use crate::store::search_settings::{SearchSettingsChanges, SearchSettingsWriter};
 use super::undo::{Tables, UndoLog};
 use super::wal::Wal;
 
