@@ -79,7 +79,7 @@ fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
     let root = bench_dir();
     let store = database();
-    let n_products = store.read().unwrap().counts().unwrap().products;
+    let n_products = store.read().unwrap().catalog().counts().unwrap().products;
     drop(store);
     let work = tempfile::tempdir_in(&root).unwrap();
     let db = work.path().join("shopd.redb");

@@ -41,7 +41,7 @@ fn get_product(c: &mut Criterion) {
         let txn = store.read().unwrap();
         let copied = ids
             .iter()
-            .filter(|id| txn.product(id).unwrap().unwrap().was_copied())
+            .filter(|id| txn.catalog().product(id).unwrap().unwrap().was_copied())
             .count();
         eprintln!(
             "get_product: {copied} of {} product values were misaligned (copied)",
@@ -54,7 +54,7 @@ fn get_product(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % ids.len();
-            let rec = txn.product(&ids[i]).unwrap().unwrap();
+            let rec = txn.catalog().product(&ids[i]).unwrap().unwrap();
             black_box(rec.view().unwrap().price_cents())
         })
     });
@@ -63,7 +63,7 @@ fn get_product(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % ids.len();
             let txn = store.read().unwrap();
-            let rec = txn.product(&ids[i]).unwrap().unwrap();
+            let rec = txn.catalog().product(&ids[i]).unwrap().unwrap();
             black_box(rec.view().unwrap().price_cents())
         })
     });
@@ -82,6 +82,7 @@ fn record_access(c: &mut Criterion) {
     let store = database();
     let txn = store.read().unwrap();
     let p = txn
+        .catalog()
         .product("prod-000001")
         .unwrap()
         .unwrap()
@@ -206,7 +207,8 @@ fn list(c: &mut Criterion) {
             b.iter(|| {
                 let txn = store.read().unwrap();
                 black_box(
-                    txn.list_products(&q.filter, q.sort, q.page.offset(), q.page.limit() as usize)
+                    txn.catalog()
+                        .list_products(&q.filter, q.sort, q.page.offset(), q.page.limit() as usize)
                         .unwrap(),
                 )
             })
@@ -255,7 +257,7 @@ fn import(c: &mut Criterion) {
 fn decode_full(c: &mut Criterion) {
     let store = database();
     let txn = store.read().unwrap();
-    let rec = txn.product("prod-000001").unwrap().unwrap();
+    let rec = txn.catalog().product("prod-000001").unwrap().unwrap();
     let bytes = ProductRec::encode(&rec.to_domain().unwrap());
     c.bench_function("decode_owned_product", |b| {
         b.iter(|| black_box(decode::<ProductRec>(&bytes, "k").unwrap()))

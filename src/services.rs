@@ -88,7 +88,7 @@ impl Platform {
     /// Opens the search index in `dir` over the store (a follower's
     /// indexing yields to its reads: background priority).
     pub fn open_search(&self, dir: &Path) -> catalog::CatalogResult<()> {
-        let synonyms = self.store.read()?.synonyms()?;
+        let synonyms = self.store.read()?.search_settings().synonyms()?;
         self.search
             .open(
                 dir,

@@ -103,7 +103,7 @@ pub fn queries(catalog: &Catalog, n: usize, seed: u64) -> (Vec<String>, usize) {
     let mut typos = 0;
     while out.len() < n {
         let id = format!("prod-{:06}", rng.below(total) + 1);
-        let Some(rec) = txn.product(&id).unwrap() else {
+        let Some(rec) = txn.catalog().product(&id).unwrap() else {
             continue;
         };
         let title = rec.view().unwrap().title().to_lowercase();

@@ -331,7 +331,11 @@ impl Accounts {
 
     /// Signs in: a new session with its first refresh token.
     pub async fn login(&self, creds: Credentials) -> Result<TokenPair, AccountsError> {
-        let account = self.store().read()?.account_by_email(&creds.email)?;
+        let account = self
+            .store()
+            .read()?
+            .accounts()
+            .account_by_email(&creds.email)?;
         let hash = account.as_ref().and_then(|a| a.password_hash.clone());
         let ok = self.inner.hasher.verify(&creds.password, hash).await?;
         let m = &self.inner.metrics.sign_ins;
@@ -495,7 +499,7 @@ impl Accounts {
             })?;
         let live = {
             let read = self.store().read()?;
-            match read.session(&claims.sid)? {
+            match read.accounts().session(&claims.sid)? {
                 Some(rec) => {
                     let s = rec.archived()?;
                     s.revoked_at.is_none() && s.account_id.as_str() == claims.sub
@@ -524,7 +528,7 @@ impl Accounts {
     /// is banned.
     pub fn session_principal(&self, session: &Id) -> Result<Principal, AccountsError> {
         let read = self.store().read()?;
-        let account = match read.session(session.as_str())? {
+        let account = match read.accounts().session(session.as_str())? {
             Some(rec) => {
                 let s = rec.archived()?;
                 if s.revoked_at.is_some() {
@@ -537,6 +541,7 @@ impl Accounts {
             None => return Err(AccountsError::Unauthenticated),
         };
         let acc = read
+            .accounts()
             .account(&account)?
             .ok_or(AccountsError::Unauthenticated)?;
         if acc.banned {
@@ -559,6 +564,7 @@ impl Accounts {
         let key = self
             .store()
             .read()?
+            .accounts()
             .api_key(id)?
             .ok_or(AccountsError::Unauthenticated)?;
         let matches: bool = key.secret_hash.ct_eq(&tokens::sha256(secret)).into();
@@ -615,6 +621,7 @@ impl Accounts {
     pub fn account(&self, id: &str) -> Result<Account, AccountsError> {
         self.store()
             .read()?
+            .accounts()
             .account(id)?
             .ok_or_else(|| AccountsError::NotFound(id.into()))
     }
@@ -685,7 +692,7 @@ impl Accounts {
     /// (an imported review author's account too: that is how it is
     /// claimed). Answers the same either way.
     pub async fn request_reset(&self, email: Email) -> Result<(), AccountsError> {
-        let account = self.store().read()?.account_by_email(&email)?;
+        let account = self.store().read()?.accounts().account_by_email(&email)?;
         let now = Timestamp::now();
         let token = tokens::random_secret();
         let job = match &account {
@@ -776,7 +783,11 @@ impl Accounts {
         offset: u64,
         limit: usize,
     ) -> Result<AccountPage, AccountsError> {
-        Ok(self.store().read()?.accounts(filter, offset, limit)?)
+        Ok(self
+            .store()
+            .read()?
+            .accounts()
+            .list(filter, offset, limit)?)
     }
 
     /// Changes an account's role or ban; either ends all its sessions.
@@ -837,12 +848,13 @@ impl Accounts {
     pub fn key(&self, id: &str) -> Result<ApiKey, AccountsError> {
         self.store()
             .read()?
+            .accounts()
             .api_key(id)?
             .ok_or_else(|| AccountsError::KeyNotFound(id.into()))
     }
 
     pub fn keys(&self) -> Result<Vec<ApiKey>, AccountsError> {
-        Ok(self.store().read()?.api_keys()?)
+        Ok(self.store().read()?.accounts().api_keys()?)
     }
 
     /// Revokes a key: it stops working at once.

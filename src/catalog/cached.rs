@@ -255,7 +255,7 @@ impl Catalog {
         }
         let featured = {
             let txn = self.store.read()?;
-            let page = txn.list_products(
+            let page = txn.catalog().list_products(
                 &ProductFilter::default(),
                 ProductSort::Featured,
                 0,

@@ -109,13 +109,13 @@ impl Catalog {
 
     /// True when the catalogue holds no products, brands or categories.
     pub fn is_empty(&self) -> CatalogResult<bool> {
-        let c = self.store.read()?.counts()?;
+        let c = self.store.read()?.catalog().counts()?;
         Ok(c.products == 0 && c.brands == 0 && c.categories == 0)
     }
 
     /// Storage answers a read: the readiness probe.
     pub fn check_ready(&self) -> CatalogResult<()> {
-        self.store.read()?.counts()?;
+        self.store.read()?.catalog().counts()?;
         if let Some(reason) = self.store.write_failure() {
             return Err(StoreError::Unavailable(format!(
                 "writes are stopped after a storage failure ({reason}); reads still work; \

@@ -47,24 +47,27 @@ impl Catalog {
     pub fn product_detail(&self, id: &str) -> CatalogResult<Computed> {
         const NEWEST_REVIEWS: usize = 10;
         let txn = self.store.read()?;
-        let rec = txn.product(id)?.ok_or_else(|| not_found("product", id))?;
+        let rec = txn
+            .catalog()
+            .product(id)?
+            .ok_or_else(|| not_found("product", id))?;
         let p = rec.view()?;
-        let taxonomy = txn.taxonomy()?;
+        let taxonomy = txn.catalog().taxonomy()?;
         let brand = taxonomy.brand(p.brand_id()).map(BrandFull::of);
         let cats = p
             .category_ids()
             .filter_map(|c| taxonomy.category(c))
             .map(CategoryFull::of)
             .collect();
-        let rating = txn.rating(id)?;
-        let review_recs = txn.reviews_of(id, 0, NEWEST_REVIEWS)?;
+        let rating = txn.catalog().rating(id)?;
+        let review_recs = txn.catalog().reviews_of(id, 0, NEWEST_REVIEWS)?;
         let review_views = review_recs
             .iter()
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
         let user_recs = review_views
             .iter()
-            .map(|r| txn.reviewer(r.user_id()))
+            .map(|r| txn.catalog().reviewer(r.user_id()))
             .collect::<Result<Vec<Option<Rec<ReviewerRec>>>, _>>()?;
         let mut reviews = Vec::with_capacity(review_views.len());
         for (r, u) in review_views.iter().zip(&user_recs) {
@@ -86,14 +89,18 @@ impl Catalog {
     /// `GET /products`.
     pub fn list_products(&self, q: &ProductQuery) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
-        let page =
-            txn.list_products(&q.filter, q.sort, q.page.offset(), q.page.limit() as usize)?;
+        let page = txn.catalog().list_products(
+            &q.filter,
+            q.sort,
+            q.page.offset(),
+            q.page.limit() as usize,
+        )?;
         let mut recs = Vec::with_capacity(page.hits.len());
         let mut ratings = Vec::with_capacity(page.hits.len());
         for hit in &page.hits {
             // A hit and its record come from the same snapshot; a missing
             // record would mean a broken index, so it is skipped, not shown.
-            if let Some(r) = txn.product(&hit.id)? {
+            if let Some(r) = txn.catalog().product(&hit.id)? {
                 recs.push(r);
                 ratings.push(hit.rating);
             }
@@ -102,7 +109,7 @@ impl Catalog {
             .iter()
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
-        let taxonomy = txn.taxonomy()?;
+        let taxonomy = txn.catalog().taxonomy()?;
         let mut tags = vec![tag::list_scope(&q.filter)];
         let items = product_items(&views, &ratings, &taxonomy, &mut tags);
         Ok(Computed {
@@ -118,18 +125,20 @@ impl Catalog {
     /// `GET /products/{id}/reviews`.
     pub fn product_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
-        if txn.product(id)?.is_none() {
+        if txn.catalog().product(id)?.is_none() {
             return Err(not_found("product", id));
         }
-        let total = txn.rating(id)?.count as u64;
-        let recs = txn.reviews_of(id, page.offset(), page.limit() as usize)?;
+        let total = txn.catalog().rating(id)?.count as u64;
+        let recs = txn
+            .catalog()
+            .reviews_of(id, page.offset(), page.limit() as usize)?;
         let views = recs
             .iter()
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
         let users = views
             .iter()
-            .map(|r| txn.reviewer(r.user_id()))
+            .map(|r| txn.catalog().reviewer(r.user_id()))
             .collect::<Result<Vec<_>, _>>()?;
         let mut items = Vec::with_capacity(views.len());
         for (r, u) in views.iter().zip(&users) {
@@ -153,7 +162,9 @@ impl Catalog {
     /// `GET /brands`.
     pub fn list_brands(&self, page: PageRequest) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
-        let (recs, total) = txn.brands_page(page.offset(), page.limit() as usize)?;
+        let (recs, total) = txn
+            .catalog()
+            .brands_page(page.offset(), page.limit() as usize)?;
         let items = recs
             .iter()
             .map(|r| r.view().map(BrandFull::new))
@@ -171,7 +182,10 @@ impl Catalog {
     /// `GET /brands/{id}`.
     pub fn brand(&self, id: &str) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
-        let rec = txn.brand(id)?.ok_or_else(|| not_found("brand", id))?;
+        let rec = txn
+            .catalog()
+            .brand(id)?
+            .ok_or_else(|| not_found("brand", id))?;
         Ok(Computed {
             body: json::to_vec(&Data {
                 data: BrandFull::new(rec.view()?),
@@ -184,7 +198,7 @@ impl Catalog {
     /// `GET /categories`: the whole forest, siblings by title then id.
     pub fn category_tree(&self) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
-        let recs = txn.categories()?;
+        let recs = txn.catalog().categories()?;
         let views = recs
             .iter()
             .map(|r| r.view())
@@ -235,9 +249,12 @@ impl Catalog {
     /// `GET /categories/{id}`.
     pub fn category(&self, id: &str) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
-        let rec = txn.category(id)?.ok_or_else(|| not_found("category", id))?;
+        let rec = txn
+            .catalog()
+            .category(id)?
+            .ok_or_else(|| not_found("category", id))?;
         let c = rec.view()?;
-        let child_recs = txn.children(id)?;
+        let child_recs = txn.catalog().children(id)?;
         let mut kids = child_recs
             .iter()
             .map(|r| r.view())

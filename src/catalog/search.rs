@@ -40,7 +40,9 @@ fn lineage(
         if out.len() >= 64 || out.iter().any(|(i, _)| *i == c) {
             break;
         }
-        let Some(rec) = txn.category(&c)? else { break };
+        let Some(rec) = txn.catalog().category(&c)? else {
+            break;
+        };
         let v = rec.view()?;
         out.push((c, v.title().to_string()));
         cur = v.parent_id().map(str::to_string);
@@ -60,7 +62,7 @@ impl StoreDocs {
         let mut memo = HashMap::new();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let Some(rec) = txn.product(id)? else {
+            let Some(rec) = txn.catalog().product(id)? else {
                 out.push((id.clone(), None));
                 continue;
             };
@@ -68,7 +70,7 @@ impl StoreDocs {
             let brand_title = match brands.get(p.brand_id()) {
                 Some(t) => t.clone(),
                 None => {
-                    let t = match txn.brand(p.brand_id())? {
+                    let t = match txn.catalog().brand(p.brand_id())? {
                         Some(b) => b.view()?.title().to_string(),
                         None => String::new(),
                     };
@@ -101,7 +103,7 @@ impl StoreDocs {
                     created_at: p.created_at().millis(),
                     available: p.is_available(),
                     featured: p.is_featured(),
-                    rating: txn.rating(id)?,
+                    rating: txn.catalog().rating(id)?,
                 }),
             ));
         }
@@ -115,7 +117,7 @@ impl DocSource for StoreDocs {
     }
 
     fn ids_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, SourceError> {
-        Ok(self.store.read()?.product_ids(after, limit)?)
+        Ok(self.store.read()?.catalog().product_ids(after, limit)?)
     }
 
     fn generation(&self) -> Result<u64, SourceError> {
@@ -197,14 +199,14 @@ impl Catalog {
         dir: &std::path::Path,
         progress: &dyn Fn(u64, u64),
     ) -> CatalogResult<u64> {
-        let total = self.store.read()?.counts()?.products;
+        let total = self.store.read()?.catalog().counts()?.products;
         let docs = StoreDocs::new(self.store.clone());
         SearchIndex::rebuild_offline(dir, &docs, total, progress).map_err(CatalogError::Search)
     }
 
     /// Products in storage (for progress bars).
     pub fn product_count(&self) -> CatalogResult<u64> {
-        Ok(self.store.read()?.counts()?.products)
+        Ok(self.store.read()?.catalog().counts()?.products)
     }
 
     pub fn search_index(&self) -> Option<&SearchIndex> {
@@ -250,16 +252,16 @@ impl Catalog {
         let mut ratings: Vec<RatingSummary> = Vec::with_capacity(hits.ids.len());
         for id in &hits.ids {
             // The index may briefly lag a delete; such a hit is skipped.
-            if let Some(r) = txn.product(id)? {
+            if let Some(r) = txn.catalog().product(id)? {
                 recs.push(r);
-                ratings.push(txn.rating(id)?);
+                ratings.push(txn.catalog().rating(id)?);
             }
         }
         let views = recs
             .iter()
             .map(|r| r.view())
             .collect::<Result<Vec<_>, _>>()?;
-        let taxonomy = txn.taxonomy()?;
+        let taxonomy = txn.catalog().taxonomy()?;
         // Hits change with the index generation, which is in the cache key.
         let mut tags = vec![tag::synonyms()];
         let items = product_items(&views, &ratings, &taxonomy, &mut tags);
@@ -279,12 +281,12 @@ impl Catalog {
             .brands
             .iter()
             .take(BRAND_FACET_SIZE)
-            .map(|(id, n)| Ok((txn.brand(id)?, id, *n)))
+            .map(|(id, n)| Ok((txn.catalog().brand(id)?, id, *n)))
             .collect::<CatalogResult<_>>()?;
         let cat_recs: Vec<(Option<Rec<crate::store::CategoryRec>>, &String, u64)> = hits
             .categories
             .iter()
-            .map(|(id, n)| Ok((txn.category(id)?, id, *n)))
+            .map(|(id, n)| Ok((txn.catalog().category(id)?, id, *n)))
             .collect::<CatalogResult<_>>()?;
         let mut brand = Vec::new();
         for (rec, id, count) in &brand_recs {
@@ -374,7 +376,7 @@ impl Catalog {
     /// zero-hit queries (flushes pending counts first).
     pub async fn search_analytics(&self, limit: usize) -> CatalogResult<Vec<u8>> {
         self.flush_search_stats().await?;
-        let counts = self.store.read()?.top_queries(limit)?;
+        let counts = self.store.read()?.search_settings().top_queries(limit)?;
         let (top, zero) = (counts.all, counts.zero);
         #[derive(Serialize)]
         struct Count<'a> {

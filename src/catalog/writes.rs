@@ -381,10 +381,11 @@ impl Catalog {
     pub fn review_created(&self, review_id: &str) -> CatalogResult<Created> {
         let txn = self.store.read()?;
         let rec = txn
+            .catalog()
             .review(review_id)?
             .ok_or_else(|| not_found("review", review_id))?;
         let review = rec.to_domain()?;
-        let user = txn.reviewer(review.user_id.as_str())?;
+        let user = txn.catalog().reviewer(review.user_id.as_str())?;
         let item =
             super::json::ReviewItem::new(rec.view()?, user.as_ref().map(|u| u.view()).transpose()?);
         Ok(Created {

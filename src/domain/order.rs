@@ -320,6 +320,20 @@ pub fn parse_order_query(v: &str) -> Result<String, String> {
     text_line(&Value::String(v.into()), 254).map(|s| s.to_lowercase())
 }
 
+/// Which orders a staff list shows (every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub is_paid: Option<bool>,
+    /// Created at or after.
+    pub from: Option<Timestamp>,
+    /// Created before.
+    pub to: Option<Timestamp>,
+    pub account: Option<Id>,
+    /// An order number (`1042`, `#1042`) or part of the email, lower case.
+    pub q: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

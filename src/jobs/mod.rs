@@ -370,6 +370,7 @@ impl Jobs {
         self.inner
             .store
             .read()?
+            .jobs()
             .job(id)?
             .ok_or(JobsError::NotFound(id))
     }
@@ -381,7 +382,12 @@ impl Jobs {
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<Job>, u64), JobsError> {
-        Ok(self.inner.store.read()?.jobs_page(filter, offset, limit)?)
+        Ok(self
+            .inner
+            .store
+            .read()?
+            .jobs()
+            .jobs_page(filter, offset, limit)?)
     }
 
     /// Admin: a failed or dead job runs again now.
@@ -428,11 +434,11 @@ impl Jobs {
     /// job; every configured queue appears, even when empty.
     pub fn stats(&self) -> Result<Vec<QueueStats>, JobsError> {
         let txn = self.inner.store.read()?;
-        let counts = txn.job_counts()?;
+        let counts = txn.jobs().job_counts()?;
         let now = Timestamp::now();
         let mut out = Vec::new();
         for q in &self.inner.settings.queues {
-            let oldest = txn.oldest_due(&q.name, now)?;
+            let oldest = txn.jobs().oldest_due(&q.name, now)?;
             out.push(QueueStats {
                 queue: q.name.clone(),
                 counts: counts.get(&q.name).cloned().unwrap_or_default(),
@@ -574,7 +580,7 @@ impl Handler for Prune {
                     let cutoff =
                         Timestamp::from_millis(now.millis() - crate::domain::cart::GUEST_TTL_MS)
                             .unwrap_or(now);
-                    tx.commerce().prune(now, cutoff, retention.max_removed)
+                    tx.orders().prune(now, cutoff, retention.max_removed)
                 })
                 .await
                 .map_err(|e| JobError::Failed(e.to_string()))?;

@@ -91,7 +91,11 @@ pub(super) async fn run_queue(
                     continue;
                 }
             }
-            next_at = match inner.store.read().and_then(|r| r.next_job_time(&q.name)) {
+            next_at = match inner
+                .store
+                .read()
+                .and_then(|r| r.jobs().next_job_time(&q.name))
+            {
                 Ok(Some(at)) => {
                     let wait = (at.millis() - Timestamp::now().millis()).max(0) as u64;
                     Some(tokio::time::Instant::now() + Duration::from_millis(wait))

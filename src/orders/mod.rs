@@ -28,6 +28,7 @@ use crate::domain::address::{AddressDraft, MAX_SAVED, NewAddress, SavedAddress};
 use crate::domain::cart::{self, Cart, CartError, CartItem, CartOwner, LineProblem, PricedCart};
 use crate::domain::discount::{CodeRejection, DiscountCode, DiscountDraft};
 use crate::domain::notification::Notification;
+use crate::domain::order::OrderFilter;
 use crate::domain::order::{
     CheckoutRequest, IllegalTransition, Order, OrderLine, OrderStatus, PaymentMethod, ShipTo,
     Totals, Transition,
@@ -36,8 +37,8 @@ use crate::domain::review::ReviewDraft;
 use crate::domain::{Checked, FieldErrors, Id, Product, Timestamp};
 use crate::jobs::mail::EmailJob;
 use crate::jobs::{Jobs, JobsError};
-use crate::store::commerce::{IdempotentReply, OrderFilter, OrderPage};
 use crate::store::error::StoreError;
+use crate::store::orders::{IdempotentReply, OrderPage};
 use crate::store::{Store, WriteTxn};
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value, json};
@@ -252,7 +253,7 @@ impl Orders {
     fn price_now(&self, cart: &Cart) -> Result<PricedCart, OrdersError> {
         let txn = self.store().read()?;
         let mut err = None;
-        let priced = cart::price(cart, |id| match txn.product(id) {
+        let priced = cart::price(cart, |id| match txn.catalog().product(id) {
             Ok(Some(r)) => r.to_domain().map_err(|e| err = Some(e)).ok(),
             Ok(None) => None,
             Err(e) => {
@@ -268,7 +269,12 @@ impl Orders {
 
     /// The cart of `owner`, priced now (empty when it has none).
     pub fn cart(&self, owner: &CartOwner) -> Result<PricedCart, OrdersError> {
-        let cart = self.store().read()?.cart(&owner.key())?.unwrap_or_default();
+        let cart = self
+            .store()
+            .read()?
+            .orders()
+            .cart(&owner.key())?
+            .unwrap_or_default();
         self.price_now(&cart)
     }
 
@@ -283,10 +289,10 @@ impl Orders {
         let cart = self
             .store()
             .write(move |tx| {
-                let mut cart = tx.commerce().cart(&key)?.unwrap_or_default();
+                let mut cart = tx.orders().cart(&key)?.unwrap_or_default();
                 change(tx, &mut cart)?;
                 cart.updated_at = Some(now());
-                tx.commerce().put_cart(&key, &cart)?;
+                tx.orders().put_cart(&key, &cart)?;
                 Ok::<_, OrdersError>(cart)
             })
             .await?;
@@ -347,7 +353,7 @@ impl Orders {
         let key = owner.key();
         self.store()
             .write(move |tx| {
-                tx.commerce().put_cart(&key, &Cart::default())?;
+                tx.orders().put_cart(&key, &Cart::default())?;
                 Ok::<_, OrdersError>(())
             })
             .await
@@ -363,7 +369,7 @@ impl Orders {
         let to = CartOwner::Account(account.clone()).key();
         self.store()
             .write(move |tx| {
-                let mut c = tx.commerce();
+                let mut c = tx.orders();
                 let Some(g) = c.cart(&from)? else {
                     return Ok::<_, OrdersError>(());
                 };
@@ -392,6 +398,7 @@ impl Orders {
             Some(id) => Some(
                 self.store()
                     .read()?
+                    .accounts()
                     .account(id.as_str())?
                     .ok_or_else(|| OrdersError::NotFound(format!("no account {id}")))?,
             ),
@@ -410,12 +417,12 @@ impl Orders {
             .write(move |tx| {
                 let now = now();
                 let caller = shopper.caller();
-                if let Some(r) = tx.commerce().idempotent(&caller, &key, now)? {
+                if let Some(r) = tx.orders().idempotent(&caller, &key, now)? {
                     if r.fingerprint != fingerprint {
                         return Err(OrdersError::IdempotencyKeyReused);
                     }
                     let order = tx
-                        .commerce()
+                        .orders()
                         .order(&r.order_id)?
                         .ok_or_else(|| OrdersError::NotFound(format!("no order {}", r.order_id)))?;
                     return Ok(CheckedOut {
@@ -424,7 +431,7 @@ impl Orders {
                     });
                 }
                 let cart_key = shopper.cart.key();
-                let cart = tx.commerce().cart(&cart_key)?.unwrap_or_default();
+                let cart = tx.orders().cart(&cart_key)?.unwrap_or_default();
                 if cart.is_empty() {
                     return Err(OrdersError::CartEmpty);
                 }
@@ -454,7 +461,7 @@ impl Orders {
                     ShipTo::Address(a) => a.clone(),
                     ShipTo::Saved(id) => {
                         let saved = match &shopper.account {
-                            Some(acct) => tx.commerce().addresses(acct.as_str())?,
+                            Some(acct) => tx.orders().addresses(acct.as_str())?,
                             None => Vec::new(),
                         };
                         saved
@@ -474,7 +481,7 @@ impl Orders {
                         Some(a) => format!("account:{a}"),
                         None => format!("email:{}", email.as_str()),
                     };
-                    let mut c = tx.commerce();
+                    let mut c = tx.orders();
                     let mut d = c
                         .discount_code(code)?
                         .ok_or(OrdersError::DiscountInvalid(CodeRejection::Unknown))?;
@@ -501,7 +508,7 @@ impl Orders {
                         quantity: l.quantity,
                     });
                 }
-                let number = tx.commerce().next_order_number()?;
+                let number = tx.orders().next_order_number()?;
                 let order = Order {
                     id: Id::generate("ord"),
                     number,
@@ -523,7 +530,7 @@ impl Orders {
                     created_at: now,
                     updated_at: now,
                 };
-                let mut c = tx.commerce();
+                let mut c = tx.orders();
                 c.insert_order(&order)?;
                 c.put_idempotent(
                     &caller,
@@ -560,7 +567,12 @@ impl Orders {
         link_token: Option<&str>,
     ) -> Result<Order, OrdersError> {
         let not_found = || OrdersError::NotFound(format!("no order {id}"));
-        let order = self.store().read()?.order(id)?.ok_or_else(not_found)?;
+        let order = self
+            .store()
+            .read()?
+            .orders()
+            .order(id)?
+            .ok_or_else(not_found)?;
         let own = account.is_some() && order.account_id.as_ref() == account;
         let linked = link_token.is_some_and(|t| self.link_matches(&order.id, t));
         if own || linked {
@@ -573,6 +585,7 @@ impl Orders {
     pub fn order(&self, id: &str) -> Result<Order, OrdersError> {
         self.store()
             .read()?
+            .orders()
             .order(id)?
             .ok_or_else(|| OrdersError::NotFound(format!("no order {id}")))
     }
@@ -583,7 +596,7 @@ impl Orders {
         offset: u64,
         limit: usize,
     ) -> Result<OrderPage, OrdersError> {
-        Ok(self.store().read()?.orders(filter, offset, limit)?)
+        Ok(self.store().read()?.orders().list(filter, offset, limit)?)
     }
 
     /// The token of a guest's order link (HMAC-SHA256 of the order id).
@@ -619,7 +632,7 @@ impl Orders {
             .write(move |tx| {
                 let now = now();
                 let before = tx
-                    .commerce()
+                    .orders()
                     .order(&id)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no order {id}")))?;
                 let mut o = before.clone();
@@ -633,7 +646,7 @@ impl Orders {
                         }
                     }
                 }
-                tx.commerce().put_order(&before, &o)?;
+                tx.orders().put_order(&before, &o)?;
                 if to == OrderStatus::Shipped {
                     let mail = mail_to(&o, "order_shipped", json!({}));
                     tx.jobs().enqueue(jobs.email(&mail)?, now)?;
@@ -656,7 +669,7 @@ impl Orders {
         self.store()
             .write(move |tx| {
                 let o = tx
-                    .commerce()
+                    .orders()
                     .order(&id)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no order {id}")))?;
                 if o.payment_method == PaymentMethod::Card {
@@ -691,7 +704,7 @@ impl Orders {
         let jobs = self.inner.jobs.clone();
         self.store()
             .write(move |tx| {
-                if !tx.commerce().record_payment_event(&event.id, now())? {
+                if !tx.orders().record_payment_event(&event.id, now())? {
                     return Ok(false);
                 }
                 if event.kind != "payment.succeeded" {
@@ -702,7 +715,7 @@ impl Orders {
                     .clone()
                     .ok_or_else(|| OrdersError::BadEvent("data.orderId is required".into()))?;
                 let o = tx
-                    .commerce()
+                    .orders()
                     .order(&oid)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no order {oid}")))?;
                 if let Some(paid) = event.amount_cents
@@ -722,7 +735,7 @@ impl Orders {
     // ---- addresses, wishlist, notifications ---------------------------------------------------
 
     pub fn addresses(&self, account: &Id) -> Result<Vec<SavedAddress>, OrdersError> {
-        Ok(self.store().read()?.addresses(account.as_str())?)
+        Ok(self.store().read()?.orders().addresses(account.as_str())?)
     }
 
     pub async fn add_address(
@@ -733,7 +746,7 @@ impl Orders {
         let account = account.clone();
         self.store()
             .write(move |tx| {
-                let mut c = tx.commerce();
+                let mut c = tx.orders();
                 let all = c.addresses(account.as_str())?;
                 if all.len() >= MAX_SAVED {
                     return Err(OrdersError::TooManyAddresses);
@@ -765,7 +778,7 @@ impl Orders {
         let id = id.to_string();
         self.store()
             .write(move |tx| {
-                let mut c = tx.commerce();
+                let mut c = tx.orders();
                 let all = c.addresses(account.as_str())?;
                 let mut a = all
                     .iter()
@@ -788,7 +801,7 @@ impl Orders {
         let id = id.to_string();
         self.store()
             .write(move |tx| {
-                let mut c = tx.commerce();
+                let mut c = tx.orders();
                 let all = c.addresses(account.as_str())?;
                 let Some(gone) = all.iter().find(|a| a.id.as_str() == id) else {
                     return Err(OrdersError::NotFound(format!("no address {id}")));
@@ -810,8 +823,8 @@ impl Orders {
     pub fn wishlist(&self, account: &Id) -> Result<Vec<(Product, Timestamp)>, OrdersError> {
         let txn = self.store().read()?;
         let mut out = Vec::new();
-        for (pid, at) in txn.wishlist(account.as_str())? {
-            if let Some(r) = txn.product(pid.as_str())? {
+        for (pid, at) in txn.orders().wishlist(account.as_str())? {
+            if let Some(r) = txn.catalog().product(pid.as_str())? {
                 out.push((r.to_domain()?, at));
             }
         }
@@ -827,7 +840,7 @@ impl Orders {
                     return Err(OrdersError::NotFound(format!("no product {product}")));
                 }
                 let n = tx
-                    .commerce()
+                    .orders()
                     .wish(account.as_str(), product.as_str(), now())?;
                 if n > MAX_WISHLIST {
                     return Err(OrdersError::WishlistFull);
@@ -842,7 +855,7 @@ impl Orders {
         let product = product.to_string();
         self.store()
             .write(move |tx| {
-                if tx.commerce().unwish(account.as_str(), &product)? {
+                if tx.orders().unwish(account.as_str(), &product)? {
                     Ok(())
                 } else {
                     Err(OrdersError::NotFound(format!(
@@ -854,7 +867,11 @@ impl Orders {
     }
 
     pub fn notifications(&self, account: &Id) -> Result<Vec<Notification>, OrdersError> {
-        Ok(self.store().read()?.notifications(account.as_str())?)
+        Ok(self
+            .store()
+            .read()?
+            .orders()
+            .notifications(account.as_str())?)
     }
 
     pub async fn read_notification(&self, account: &Id, id: &str) -> Result<(), OrdersError> {
@@ -862,7 +879,7 @@ impl Orders {
         let id = id.to_string();
         self.store()
             .write(move |tx| {
-                let mut c = tx.commerce();
+                let mut c = tx.orders();
                 let mut n = c
                     .notification(account.as_str(), &id)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no notification {id}")))?;
@@ -878,13 +895,14 @@ impl Orders {
     // ---- discount codes -----------------------------------------------------------------------
 
     pub fn discount_codes(&self) -> Result<Vec<DiscountCode>, OrdersError> {
-        Ok(self.store().read()?.discount_codes()?)
+        Ok(self.store().read()?.orders().discount_codes()?)
     }
 
     pub fn discount_code(&self, code: &str) -> Result<DiscountCode, OrdersError> {
         let code = code.to_ascii_uppercase();
         self.store()
             .read()?
+            .orders()
             .discount_code(&code)?
             .ok_or_else(|| OrdersError::NotFound(format!("no discount code {code}")))
     }
@@ -898,7 +916,7 @@ impl Orders {
             .ok_or_else(|| field("code", "is required"))?;
         self.store()
             .write(move |tx| {
-                let mut c = tx.commerce();
+                let mut c = tx.orders();
                 if c.discount_code(&code.code)?.is_some() {
                     return Err(OrdersError::Exists(code.code));
                 }
@@ -916,7 +934,7 @@ impl Orders {
         let code = code.to_ascii_uppercase();
         self.store()
             .write(move |tx| {
-                let mut c = tx.commerce();
+                let mut c = tx.orders();
                 let d = c
                     .discount_code(&code)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no discount code {code}")))?;
@@ -931,7 +949,7 @@ impl Orders {
         let code = code.to_ascii_uppercase();
         self.store()
             .write(move |tx| {
-                if tx.commerce().delete_discount_code(&code)? {
+                if tx.orders().delete_discount_code(&code)? {
                     Ok(())
                 } else {
                     Err(OrdersError::NotFound(format!("no discount code {code}")))
@@ -957,6 +975,7 @@ impl Orders {
         let who = self
             .store()
             .read()?
+            .accounts()
             .account(account.as_str())?
             .ok_or_else(|| OrdersError::NotFound(format!("no account {account}")))?;
         self.store()
@@ -968,13 +987,13 @@ impl Orders {
                     return Err(OrdersError::Validation(errors));
                 }
                 if tx
-                    .commerce()
+                    .orders()
                     .customer_review(account.as_str(), &product)?
                     .is_some()
                 {
                     return Err(OrdersError::AlreadyReviewed);
                 }
-                if !tx.commerce().bought(account.as_str(), &product)? {
+                if !tx.orders().bought(account.as_str(), &product)? {
                     return Err(OrdersError::NotPurchased);
                 }
                 let now = now();
@@ -999,7 +1018,7 @@ impl Orders {
                 .into_review(id.clone(), pid, now)
                 .ok_or_else(|| field("rating", "is required"))?;
                 tx.catalog().put_review(&review)?;
-                tx.commerce()
+                tx.orders()
                     .put_customer_review(account.as_str(), &product, id.as_str())?;
                 Ok(id)
             })
@@ -1008,7 +1027,7 @@ impl Orders {
 }
 
 fn unset_default(
-    c: &mut crate::store::commerce::CommerceWriter<'_>,
+    c: &mut crate::store::orders::OrdersWriter<'_>,
     all: Vec<SavedAddress>,
 ) -> Result<(), StoreError> {
     for mut a in all.into_iter().filter(|a| a.is_default) {
@@ -1024,7 +1043,7 @@ fn pay(tx: &mut WriteTxn, jobs: &Jobs, before: Order, by: String) -> Result<Orde
     let mut o = before.clone();
     o.transition(OrderStatus::Paid, by, now)
         .map_err(OrdersError::IllegalTransition)?;
-    tx.commerce().put_order(&before, &o)?;
+    tx.orders().put_order(&before, &o)?;
     let mail = mail_to(
         &o,
         "payment_received",
@@ -1050,7 +1069,7 @@ fn notify(tx: &mut WriteTxn, o: &Order, kind: &str, now: Timestamp) -> Result<()
         "order_completed" => format!("Order #{} is complete.", o.number),
         _ => format!("Order #{} is cancelled.", o.number),
     };
-    tx.commerce().put_notification(&Notification {
+    tx.orders().put_notification(&Notification {
         id: Id::generate("ntf"),
         account_id: account.clone(),
         kind: kind.into(),

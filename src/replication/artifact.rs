@@ -432,8 +432,8 @@ mod tests {
         let copy = Store::open(&crate::config::data_dir::database_path(&target)).unwrap();
         assert_eq!(copy.position(), m.position);
         assert_eq!(
-            copy.read().unwrap().counts().unwrap(),
-            store.read().unwrap().counts().unwrap()
+            copy.read().unwrap().catalog().counts().unwrap(),
+            store.read().unwrap().catalog().counts().unwrap()
         );
         assert!(target.join("search").is_dir());
         // A second install over it is refused.

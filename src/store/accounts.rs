@@ -28,9 +28,9 @@
 //!   tokens once expired.
 
 use super::codec::{Rec, Record, decode, encode_with};
-use super::error::StoreResult;
 use super::db::read::ReadTxn;
 use super::db::undo::Tables;
+use super::error::StoreResult;
 use crate::domain::account::{Account, ApiKey, Email, Role, Session, TokenPurpose};
 use crate::domain::{Id, Timestamp};
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -49,7 +49,6 @@ pub(crate) const REFRESH_BY_SESSION: TableDefinition<(&str, u32), &str> =
 pub(crate) const MAIL_TOKENS: TableDefinition<&str, (u8, &str, i64)> =
     TableDefinition::new("mail_tokens");
 pub(crate) const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
-
 
 fn ts(ms: i64) -> Result<Timestamp, String> {
     Timestamp::from_millis(ms)
@@ -268,7 +267,19 @@ fn accounts_page(
     Ok(AccountPage { items, total })
 }
 
+/// The accounts' tables as a read transaction sees them (`read.accounts()`).
+pub struct AccountsReader<'r> {
+    txn: &'r redb::ReadTransaction,
+}
+
 impl ReadTxn {
+    /// Accounts, sessions, mailed tokens, API keys.
+    pub fn accounts(&self) -> AccountsReader<'_> {
+        AccountsReader { txn: &self.txn }
+    }
+}
+
+impl AccountsReader<'_> {
     pub fn account(&self, id: &str) -> StoreResult<Option<Account>> {
         let t = self.txn.open_table(ACCOUNTS)?;
         let found = t.get(id)?;
@@ -312,7 +323,7 @@ impl ReadTxn {
     }
 
     /// Accounts matching `filter`, by email, skipping `offset`.
-    pub fn accounts(
+    pub fn list(
         &self,
         filter: &AccountFilter,
         offset: u64,

@@ -24,10 +24,10 @@
 //!   exists exactly when the rest of that write committed.
 
 use super::codec::{Record, decode, encode_with};
-use super::error::StoreResult;
 use super::db::meta::META;
 use super::db::read::ReadTxn;
 use super::db::undo::Tables;
+use super::error::StoreResult;
 use crate::domain::Timestamp;
 use crate::domain::job::Retention;
 use crate::domain::job::{AttemptEnd, Job, JobState, NewJob, QueueCounts};
@@ -48,7 +48,6 @@ pub const TOTAL_PROCESSED: u8 = 100;
 /// `job_counts` slot of the attempts that failed, ever.
 pub const TOTAL_FAILED: u8 = 101;
 const SEQ_KEY: &str = "job_seq";
-
 
 pub const JOB_V1: u8 = 1;
 
@@ -530,7 +529,19 @@ pub struct JobFilter {
     pub kind: Option<String>,
 }
 
+/// The job queue's tables as a read transaction sees them (`read.jobs()`).
+pub struct JobsReader<'r> {
+    txn: &'r redb::ReadTransaction,
+}
+
 impl ReadTxn {
+    /// Jobs, their schedule and counts.
+    pub fn jobs(&self) -> JobsReader<'_> {
+        JobsReader { txn: &self.txn }
+    }
+}
+
+impl JobsReader<'_> {
     pub fn job(&self, id: u64) -> StoreResult<Option<Job>> {
         let t = self.txn.open_table(JOBS)?;
         let found = t.get(id)?;
@@ -690,6 +701,7 @@ mod tests {
         store
             .read()
             .unwrap()
+            .jobs()
             .job_counts()
             .unwrap()
             .remove("q")
@@ -707,12 +719,12 @@ mod tests {
         });
         assert!(failed.is_err());
         assert_eq!(counts(&store), QueueCounts::default());
-        assert!(store.read().unwrap().job(1).unwrap().is_none());
+        assert!(store.read().unwrap().jobs().job(1).unwrap().is_none());
         // It succeeds: the job is there, queued, and counted once.
         let e = store
             .write_blocking(|tx| tx.jobs().enqueue(new_job("q", None), ts(1)))
             .unwrap();
-        let job = store.read().unwrap().job(e.id).unwrap().unwrap();
+        let job = store.read().unwrap().jobs().job(e.id).unwrap().unwrap();
         assert_eq!(job.state, JobState::Queued);
         assert_eq!(counts(&store).queued, 1);
     }
@@ -771,7 +783,7 @@ mod tests {
             .unwrap();
         assert_eq!(failed.state, JobState::Failed);
         assert_eq!(
-            store.read().unwrap().next_job_time("q").unwrap(),
+            store.read().unwrap().jobs().next_job_time("q").unwrap(),
             Some(ts(5_000))
         );
         let leased = store
@@ -827,10 +839,11 @@ mod tests {
             })
             .unwrap();
         assert_eq!(removed, 1);
-        assert!(store.read().unwrap().job(a.id).unwrap().is_none());
+        assert!(store.read().unwrap().jobs().job(a.id).unwrap().is_none());
         let (page, total) = store
             .read()
             .unwrap()
+            .jobs()
             .jobs_page(&JobFilter::default(), 0, 10)
             .unwrap();
         assert_eq!((page.len(), total), (1, 1));

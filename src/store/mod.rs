@@ -40,11 +40,11 @@
 pub mod accounts;
 pub mod catalog;
 pub mod codec;
-pub mod commerce;
 pub mod db;
 pub mod error;
 pub(crate) mod jobs;
 pub(crate) mod keys;
+pub mod orders;
 pub(crate) mod schema;
 pub(crate) mod search_settings;
 #[cfg(test)]

@@ -113,13 +113,13 @@ use super::accounts::{
     SESSIONS, SESSIONS_BY_ACCOUNT,
 };
 use super::catalog::tables::*;
-use super::commerce::{
+use super::db::meta::META;
+use super::jobs::{JOB_COUNTS, JOBS, JOBS_LIST, JOBS_SCHED, JOBS_UNIQUE};
+use super::orders::tables::{
     ADDRESSES, CARTS, COMMERCE_SEQ, CUSTOMER_REVIEWS, DISCOUNT_CODES, DISCOUNT_USES, IDEMPOTENCY,
     NOTIFICATIONS, ORDERS, ORDERS_BY_ACCOUNT, ORDERS_BY_CREATED, ORDERS_BY_NUMBER,
     ORDERS_BY_STATUS, PAYMENT_EVENTS, WISHLIST,
 };
-use super::jobs::{JOB_COUNTS, JOBS, JOBS_LIST, JOBS_SCHED, JOBS_UNIQUE};
-use super::db::meta::META;
 use super::search_settings::{SEARCH_QUERIES, SEARCH_SYNONYMS};
 
 tables!(
@@ -170,7 +170,6 @@ tables!(
     COMMERCE_SEQ,
 );
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,9 +179,7 @@ mod tests {
     fn every_table_a_store_creates_is_replayable() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(&dir.path().join("t.redb")).unwrap();
-        let txn = {
-            store.db().unwrap().begin_read().unwrap()
-        };
+        let txn = { store.db().unwrap().begin_read().unwrap() };
         for t in txn.list_tables().unwrap() {
             assert!(
                 replayable(t.name()),

@@ -3,9 +3,9 @@
 //! in `search` (tantivy), not here.
 
 use super::codec::{Record, decode, encode_with};
-use super::error::StoreResult;
 use super::db::read::ReadTxn;
 use super::db::undo::Tables;
+use super::error::StoreResult;
 use crate::domain::search::Synonyms;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use rkyv::{Archive, Deserialize, Serialize};
@@ -20,7 +20,6 @@ pub(crate) const SEARCH_QUERIES: TableDefinition<&str, (u64, u64)> =
     TableDefinition::new("search_queries");
 
 pub const MAX_TRACKED_QUERIES: u64 = 10_000;
-
 
 pub const SYNONYMS_V1: u8 = 1;
 
@@ -79,7 +78,19 @@ pub struct QueryCounts {
     pub zero: Vec<(String, u64)>,
 }
 
+/// The search settings as a read transaction sees them (`read.search_settings()`).
+pub struct SearchSettingsReader<'r> {
+    txn: &'r redb::ReadTransaction,
+}
+
 impl ReadTxn {
+    /// Synonym groups and query analytics.
+    pub fn search_settings(&self) -> SearchSettingsReader<'_> {
+        SearchSettingsReader { txn: &self.txn }
+    }
+}
+
+impl SearchSettingsReader<'_> {
     /// The search synonym groups (empty when never set).
     pub fn synonyms(&self) -> StoreResult<Synonyms> {
         let t = self.txn.open_table(SEARCH_SYNONYMS)?;

@@ -103,7 +103,7 @@ fn import_skips_bad_lines_and_names_file_and_line() {
     );
 
     let catalog = Catalog::offline(Store::open(&data.path().join("shopd.redb")).unwrap());
-    let counts = catalog.store().read().unwrap().counts().unwrap();
+    let counts = catalog.store().read().unwrap().catalog().counts().unwrap();
     assert_eq!(
         (
             counts.brands,
@@ -140,7 +140,7 @@ fn strict_import_aborts_with_nothing_written() {
     );
     assert!(stderr.contains("nothing was imported"), "{stderr}");
     let store = Store::open(&data.path().join("shopd.redb")).unwrap();
-    let counts = store.read().unwrap().counts().unwrap();
+    let counts = store.read().unwrap().catalog().counts().unwrap();
     assert_eq!(counts, shopd::store::TableCounts::default());
 }
 
@@ -218,7 +218,7 @@ async fn import_export_import_and_reimport_give_identical_answers() {
             &NoProgress,
         )
         .unwrap();
-        let counts = b.store().read().unwrap().counts().unwrap();
+        let counts = b.store().read().unwrap().catalog().counts().unwrap();
         assert_eq!((counts.products, counts.reviews), (1000, 2851));
     }
     let a = answers(first).await;

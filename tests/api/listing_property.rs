@@ -179,6 +179,7 @@ fn check(store: &Store, reference: &Reference, q: &Query) -> Result<(), TestCase
     let txn = store.read().unwrap();
     for plan in [Plan::Auto, Plan::ScanSortIndex, Plan::GatherPriceRange] {
         let page = txn
+            .catalog()
             .list_products_with(
                 &filter,
                 ProductSort::parse(sort).unwrap(),

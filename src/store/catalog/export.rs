@@ -34,21 +34,21 @@ impl Store {
     ) -> Result<(), E> {
         let txn = self.read()?;
         match table {
-            RecordTable::Brands => {
-                txn.for_each::<BrandRec, E>(BRANDS, |b| f(ExportRecord::Brand(b)))
-            }
-            RecordTable::Categories => {
-                txn.for_each::<CategoryRec, E>(CATEGORIES, |c| f(ExportRecord::Category(c)))
-            }
-            RecordTable::Products => {
-                txn.for_each::<ProductRec, E>(PRODUCTS, |p| f(ExportRecord::Product(p)))
-            }
-            RecordTable::Reviews => {
-                txn.for_each::<ReviewRec, E>(REVIEWS, |r| f(ExportRecord::Review(r)))
-            }
-            RecordTable::Reviewers => {
-                txn.for_each::<ReviewerRec, E>(REVIEWERS, |u| f(ExportRecord::Reviewer(u)))
-            }
+            RecordTable::Brands => txn
+                .catalog()
+                .for_each::<BrandRec, E>(BRANDS, |b| f(ExportRecord::Brand(b))),
+            RecordTable::Categories => txn
+                .catalog()
+                .for_each::<CategoryRec, E>(CATEGORIES, |c| f(ExportRecord::Category(c))),
+            RecordTable::Products => txn
+                .catalog()
+                .for_each::<ProductRec, E>(PRODUCTS, |p| f(ExportRecord::Product(p))),
+            RecordTable::Reviews => txn
+                .catalog()
+                .for_each::<ReviewRec, E>(REVIEWS, |r| f(ExportRecord::Review(r))),
+            RecordTable::Reviewers => txn
+                .catalog()
+                .for_each::<ReviewerRec, E>(REVIEWERS, |u| f(ExportRecord::Reviewer(u))),
         }
     }
 }

@@ -23,10 +23,10 @@
 //! entries in the sub-dollar edges (brand scopes scan their price range).
 
 use super::index::{self as keys, IndexKind, Payload, Scope};
+use super::read::CatalogReader;
 use super::tables::{BY_PRICE, PRODUCT_COUNTS};
 use crate::domain::Price;
 use crate::domain::listing::{ProductFilter, ProductSort, RatingSummary};
-use crate::store::ReadTxn;
 use crate::store::error::StoreResult;
 use crate::store::keys::{prefix_end, time_desc};
 use redb::ReadOnlyTable;
@@ -200,7 +200,7 @@ impl Merge {
     }
 }
 
-impl ReadTxn {
+impl CatalogReader<'_> {
     /// One page of products matching `filter` in `sort` order, and how many
     /// match in all.
     pub fn list_products(

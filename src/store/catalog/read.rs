@@ -3,6 +3,7 @@
 
 use super::records::{BrandRec, CategoryRec, ProductRec, ReviewRec, ReviewerRec};
 use super::tables::*;
+use super::taxonomy::TaxonomySlot;
 use crate::domain::listing::RatingSummary;
 use crate::store::ReadTxn;
 use crate::store::codec::{Rec, Record, decode};
@@ -23,6 +24,26 @@ pub(crate) struct RecordTables {
     reviews: OnceCell<RecordTable>,
 }
 
+/// The catalogue's tables as a read transaction sees them
+/// (`read.catalog()`).
+pub struct CatalogReader<'r> {
+    pub(super) txn: &'r redb::ReadTransaction,
+    catalog: &'r RecordTables,
+    pub(super) taxonomy_slot: &'r TaxonomySlot,
+}
+
+impl ReadTxn {
+    /// Brands, categories, products, reviews and their authors, the list
+    /// indexes, counters and ratings, the in-memory taxonomy.
+    pub fn catalog(&self) -> CatalogReader<'_> {
+        CatalogReader {
+            txn: &self.txn,
+            catalog: &self.catalog,
+            taxonomy_slot: &self.taxonomy_slot,
+        }
+    }
+}
+
 /// How many records each table holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TableCounts {
@@ -33,7 +54,7 @@ pub struct TableCounts {
     pub reviewers: u64,
 }
 
-impl ReadTxn {
+impl CatalogReader<'_> {
     fn table<'s>(
         &self,
         cell: &'s OnceCell<RecordTable>,

@@ -56,4 +56,3 @@ pub const BY_RATING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("idx_b
 /// the `all` and category scopes): products whose price in cents lies in
 /// `[bucket·10^level, (bucket+1)·10^level)`. Zero counts are deleted.
 pub const PRODUCT_COUNTS: TableDefinition<&[u8], u64> = TableDefinition::new("product_counts");
-

@@ -11,19 +11,19 @@
 //!   snapshot's token (`meta`, key `"taxonomy"`); every commit that writes a
 //!   brand or category record renews the token in the same transaction
 //!   (`WriteTxn::prepare`, and replication's apply and replace).
-//! - [`ReadTxn::taxonomy`] hands out the shared copy only when its token is
+//! - [`CatalogReader::taxonomy`] hands out the shared copy only when its token is
 //!   the token of the reader's own snapshot; otherwise it builds one from
 //!   that snapshot (and shares it). So a page never joins records from two
 //!   different commits, exactly as when every join was a get.
 //! - Nothing is persisted: a process builds its first copy on first use.
 
+use super::read::CatalogReader;
 use super::records::{BrandRec, CategoryRec};
 use super::tables::{BRANDS, CATEGORIES};
 use crate::domain::{Brand, Category};
-use crate::store::ReadTxn;
 use crate::store::codec::decode;
-use crate::store::error::StoreResult;
 use crate::store::db::meta;
+use crate::store::error::StoreResult;
 use arc_swap::ArcSwapOption;
 use redb::ReadableTable;
 use rustc_hash::FxHashMap as HashMap;
@@ -58,7 +58,7 @@ impl Taxonomy {
 /// The shared copy, replaced whole when a reader finds it stale.
 pub(crate) type TaxonomySlot = Arc<ArcSwapOption<Taxonomy>>;
 
-impl ReadTxn {
+impl CatalogReader<'_> {
     /// The brands and categories of this snapshot.
     ///
     /// Costs one `meta` get when the shared copy is current; after a commit
@@ -107,14 +107,14 @@ impl ReadTxn {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::test_records::{brand, category, product};
     use crate::store::Store;
     use crate::store::db::meta;
+    use crate::store::test_records::{brand, category, product};
     use redb::ReadableDatabase;
     use std::sync::Arc;
 
     fn title_of(store: &Store, b: &str) -> Option<String> {
-        let t = store.read().unwrap().taxonomy().unwrap();
+        let t = store.read().unwrap().catalog().taxonomy().unwrap();
         t.brand(b).map(|b| b.title.clone())
     }
 
@@ -122,7 +122,16 @@ mod tests {
     fn each_snapshot_joins_its_own_brands_and_categories() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.redb")).unwrap();
-        assert_eq!(store.read().unwrap().taxonomy().unwrap().brand_count(), 0);
+        assert_eq!(
+            store
+                .read()
+                .unwrap()
+                .catalog()
+                .taxonomy()
+                .unwrap()
+                .brand_count(),
+            0
+        );
         store
             .write_blocking(|tx| {
                 let mut c = tx.catalog();
@@ -131,7 +140,7 @@ mod tests {
             })
             .unwrap();
         let before = store.read().unwrap();
-        let shared = before.taxonomy().unwrap();
+        let shared = before.catalog().taxonomy().unwrap();
         assert_eq!(shared.brand("b1").unwrap().title, "Acme");
         assert_eq!(shared.category("c1").unwrap().title, "Tools");
 
@@ -139,7 +148,7 @@ mod tests {
         store
             .write_blocking(|tx| tx.catalog().put_product(&product("p1", 1_000)))
             .unwrap();
-        let after_product = store.read().unwrap().taxonomy().unwrap();
+        let after_product = store.read().unwrap().catalog().taxonomy().unwrap();
         assert!(Arc::ptr_eq(&shared, &after_product));
 
         // A rename: new snapshots see it at once; the snapshot opened
@@ -150,7 +159,13 @@ mod tests {
             .unwrap();
         assert_eq!(title_of(&store, "b1").as_deref(), Some("Bolt"));
         assert_eq!(
-            before.taxonomy().unwrap().brand("b1").unwrap().title,
+            before
+                .catalog()
+                .taxonomy()
+                .unwrap()
+                .brand("b1")
+                .unwrap()
+                .title,
             "Acme"
         );
         assert_eq!(title_of(&store, "b1").as_deref(), Some("Bolt"));
@@ -164,7 +179,7 @@ mod tests {
                 c.delete_brand("b2").map(|_| ())
             })
             .unwrap();
-        let now = store.read().unwrap().taxonomy().unwrap();
+        let now = store.read().unwrap().catalog().taxonomy().unwrap();
         assert_eq!(now.category("c1").unwrap().title, "Hand tools");
         assert!(now.brand("b2").is_none());
         assert_eq!((now.brand_count(), now.category_count()), (1, 1));
@@ -178,14 +193,14 @@ mod tests {
         store
             .write_blocking(|tx| tx.catalog().put_brand(&brand("b1", "Acme")))
             .unwrap();
-        let shared = store.read().unwrap().taxonomy().unwrap();
+        let shared = store.read().unwrap().catalog().taxonomy().unwrap();
         // A write that renames and then fails is undone: nothing changed.
         let failed: Result<(), crate::store::StoreError> = store.write_blocking(|tx| {
             tx.catalog().put_brand(&brand("b1", "Never"))?;
             Err(crate::store::StoreError::Unavailable("refused".into()))
         });
         assert!(failed.is_err());
-        let again = store.read().unwrap().taxonomy().unwrap();
+        let again = store.read().unwrap().catalog().taxonomy().unwrap();
         assert!(
             Arc::ptr_eq(&shared, &again),
             "an undone write renews nothing"

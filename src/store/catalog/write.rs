@@ -29,9 +29,9 @@ use super::tables::*;
 use crate::domain::listing::RatingSummary;
 use crate::domain::{Brand, Category, Product, Review, Reviewer};
 use crate::store::codec::{Record, decode, with_archived};
+use crate::store::db::undo::Tables;
 use crate::store::error::StoreResult;
 use crate::store::keys::{self, prefix_end};
-use crate::store::db::undo::Tables;
 use redb::{ReadableTable, TableDefinition};
 use std::collections::{BTreeSet, HashMap, HashSet};
 

@@ -218,6 +218,7 @@ mod tests {
         store
             .read()
             .unwrap()
+            .catalog()
             .brand(&format!("b{i:03}"))
             .unwrap()
             .is_some()

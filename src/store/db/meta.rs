@@ -1,8 +1,8 @@
 //! Facts about the whole database file: its layout version and its
 //! generation.
 
-use crate::store::error::StoreResult;
 use super::undo::Tables;
+use crate::store::error::StoreResult;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
 /// `"schema"` → layout version of this whole file; `"generation"` → number
@@ -58,7 +58,8 @@ pub(crate) struct Facts {
 
 impl Facts {
     fn of(meta: &impl ReadableTable<&'static str, u64>) -> StoreResult<Facts> {
-        let get = |key| Ok::<_, crate::store::error::StoreError>(meta.get(key)?.map_or(0, |g| g.value()));
+        let get =
+            |key| Ok::<_, crate::store::error::StoreError>(meta.get(key)?.map_or(0, |g| g.value()));
         Ok(Facts {
             schema: get(SCHEMA)?,
             generation: get(GENERATION)?,

@@ -384,7 +384,6 @@ impl Store {
     }
 }
 
-
 impl Inner {
     /// Stops the writer after the batch it is committing and waits for it,
     /// so the file is released when the last handle goes.
@@ -411,7 +410,6 @@ impl Drop for Inner {
 pub fn wal_path(db: &Path) -> PathBuf {
     wal::Wal::path_for(db)
 }
-
 
 fn closed() -> StoreError {
     StoreError::Unavailable("the store is closed".into())

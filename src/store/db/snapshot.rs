@@ -15,9 +15,9 @@
 //! - Replicated commits apply in position order with no gap, all or
 //!   nothing; afterwards the store's position is the last one's.
 
-use crate::store::error::{StoreError, StoreResult};
 use super::txn::{ChangeSet, Commit};
 use super::{Store, meta, wal};
+use crate::store::error::{StoreError, StoreResult};
 use redb::{Database, ReadableDatabase};
 use std::path::Path;
 
@@ -180,7 +180,7 @@ impl Store {
         };
         changes.catalog.lists = true;
         changes.catalog.search_products = products;
-        changes.search_settings.synonyms = Some(self.read()?.synonyms()?);
+        changes.search_settings.synonyms = Some(self.read()?.search_settings().synonyms()?);
         let commit = Commit {
             generation,
             position,
@@ -323,7 +323,7 @@ mod tests {
         let commits: Vec<ReplicatedCommit> = rec.0.lock().unwrap().iter().map(replicated).collect();
         assert_eq!(commits.len(), 2);
         // The follower's shared taxonomy, built before the commits arrive.
-        let joined = follower.read().unwrap().taxonomy().unwrap();
+        let joined = follower.read().unwrap().catalog().taxonomy().unwrap();
         assert_eq!(joined.brand("b1").unwrap().title, "Acme");
         // A gap is refused and changes nothing.
         assert!(follower.apply_replicated(&commits[1..]).is_err());
@@ -334,7 +334,7 @@ mod tests {
         assert_eq!(rows(&follower), rows(&leader));
         // The leader's commits renewed the taxonomy token (their rows are
         // equal, token included); the follower's readers join the new titles.
-        let joined = follower.read().unwrap().taxonomy().unwrap();
+        let joined = follower.read().unwrap().catalog().taxonomy().unwrap();
         assert_eq!(joined.brand("b1").unwrap().title, "Acme Renamed");
         assert_eq!(joined.brand("b2").unwrap().title, "Bolt");
         // Applying them again is a gap too (they are behind).
@@ -369,14 +369,22 @@ mod tests {
         })
         .unwrap();
         rec.0.lock().unwrap().clear();
-        assert!(b.read().unwrap().taxonomy().unwrap().brand("zz").is_some());
+        assert!(
+            b.read()
+                .unwrap()
+                .catalog()
+                .taxonomy()
+                .unwrap()
+                .brand("zz")
+                .is_some()
+        );
         let commit = b.replace_all(&mut parts.into_iter().map(Ok)).unwrap();
         assert!(commit.changes.replaced);
         assert_eq!(commit.position, a.position());
         assert_eq!(b.position(), a.position());
         assert_eq!(rows(&b), rows(&a));
         assert_eq!(rec.0.lock().unwrap().len(), 1);
-        let joined = b.read().unwrap().taxonomy().unwrap();
+        let joined = b.read().unwrap().catalog().taxonomy().unwrap();
         assert!(joined.brand("zz").is_none());
         assert_eq!(joined.brand("b1").unwrap().title, "Acme");
     }

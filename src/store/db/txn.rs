@@ -2,7 +2,7 @@
 //!
 //! A [`WriteTxn`] is handed to each write closure (see [`super::Store::write`]).
 //! Each area reaches its own tables through its part: [`WriteTxn::catalog`],
-//! [`WriteTxn::search_settings`], [`WriteTxn::jobs`], [`WriteTxn::accounts`], [`WriteTxn::commerce`], so an order, its stock decrements and its confirmation job can
+//! [`WriteTxn::search_settings`], [`WriteTxn::jobs`], [`WriteTxn::accounts`], [`WriteTxn::orders`], so an order, its stock decrements and its confirmation job can
 //! commit in one redb transaction. Each area reports what it changed in its
 //! part of the [`ChangeSet`]; the commit hands the batch's change set to the
 //! one commit listener.
@@ -15,15 +15,15 @@
 //! ([`WriteTxn::rollback_write`]). Either way its batch-mates are untouched.
 //! Deferred index work runs once for the whole transaction, at commit.
 
-use crate::store::accounts::AccountsWriter;
-use crate::store::catalog::write::{CatalogChanges, CatalogWriter, Pending};
-use crate::store::commerce::CommerceWriter;
-use crate::store::error::{StoreError, StoreResult};
-use crate::store::jobs::{JobsChanges, JobsWriter};
 use super::meta;
-use crate::store::search_settings::{SearchSettingsChanges, SearchSettingsWriter};
 use super::undo::{Tables, UndoLog};
 use super::wal::Wal;
+use crate::store::accounts::AccountsWriter;
+use crate::store::catalog::write::{CatalogChanges, CatalogWriter, Pending};
+use crate::store::error::{StoreError, StoreResult};
+use crate::store::jobs::{JobsChanges, JobsWriter};
+use crate::store::orders::OrdersWriter;
+use crate::store::search_settings::{SearchSettingsChanges, SearchSettingsWriter};
 
 /// What a write (or a whole commit) changed, by area. Serializable: a
 /// leader ships it with each commit to its followers.
@@ -134,8 +134,8 @@ impl WriteTxn {
 
     /// Carts, addresses, wishlists, orders, discount codes, idempotency
     /// keys, payment events, notifications.
-    pub fn commerce(&mut self) -> CommerceWriter<'_> {
-        CommerceWriter {
+    pub fn orders(&mut self) -> OrdersWriter<'_> {
+        OrdersWriter {
             tables: &self.tables,
         }
     }

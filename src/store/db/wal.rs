@@ -29,9 +29,9 @@
 //!   writes until the process restarts (a failed fsync must never be
 //!   retried as if the data were safe).
 
-use crate::store::error::{StoreError, StoreResult};
 use super::faults::{self, FaultPlan};
 use super::meta::META;
+use crate::store::error::{StoreError, StoreResult};
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;

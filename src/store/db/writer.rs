@@ -24,10 +24,10 @@
 //!   error, none is acknowledged, and the writer refuses all later writes
 //!   until restart.
 
-use crate::store::error::StoreError;
 use super::meta;
 use super::txn::{ChangeSet, Commit, WriteTxn};
 use super::wal::Wal;
+use crate::store::error::StoreError;
 use redb::Database;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -417,6 +417,7 @@ mod tests {
         let page = store
             .read()
             .unwrap()
+            .catalog()
             .list_products(&ProductFilter::default(), ProductSort::PriceAsc, 0, 100)
             .unwrap();
         (page.total, page.hits.into_iter().map(|h| h.id).collect())
@@ -508,13 +509,24 @@ mod tests {
         );
         let txn = store.read().unwrap();
         assert_eq!(
-            txn.product("p1").unwrap().unwrap().to_domain().unwrap(),
+            txn.catalog()
+                .product("p1")
+                .unwrap()
+                .unwrap()
+                .to_domain()
+                .unwrap(),
             product("p1", 1_000)
         );
-        assert!(txn.product("p3").unwrap().is_none());
-        let b1 = txn.brand("b1").unwrap().unwrap().to_domain().unwrap();
+        assert!(txn.catalog().product("p3").unwrap().is_none());
+        let b1 = txn
+            .catalog()
+            .brand("b1")
+            .unwrap()
+            .unwrap()
+            .to_domain()
+            .unwrap();
         assert_eq!(b1.title, "Acme");
-        assert_eq!(txn.counts().unwrap().products, 3);
+        assert_eq!(txn.catalog().counts().unwrap().products, 3);
         // The blocker's batch, then one commit for a..d.
         let stats = store.write_stats();
         assert_eq!(stats.commits - commits_before, 2, "{stats:?}");
@@ -616,10 +628,15 @@ mod tests {
         assert_eq!(listed(&reopened), expected);
         let txn = reopened.read().unwrap();
         assert_eq!(
-            txn.product("w19").unwrap().unwrap().to_domain().unwrap(),
+            txn.catalog()
+                .product("w19")
+                .unwrap()
+                .unwrap()
+                .to_domain()
+                .unwrap(),
             product("w19", 519)
         );
-        assert_eq!(txn.counts().unwrap().products, 21);
+        assert_eq!(txn.catalog().counts().unwrap().products, 21);
         drop(txn);
         // Recovery checkpointed and emptied the log; new writes go on.
         assert_eq!(

@@ -1,0 +1,143 @@
+//! Discount codes and how often each customer used them.
+
+use super::tables::*;
+use super::ts;
+use super::{OrdersReader, OrdersWriter};
+use crate::domain::Timestamp;
+use crate::domain::discount::{DiscountCode, DiscountKind};
+use crate::store::codec::{Record, decode, encode_with};
+use crate::store::error::StoreResult;
+use redb::ReadableTable;
+use rkyv::{Archive, Deserialize, Serialize};
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
+pub struct DiscountV1 {
+    pub code: String,
+    /// 0: percent (`amount` is the percent), 1: fixed (`amount` in cents).
+    pub kind: u8,
+    pub amount: u64,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    pub min_order_cents: u64,
+    pub usage_limit: Option<u32>,
+    pub per_customer_limit: Option<u32>,
+    pub used: u32,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub struct DiscountRec;
+
+impl Record for DiscountRec {
+    const TABLE: &'static str = "discount_codes";
+    const VERSION: u8 = 1;
+    type Archived = ArchivedDiscountV1;
+    type Domain = DiscountCode;
+    fn encode(d: &DiscountCode) -> Vec<u8> {
+        let (kind, amount) = match d.kind {
+            DiscountKind::Percent(p) => (0, p as u64),
+            DiscountKind::Fixed(c) => (1, c),
+        };
+        encode_with(
+            Self::VERSION,
+            &DiscountV1 {
+                code: d.code.clone(),
+                kind,
+                amount,
+                starts_at: d.starts_at.map(Timestamp::millis),
+                ends_at: d.ends_at.map(Timestamp::millis),
+                min_order_cents: d.min_order_cents,
+                usage_limit: d.usage_limit,
+                per_customer_limit: d.per_customer_limit,
+                used: d.used,
+                active: d.active,
+                created_at: d.created_at.millis(),
+                updated_at: d.updated_at.millis(),
+            },
+        )
+    }
+    fn to_domain(a: &ArchivedDiscountV1) -> Result<DiscountCode, String> {
+        let amount = a.amount.to_native();
+        Ok(DiscountCode {
+            code: a.code.to_string(),
+            kind: match a.kind {
+                0 => DiscountKind::Percent(amount as u32),
+                1 => DiscountKind::Fixed(amount),
+                _ => return Err("unknown discount kind".into()),
+            },
+            starts_at: a
+                .starts_at
+                .as_ref()
+                .map(|v| ts(v.to_native()))
+                .transpose()?,
+            ends_at: a.ends_at.as_ref().map(|v| ts(v.to_native())).transpose()?,
+            min_order_cents: a.min_order_cents.to_native(),
+            usage_limit: a.usage_limit.as_ref().map(|v| v.to_native()),
+            per_customer_limit: a.per_customer_limit.as_ref().map(|v| v.to_native()),
+            used: a.used.to_native(),
+            active: a.active,
+            created_at: ts(a.created_at.to_native())?,
+            updated_at: ts(a.updated_at.to_native())?,
+        })
+    }
+}
+
+impl OrdersReader<'_> {
+    pub fn discount_code(&self, code: &str) -> StoreResult<Option<DiscountCode>> {
+        let t = self.txn.open_table(DISCOUNT_CODES)?;
+        let found = t.get(code)?;
+        found
+            .map(|g| decode::<DiscountRec>(g.value(), code))
+            .transpose()
+    }
+
+    /// Every discount code, by code.
+    pub fn discount_codes(&self) -> StoreResult<Vec<DiscountCode>> {
+        let t = self.txn.open_table(DISCOUNT_CODES)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            out.push(decode::<DiscountRec>(v.value(), k.value())?);
+        }
+        Ok(out)
+    }
+}
+
+impl OrdersWriter<'_> {
+    pub fn discount_code(&self, code: &str) -> StoreResult<Option<DiscountCode>> {
+        let t = self.tables.open(DISCOUNT_CODES)?;
+        let found = t.get(code)?;
+        found
+            .map(|g| decode::<DiscountRec>(g.value(), code))
+            .transpose()
+    }
+
+    pub fn put_discount_code(&mut self, d: &DiscountCode) -> StoreResult<()> {
+        self.tables
+            .open(DISCOUNT_CODES)?
+            .insert(d.code.as_str(), DiscountRec::encode(d).as_slice())
+    }
+
+    /// Removes a code (its use counts stay, for the orders that used it).
+    pub fn delete_discount_code(&mut self, code: &str) -> StoreResult<bool> {
+        self.tables.open(DISCOUNT_CODES)?.remove(code)
+    }
+
+    /// Orders `customer` placed with `code`.
+    pub fn discount_uses(&self, code: &str, customer: &str) -> StoreResult<u32> {
+        let t = self.tables.open(DISCOUNT_USES)?;
+        Ok(t.get((code, customer))?.map_or(0, |g| g.value()))
+    }
+
+    /// Counts one more order of `customer` using `d` (the code and the
+    /// customer's count).
+    pub fn use_discount_code(&mut self, d: &mut DiscountCode, customer: &str) -> StoreResult<()> {
+        let uses = self.discount_uses(&d.code, customer)?;
+        self.tables
+            .open(DISCOUNT_USES)?
+            .insert((d.code.as_str(), customer), uses + 1)?;
+        d.used += 1;
+        self.put_discount_code(d)
+    }
+}
