@@ -29,6 +29,7 @@ pub mod password;
 pub mod tokens;
 
 use crate::config::accounts::AccountsSettings;
+use crate::domain::account::AccountFilter;
 use crate::domain::account::{
     Account, AccountAdminPatch, ApiKey, Credentials, Email, NewApiKey, Password, PasswordChange,
     ProfilePatch, Registration, ResetConfirmation, Role, Session, TokenPurpose,
@@ -37,7 +38,7 @@ use crate::domain::{FieldErrors, Id, Timestamp};
 use crate::jobs::mail::EmailJob;
 use crate::jobs::{Jobs, JobsError};
 use crate::store::Store;
-use crate::store::accounts::{AccountFilter, AccountPage, RefreshLookup};
+use crate::store::accounts::{AccountPage, RefreshLookup};
 use crate::store::error::StoreError;
 use password::Hasher;
 use prometheus_client::encoding::EncodeLabelSet;

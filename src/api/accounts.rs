@@ -12,12 +12,12 @@ use super::extract::{Body, Input, Query};
 use super::state::ApiState;
 use crate::accounts::{CreatedKey, TokenPair};
 use crate::domain::FieldErrors;
+use crate::domain::account::AccountFilter;
 use crate::domain::account::{
     self, Account, AccountAdminPatch, ApiKey, Credentials, Email, NewApiKey, PasswordChange,
     ProfilePatch, Registration, ResetConfirmation, Role,
 };
 use crate::domain::listing::PageRequest;
-use crate::store::accounts::AccountFilter;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};

@@ -437,6 +437,14 @@ impl TokenPurpose {
     }
 }
 
+/// Which accounts a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    pub role: Option<Role>,
+    /// Normalized (lowercase) email prefix.
+    pub email_prefix: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

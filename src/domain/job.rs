@@ -180,3 +180,11 @@ impl QueueCounts {
         }
     }
 }
+
+/// Which jobs an admin list shows.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub queue: Option<String>,
+    pub state: Option<JobState>,
+    pub kind: Option<String>,
+}

@@ -33,9 +33,10 @@ mod runner;
 
 use crate::config::jobs::{JobsSettings, QueueSettings};
 use crate::domain::Timestamp;
+use crate::domain::job::JobFilter;
 use crate::domain::job::{EMAILS, MAINTENANCE};
 use crate::domain::job::{Job, JobState, NewJob, QueueCounts};
-use crate::store::{Discard, Enqueued, JobFilter, JobsChanges, Retry, Store, StoreError};
+use crate::store::{Discard, Enqueued, JobsChanges, Retry, Store, StoreError};
 use mail::{EmailJob, Mailer};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;

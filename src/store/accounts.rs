@@ -27,12 +27,14 @@
 //!   removes a session and its tokens a day after it ended, and mailed
 //!   tokens once expired.
 
-use super::codec::{Rec, Record, decode, encode_with};
+use super::codec::{Rec, Record, decode};
 use super::db::read::ReadTxn;
 use super::db::undo::Tables;
 use super::error::StoreResult;
+use crate::domain::account::AccountFilter;
 use crate::domain::account::{Account, ApiKey, Email, Role, Session, TokenPurpose};
 use crate::domain::{Id, Timestamp};
+use crate::store::codec::record;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use rkyv::{Archive, Deserialize, Serialize};
 
@@ -72,31 +74,24 @@ pub struct AccountV1 {
     pub updated_at: i64,
 }
 
-pub struct AccountRec;
-
-impl Record for AccountRec {
-    const TABLE: &'static str = "accounts";
-    const VERSION: u8 = 1;
-    type Archived = ArchivedAccountV1;
-    type Domain = Account;
-    fn encode(a: &Account) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &AccountV1 {
-                id: a.id.to_string(),
-                email: a.email.as_str().to_string(),
-                name: a.name.clone(),
-                phone: a.phone.clone(),
-                role: a.role.code(),
-                password_hash: a.password_hash.clone(),
-                email_verified: a.email_verified,
-                banned: a.banned,
-                created_at: a.created_at.millis(),
-                updated_at: a.updated_at.millis(),
-            },
-        )
+record! {
+    AccountRec in "accounts", version 1;
+    AccountV1 as ArchivedAccountV1 <=> Account;
+    encode(a) {
+        AccountV1 {
+            id: a.id.to_string(),
+            email: a.email.as_str().to_string(),
+            name: a.name.clone(),
+            phone: a.phone.clone(),
+            role: a.role.code(),
+            password_hash: a.password_hash.clone(),
+            email_verified: a.email_verified,
+            banned: a.banned,
+            created_at: a.created_at.millis(),
+            updated_at: a.updated_at.millis(),
+        }
     }
-    fn to_domain(a: &ArchivedAccountV1) -> Result<Account, String> {
+    decode(a) {
         Ok(Account {
             id: id(&a.id)?,
             email: Email::parse(&a.email)?,
@@ -123,28 +118,21 @@ pub struct SessionV1 {
     pub revoked_at: Option<i64>,
 }
 
-pub struct SessionRec;
-
-impl Record for SessionRec {
-    const TABLE: &'static str = "sessions";
-    const VERSION: u8 = 1;
-    type Archived = ArchivedSessionV1;
-    type Domain = Session;
-    fn encode(s: &Session) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &SessionV1 {
-                id: s.id.to_string(),
-                account_id: s.account_id.to_string(),
-                created_at: s.created_at.millis(),
-                expires_at: s.expires_at.millis(),
-                absolute_expires_at: s.absolute_expires_at.millis(),
-                generation: s.generation,
-                revoked_at: s.revoked_at.map(Timestamp::millis),
-            },
-        )
+record! {
+    SessionRec in "sessions", version 1;
+    SessionV1 as ArchivedSessionV1 <=> Session;
+    encode(s) {
+        SessionV1 {
+            id: s.id.to_string(),
+            account_id: s.account_id.to_string(),
+            created_at: s.created_at.millis(),
+            expires_at: s.expires_at.millis(),
+            absolute_expires_at: s.absolute_expires_at.millis(),
+            generation: s.generation,
+            revoked_at: s.revoked_at.map(Timestamp::millis),
+        }
     }
-    fn to_domain(a: &ArchivedSessionV1) -> Result<Session, String> {
+    decode(a) {
         Ok(Session {
             id: id(&a.id)?,
             account_id: id(&a.account_id)?,
@@ -172,28 +160,21 @@ pub struct ApiKeyV1 {
     pub revoked_at: Option<i64>,
 }
 
-pub struct ApiKeyRec;
-
-impl Record for ApiKeyRec {
-    const TABLE: &'static str = "api_keys";
-    const VERSION: u8 = 1;
-    type Archived = ArchivedApiKeyV1;
-    type Domain = ApiKey;
-    fn encode(k: &ApiKey) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &ApiKeyV1 {
-                id: k.id.to_string(),
-                name: k.name.clone(),
-                role: k.role.code(),
-                secret_hash: k.secret_hash,
-                created_at: k.created_at.millis(),
-                last_used_at: k.last_used_at.map(Timestamp::millis),
-                revoked_at: k.revoked_at.map(Timestamp::millis),
-            },
-        )
+record! {
+    ApiKeyRec in "api_keys", version 1;
+    ApiKeyV1 as ArchivedApiKeyV1 <=> ApiKey;
+    encode(k) {
+        ApiKeyV1 {
+            id: k.id.to_string(),
+            name: k.name.clone(),
+            role: k.role.code(),
+            secret_hash: k.secret_hash,
+            created_at: k.created_at.millis(),
+            last_used_at: k.last_used_at.map(Timestamp::millis),
+            revoked_at: k.revoked_at.map(Timestamp::millis),
+        }
     }
-    fn to_domain(a: &ArchivedApiKeyV1) -> Result<ApiKey, String> {
+    decode(a) {
         Ok(ApiKey {
             id: id(&a.id)?,
             name: a.name.to_string(),
@@ -212,14 +193,6 @@ impl Record for ApiKeyRec {
                 .transpose()?,
         })
     }
-}
-
-/// Which accounts a list shows.
-#[derive(Debug, Clone, Default)]
-pub struct AccountFilter {
-    pub role: Option<Role>,
-    /// Normalized (lowercase) email prefix.
-    pub email_prefix: Option<String>,
 }
 
 /// One page of accounts, by email.

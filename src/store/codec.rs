@@ -65,6 +65,42 @@ pub trait Record {
     fn to_domain(archived: &Self::Archived) -> Result<Self::Domain, String>;
 }
 
+/// Declares a record type — a unit struct naming its table, format version,
+/// stored struct (`…V1`, rkyv), archived struct and domain type — with its
+/// two conversions, the one shape every stored record has:
+///
+/// ```text
+/// record! {
+///     BrandRec in "brands", version BRAND_V1;
+///     BrandV1 as ArchivedBrandV1 <=> Brand;
+///     encode(b) { BrandV1 { id: b.id.to_string(), … } }
+///     decode(a) { Ok(Brand { id: id(&a.id)?, … }) }
+/// }
+/// ```
+macro_rules! record {
+    (
+        $name:ident in $table:literal, version $version:expr;
+        $stored:ident as $archived:ident <=> $domain:ty;
+        encode($value:ident) $encode:block
+        decode($a:ident) $decode:block
+    ) => {
+        pub struct $name;
+
+        impl $crate::store::codec::Record for $name {
+            const TABLE: &'static str = $table;
+            const VERSION: u8 = $version;
+            type Archived = $archived;
+            type Domain = $domain;
+            fn encode($value: &$domain) -> Vec<u8> {
+                let stored: $stored = $encode;
+                $crate::store::codec::encode_with(Self::VERSION, &stored)
+            }
+            fn to_domain($a: &$archived) -> Result<$domain, String> $decode
+        }
+    };
+}
+pub(crate) use record;
+
 /// A record read from a table: the redb guard, or an aligned copy of it when
 /// the guard's bytes are misaligned. Self-contained (`'static`): it keeps its
 /// read transaction alive.

@@ -65,6 +65,6 @@ pub use db::writer::{CHECKPOINT_EVERY, CommitSink, MAX_BATCH, NoSink, WriteStats
 pub use db::{Store, StoreOptions, lookups_on_this_thread, wal_path};
 pub use error::{StoreError, StoreResult};
 pub use jobs::{
-    Discard, Enqueued, JobFilter, JobsChanges, JobsWriter, Retry, TOTAL_FAILED, TOTAL_PROCESSED,
+    Discard, Enqueued, JobsChanges, JobsReader, JobsWriter, Retry, TOTAL_FAILED, TOTAL_PROCESSED,
 };
 pub use search_settings::{QueryCounts, SearchSettingsChanges, SearchSettingsWriter};

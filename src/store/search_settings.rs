@@ -2,11 +2,12 @@
 //! and query analytics. Owns its two tables; the search index itself lives
 //! in `search` (tantivy), not here.
 
-use super::codec::{Record, decode, encode_with};
+use super::codec::{Record, decode};
 use super::db::read::ReadTxn;
 use super::db::undo::Tables;
 use super::error::StoreResult;
 use crate::domain::search::Synonyms;
+use crate::store::codec::record;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use rkyv::{Archive, Deserialize, Serialize};
 
@@ -28,22 +29,15 @@ pub struct SynonymsV1 {
     pub groups: Vec<Vec<String>>,
 }
 
-pub struct SynonymsRec;
-
-impl Record for SynonymsRec {
-    const TABLE: &'static str = "search_synonyms";
-    const VERSION: u8 = SYNONYMS_V1;
-    type Archived = ArchivedSynonymsV1;
-    type Domain = Synonyms;
-    fn encode(s: &Self::Domain) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &SynonymsV1 {
-                groups: s.groups.clone(),
-            },
-        )
+record! {
+    SynonymsRec in "search_synonyms", version SYNONYMS_V1;
+    SynonymsV1 as ArchivedSynonymsV1 <=> Synonyms;
+    encode(s) {
+        SynonymsV1 {
+            groups: s.groups.clone(),
+        }
     }
-    fn to_domain(a: &ArchivedSynonymsV1) -> Result<Self::Domain, String> {
+    decode(a) {
         Ok(Synonyms {
             groups: a
                 .groups

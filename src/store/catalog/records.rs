@@ -7,7 +7,7 @@
 
 use crate::domain::review::Rating;
 use crate::domain::{Brand, Category, Discount, Id, Price, Product, Review, Reviewer, Timestamp};
-use crate::store::codec::{Record, encode_with};
+use crate::store::codec::record;
 use rkyv::{Archive, Deserialize, Serialize};
 
 pub const BRAND_V1: u8 = 1;
@@ -81,29 +81,18 @@ fn strings(v: &rkyv::vec::ArchivedVec<rkyv::string::ArchivedString>) -> Vec<Stri
     v.iter().map(|s| s.as_str().to_string()).collect()
 }
 
-pub struct BrandRec;
-pub struct CategoryRec;
-pub struct ProductRec;
-pub struct ReviewRec;
-pub struct ReviewerRec;
-
-impl Record for BrandRec {
-    const TABLE: &'static str = "brands";
-    const VERSION: u8 = BRAND_V1;
-    type Archived = ArchivedBrandV1;
-    type Domain = Brand;
-    fn encode(b: &Brand) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &BrandV1 {
-                id: b.id.to_string(),
-                title: b.title.clone(),
-                description: b.description.clone(),
-                logo: b.logo.clone(),
-            },
-        )
+record! {
+    BrandRec in "brands", version BRAND_V1;
+    BrandV1 as ArchivedBrandV1 <=> Brand;
+    encode(b) {
+        BrandV1 {
+            id: b.id.to_string(),
+            title: b.title.clone(),
+            description: b.description.clone(),
+            logo: b.logo.clone(),
+        }
     }
-    fn to_domain(a: &ArchivedBrandV1) -> Result<Brand, String> {
+    decode(a) {
         Ok(Brand {
             id: id(&a.id)?,
             title: a.title.to_string(),
@@ -113,23 +102,18 @@ impl Record for BrandRec {
     }
 }
 
-impl Record for CategoryRec {
-    const TABLE: &'static str = "categories";
-    const VERSION: u8 = CATEGORY_V1;
-    type Archived = ArchivedCategoryV1;
-    type Domain = Category;
-    fn encode(c: &Category) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &CategoryV1 {
-                id: c.id.to_string(),
-                title: c.title.clone(),
-                description: c.description.clone(),
-                parent_id: c.parent_id.as_ref().map(Id::to_string),
-            },
-        )
+record! {
+    CategoryRec in "categories", version CATEGORY_V1;
+    CategoryV1 as ArchivedCategoryV1 <=> Category;
+    encode(c) {
+        CategoryV1 {
+            id: c.id.to_string(),
+            title: c.title.clone(),
+            description: c.description.clone(),
+            parent_id: c.parent_id.as_ref().map(Id::to_string),
+        }
     }
-    fn to_domain(a: &ArchivedCategoryV1) -> Result<Category, String> {
+    decode(a) {
         Ok(Category {
             id: id(&a.id)?,
             title: a.title.to_string(),
@@ -139,34 +123,29 @@ impl Record for CategoryRec {
     }
 }
 
-impl Record for ProductRec {
-    const TABLE: &'static str = "products";
-    const VERSION: u8 = PRODUCT_V1;
-    type Archived = ArchivedProductV1;
-    type Domain = Product;
-    fn encode(p: &Product) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &ProductV1 {
-                id: p.id.to_string(),
-                title: p.title.clone(),
-                description: p.description.clone(),
-                images: p.images.clone(),
-                keywords: p.keywords.clone(),
-                price_cents: p.price.cents(),
-                discount: p.discount.value(),
-                stock: p.stock,
-                is_physical: p.is_physical,
-                is_available: p.is_available,
-                is_featured: p.is_featured,
-                brand_id: p.brand_id.to_string(),
-                category_ids: p.category_ids.iter().map(Id::to_string).collect(),
-                created_at_ms: p.created_at.millis(),
-                updated_at_ms: p.updated_at.millis(),
-            },
-        )
+record! {
+    ProductRec in "products", version PRODUCT_V1;
+    ProductV1 as ArchivedProductV1 <=> Product;
+    encode(p) {
+        ProductV1 {
+            id: p.id.to_string(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            images: p.images.clone(),
+            keywords: p.keywords.clone(),
+            price_cents: p.price.cents(),
+            discount: p.discount.value(),
+            stock: p.stock,
+            is_physical: p.is_physical,
+            is_available: p.is_available,
+            is_featured: p.is_featured,
+            brand_id: p.brand_id.to_string(),
+            category_ids: p.category_ids.iter().map(Id::to_string).collect(),
+            created_at_ms: p.created_at.millis(),
+            updated_at_ms: p.updated_at.millis(),
+        }
     }
-    fn to_domain(a: &ArchivedProductV1) -> Result<Product, String> {
+    decode(a) {
         Ok(Product {
             id: id(&a.id)?,
             title: a.title.to_string(),
@@ -187,25 +166,20 @@ impl Record for ProductRec {
     }
 }
 
-impl Record for ReviewRec {
-    const TABLE: &'static str = "reviews";
-    const VERSION: u8 = REVIEW_V1;
-    type Archived = ArchivedReviewV1;
-    type Domain = Review;
-    fn encode(r: &Review) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &ReviewV1 {
-                id: r.id.to_string(),
-                product_id: r.product_id.to_string(),
-                user_id: r.user_id.to_string(),
-                rating: r.rating.get(),
-                text: r.text.clone(),
-                created_at_ms: r.created_at.millis(),
-            },
-        )
+record! {
+    ReviewRec in "reviews", version REVIEW_V1;
+    ReviewV1 as ArchivedReviewV1 <=> Review;
+    encode(r) {
+        ReviewV1 {
+            id: r.id.to_string(),
+            product_id: r.product_id.to_string(),
+            user_id: r.user_id.to_string(),
+            rating: r.rating.get(),
+            text: r.text.clone(),
+            created_at_ms: r.created_at.millis(),
+        }
     }
-    fn to_domain(a: &ArchivedReviewV1) -> Result<Review, String> {
+    decode(a) {
         Ok(Review {
             id: id(&a.id)?,
             product_id: id(&a.product_id)?,
@@ -217,23 +191,18 @@ impl Record for ReviewRec {
     }
 }
 
-impl Record for ReviewerRec {
-    const TABLE: &'static str = "users";
-    const VERSION: u8 = USER_V1;
-    type Archived = ArchivedUserV1;
-    type Domain = Reviewer;
-    fn encode(u: &Reviewer) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &UserV1 {
-                id: u.id.to_string(),
-                email: u.email.clone(),
-                name: u.name.clone(),
-                created_at_ms: u.created_at.millis(),
-            },
-        )
+record! {
+    ReviewerRec in "users", version USER_V1;
+    UserV1 as ArchivedUserV1 <=> Reviewer;
+    encode(u) {
+        UserV1 {
+            id: u.id.to_string(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            created_at_ms: u.created_at.millis(),
+        }
     }
-    fn to_domain(a: &ArchivedUserV1) -> Result<Reviewer, String> {
+    decode(a) {
         Ok(Reviewer {
             id: id(&a.id)?,
             email: a.email.to_string(),

@@ -5,7 +5,8 @@ use super::{OrdersReader, OrdersWriter};
 use super::{id, ts};
 use crate::domain::Timestamp;
 use crate::domain::cart::{Cart, CartLine};
-use crate::store::codec::{Record, decode, encode_with};
+use crate::store::codec::record;
+use crate::store::codec::{Record, decode};
 use crate::store::error::StoreResult;
 use redb::ReadableTable;
 use rkyv::{Archive, Deserialize, Serialize};
@@ -23,31 +24,24 @@ pub struct CartV1 {
     pub updated_at: i64,
 }
 
-pub struct CartRec;
-
-impl Record for CartRec {
-    const TABLE: &'static str = "carts";
-    const VERSION: u8 = 1;
-    type Archived = ArchivedCartV1;
-    type Domain = Cart;
-    fn encode(c: &Cart) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &CartV1 {
-                lines: c
-                    .lines
-                    .iter()
-                    .map(|l| CartLineV1 {
-                        product_id: l.product_id.to_string(),
-                        quantity: l.quantity,
-                        unit_price_cents: l.unit_price_cents,
-                    })
-                    .collect(),
-                updated_at: c.updated_at.map_or(0, Timestamp::millis),
-            },
-        )
+record! {
+    CartRec in "carts", version 1;
+    CartV1 as ArchivedCartV1 <=> Cart;
+    encode(c) {
+        CartV1 {
+            lines: c
+                .lines
+                .iter()
+                .map(|l| CartLineV1 {
+                    product_id: l.product_id.to_string(),
+                    quantity: l.quantity,
+                    unit_price_cents: l.unit_price_cents,
+                })
+                .collect(),
+            updated_at: c.updated_at.map_or(0, Timestamp::millis),
+        }
     }
-    fn to_domain(a: &ArchivedCartV1) -> Result<Cart, String> {
+    decode(a) {
         Ok(Cart {
             lines: a
                 .lines

@@ -5,7 +5,8 @@ use super::ts;
 use super::{OrdersReader, OrdersWriter};
 use crate::domain::Timestamp;
 use crate::domain::discount::{DiscountCode, DiscountKind};
-use crate::store::codec::{Record, decode, encode_with};
+use crate::store::codec::record;
+use crate::store::codec::{Record, decode};
 use crate::store::error::StoreResult;
 use redb::ReadableTable;
 use rkyv::{Archive, Deserialize, Serialize};
@@ -27,37 +28,30 @@ pub struct DiscountV1 {
     pub updated_at: i64,
 }
 
-pub struct DiscountRec;
-
-impl Record for DiscountRec {
-    const TABLE: &'static str = "discount_codes";
-    const VERSION: u8 = 1;
-    type Archived = ArchivedDiscountV1;
-    type Domain = DiscountCode;
-    fn encode(d: &DiscountCode) -> Vec<u8> {
+record! {
+    DiscountRec in "discount_codes", version 1;
+    DiscountV1 as ArchivedDiscountV1 <=> DiscountCode;
+    encode(d) {
         let (kind, amount) = match d.kind {
             DiscountKind::Percent(p) => (0, p as u64),
             DiscountKind::Fixed(c) => (1, c),
         };
-        encode_with(
-            Self::VERSION,
-            &DiscountV1 {
-                code: d.code.clone(),
-                kind,
-                amount,
-                starts_at: d.starts_at.map(Timestamp::millis),
-                ends_at: d.ends_at.map(Timestamp::millis),
-                min_order_cents: d.min_order_cents,
-                usage_limit: d.usage_limit,
-                per_customer_limit: d.per_customer_limit,
-                used: d.used,
-                active: d.active,
-                created_at: d.created_at.millis(),
-                updated_at: d.updated_at.millis(),
-            },
-        )
+        DiscountV1 {
+            code: d.code.clone(),
+            kind,
+            amount,
+            starts_at: d.starts_at.map(Timestamp::millis),
+            ends_at: d.ends_at.map(Timestamp::millis),
+            min_order_cents: d.min_order_cents,
+            usage_limit: d.usage_limit,
+            per_customer_limit: d.per_customer_limit,
+            used: d.used,
+            active: d.active,
+            created_at: d.created_at.millis(),
+            updated_at: d.updated_at.millis(),
+        }
     }
-    fn to_domain(a: &ArchivedDiscountV1) -> Result<DiscountCode, String> {
+    decode(a) {
         let amount = a.amount.to_native();
         Ok(DiscountCode {
             code: a.code.to_string(),

@@ -1,5 +1,5 @@
 //! The shop's selling tables, by concept: carts ([`carts`]), orders with
-//! their indexes ([`orders`]), discount codes and their uses
+//! their indexes ([`order`]), discount codes and their uses
 //! ([`discounts`]), idempotency keys and payment events ([`payments`]),
 //! the customer's addresses, wishlist and notifications ([`profile`]), and
 //! verified-purchase reviews ([`reviews`]). A read transaction's
@@ -33,7 +33,7 @@
 
 mod carts;
 mod discounts;
-mod orders;
+mod order;
 mod payments;
 mod profile;
 mod reviews;
@@ -41,7 +41,7 @@ pub(crate) mod tables;
 
 pub use carts::CartRec;
 pub use discounts::DiscountRec;
-pub use orders::{OrderPage, OrderRec};
+pub use order::{OrderPage, OrderRec};
 pub use payments::IdempotentReply;
 pub use profile::{NotificationRec, SavedAddressRec};
 

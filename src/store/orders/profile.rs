@@ -7,7 +7,8 @@ use super::{decode_rows, id, ts};
 use crate::domain::address::{Address, SavedAddress};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Timestamp};
-use crate::store::codec::{Record, decode, encode_with};
+use crate::store::codec::record;
+use crate::store::codec::{Record, decode};
 use crate::store::error::StoreResult;
 use redb::ReadableTable;
 use rkyv::{Archive, Deserialize, Serialize};
@@ -57,26 +58,19 @@ pub struct SavedAddressV1 {
     pub created_at: i64,
 }
 
-pub struct SavedAddressRec;
-
-impl Record for SavedAddressRec {
-    const TABLE: &'static str = "addresses";
-    const VERSION: u8 = 1;
-    type Archived = ArchivedSavedAddressV1;
-    type Domain = SavedAddress;
-    fn encode(a: &SavedAddress) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &SavedAddressV1 {
-                id: a.id.to_string(),
-                account_id: a.account_id.to_string(),
-                address: AddressV1::of(&a.address),
-                is_default: a.is_default,
-                created_at: a.created_at.millis(),
-            },
-        )
+record! {
+    SavedAddressRec in "addresses", version 1;
+    SavedAddressV1 as ArchivedSavedAddressV1 <=> SavedAddress;
+    encode(a) {
+        SavedAddressV1 {
+            id: a.id.to_string(),
+            account_id: a.account_id.to_string(),
+            address: AddressV1::of(&a.address),
+            is_default: a.is_default,
+            created_at: a.created_at.millis(),
+        }
     }
-    fn to_domain(a: &ArchivedSavedAddressV1) -> Result<SavedAddress, String> {
+    decode(a) {
         Ok(SavedAddress {
             id: id(&a.id)?,
             account_id: id(&a.account_id)?,
@@ -98,28 +92,21 @@ pub struct NotificationV1 {
     pub read_at: Option<i64>,
 }
 
-pub struct NotificationRec;
-
-impl Record for NotificationRec {
-    const TABLE: &'static str = "notifications";
-    const VERSION: u8 = 1;
-    type Archived = ArchivedNotificationV1;
-    type Domain = Notification;
-    fn encode(n: &Notification) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &NotificationV1 {
-                id: n.id.to_string(),
-                account_id: n.account_id.to_string(),
-                kind: n.kind.clone(),
-                message: n.message.clone(),
-                order_id: n.order_id.as_ref().map(|o| o.to_string()),
-                created_at: n.created_at.millis(),
-                read_at: n.read_at.map(Timestamp::millis),
-            },
-        )
+record! {
+    NotificationRec in "notifications", version 1;
+    NotificationV1 as ArchivedNotificationV1 <=> Notification;
+    encode(n) {
+        NotificationV1 {
+            id: n.id.to_string(),
+            account_id: n.account_id.to_string(),
+            kind: n.kind.clone(),
+            message: n.message.clone(),
+            order_id: n.order_id.as_ref().map(|o| o.to_string()),
+            created_at: n.created_at.millis(),
+            read_at: n.read_at.map(Timestamp::millis),
+        }
     }
-    fn to_domain(a: &ArchivedNotificationV1) -> Result<Notification, String> {
+    decode(a) {
         Ok(Notification {
             id: id(&a.id)?,
             account_id: id(&a.account_id)?,

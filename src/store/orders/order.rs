@@ -10,7 +10,8 @@ use crate::domain::account::Email;
 use crate::domain::order::{
     Order, OrderFilter, OrderLine, OrderStatus, PaymentMethod, Totals, Transition,
 };
-use crate::store::codec::{Record, decode, encode_with};
+use crate::store::codec::record;
+use crate::store::codec::{Record, decode};
 use crate::store::error::StoreResult;
 use redb::ReadableTable;
 use rkyv::{Archive, Deserialize, Serialize};
@@ -53,57 +54,50 @@ pub struct OrderV1 {
     pub updated_at: i64,
 }
 
-pub struct OrderRec;
-
-impl Record for OrderRec {
-    const TABLE: &'static str = "orders";
-    const VERSION: u8 = 1;
-    type Archived = ArchivedOrderV1;
-    type Domain = Order;
-    fn encode(o: &Order) -> Vec<u8> {
-        encode_with(
-            Self::VERSION,
-            &OrderV1 {
-                id: o.id.to_string(),
-                number: o.number,
-                account_id: o.account_id.as_ref().map(|a| a.to_string()),
-                email: o.email.as_str().to_string(),
-                status: o.status.code(),
-                paid_at: o.paid_at.map(Timestamp::millis),
-                payment_method: o.payment_method.code(),
-                lines: o
-                    .lines
-                    .iter()
-                    .map(|l| OrderLineV1 {
-                        product_id: l.product_id.to_string(),
-                        title: l.title.clone(),
-                        unit_price_cents: l.unit_price_cents,
-                        quantity: l.quantity,
-                    })
-                    .collect(),
-                address: AddressV1::of(&o.address),
-                subtotal: o.totals.subtotal,
-                discount: o.totals.discount,
-                shipping: o.totals.shipping,
-                tax: o.totals.tax,
-                total: o.totals.total,
-                discount_code: o.discount_code.clone(),
-                refund_due: o.refund_due,
-                history: o
-                    .history
-                    .iter()
-                    .map(|t| TransitionV1 {
-                        status: t.status.code(),
-                        by: t.by.clone(),
-                        at: t.at.millis(),
-                    })
-                    .collect(),
-                created_at: o.created_at.millis(),
-                updated_at: o.updated_at.millis(),
-            },
-        )
+record! {
+    OrderRec in "orders", version 1;
+    OrderV1 as ArchivedOrderV1 <=> Order;
+    encode(o) {
+        OrderV1 {
+            id: o.id.to_string(),
+            number: o.number,
+            account_id: o.account_id.as_ref().map(|a| a.to_string()),
+            email: o.email.as_str().to_string(),
+            status: o.status.code(),
+            paid_at: o.paid_at.map(Timestamp::millis),
+            payment_method: o.payment_method.code(),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| OrderLineV1 {
+                    product_id: l.product_id.to_string(),
+                    title: l.title.clone(),
+                    unit_price_cents: l.unit_price_cents,
+                    quantity: l.quantity,
+                })
+                .collect(),
+            address: AddressV1::of(&o.address),
+            subtotal: o.totals.subtotal,
+            discount: o.totals.discount,
+            shipping: o.totals.shipping,
+            tax: o.totals.tax,
+            total: o.totals.total,
+            discount_code: o.discount_code.clone(),
+            refund_due: o.refund_due,
+            history: o
+                .history
+                .iter()
+                .map(|t| TransitionV1 {
+                    status: t.status.code(),
+                    by: t.by.clone(),
+                    at: t.at.millis(),
+                })
+                .collect(),
+            created_at: o.created_at.millis(),
+            updated_at: o.updated_at.millis(),
+        }
     }
-    fn to_domain(a: &ArchivedOrderV1) -> Result<Order, String> {
+    decode(a) {
         let status = |c: u8| OrderStatus::from_code(c).ok_or("unknown order status");
         Ok(Order {
             id: id(&a.id)?,
@@ -250,7 +244,7 @@ impl OrdersReader<'_> {
 
     /// Orders matching `f`, newest first, skipping `offset`.
     pub fn list(&self, f: &OrderFilter, offset: u64, limit: usize) -> StoreResult<OrderPage> {
-        order_page(&self.txn, f, offset, limit)
+        order_page(self.txn, f, offset, limit)
     }
 
     /// Orders in all (the number of the newest).
