@@ -28,13 +28,14 @@ use shopd::api::error::ApiError;
 use shopd::domain::account::Email;
 use shopd::domain::address;
 use shopd::domain::cart::{Cart, LineProblem, PricedCart, price};
+use shopd::domain::checkout::BlockedLine;
 use shopd::domain::discount::{CodeRejection, DiscountCode, DiscountDraft, DiscountKind};
 use shopd::domain::order::{
     Charges, CheckoutRequest, Order, OrderLine, OrderStatus, PaymentMethod, ShipTo, Totals,
     Transition,
 };
 use shopd::domain::{Discount, FieldErrors, Id, Price, Product, Timestamp};
-use shopd::orders::{BlockedLine, OrdersError};
+use shopd::orders::OrdersError;
 use std::collections::HashMap;
 use tokio_postgres::Row;
 

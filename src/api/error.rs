@@ -153,6 +153,14 @@ impl From<CatalogError> for ApiError {
                 message,
             },
             CatalogError::Validation(fields) => ApiError::validation(fields),
+            CatalogError::AlreadyReviewed => ApiError::Conflict {
+                code: "already_reviewed",
+                message: e.to_string(),
+            },
+            CatalogError::NotPurchased => ApiError::Forbidden {
+                code: "not_purchased",
+                message: e.to_string(),
+            },
             CatalogError::Store(s) => ApiError::from(s),
             CatalogError::Search(SearchError::Rebuilding) => ApiError::Unavailable {
                 code: "search_rebuilding",
@@ -311,11 +319,6 @@ impl From<OrdersError> for ApiError {
             OrdersError::TooManyAddresses => conflict("too_many_addresses", &e),
             OrdersError::WishlistFull => conflict("wishlist_full", &e),
             OrdersError::Exists(_) => conflict("duplicate_id", &e),
-            OrdersError::AlreadyReviewed => conflict("already_reviewed", &e),
-            OrdersError::NotPurchased => ApiError::Forbidden {
-                code: "not_purchased",
-                message: e.to_string(),
-            },
             OrdersError::PaymentsOff => ApiError::Unavailable {
                 code: "payments_not_configured",
                 message: e.to_string(),

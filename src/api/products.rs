@@ -8,6 +8,7 @@ use super::extract::{Body, ListQuery, PageQuery, Query, Wants};
 use super::http_cache::cached;
 use super::state::ApiState;
 use super::{created, json};
+use crate::catalog::reviews::ReviewAuthor;
 use crate::domain::account::Role;
 use crate::domain::listing::{ProductFilter, ProductQuery, ProductSort};
 use crate::domain::{FieldErrors, Id, Price};
@@ -162,7 +163,11 @@ pub(crate) async fn create_review(
     let location = format!("/api/v1/products/{id}/reviews");
     if p.role().is_some_and(|r| r >= Role::Staff) {
         // Staff import reviews of any user.
-        let c = state.services.catalog.create_review(&id, draft).await?;
+        let c = state
+            .services
+            .catalog
+            .create_review(ReviewAuthor::Staff, &id, draft)
+            .await?;
         return Ok(created(location, c));
     }
     // A customer reviews, as themselves, what they bought.
@@ -185,12 +190,11 @@ pub(crate) async fn create_review(
             .errors
             .push("userId", "must be your own account id, or left out");
     }
-    let review = state
+    let c = state
         .services
-        .orders
-        .customer_review(account, &id, draft)
+        .catalog
+        .create_review(ReviewAuthor::Customer(account.clone()), &id, draft)
         .await?;
-    let c = state.services.catalog.review_created(review.as_str())?;
     Ok(created(location, c))
 }
 

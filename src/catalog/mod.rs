@@ -17,6 +17,7 @@ pub mod export;
 pub mod import;
 pub mod json;
 mod reads;
+pub mod reviews;
 pub mod search;
 mod writes;
 
@@ -44,6 +45,10 @@ pub enum CatalogError {
     InUse(String),
     #[error("invalid input: {0}")]
     Validation(FieldErrors),
+    #[error("only customers with a completed order of this product may review it")]
+    NotPurchased,
+    #[error("you have already reviewed this product")]
+    AlreadyReviewed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -64,7 +64,7 @@ pub(super) fn check_review_refs(
     Ok(())
 }
 
-fn fail_on(errors: FieldErrors) -> CatalogResult<()> {
+pub(super) fn fail_on(errors: FieldErrors) -> CatalogResult<()> {
     if errors.is_empty() {
         Ok(())
     } else {
@@ -73,7 +73,7 @@ fn fail_on(errors: FieldErrors) -> CatalogResult<()> {
 }
 
 /// The id to create under: the client's, which must be free, or a fresh one.
-fn new_id(
+pub(super) fn new_id(
     requested: Option<Id>,
     kind: &'static str,
     prefix: &str,
@@ -94,7 +94,7 @@ fn new_id(
     }
 }
 
-fn missing_required() -> CatalogError {
+pub(super) fn missing_required() -> CatalogError {
     let mut e = FieldErrors::new();
     e.push("body", "required fields are missing");
     CatalogError::Validation(e)
@@ -311,86 +311,5 @@ impl Catalog {
                 Ok(())
             })
             .await
-    }
-
-    /// Adds a review to a product; returns the review as JSON.
-    pub async fn create_review(
-        &self,
-        product_id: &str,
-        input: Checked<ReviewDraft>,
-    ) -> CatalogResult<Created> {
-        let Checked {
-            value: d,
-            mut errors,
-        } = input;
-        let product_id_ = product_id.to_string();
-        let review = self
-            .store
-            .write(move |tx| {
-                let mut w = tx.catalog();
-                if !w.product_exists(&product_id_)? {
-                    return Err(not_found("product", &product_id_));
-                }
-                check_review_refs(&w, &d, &mut errors)?;
-                fail_on(errors)?;
-                let id = new_id(d.id.clone(), "review", "r", |id| w.review_exists(id))?;
-                // Parsed already (product id from the URL is valid: it exists).
-                let pid =
-                    Id::parse(&product_id_).map_err(|_| not_found("product", &product_id_))?;
-                let r = d
-                    .into_review(id, pid, Timestamp::now())
-                    .ok_or_else(missing_required)?;
-                w.put_review(&r)?;
-                Ok::<_, CatalogError>(r)
-            })
-            .await?;
-        self.review_created(review.id.as_str())
-    }
-
-    /// Hides a review (staff moderation): it leaves its product's reviews
-    /// and rating at once, caches included.
-    pub async fn hide_review(&self, id: &str) -> CatalogResult<()> {
-        let id_ = id.to_string();
-        self.store
-            .write(move |tx| {
-                if tx.catalog().hide_review(&id_)? {
-                    Ok(())
-                } else {
-                    Err(not_found("review", &id_))
-                }
-            })
-            .await
-    }
-
-    /// Shows a hidden review again.
-    pub async fn show_review(&self, id: &str) -> CatalogResult<()> {
-        let id_ = id.to_string();
-        self.store
-            .write(move |tx| match tx.catalog().show_review(&id_)? {
-                Some(true) => Ok(()),
-                Some(false) => Err(CatalogError::InUse(format!(
-                    "review '{id_}' is of a deleted product"
-                ))),
-                None => Err(not_found("hidden review", &id_)),
-            })
-            .await
-    }
-
-    /// The answer to a review's creation: the review as JSON, with its
-    /// author.
-    pub fn review_created(&self, review_id: &str) -> CatalogResult<Created> {
-        let txn = self.store.read()?;
-        let rec = txn
-            .catalog()
-            .review(review_id)?
-            .ok_or_else(|| not_found("review", review_id))?;
-        let review = rec.to_domain()?;
-        let user = txn.catalog().reviewer(review.user_id.as_str())?;
-        let item =
-            super::json::ReviewItem::new(rec.view()?, user.as_ref().map(|u| u.view()).transpose()?);
-        Ok(Created {
-            body: super::json::to_vec(&super::json::Data { data: item }),
-            id: review_id.to_string(),
-        })
     }
 }

@@ -10,6 +10,7 @@ pub mod address;
 pub mod brand;
 pub mod cart;
 pub mod category;
+pub mod checkout;
 pub mod discount;
 pub mod fields;
 pub mod id;

@@ -139,6 +139,63 @@ pub fn parse_event(body: &[u8]) -> Result<PaymentEvent, String> {
     })
 }
 
+use super::status::pay;
+use super::{Orders, OrdersError, money, now};
+
+impl Orders {
+    /// A payment provider's webhook: verifies the signature, then applies
+    /// the event once. `Ok(false)`: a replay, nothing changed.
+    pub async fn payment_webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<bool, OrdersError> {
+        let secret = self
+            .inner
+            .settings
+            .webhook_secret
+            .as_ref()
+            .ok_or(OrdersError::PaymentsOff)?;
+        verify(
+            secret.expose().as_bytes(),
+            signature.unwrap_or(""),
+            body,
+            now().millis() / 1000,
+        )
+        .map_err(OrdersError::Signature)?;
+        let event = parse_event(body).map_err(OrdersError::BadEvent)?;
+        let jobs = self.inner.jobs.clone();
+        self.store()
+            .write(move |tx| {
+                if !tx.orders().record_payment_event(&event.id, now())? {
+                    return Ok(false);
+                }
+                if event.kind != "payment.succeeded" {
+                    return Ok(true);
+                }
+                let oid = event
+                    .order_id
+                    .clone()
+                    .ok_or_else(|| OrdersError::BadEvent("data.orderId is required".into()))?;
+                let o = tx
+                    .orders()
+                    .order(&oid)?
+                    .ok_or_else(|| OrdersError::NotFound(format!("no order {oid}")))?;
+                if let Some(paid) = event.amount_cents
+                    && paid != o.totals.total
+                {
+                    return Err(OrdersError::AmountMismatch {
+                        paid: money(paid),
+                        total: money(o.totals.total),
+                    });
+                }
+                pay(tx, &jobs, o, "payment provider".into())?;
+                Ok(true)
+            })
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,70 @@
+//! Discount codes, as staff manage them (a checkout uses them: see
+//! `checkout`).
+use super::{Orders, OrdersError, field, now};
+use crate::domain::discount::{DiscountCode, DiscountDraft};
+
+impl Orders {
+    pub fn discount_codes(&self) -> Result<Vec<DiscountCode>, OrdersError> {
+        Ok(self.store().read()?.orders().discount_codes()?)
+    }
+
+    pub fn discount_code(&self, code: &str) -> Result<DiscountCode, OrdersError> {
+        let code = code.to_ascii_uppercase();
+        self.store()
+            .read()?
+            .orders()
+            .discount_code(&code)?
+            .ok_or_else(|| OrdersError::NotFound(format!("no discount code {code}")))
+    }
+
+    pub async fn create_discount_code(
+        &self,
+        draft: DiscountDraft,
+    ) -> Result<DiscountCode, OrdersError> {
+        let code = draft
+            .create(now())
+            .ok_or_else(|| field("code", "is required"))?;
+        self.store()
+            .write(move |tx| {
+                let mut c = tx.orders();
+                if c.discount_code(&code.code)?.is_some() {
+                    return Err(OrdersError::Exists(code.code));
+                }
+                c.put_discount_code(&code)?;
+                Ok(code)
+            })
+            .await
+    }
+
+    pub async fn update_discount_code(
+        &self,
+        code: &str,
+        patch: DiscountDraft,
+    ) -> Result<DiscountCode, OrdersError> {
+        let code = code.to_ascii_uppercase();
+        self.store()
+            .write(move |tx| {
+                let mut c = tx.orders();
+                let d = c
+                    .discount_code(&code)?
+                    .ok_or_else(|| OrdersError::NotFound(format!("no discount code {code}")))?;
+                let n = patch.apply(&d, now()).map_err(OrdersError::Validation)?;
+                c.put_discount_code(&n)?;
+                Ok(n)
+            })
+            .await
+    }
+
+    pub async fn delete_discount_code(&self, code: &str) -> Result<(), OrdersError> {
+        let code = code.to_ascii_uppercase();
+        self.store()
+            .write(move |tx| {
+                if tx.orders().delete_discount_code(&code)? {
+                    Ok(())
+                } else {
+                    Err(OrdersError::NotFound(format!("no discount code {code}")))
+                }
+            })
+            .await
+    }
+}
