@@ -1,30 +1,61 @@
 //! shopd: one binary that runs a whole online shop's backend.
 //!
 //! # Layout
-//! - [`domain`]: pure catalogue types and input validation (no I/O).
-//! - [`store`]: redb tables, rkyv records, secondary indexes and counters.
-//! - [`search`]: the tantivy product index and its indexer thread.
-//! - [`cache`]: the in-process response cache (TTLs, tags, one computation
-//!   per cold key).
-//! - [`catalog`]: catalogue use cases (a service): coordinates storage,
-//!   search and cache for the catalogue; renders JSON bodies; import and
-//!   export.
-//! - [`replication`]: a service: the leader's snapshots and change log, the
-//!   follower's bootstrap and apply loop, backups to a directory or S3.
-//! - [`services`]: the services behind one application state, and the one
-//!   dispatch of what a commit sets off.
-//! - [`api`]: the route table, extractors, error → HTTP mapping, the OpenAPI
-//!   contract and its docs pages, rate limits, security headers and CORS
-//!   (actix-web).
-//! - [`configuration`]: the one validated `Config` (flags, env, file); its
-//!   `http` part holds the edge's parsed values (quotas, proxies, origins).
-//! - [`startup`]: builds the app on a bound listener; used by `main` and tests.
-//! - [`telemetry`]: tracing subscriber (text or JSON logs).
-//! - [`generator`]: deterministic synthetic catalogues (`shopd gen`).
-//! - [`cli`]: command-line definitions.
+//! - [`domain`]: pure types and rules (catalogue, accounts, carts, the
+//!   checkout's decision, orders, jobs, filters); no I/O.
+//! - [`config`]: the configuration, one section per area; leaf values
+//!   ([`config::Secret`], [`config::DataDir`]) that services take.
+//! - [`store`]: redb tables, rkyv records, indexes and counters, the one
+//!   write path (a core, `store::db`, and one folder or file per area).
+//! - [`search`]: the tantivy product index, its indexer thread and the
+//!   platform's search handle.
+//! - [`cache`]: the in-process response cache (kinds registered by areas,
+//!   tags, one computation per cold key).
+//! - [`breaker`]: a circuit breaker (the mail transport's).
+//! - Services, the only modules that coordinate: [`catalog`] (catalogue
+//!   reads and writes, search use cases, reviews, import and export),
+//!   [`jobs`] (the durable queue and its workers, mail), [`accounts`]
+//!   (sign-up, sign-in, tokens, roles, API keys), [`orders`] (carts,
+//!   checkout, order status, payments, discount codes, the customer's
+//!   profile), [`replication`] (followers, snapshots, backups).
+//! - [`services`]: the platform built first (store with its commit sinks,
+//!   search, cache), the services over it, and the one dispatch of what a
+//!   commit sets off.
+//! - [`api`]: the HTTP API (actix-web): the route table, extractors,
+//!   handlers, middleware, wire types, the OpenAPI contract, error → HTTP.
+//! - [`admin`]: the admin pages (server-rendered HTML over the API's wire
+//!   types and the same services).
+//! - [`startup`]: builds the server on a bound listener (`main` and tests).
+//! - [`cli`], [`telemetry`] (the tracing subscriber), [`generator`]
+//!   (deterministic synthetic catalogues).
 //!
-//! Dependencies point down only: `api` → `services` (`catalog`) → `store` /
-//! `search` / `cache` → `domain`.
+//! # Layers
+//! Dependencies point down. Each module may use only the modules (or parts
+//! of modules) listed after it; `tests/architecture.rs` reads this table and
+//! fails on any other arrow, on a cycle between modules and on a cycle
+//! between the files of `api`. A service sees only its own configuration
+//! section, never the whole configuration.
+//!
+//! | module | may use |
+//! |---|---|
+//! | `domain` | |
+//! | `config` | `domain` |
+//! | `breaker` | |
+//! | `telemetry` | `config::log` |
+//! | `store` | `domain` |
+//! | `search` | `domain` |
+//! | `cache` | |
+//! | `catalog` | `domain`, `store`, `search`, `cache`, `config::cache` |
+//! | `jobs` | `domain`, `store`, `breaker`, `config::jobs`, `config::mail`, `config::secret` |
+//! | `accounts` | `domain`, `store`, `jobs`, `config::accounts`, `config::secret` |
+//! | `orders` | `domain`, `store`, `jobs`, `accounts`, `config::orders`, `config::secret` |
+//! | `replication` | `domain`, `store`, `search`, `catalog`, `jobs`, `config::replication`, `config::backups`, `config::data_dir`, `config::secret` |
+//! | `services` | `domain`, `config`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication` |
+//! | `api` | `domain`, `config`, `breaker`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication`, `services` |
+//! | `admin` | `domain`, `config`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `services`, `api::dto`, `api::error`, `api::extract`, `api::state`, `api::route`, `api::middleware`, `api::telemetry` |
+//! | `generator` | `domain` |
+//! | `cli` | `config` |
+//! | `startup` | `domain`, `config`, `telemetry`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication`, `services`, `api`, `admin` |
 
 pub mod accounts;
 pub mod admin;

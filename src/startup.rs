@@ -13,8 +13,8 @@
 //! compression, HTTP caching; inside each limited route, its access check
 //! and then its rate limit.
 
-use crate::api::rate_limit::{self, RateLimits};
-use crate::api::security_headers::SecurityHeaders;
+use crate::api::middleware::rate_limit::limiter::{self, RateLimits};
+use crate::api::middleware::security_headers::SecurityHeaders;
 use crate::api::{self, state::ApiState, state::HttpSettings};
 use crate::catalog::Catalog;
 use crate::catalog::import::{ImportOptions, NoProgress};
@@ -256,7 +256,7 @@ impl Application {
         ));
         let sweeping = limits.clone();
         let limit_sweeper = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(rate_limit::SWEEP_EVERY);
+            let mut tick = tokio::time::interval(limiter::SWEEP_EVERY);
             tick.tick().await;
             loop {
                 tick.tick().await;
@@ -273,12 +273,12 @@ impl Application {
             },
             limits: limits.clone(),
         });
-        let metrics = web::Data::new(api::metrics::Metrics::new(&services, &limits));
+        let metrics = web::Data::new(api::telemetry::metrics::Metrics::new(&services, &limits));
         let live = metrics.live.clone();
-        let sampler = tokio::spawn(api::live::run(live.clone(), services.clone()));
+        let sampler = tokio::spawn(api::telemetry::live::run(live.clone(), services.clone()));
         let sessions = web::Data::new(crate::admin::session::Sessions::default());
         let security = SecurityHeaders::new(config.http.hsts_max_age_secs);
-        let http_cache = api::http_cache::HttpCache::new(&config.cache.ttls);
+        let http_cache = api::middleware::http_cache::HttpCache::new(&config.cache.ttls);
         let cors_origins = config.http.cors_origins.clone();
         let server = HttpServer::new(move || {
             let security = security.clone();
@@ -287,24 +287,24 @@ impl Application {
                 .wrap(from_fn(move |req, next| {
                     http_cache.clone().middleware(req, next)
                 }))
-                .wrap(from_fn(api::compression::mark_small))
+                .wrap(from_fn(api::middleware::compression::mark_small))
                 .wrap(Compress::default())
-                .wrap(from_fn(api::compression::unmark))
-                .wrap(api::cors::middleware(&cors_origins))
-                .wrap(from_fn(api::cors::only_for_listed_origins))
+                .wrap(from_fn(api::middleware::compression::unmark))
+                .wrap(api::middleware::cors::middleware(&cors_origins))
+                .wrap(from_fn(api::middleware::cors::only_for_listed_origins))
                 .wrap(from_fn(move |req, next| {
                     security.clone().middleware(req, next)
                 }))
-                .wrap(from_fn(api::replication::layer))
-                .wrap(from_fn(api::request_limits::middleware))
-                .wrap(from_fn(api::request_id::middleware))
-                .wrap(from_fn(api::metrics::middleware))
+                .wrap(from_fn(api::middleware::replication::layer))
+                .wrap(from_fn(api::middleware::request_limits::middleware))
+                .wrap(from_fn(api::middleware::request_id::middleware))
+                .wrap(from_fn(api::middleware::metrics::middleware))
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(sessions.clone())
-                .configure(api::configure)
+                .configure(api::register::configure)
                 .configure(crate::admin::configure)
-                .default_service(web::to(api::not_found))
+                .default_service(web::to(api::register::not_found))
         })
         .on_connect(move |_, ext| {
             ext.insert(live.connection());

@@ -1,6 +1,6 @@
 //! Handlers of the guest cart, checkout, discount codes and the staff order
 //! detail (registered in `routes`): headers and body in, `carts` and
-//! `orders` called, shopd's own views out (`shopd::api::orders`), so the
+//! `orders` called, shopd's own views out (`shopd::api::dto::orders`), so the
 //! JSON is byte-identical. After a checkout commits, the ordered products'
 //! cache tags are invalidated, as product writes do.
 //!
@@ -15,11 +15,11 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
+use shopd::api::dto::orders::{CartView, DiscountView, OrderView};
 use shopd::api::error::ApiError;
-use shopd::api::extract::{json_object, require_admin};
-use shopd::api::orders::{
-    CART_TOKEN_HEADER, CartView, DiscountView, OrderView, cart_token, idempotency_key,
-};
+use shopd::api::extract::body::json_object;
+use shopd::api::extract::orders::{CART_TOKEN_HEADER, cart_token, idempotency_key};
+use shopd::api::extract::principal::require_admin;
 use shopd::api::state::HttpSettings;
 use shopd::catalog::json::Data;
 use shopd::domain::cart::{Cart, CartItem, PricedCart, price, unit_price_cents};

@@ -112,7 +112,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     });
     let metrics = web::Data::from(metrics);
     // shopd's default TTLs (the plans'), which the baseline's Redis uses too.
-    let http_cache = shopd::api::http_cache::HttpCache::new(&shopd::config::cache::Ttls::default());
+    let http_cache =
+        shopd::api::middleware::http_cache::HttpCache::new(&shopd::config::cache::Ttls::default());
     let server = HttpServer::new(move || {
         let http_cache = http_cache.clone();
         // The same middleware stack as shopd (ETag/304 and Cache-Control,
@@ -121,16 +122,16 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .wrap(from_fn(move |req, next| {
                 http_cache.clone().middleware(req, next)
             }))
-            .wrap(from_fn(shopd::api::compression::mark_small))
+            .wrap(from_fn(shopd::api::middleware::compression::mark_small))
             .wrap(Compress::default())
-            .wrap(from_fn(shopd::api::compression::unmark))
-            .wrap(from_fn(shopd::api::request_id::middleware))
+            .wrap(from_fn(shopd::api::middleware::compression::unmark))
+            .wrap(from_fn(shopd::api::middleware::request_id::middleware))
             .wrap(from_fn(metrics::middleware))
             .app_data(state.clone())
             .app_data(api_state.clone())
             .app_data(metrics.clone())
             .configure(routes::routes)
-            .default_service(web::to(shopd::api::not_found))
+            .default_service(web::to(shopd::api::register::not_found))
     })
     .workers(config.workers)
     .shutdown_timeout(5)

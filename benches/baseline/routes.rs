@@ -19,9 +19,11 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use shopd::api::error::ApiError;
-use shopd::api::extract::{Query, json_object, require_admin};
-use shopd::api::products::list_query;
-use shopd::api::search::search_query;
+use shopd::api::extract::body::json_object;
+use shopd::api::extract::catalog::list_query;
+use shopd::api::extract::catalog::search_query;
+use shopd::api::extract::principal::require_admin;
+use shopd::api::extract::query::Query;
 use shopd::api::state::HttpSettings;
 use shopd::catalog::Created;
 use shopd::domain::listing::{PageRequest, ProductFilter};
@@ -167,7 +169,7 @@ where
     Fut: Future<Output = Result<Vec<u8>, ApiError>>,
 {
     let (body, outcome) = s.cache.get_or_set(kind, key, tags, fetch).await?;
-    let mut res = shopd::api::json(body);
+    let mut res = shopd::api::dto::json(body);
     res.headers_mut().insert(
         HeaderName::from_static("x-cache"),
         HeaderValue::from_static(outcome.header()),
@@ -318,7 +320,7 @@ async fn create(
     let id = writes::create_product(&s.db, draft).await?;
     s.cache.invalidate_by_tag("products").await;
     let body = reads::product_detail(&s.db, &id).await?;
-    Ok(shopd::api::created(
+    Ok(shopd::api::dto::created(
         format!("/api/v1/products/{id}"),
         Created { id, body },
     ))
@@ -336,7 +338,9 @@ async fn update(
     let draft = ProductDraft::parse(&body, InputMode::Patch);
     writes::update_product(&s.db, &id, draft).await?;
     invalidate_product(&s.cache, &id).await;
-    Ok(shopd::api::json(reads::product_detail(&s.db, &id).await?))
+    Ok(shopd::api::dto::json(
+        reads::product_detail(&s.db, &id).await?,
+    ))
 }
 
 async fn delete(

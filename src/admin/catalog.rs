@@ -8,9 +8,10 @@ use super::orders::{query_value, query_without_page};
 use super::{
     AdminError, AdminResult, Page, Posted, json_value, json_view, tidy_query, validation_of, view,
 };
-use crate::api::dto::{BrandCreate, CategoryCreate, ProductPatch};
+use crate::api::dto::catalog::{BrandCreate, CategoryCreate, ProductPatch};
 use crate::api::error::ApiError;
-use crate::api::extract::{Input, ListQuery, PageQuery, SearchParams};
+use crate::api::extract::body::Input;
+use crate::api::extract::catalog::{ListQuery, PageQuery, SearchParams};
 use crate::cache::Wanted;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};

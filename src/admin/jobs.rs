@@ -4,7 +4,8 @@
 
 use super::orders::{query_value, query_without_page};
 use super::{AdminResult, Page, Posted, tidy_query, view};
-use crate::api::jobs::{JobView, JobsQuery, QueueStatsView};
+use crate::api::dto::jobs::{JobView, QueueStatsView};
+use crate::api::extract::jobs::JobsQuery;
 use crate::domain::job::JobState;
 use actix_web::{FromRequest, HttpRequest, web};
 

@@ -11,7 +11,7 @@ use super::session::{COOKIE, LOGIN_COOKIE, Sessions, csrf_matches};
 use super::{AdminError, AdminResult, Page, Posted, html, read_form, see_other, templates};
 use crate::accounts::{AccountsError, tokens};
 use crate::api::error::ApiError;
-use crate::api::routes::RateLimit;
+use crate::api::route::RateLimit;
 use crate::api::state::ApiState;
 use crate::domain::account::{Credentials, Role};
 use actix_web::cookie::{Cookie, SameSite};

@@ -118,8 +118,7 @@ through_api!(
     crate::catalog::CatalogError,
     crate::orders::OrdersError,
     crate::accounts::AccountsError,
-    crate::jobs::JobsError,
-    crate::store::error::StoreError
+    crate::jobs::JobsError
 );
 
 impl From<ApiError> for AdminError {
@@ -340,7 +339,7 @@ async fn read_form(
 ) -> Result<HashMap<String, String>, AdminError> {
     let payload =
         payload.map_err(|e| ApiError::Internal(anyhow::anyhow!("taking the body: {e}")))?;
-    let body = crate::api::extract::read_body(req, payload, FORM_LIMIT).await?;
+    let body = crate::api::extract::body::read_body(req, payload, FORM_LIMIT).await?;
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::BadRequest {
             code: "malformed_form",

@@ -3,7 +3,8 @@
 //! use cases (and so the same rules) as `POST /api/v1/admin/orders/…`.
 
 use super::{AdminResult, Page, Posted, reasons, tidy_query, view};
-use crate::api::orders::{OrderView, OrdersQuery};
+use crate::api::dto::orders::OrderView;
+use crate::api::extract::orders::OrdersQuery;
 use crate::domain::order::{OrderStatus, PaymentMethod, parse_status_change};
 use actix_web::{FromRequest, HttpRequest, web};
 use serde_json::{Map, Value};

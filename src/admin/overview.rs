@@ -1,9 +1,9 @@
 //! The overview: live charts of the last hour and the plans' tracker table
 //! (`GET /admin`), fed by `GET /admin/live.json` from the in-process ring
-//! buffers of [`crate::api::live`].
+//! buffers of [`crate::api::telemetry::live`].
 
 use super::{AdminResult, Page, view};
-use crate::api::metrics::Metrics;
+use crate::api::telemetry::metrics::Metrics;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 

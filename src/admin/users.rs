@@ -6,8 +6,9 @@
 
 use super::orders::{query_value, query_without_page};
 use super::{AdminResult, Page, Posted, reasons, tidy_query, view};
-use crate::api::accounts::{ApiKeyBody, KeyView, UserAdminBody, UserView, UsersQuery};
-use crate::api::extract::Input;
+use crate::api::dto::accounts::{ApiKeyBody, KeyView, UserAdminBody, UserView};
+use crate::api::extract::accounts::UsersQuery;
+use crate::api::extract::body::Input;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde_json::{Map, Value};
 

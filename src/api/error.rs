@@ -7,12 +7,17 @@
 use crate::accounts::AccountsError;
 use crate::catalog::CatalogError;
 use crate::catalog::SearchError;
-use crate::domain::{FieldError, FieldErrors};
+use crate::domain::FieldError;
+use crate::domain::FieldErrors;
 use crate::jobs::JobsError;
 use crate::orders::OrdersError;
 use crate::store::StoreError;
+use actix_web::HttpResponse;
+use actix_web::ResponseError;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::http::header::HeaderMap;
+use actix_web::http::header::HeaderName;
+use actix_web::http::header::HeaderValue;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +106,11 @@ pub struct BlockedLineView {
 }
 
 impl ApiError {
+    /// The 404 of a path no route serves.
+    pub fn no_route(method: &actix_web::http::Method, path: &str) -> ApiError {
+        ApiError::NotFound(format!("no route for {method} {path}"))
+    }
+
     pub fn invalid_query(message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code: "invalid_query",
@@ -432,7 +442,7 @@ impl ResponseError for ApiError {
                 ..
             } => {
                 res.insert_header(("Retry-After", retry_after_secs.to_string()));
-                let status = super::rate_limit::RateStatus {
+                let status = crate::api::error::RateStatus {
                     limit: rate.count().get(),
                     remaining: 0,
                     reset_secs: *reset_secs,
@@ -444,6 +454,40 @@ impl ResponseError for ApiError {
             _ => {}
         }
         res.json(body)
+    }
+}
+
+pub const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+
+pub const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+
+pub const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Where a caller stands after a request was let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateStatus {
+    /// The quota's N.
+    pub limit: u32,
+    /// Requests the caller may still make right now.
+    pub remaining: u32,
+    /// Seconds until the whole quota is back.
+    pub reset_secs: u64,
+}
+
+impl RateStatus {
+    /// `X-RateLimit-Limit`, `-Remaining` and `-Reset`.
+    pub fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
+        [
+            (LIMIT, HeaderValue::from(self.limit)),
+            (REMAINING, HeaderValue::from(self.remaining)),
+            (RESET, HeaderValue::from(self.reset_secs)),
+        ]
+    }
+
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+        for (name, value) in self.headers() {
+            headers.insert(name, value);
+        }
     }
 }
 

@@ -12,14 +12,16 @@
 //! `benches/fuzz.sh SECONDS` runs each target for a bounded time. Every
 //! crash found becomes a named regression test at the end of this file.
 
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::FromRequest;
+use actix_web::HttpRequest;
 use proptest::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Map;
+use serde_json::Value;
 
 /// Cases per target unless `PROPTEST_CASES` says otherwise.
 const CASES: u32 = 2048;
 
-fn config() -> ProptestConfig {
+pub(crate) fn config() -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
@@ -73,7 +75,7 @@ fn query_value() -> impl Strategy<Value = String> {
 
 /// A query string: encoded pairs of known and unknown names, and raw
 /// fragments (bad percent escapes, `%FF`, repeated names).
-fn query_string() -> impl Strategy<Value = String> {
+pub(crate) fn query_string() -> impl Strategy<Value = String> {
     let pair = (
         prop_oneof![
             proptest::sample::select(QUERY_NAMES).prop_map(String::from),
@@ -92,12 +94,12 @@ fn query_string() -> impl Strategy<Value = String> {
     proptest::collection::vec(prop_oneof![4 => pair, 1 => raw], 0..8).prop_map(|v| v.join("&"))
 }
 
-fn request(query: &str) -> HttpRequest {
+pub(crate) fn request(query: &str) -> HttpRequest {
     actix_web::test::TestRequest::with_uri(&format!("/fuzz?{query}")).to_http_request()
 }
 
 /// Runs extractor `T` on `req`: it must accept, or refuse with a 4xx.
-fn extract<T: FromRequest>(req: &HttpRequest) -> Result<(), String>
+pub(crate) fn extract<T: FromRequest>(req: &HttpRequest) -> Result<(), String>
 where
     T::Error: Into<actix_web::Error>,
 {
@@ -123,14 +125,14 @@ where
 
 /// Every query extractor on one query string.
 fn all_query_extractors(query: &str) -> Result<(), String> {
-    use crate::api::extract::{ListQuery, PageQuery, SearchParams};
+    use crate::api::extract::catalog::{ListQuery, PageQuery, SearchParams};
     let req = request(query);
     extract::<ListQuery>(&req)?;
     extract::<SearchParams>(&req)?;
     extract::<PageQuery>(&req)?;
-    extract::<crate::api::jobs::JobsQuery>(&req)?;
-    extract::<crate::api::accounts::UsersQuery>(&req)?;
-    extract::<crate::api::orders::OrdersQuery>(&req)?;
+    extract::<crate::api::extract::jobs::JobsQuery>(&req)?;
+    extract::<crate::api::extract::accounts::UsersQuery>(&req)?;
+    extract::<crate::api::extract::orders::OrdersQuery>(&req)?;
     Ok(())
 }
 
@@ -237,39 +239,39 @@ fn json_body() -> impl Strategy<Value = Map<String, Value>> {
 
 /// Every write type's parser on one body (each must return, never panic).
 fn all_body_parsers(body: &Map<String, Value>) {
-    use crate::api::extract::Input;
+    use crate::api::extract::body::Input;
     macro_rules! parse_all {
         ($($t:path),* $(,)?) => {$( let _ = <$t as Input>::parse(body); )*};
     }
     parse_all!(
-        crate::api::dto::ProductCreate,
-        crate::api::dto::ProductPatch,
-        crate::api::dto::ReviewCreate,
-        crate::api::dto::BrandCreate,
-        crate::api::dto::BrandPatch,
-        crate::api::dto::CategoryCreate,
-        crate::api::dto::CategoryPatch,
-        crate::api::dto::SynonymGroups,
-        crate::api::profile::NewAddressBody,
-        crate::api::profile::AddressPatchBody,
-        crate::api::profile::WishBody,
-        crate::api::jobs::TestMail,
-        crate::api::accounts::RegisterBody,
-        crate::api::accounts::LoginBody,
-        crate::api::accounts::RefreshBody,
-        crate::api::accounts::ResetRequestBody,
-        crate::api::accounts::ResetConfirmBody,
-        crate::api::accounts::VerifyBody,
-        crate::api::accounts::ProfileBody,
-        crate::api::accounts::PasswordBody,
-        crate::api::accounts::UserAdminBody,
-        crate::api::accounts::ApiKeyBody,
-        crate::api::orders::CartItemBody,
-        crate::api::orders::QuantityBody,
-        crate::api::orders::CheckoutBody,
-        crate::api::orders::StatusBody,
-        crate::api::orders::DiscountBody,
-        crate::api::orders::DiscountPatchBody,
+        crate::api::dto::catalog::ProductCreate,
+        crate::api::dto::catalog::ProductPatch,
+        crate::api::dto::catalog::ReviewCreate,
+        crate::api::dto::catalog::BrandCreate,
+        crate::api::dto::catalog::BrandPatch,
+        crate::api::dto::catalog::CategoryCreate,
+        crate::api::dto::catalog::CategoryPatch,
+        crate::api::dto::catalog::SynonymGroups,
+        crate::api::dto::profile::NewAddressBody,
+        crate::api::dto::profile::AddressPatchBody,
+        crate::api::dto::profile::WishBody,
+        crate::api::dto::jobs::TestMail,
+        crate::api::dto::accounts::RegisterBody,
+        crate::api::dto::accounts::LoginBody,
+        crate::api::dto::accounts::RefreshBody,
+        crate::api::dto::accounts::ResetRequestBody,
+        crate::api::dto::accounts::ResetConfirmBody,
+        crate::api::dto::accounts::VerifyBody,
+        crate::api::dto::accounts::ProfileBody,
+        crate::api::dto::accounts::PasswordBody,
+        crate::api::dto::accounts::UserAdminBody,
+        crate::api::dto::accounts::ApiKeyBody,
+        crate::api::dto::orders::CartItemBody,
+        crate::api::dto::orders::QuantityBody,
+        crate::api::dto::orders::CheckoutBody,
+        crate::api::dto::orders::StatusBody,
+        crate::api::dto::orders::DiscountBody,
+        crate::api::dto::orders::DiscountPatchBody,
     );
 }
 
@@ -373,7 +375,7 @@ proptest! {
         let _ = crate::search::query::build(&fields, &words, &Default::default(), true);
         // And through the search extractor, as `?q=` would bring it.
         let q = percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC);
-        if let Err(e) = extract::<crate::api::extract::SearchParams>(&request(&format!("q={q}"))) {
+        if let Err(e) = extract::<crate::api::extract::catalog::SearchParams>(&request(&format!("q={q}"))) {
             prop_assert!(false, "{}", e);
         }
     }

@@ -4,10 +4,10 @@
 //! ([`CacheClass`]: both `Cache-Control` and the response cache's TTL follow
 //! it), who may call it ([`Access`]), its rate-limit class
 //! ([`RateLimit`]) and its OpenAPI operation ([`Doc`]). Everything else reads
-//! [`ROUTES`]: the actix registration ([`super::configure`], with the JSON 405
+//! [`ROUTES`]: the actix registration ([`super::register::configure`], with the JSON 405
 //! for a wrong method on a known path and the access check of each route), the
-//! metrics label and the `Cache-Control` of a path ([`label`], [`cache_kind`]),
-//! the OpenAPI document ([`super::openapi`]) and the role-matrix test. Nothing
+//! metrics label and the `Cache-Control` of a path ([`label`], [`cache_class`]),
+//! the OpenAPI document ([`super::openapi::document`]) and the role-matrix test. Nothing
 //! else may list routes.
 //!
 //! Matching a path against the table splits it on `/` and compares segments
@@ -15,262 +15,27 @@
 //! actix's default). It allocates nothing and runs no regex: the metrics and
 //! caching middleware call it on every request.
 
-use super::openapi::{self, Answer, Inputs};
-use super::{
-    accounts, brands, categories, docs, health, jobs, metrics, orders, products, profile,
-    replication, search,
+use crate::api::handlers::{
+    accounts, bench, brands, cart, categories, discounts, docs, jobs, metrics, orders, probes,
+    products, profile, replication, search,
+};
+use crate::api::openapi::describe::Answer;
+use crate::api::openapi::schemas as s;
+use crate::api::route::{
+    Access, MAX_SEGMENTS, RateLimit, Route, Verb, delete, get, handler, patch, post, put,
+    segment_matches,
 };
 use crate::config::cache::CacheClass;
 use actix_web::http::Method;
 use std::sync::LazyLock;
 
-/// An HTTP method a route answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl Verb {
-    pub fn method(self) -> Method {
-        match self {
-            Verb::Get => Method::GET,
-            Verb::Post => Method::POST,
-            Verb::Put => Method::PUT,
-            Verb::Patch => Method::PATCH,
-            Verb::Delete => Method::DELETE,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verb::Get => "GET",
-            Verb::Post => "POST",
-            Verb::Put => "PUT",
-            Verb::Patch => "PATCH",
-            Verb::Delete => "DELETE",
-        }
-    }
-}
-
-/// Who may call a route. Checked before the handler runs (and before its
-/// body is read) by the layer [`super::configure`] puts around every
-/// non-public route; see [`super::auth`]. Roles are ordered: an admin may
-/// call staff routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, no credentials read.
-    Public,
-    /// A signed-in account (any role), through an access token: its own
-    /// resources only.
-    Account,
-    /// A guest or a signed-in account: credentials are optional, but when
-    /// sent they must be a valid access token (carts, checkout, a guest's
-    /// order link).
-    Shopper,
-    /// Any valid credentials (account, API key or admin token); the handler
-    /// decides by role (reviews: staff import them, customers write their
-    /// own).
-    Signed,
-    /// Staff or admin (access token or API key): catalogue, orders, jobs,
-    /// review moderation.
-    Staff,
-    /// Admin only: users, roles, API keys, settings.
-    Admin,
-    /// Followers of this leader: the replication token (`--replication-
-    /// token`) as a bearer token. 404 when replication is off.
-    Replication,
-}
-
-/// How a route is rate limited: which quota its requests count against
-/// (enforced by [`super::rate_limit`]; each class is configured as
-/// `N/PERIOD` or `off`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateLimit {
-    /// Probes, metrics and docs: never limited.
-    None,
-    /// Catalogue reads and search.
-    Api,
-    /// Sign-in, sign-up, token and password-reset endpoints.
-    Auth,
-    /// Writes.
-    Write,
-    /// Checkout.
-    Checkout,
-}
-
-/// How a route's handler is attached, and what its extractors say about its
-/// inputs. Built by [`handler!`] from one mention of the handler function.
-#[derive(Clone, Copy)]
-pub struct Handler {
-    pub(crate) attach: fn(actix_web::Route) -> actix_web::Route,
-    pub(crate) inputs: fn() -> Inputs,
-}
-
-/// `Handler` for an async handler function: attaches it to an actix route
-/// and derives its documented inputs (query parameters, request body) from
-/// its extractor types.
-macro_rules! handler {
-    ($f:path) => {
-        Handler {
-            attach: |r| r.to($f),
-            inputs: || openapi::inputs_of($f),
-        }
-    };
-}
-
-/// The OpenAPI side of a route: its operation id, summary and tag, what a
-/// success answers, and the error statuses only its use case can produce
-/// (401, 400/413/422, 404 and 304 follow from the rest of the route).
-#[derive(Clone, Copy)]
-pub struct Doc {
-    pub operation_id: &'static str,
-    pub summary: &'static str,
-    pub tag: &'static str,
-    pub answer: Answer,
-    /// Further error statuses: 409 (duplicate id, in use), 503 (search).
-    pub errors: &'static [u16],
-    /// Left out of the OpenAPI document (the docs pages themselves, the
-    /// benchmark ceiling).
-    pub hidden: bool,
-}
-
-/// One route. See the module documentation.
-#[derive(Clone, Copy)]
-pub struct Route {
-    pub verb: Verb,
-    pub pattern: &'static str,
-    pub handler: Handler,
-    pub cache: CacheClass,
-    pub access: Access,
-    pub rate: RateLimit,
-    pub doc: Doc,
-}
-
-impl Route {
-    const fn new(verb: Verb, pattern: &'static str, handler: Handler) -> Route {
-        Route {
-            verb,
-            pattern,
-            handler,
-            cache: CacheClass::NoStore,
-            access: Access::Public,
-            rate: RateLimit::Api,
-            doc: Doc {
-                operation_id: "",
-                summary: "",
-                tag: "",
-                answer: Answer::Empty(204),
-                errors: &[],
-                hidden: false,
-            },
-        }
-    }
-
-    const fn cache(mut self, class: CacheClass) -> Route {
-        self.cache = class;
-        self
-    }
-
-    /// Staff or admin; writes are rate limited as writes.
-    const fn staff(self) -> Route {
-        self.access(Access::Staff)
-    }
-
-    /// Admin only; writes are rate limited as writes.
-    const fn admin(self) -> Route {
-        self.access(Access::Admin)
-    }
-
-    /// A signed-in account's own resources; writes are rate limited as
-    /// writes.
-    const fn account(self) -> Route {
-        self.access(Access::Account)
-    }
-
-    const fn access(mut self, access: Access) -> Route {
-        self.access = access;
-        if !matches!(self.verb, Verb::Get) {
-            self.rate = RateLimit::Write;
-        }
-        self
-    }
-
-    /// A public sign-in, sign-up or reset endpoint (the `auth` rate class).
-    const fn sign_in(mut self) -> Route {
-        self.rate = RateLimit::Auth;
-        self
-    }
-
-    const fn rate(mut self, rate: RateLimit) -> Route {
-        self.rate = rate;
-        self
-    }
-
-    const fn doc(
-        mut self,
-        tag: &'static str,
-        operation_id: &'static str,
-        summary: &'static str,
-        answer: Answer,
-    ) -> Route {
-        self.doc.tag = tag;
-        self.doc.operation_id = operation_id;
-        self.doc.summary = summary;
-        self.doc.answer = answer;
-        self
-    }
-
-    const fn errors(mut self, statuses: &'static [u16]) -> Route {
-        self.doc.errors = statuses;
-        self
-    }
-
-    const fn hidden(mut self) -> Route {
-        self.doc.hidden = true;
-        self
-    }
-
-    /// Whether `path` matches this route's pattern.
-    pub fn matches(&self, path: &str) -> bool {
-        pattern_matches(self.pattern, path)
-    }
-
-    /// The names of the pattern's `{…}` segments, in order.
-    pub fn path_params(&self) -> impl Iterator<Item = &'static str> {
-        self.pattern
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-    }
-}
-
-const fn get(pattern: &'static str, handler: Handler) -> Route {
-    Route::new(Verb::Get, pattern, handler)
-}
-const fn post(pattern: &'static str, handler: Handler) -> Route {
-    Route::new(Verb::Post, pattern, handler)
-}
-const fn put(pattern: &'static str, handler: Handler) -> Route {
-    Route::new(Verb::Put, pattern, handler)
-}
-const fn patch(pattern: &'static str, handler: Handler) -> Route {
-    Route::new(Verb::Patch, pattern, handler)
-}
-const fn delete(pattern: &'static str, handler: Handler) -> Route {
-    Route::new(Verb::Delete, pattern, handler)
-}
-
 use Answer::{Empty, Json, Probe, Text};
-use openapi::schemas as s;
 
 /// Every route. Routes sharing a pattern are one actix resource; a method
 /// not listed for a known pattern answers 405.
 pub static ROUTES: &[Route] = &[
     // Probes, metrics, the contract and its pages.
-    get("/health", handler!(health::health))
+    get("/health", handler!(probes::health))
         .rate(RateLimit::None)
         .doc(
             "probes",
@@ -278,7 +43,7 @@ pub static ROUTES: &[Route] = &[
             "The process is up",
             Json(200, s::health),
         ),
-    get("/ready", handler!(health::ready))
+    get("/ready", handler!(probes::ready))
         .rate(RateLimit::None)
         .doc(
             "probes",
@@ -314,7 +79,7 @@ pub static ROUTES: &[Route] = &[
         .rate(RateLimit::None)
         .doc("replication", "replicationChanges", "", Text("application/octet-stream"))
         .hidden(),
-    get("/bench/ceiling", handler!(super::ceiling))
+    get("/bench/ceiling", handler!(bench::ceiling))
         .cache(CacheClass::Detail)
         .rate(RateLimit::None)
         .doc("probes", "benchCeiling", "", Json(200, s::any))
@@ -722,7 +487,7 @@ pub static ROUTES: &[Route] = &[
         )
         .errors(&[409]),
     // Carts: a signed-in account's, or a guest's behind X-Cart-Token.
-    get("/api/v1/cart", handler!(orders::get_cart))
+    get("/api/v1/cart", handler!(cart::get_cart))
         .access(Access::Shopper)
         .doc(
             "cart",
@@ -730,10 +495,10 @@ pub static ROUTES: &[Route] = &[
             "The cart, re-priced from the catalogue, with each line's problems",
             Json(200, s::cart),
         ),
-    delete("/api/v1/cart", handler!(orders::clear_cart))
+    delete("/api/v1/cart", handler!(cart::clear_cart))
         .access(Access::Shopper)
         .doc("cart", "clearCart", "Empty the cart", Empty(204)),
-    post("/api/v1/cart/items", handler!(orders::add_item))
+    post("/api/v1/cart/items", handler!(cart::add_item))
         .access(Access::Shopper)
         .doc(
             "cart",
@@ -742,7 +507,7 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::cart),
         )
         .errors(&[404, 409]),
-    patch("/api/v1/cart/items/{id}", handler!(orders::set_quantity))
+    patch("/api/v1/cart/items/{id}", handler!(cart::set_quantity))
         .access(Access::Shopper)
         .doc(
             "cart",
@@ -750,7 +515,7 @@ pub static ROUTES: &[Route] = &[
             "Set a line's quantity (1–99)",
             Json(200, s::cart),
         ),
-    delete("/api/v1/cart/items/{id}", handler!(orders::remove_item))
+    delete("/api/v1/cart/items/{id}", handler!(cart::remove_item))
         .access(Access::Shopper)
         .doc(
             "cart",
@@ -830,7 +595,7 @@ pub static ROUTES: &[Route] = &[
         )
         .errors(&[400, 401, 404, 409, 413, 503]),
     // Discount codes.
-    get("/api/v1/admin/discount-codes", handler!(orders::list_codes))
+    get("/api/v1/admin/discount-codes", handler!(discounts::list_codes))
         .staff()
         .doc(
             "orders",
@@ -838,7 +603,7 @@ pub static ROUTES: &[Route] = &[
             "Discount codes, by code",
             Json(200, s::discounts),
         ),
-    post("/api/v1/admin/discount-codes", handler!(orders::create_code))
+    post("/api/v1/admin/discount-codes", handler!(discounts::create_code))
         .staff()
         .doc(
             "orders",
@@ -849,7 +614,7 @@ pub static ROUTES: &[Route] = &[
         .errors(&[409]),
     get(
         "/api/v1/admin/discount-codes/{id}",
-        handler!(orders::get_code),
+        handler!(discounts::get_code),
     )
     .staff()
     .doc(
@@ -860,7 +625,7 @@ pub static ROUTES: &[Route] = &[
     ),
     patch(
         "/api/v1/admin/discount-codes/{id}",
-        handler!(orders::update_code),
+        handler!(discounts::update_code),
     )
     .staff()
     .doc(
@@ -871,7 +636,7 @@ pub static ROUTES: &[Route] = &[
     ),
     delete(
         "/api/v1/admin/discount-codes/{id}",
-        handler!(orders::delete_code),
+        handler!(discounts::delete_code),
     )
     .staff()
     .doc(
@@ -965,32 +730,6 @@ pub static ROUTES: &[Route] = &[
         Empty(204),
     ),
 ];
-
-/// Whether `path` matches `pattern` segment by segment; `{name}` matches any
-/// non-empty segment.
-fn pattern_matches(pattern: &str, path: &str) -> bool {
-    let mut want = pattern.split('/');
-    let mut got = path.split('/');
-    loop {
-        match (want.next(), got.next()) {
-            (None, None) => return true,
-            (Some(w), Some(g)) if segment_matches(w, g) => {}
-            _ => return false,
-        }
-    }
-}
-
-fn segment_matches(pattern: &str, segment: &str) -> bool {
-    if pattern.starts_with('{') {
-        !segment.is_empty()
-    } else {
-        pattern == segment
-    }
-}
-
-/// Most `/`-separated segments a pattern has (`/a/b/c/d` is five: the
-/// leading empty one counts); longer paths match nothing.
-const MAX_SEGMENTS: usize = 8;
 
 /// Each distinct pattern once, split, with the index of its first route:
 /// matching a path splits it once and compares it with these.
@@ -1097,7 +836,9 @@ mod tests {
             "/a/b/c/d/e/f/g/h/i/j",
             "/api/v1/search/",
         ] {
-            let slow = ROUTES.iter().find(|r| pattern_matches(r.pattern, path));
+            let slow = ROUTES
+                .iter()
+                .find(|r| crate::api::route::pattern_matches(r.pattern, path));
             assert_eq!(
                 route_of(path).map(|r| r.pattern),
                 slow.map(|r| r.pattern),

@@ -13,7 +13,7 @@ pub struct ApiState {
     pub services: Services,
     pub http: HttpSettings,
     /// Shared by every worker: a quota is per client, not per thread.
-    pub limits: Arc<super::rate_limit::RateLimits>,
+    pub limits: Arc<crate::api::middleware::rate_limit::limiter::RateLimits>,
 }
 
 /// Per-server HTTP settings. Also used on its own by the Postgres-design

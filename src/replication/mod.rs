@@ -28,8 +28,8 @@ pub mod backup;
 pub mod follower;
 pub mod log;
 
-use crate::config::DataDir;
 use crate::config::backups::BackupSettings;
+use crate::config::data_dir::DataDir;
 use crate::config::replication::ReplicationSettings;
 use crate::store::{Commit, Store};
 use std::path::PathBuf;

@@ -16,8 +16,9 @@ use crate::contract::Contract;
 use crate::helpers::{TOKEN, TestApp, spawn_fixture_with};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shopd::api::openapi::Answer;
-use shopd::api::routes::{Access, ROUTES, Route, Verb};
+use shopd::api::openapi::describe::Answer;
+use shopd::api::route::{Access, Route, Verb};
+use shopd::api::routes::ROUTES;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,7 +3,7 @@
 
 use crate::helpers::{TestApp, spawn_app, spawn_fixture_with};
 use reqwest::{Method, Response, StatusCode};
-use shopd::api::security_headers::{DATA_CSP, HTML_CSP};
+use shopd::api::middleware::security_headers::{DATA_CSP, HTML_CSP};
 use shopd::config::http::CorsOrigins;
 
 const SHOP: &str = "https://shop.example.com";

@@ -1,0 +1,442 @@
+//! Selling over the wire: carts, orders, discount codes, the payment
+//! webhook's answer and event, and the bodies of cart changes, checkout,
+//! status moves and code changes. The Postgres-design baseline renders the
+//! same views, so both answer byte-identical JSON.
+
+use super::input;
+use crate::domain::address::Address;
+use crate::domain::cart;
+use crate::domain::cart::CartItem;
+use crate::domain::cart::PricedCart;
+use crate::domain::discount::DiscountCode;
+use crate::domain::discount::DiscountDraft;
+use crate::domain::discount::DiscountKind;
+use crate::domain::listing::PageMeta;
+use crate::domain::order;
+use crate::domain::order::CheckoutRequest;
+use crate::domain::order::Order;
+use crate::domain::order::OrderStatus;
+use serde::Deserialize;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+fn decimal(cents: u64) -> f64 {
+    cents as f64 / 100.0
+}
+
+// ---- views ----------------------------------------------------------------------------------
+
+/// One cart line, priced now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLineView {
+    pub product_id: String,
+    /// `null` when the product was deleted.
+    pub title: Option<String>,
+    pub quantity: u32,
+    /// The unit price now, after the product's own discount.
+    pub unit_price: f64,
+    pub line_total: f64,
+    /// In stock now.
+    pub stock: u32,
+    /// `deleted`, `unavailable`, `out_of_stock`, `insufficient_stock`,
+    /// `price_changed`.
+    #[schema(value_type = Vec<String>)]
+    pub problems: Vec<&'static str>,
+}
+
+/// A cart as its shopper sees it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartView {
+    pub lines: Vec<CartLineView>,
+    pub item_count: u32,
+    pub subtotal: f64,
+}
+
+impl From<&PricedCart> for CartView {
+    fn from(c: &PricedCart) -> Self {
+        CartView {
+            lines: c
+                .lines
+                .iter()
+                .map(|l| CartLineView {
+                    product_id: l.product_id.to_string(),
+                    title: l.title.clone(),
+                    quantity: l.quantity,
+                    unit_price: decimal(l.unit_price_cents),
+                    line_total: decimal(l.total_cents()),
+                    stock: l.stock,
+                    problems: l.problems.iter().map(|p| p.as_str()).collect(),
+                })
+                .collect(),
+            item_count: c.item_count,
+            subtotal: decimal(c.subtotal_cents),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressView {
+    pub name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+impl From<&Address> for AddressView {
+    fn from(a: &Address) -> Self {
+        AddressView {
+            name: a.name.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineView {
+    pub product_id: String,
+    /// As it was at checkout.
+    pub title: String,
+    /// As it was at checkout, after the product's own discount.
+    pub unit_price: f64,
+    pub quantity: u32,
+    pub line_total: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransitionView {
+    #[schema(examples("pending", "paid", "shipped", "completed", "cancelled"))]
+    pub status: &'static str,
+    /// `customer`, `payment provider`, or the staff member, key or token.
+    pub by: String,
+    pub at: String,
+}
+
+/// An order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    pub id: String,
+    /// Sequential, for people: 1, 2, 3…
+    pub number: u64,
+    #[schema(examples("pending", "paid", "shipped", "completed", "cancelled"))]
+    pub status: &'static str,
+    pub is_paid: bool,
+    pub paid_at: Option<String>,
+    #[schema(examples("bank_transfer", "cash_on_delivery", "card"))]
+    pub payment_method: &'static str,
+    pub email: String,
+    /// `null` for a guest's order.
+    pub user_id: Option<String>,
+    pub lines: Vec<OrderLineView>,
+    pub shipping_address: AddressView,
+    pub subtotal: f64,
+    /// Taken off by the discount code.
+    pub discount: f64,
+    pub shipping: f64,
+    pub tax: f64,
+    pub total: f64,
+    pub discount_code: Option<String>,
+    /// Cancelled after payment: the money is to be returned.
+    pub refund_due: bool,
+    pub history: Vec<TransitionView>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Order> for OrderView {
+    fn from(o: &Order) -> Self {
+        OrderView {
+            id: o.id.to_string(),
+            number: o.number,
+            status: o.status.as_str(),
+            is_paid: o.is_paid(),
+            paid_at: o.paid_at.map(|t| t.to_string()),
+            payment_method: o.payment_method.as_str(),
+            email: o.email.as_str().to_string(),
+            user_id: o.account_id.as_ref().map(|a| a.to_string()),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| OrderLineView {
+                    product_id: l.product_id.to_string(),
+                    title: l.title.clone(),
+                    unit_price: decimal(l.unit_price_cents),
+                    quantity: l.quantity,
+                    line_total: decimal(l.total_cents()),
+                })
+                .collect(),
+            shipping_address: AddressView::from(&o.address),
+            subtotal: decimal(o.totals.subtotal),
+            discount: decimal(o.totals.discount),
+            shipping: decimal(o.totals.shipping),
+            tax: decimal(o.totals.tax),
+            total: decimal(o.totals.total),
+            discount_code: o.discount_code.clone(),
+            refund_due: o.refund_due,
+            history: o
+                .history
+                .iter()
+                .map(|t| TransitionView {
+                    status: t.status.as_str(),
+                    by: t.by.clone(),
+                    at: t.at.to_string(),
+                })
+                .collect(),
+            created_at: o.created_at.to_string(),
+            updated_at: o.updated_at.to_string(),
+        }
+    }
+}
+
+/// A discount code.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscountView {
+    pub code: String,
+    #[serde(rename = "type")]
+    #[schema(examples("percent", "fixed"))]
+    pub kind: &'static str,
+    /// Percent (1–100), or the amount off.
+    pub value: f64,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub min_order: f64,
+    pub usage_limit: Option<u32>,
+    pub per_customer_limit: Option<u32>,
+    /// Orders that used it.
+    pub used: u32,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&DiscountCode> for DiscountView {
+    fn from(d: &DiscountCode) -> Self {
+        let (kind, value) = match d.kind {
+            DiscountKind::Percent(p) => ("percent", p as f64),
+            DiscountKind::Fixed(c) => ("fixed", decimal(c)),
+        };
+        DiscountView {
+            code: d.code.clone(),
+            kind,
+            value,
+            starts_at: d.starts_at.map(|t| t.to_string()),
+            ends_at: d.ends_at.map(|t| t.to_string()),
+            min_order: decimal(d.min_order_cents),
+            usage_limit: d.usage_limit,
+            per_customer_limit: d.per_customer_limit,
+            used: d.used,
+            active: d.active,
+            created_at: d.created_at.to_string(),
+            updated_at: d.updated_at.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct Page<T> {
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+}
+
+/// What the webhook answers.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct WebhookAnswer {
+    pub(crate) received: bool,
+    /// The event was applied before; nothing changed.
+    pub(crate) duplicate: bool,
+}
+
+// ---- request bodies -------------------------------------------------------------------------
+
+/// An order status, by name (for the document; parsed by the domain).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum OrderStatusName {
+    Pending,
+    Paid,
+    Shipped,
+    Completed,
+    Cancelled,
+}
+
+/// A payment method, by name.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum PaymentMethodName {
+    BankTransfer,
+    CashOnDelivery,
+    Card,
+}
+
+/// A discount code's kind.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum DiscountTypeName {
+    Percent,
+    Fixed,
+}
+
+/// `POST /cart/items`.
+#[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"productId": "prod-000001", "quantity": 2})))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct CartItemBody {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
+    pub(crate) product_id: String,
+    /// 1–99 (default 1).
+    #[schema(minimum = 1, maximum = 99)]
+    pub(crate) quantity: Option<u32>,
+}
+input!(CartItemBody, CartItem, CartItem::parse);
+
+/// `PATCH /cart/items/{id}`.
+#[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"quantity": 3})))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct QuantityBody {
+    #[schema(minimum = 1, maximum = 99)]
+    pub(crate) quantity: u32,
+}
+input!(QuantityBody, u32, cart::parse_quantity);
+
+/// A shipping address.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct AddressBody {
+    #[schema(min_length = 1, max_length = 200)]
+    pub(crate) name: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub(crate) line1: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub(crate) line2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub(crate) city: String,
+    #[schema(min_length = 1, max_length = 16)]
+    pub(crate) postal_code: String,
+    /// ISO 3166-1 alpha-2, e.g. DE.
+    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$")]
+    pub(crate) country: String,
+}
+
+/// `POST /checkout`.
+#[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "email": "ada@example.com",
+    "shippingAddress": {"name": "Ada Lovelace", "line1": "12 Example Road", "city": "London",
+                        "postalCode": "NW1 6XE", "country": "GB"},
+    "paymentMethod": "bank_transfer"
+})))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct CheckoutBody {
+    /// Required of guests; a signed-in account's own email is used.
+    #[schema(max_length = 254)]
+    pub(crate) email: Option<String>,
+    /// This, or `addressId` (one of the account's saved addresses).
+    pub(crate) shipping_address: Option<AddressBody>,
+    #[schema(min_length = 1, max_length = 64)]
+    pub(crate) address_id: Option<String>,
+    #[schema(value_type = PaymentMethodName)]
+    pub(crate) payment_method: String,
+    #[schema(min_length = 3, max_length = 32)]
+    pub(crate) discount_code: Option<String>,
+}
+input!(CheckoutBody, CheckoutRequest, CheckoutRequest::parse);
+
+/// `POST /admin/orders/{id}/status`.
+#[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"status": "cancelled"})))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct StatusBody {
+    #[schema(value_type = OrderStatusName)]
+    pub(crate) status: String,
+}
+input!(StatusBody, OrderStatus, order::parse_status_change);
+
+/// `POST /admin/discount-codes`.
+#[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"code": "WELCOME10", "type": "percent", "value": 10, "usageLimit": 100, "perCustomerLimit": 1})))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct DiscountBody {
+    /// 3–32 letters, digits, `-` or `_`; matched case-insensitively.
+    #[schema(min_length = 3, max_length = 32)]
+    pub(crate) code: String,
+    #[serde(rename = "type")]
+    #[schema(value_type = DiscountTypeName)]
+    pub(crate) kind: String,
+    /// A whole percent 1–100, or an amount.
+    pub(crate) value: f64,
+    #[schema(format = DateTime)]
+    pub(crate) starts_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub(crate) ends_at: Option<String>,
+    #[schema(minimum = 0)]
+    pub(crate) min_order: Option<f64>,
+    #[schema(minimum = 1)]
+    pub(crate) usage_limit: Option<u32>,
+    #[schema(minimum = 1)]
+    pub(crate) per_customer_limit: Option<u32>,
+    pub(crate) active: Option<bool>,
+}
+input!(DiscountBody, DiscountDraft, |m| DiscountDraft::parse(
+    m, true
+));
+
+/// `PATCH /admin/discount-codes/{id}`.
+#[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"active": false})))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct DiscountPatchBody {
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<DiscountTypeName>)]
+    pub(crate) kind: Option<String>,
+    pub(crate) value: Option<f64>,
+    #[schema(format = DateTime)]
+    pub(crate) starts_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub(crate) ends_at: Option<String>,
+    #[schema(minimum = 0)]
+    pub(crate) min_order: Option<f64>,
+    #[schema(minimum = 1)]
+    pub(crate) usage_limit: Option<u32>,
+    #[schema(minimum = 1)]
+    pub(crate) per_customer_limit: Option<u32>,
+    pub(crate) active: Option<bool>,
+}
+input!(DiscountPatchBody, DiscountDraft, |m| DiscountDraft::parse(
+    m, false
+));
+
+/// A payment provider's event (signed; see `orders::payments`).
+#[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"id": "evt_1", "type": "payment.succeeded", "data": {"orderId": "ord_x", "amount": 24.98}})))]
+#[allow(dead_code)]
+pub(crate) struct PaymentEventBody {
+    pub(crate) id: String,
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) data: Option<Value>,
+}

@@ -1,0 +1,151 @@
+//! `/api/v1/products…` handlers.
+
+use crate::accounts::Principal;
+use crate::api::dto::cached;
+use crate::api::dto::catalog::ProductCreate;
+use crate::api::dto::catalog::ProductPatch;
+use crate::api::dto::catalog::ReviewCreate;
+use crate::api::dto::created;
+use crate::api::dto::json;
+use crate::api::error::ApiError;
+use crate::api::extract::body::Body;
+use crate::api::extract::catalog::ListQuery;
+use crate::api::extract::catalog::PageQuery;
+use crate::api::extract::wants::Wants;
+use crate::api::state::ApiState;
+use crate::catalog::reviews::ReviewAuthor;
+use crate::domain::account::Role;
+use actix_web::HttpResponse;
+use actix_web::web;
+use serde_json::Value;
+
+pub(crate) async fn list(
+    state: web::Data<ApiState>,
+    ListQuery(query): ListQuery,
+    Wants(wanted): Wants,
+) -> Result<HttpResponse, ApiError> {
+    Ok(cached(
+        wanted,
+        &state
+            .services
+            .catalog
+            .serve_products(&query, wanted)
+            .await?,
+    ))
+}
+
+pub(crate) async fn detail(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    Wants(wanted): Wants,
+) -> Result<HttpResponse, ApiError> {
+    Ok(cached(
+        wanted,
+        &state.services.catalog.serve_product(&id, wanted).await?,
+    ))
+}
+
+pub(crate) async fn reviews(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    PageQuery(page): PageQuery,
+    Wants(wanted): Wants,
+) -> Result<HttpResponse, ApiError> {
+    Ok(cached(
+        wanted,
+        &state
+            .services
+            .catalog
+            .serve_reviews(&id, page, wanted)
+            .await?,
+    ))
+}
+
+pub(crate) async fn create(
+    state: web::Data<ApiState>,
+    Body(draft, _): Body<ProductCreate>,
+) -> Result<HttpResponse, ApiError> {
+    let c = state.services.catalog.create_product(draft).await?;
+    Ok(created(format!("/api/v1/products/{}", c.id), c))
+}
+
+pub(crate) async fn update(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    Body(draft, _): Body<ProductPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    Ok(json(
+        state.services.catalog.update_product(&id, draft).await?,
+    ))
+}
+
+pub(crate) async fn delete(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    state.services.catalog.delete_product(&id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub(crate) async fn create_review(
+    state: web::Data<ApiState>,
+    p: Principal,
+    id: web::Path<String>,
+    Body(draft, raw): Body<ReviewCreate>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let location = format!("/api/v1/products/{id}/reviews");
+    if p.role().is_some_and(|r| r >= Role::Staff) {
+        // Staff import reviews of any user.
+        let c = state
+            .services
+            .catalog
+            .create_review(ReviewAuthor::Staff, &id, draft)
+            .await?;
+        return Ok(created(location, c));
+    }
+    // A customer reviews, as themselves, what they bought.
+    let (account, _) = p.account().ok_or_else(|| ApiError::Forbidden {
+        code: "forbidden",
+        message: "reviews need a signed-in customer or staff".into(),
+    })?;
+    let mut map = raw.map;
+    let foreign = match map.get("userId") {
+        None => {
+            map.insert("userId".into(), Value::String(account.to_string()));
+            false
+        }
+        Some(u) => u.as_str() != Some(account.as_str()),
+    };
+    let mut draft =
+        crate::domain::review::ReviewDraft::parse(&map, crate::domain::InputMode::Create);
+    if foreign {
+        draft
+            .errors
+            .push("userId", "must be your own account id, or left out");
+    }
+    let c = state
+        .services
+        .catalog
+        .create_review(ReviewAuthor::Customer(account.clone()), &id, draft)
+        .await?;
+    Ok(created(location, c))
+}
+
+pub(crate) async fn hide_review(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.services.catalog.hide_review(&id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub(crate) async fn show_review(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.services.catalog.show_review(&id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

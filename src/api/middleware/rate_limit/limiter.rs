@@ -1,0 +1,597 @@
+//! The limiters: one GCRA limiter per class, one state per caller, and who
+//! the caller is (see the module docs of `middleware::rate_limit`).
+
+use crate::api::error::ApiError;
+use crate::api::error::RateStatus;
+use crate::api::route::RateLimit;
+use crate::config::http::TrustedProxies;
+use crate::config::rate_limits::Rate;
+use crate::config::rate_limits::RateLimitSettings;
+use actix_web::HttpRequest;
+use actix_web::http::header::HeaderMap;
+use actix_web::http::header::HeaderValue;
+use governor::Quota;
+use governor::RateLimiter;
+use governor::clock::Clock;
+use governor::clock::DefaultClock;
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::net::Ipv4Addr;
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+/// How often keys whose quota is all back are dropped.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// The key of a per-caller class: the caller's subject, or its IP.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Caller {
+    Subject(String),
+    Ip(IpAddr),
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ClassLabels {
+    class: &'static str,
+}
+
+/// Requests refused, per class (`shopd_rate_limited_total`).
+pub(crate) type Refused = Family<ClassLabels, Counter>;
+
+type Limiter<K> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+
+/// One class's quota and its per-key state.
+struct Class<K: Hash + Eq + Clone> {
+    name: &'static str,
+    rate: Rate,
+    /// `period / N`: how long one request's share takes to come back.
+    interval: Duration,
+    limiter: Limiter<K>,
+}
+
+/// Whole seconds, rounded up.
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+impl<K: Hash + Eq + Clone> Class<K> {
+    fn new(name: &'static str, rate: Rate) -> Class<K> {
+        let interval = rate.period() / rate.count().get();
+        // `Rate` keeps periods ≥ 1 s and N ≤ 1,000,000: the interval is at
+        // least 1 µs, never zero, which is all `with_period` refuses.
+        let quota = Quota::with_period(interval)
+            .expect("a rate's interval is not zero")
+            .allow_burst(rate.count());
+        Class {
+            name,
+            rate,
+            interval,
+            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+        }
+    }
+
+    fn check(&self, key: &K, refused: &Refused) -> Result<RateStatus, ApiError> {
+        let limit = self.rate.count().get();
+        match self.limiter.check_key(key) {
+            Ok(state) => {
+                let remaining = state.remaining_burst_capacity().min(limit);
+                Ok(RateStatus {
+                    limit,
+                    remaining,
+                    reset_secs: ceil_secs(self.interval * (limit - remaining)),
+                })
+            }
+            Err(not_until) => {
+                refused
+                    .get_or_create(&ClassLabels { class: self.name })
+                    .inc();
+                let wait = not_until.wait_time_from(self.limiter.clock().now());
+                Err(ApiError::RateLimited {
+                    class: self.name,
+                    rate: self.rate,
+                    retry_after_secs: ceil_secs(wait).max(1),
+                    // The next request's share comes back after `wait`, the
+                    // other N - 1 one interval after another.
+                    reset_secs: ceil_secs(wait + self.interval * (limit - 1)),
+                })
+            }
+        }
+    }
+
+    fn sweep(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+/// Every class's limiter, shared by all workers (in [`ApiState`]).
+pub struct RateLimits {
+    api: Option<Class<IpAddr>>,
+    auth_ip: Option<Class<IpAddr>>,
+    auth_email: Option<Class<String>>,
+    write: Option<Class<Caller>>,
+    checkout: Option<Class<Caller>>,
+    proxies: TrustedProxies,
+    refused: Refused,
+}
+
+impl RateLimits {
+    pub fn new(settings: &RateLimitSettings, proxies: TrustedProxies) -> RateLimits {
+        RateLimits {
+            api: settings.api.map(|r| Class::new("api", r)),
+            auth_ip: settings.auth.map(|r| Class::new("auth", r)),
+            auth_email: settings.auth.map(|r| Class::new("auth", r)),
+            write: settings.write.map(|r| Class::new("write", r)),
+            checkout: settings.checkout.map(|r| Class::new("checkout", r)),
+            proxies,
+            refused: Refused::default(),
+        }
+    }
+
+    /// Counts a request of `class` from the caller of `req` (`subject`:
+    /// its [`Principal::rate_subject`]). `Ok(None)`: the class is not
+    /// limited; `Err`: 429.
+    pub fn check(
+        &self,
+        class: RateLimit,
+        req: &HttpRequest,
+        subject: Option<String>,
+    ) -> Result<Option<RateStatus>, ApiError> {
+        let refused = &self.refused;
+        let ip = || bucket(self.client_ip(req));
+        let caller =
+            |subject: Option<String>| subject.map_or_else(|| Caller::Ip(ip()), Caller::Subject);
+        match class {
+            RateLimit::None => Ok(None),
+            RateLimit::Api => self
+                .api
+                .as_ref()
+                .map(|c| c.check(&ip(), refused))
+                .transpose(),
+            RateLimit::Auth => self
+                .auth_ip
+                .as_ref()
+                .map(|c| c.check(&ip(), refused))
+                .transpose(),
+            RateLimit::Write => self
+                .write
+                .as_ref()
+                .map(|c| c.check(&caller(subject), refused))
+                .transpose(),
+            RateLimit::Checkout => self
+                .checkout
+                .as_ref()
+                .map(|c| c.check(&caller(subject), refused))
+                .transpose(),
+        }
+    }
+
+    /// The `auth` quota per email address, on top of the per-IP one the
+    /// layer checks: call it from sign-in, registration and password-reset
+    /// handlers once the address is read, before any expensive work
+    /// (`state.limits.check_auth_email(&body.email)?`). The address is
+    /// trimmed and lowercased, so `Ann@X.com ` and `ann@x.com` share a
+    /// quota. `Ok(None)` when `auth` is off.
+    pub fn check_auth_email(&self, email: &str) -> Result<Option<RateStatus>, ApiError> {
+        let Some(class) = &self.auth_email else {
+            return Ok(None);
+        };
+        let key = email.trim().to_lowercase();
+        class.check(&key, &self.refused).map(Some)
+    }
+
+    /// The client's address: the peer, or, from a trusted proxy, what
+    /// `X-Forwarded-For` says (see the module documentation).
+    pub fn client_ip(&self, req: &HttpRequest) -> IpAddr {
+        client_ip(
+            req.peer_addr().map(|a| a.ip()),
+            req.headers(),
+            &self.proxies,
+        )
+    }
+
+    /// Drops every key whose quota is all back, and returns the memory.
+    pub fn sweep(&self) {
+        fn each<K: Hash + Eq + Clone>(c: &Option<Class<K>>) {
+            if let Some(c) = c {
+                c.sweep();
+            }
+        }
+        each(&self.api);
+        each(&self.auth_ip);
+        each(&self.auth_email);
+        each(&self.write);
+        each(&self.checkout);
+    }
+
+    /// Keys held over all classes.
+    pub fn tracked_keys(&self) -> usize {
+        fn len<K: Hash + Eq + Clone>(c: &Option<Class<K>>) -> usize {
+            c.as_ref().map_or(0, |c| c.limiter.len())
+        }
+        len(&self.api)
+            + len(&self.auth_ip)
+            + len(&self.auth_email)
+            + len(&self.write)
+            + len(&self.checkout)
+    }
+
+    /// The refusal counters, for `/metrics`.
+    pub(crate) fn refused(&self) -> Refused {
+        self.refused.clone()
+    }
+}
+
+/// The client's address given the TCP peer and the request headers: the
+/// peer unless it is a trusted proxy; then, walking `X-Forwarded-For` from
+/// the right (the entry the nearest proxy appended), the first entry that
+/// is not a trusted proxy. An entry that is not an address stops the walk
+/// at the last address believed; when every entry is a proxy, the leftmost.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
+    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ip| ip.to_canonical());
+    if !trusted.contains(peer) {
+        return peer;
+    }
+    let values: Vec<&HeaderValue> = headers.get_all("x-forwarded-for").collect();
+    let mut client = peer;
+    for value in values.into_iter().rev() {
+        let Ok(text) = value.to_str() else {
+            return client;
+        };
+        for entry in text.rsplit(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match hop(entry) {
+                Some(ip) if trusted.contains(ip) => client = ip,
+                Some(ip) => return ip,
+                None => return client,
+            }
+        }
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry: `1.2.3.4`, `2001:db8::1`, or either with a
+/// port (`1.2.3.4:5678`, `[2001:db8::1]:80`), as some proxies write them.
+fn hop(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .or_else(|_| entry.parse::<std::net::SocketAddr>().map(|a| a.ip()))
+        .ok()
+        .map(|ip| ip.to_canonical())
+}
+
+/// The key of a client address: IPv4 as it is, IPv6 by its /64.
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+/// The class name as the error and the metrics say it.
+pub fn class_name(class: RateLimit) -> &'static str {
+    match class {
+        RateLimit::None => "none",
+        RateLimit::Api => "api",
+        RateLimit::Auth => "auth",
+        RateLimit::Write => "write",
+        RateLimit::Checkout => "checkout",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::Principal;
+    use crate::api::error::RateStatus;
+    use crate::config::http::TrustedProxies;
+    use crate::config::rate_limits::{Rate, RateLimitSettings};
+    use actix_web::HttpRequest;
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+    use actix_web::test::TestRequest;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
+
+    fn rate(s: &str) -> Option<Rate> {
+        Some(s.parse().unwrap())
+    }
+
+    fn limits(settings: RateLimitSettings) -> RateLimits {
+        RateLimits::new(&settings, TrustedProxies::default())
+    }
+
+    fn from(ip: &str) -> HttpRequest {
+        TestRequest::default()
+            .peer_addr(format!("{ip}:40000").parse().unwrap())
+            .to_http_request()
+    }
+
+    fn v6_from(ip: &str) -> HttpRequest {
+        TestRequest::default()
+            .peer_addr(format!("[{ip}]:40000").parse().unwrap())
+            .to_http_request()
+    }
+
+    fn xff(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_str(value).unwrap(),
+        );
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_quota_counts_down_then_refuses_with_the_wait() {
+        let l = limits(RateLimitSettings {
+            api: rate("3/min"),
+            ..RateLimitSettings::off()
+        });
+        let req = from("10.0.0.1");
+        let seen: Vec<RateStatus> = (0..3)
+            .map(|_| l.check(RateLimit::Api, &req, None).unwrap().unwrap())
+            .collect();
+        assert_eq!(
+            seen.iter().map(|s| s.remaining).collect::<Vec<_>>(),
+            [2, 1, 0]
+        );
+        assert!(seen.iter().all(|s| s.limit == 3));
+        // One request's share (20 s) per request spent.
+        assert_eq!(
+            seen.iter().map(|s| s.reset_secs).collect::<Vec<_>>(),
+            [20, 40, 60]
+        );
+        match l.check(RateLimit::Api, &req, None) {
+            Err(ApiError::RateLimited {
+                class,
+                retry_after_secs,
+                reset_secs,
+                ..
+            }) => {
+                assert_eq!(class, "api");
+                assert!((19..=20).contains(&retry_after_secs), "{retry_after_secs}");
+                assert!((59..=60).contains(&reset_secs), "{reset_secs}");
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        assert!(
+            l.check(RateLimit::Api, &from("10.0.0.2"), None).is_ok(),
+            "another client has its own quota"
+        );
+        let refused = l
+            .refused()
+            .get_or_create(&ClassLabels { class: "api" })
+            .get();
+        assert_eq!(refused, 1);
+    }
+
+    #[test]
+    fn classes_that_are_off_or_none_are_not_counted() {
+        let l = limits(RateLimitSettings {
+            write: rate("1/min"),
+            ..RateLimitSettings::off()
+        });
+        let req = from("10.0.0.1");
+        for _ in 0..5 {
+            assert_eq!(l.check(RateLimit::Api, &req, None).unwrap(), None);
+            assert_eq!(l.check(RateLimit::None, &req, None).unwrap(), None);
+            assert_eq!(l.check(RateLimit::Auth, &req, None).unwrap(), None);
+            assert_eq!(l.check_auth_email("a@b.c").unwrap(), None);
+        }
+        assert_eq!(l.tracked_keys(), 0);
+    }
+
+    #[test]
+    fn auth_is_limited_per_ip_and_per_normalised_email() {
+        let l = limits(RateLimitSettings {
+            auth: rate("2/5min"),
+            ..RateLimitSettings::off()
+        });
+        // Per email: case and surrounding spaces do not make a new quota.
+        assert_eq!(
+            l.check_auth_email("Ann@Example.com")
+                .unwrap()
+                .unwrap()
+                .remaining,
+            1
+        );
+        assert_eq!(
+            l.check_auth_email(" ann@example.COM ")
+                .unwrap()
+                .unwrap()
+                .remaining,
+            0
+        );
+        let Err(ApiError::RateLimited {
+            class,
+            retry_after_secs,
+            ..
+        }) = l.check_auth_email("ann@example.com")
+        else {
+            panic!("the third attempt for one address is refused");
+        };
+        assert_eq!(class, "auth");
+        assert!(
+            (149..=150).contains(&retry_after_secs),
+            "{retry_after_secs}"
+        );
+        assert!(l.check_auth_email("bob@example.com").is_ok());
+        // Per IP, independently of the emails.
+        let req = from("10.0.0.9");
+        assert!(l.check(RateLimit::Auth, &req, None).is_ok());
+        assert!(l.check(RateLimit::Auth, &req, None).is_ok());
+        assert!(matches!(
+            l.check(RateLimit::Auth, &req, None),
+            Err(ApiError::RateLimited { .. })
+        ));
+        assert!(l.check(RateLimit::Auth, &from("10.0.0.10"), None).is_ok());
+    }
+
+    #[test]
+    fn writes_and_checkouts_follow_the_caller_across_addresses_else_the_ip() {
+        let l = limits(RateLimitSettings {
+            write: rate("2/min"),
+            checkout: rate("1/10min"),
+            ..RateLimitSettings::off()
+        });
+        let admin = || Principal::AdminToken.rate_subject();
+        assert_eq!(admin().as_deref(), Some("admin-token"));
+        assert_eq!(Principal::Anonymous.rate_subject(), None);
+        // One subject from two addresses: one quota.
+        assert!(
+            l.check(RateLimit::Write, &from("10.0.0.1"), admin())
+                .is_ok()
+        );
+        assert!(
+            l.check(RateLimit::Write, &from("10.0.0.2"), admin())
+                .is_ok()
+        );
+        assert!(
+            l.check(RateLimit::Write, &from("10.0.0.3"), admin())
+                .is_err()
+        );
+        // Without a subject: the address, apart from the subject's quota.
+        assert!(l.check(RateLimit::Write, &from("10.0.0.1"), None).is_ok());
+        assert!(l.check(RateLimit::Write, &from("10.0.0.1"), None).is_ok());
+        assert!(l.check(RateLimit::Write, &from("10.0.0.1"), None).is_err());
+        // Checkout per account, its own class.
+        let account = || Some("account:a1".to_string());
+        assert!(
+            l.check(RateLimit::Checkout, &from("10.0.0.1"), account())
+                .is_ok()
+        );
+        let Err(ApiError::RateLimited { class, .. }) =
+            l.check(RateLimit::Checkout, &from("10.0.0.5"), account())
+        else {
+            panic!("a second checkout of one account within 10 min is refused");
+        };
+        assert_eq!(class, "checkout");
+        assert!(
+            l.check(
+                RateLimit::Checkout,
+                &from("10.0.0.1"),
+                Some("account:a2".into())
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_quota_per_64() {
+        let l = limits(RateLimitSettings {
+            api: rate("1/min"),
+            ..RateLimitSettings::off()
+        });
+        assert!(
+            l.check(RateLimit::Api, &v6_from("2001:db8:1:2::1"), None)
+                .is_ok()
+        );
+        assert!(
+            l.check(RateLimit::Api, &v6_from("2001:db8:1:2::ffff"), None)
+                .is_err()
+        );
+        assert!(
+            l.check(RateLimit::Api, &v6_from("2001:db8:1:3::1"), None)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = TrustedProxies::parse_list("10.0.0.0/8").unwrap();
+        let none = TrustedProxies::default();
+        let h = xff("203.0.113.9");
+        // An untrusted peer: its own address, whatever it claims.
+        assert_eq!(
+            client_ip(Some(ip("198.51.100.1")), &h, &trusted),
+            ip("198.51.100.1")
+        );
+        assert_eq!(client_ip(Some(ip("10.0.0.1")), &h, &none), ip("10.0.0.1"));
+        // A trusted proxy: the entry it appended.
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), &h, &trusted),
+            ip("203.0.113.9")
+        );
+        // A client's own spoofed entries stay left of the real one.
+        let spoofed = xff("1.1.1.1, 2.2.2.2, 203.0.113.9, 10.1.1.1");
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), &spoofed, &trusted),
+            ip("203.0.113.9")
+        );
+        // Several headers read as one list, in order.
+        let mut two = xff("1.1.1.1");
+        two.append(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_static("203.0.113.7, 10.2.2.2"),
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), &two, &trusted),
+            ip("203.0.113.7")
+        );
+        // Ports and mapped addresses.
+        assert_eq!(
+            client_ip(
+                Some(ip("::ffff:10.0.0.1")),
+                &xff("203.0.113.9:5555"),
+                &trusted
+            ),
+            ip("203.0.113.9")
+        );
+        // Garbage stops the walk at the last address believed.
+        assert_eq!(
+            client_ip(
+                Some(ip("10.0.0.1")),
+                &xff("203.0.113.9, nonsense"),
+                &trusted
+            ),
+            ip("10.0.0.1")
+        );
+        // Only proxies: the leftmost; no header: the peer.
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), &xff("10.3.3.3, 10.4.4.4"), &trusted),
+            ip("10.3.3.3")
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), &HeaderMap::new(), &trusted),
+            ip("10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn a_sweep_drops_keys_whose_quota_is_back_and_keeps_the_others() {
+        let l = limits(RateLimitSettings {
+            // 1 ms per request: a key is fresh again 1 ms after its request.
+            api: rate("1000/s"),
+            write: rate("1/min"),
+            ..RateLimitSettings::off()
+        });
+        for i in 0..500u32 {
+            let req = from(&Ipv4Addr::from(0x0a00_0000 + i).to_string());
+            l.check(RateLimit::Api, &req, None).unwrap();
+        }
+        for i in 0..3u32 {
+            let req = from(&Ipv4Addr::from(0x0b00_0000 + i).to_string());
+            l.check(RateLimit::Write, &req, None).unwrap();
+        }
+        assert_eq!(l.tracked_keys(), 503);
+        std::thread::sleep(Duration::from_millis(20));
+        l.sweep();
+        assert_eq!(
+            l.tracked_keys(),
+            3,
+            "the write keys are a minute from fresh"
+        );
+    }
+}
