@@ -11,8 +11,10 @@ use super::{
 use crate::api::dto::catalog::{BrandCreate, CategoryCreate, ProductPatch};
 use crate::api::error::ApiError;
 use crate::api::extract::body::Input;
-use crate::api::extract::catalog::{ListQuery, PageQuery, SearchParams};
+use crate::api::extract::query::Params;
 use crate::cache::Wanted;
+use crate::domain::listing::{PageRequest, ProductQuery};
+use crate::domain::search::SearchQuery;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde_json::{Map, Number, Value};
@@ -27,10 +29,10 @@ pub async fn products(page: Page, req: HttpRequest) -> AdminResult {
     let catalog = &page.services().catalog;
     let q = query_value(&req, "q");
     let body = if q.is_empty() {
-        let ListQuery(query) = ListQuery::extract(&req).await?;
+        let Params(query) = Params::<ProductQuery>::extract(&req).await?;
         catalog.serve_products(&query, Wanted::Plain).await?.plain()
     } else {
-        let SearchParams(query) = SearchParams::extract(&req).await?;
+        let Params(query) = Params::<SearchQuery>::extract(&req).await?;
         catalog.serve_search(&query, Wanted::Plain).await?.plain()
     };
     page.render(
@@ -160,7 +162,7 @@ pub async fn brands(page: Page, req: HttpRequest) -> AdminResult {
 }
 
 async fn brands_page(page: Page, req: HttpRequest, failed: Option<Refused>) -> AdminResult {
-    let PageQuery(paging) = PageQuery::extract(&req).await?;
+    let Params(paging) = Params::<PageRequest>::extract(&req).await?;
     let body = page
         .services()
         .catalog

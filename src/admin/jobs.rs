@@ -6,6 +6,7 @@ use super::orders::{query_value, query_without_page};
 use super::{AdminResult, Page, Posted, tidy_query, view};
 use crate::api::dto::jobs::{JobView, QueueStatsView};
 use crate::api::extract::jobs::JobsQuery;
+use crate::api::extract::query::Params;
 use crate::domain::job::JobState;
 use actix_web::{FromRequest, HttpRequest, web};
 
@@ -14,7 +15,7 @@ pub async fn page(page: Page, req: HttpRequest) -> AdminResult {
     if let Some(tidier) = tidy_query(&req) {
         return Ok(tidier);
     }
-    let JobsQuery(mut filter, paging) = JobsQuery::extract(&req).await?;
+    let Params(JobsQuery(mut filter, paging)) = Params::<JobsQuery>::extract(&req).await?;
     let all_states = query_value(&req, "state") == "all";
     if filter.state.is_none() && !all_states {
         filter.state = Some(JobState::Dead);

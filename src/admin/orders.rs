@@ -5,6 +5,7 @@
 use super::{AdminResult, Page, Posted, reasons, tidy_query, view};
 use crate::api::dto::orders::OrderView;
 use crate::api::extract::orders::OrdersQuery;
+use crate::api::extract::query::Params;
 use crate::domain::order::{OrderStatus, PaymentMethod, parse_status_change};
 use actix_web::{FromRequest, HttpRequest, web};
 use serde_json::{Map, Value};
@@ -32,7 +33,7 @@ pub async fn list(page: Page, req: HttpRequest) -> AdminResult {
     if let Some(tidier) = tidy_query(&req) {
         return Ok(tidier);
     }
-    let OrdersQuery(filter, paging) = OrdersQuery::extract(&req).await?;
+    let Params(OrdersQuery(filter, paging)) = Params::<OrdersQuery>::extract(&req).await?;
     let found = page
         .services()
         .orders

@@ -9,13 +9,14 @@ use super::{AdminResult, Page, Posted, reasons, tidy_query, view};
 use crate::api::dto::accounts::{ApiKeyBody, KeyView, UserAdminBody, UserView};
 use crate::api::extract::accounts::UsersQuery;
 use crate::api::extract::body::Input;
+use crate::api::extract::query::Params;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde_json::{Map, Value};
 
 /// The users page; `created` is a key just made, with its secret.
 async fn render(page: Page, req: &HttpRequest, created: Option<KeyView>) -> AdminResult {
     page.admin_only()?;
-    let UsersQuery(filter, paging) = UsersQuery::extract(req).await?;
+    let Params(UsersQuery(filter, paging)) = Params::<UsersQuery>::extract(req).await?;
     let accounts = &page.services().accounts;
     let found = accounts.list(&filter, paging.offset(), paging.limit() as usize)?;
     let users: Vec<UserView> = found.items.into_iter().map(UserView::from).collect();

@@ -12,6 +12,9 @@
 //! `benches/fuzz.sh SECONDS` runs each target for a bounded time. Every
 //! crash found becomes a named regression test at the end of this file.
 
+use crate::api::extract::query::Params;
+use crate::domain::listing::{PageRequest, ProductQuery};
+use crate::domain::search::SearchQuery;
 use actix_web::FromRequest;
 use actix_web::HttpRequest;
 use proptest::prelude::*;
@@ -125,14 +128,13 @@ where
 
 /// Every query extractor on one query string.
 fn all_query_extractors(query: &str) -> Result<(), String> {
-    use crate::api::extract::catalog::{ListQuery, PageQuery, SearchParams};
     let req = request(query);
-    extract::<ListQuery>(&req)?;
-    extract::<SearchParams>(&req)?;
-    extract::<PageQuery>(&req)?;
-    extract::<crate::api::extract::jobs::JobsQuery>(&req)?;
-    extract::<crate::api::extract::accounts::UsersQuery>(&req)?;
-    extract::<crate::api::extract::orders::OrdersQuery>(&req)?;
+    extract::<Params<ProductQuery>>(&req)?;
+    extract::<Params<SearchQuery>>(&req)?;
+    extract::<Params<PageRequest>>(&req)?;
+    extract::<Params<crate::api::extract::jobs::JobsQuery>>(&req)?;
+    extract::<Params<crate::api::extract::accounts::UsersQuery>>(&req)?;
+    extract::<Params<crate::api::extract::orders::OrdersQuery>>(&req)?;
     Ok(())
 }
 
@@ -375,7 +377,7 @@ proptest! {
         let _ = crate::search::query::build(&fields, &words, &Default::default(), true);
         // And through the search extractor, as `?q=` would bring it.
         let q = percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC);
-        if let Err(e) = extract::<crate::api::extract::catalog::SearchParams>(&request(&format!("q={q}"))) {
+        if let Err(e) = extract::<Params<SearchQuery>>(&request(&format!("q={q}"))) {
             prop_assert!(false, "{}", e);
         }
     }

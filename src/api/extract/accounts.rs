@@ -1,8 +1,7 @@
 //! The accounts' query parameters (the admin's user list).
 
 use crate::api::error::ApiError;
-use crate::api::extract::query::Query;
-use crate::api::openapi::describe::Describe;
+use crate::api::extract::query::{Query, QueryParams};
 use crate::api::openapi::describe::Inputs;
 use crate::api::openapi::describe::page_params;
 use crate::api::openapi::describe::query_param;
@@ -10,52 +9,35 @@ use crate::domain::FieldErrors;
 use crate::domain::account::AccountFilter;
 use crate::domain::account::Role;
 use crate::domain::listing::PageRequest;
-use actix_web::FromRequest;
-use actix_web::HttpRequest;
-use actix_web::dev::Payload;
-use std::future::Ready;
-use std::future::ready;
 use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::schema::Type;
 
 /// `role`, `email` (a prefix), `page`, `limit` of `GET /admin/users`.
 pub(crate) struct UsersQuery(pub AccountFilter, pub PageRequest);
 
-impl FromRequest for UsersQuery {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
-            let q = Query::parse(req)?;
-            let mut errors = FieldErrors::new();
-            let page = q.page(&mut errors)?;
-            let role = match q.get("role") {
-                None => None,
-                Some(r) => match Role::parse(r) {
-                    Some(r) => Some(r),
-                    None => {
-                        errors.push("role", "must be one of customer, staff, admin");
-                        None
-                    }
-                },
-            };
-            let email_prefix = q.get("email").map(|e| e.trim().to_lowercase());
-            if email_prefix
-                .as_ref()
-                .is_some_and(|e| e.chars().count() > 254)
-            {
-                errors.push("email", "must be at most 254 characters");
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            Ok(UsersQuery(AccountFilter { role, email_prefix }, page))
-        })())
+impl QueryParams for UsersQuery {
+    fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
+        let page = q.page(errors)?;
+        let role = match q.get("role") {
+            None => None,
+            Some(r) => match Role::parse(r) {
+                Some(r) => Some(r),
+                None => {
+                    errors.push("role", "must be one of customer, staff, admin");
+                    None
+                }
+            },
+        };
+        let email_prefix = q.get("email").map(|e| e.trim().to_lowercase());
+        if email_prefix
+            .as_ref()
+            .is_some_and(|e| e.chars().count() > 254)
+        {
+            errors.push("email", "must be at most 254 characters");
+        }
+        Ok(UsersQuery(AccountFilter { role, email_prefix }, page))
     }
-}
 
-impl Describe for UsersQuery {
     fn describe(inputs: &mut Inputs) {
         inputs.query.push(query_param(
             "role",

@@ -2,8 +2,7 @@
 //! search, and plain pages.
 
 use crate::api::error::ApiError;
-use crate::api::extract::query::Query;
-use crate::api::openapi::describe::Describe;
+use crate::api::extract::query::{Query, QueryParams};
 use crate::api::openapi::describe::Inputs;
 use crate::api::openapi::describe::filter_params;
 use crate::api::openapi::describe::page_params;
@@ -12,18 +11,12 @@ use crate::api::openapi::describe::sort_param;
 use crate::domain::FieldErrors;
 use crate::domain::Id;
 use crate::domain::Price;
-use crate::domain::listing::PageRequest;
 use crate::domain::listing::ProductFilter;
 use crate::domain::listing::ProductQuery;
 use crate::domain::listing::ProductSort;
 use crate::domain::search::MAX_QUERY_CHARS;
 use crate::domain::search::SearchQuery;
 use crate::domain::search::SearchSort;
-use actix_web::FromRequest;
-use actix_web::HttpRequest;
-use actix_web::dev::Payload;
-use std::future::Ready;
-use std::future::ready;
 use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::schema::Type;
 
@@ -58,20 +51,31 @@ fn id_filter(q: &Query, name: &str, matches_nothing: &mut bool) -> Option<Id> {
 /// Parses the list query: unparseable values → 400, out-of-range → 422
 /// listing every bad parameter.
 pub fn list_query(q: &Query) -> Result<ProductQuery, ApiError> {
-    let mut errors = FieldErrors::new();
-    let page = q.page(&mut errors)?;
-    let filter = filter(q, &mut errors)?;
-    let sort = q.choice(
-        "sort",
-        &ProductSort::ALL,
-        ProductSort::as_str,
-        ProductSort::Featured,
-        &mut errors,
-    );
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+    ProductQuery::from_query(q)
+}
+
+/// The product list (`GET /products`): page, filters, sort.
+impl QueryParams for ProductQuery {
+    fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
+        let page = q.page(errors)?;
+        let filter = filter(q, errors)?;
+        let sort = q.choice(
+            "sort",
+            &ProductSort::ALL,
+            ProductSort::as_str,
+            ProductSort::Featured,
+            errors,
+        );
+        Ok(ProductQuery { filter, sort, page })
     }
-    Ok(ProductQuery { filter, sort, page })
+
+    fn describe(inputs: &mut Inputs) {
+        inputs.query.extend(page_params());
+        inputs.query.extend(filter_params());
+        inputs
+            .query
+            .push(sort_param(ProductSort::ALL.map(ProductSort::as_str)));
+    }
 }
 
 /// The product filters shared by lists and search.
@@ -99,104 +103,36 @@ pub(crate) fn filter(q: &Query, errors: &mut FieldErrors) -> Result<ProductFilte
 /// `query_too_long`, unparseable values → 400, out-of-range → 422 listing
 /// every bad parameter.
 pub fn search_query(q: &Query) -> Result<SearchQuery, ApiError> {
-    let text = q.get("q").unwrap_or("").to_string();
-    if text.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::BadRequest {
-            code: "query_too_long",
-            message: format!("'q' must be at most {MAX_QUERY_CHARS} characters"),
-        });
-    }
-    let mut errors = FieldErrors::new();
-    let page = q.page(&mut errors)?;
-    let filter = filter(q, &mut errors)?;
-    let sort = q.choice(
-        "sort",
-        &SearchSort::ALL,
-        SearchSort::as_str,
-        SearchSort::Relevance,
-        &mut errors,
-    );
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    Ok(SearchQuery {
-        text,
-        filter,
-        sort,
-        page,
-    })
+    SearchQuery::from_query(q)
 }
 
-/// The product list query (`GET /products`), checked by [`list_query`].
-pub(crate) struct ListQuery(pub ProductQuery);
-
-impl FromRequest for ListQuery {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            Query::parse(req)
-                .and_then(|q| list_query(&q))
-                .map(ListQuery),
-        )
+/// Search (`GET /search`): the words, page, filters, sort.
+impl QueryParams for SearchQuery {
+    fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
+        let text = q.get("q").unwrap_or("").to_string();
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::BadRequest {
+                code: "query_too_long",
+                message: format!("'q' must be at most {MAX_QUERY_CHARS} characters"),
+            });
+        }
+        let page = q.page(errors)?;
+        let filter = filter(q, errors)?;
+        let sort = q.choice(
+            "sort",
+            &SearchSort::ALL,
+            SearchSort::as_str,
+            SearchSort::Relevance,
+            errors,
+        );
+        Ok(SearchQuery {
+            text,
+            filter,
+            sort,
+            page,
+        })
     }
-}
 
-/// The search query (`GET /search`), checked by [`search_query`].
-pub(crate) struct SearchParams(pub SearchQuery);
-
-impl FromRequest for SearchParams {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            Query::parse(req)
-                .and_then(|q| search_query(&q))
-                .map(SearchParams),
-        )
-    }
-}
-
-/// `page` and `limit` alone (reviews, brands): 400 when unparseable, 422
-/// when out of range.
-pub(crate) struct PageQuery(pub PageRequest);
-
-impl FromRequest for PageQuery {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
-            let q = Query::parse(req)?;
-            let mut errors = FieldErrors::new();
-            let page = q.page(&mut errors)?;
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            Ok(PageQuery(page))
-        })())
-    }
-}
-
-impl Describe for PageQuery {
-    fn describe(inputs: &mut Inputs) {
-        inputs.query.extend(page_params());
-    }
-}
-
-impl Describe for ListQuery {
-    fn describe(inputs: &mut Inputs) {
-        inputs.query.extend(page_params());
-        inputs.query.extend(filter_params());
-        inputs
-            .query
-            .push(sort_param(ProductSort::ALL.map(ProductSort::as_str)));
-    }
-}
-
-impl Describe for SearchParams {
     fn describe(inputs: &mut Inputs) {
         inputs.query.push(query_param(
             "q",

@@ -1,8 +1,7 @@
 //! The job queue's query parameters (the admin's job list).
 
 use crate::api::error::ApiError;
-use crate::api::extract::query::Query;
-use crate::api::openapi::describe::Describe;
+use crate::api::extract::query::{Query, QueryParams};
 use crate::api::openapi::describe::Inputs;
 use crate::api::openapi::describe::page_params;
 use crate::api::openapi::describe::query_param;
@@ -10,11 +9,6 @@ use crate::domain::FieldErrors;
 use crate::domain::job::JobFilter;
 use crate::domain::listing::PageRequest;
 use crate::jobs::parse_state;
-use actix_web::FromRequest;
-use actix_web::HttpRequest;
-use actix_web::dev::Payload;
-use std::future::Ready;
-use std::future::ready;
 use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::schema::Type;
 
@@ -24,42 +18,30 @@ pub(crate) struct JobsQuery(pub JobFilter, pub PageRequest);
 /// Longest `kind` filter accepted.
 const MAX_KIND: usize = 64;
 
-impl FromRequest for JobsQuery {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
-            let q = Query::parse(req)?;
-            let mut errors = FieldErrors::new();
-            let page = q.page(&mut errors)?;
-            let queue = q.get("queue").map(str::to_string);
-            let state = match q.get("state") {
-                None => None,
-                Some(s) => match parse_state(s) {
-                    Some(s) => Some(s),
-                    None => {
-                        errors.push(
-                            "state",
-                            "must be one of queued, running, done, failed, dead",
-                        );
-                        None
-                    }
-                },
-            };
-            let kind = q.get("kind").map(str::to_string);
-            if kind.as_ref().is_some_and(|k| k.chars().count() > MAX_KIND) {
-                errors.push("kind", format!("must be at most {MAX_KIND} characters"));
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            Ok(JobsQuery(JobFilter { queue, state, kind }, page))
-        })())
+impl QueryParams for JobsQuery {
+    fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
+        let page = q.page(errors)?;
+        let queue = q.get("queue").map(str::to_string);
+        let state = match q.get("state") {
+            None => None,
+            Some(s) => match parse_state(s) {
+                Some(s) => Some(s),
+                None => {
+                    errors.push(
+                        "state",
+                        "must be one of queued, running, done, failed, dead",
+                    );
+                    None
+                }
+            },
+        };
+        let kind = q.get("kind").map(str::to_string);
+        if kind.as_ref().is_some_and(|k| k.chars().count() > MAX_KIND) {
+            errors.push("kind", format!("must be at most {MAX_KIND} characters"));
+        }
+        Ok(JobsQuery(JobFilter { queue, state, kind }, page))
     }
-}
 
-impl Describe for JobsQuery {
     fn describe(inputs: &mut Inputs) {
         let text = |name, description| {
             query_param(

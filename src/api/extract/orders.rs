@@ -5,7 +5,7 @@
 use crate::accounts::Principal;
 use crate::api::dto::orders::PaymentEventBody;
 use crate::api::error::ApiError;
-use crate::api::extract::query::Query;
+use crate::api::extract::query::{Query, QueryParams};
 use crate::api::openapi::describe::Describe;
 use crate::api::openapi::describe::Inputs;
 use crate::api::openapi::describe::Schemas;
@@ -22,6 +22,7 @@ use crate::domain::order;
 use crate::domain::order::OrderFilter;
 use crate::domain::order::OrderStatus;
 use actix_web::FromRequest;
+use actix_web::HttpMessage;
 use actix_web::HttpRequest;
 use actix_web::dev::Payload;
 use actix_web::web;
@@ -114,154 +115,11 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
 /// `?token=` of a guest's order link.
 pub(crate) struct LinkQuery(pub Option<String>);
 
-impl FromRequest for LinkQuery {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Query::parse(req).map(|q| LinkQuery(q.get("token").map(str::to_string))))
+impl QueryParams for LinkQuery {
+    fn read(q: &Query, _: &mut FieldErrors) -> Result<Self, ApiError> {
+        Ok(LinkQuery(q.get("token").map(str::to_string)))
     }
-}
 
-/// `status`, `isPaid`, `from`, `to`, `userId`, `q`, `page`, `limit` of
-/// `GET /admin/orders`.
-pub(crate) struct OrdersQuery(pub OrderFilter, pub PageRequest);
-
-impl FromRequest for OrdersQuery {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
-            let q = Query::parse(req)?;
-            let mut errors = FieldErrors::new();
-            let page = q.page(&mut errors)?;
-            let status = q.get("status").and_then(|s| {
-                OrderStatus::parse(s).or_else(|| {
-                    errors.push(
-                        "status",
-                        "must be one of pending, paid, shipped, completed, cancelled",
-                    );
-                    None
-                })
-            });
-            let is_paid = q.bool("isPaid")?;
-            let mut time = |name: &str| {
-                q.get(name).and_then(|s| match Timestamp::parse(s) {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        errors.push(name, e);
-                        None
-                    }
-                })
-            };
-            let from = time("from");
-            let to = time("to");
-            let account = q.get("userId").and_then(|s| match Id::parse(s) {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    errors.push("userId", e);
-                    None
-                }
-            });
-            let search = q.get("q").and_then(|s| match order::parse_order_query(s) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    errors.push("q", e);
-                    None
-                }
-            });
-            if !errors.is_empty() {
-                return Err(ApiError::validation(errors));
-            }
-            Ok(OrdersQuery(
-                OrderFilter {
-                    status,
-                    is_paid,
-                    from,
-                    to,
-                    account,
-                    q: search,
-                },
-                page,
-            ))
-        })())
-    }
-}
-
-/// The raw body of a webhook (its signature covers the exact bytes).
-pub(crate) struct WebhookBody(pub web::Bytes);
-
-impl FromRequest for WebhookBody {
-    type Error = ApiError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let payload = web::Payload::from_request(&req, payload);
-        Box::pin(async move {
-            let payload = payload
-                .await
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("taking the body: {e}")))?;
-            let limit = req
-                .app_data::<web::Data<ApiState>>()
-                .map_or(64 * 1024, |s| s.http.body_limit);
-            let bytes = crate::api::extract::body::read_body(&req, payload, limit).await?;
-            Ok(WebhookBody(bytes))
-        })
-    }
-}
-
-// ---- carts ----------------------------------------------------------------------------------
-
-/// Whose cart a request is about: the account's, or the guest token's.
-pub(crate) fn owner(p: &Principal, token: &CartToken) -> Option<CartOwner> {
-    match p {
-        Principal::Account { id, .. } => Some(CartOwner::Account(id.clone())),
-        _ => token.0.as_deref().map(guest),
-    }
-}
-
-pub(crate) fn guest_token(p: &Principal, token: &CartToken) -> Option<String> {
-    match p {
-        Principal::Account { .. } => None,
-        _ => token.0.clone(),
-    }
-}
-
-pub(crate) fn cart_of(p: &Principal, token: &CartToken) -> Result<CartOwner, ApiError> {
-    owner(p, token).ok_or_else(|| ApiError::NotFound("there is no cart: add an item first".into()))
-}
-
-impl Describe for CartToken {
-    fn describe(inputs: &mut Inputs) {
-        inputs.headers.push(header_param(
-            "X-Cart-Token",
-            "A guest's cart: the token an earlier cart answer gave (signed-in accounts need none)",
-        ));
-    }
-}
-
-impl Describe for IdempotencyKey {
-    fn describe(inputs: &mut Inputs) {
-        let mut p = header_param(
-            "Idempotency-Key",
-            "Unique per order attempt (e.g. a UUID); a retry with the same key and body answers the same order",
-        );
-        p.required = Required::True;
-        p.schema = Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(255))
-                .pattern(Some("^[!-~]+$"))
-                .into(),
-        );
-        inputs.headers.push(p);
-    }
-}
-
-impl Describe for LinkQuery {
     fn describe(inputs: &mut Inputs) {
         inputs.query.push(query_param(
             "token",
@@ -273,17 +131,61 @@ impl Describe for LinkQuery {
     }
 }
 
-impl Describe for WebhookBody {
-    fn describe(inputs: &mut Inputs) {
-        inputs.body = Some(Schemas::of::<PaymentEventBody>);
-        inputs.headers.push(header_param(
-            "X-Payment-Signature",
-            "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\" with the webhook secret>",
-        ));
-    }
-}
+/// `status`, `isPaid`, `from`, `to`, `userId`, `q`, `page`, `limit` of
+/// `GET /admin/orders`.
+pub(crate) struct OrdersQuery(pub OrderFilter, pub PageRequest);
 
-impl Describe for OrdersQuery {
+impl QueryParams for OrdersQuery {
+    fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
+        let page = q.page(errors)?;
+        let status = q.get("status").and_then(|s| {
+            OrderStatus::parse(s).or_else(|| {
+                errors.push(
+                    "status",
+                    "must be one of pending, paid, shipped, completed, cancelled",
+                );
+                None
+            })
+        });
+        let is_paid = q.bool("isPaid")?;
+        let mut time = |name: &str| {
+            q.get(name).and_then(|s| match Timestamp::parse(s) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    errors.push(name, e);
+                    None
+                }
+            })
+        };
+        let from = time("from");
+        let to = time("to");
+        let account = q.get("userId").and_then(|s| match Id::parse(s) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                errors.push("userId", e);
+                None
+            }
+        });
+        let search = q.get("q").and_then(|s| match order::parse_order_query(s) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.push("q", e);
+                None
+            }
+        });
+        Ok(OrdersQuery(
+            OrderFilter {
+                status,
+                is_paid,
+                from,
+                to,
+                account,
+                q: search,
+            },
+            page,
+        ))
+    }
+
     fn describe(inputs: &mut Inputs) {
         inputs.query.push(query_param(
             "status",
@@ -329,5 +231,136 @@ impl Describe for OrdersQuery {
                 .max_length(Some(254)),
         ));
         inputs.query.extend(page_params());
+    }
+}
+
+/// The raw body of a webhook (its signature covers the exact bytes).
+pub(crate) struct WebhookBody(pub web::Bytes);
+
+impl FromRequest for WebhookBody {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = web::Payload::from_request(&req, payload);
+        Box::pin(async move {
+            let payload = payload
+                .await
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("taking the body: {e}")))?;
+            let limit = req
+                .app_data::<web::Data<ApiState>>()
+                .map_or(64 * 1024, |s| s.http.body_limit);
+            let bytes = crate::api::extract::body::read_body(&req, payload, limit).await?;
+            Ok(WebhookBody(bytes))
+        })
+    }
+}
+
+// ---- carts ----------------------------------------------------------------------------------
+
+/// Whose cart a request is about: a signed-in account's, or the guest's
+/// behind `X-Cart-Token` (none when a guest sends no token).
+pub(crate) struct ShopperCart {
+    /// The cart's owner; `None` for a guest without a token.
+    pub owner: Option<CartOwner>,
+    /// The signed-in account, if any.
+    pub account: Option<crate::domain::Id>,
+    /// The guest's token, echoed on cart answers (`None` for accounts).
+    pub guest_token: Option<String>,
+}
+
+impl ShopperCart {
+    fn of(p: &Principal, token: Option<String>) -> ShopperCart {
+        match p {
+            Principal::Account { id, .. } => ShopperCart {
+                owner: Some(CartOwner::Account(id.clone())),
+                account: Some(id.clone()),
+                guest_token: None,
+            },
+            _ => ShopperCart {
+                owner: token.as_deref().map(guest),
+                account: None,
+                guest_token: token,
+            },
+        }
+    }
+
+    /// The cart, which must exist (404 for a guest without a token).
+    pub fn existing(&self) -> Result<&CartOwner, ApiError> {
+        self.owner
+            .as_ref()
+            .ok_or_else(|| ApiError::NotFound("there is no cart: add an item first".into()))
+    }
+
+    /// The cart, made for a guest without one (a fresh token, which the
+    /// answer hands back).
+    pub fn or_new(mut self) -> (CartOwner, ShopperCart) {
+        if self.owner.is_none() {
+            self = ShopperCart::of(
+                &Principal::Anonymous,
+                Some(crate::accounts::tokens::random_secret()),
+            );
+        }
+        let owner = self.owner.clone().expect("a cart owner was just made");
+        (owner, self)
+    }
+}
+
+impl FromRequest for ShopperCart {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let principal = req
+            .extensions()
+            .get::<Principal>()
+            .cloned()
+            .unwrap_or(Principal::Anonymous);
+        ready(cart_token(req).map(|token| ShopperCart::of(&principal, token)))
+    }
+}
+
+impl Describe for ShopperCart {
+    fn describe(inputs: &mut Inputs) {
+        CartToken::describe(inputs);
+    }
+}
+
+impl Describe for CartToken {
+    fn describe(inputs: &mut Inputs) {
+        inputs.headers.push(header_param(
+            "X-Cart-Token",
+            "A guest's cart: the token an earlier cart answer gave (signed-in accounts need none)",
+        ));
+    }
+}
+
+impl Describe for IdempotencyKey {
+    fn describe(inputs: &mut Inputs) {
+        let mut p = header_param(
+            "Idempotency-Key",
+            "Unique per order attempt (e.g. a UUID); a retry with the same key and body answers the same order",
+        );
+        p.required = Required::True;
+        p.schema = Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$"))
+                .into(),
+        );
+        inputs.headers.push(p);
+    }
+}
+
+impl Describe for WebhookBody {
+    fn describe(inputs: &mut Inputs) {
+        inputs.body = Some(Schemas::of::<PaymentEventBody>);
+        inputs.headers.push(header_param(
+            "X-Payment-Signature",
+            "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\" with the webhook secret>",
+        ));
     }
 }

@@ -187,6 +187,35 @@ impl FromRequest for Principal {
 
 impl Describe for Principal {}
 
+/// The signed-in account of an `Access::Account` route: its id and the
+/// session its access token belongs to (403 for any other caller, which
+/// the access layer has already refused).
+pub(crate) struct Me {
+    pub id: crate::domain::Id,
+    pub session: crate::domain::Id,
+}
+
+impl FromRequest for Me {
+    type Error = ApiError;
+    type Future = Ready<Result<Me, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let me = match req.extensions().get::<Principal>() {
+            Some(Principal::Account { id, session, .. }) => Ok(Me {
+                id: id.clone(),
+                session: session.clone(),
+            }),
+            _ => Err(ApiError::Forbidden {
+                code: "forbidden",
+                message: "this needs a signed-in account's access token".into(),
+            }),
+        };
+        ready(me)
+    }
+}
+
+impl Describe for Me {}
+
 /// The 401 message when a protected route gets no credentials (shopd's
 /// and the baseline's, so the differential test sees one API).
 pub const MISSING_CREDENTIALS: &str =

@@ -1,11 +1,16 @@
 //! Query strings: [`Query`], the first value of each name, checked (a name
-//! given twice, or a query that does not decode, is a 400).
+//! given twice, or a query that does not decode, is a 400); and the one
+//! extractor of typed query parameters, [`Params`], over every area's
+//! parameter sets ([`QueryParams`]).
 
 use crate::api::error::ApiError;
+use crate::api::openapi::describe::{Describe, Inputs, page_params};
 use crate::domain::FieldErrors;
 use crate::domain::listing::PageRequest;
-use actix_web::HttpRequest;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
 use std::collections::HashMap;
+use std::future::{Ready, ready};
 
 /// Query parameters: a map of the first value of each name. A name given
 /// twice is a 400 (ambiguous), as is a query that does not decode.
@@ -121,5 +126,60 @@ impl Query {
                 Ok(PageRequest::default())
             }
         }
+    }
+}
+
+/// A set of query parameters: how a query string becomes it, and how the
+/// contract describes it. Handlers take it as [`Params<T>`].
+pub(crate) trait QueryParams: Sized {
+    /// Reads `q`: a value that does not parse is a 400 (`Err`); one out of
+    /// range goes to `errors` (one 422 lists them all).
+    fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError>;
+
+    /// The parameters, for the contract.
+    fn describe(inputs: &mut Inputs);
+
+    /// `q` read and checked: 400 for the first value that does not parse,
+    /// else 422 listing every value out of range.
+    fn from_query(q: &Query) -> Result<Self, ApiError> {
+        let mut errors = FieldErrors::new();
+        let value = Self::read(q, &mut errors)?;
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(value)
+    }
+}
+
+/// The request's query string as a `T` (see [`QueryParams::from_query`]).
+pub(crate) struct Params<T>(pub T);
+
+impl<T: QueryParams> FromRequest for Params<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            Query::parse(req)
+                .and_then(|q| T::from_query(&q))
+                .map(Params),
+        )
+    }
+}
+
+impl<T: QueryParams> Describe for Params<T> {
+    fn describe(inputs: &mut Inputs) {
+        T::describe(inputs);
+    }
+}
+
+/// `page` and `limit` alone (reviews, brands, a customer's orders).
+impl QueryParams for PageRequest {
+    fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
+        q.page(errors)
+    }
+
+    fn describe(inputs: &mut Inputs) {
+        inputs.query.extend(page_params());
     }
 }

@@ -6,7 +6,6 @@
 //! Answers never carry a password hash, and a refresh token or API key
 //! secret only in the answer that made it.
 
-use crate::accounts::Principal;
 use crate::api::dto::Data;
 use crate::api::dto::accounts::ApiKeyBody;
 use crate::api::dto::accounts::KeyView;
@@ -28,20 +27,12 @@ use crate::api::dto::no_content;
 use crate::api::error::ApiError;
 use crate::api::extract::accounts::UsersQuery;
 use crate::api::extract::body::Body;
+use crate::api::extract::principal::Me;
+use crate::api::extract::query::Params;
 use crate::api::state::ApiState;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::web;
-
-/// The signed-in account of an `Access::Account` route.
-fn me_of(p: &Principal) -> Result<(&crate::domain::Id, &crate::domain::Id), ApiError> {
-    p.account().ok_or_else(|| ApiError::Forbidden {
-        code: "forbidden",
-        message: "this needs a signed-in account's access token".into(),
-    })
-}
-
-// ---- request bodies: documented shapes, parsed by the domain --------------------------------
 
 // ---- handlers -------------------------------------------------------------------------------
 
@@ -83,30 +74,23 @@ pub(crate) async fn refresh(
     Ok(data(StatusCode::OK, Tokens::from(pair)))
 }
 
-pub(crate) async fn logout(
-    state: web::Data<ApiState>,
-    principal: Principal,
-) -> Result<HttpResponse, ApiError> {
-    let (_, session) = me_of(&principal)?;
-    state.services.accounts.logout(session).await?;
+pub(crate) async fn logout(state: web::Data<ApiState>, me: Me) -> Result<HttpResponse, ApiError> {
+    state.services.accounts.logout(&me.session).await?;
     Ok(no_content())
 }
 
-pub(crate) async fn me(
-    state: web::Data<ApiState>,
-    principal: Principal,
-) -> Result<HttpResponse, ApiError> {
-    let (id, _) = me_of(&principal)?;
+pub(crate) async fn me(state: web::Data<ApiState>, me: Me) -> Result<HttpResponse, ApiError> {
+    let id = &me.id;
     let account = state.services.accounts.account(id.as_str())?;
     Ok(data(StatusCode::OK, UserView::from(account)))
 }
 
 pub(crate) async fn update_me(
     state: web::Data<ApiState>,
-    principal: Principal,
+    me: Me,
     Body(patch, _): Body<ProfileBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, _) = me_of(&principal)?;
+    let id = &me.id;
     let patch = patch.map_err(ApiError::validation)?;
     let account = state.services.accounts.update_profile(id, patch).await?;
     Ok(data(StatusCode::OK, UserView::from(account)))
@@ -114,10 +98,10 @@ pub(crate) async fn update_me(
 
 pub(crate) async fn change_password(
     state: web::Data<ApiState>,
-    principal: Principal,
+    me: Me,
     Body(change, _): Body<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, session) = me_of(&principal)?;
+    let (id, session) = (&me.id, &me.session);
     let change = change.map_err(ApiError::validation)?;
     state
         .services
@@ -157,7 +141,7 @@ pub(crate) async fn verify_email(
 
 pub(crate) async fn list_users(
     state: web::Data<ApiState>,
-    UsersQuery(filter, page): UsersQuery,
+    Params(UsersQuery(filter, page)): Params<UsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let found = state
         .services

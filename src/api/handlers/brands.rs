@@ -7,15 +7,16 @@ use crate::api::dto::created;
 use crate::api::dto::json;
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
-use crate::api::extract::catalog::PageQuery;
+use crate::api::extract::query::Params;
 use crate::api::extract::wants::Wants;
 use crate::api::state::ApiState;
+use crate::domain::listing::PageRequest;
 use actix_web::HttpResponse;
 use actix_web::web;
 
 pub(crate) async fn list(
     state: web::Data<ApiState>,
-    PageQuery(page): PageQuery,
+    Params(page): Params<PageRequest>,
     Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
     Ok(cached(

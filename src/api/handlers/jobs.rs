@@ -12,6 +12,7 @@ use crate::api::dto::jobs::TestMail;
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
 use crate::api::extract::jobs::JobsQuery;
+use crate::api::extract::query::Params;
 use crate::api::state::ApiState;
 use actix_web::HttpResponse;
 use actix_web::web;
@@ -28,7 +29,7 @@ fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResp
 
 pub(crate) async fn list(
     state: web::Data<ApiState>,
-    JobsQuery(filter, page): JobsQuery,
+    Params(JobsQuery(filter, page)): Params<JobsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (jobs, total) =
         state

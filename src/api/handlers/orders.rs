@@ -16,15 +16,16 @@ use crate::api::dto::orders::StatusBody;
 use crate::api::dto::orders::WebhookAnswer;
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
-use crate::api::extract::catalog::PageQuery;
-use crate::api::extract::orders::CartToken;
 use crate::api::extract::orders::IdempotencyKey;
 use crate::api::extract::orders::LinkQuery;
 use crate::api::extract::orders::OrdersQuery;
+use crate::api::extract::orders::ShopperCart;
 use crate::api::extract::orders::WebhookBody;
-use crate::api::extract::orders::owner;
+use crate::api::extract::principal::Me;
+use crate::api::extract::query::Params;
 use crate::api::state::ApiState;
 use crate::domain::account::Role;
+use crate::domain::listing::PageRequest;
 use crate::domain::order::Order;
 use crate::domain::order::OrderFilter;
 use crate::orders::Shopper;
@@ -42,19 +43,18 @@ fn order_answer(status: StatusCode, o: &Order) -> HttpResponse {
 
 pub(crate) async fn checkout(
     state: web::Data<ApiState>,
-    p: Principal,
-    token: CartToken,
+    cart: ShopperCart,
     IdempotencyKey(key): IdempotencyKey,
     Body(req, raw): Body<CheckoutBody>,
 ) -> Result<HttpResponse, ApiError> {
     let req = req.map_err(ApiError::validation)?;
-    let Some(cart) = owner(&p, &token) else {
+    let Some(owner) = cart.owner else {
         return Err(crate::orders::OrdersError::CartEmpty.into());
     };
     let fingerprint = crate::orders::fingerprint(&raw.map);
     let shopper = Shopper {
-        cart,
-        account: p.account().map(|(id, _)| id.clone()),
+        cart: owner,
+        account: cart.account,
     };
     let done = state
         .services
@@ -73,15 +73,11 @@ pub(crate) async fn checkout(
 
 pub(crate) async fn my_orders(
     state: web::Data<ApiState>,
-    p: Principal,
-    PageQuery(page): PageQuery,
+    me: Me,
+    Params(page): Params<PageRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, _) = p.account().ok_or_else(|| ApiError::Forbidden {
-        code: "forbidden",
-        message: "this needs a signed-in account's access token".into(),
-    })?;
     let filter = OrderFilter {
-        account: Some(id.clone()),
+        account: Some(me.id),
         ..OrderFilter::default()
     };
     let found = state
@@ -98,7 +94,7 @@ pub(crate) async fn my_order(
     state: web::Data<ApiState>,
     p: Principal,
     path: web::Path<String>,
-    LinkQuery(link): LinkQuery,
+    Params(LinkQuery(link)): Params<LinkQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let o = state.services.orders.order_for(
         &path.into_inner(),
@@ -110,7 +106,7 @@ pub(crate) async fn my_order(
 
 pub(crate) async fn admin_orders(
     state: web::Data<ApiState>,
-    OrdersQuery(filter, page): OrdersQuery,
+    Params(OrdersQuery(filter, page)): Params<OrdersQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let found = state
         .services

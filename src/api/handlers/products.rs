@@ -9,19 +9,19 @@ use crate::api::dto::created;
 use crate::api::dto::json;
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
-use crate::api::extract::catalog::ListQuery;
-use crate::api::extract::catalog::PageQuery;
+use crate::api::extract::query::Params;
 use crate::api::extract::wants::Wants;
 use crate::api::state::ApiState;
 use crate::catalog::reviews::ReviewAuthor;
 use crate::domain::account::Role;
+use crate::domain::listing::{PageRequest, ProductQuery};
 use actix_web::HttpResponse;
 use actix_web::web;
 use serde_json::Value;
 
 pub(crate) async fn list(
     state: web::Data<ApiState>,
-    ListQuery(query): ListQuery,
+    Params(query): Params<ProductQuery>,
     Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
     Ok(cached(
@@ -48,7 +48,7 @@ pub(crate) async fn detail(
 pub(crate) async fn reviews(
     state: web::Data<ApiState>,
     id: web::Path<String>,
-    PageQuery(page): PageQuery,
+    Params(page): Params<PageRequest>,
     Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
     Ok(cached(

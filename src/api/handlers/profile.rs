@@ -2,7 +2,6 @@
 //! wishlist (shown with current prices and availability) and
 //! notifications.
 
-use crate::accounts::Principal;
 use crate::api::dto::Data;
 use crate::api::dto::data;
 use crate::api::dto::profile::AddressPatchBody;
@@ -13,29 +12,20 @@ use crate::api::dto::profile::WishBody;
 use crate::api::dto::profile::WishView;
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
+use crate::api::extract::principal::Me;
 use crate::api::state::ApiState;
-use crate::domain::Id;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::web;
 
-fn me(p: &Principal) -> Result<&Id, ApiError> {
-    p.account()
-        .map(|(id, _)| id)
-        .ok_or_else(|| ApiError::Forbidden {
-            code: "forbidden",
-            message: "this needs a signed-in account's access token".into(),
-        })
-}
-
 // ---- handlers -------------------------------------------------------------------------------
 
 pub(crate) async fn list_addresses(
     state: web::Data<ApiState>,
-    p: Principal,
+    me: Me,
 ) -> Result<HttpResponse, ApiError> {
-    let all = state.services.orders.addresses(me(&p)?)?;
+    let all = state.services.orders.addresses(&me.id)?;
     Ok(data(
         StatusCode::OK,
         all.iter().map(SavedAddressView::from).collect::<Vec<_>>(),
@@ -44,11 +34,11 @@ pub(crate) async fn list_addresses(
 
 pub(crate) async fn add_address(
     state: web::Data<ApiState>,
-    p: Principal,
+    me: Me,
     Body(new, _): Body<NewAddressBody>,
 ) -> Result<HttpResponse, ApiError> {
     let new = new.map_err(ApiError::validation)?;
-    let a = state.services.orders.add_address(me(&p)?, new).await?;
+    let a = state.services.orders.add_address(&me.id, new).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, "/api/v1/me/addresses"))
         .json(Data {
@@ -58,7 +48,7 @@ pub(crate) async fn add_address(
 
 pub(crate) async fn update_address(
     state: web::Data<ApiState>,
-    p: Principal,
+    me: Me,
     path: web::Path<String>,
     Body(patch, _): Body<AddressPatchBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -66,29 +56,26 @@ pub(crate) async fn update_address(
     let a = state
         .services
         .orders
-        .update_address(me(&p)?, &path.into_inner(), patch)
+        .update_address(&me.id, &path.into_inner(), patch)
         .await?;
     Ok(data(StatusCode::OK, SavedAddressView::from(&a)))
 }
 
 pub(crate) async fn delete_address(
     state: web::Data<ApiState>,
-    p: Principal,
+    me: Me,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .services
         .orders
-        .delete_address(me(&p)?, &path.into_inner())
+        .delete_address(&me.id, &path.into_inner())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub(crate) async fn wishlist(
-    state: web::Data<ApiState>,
-    p: Principal,
-) -> Result<HttpResponse, ApiError> {
-    let items = state.services.orders.wishlist(me(&p)?)?;
+pub(crate) async fn wishlist(state: web::Data<ApiState>, me: Me) -> Result<HttpResponse, ApiError> {
+    let items = state.services.orders.wishlist(&me.id)?;
     Ok(data(
         StatusCode::OK,
         items
@@ -100,32 +87,32 @@ pub(crate) async fn wishlist(
 
 pub(crate) async fn wish(
     state: web::Data<ApiState>,
-    p: Principal,
+    me: Me,
     Body(product, _): Body<WishBody>,
 ) -> Result<HttpResponse, ApiError> {
     let product = product.map_err(ApiError::validation)?;
-    state.services.orders.wish(me(&p)?, &product).await?;
+    state.services.orders.wish(&me.id, &product).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub(crate) async fn unwish(
     state: web::Data<ApiState>,
-    p: Principal,
+    me: Me,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .services
         .orders
-        .unwish(me(&p)?, &path.into_inner())
+        .unwish(&me.id, &path.into_inner())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub(crate) async fn notifications(
     state: web::Data<ApiState>,
-    p: Principal,
+    me: Me,
 ) -> Result<HttpResponse, ApiError> {
-    let all = state.services.orders.notifications(me(&p)?)?;
+    let all = state.services.orders.notifications(&me.id)?;
     Ok(data(
         StatusCode::OK,
         all.iter().map(NotificationView::from).collect::<Vec<_>>(),
@@ -134,13 +121,13 @@ pub(crate) async fn notifications(
 
 pub(crate) async fn read_notification(
     state: web::Data<ApiState>,
-    p: Principal,
+    me: Me,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .services
         .orders
-        .read_notification(me(&p)?, &path.into_inner())
+        .read_notification(&me.id, &path.into_inner())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

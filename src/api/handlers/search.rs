@@ -5,9 +5,10 @@ use crate::api::dto::catalog::SynonymGroups;
 use crate::api::dto::json;
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
-use crate::api::extract::catalog::SearchParams;
+use crate::api::extract::query::Params;
 use crate::api::extract::wants::Wants;
 use crate::api::state::ApiState;
+use crate::domain::search::SearchQuery;
 use actix_web::HttpResponse;
 use actix_web::web;
 
@@ -16,7 +17,7 @@ const ANALYTICS_SIZE: usize = 20;
 
 pub(crate) async fn search(
     state: web::Data<ApiState>,
-    SearchParams(query): SearchParams,
+    Params(query): Params<SearchQuery>,
     Wants(wanted): Wants,
 ) -> Result<HttpResponse, ApiError> {
     Ok(cached(
