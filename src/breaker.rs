@@ -23,14 +23,14 @@ use std::time::{Duration, Instant};
 
 /// What the breaker currently does with calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
+pub(crate) enum BreakerState {
     Closed,
     Open,
     HalfOpen,
 }
 
 impl BreakerState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BreakerState::Closed => "closed",
             BreakerState::Open => "open",
@@ -39,7 +39,7 @@ impl BreakerState {
     }
 
     /// 0 closed, 1 open, 2 half-open (the metrics gauge).
-    pub fn code(self) -> i64 {
+    pub(crate) fn code(self) -> i64 {
         match self {
             BreakerState::Closed => 0,
             BreakerState::Open => 1,
@@ -56,7 +56,7 @@ enum Inner {
 }
 
 #[derive(Debug)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     name: &'static str,
     threshold: u32,
     open_for: Duration,
@@ -67,18 +67,18 @@ pub struct Breaker {
 /// The right to make one call; report how it went with [`Permit::success`]
 /// or [`Permit::failure`].
 #[must_use]
-pub struct Permit<'b> {
+pub(crate) struct Permit<'b> {
     breaker: &'b Breaker,
     done: bool,
 }
 
 impl Permit<'_> {
-    pub fn success(mut self) {
+    pub(crate) fn success(mut self) {
         self.done = true;
         self.breaker.on_result(true);
     }
 
-    pub fn failure(mut self) {
+    pub(crate) fn failure(mut self) {
         self.done = true;
         self.breaker.on_result(false);
     }
@@ -93,7 +93,7 @@ impl Drop for Permit<'_> {
 }
 
 impl Breaker {
-    pub fn new(name: &'static str, threshold: u32, open_for: Duration) -> Breaker {
+    pub(crate) fn new(name: &'static str, threshold: u32, open_for: Duration) -> Breaker {
         Breaker {
             name,
             threshold: threshold.max(1),
@@ -105,7 +105,7 @@ impl Breaker {
 
     /// A permit to call, or the instant before which calls should not be
     /// made (open, or half-open with its probe in flight).
-    pub fn acquire(&self) -> Result<Permit<'_>, Instant> {
+    pub(crate) fn acquire(&self) -> Result<Permit<'_>, Instant> {
         let mut inner = self.lock();
         let now = Instant::now();
         match &mut *inner {
@@ -124,7 +124,7 @@ impl Breaker {
         })
     }
 
-    pub fn state(&self) -> BreakerState {
+    pub(crate) fn state(&self) -> BreakerState {
         match &*self.lock() {
             Inner::Closed { .. } => BreakerState::Closed,
             Inner::Open { until } if Instant::now() < *until => BreakerState::Open,
@@ -133,7 +133,7 @@ impl Breaker {
     }
 
     /// How many times it opened since the process started.
-    pub fn times_opened(&self) -> u64 {
+    pub(crate) fn times_opened(&self) -> u64 {
         self.opened.load(Ordering::Relaxed)
     }
 

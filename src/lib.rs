@@ -56,11 +56,35 @@
 //! | `generator` | `domain` |
 //! | `cli` | `config` |
 //! | `startup` | `domain`, `config`, `telemetry`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication`, `services`, `api`, `admin` |
+//!
+//! # Visibility
+//! Everything is `pub(crate)` unless the integration tests (`tests/`), the
+//! benches (`benches/`) or the Postgres-design baseline
+//! (`benches/baseline/`, which serves the same API with the same wire types)
+//! use it; `admin` and `breaker` are wholly internal. The public surface:
+//! - [`startup`]: `Application` (built on port 0 by the tests) and `bind`;
+//!   [`cli`] and [`config`] with its sections (tests build configurations);
+//!   [`telemetry::init`].
+//! - [`domain`]: the pure types, by concept.
+//! - [`store`]: the `Store` and its reads and writes (store benches,
+//!   crash and fault tests), `store::codec` and `store::catalog::records`
+//!   (decoding stored records), `store::db::faults` (injected I/O faults).
+//! - [`search::highlight`], [`cache`] (`ResponseCache`, `cache::gzip`),
+//!   [`services`] (`Platform`, `Services`).
+//! - Services: [`catalog`] (import, the demo catalogue, JSON export),
+//!   [`accounts`] (`Accounts`, `accounts::tokens`,
+//!   `create_account_blocking`), [`orders`] (the checkout fingerprint,
+//!   `orders::payments::sign` for webhook tests), [`jobs`] (`Jobs`,
+//!   `jobs::mail`), [`replication::backup`].
+//! - [`api`]: the route table and route types, the wire types
+//!   (`api::dto`), extractors, `api::error`, the middleware and
+//!   `api::openapi::describe` that the baseline reuses.
+//! - [`generator`]: synthetic catalogues for benches.
 
 pub mod accounts;
-pub mod admin;
+pub(crate) mod admin;
 pub mod api;
-pub mod breaker;
+pub(crate) mod breaker;
 pub mod cache;
 pub mod catalog;
 pub mod cli;

@@ -11,14 +11,14 @@ pub struct Bars {
 }
 
 impl Bars {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Bars {
             multi: MultiProgress::new(),
             current: Mutex::new(None),
         }
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let _ = self.multi.clear();
     }
 }
@@ -57,7 +57,7 @@ impl Progress for Bars {
 }
 
 /// A counting bar (drawn only on a terminal).
-pub fn bar(total: u64, unit: &str) -> ProgressBar {
+pub(crate) fn bar(total: u64, unit: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(&format!(
@@ -70,7 +70,7 @@ pub fn bar(total: u64, unit: &str) -> ProgressBar {
 }
 
 /// Prints per-file counts and the bad lines (to stdout and stderr).
-pub fn print_import(report: &ImportReport) {
+pub(crate) fn print_import(report: &ImportReport) {
     for f in &report.files {
         println!(
             "{:>9} imported  {:>7} skipped  {}",

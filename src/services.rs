@@ -152,13 +152,13 @@ impl Services {
         })
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         self.catalog.store()
     }
 }
 
 /// What a durable commit sets off (see the module docs). Holds no store.
-pub struct CommitDispatch {
+pub(crate) struct CommitDispatch {
     search: Search,
     cache: Arc<ResponseCache>,
     jobs: jobs::Waker,

@@ -347,10 +347,6 @@ impl Application {
         self.port
     }
 
-    pub fn services(&self) -> &Services {
-        &self.services
-    }
-
     /// Stops the server (gracefully with `stop(true)`) from another task.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()

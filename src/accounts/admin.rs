@@ -11,7 +11,7 @@ use crate::store::Store;
 use crate::store::accounts::AccountPage;
 
 impl Accounts {
-    pub fn list(
+    pub(crate) fn list(
         &self,
         filter: &AccountFilter,
         offset: u64,
@@ -25,7 +25,7 @@ impl Accounts {
     }
 
     /// Changes an account's role or ban; either ends all its sessions.
-    pub async fn administer(
+    pub(crate) async fn administer(
         &self,
         id: &str,
         patch: AccountAdminPatch,
@@ -57,7 +57,7 @@ impl Accounts {
             .await
     }
 
-    pub async fn create_key(&self, new: NewApiKey) -> Result<CreatedKey, AccountsError> {
+    pub(crate) async fn create_key(&self, new: NewApiKey) -> Result<CreatedKey, AccountsError> {
         let id = Id::generate("k");
         let secret = tokens::random_secret();
         let key = ApiKey {
@@ -79,7 +79,7 @@ impl Accounts {
         })
     }
 
-    pub fn key(&self, id: &str) -> Result<ApiKey, AccountsError> {
+    pub(crate) fn key(&self, id: &str) -> Result<ApiKey, AccountsError> {
         self.store()
             .read()?
             .accounts()
@@ -87,12 +87,12 @@ impl Accounts {
             .ok_or_else(|| AccountsError::KeyNotFound(id.into()))
     }
 
-    pub fn keys(&self) -> Result<Vec<ApiKey>, AccountsError> {
+    pub(crate) fn keys(&self) -> Result<Vec<ApiKey>, AccountsError> {
         Ok(self.store().read()?.accounts().api_keys()?)
     }
 
     /// Revokes a key: it stops working at once.
-    pub async fn revoke_key(&self, id: &str) -> Result<(), AccountsError> {
+    pub(crate) async fn revoke_key(&self, id: &str) -> Result<(), AccountsError> {
         let id = id.to_string();
         self.store()
             .write(move |tx| -> Result<(), AccountsError> {

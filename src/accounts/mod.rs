@@ -50,11 +50,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokens::AccessTokens;
 
-pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
-pub const REFRESH_SLIDING: Duration = Duration::from_secs(30 * 24 * 3600);
-pub const REFRESH_ABSOLUTE: Duration = Duration::from_secs(90 * 24 * 3600);
-pub const VERIFY_TTL: Duration = Duration::from_secs(48 * 3600);
-pub const RESET_TTL: Duration = Duration::from_secs(3600);
+pub(crate) const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+pub(crate) const REFRESH_SLIDING: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const REFRESH_ABSOLUTE: Duration = Duration::from_secs(90 * 24 * 3600);
+pub(crate) const VERIFY_TTL: Duration = Duration::from_secs(48 * 3600);
+pub(crate) const RESET_TTL: Duration = Duration::from_secs(3600);
 /// How often an API key's last-used time is written, at most.
 const KEY_USE_WRITE_EVERY: Duration = Duration::from_secs(60);
 
@@ -73,7 +73,7 @@ pub enum Principal {
 
 impl Principal {
     /// The role this caller acts with; `None` when anonymous.
-    pub fn role(&self) -> Option<Role> {
+    pub(crate) fn role(&self) -> Option<Role> {
         match self {
             Principal::Anonymous => None,
             Principal::Account { role, .. } | Principal::ApiKey { role, .. } => Some(*role),
@@ -82,7 +82,7 @@ impl Principal {
     }
 
     /// The signed-in account, if the caller is one.
-    pub fn account(&self) -> Option<(&Id, &Id)> {
+    pub(crate) fn account(&self) -> Option<(&Id, &Id)> {
         match self {
             Principal::Account { id, session, .. } => Some((id, session)),
             _ => None,
@@ -149,20 +149,20 @@ pub struct TokenPair {
 
 /// A new API key, with its secret (shown once).
 #[derive(Debug, Clone)]
-pub struct CreatedKey {
+pub(crate) struct CreatedKey {
     pub key: ApiKey,
     pub secret: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OutcomeLabel {
+pub(crate) struct OutcomeLabel {
     pub outcome: &'static str,
 }
 
 /// Counters of sign-ins and refreshes by outcome (registered by the API's
 /// metrics).
 #[derive(Clone, Default)]
-pub struct AccountMetrics {
+pub(crate) struct AccountMetrics {
     /// `ok`, `invalid_credentials`, `banned`.
     pub sign_ins: Family<OutcomeLabel, Counter>,
     /// `rotated`, `reused` (a family revoked), `invalid`.
@@ -224,21 +224,12 @@ impl Accounts {
         })
     }
 
-    /// Accounts over `store` with keys in `dir` (tools, benches, tests).
-    pub fn local(
-        store: Store,
-        jobs: Jobs,
-        dir: &std::path::Path,
-    ) -> Result<Accounts, tokens::KeyError> {
-        Accounts::new(store, jobs, AccountsSettings::local(dir))
-    }
-
     fn store(&self) -> &Store {
         &self.inner.store
     }
 
     /// Warms what the first sign-in would otherwise pay for.
-    pub async fn warm(&self) {
+    pub(crate) async fn warm(&self) {
         self.inner.hasher.warm().await;
     }
 
@@ -268,12 +259,7 @@ impl Accounts {
         })?)
     }
 
-    pub fn metrics(&self) -> &AccountMetrics {
+    pub(crate) fn metrics(&self) -> &AccountMetrics {
         &self.inner.metrics
-    }
-
-    /// Verified access tokens in the cache.
-    pub fn cached_tokens(&self) -> usize {
-        self.inner.tokens.cached()
     }
 }

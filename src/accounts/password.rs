@@ -35,7 +35,7 @@ pub enum HashError {
 /// Hashes that may wait per hashing thread (about 1.2 s of work each at
 /// ~19 ms a hash); more are refused at once (503) instead of queueing
 /// without bound.
-pub const QUEUE_PER_THREAD: usize = 64;
+pub(crate) const QUEUE_PER_THREAD: usize = 64;
 
 fn argon2() -> Argon2<'static> {
     // Constant, valid parameters.
@@ -45,7 +45,7 @@ fn argon2() -> Argon2<'static> {
 }
 
 /// Hashes on the calling thread (the CLI; async code uses [`Hasher`]).
-pub fn hash_blocking(password: &Password) -> Result<String, HashError> {
+pub(crate) fn hash_blocking(password: &Password) -> Result<String, HashError> {
     argon2()
         .hash_password(password.expose().as_bytes())
         .map(|h| h.to_string())
@@ -72,7 +72,7 @@ type Work = Box<dyn FnOnce() + Send>;
 
 /// Hashes and verifies passwords on a bounded pool (see the module docs).
 #[derive(Clone)]
-pub struct Hasher {
+pub(crate) struct Hasher {
     queue: std::sync::mpsc::SyncSender<Work>,
 }
 
@@ -89,12 +89,12 @@ fn lower_priority() {
 impl Hasher {
     /// Starts `threads` hashing threads; they end when the last handle is
     /// dropped.
-    pub fn new(threads: usize) -> Hasher {
+    pub(crate) fn new(threads: usize) -> Hasher {
         Hasher::with_queue(threads, threads.max(1) * QUEUE_PER_THREAD)
     }
 
     /// [`Hasher::new`] with room for `queue` waiting hashes.
-    pub fn with_queue(threads: usize, queue: usize) -> Hasher {
+    pub(crate) fn with_queue(threads: usize, queue: usize) -> Hasher {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Work>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -139,7 +139,7 @@ impl Hasher {
             .map_err(|_| HashError::Failed("a hashing thread stopped".into()))
     }
 
-    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+    pub(crate) async fn hash(&self, password: &Password) -> Result<String, HashError> {
         let p = password.clone();
         self.run(move || hash_blocking(&p)).await?
     }
@@ -147,7 +147,7 @@ impl Hasher {
     /// Whether `password` matches `hash`; with no hash (unknown account, or
     /// one without a password) a dummy hash is verified and the answer is
     /// `false`, in about the same time.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         password: &Password,
         hash: Option<String>,
@@ -164,7 +164,7 @@ impl Hasher {
     }
 
     /// Warms the dummy hash (so the first unknown-email login is not slower).
-    pub async fn warm(&self) {
+    pub(crate) async fn warm(&self) {
         let _ = self.run(|| dummy_hash().len()).await;
     }
 }

@@ -9,7 +9,7 @@ use crate::domain::account::{
 use crate::domain::{Id, Timestamp};
 
 impl Accounts {
-    pub fn account(&self, id: &str) -> Result<Account, AccountsError> {
+    pub(crate) fn account(&self, id: &str) -> Result<Account, AccountsError> {
         self.store()
             .read()?
             .accounts()
@@ -17,7 +17,7 @@ impl Accounts {
             .ok_or_else(|| AccountsError::NotFound(id.into()))
     }
 
-    pub async fn update_profile(
+    pub(crate) async fn update_profile(
         &self,
         id: &Id,
         patch: ProfilePatch,
@@ -44,7 +44,7 @@ impl Accounts {
 
     /// Changes the password (the current one must match); every other
     /// session of the account ends.
-    pub async fn change_password(
+    pub(crate) async fn change_password(
         &self,
         id: &Id,
         session: &Id,
@@ -82,7 +82,7 @@ impl Accounts {
     /// Mails a reset link when `email` has an account that is not banned
     /// (an imported review author's account too: that is how it is
     /// claimed). Answers the same either way.
-    pub async fn request_reset(&self, email: Email) -> Result<(), AccountsError> {
+    pub(crate) async fn request_reset(&self, email: Email) -> Result<(), AccountsError> {
         let account = self.store().read()?.accounts().account_by_email(&email)?;
         let now = Timestamp::now();
         let token = tokens::random_secret();
@@ -119,7 +119,7 @@ impl Accounts {
 
     /// Sets a new password with a reset token (single use, 1 hour). The
     /// email counts as verified (the link reached it); every session ends.
-    pub async fn confirm_reset(&self, c: ResetConfirmation) -> Result<(), AccountsError> {
+    pub(crate) async fn confirm_reset(&self, c: ResetConfirmation) -> Result<(), AccountsError> {
         let hash = self.inner.hasher.hash(&c.password).await?;
         let hashed = token_hash(&c.token);
         self.store()
@@ -145,7 +145,7 @@ impl Accounts {
     }
 
     /// Marks the email verified with the mailed token (single use).
-    pub async fn verify_email(&self, token: String) -> Result<(), AccountsError> {
+    pub(crate) async fn verify_email(&self, token: String) -> Result<(), AccountsError> {
         let hashed = token_hash(&token);
         self.store()
             .write(move |tx| -> Result<(), AccountsError> {

@@ -148,7 +148,7 @@ impl Accounts {
     /// Rotates a refresh token: the presented one stops working and a new
     /// pair is handed out. A rotated (already used) token revokes its whole
     /// family.
-    pub async fn refresh(&self, presented: String) -> Result<TokenPair, AccountsError> {
+    pub(crate) async fn refresh(&self, presented: String) -> Result<TokenPair, AccountsError> {
         let now = Timestamp::now();
         let hashed = token_hash(&presented);
         let next = tokens::random_secret();
@@ -208,7 +208,7 @@ impl Accounts {
     }
 
     /// Ends one session (its refresh token and its access tokens).
-    pub async fn logout(&self, session: &Id) -> Result<(), AccountsError> {
+    pub(crate) async fn logout(&self, session: &Id) -> Result<(), AccountsError> {
         let sid = session.clone();
         let now = Timestamp::now();
         self.store()
@@ -271,7 +271,7 @@ impl Accounts {
     /// session of the admin pages), with its role as of now: refused once
     /// the session is revoked (sign-out, role change, ban) or the account
     /// is banned.
-    pub fn session_principal(&self, session: &Id) -> Result<Principal, AccountsError> {
+    pub(crate) fn session_principal(&self, session: &Id) -> Result<Principal, AccountsError> {
         let read = self.store().read()?;
         let account = match read.accounts().session(session.as_str())? {
             Some(rec) => {
@@ -300,7 +300,7 @@ impl Accounts {
     }
 
     /// The machine behind an API key (`sk.<id>.<secret>`), if not revoked.
-    pub fn authenticate_key(&self, presented: &str) -> Result<Principal, AccountsError> {
+    pub(crate) fn authenticate_key(&self, presented: &str) -> Result<Principal, AccountsError> {
         let mut parts = presented.splitn(3, '.');
         let (Some("sk"), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next())
         else {

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
+pub(crate) struct AccessClaims {
     /// Account id.
     pub sub: String,
     pub role: String,
@@ -46,7 +46,7 @@ pub enum KeyError {
 
 /// Why a presented access token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenRejection {
+pub(crate) enum TokenRejection {
     Expired,
     Invalid,
 }
@@ -58,7 +58,7 @@ struct Key {
 }
 
 /// Signs and verifies access tokens; caches verified ones.
-pub struct AccessTokens {
+pub(crate) struct AccessTokens {
     keys: Vec<Key>,
     validation: Validation,
     verified: Cache<String, Arc<AccessClaims>>,
@@ -67,7 +67,7 @@ pub struct AccessTokens {
 impl AccessTokens {
     /// Loads the key file at `path`, creating it (mode 0600) with one fresh
     /// key when it does not exist.
-    pub fn load_or_create(path: &Path) -> Result<AccessTokens, KeyError> {
+    pub(crate) fn load_or_create(path: &Path) -> Result<AccessTokens, KeyError> {
         let err = |message: String| KeyError::File {
             path: path.display().to_string(),
             message,
@@ -122,7 +122,7 @@ impl AccessTokens {
     }
 
     /// Signs `claims` with the current key.
-    pub fn sign(&self, claims: &AccessClaims) -> String {
+    pub(crate) fn sign(&self, claims: &AccessClaims) -> String {
         let key = &self.keys[0];
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(key.kid.clone());
@@ -134,7 +134,7 @@ impl AccessTokens {
     /// The claims of `token` when it is signed by one of the keys and not
     /// expired at `now_secs`. With `use_cache`, a token verified before is
     /// not verified again.
-    pub fn verify(
+    pub(crate) fn verify(
         &self,
         token: &str,
         now_secs: i64,
@@ -169,7 +169,8 @@ impl AccessTokens {
     }
 
     /// Verified tokens held by the cache.
-    pub fn cached(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn cached(&self) -> usize {
         self.verified.len()
     }
 }
@@ -197,12 +198,12 @@ pub fn random_secret() -> String {
 }
 
 /// SHA-256 of `s`.
-pub fn sha256(s: &str) -> [u8; 32] {
+pub(crate) fn sha256(s: &str) -> [u8; 32] {
     Sha256::digest(s.as_bytes()).into()
 }
 
 /// Hex SHA-256 of `s`: how tokens are filed in the store.
-pub fn token_hash(s: &str) -> String {
+pub(crate) fn token_hash(s: &str) -> String {
     hex(&sha256(s))
 }
 

@@ -19,7 +19,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 
 /// `GET /admin/assets/{file}`: public (no secrets in them), cached for an
 /// hour; the pages name them with the binary's version.
-pub async fn serve(file: web::Path<String>) -> HttpResponse {
+pub(crate) async fn serve(file: web::Path<String>) -> HttpResponse {
     match ASSETS.iter().find(|(name, _, _)| *name == file.as_str()) {
         Some((_, kind, bytes)) => HttpResponse::Ok()
             .content_type(*kind)

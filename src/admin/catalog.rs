@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 /// `GET /admin/products`: `q` searches (as `/api/v1/search`), without it
 /// the list (as `/api/v1/products`) with its filters.
-pub async fn products(page: Page, req: HttpRequest) -> AdminResult {
+pub(crate) async fn products(page: Page, req: HttpRequest) -> AdminResult {
     if let Some(tidier) = tidy_query(&req) {
         return Ok(tidier);
     }
@@ -52,7 +52,7 @@ pub async fn products(page: Page, req: HttpRequest) -> AdminResult {
 }
 
 /// `GET /admin/products/{id}`.
-pub async fn product(page: Page, id: web::Path<String>) -> AdminResult {
+pub(crate) async fn product(page: Page, id: web::Path<String>) -> AdminResult {
     let body = page
         .services()
         .catalog
@@ -81,7 +81,7 @@ fn number(raw: &str) -> Value {
 }
 
 /// `POST /admin/products/{id}`: the edit form, as a PATCH.
-pub async fn save_product(posted: Posted, id: web::Path<String>) -> AdminResult {
+pub(crate) async fn save_product(posted: Posted, id: web::Path<String>) -> AdminResult {
     let f = |n: &str| posted.fields.get(n).map(|s| s.trim()).unwrap_or("");
     let mut map = Map::new();
     map.insert("title".into(), Value::String(f("title").into()));
@@ -157,7 +157,7 @@ fn form_context(failed: Option<Refused>) -> (StatusCode, minijinja::Value) {
 }
 
 /// `GET /admin/brands`.
-pub async fn brands(page: Page, req: HttpRequest) -> AdminResult {
+pub(crate) async fn brands(page: Page, req: HttpRequest) -> AdminResult {
     brands_page(page, req, None).await
 }
 
@@ -194,7 +194,7 @@ fn text_fields(posted: &Posted, names: &[&str]) -> Map<String, Value> {
 }
 
 /// `POST /admin/brands`: as `POST /api/v1/brands`.
-pub async fn create_brand(posted: Posted, req: HttpRequest) -> AdminResult {
+pub(crate) async fn create_brand(posted: Posted, req: HttpRequest) -> AdminResult {
     let map = text_fields(&posted, &["id", "title", "description"]);
     let catalog = &posted.page.services().catalog;
     match catalog.create_brand(BrandCreate::parse(&map)).await {
@@ -209,7 +209,7 @@ pub async fn create_brand(posted: Posted, req: HttpRequest) -> AdminResult {
 }
 
 /// `GET /admin/categories`.
-pub async fn categories(page: Page) -> AdminResult {
+pub(crate) async fn categories(page: Page) -> AdminResult {
     categories_page(page, None).await
 }
 
@@ -232,7 +232,7 @@ async fn categories_page(page: Page, failed: Option<Refused>) -> AdminResult {
 }
 
 /// `POST /admin/categories`: as `POST /api/v1/categories`.
-pub async fn create_category(posted: Posted) -> AdminResult {
+pub(crate) async fn create_category(posted: Posted) -> AdminResult {
     let map = text_fields(&posted, &["id", "title", "description", "parentId"]);
     let catalog = &posted.page.services().catalog;
     match catalog.create_category(CategoryCreate::parse(&map)).await {

@@ -11,7 +11,7 @@ use crate::domain::job::JobState;
 use actix_web::{FromRequest, HttpRequest, web};
 
 /// `GET /admin/jobs`: without a `state`, the dead jobs.
-pub async fn page(page: Page, req: HttpRequest) -> AdminResult {
+pub(crate) async fn page(page: Page, req: HttpRequest) -> AdminResult {
     if let Some(tidier) = tidy_query(&req) {
         return Ok(tidier);
     }
@@ -51,7 +51,7 @@ fn back(posted: &Posted) -> String {
 }
 
 /// `POST /admin/jobs/{id}/retry`.
-pub async fn retry(posted: Posted, id: web::Path<u64>) -> AdminResult {
+pub(crate) async fn retry(posted: Posted, id: web::Path<u64>) -> AdminResult {
     let to = back(&posted);
     let page = &posted.page;
     match page.services().jobs.retry(*id).await {
@@ -64,7 +64,7 @@ pub async fn retry(posted: Posted, id: web::Path<u64>) -> AdminResult {
 }
 
 /// `POST /admin/jobs/{id}/discard`.
-pub async fn discard(posted: Posted, id: web::Path<u64>) -> AdminResult {
+pub(crate) async fn discard(posted: Posted, id: web::Path<u64>) -> AdminResult {
     let to = back(&posted);
     let page = &posted.page;
     match page.services().jobs.discard(*id).await {

@@ -60,7 +60,7 @@ fn login_page(
 }
 
 /// `GET /admin/login`.
-pub async fn form(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn form(req: HttpRequest) -> HttpResponse {
     let q: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let next = next_of(q.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str()));
@@ -72,7 +72,7 @@ pub async fn form(req: HttpRequest) -> HttpResponse {
 }
 
 /// `POST /admin/login`.
-pub async fn submit(
+pub(crate) async fn submit(
     req: HttpRequest,
     state: web::Data<ApiState>,
     sessions: web::Data<Sessions>,
@@ -146,7 +146,7 @@ pub async fn submit(
 }
 
 /// `POST /admin/logout`: ends the browser session and its durable one.
-pub async fn logout(req: HttpRequest, posted: Posted) -> AdminResult {
+pub(crate) async fn logout(req: HttpRequest, posted: Posted) -> AdminResult {
     let page = posted.page;
     if let Some(durable) = page.sessions.end(&page.signed) {
         page.services().accounts.logout(&durable).await?;

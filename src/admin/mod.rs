@@ -17,14 +17,14 @@
 //! as a bad PATCH), and show the same views the API answers. Errors become
 //! pages in one place ([`AdminError`]).
 
-pub mod assets;
+pub(crate) mod assets;
 mod catalog;
 mod jobs;
 mod login;
 mod orders;
 mod overview;
 mod search;
-pub mod session;
+pub(crate) mod session;
 mod templates;
 mod users;
 
@@ -43,7 +43,7 @@ use std::pin::Pin;
 
 /// The pages' Content-Security-Policy: scripts, styles and fetches from
 /// this origin only, no inline code, forms post here only, never framed.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
@@ -51,7 +51,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 const FORM_LIMIT: usize = 64 * 1024;
 
 /// Registers every admin page.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     // One scope: an API request is turned away by one prefix check, not
     // tried against every page's pattern (startup registers this after the
     // API's routes, too).
@@ -90,7 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Why an admin request was not served as asked.
 #[derive(Debug, thiserror::Error)]
-pub enum AdminError {
+pub(crate) enum AdminError {
     /// Not signed in (or the session ended): to the sign-in form, then back.
     #[error("sign in to continue")]
     SignIn { next: String },
@@ -163,7 +163,7 @@ impl ResponseError for AdminError {
     }
 }
 
-pub type AdminResult = Result<HttpResponse, AdminError>;
+pub(crate) type AdminResult = Result<HttpResponse, AdminError>;
 
 /// An HTML answer with the pages' headers: CSP, never cached.
 fn html(status: StatusCode, body: String) -> HttpResponse {
@@ -192,7 +192,7 @@ fn see_other(to: &str) -> HttpResponse {
 }
 
 /// A signed-in staff or admin request.
-pub struct Page {
+pub(crate) struct Page {
     pub signed: Signed,
     sessions: web::Data<Sessions>,
     pub state: web::Data<ApiState>,
@@ -244,7 +244,7 @@ impl Page {
     }
 
     /// Refuses staff: admin only.
-    pub fn admin_only(&self) -> Result<(), AdminError> {
+    pub(crate) fn admin_only(&self) -> Result<(), AdminError> {
         if self.signed.is_admin() {
             Ok(())
         } else {
@@ -252,17 +252,17 @@ impl Page {
         }
     }
 
-    pub fn services(&self) -> &crate::services::Services {
+    pub(crate) fn services(&self) -> &crate::services::Services {
         &self.state.services
     }
 
     /// Renders `template` inside the layout, with the signed-in user, the
     /// CSRF token, the pending message and the current section.
-    pub fn render(&self, template: &str, ctx: minijinja::Value) -> AdminResult {
+    pub(crate) fn render(&self, template: &str, ctx: minijinja::Value) -> AdminResult {
         self.render_status(StatusCode::OK, template, ctx)
     }
 
-    pub fn render_status(
+    pub(crate) fn render_status(
         &self,
         status: StatusCode,
         template: &str,
@@ -284,27 +284,27 @@ impl Page {
     }
 
     /// Back to `to` with a message.
-    pub fn done(&self, to: &str, text: impl Into<String>) -> AdminResult {
+    pub(crate) fn done(&self, to: &str, text: impl Into<String>) -> AdminResult {
         self.sessions.flash(&self.signed, "ok", text);
         Ok(see_other(to))
     }
 
     /// Back to `to` with an error message.
-    pub fn failed(&self, to: &str, e: impl std::fmt::Display) -> AdminResult {
+    pub(crate) fn failed(&self, to: &str, e: impl std::fmt::Display) -> AdminResult {
         self.sessions.flash(&self.signed, "error", e.to_string());
         Ok(see_other(to))
     }
 }
 
 /// A posted form from a signed-in page, its CSRF token checked.
-pub struct Posted {
+pub(crate) struct Posted {
     pub page: Page,
     pub fields: HashMap<String, String>,
 }
 
 impl Posted {
     /// A field, trimmed; `None` when absent or empty.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .get(name)
             .map(|s| s.trim())

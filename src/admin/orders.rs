@@ -29,7 +29,7 @@ pub(super) fn query_value(req: &HttpRequest, name: &str) -> String {
 }
 
 /// `GET /admin/orders`.
-pub async fn list(page: Page, req: HttpRequest) -> AdminResult {
+pub(crate) async fn list(page: Page, req: HttpRequest) -> AdminResult {
     if let Some(tidier) = tidy_query(&req) {
         return Ok(tidier);
     }
@@ -59,7 +59,7 @@ pub async fn list(page: Page, req: HttpRequest) -> AdminResult {
 }
 
 /// `GET /admin/orders/{id}`.
-pub async fn detail(page: Page, id: web::Path<String>) -> AdminResult {
+pub(crate) async fn detail(page: Page, id: web::Path<String>) -> AdminResult {
     let o = page.services().orders.order(&id)?;
     // The moves this order's status allows; paying has its own action
     // (and a card order is paid by its provider only).
@@ -81,7 +81,7 @@ pub async fn detail(page: Page, id: web::Path<String>) -> AdminResult {
 }
 
 /// `POST /admin/orders/{id}/status` (`status`).
-pub async fn status(posted: Posted, id: web::Path<String>) -> AdminResult {
+pub(crate) async fn status(posted: Posted, id: web::Path<String>) -> AdminResult {
     let back = format!("/admin/orders/{id}");
     let mut map = Map::new();
     map.insert(
@@ -104,7 +104,7 @@ pub async fn status(posted: Posted, id: web::Path<String>) -> AdminResult {
 }
 
 /// `POST /admin/orders/{id}/mark-paid`.
-pub async fn paid(posted: Posted, id: web::Path<String>) -> AdminResult {
+pub(crate) async fn paid(posted: Posted, id: web::Path<String>) -> AdminResult {
     let back = format!("/admin/orders/{id}");
     let page = &posted.page;
     let actor = page.signed.actor.clone();

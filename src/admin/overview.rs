@@ -16,7 +16,7 @@ fn since_of(req: &HttpRequest) -> i64 {
 }
 
 /// `GET /admin`.
-pub async fn page(page: Page, metrics: web::Data<Metrics>) -> AdminResult {
+pub(crate) async fn page(page: Page, metrics: web::Data<Metrics>) -> AdminResult {
     let overview = metrics.live.overview(page.services(), i64::MAX);
     let replication = &page.services().replication;
     let role = match replication.follower() {
@@ -36,7 +36,11 @@ pub async fn page(page: Page, metrics: web::Data<Metrics>) -> AdminResult {
 
 /// `GET /admin/live.json?since=MS`: samples after `since`, the tracker
 /// and the totals.
-pub async fn live(page: Page, req: HttpRequest, metrics: web::Data<Metrics>) -> HttpResponse {
+pub(crate) async fn live(
+    page: Page,
+    req: HttpRequest,
+    metrics: web::Data<Metrics>,
+) -> HttpResponse {
     let overview = metrics.live.overview(page.services(), since_of(&req));
     let mut res = HttpResponse::Ok().json(overview);
     res.headers_mut().insert(

@@ -18,7 +18,7 @@ fn groups(page: &Page) -> Vec<Vec<String>> {
 }
 
 /// `GET /admin/search`.
-pub async fn page(page: Page) -> AdminResult {
+pub(crate) async fn page(page: Page) -> AdminResult {
     let analytics = page.services().catalog.search_analytics(SHOWN).await?;
     let groups = groups(&page);
     let text: Vec<String> = groups.iter().map(|g| g.join(", ")).collect();
@@ -48,7 +48,7 @@ async fn save(posted: &Posted, groups: Vec<Vec<String>>, done: String) -> AdminR
 
 /// `POST /admin/search/synonym` (`query`, `synonym`): `query` means the
 /// same as `synonym`; joins the group of either, or starts one.
-pub async fn add_synonym(posted: Posted) -> AdminResult {
+pub(crate) async fn add_synonym(posted: Posted) -> AdminResult {
     let query = posted.get("query").unwrap_or("").to_lowercase();
     let synonym = posted.get("synonym").unwrap_or("").to_lowercase();
     let mut all = groups(&posted.page);
@@ -69,7 +69,7 @@ pub async fn add_synonym(posted: Posted) -> AdminResult {
 
 /// `POST /admin/search/synonyms` (`groups`: one group per line, words
 /// separated by commas): replaces every group.
-pub async fn save_synonyms(posted: Posted) -> AdminResult {
+pub(crate) async fn save_synonyms(posted: Posted) -> AdminResult {
     let text = posted.fields.get("groups").cloned().unwrap_or_default();
     let all: Vec<Vec<String>> = text
         .lines()

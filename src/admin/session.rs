@@ -24,19 +24,19 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// The session cookie.
-pub const COOKIE: &str = "shopd_admin";
+pub(crate) const COOKIE: &str = "shopd_admin";
 /// The sign-in form's CSRF cookie (before there is a session).
-pub const LOGIN_COOKIE: &str = "shopd_admin_login";
+pub(crate) const LOGIN_COOKIE: &str = "shopd_admin_login";
 /// Idle time after which a session ends.
-pub const IDLE: Duration = Duration::from_secs(30 * 60);
+pub(crate) const IDLE: Duration = Duration::from_secs(30 * 60);
 /// Age after which a session ends, however busy.
-pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
+pub(crate) const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
 /// Sessions kept at most (the oldest go first).
 const MAX_SESSIONS: usize = 10_000;
 
 /// A message shown once on the next page.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Flash {
+pub(crate) struct Flash {
     /// `ok` or `error`.
     pub kind: &'static str,
     pub text: String,
@@ -54,7 +54,7 @@ struct Entry {
 /// A signed-in admin page request: who, with what role, and the CSRF
 /// token its forms carry.
 #[derive(Debug, Clone)]
-pub struct Signed {
+pub(crate) struct Signed {
     pub account: Id,
     pub email: String,
     pub role: Role,
@@ -65,14 +65,14 @@ pub struct Signed {
 }
 
 impl Signed {
-    pub fn is_admin(&self) -> bool {
+    pub(crate) fn is_admin(&self) -> bool {
         self.role >= Role::Admin
     }
 }
 
 /// Why a request has no usable session.
 #[derive(Debug, PartialEq, Eq)]
-pub enum NoSession {
+pub(crate) enum NoSession {
     /// No cookie, an unknown or expired token, a revoked session.
     SignIn,
     /// Signed in, but as a customer.
@@ -81,14 +81,14 @@ pub enum NoSession {
 
 /// The sessions of this process.
 #[derive(Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     map: Mutex<HashMap<[u8; 32], Entry>>,
 }
 
 impl Sessions {
     /// Starts a session for a staff or admin account signed in as durable
     /// session `durable`; returns the cookie's token.
-    pub fn start(&self, email: String, durable: Id) -> String {
+    pub(crate) fn start(&self, email: String, durable: Id) -> String {
         let token = tokens::random_secret();
         let now = Instant::now();
         let entry = Entry {
@@ -113,7 +113,7 @@ impl Sessions {
 
     /// The session of cookie `token`, checked against the accounts
     /// service by `principal` (the durable session's current account).
-    pub fn check(
+    pub(crate) fn check(
         &self,
         token: &str,
         principal: impl FnOnce(&Id) -> Option<Principal>,
@@ -153,7 +153,7 @@ impl Sessions {
     }
 
     /// Ends a session; returns its durable session to revoke.
-    pub fn end(&self, s: &Signed) -> Option<Id> {
+    pub(crate) fn end(&self, s: &Signed) -> Option<Id> {
         self.end_key(&s.key)
     }
 
@@ -162,7 +162,7 @@ impl Sessions {
     }
 
     /// Sets the message the session's next page shows.
-    pub fn flash(&self, s: &Signed, kind: &'static str, text: impl Into<String>) {
+    pub(crate) fn flash(&self, s: &Signed, kind: &'static str, text: impl Into<String>) {
         if let Ok(mut map) = self.map.lock()
             && let Some(e) = map.get_mut(&s.key)
         {
@@ -174,17 +174,8 @@ impl Sessions {
     }
 
     /// Takes the pending message, if any.
-    pub fn take_flash(&self, s: &Signed) -> Option<Flash> {
+    pub(crate) fn take_flash(&self, s: &Signed) -> Option<Flash> {
         self.map.lock().ok()?.get_mut(&s.key)?.flash.take()
-    }
-
-    /// Signed-in sessions (for tests and the overview).
-    pub fn len(&self) -> usize {
-        self.map.lock().map_or(0, |m| m.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     #[cfg(test)]
@@ -202,7 +193,7 @@ fn live(e: &Entry, now: Instant) -> bool {
 }
 
 /// Whether a form's CSRF token is the session's (constant time).
-pub fn csrf_matches(expected: &str, presented: Option<&str>) -> bool {
+pub(crate) fn csrf_matches(expected: &str, presented: Option<&str>) -> bool {
     presented.is_some_and(|p| bool::from(expected.as_bytes().ct_eq(p.as_bytes())))
 }
 

@@ -42,7 +42,7 @@ static ENV: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
 
 /// Renders `name` with `ctx`. A failure renders as a short plain message
 /// (and is logged): it is a bug in a template, never in the input.
-pub fn render(name: &str, ctx: minijinja::Value) -> String {
+pub(crate) fn render(name: &str, ctx: minijinja::Value) -> String {
     match ENV.get_template(name).and_then(|t| t.render(ctx)) {
         Ok(s) => s,
         Err(e) => {

@@ -39,7 +39,7 @@ async fn render(page: Page, req: &HttpRequest, created: Option<KeyView>) -> Admi
 }
 
 /// `GET /admin/users`.
-pub async fn page(page: Page, req: HttpRequest) -> AdminResult {
+pub(crate) async fn page(page: Page, req: HttpRequest) -> AdminResult {
     if let Some(tidier) = tidy_query(&req) {
         return Ok(tidier);
     }
@@ -47,7 +47,7 @@ pub async fn page(page: Page, req: HttpRequest) -> AdminResult {
 }
 
 /// `POST /admin/users/{id}` (`role`, `banned`).
-pub async fn administer(posted: Posted, id: web::Path<String>) -> AdminResult {
+pub(crate) async fn administer(posted: Posted, id: web::Path<String>) -> AdminResult {
     let page = &posted.page;
     page.admin_only()?;
     let back = "/admin/users";
@@ -85,7 +85,7 @@ pub async fn administer(posted: Posted, id: web::Path<String>) -> AdminResult {
 
 /// `POST /admin/keys` (`name`, `role`): the new key's secret is shown on
 /// the page this answers, once.
-pub async fn create_key(posted: Posted, req: HttpRequest) -> AdminResult {
+pub(crate) async fn create_key(posted: Posted, req: HttpRequest) -> AdminResult {
     posted.page.admin_only()?;
     let mut map = Map::new();
     for name in ["name", "role"] {
@@ -108,7 +108,7 @@ pub async fn create_key(posted: Posted, req: HttpRequest) -> AdminResult {
 }
 
 /// `POST /admin/keys/{id}/revoke`.
-pub async fn revoke_key(posted: Posted, id: web::Path<String>) -> AdminResult {
+pub(crate) async fn revoke_key(posted: Posted, id: web::Path<String>) -> AdminResult {
     let page = &posted.page;
     page.admin_only()?;
     match page.services().accounts.revoke_key(&id).await {

@@ -107,11 +107,11 @@ pub struct BlockedLineView {
 
 impl ApiError {
     /// The 404 of a path no route serves.
-    pub fn no_route(method: &actix_web::http::Method, path: &str) -> ApiError {
+    pub(crate) fn no_route(method: &actix_web::http::Method, path: &str) -> ApiError {
         ApiError::NotFound(format!("no route for {method} {path}"))
     }
 
-    pub fn invalid_query(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_query(message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code: "invalid_query",
             message: message.into(),
@@ -457,15 +457,15 @@ impl ResponseError for ApiError {
     }
 }
 
-pub const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+pub(crate) const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 
-pub const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+pub(crate) const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 
-pub const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+pub(crate) const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Where a caller stands after a request was let through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateStatus {
+pub(crate) struct RateStatus {
     /// The quota's N.
     pub limit: u32,
     /// Requests the caller may still make right now.
@@ -476,7 +476,7 @@ pub struct RateStatus {
 
 impl RateStatus {
     /// `X-RateLimit-Limit`, `-Remaining` and `-Reset`.
-    pub fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
+    pub(crate) fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
         [
             (LIMIT, HeaderValue::from(self.limit)),
             (REMAINING, HeaderValue::from(self.remaining)),

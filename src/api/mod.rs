@@ -19,11 +19,11 @@ pub mod error;
 pub mod extract;
 #[cfg(test)]
 mod fuzz;
-pub mod handlers;
+pub(crate) mod handlers;
 pub mod middleware;
 pub mod openapi;
 pub mod register;
 pub mod route;
 pub mod routes;
 pub mod state;
-pub mod telemetry;
+pub(crate) mod telemetry;

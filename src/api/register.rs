@@ -29,7 +29,7 @@ static CONTRACT: LazyLock<bytes::Bytes> = LazyLock::new(|| {
 /// (so per-caller limits know the caller), and a JSON 405 (with `Allow`)
 /// for any other method on a known pattern. Unknown paths fall to
 /// the app's default service, [`not_found`].
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::Data::new(Contract(CONTRACT.clone())));
     for (i, first) in ROUTES.iter().enumerate() {
         if ROUTES[..i].iter().any(|r| r.pattern == first.pattern) {

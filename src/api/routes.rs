@@ -748,7 +748,7 @@ static PATTERNS: LazyLock<Vec<(Vec<&'static str>, usize)>> = LazyLock::new(|| {
 
 /// The first route whose pattern matches `path` (any method). Allocates
 /// nothing.
-pub fn route_of(path: &str) -> Option<&'static Route> {
+pub(crate) fn route_of(path: &str) -> Option<&'static Route> {
     let mut segments = [""; MAX_SEGMENTS];
     let mut n = 0;
     for s in path.split('/') {
@@ -765,7 +765,7 @@ pub fn route_of(path: &str) -> Option<&'static Route> {
 }
 
 /// The route serving `method` on `path` (`HEAD` counts as `GET`).
-pub fn find(method: &Method, path: &str) -> Option<&'static Route> {
+pub(crate) fn find(method: &Method, path: &str) -> Option<&'static Route> {
     let method = if method == Method::HEAD {
         &Method::GET
     } else {
@@ -779,18 +779,18 @@ pub fn find(method: &Method, path: &str) -> Option<&'static Route> {
 
 /// The pattern serving `path`, as a metrics label; `"unmatched"` when no
 /// route does.
-pub fn label(path: &str) -> &'static str {
+pub(crate) fn label(path: &str) -> &'static str {
     route_of(path).map_or("unmatched", |r| r.pattern)
 }
 
 /// The cache class of a `GET` of `path` (probes, admin reads and unknown
 /// paths: no-store).
-pub fn cache_class(path: &str) -> CacheClass {
+pub(crate) fn cache_class(path: &str) -> CacheClass {
     find(&Method::GET, path).map_or(CacheClass::NoStore, |r| r.cache)
 }
 
 /// The methods served on `pattern`, as an `Allow` header value would list them.
-pub fn allowed(pattern: &str) -> impl Iterator<Item = Verb> {
+pub(crate) fn allowed(pattern: &str) -> impl Iterator<Item = Verb> {
     ROUTES
         .iter()
         .filter(move |r| r.pattern == pattern)

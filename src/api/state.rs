@@ -9,7 +9,7 @@ use std::sync::Arc;
 /// Handler state: the services (catalogue now; accounts, orders and jobs as
 /// they arrive) plus per-server HTTP settings.
 #[derive(Clone)]
-pub struct ApiState {
+pub(crate) struct ApiState {
     pub services: Services,
     pub http: HttpSettings,
     /// Shared by every worker: a quota is per client, not per thread.

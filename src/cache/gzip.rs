@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 
 /// Bodies shorter than this are stored (and sent) as they are: gzip would
 /// save a few bytes at most.
-pub const MIN_BYTES: usize = 1024;
+pub(crate) const MIN_BYTES: usize = 1024;
 
 /// zlib's default trade-off: a body is compressed once and sent many times.
 const LEVEL: u32 = 6;
@@ -28,7 +28,7 @@ pub fn compress(plain: &[u8]) -> Vec<u8> {
 }
 
 /// The body `gz` holds; fails only on bytes [`compress`] did not make.
-pub fn inflate(gz: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn inflate(gz: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(gz.len() * 6);
     flate2::read::GzDecoder::new(gz).read_to_end(&mut out)?;
     Ok(out)

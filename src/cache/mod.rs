@@ -46,19 +46,19 @@ impl Kind {
 }
 
 /// Most kinds one cache serves.
-pub const MAX_KINDS: usize = 16;
+pub(crate) const MAX_KINDS: usize = 16;
 
 /// The kinds a cache serves, each with its name (a metrics label) and TTL:
 /// areas register theirs before the cache is made.
 #[derive(Debug, Clone, Default)]
-pub struct Kinds {
+pub(crate) struct Kinds {
     names: Vec<&'static str>,
     ttls: Vec<Duration>,
 }
 
 impl Kinds {
     /// A new kind named `name` whose entries are served for `ttl`.
-    pub fn register(&mut self, name: &'static str, ttl: Duration) -> Kind {
+    pub(crate) fn register(&mut self, name: &'static str, ttl: Duration) -> Kind {
         // A programming error that the first test of any area shows.
         assert!(self.names.len() < MAX_KINDS, "more than {MAX_KINDS} kinds");
         self.names.push(name);
@@ -72,7 +72,7 @@ impl Kinds {
 pub struct Tag(u64);
 
 impl Tag {
-    pub fn new(namespace: &str, id: &str) -> Tag {
+    pub(crate) fn new(namespace: &str, id: &str) -> Tag {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(namespace.as_bytes());
         h.update(&[0]);
@@ -89,7 +89,7 @@ impl Tag {
 const TAG_SLOTS: usize = 1 << 16;
 /// The share of the capacity (1/N) that holds plain forms of gzipped
 /// entries, for clients that do not take gzip: the hot ones stay there.
-pub const PLAIN_SHARE: u64 = 8;
+pub(crate) const PLAIN_SHARE: u64 = 8;
 /// Bytes an entry costs beyond its body, key and tags.
 const ENTRY_OVERHEAD: u64 = 96;
 
@@ -104,7 +104,7 @@ pub struct Computed {
 
 /// The form the caller will send a body in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wanted {
+pub(crate) enum Wanted {
     /// The client accepts gzip: the stored gzip as it is.
     Gzip,
     /// Plain (the client does not accept gzip, or the caller parses it).
@@ -113,7 +113,7 @@ pub enum Wanted {
 
 /// A body as the cache keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stored {
+pub(crate) enum Stored {
     /// Short bodies, and every body while caching is off.
     Plain(Bytes),
     /// The gzip of the body ([`gzip::compress`]).
@@ -122,7 +122,7 @@ pub enum Stored {
 
 /// A body from the cache or from a computation.
 #[derive(Debug, Clone)]
-pub struct Served {
+pub(crate) struct Served {
     pub body: Stored,
     /// The plain body when at hand (rendered by this call, or from the
     /// plain cache): no need to inflate it.
@@ -130,13 +130,14 @@ pub struct Served {
     /// xxh3 of the plain body, whatever its stored form.
     pub hash: u64,
     pub meta: u64,
-    /// True when this call computed it.
+    /// True when this call computed it (the tests count computations).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub computed: bool,
 }
 
 impl Served {
     /// The plain body (inflated when stored gzipped).
-    pub fn plain(&self) -> Bytes {
+    pub(crate) fn plain(&self) -> Bytes {
         match (&self.body, &self.rendered) {
             (Stored::Plain(b), _) | (Stored::Gzip(_), Some(b)) => b.clone(),
             (Stored::Gzip(gz), None) => {
@@ -147,7 +148,7 @@ impl Served {
 
     /// The body for a client: the stored gzip as it is when the client
     /// accepts gzip (`true` in the answer), else the plain body.
-    pub fn encoded(&self, accepts_gzip: bool) -> (Bytes, bool) {
+    pub(crate) fn encoded(&self, accepts_gzip: bool) -> (Bytes, bool) {
         match &self.body {
             Stored::Gzip(gz) if accepts_gzip => (gz.clone(), true),
             _ => (self.plain(), false),
@@ -235,7 +236,7 @@ struct Counts {
 
 /// Statistics of one kind, for `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KindStats {
+pub(crate) struct KindStats {
     /// The kind's name.
     pub name: &'static str,
     pub hits: u64,
@@ -266,7 +267,7 @@ pub struct ResponseCache {
 impl ResponseCache {
     /// A cache of `kinds` holding up to `capacity_bytes`; 0 turns caching
     /// off.
-    pub fn new(capacity_bytes: u64, kinds: Kinds) -> ResponseCache {
+    pub(crate) fn new(capacity_bytes: u64, kinds: Kinds) -> ResponseCache {
         let evictions = Evictions::default();
         let plain_bytes = capacity_bytes / PLAIN_SHARE;
         let plain = (plain_bytes > 0).then(|| {
@@ -296,13 +297,13 @@ impl ResponseCache {
         }
     }
 
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.map.is_some()
     }
 
     /// Makes every entry tagged with any of `tags` stale. Call after the
     /// change is durable and before acknowledging it.
-    pub fn invalidate(&self, tags: impl IntoIterator<Item = Tag>) {
+    pub(crate) fn invalidate(&self, tags: impl IntoIterator<Item = Tag>) {
         let mut tags = tags.into_iter().peekable();
         // A commit that shows nothing cached (job bookkeeping, sessions)
         // invalidates nothing, and must not make in-flight computations
@@ -318,7 +319,7 @@ impl ResponseCache {
 
     /// Makes every entry stale (the whole database was replaced, e.g. a
     /// follower re-bootstrapped from a snapshot).
-    pub fn invalidate_all(&self) {
+    pub(crate) fn invalidate_all(&self) {
         self.epoch.fetch_add(1, SeqCst);
         for v in self.versions.iter() {
             v.fetch_add(1, SeqCst);
@@ -365,7 +366,7 @@ impl ResponseCache {
     /// cached. Concurrent callers with the same key wait for one computation.
     /// `compute` must read storage only after it is called (it is what the
     /// stale-insert guard assumes). Errors are returned, not cached.
-    pub async fn get_or_compute<E>(
+    pub(crate) async fn get_or_compute<E>(
         &self,
         kind: Kind,
         key: &str,
@@ -391,7 +392,7 @@ impl ResponseCache {
 
     /// [`Self::get_or_compute`] for threads outside the async runtime
     /// (warm-up); waits for a concurrent computation by blocking.
-    pub fn get_or_compute_blocking<E>(
+    pub(crate) fn get_or_compute_blocking<E>(
         &self,
         kind: Kind,
         key: &str,
@@ -500,7 +501,7 @@ impl ResponseCache {
 
     /// Hits and misses per kind: a few atomic loads, no walk (the admin
     /// overview's sampler reads them every 2 s).
-    pub fn hit_counts(&self) -> Vec<(&'static str, u64, u64)> {
+    pub(crate) fn hit_counts(&self) -> Vec<(&'static str, u64, u64)> {
         self.kinds
             .names
             .iter()
@@ -511,7 +512,7 @@ impl ResponseCache {
 
     /// Per-kind statistics; walks the entries (call at scrape time, not per
     /// request).
-    pub fn stats(&self) -> Vec<KindStats> {
+    pub(crate) fn stats(&self) -> Vec<KindStats> {
         let mut entries = [0u64; MAX_KINDS];
         let mut bytes = [0u64; MAX_KINDS];
         if let Some(map) = &self.map {
@@ -536,14 +537,15 @@ impl ResponseCache {
     }
 
     /// The byte capacity (0 when off).
-    pub fn capacity(&self) -> u64 {
+    pub(crate) fn capacity(&self) -> u64 {
         self.map.as_ref().map_or(0, |m| m.capacity())
             + self.plain.as_ref().map_or(0, |m| m.capacity())
     }
 
     /// Bytes held by the plain forms of gzipped entries (see
     /// [`PLAIN_SHARE`]); not counted in [`Self::stats`].
-    pub fn plain_bytes(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn plain_bytes(&self) -> u64 {
         self.plain.as_ref().map_or(0, |m| m.weight())
     }
 }

@@ -23,30 +23,30 @@ pub(crate) mod tag {
     use crate::store::ChangeSet;
 
     /// A product's own fields, rating and reviews.
-    pub fn product(id: &str) -> Tag {
+    pub(crate) fn product(id: &str) -> Tag {
         Tag::new("product", id)
     }
     /// A brand's fields, wherever they are shown.
-    pub fn brand(id: &str) -> Tag {
+    pub(crate) fn brand(id: &str) -> Tag {
         Tag::new("brand", id)
     }
     /// A category's fields and its children, wherever they are shown.
-    pub fn category(id: &str) -> Tag {
+    pub(crate) fn category(id: &str) -> Tag {
         Tag::new("category", id)
     }
     /// A reviewer's name, shown on their reviews.
-    pub fn reviewer(id: &str) -> Tag {
+    pub(crate) fn reviewer(id: &str) -> Tag {
         Tag::new("reviewer", id)
     }
     /// The set of brands (the brands list).
-    pub fn brands() -> Tag {
+    pub(crate) fn brands() -> Tag {
         Tag::new("brands", "")
     }
     /// The category forest.
-    pub fn categories() -> Tag {
+    pub(crate) fn categories() -> Tag {
         Tag::new("categories", "")
     }
-    pub fn synonyms() -> Tag {
+    pub(crate) fn synonyms() -> Tag {
         Tag::new("synonyms", "")
     }
     fn lists_all() -> Tag {
@@ -62,7 +62,7 @@ pub(crate) mod tag {
     /// The membership of a product list: a list filtered by brand changes
     /// only with that brand's products (whatever else it filters on), one
     /// filtered by category only with that subtree's, others with any.
-    pub fn list_scope(f: &ProductFilter) -> Tag {
+    pub(crate) fn list_scope(f: &ProductFilter) -> Tag {
         match (&f.brand, &f.category) {
             (Some(b), _) => lists_of_brand(b.as_str()),
             (None, Some(c)) => lists_of_category(c.as_str()),
@@ -71,7 +71,7 @@ pub(crate) mod tag {
     }
 
     /// Everything a commit may have changed for readers.
-    pub fn of_changes(changes: &ChangeSet) -> Vec<Tag> {
+    pub(crate) fn of_changes(changes: &ChangeSet) -> Vec<Tag> {
         let c = &changes.catalog;
         let mut tags = Vec::new();
         tags.extend(c.products.iter().map(|id| product(id)));
@@ -113,7 +113,7 @@ pub struct CacheKinds {
 
 impl CacheKinds {
     /// Registers the catalogue's kinds in `kinds`.
-    pub fn register(kinds: &mut Kinds, ttls: &Ttls) -> CacheKinds {
+    pub(crate) fn register(kinds: &mut Kinds, ttls: &Ttls) -> CacheKinds {
         let mut kind = |name, class| kinds.register(name, ttls.of(class).unwrap_or_default());
         CacheKinds {
             product_detail: kind("product_detail", CacheClass::Detail),
@@ -127,7 +127,7 @@ impl CacheKinds {
 
     /// A cache of `capacity_bytes` (0: off) holding the catalogue's kinds
     /// alone (tools, tests).
-    pub fn alone(capacity_bytes: u64, ttls: &Ttls) -> (Arc<ResponseCache>, CacheKinds) {
+    pub(crate) fn alone(capacity_bytes: u64, ttls: &Ttls) -> (Arc<ResponseCache>, CacheKinds) {
         let mut kinds = Kinds::default();
         let own = CacheKinds::register(&mut kinds, ttls);
         (Arc::new(ResponseCache::new(capacity_bytes, kinds)), own)
@@ -135,7 +135,7 @@ impl CacheKinds {
 }
 
 impl Catalog {
-    pub fn cache(&self) -> &ResponseCache {
+    pub(crate) fn cache(&self) -> &ResponseCache {
         &self.cache
     }
 
@@ -151,7 +151,7 @@ impl Catalog {
     }
 
     /// `GET /products/{id}`; `wanted`: the form the caller sends it in.
-    pub async fn serve_product(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
+    pub(crate) async fn serve_product(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         self.cache
             .get_or_compute(self.kinds.product_detail, id, wanted, || {
                 self.product_detail(id)
@@ -160,7 +160,11 @@ impl Catalog {
     }
 
     /// `GET /products`.
-    pub async fn serve_products(&self, q: &ProductQuery, wanted: Wanted) -> CatalogResult<Served> {
+    pub(crate) async fn serve_products(
+        &self,
+        q: &ProductQuery,
+        wanted: Wanted,
+    ) -> CatalogResult<Served> {
         let key = self.key(|| format!("{q:?}"));
         self.cache
             .get_or_compute(self.kinds.product_list, &key, wanted, || {
@@ -170,7 +174,7 @@ impl Catalog {
     }
 
     /// `GET /products/{id}/reviews`.
-    pub async fn serve_reviews(
+    pub(crate) async fn serve_reviews(
         &self,
         id: &str,
         page: PageRequest,
@@ -185,7 +189,11 @@ impl Catalog {
     }
 
     /// `GET /brands`.
-    pub async fn serve_brands(&self, page: PageRequest, wanted: Wanted) -> CatalogResult<Served> {
+    pub(crate) async fn serve_brands(
+        &self,
+        page: PageRequest,
+        wanted: Wanted,
+    ) -> CatalogResult<Served> {
         let key = self.key(|| format!("{page:?}"));
         self.cache
             .get_or_compute(self.kinds.brands, &key, wanted, || self.list_brands(page))
@@ -193,7 +201,7 @@ impl Catalog {
     }
 
     /// `GET /brands/{id}`.
-    pub async fn serve_brand(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
+    pub(crate) async fn serve_brand(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         let key = self.key(|| format!("id {id}"));
         self.cache
             .get_or_compute(self.kinds.brands, &key, wanted, || self.brand(id))
@@ -201,14 +209,14 @@ impl Catalog {
     }
 
     /// `GET /categories`.
-    pub async fn serve_categories(&self, wanted: Wanted) -> CatalogResult<Served> {
+    pub(crate) async fn serve_categories(&self, wanted: Wanted) -> CatalogResult<Served> {
         self.cache
             .get_or_compute(self.kinds.categories, "", wanted, || self.category_tree())
             .await
     }
 
     /// `GET /categories/{id}`.
-    pub async fn serve_category(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
+    pub(crate) async fn serve_category(&self, id: &str, wanted: Wanted) -> CatalogResult<Served> {
         let key = self.key(|| format!("id {id}"));
         self.cache
             .get_or_compute(self.kinds.categories, &key, wanted, || self.category(id))
@@ -219,7 +227,11 @@ impl Catalog {
     /// whether or not it was cached. A miss runs on the calling worker: the
     /// blocking pool measured worse under load (more threads sharing the
     /// same two cores lengthened every query's tail).
-    pub async fn serve_search(&self, q: &SearchQuery, wanted: Wanted) -> CatalogResult<Served> {
+    pub(crate) async fn serve_search(
+        &self,
+        q: &SearchQuery,
+        wanted: Wanted,
+    ) -> CatalogResult<Served> {
         let generation = self.search_index().map_or(0, |i| i.generation());
         let key = self.key(|| format!("{generation} {q:?}"));
         let s = self
@@ -234,7 +246,7 @@ impl Catalog {
     /// every product sort, the detail of the first featured products, the
     /// first brands page and the category tree. Blocks; returns the number
     /// of bodies rendered.
-    pub fn warm_up(&self) -> CatalogResult<usize> {
+    pub(crate) fn warm_up(&self) -> CatalogResult<usize> {
         if !self.cache.enabled() {
             return Ok(0);
         }

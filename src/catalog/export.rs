@@ -38,7 +38,7 @@ fn table_of(file: &str) -> RecordTable {
 }
 
 /// Writes one record as a JSON line.
-pub fn write_record(out: &mut impl Write, rec: &ExportRecord) -> io::Result<()> {
+pub(crate) fn write_record(out: &mut impl Write, rec: &ExportRecord) -> io::Result<()> {
     match rec {
         ExportRecord::Brand(b) => serde_json::to_writer(&mut *out, b),
         ExportRecord::Category(c) => serde_json::to_writer(&mut *out, c),

@@ -120,7 +120,7 @@ pub struct ImportReport {
     pub committed: bool,
 }
 
-pub const MAX_REPORTED: usize = 1000;
+pub(crate) const MAX_REPORTED: usize = 1000;
 
 impl ImportReport {
     pub fn skipped(&self) -> u64 {

@@ -59,7 +59,7 @@ pub struct BrandRef<'a> {
 }
 
 impl<'a> BrandRef<'a> {
-    pub fn of(b: &'a Brand) -> Self {
+    pub(crate) fn of(b: &'a Brand) -> Self {
         BrandRef {
             id: b.id.as_str(),
             title: &b.title,
@@ -78,7 +78,7 @@ pub struct BrandFull<'a> {
 }
 
 impl<'a> BrandFull<'a> {
-    pub fn new(b: BrandView<'a>) -> Self {
+    pub(crate) fn new(b: BrandView<'a>) -> Self {
         BrandFull {
             id: b.id(),
             title: b.title(),
@@ -87,7 +87,7 @@ impl<'a> BrandFull<'a> {
         }
     }
 
-    pub fn of(b: &'a Brand) -> Self {
+    pub(crate) fn of(b: &'a Brand) -> Self {
         BrandFull {
             id: b.id.as_str(),
             title: &b.title,
@@ -104,7 +104,7 @@ pub struct CategoryRef<'a> {
 }
 
 impl<'a> CategoryRef<'a> {
-    pub fn of(c: &'a Category) -> Self {
+    pub(crate) fn of(c: &'a Category) -> Self {
         CategoryRef {
             id: c.id.as_str(),
             title: &c.title,
@@ -120,7 +120,7 @@ pub struct CategoryFull<'a> {
 }
 
 impl<'a> CategoryFull<'a> {
-    pub fn new(c: CategoryView<'a>) -> Self {
+    pub(crate) fn new(c: CategoryView<'a>) -> Self {
         CategoryFull {
             id: c.id(),
             title: c.title(),
@@ -128,7 +128,7 @@ impl<'a> CategoryFull<'a> {
         }
     }
 
-    pub fn of(c: &'a Category) -> Self {
+    pub(crate) fn of(c: &'a Category) -> Self {
         CategoryFull {
             id: c.id.as_str(),
             title: &c.title,
@@ -183,7 +183,7 @@ pub struct ProductItem<'a> {
 }
 
 impl<'a> ProductItem<'a> {
-    pub fn new(
+    pub(crate) fn new(
         p: ProductView<'a>,
         brand: Option<BrandRef<'a>>,
         categories: Vec<CategoryRef<'a>>,
@@ -226,7 +226,7 @@ pub struct ReviewItem<'a> {
 }
 
 impl<'a> ReviewItem<'a> {
-    pub fn new(r: ReviewView<'a>, user: Option<ReviewerView<'a>>) -> Self {
+    pub(crate) fn new(r: ReviewView<'a>, user: Option<ReviewerView<'a>>) -> Self {
         ReviewItem {
             id: r.id(),
             rating: r.rating(),
@@ -280,7 +280,7 @@ where
     pub review_count: u32,
 }
 
-pub fn product_detail<'a>(
+pub(crate) fn product_detail<'a>(
     p: ProductView<'a>,
     brand: Option<BrandFull<'a>>,
     categories: Vec<CategoryFull<'a>>,

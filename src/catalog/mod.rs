@@ -13,18 +13,18 @@
 
 mod cached;
 pub mod demo;
-pub mod export;
+pub(crate) mod export;
 pub mod import;
 pub mod json;
 mod reads;
-pub mod reviews;
-pub mod search;
+pub(crate) mod reviews;
+pub(crate) mod search;
 mod writes;
 
 /// Search errors and readiness, as the API maps them to HTTP.
 pub use crate::search::{SearchError, Status as SearchStatus};
-pub use cached::CacheKinds;
-pub use search::StoreDocs;
+pub(crate) use cached::CacheKinds;
+pub(crate) use search::StoreDocs;
 pub use writes::Created;
 
 use crate::cache::ResponseCache;
@@ -55,7 +55,7 @@ pub enum CatalogError {
     Search(crate::search::SearchError),
 }
 
-pub type CatalogResult<T> = Result<T, CatalogError>;
+pub(crate) type CatalogResult<T> = Result<T, CatalogError>;
 
 /// Storage read transactions begun on the calling thread so far; see
 /// [`crate::store::lookups_on_this_thread`].
@@ -64,7 +64,7 @@ pub fn lookups_on_this_thread() -> u64 {
 }
 
 /// The cache tags a commit's changes invalidate.
-pub fn cache_tags(changes: &crate::store::ChangeSet) -> Vec<crate::cache::Tag> {
+pub(crate) fn cache_tags(changes: &crate::store::ChangeSet) -> Vec<crate::cache::Tag> {
     cached::tag::of_changes(changes)
 }
 
@@ -91,7 +91,12 @@ pub struct Catalog {
 impl Catalog {
     /// The catalogue over the platform's store, search and cache (`kinds`
     /// registered in `cache`).
-    pub fn new(store: Store, search: Search, cache: Arc<ResponseCache>, kinds: CacheKinds) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        search: Search,
+        cache: Arc<ResponseCache>,
+        kinds: CacheKinds,
+    ) -> Self {
         Catalog {
             store,
             search,
@@ -113,13 +118,13 @@ impl Catalog {
     }
 
     /// True when the catalogue holds no products, brands or categories.
-    pub fn is_empty(&self) -> CatalogResult<bool> {
+    pub(crate) fn is_empty(&self) -> CatalogResult<bool> {
         let c = self.store.read()?.catalog().counts()?;
         Ok(c.products == 0 && c.brands == 0 && c.categories == 0)
     }
 
     /// Storage answers a read: the readiness probe.
-    pub fn check_ready(&self) -> CatalogResult<()> {
+    pub(crate) fn check_ready(&self) -> CatalogResult<()> {
         self.store.read()?.catalog().counts()?;
         if let Some(reason) = self.store.write_failure() {
             return Err(StoreError::Unavailable(format!(

@@ -44,7 +44,7 @@ pub(super) fn product_items<'a>(
 
 impl Catalog {
     /// `GET /products/{id}`.
-    pub fn product_detail(&self, id: &str) -> CatalogResult<Computed> {
+    pub(crate) fn product_detail(&self, id: &str) -> CatalogResult<Computed> {
         const NEWEST_REVIEWS: usize = 10;
         let txn = self.store.read()?;
         let rec = txn
@@ -123,7 +123,7 @@ impl Catalog {
     }
 
     /// `GET /products/{id}/reviews`.
-    pub fn product_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Computed> {
+    pub(crate) fn product_reviews(&self, id: &str, page: PageRequest) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         if txn.catalog().product(id)?.is_none() {
             return Err(not_found("product", id));
@@ -160,7 +160,7 @@ impl Catalog {
     }
 
     /// `GET /brands`.
-    pub fn list_brands(&self, page: PageRequest) -> CatalogResult<Computed> {
+    pub(crate) fn list_brands(&self, page: PageRequest) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         let (recs, total) = txn
             .catalog()
@@ -180,7 +180,7 @@ impl Catalog {
     }
 
     /// `GET /brands/{id}`.
-    pub fn brand(&self, id: &str) -> CatalogResult<Computed> {
+    pub(crate) fn brand(&self, id: &str) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         let rec = txn
             .catalog()
@@ -196,7 +196,7 @@ impl Catalog {
     }
 
     /// `GET /categories`: the whole forest, siblings by title then id.
-    pub fn category_tree(&self) -> CatalogResult<Computed> {
+    pub(crate) fn category_tree(&self) -> CatalogResult<Computed> {
         let txn = self.store.read()?;
         let recs = txn.catalog().categories()?;
         let views = recs

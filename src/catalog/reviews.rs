@@ -11,7 +11,7 @@ use crate::domain::{Checked, Id, Reviewer, Timestamp};
 
 /// Who writes a review.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReviewAuthor {
+pub(crate) enum ReviewAuthor {
     /// Staff, importing a review of any user (the draft's `userId`).
     Staff,
     /// A signed-in customer, reviewing as themselves (the draft's `userId`
@@ -24,7 +24,7 @@ impl Catalog {
     /// JSON, with its author. A customer needs a completed order holding
     /// the product (`NotPurchased` otherwise) and reviews it once
     /// (`AlreadyReviewed`).
-    pub async fn create_review(
+    pub(crate) async fn create_review(
         &self,
         author: ReviewAuthor,
         product_id: &str,
@@ -138,7 +138,7 @@ impl Catalog {
 
     /// Hides a review (staff moderation): it leaves its product's reviews
     /// and rating at once, caches included.
-    pub async fn hide_review(&self, id: &str) -> CatalogResult<()> {
+    pub(crate) async fn hide_review(&self, id: &str) -> CatalogResult<()> {
         let id_ = id.to_string();
         self.store
             .write(move |tx| {
@@ -152,7 +152,7 @@ impl Catalog {
     }
 
     /// Shows a hidden review again.
-    pub async fn show_review(&self, id: &str) -> CatalogResult<()> {
+    pub(crate) async fn show_review(&self, id: &str) -> CatalogResult<()> {
         let id_ = id.to_string();
         self.store
             .write(move |tx| match tx.catalog().show_review(&id_)? {
@@ -167,7 +167,7 @@ impl Catalog {
 
     /// The answer to a review's creation: the review as JSON, with its
     /// author.
-    pub fn review_created(&self, review_id: &str) -> CatalogResult<Created> {
+    pub(crate) fn review_created(&self, review_id: &str) -> CatalogResult<Created> {
         let txn = self.store.read()?;
         let rec = txn
             .catalog()

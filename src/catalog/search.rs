@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Brands shown in the brand facet.
-pub const BRAND_FACET_SIZE: usize = 20;
+pub(crate) const BRAND_FACET_SIZE: usize = 20;
 
 /// Reads product documents for the indexer straight from the store.
-pub struct StoreDocs {
+pub(crate) struct StoreDocs {
     store: Store,
 }
 
@@ -52,7 +52,7 @@ fn lineage(
 }
 
 impl StoreDocs {
-    pub fn new(store: Store) -> StoreDocs {
+    pub(crate) fn new(store: Store) -> StoreDocs {
         StoreDocs { store }
     }
 
@@ -187,7 +187,7 @@ fn normalize(text: &str) -> String {
 
 impl Catalog {
     /// How far search is behind storage now.
-    pub fn index_lag(&self) -> IndexLag {
+    pub(crate) fn index_lag(&self) -> IndexLag {
         self.search.lag()
     }
 
@@ -356,7 +356,7 @@ impl Catalog {
     }
 
     /// Writes the query counts gathered since the last flush. Blocks.
-    pub async fn flush_search_stats(&self) -> CatalogResult<()> {
+    pub(crate) async fn flush_search_stats(&self) -> CatalogResult<()> {
         let pending: Vec<(String, u64, u64)> = match self.pending_stats.lock() {
             Ok(mut m) => m.drain().map(|(k, (n, z))| (k, n, z)).collect(),
             Err(_) => return Ok(()),
@@ -374,7 +374,7 @@ impl Catalog {
 
     /// `GET /search/analytics`: the most frequent and the most frequent
     /// zero-hit queries (flushes pending counts first).
-    pub async fn search_analytics(&self, limit: usize) -> CatalogResult<Vec<u8>> {
+    pub(crate) async fn search_analytics(&self, limit: usize) -> CatalogResult<Vec<u8>> {
         self.flush_search_stats().await?;
         let counts = self.store.read()?.search_settings().top_queries(limit)?;
         let (top, zero) = (counts.all, counts.zero);
@@ -412,7 +412,7 @@ impl Catalog {
     }
 
     /// `GET /search/synonyms`.
-    pub fn synonyms_json(&self) -> Vec<u8> {
+    pub(crate) fn synonyms_json(&self) -> Vec<u8> {
         json::to_vec(&Data {
             data: &*self.synonyms(),
         })
@@ -421,7 +421,7 @@ impl Catalog {
     /// `PUT /search/synonyms`: replaces the groups; applies to the next query.
     /// The commit dispatch swaps in the new groups before the write is
     /// acknowledged (see `Search::synonyms_replaced`).
-    pub async fn set_synonyms(&self, synonyms: Synonyms) -> CatalogResult<Vec<u8>> {
+    pub(crate) async fn set_synonyms(&self, synonyms: Synonyms) -> CatalogResult<Vec<u8>> {
         self.store
             .write(move |tx| tx.search_settings().put_synonyms(&synonyms))
             .await?;

@@ -108,7 +108,10 @@ pub struct Created {
 }
 
 impl Catalog {
-    pub async fn create_product(&self, input: Checked<ProductDraft>) -> CatalogResult<Created> {
+    pub(crate) async fn create_product(
+        &self,
+        input: Checked<ProductDraft>,
+    ) -> CatalogResult<Created> {
         let Checked {
             value: d,
             mut errors,
@@ -157,7 +160,7 @@ impl Catalog {
         Ok(self.product_detail(id)?.body)
     }
 
-    pub async fn delete_product(&self, id: &str) -> CatalogResult<()> {
+    pub(crate) async fn delete_product(&self, id: &str) -> CatalogResult<()> {
         let id_ = id.to_string();
         self.store
             .write(move |tx| {
@@ -171,7 +174,7 @@ impl Catalog {
             .await
     }
 
-    pub async fn create_brand(&self, input: Checked<BrandDraft>) -> CatalogResult<Created> {
+    pub(crate) async fn create_brand(&self, input: Checked<BrandDraft>) -> CatalogResult<Created> {
         let Checked { value: d, errors } = input;
         fail_on(errors)?;
         let id = self
@@ -190,7 +193,7 @@ impl Catalog {
         })
     }
 
-    pub async fn update_brand(
+    pub(crate) async fn update_brand(
         &self,
         id: &str,
         input: Checked<BrandDraft>,
@@ -210,7 +213,7 @@ impl Catalog {
         Ok(self.brand(id)?.body)
     }
 
-    pub async fn delete_brand(&self, id: &str) -> CatalogResult<()> {
+    pub(crate) async fn delete_brand(&self, id: &str) -> CatalogResult<()> {
         let id_ = id.to_string();
         self.store
             .write(move |tx| {
@@ -230,7 +233,10 @@ impl Catalog {
             .await
     }
 
-    pub async fn create_category(&self, input: Checked<CategoryDraft>) -> CatalogResult<Created> {
+    pub(crate) async fn create_category(
+        &self,
+        input: Checked<CategoryDraft>,
+    ) -> CatalogResult<Created> {
         let Checked {
             value: d,
             mut errors,
@@ -258,7 +264,7 @@ impl Catalog {
         })
     }
 
-    pub async fn update_category(
+    pub(crate) async fn update_category(
         &self,
         id: &str,
         input: Checked<CategoryDraft>,
@@ -286,7 +292,7 @@ impl Catalog {
         Ok(self.category(id)?.body)
     }
 
-    pub async fn delete_category(&self, id: &str) -> CatalogResult<()> {
+    pub(crate) async fn delete_category(&self, id: &str) -> CatalogResult<()> {
         let id_ = id.to_string();
         self.store
             .write(move |tx| {

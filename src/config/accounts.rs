@@ -8,7 +8,7 @@ use std::path::PathBuf;
 raw_section! {
     #[command(next_help_heading = "Accounts")]
     /// The accounts' settings as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// The shop's public address, for links in mail (verify, reset);
         /// default http://LISTEN.
         #[arg(long, env = "SHOPD_PUBLIC_URL")]

@@ -9,7 +9,7 @@ use std::time::Duration;
 raw_section! {
     #[command(next_help_heading = "Backups")]
     /// The backup settings as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Take scheduled backups to this directory or s3://bucket/prefix.
         #[arg(long, env = "SHOPD_BACKUP_TO")]
         pub backup_to: Option<String>,

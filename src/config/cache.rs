@@ -19,7 +19,7 @@ use super::layer::{Problems, raw_section};
 use std::time::Duration;
 
 /// The default response-cache size.
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest cache TTL accepted: a day.
 const MAX_TTL_SECS: u64 = 24 * 60 * 60;
 
@@ -60,7 +60,7 @@ impl Default for Ttls {
 
 impl Ttls {
     /// The TTL of `class`; `None` for [`CacheClass::NoStore`].
-    pub fn of(&self, class: CacheClass) -> Option<Duration> {
+    pub(crate) fn of(&self, class: CacheClass) -> Option<Duration> {
         match class {
             CacheClass::Detail => Some(self.detail),
             CacheClass::List => Some(self.lists),
@@ -70,7 +70,7 @@ impl Ttls {
     }
 
     /// The `Cache-Control` of an answer of `class` (see the module docs).
-    pub fn cache_control(&self, class: CacheClass) -> String {
+    pub(crate) fn cache_control(&self, class: CacheClass) -> String {
         match self.of(class) {
             Some(ttl) => format!(
                 "public, s-maxage={}, stale-while-revalidate={}",
@@ -85,7 +85,7 @@ impl Ttls {
 raw_section! {
     #[command(next_help_heading = "Response cache")]
     /// The response cache's settings as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Bytes of rendered responses to keep in memory (default 64 MiB; 0 = off).
         #[arg(long, env = "SHOPD_CACHE_BYTES")]
         pub cache_bytes: Option<u64>,

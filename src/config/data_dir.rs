@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 pub struct DataDir(PathBuf);
 
 /// The default data directory.
-pub const DEFAULT_DATA_DIR: &str = "./data";
+pub(crate) const DEFAULT_DATA_DIR: &str = "./data";
 
 impl DataDir {
-    pub fn new(path: impl Into<PathBuf>) -> DataDir {
+    pub(crate) fn new(path: impl Into<PathBuf>) -> DataDir {
         DataDir(path.into())
     }
 
@@ -32,27 +32,27 @@ impl DataDir {
     }
 
     /// Mail written as `.eml` files when no SMTP server is configured.
-    pub fn outbox(&self) -> PathBuf {
+    pub(crate) fn outbox(&self) -> PathBuf {
         self.0.join("outbox")
     }
 
     /// Mail template overrides.
-    pub fn templates(&self) -> PathBuf {
+    pub(crate) fn templates(&self) -> PathBuf {
         self.0.join("templates")
     }
 
     /// The JWT signing keys (unless `--jwt-key-file` names another file).
-    pub fn jwt_keys(&self) -> PathBuf {
+    pub(crate) fn jwt_keys(&self) -> PathBuf {
         self.0.join("jwt.keys")
     }
 
     /// The key that signs guests' order links.
-    pub fn links_key(&self) -> PathBuf {
+    pub(crate) fn links_key(&self) -> PathBuf {
         self.0.join("links.key")
     }
 }
 
 /// The database file inside `data_dir`.
-pub fn database_path(data_dir: &Path) -> PathBuf {
+pub(crate) fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("shopd.redb")
 }

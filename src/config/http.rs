@@ -13,12 +13,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// The default listen address.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Accept queue: room for a storm of connects (the 10,000-connection bench)
 /// while the workers accept; Linux caps it at `net.core.somaxconn` (4096 by
 /// default since 5.4). std's `TcpListener::bind` asks for 128.
 pub const DEFAULT_BACKLOG: u32 = 4096;
-pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 /// Longest HSTS max-age accepted: two years (what preload lists ask for
 /// is one).
 const MAX_HSTS_SECS: u64 = 2 * 365 * 24 * 60 * 60;
@@ -26,7 +26,7 @@ const MAX_HSTS_SECS: u64 = 2 * 365 * 24 * 60 * 60;
 raw_section! {
     #[command(next_help_heading = "HTTP server")]
     /// The HTTP server's settings as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Address to listen on.
         #[arg(long, env = "SHOPD_LISTEN")]
         pub listen: Option<String>,
@@ -210,7 +210,9 @@ pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
     /// Entries such as `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`.
-    pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<TrustedProxies, String> {
+    pub(crate) fn parse<'a>(
+        entries: impl IntoIterator<Item = &'a str>,
+    ) -> Result<TrustedProxies, String> {
         let mut nets = Vec::new();
         let mut bad = Vec::new();
         for e in entries.into_iter().map(str::trim).filter(|e| !e.is_empty()) {
@@ -238,19 +240,20 @@ impl TrustedProxies {
     }
 
     /// Whether `ip` is one of the proxies.
-    pub fn contains(&self, ip: IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.0.iter().any(|net| net.contains(&ip))
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
 
 /// An IPv4 address mapped into IPv6 (`::ffff:10.0.0.1`, as a dual-stack
 /// socket reports IPv4 peers) as the IPv4 address it is.
-pub fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 
@@ -261,7 +264,9 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 pub struct CorsOrigins(Vec<String>);
 
 impl CorsOrigins {
-    pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<CorsOrigins, String> {
+    pub(crate) fn parse<'a>(
+        entries: impl IntoIterator<Item = &'a str>,
+    ) -> Result<CorsOrigins, String> {
         let mut origins: Vec<String> = Vec::new();
         let mut bad = Vec::new();
         for e in entries.into_iter().map(str::trim).filter(|e| !e.is_empty()) {
@@ -287,11 +292,11 @@ impl CorsOrigins {
         CorsOrigins::parse(s.split(','))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -361,7 +366,7 @@ pub struct HttpLimits {
 
 /// Most headers a request may carry (actix-http refuses more than 96 with
 /// a bare 431; ours answers with the envelope).
-pub const MAX_HEADER_COUNT: usize = 64;
+pub(crate) const MAX_HEADER_COUNT: usize = 64;
 
 impl HttpLimits {
     pub const DEFAULT: HttpLimits = HttpLimits {
@@ -374,7 +379,7 @@ impl HttpLimits {
     };
 
     /// The problems of a set of limits, one line each (empty: usable).
-    pub fn problems(&self) -> Vec<String> {
+    pub(crate) fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         let within = |name: &str, v: u64, lo: u64, hi: u64, unit: &str, out: &mut Vec<String>| {
             if !(lo..=hi).contains(&v) {

@@ -22,7 +22,7 @@ pub struct QueueFile {
 raw_section! {
     #[command(next_help_heading = "Job queues")]
     /// The job queues' settings as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Per-queue settings (the file only: `[queues.emails]`).
         #[arg(skip)]
         pub queues: Option<BTreeMap<String, QueueFile>>,
@@ -49,7 +49,7 @@ pub struct QueueSettings {
 }
 
 impl QueueSettings {
-    pub fn new(name: &str, concurrency: usize, max_attempts: u32, backoff_ms: u64) -> Self {
+    pub(crate) fn new(name: &str, concurrency: usize, max_attempts: u32, backoff_ms: u64) -> Self {
         QueueSettings {
             name: name.into(),
             concurrency,
@@ -61,7 +61,7 @@ impl QueueSettings {
 
     /// The plans' queues: emails (10 at once, 3 attempts, backoff from
     /// 2 s), notifications (5, 2, 1 s), and shopd's own maintenance.
-    pub fn defaults() -> Vec<QueueSettings> {
+    pub(crate) fn defaults() -> Vec<QueueSettings> {
         vec![
             QueueSettings::new(EMAILS, 10, 3, 2_000),
             QueueSettings::new(NOTIFICATIONS, 5, 2, 1_000),

@@ -13,7 +13,7 @@ use std::fmt;
 
 /// One layer put over a lower one: each setting from `self` when it is
 /// set there, else from `lower`.
-pub trait Layer: Sized {
+pub(crate) trait Layer: Sized {
     fn or(self, lower: Self) -> Self;
 }
 
@@ -36,7 +36,7 @@ impl Layer for bool {
 macro_rules! raw_section {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident {
+        pub(crate) struct $name:ident {
             $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
         }
     ) => {
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for List {
 }
 
 impl List {
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
 }
@@ -140,7 +140,7 @@ impl<'de> serde::Deserialize<'de> for Text {
 /// The keys serde reads for a struct (its own field list, renames
 /// included): asks the type's `Deserialize` to read a struct from a
 /// deserializer that only records the field names it is given.
-pub fn keys_of<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+pub(crate) fn keys_of<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
     struct Probe<'a>(&'a mut &'static [&'static str]);
     impl<'de> Deserializer<'de> for Probe<'_> {
         type Error = de::value::Error;
@@ -170,19 +170,19 @@ pub fn keys_of<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
 /// Collects every problem of a configuration, each named after its setting
 /// as a flag is (`listen: …`).
 #[derive(Debug, Default)]
-pub struct Problems(pub Vec<String>);
+pub(crate) struct Problems(pub Vec<String>);
 
 impl Problems {
-    pub fn push(&mut self, p: impl Into<String>) {
+    pub(crate) fn push(&mut self, p: impl Into<String>) {
         self.0.push(p.into());
     }
 
-    pub fn extend(&mut self, ps: impl IntoIterator<Item = String>) {
+    pub(crate) fn extend(&mut self, ps: impl IntoIterator<Item = String>) {
         self.0.extend(ps);
     }
 
     /// `value` when it is within `range`, else a problem and `fallback`.
-    pub fn within<T: PartialOrd + fmt::Display + Copy>(
+    pub(crate) fn within<T: PartialOrd + fmt::Display + Copy>(
         &mut self,
         name: &str,
         value: T,

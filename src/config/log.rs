@@ -25,7 +25,7 @@ impl std::str::FromStr for LogFormat {
 
 raw_section! {
     /// Log settings as given (every command reads them).
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Log format: text or json.
         #[arg(long, global = true, env = "SHOPD_LOG_FORMAT")]
         pub log_format: Option<String>,

@@ -8,12 +8,12 @@ use super::secret::Secret;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub const DEFAULT_MAIL_FROM: &str = "shopd <shop@localhost>";
+pub(crate) const DEFAULT_MAIL_FROM: &str = "shopd <shop@localhost>";
 
 raw_section! {
     #[command(next_help_heading = "Mail")]
     /// The mail settings as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Where mail goes: smtp://user:pass@host:587 (STARTTLS), smtps://…:465,
         /// smtp://127.0.0.1:2525?tls=none. Default: .eml files in DATA_DIR/outbox.
         #[arg(long, env = "SHOPD_SMTP_URL", hide_env_values = true)]
@@ -55,7 +55,7 @@ pub struct MailSettings {
 impl MailSettings {
     /// Mail written to `dir/outbox`, templates from `dir/templates`, the
     /// default sender and breaker (tools, benchmarks, tests).
-    pub fn local(dir: &Path) -> MailSettings {
+    pub(crate) fn local(dir: &Path) -> MailSettings {
         let data = DataDir::new(dir);
         MailSettings {
             smtp_url: None,

@@ -20,18 +20,18 @@
 pub mod accounts;
 pub mod backups;
 pub mod cache;
-pub mod data_dir;
+pub(crate) mod data_dir;
 pub mod http;
 pub mod jobs;
 pub(crate) mod layer;
 pub mod log;
-pub mod mail;
-pub mod orders;
+pub(crate) mod mail;
+pub(crate) mod orders;
 pub mod rate_limits;
-pub mod replication;
-pub mod secret;
+pub(crate) mod replication;
+pub(crate) mod secret;
 
-pub use data_dir::DataDir;
+pub(crate) use data_dir::DataDir;
 pub use secret::Secret;
 
 use layer::{Layer, Problems, raw_section};
@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 
 raw_section! {
     /// What every command reads: where the data is, how to log.
-    pub struct CommonRaw {
+    pub(crate) struct CommonRaw {
         /// Where shopd keeps its data.
         #[arg(long, global = true, env = "SHOPD_DATA_DIR")]
         pub data_dir: Option<PathBuf>,
@@ -51,7 +51,7 @@ raw_section! {
 
 raw_section! {
     /// What `shopd serve` reads: every section of the server.
-    pub struct ServeRaw {
+    pub(crate) struct ServeRaw {
         /// On an empty data dir, import the embedded demo catalogue first.
         #[arg(long, env = "SHOPD_DEMO")]
         pub demo: bool,
@@ -107,7 +107,7 @@ impl Layer for Raw {
 impl Raw {
     /// The optional TOML file; the same names as the flags, in snake_case.
     /// A key no section reads is an error (a typo must not pass silently).
-    pub fn load(path: &Path) -> Result<Raw, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Raw, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
@@ -138,7 +138,7 @@ impl Raw {
 }
 
 /// Every key the TOML file may hold, section by section.
-pub fn file_keys() -> Vec<&'static str> {
+pub(crate) fn file_keys() -> Vec<&'static str> {
     use layer::keys_of;
     [
         &["data_dir", "demo"][..],

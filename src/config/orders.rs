@@ -6,12 +6,11 @@ use super::layer::{Problems, Text, raw_section};
 use super::secret::Secret;
 use crate::domain::Price;
 use crate::domain::order::Charges;
-use std::path::Path;
 
 raw_section! {
     #[command(next_help_heading = "Selling")]
     /// The selling settings as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Flat shipping charged per order (default 4.99).
         #[arg(long, env = "SHOPD_SHIPPING")]
         pub shipping: Option<Text>,
@@ -42,19 +41,7 @@ pub struct OrdersSettings {
     pub public_url: String,
 }
 
-impl OrdersSettings {
-    pub fn local(dir: &Path) -> OrdersSettings {
-        OrdersSettings {
-            charges: Charges {
-                shipping_cents: 499,
-                tax_basis_points: 0,
-            },
-            webhook_secret: None,
-            link_key_file: DataDir::new(dir).links_key(),
-            public_url: "http://localhost:8080".into(),
-        }
-    }
-}
+impl OrdersSettings {}
 
 pub(super) fn resolve(
     raw: Raw,

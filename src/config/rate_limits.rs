@@ -27,18 +27,18 @@ const MAX_PERIOD: Duration = Duration::from_secs(24 * 60 * 60);
 impl Rate {
     /// `count` per `period`; `None` outside 1..=1,000,000 per 1 s..=24 h
     /// (whole seconds).
-    pub fn new(count: u32, period: Duration) -> Option<Rate> {
+    pub(crate) fn new(count: u32, period: Duration) -> Option<Rate> {
         let count = NonZeroU32::new(count).filter(|c| c.get() <= MAX_COUNT)?;
         let whole = period.subsec_nanos() == 0;
         (whole && period >= Duration::from_secs(1) && period <= MAX_PERIOD)
             .then_some(Rate { count, period })
     }
 
-    pub fn count(&self) -> NonZeroU32 {
+    pub(crate) fn count(&self) -> NonZeroU32 {
         self.count
     }
 
-    pub fn period(&self) -> Duration {
+    pub(crate) fn period(&self) -> Duration {
         self.period
     }
 
@@ -145,7 +145,7 @@ impl Default for RateLimitSettings {
 raw_section! {
     #[command(next_help_heading = "Rate limits")]
     /// The rate-limit quotas as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Catalogue reads and search per client IP: N/PERIOD (100/min,
         /// 5/5min, 10/30s) or off. Default 100/min.
         #[arg(long, env = "SHOPD_RATE_LIMIT_API")]

@@ -8,7 +8,7 @@ use std::time::Duration;
 raw_section! {
     #[command(next_help_heading = "Replication")]
     /// The replication settings as given.
-    pub struct Raw {
+    pub(crate) struct Raw {
         /// Turns on the leader side of replication: followers (and `backup
         /// create --from`) must present this token. Without it replication is
         /// off.
@@ -81,7 +81,7 @@ impl Default for ReplicationSettings {
 }
 
 /// A duration as `250ms`, `1s`, `10m`, `2h` or `1d`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);

@@ -16,19 +16,19 @@ impl Secret {
 
     /// The secret itself, to hand to the library that needs it (an SMTP
     /// client). Never log or echo what this returns.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// Constant-time comparison (`subtle`: no early exit on the first
     /// differing byte; only the length can show).
-    pub fn matches(&self, candidate: &str) -> bool {
+    pub(crate) fn matches(&self, candidate: &str) -> bool {
         use subtle::ConstantTimeEq;
         self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
     }
 
     /// Empty or only white space.
-    pub fn is_blank(&self) -> bool {
+    pub(crate) fn is_blank(&self) -> bool {
         self.0.trim().is_empty()
     }
 }

@@ -25,9 +25,9 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Customer, Role::Staff, Role::Admin];
+    pub(crate) const ALL: [Role; 3] = [Role::Customer, Role::Staff, Role::Admin];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::Customer => "customer",
             Role::Staff => "staff",
@@ -39,16 +39,16 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         self as u8
     }
 
-    pub fn from_code(c: u8) -> Option<Role> {
+    pub(crate) fn from_code(c: u8) -> Option<Role> {
         Role::ALL.get(c as usize).copied()
     }
 
     /// Whether this role includes everything `needed` may do.
-    pub fn at_least(self, needed: Role) -> bool {
+    pub(crate) fn at_least(self, needed: Role) -> bool {
         self >= needed
     }
 }
@@ -91,7 +91,7 @@ impl Email {
         }
     }
 
-    pub fn from_json(v: &Value) -> Result<Email, String> {
+    pub(crate) fn from_json(v: &Value) -> Result<Email, String> {
         Email::parse(v.as_str().ok_or("must be a string")?)
     }
 
@@ -104,8 +104,8 @@ impl Email {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
 
-pub const PASSWORD_MIN: usize = 8;
-pub const PASSWORD_MAX: usize = 128;
+pub(crate) const PASSWORD_MIN: usize = 8;
+pub(crate) const PASSWORD_MAX: usize = 128;
 
 impl Password {
     pub fn parse(s: &str) -> Result<Password, String> {
@@ -119,12 +119,12 @@ impl Password {
         Ok(Password(s.to_string()))
     }
 
-    pub fn from_json(v: &Value) -> Result<Password, String> {
+    pub(crate) fn from_json(v: &Value) -> Result<Password, String> {
         Password::parse(v.as_str().ok_or("must be a string")?)
     }
 
     /// The password itself, for the hasher. Never log what this returns.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -183,7 +183,7 @@ impl Account {
     /// The account an imported review author gets: same id, same email, no
     /// password (its owner claims it through a password reset). `None` when
     /// the reviewer's email is not one an account can have.
-    pub fn unclaimed(r: &super::Reviewer) -> Option<Account> {
+    pub(crate) fn unclaimed(r: &super::Reviewer) -> Option<Account> {
         Some(Account {
             id: r.id.clone(),
             email: Email::parse(&r.email).ok()?,
@@ -217,35 +217,35 @@ pub struct Credentials {
 
 /// `PATCH /me`: absent fields stay; `phone: null` clears it.
 #[derive(Debug, Clone, Default)]
-pub struct ProfilePatch {
+pub(crate) struct ProfilePatch {
     pub name: Option<String>,
     pub phone: Option<Option<String>>,
 }
 
 /// `PATCH /admin/users/{id}`.
 #[derive(Debug, Clone, Default)]
-pub struct AccountAdminPatch {
+pub(crate) struct AccountAdminPatch {
     pub role: Option<Role>,
     pub banned: Option<bool>,
 }
 
 /// `POST /me/password`.
 #[derive(Debug, Clone)]
-pub struct PasswordChange {
+pub(crate) struct PasswordChange {
     pub current: Password,
     pub new: Password,
 }
 
 /// `POST /auth/password-reset/confirm`.
 #[derive(Debug, Clone)]
-pub struct ResetConfirmation {
+pub(crate) struct ResetConfirmation {
     pub token: String,
     pub password: Password,
 }
 
 /// `POST /admin/api-keys`.
 #[derive(Debug, Clone)]
-pub struct NewApiKey {
+pub(crate) struct NewApiKey {
     pub name: String,
     pub role: Role,
 }
@@ -269,7 +269,7 @@ fn boolean(v: &Value) -> Result<bool, String> {
 }
 
 impl Registration {
-    pub fn parse(map: &Map<String, Value>) -> Result<Registration, FieldErrors> {
+    pub(crate) fn parse(map: &Map<String, Value>) -> Result<Registration, FieldErrors> {
         parse(map, |f| {
             let email = f.get("email", Presence::Required, Email::from_json);
             let password = f.get("password", Presence::Required, Password::from_json);
@@ -286,7 +286,7 @@ impl Registration {
 }
 
 impl Credentials {
-    pub fn parse(map: &Map<String, Value>) -> Result<Credentials, FieldErrors> {
+    pub(crate) fn parse(map: &Map<String, Value>) -> Result<Credentials, FieldErrors> {
         parse(map, |f| {
             let email = f.get("email", Presence::Required, Email::from_json);
             let password = f.get("password", Presence::Required, presented_password);
@@ -299,7 +299,7 @@ impl Credentials {
 }
 
 impl ProfilePatch {
-    pub fn parse(map: &Map<String, Value>) -> Result<ProfilePatch, FieldErrors> {
+    pub(crate) fn parse(map: &Map<String, Value>) -> Result<ProfilePatch, FieldErrors> {
         parse(map, |f| {
             let name = f.get("name", Presence::Optional, |v| text_line(v, limits::NAME));
             let phone = f.nullable("phone", phone);
@@ -311,7 +311,7 @@ impl ProfilePatch {
 }
 
 impl AccountAdminPatch {
-    pub fn parse(map: &Map<String, Value>) -> Result<AccountAdminPatch, FieldErrors> {
+    pub(crate) fn parse(map: &Map<String, Value>) -> Result<AccountAdminPatch, FieldErrors> {
         parse(map, |f| {
             let role = f.get("role", Presence::Optional, role);
             let banned = f.get("banned", Presence::Optional, boolean);
@@ -321,7 +321,7 @@ impl AccountAdminPatch {
 }
 
 impl PasswordChange {
-    pub fn parse(map: &Map<String, Value>) -> Result<PasswordChange, FieldErrors> {
+    pub(crate) fn parse(map: &Map<String, Value>) -> Result<PasswordChange, FieldErrors> {
         parse(map, |f| {
             let current = f.get("currentPassword", Presence::Required, presented_password);
             let new = f.get("newPassword", Presence::Required, Password::from_json);
@@ -334,7 +334,7 @@ impl PasswordChange {
 }
 
 impl ResetConfirmation {
-    pub fn parse(map: &Map<String, Value>) -> Result<ResetConfirmation, FieldErrors> {
+    pub(crate) fn parse(map: &Map<String, Value>) -> Result<ResetConfirmation, FieldErrors> {
         parse(map, |f| {
             let token = f.get("token", Presence::Required, token);
             let password = f.get("password", Presence::Required, Password::from_json);
@@ -347,7 +347,7 @@ impl ResetConfirmation {
 }
 
 impl NewApiKey {
-    pub fn parse(map: &Map<String, Value>) -> Result<NewApiKey, FieldErrors> {
+    pub(crate) fn parse(map: &Map<String, Value>) -> Result<NewApiKey, FieldErrors> {
         parse(map, |f| {
             let name = f.get("name", Presence::Required, |v| text_line(v, limits::NAME));
             let role = f.get("role", Presence::Required, |v| match role(v)? {
@@ -363,26 +363,26 @@ impl NewApiKey {
 }
 
 /// `{ "email": … }` (password-reset request).
-pub fn parse_email_only(map: &Map<String, Value>) -> Result<Email, FieldErrors> {
+pub(crate) fn parse_email_only(map: &Map<String, Value>) -> Result<Email, FieldErrors> {
     parse(map, |f| {
         f.get("email", Presence::Required, Email::from_json)
     })
 }
 
 /// `{ "token": … }` (email verification).
-pub fn parse_token_only(map: &Map<String, Value>) -> Result<String, FieldErrors> {
+pub(crate) fn parse_token_only(map: &Map<String, Value>) -> Result<String, FieldErrors> {
     parse(map, |f| f.get("token", Presence::Required, token))
 }
 
 /// `{ "refreshToken": … }`.
-pub fn parse_refresh(map: &Map<String, Value>) -> Result<String, FieldErrors> {
+pub(crate) fn parse_refresh(map: &Map<String, Value>) -> Result<String, FieldErrors> {
     parse(map, |f| f.get("refreshToken", Presence::Required, token))
 }
 
 /// A sign-in session: one login, and every refresh token rotated from it
 /// (one token family). Revoking it ends the family.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Session {
+pub(crate) struct Session {
     pub id: Id,
     pub account_id: Id,
     pub created_at: Timestamp,
@@ -396,14 +396,14 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn is_live(&self, now: Timestamp) -> bool {
+    pub(crate) fn is_live(&self, now: Timestamp) -> bool {
         self.revoked_at.is_none() && now < self.expires_at && now < self.absolute_expires_at
     }
 }
 
 /// A machine credential.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiKey {
+pub(crate) struct ApiKey {
     pub id: Id,
     pub name: String,
     pub role: Role,
@@ -416,19 +416,19 @@ pub struct ApiKey {
 
 /// What a single-use mailed token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenPurpose {
+pub(crate) enum TokenPurpose {
     VerifyEmail,
     ResetPassword,
 }
 
 impl TokenPurpose {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             TokenPurpose::VerifyEmail => 1,
             TokenPurpose::ResetPassword => 2,
         }
     }
-    pub fn from_code(c: u8) -> Option<TokenPurpose> {
+    pub(crate) fn from_code(c: u8) -> Option<TokenPurpose> {
         match c {
             1 => Some(TokenPurpose::VerifyEmail),
             2 => Some(TokenPurpose::ResetPassword),
@@ -439,7 +439,7 @@ impl TokenPurpose {
 
 /// Which accounts a list shows.
 #[derive(Debug, Clone, Default)]
-pub struct AccountFilter {
+pub(crate) struct AccountFilter {
     pub role: Option<Role>,
     /// Normalized (lowercase) email prefix.
     pub email_prefix: Option<String>,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Addresses one account may keep.
-pub const MAX_SAVED: usize = 20;
+pub(crate) const MAX_SAVED: usize = 20;
 
 /// A shipping address. `country` is an ISO 3166-1 alpha-2 code, upper case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,7 +22,7 @@ pub struct Address {
 
 /// An address a customer saved (`/me/addresses`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SavedAddress {
+pub(crate) struct SavedAddress {
     pub id: Id,
     pub account_id: Id,
     pub address: Address,
@@ -45,7 +45,7 @@ fn postal_code(v: &Value) -> Result<String, String> {
 
 /// The fields of an address; `None`: not sent (or bad, with the error kept).
 #[derive(Debug, Clone, Default)]
-pub struct AddressDraft {
+pub(crate) struct AddressDraft {
     pub name: Option<String>,
     pub line1: Option<String>,
     /// `Some(None)`: cleared with `null`.
@@ -77,7 +77,7 @@ impl AddressDraft {
     }
 
     /// A complete address, when every required field parsed.
-    pub fn complete(&self) -> Option<Address> {
+    pub(crate) fn complete(&self) -> Option<Address> {
         Some(Address {
             name: self.name.clone()?,
             line1: self.line1.clone()?,
@@ -89,7 +89,7 @@ impl AddressDraft {
     }
 
     /// `a` with the sent fields replaced.
-    pub fn apply(&self, a: &Address) -> Address {
+    pub(crate) fn apply(&self, a: &Address) -> Address {
         Address {
             name: self.name.clone().unwrap_or_else(|| a.name.clone()),
             line1: self.line1.clone().unwrap_or_else(|| a.line1.clone()),
@@ -109,13 +109,13 @@ impl AddressDraft {
 
 /// `POST /me/addresses`: a whole address, and whether it is the default.
 #[derive(Debug, Clone)]
-pub struct NewAddress {
+pub(crate) struct NewAddress {
     pub address: Address,
     pub is_default: bool,
 }
 
 impl NewAddress {
-    pub fn parse(map: &Map<String, Value>) -> Result<NewAddress, FieldErrors> {
+    pub(crate) fn parse(map: &Map<String, Value>) -> Result<NewAddress, FieldErrors> {
         read_object(map, |f| {
             let d = AddressDraft::read(f, Presence::Required, true);
             Some(NewAddress {
@@ -127,7 +127,7 @@ impl NewAddress {
 }
 
 /// `PATCH /me/addresses/{id}`: some fields.
-pub fn parse_address_patch(map: &Map<String, Value>) -> Result<AddressDraft, FieldErrors> {
+pub(crate) fn parse_address_patch(map: &Map<String, Value>) -> Result<AddressDraft, FieldErrors> {
     read_object(map, |f| {
         Some(AddressDraft::read(f, Presence::Optional, true))
     })

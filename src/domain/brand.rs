@@ -53,7 +53,7 @@ impl BrandDraft {
         }
     }
 
-    pub fn apply_to(self, b: &mut Brand) {
+    pub(crate) fn apply_to(self, b: &mut Brand) {
         if let Some(t) = self.title {
             b.title = t;
         }

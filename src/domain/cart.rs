@@ -10,22 +10,22 @@ use super::fields::{Presence, read_object, uint};
 use super::{FieldErrors, Id, Product, Timestamp};
 use serde_json::{Map, Value};
 
-pub const MAX_LINES: usize = 100;
-pub const MAX_QUANTITY: u32 = 99;
+pub(crate) const MAX_LINES: usize = 100;
+pub(crate) const MAX_QUANTITY: u32 = 99;
 /// A guest cart nobody touched for this long is removed.
 pub const GUEST_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Whose cart: an account's (one each) or a guest's, known by the SHA-256
 /// of its `X-Cart-Token` (hex).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CartOwner {
+pub(crate) enum CartOwner {
     Account(Id),
     Guest(String),
 }
 
 impl CartOwner {
     /// The store key: `a:<account id>` or `g:<token hash>`.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match self {
             CartOwner::Account(id) => format!("a:{id}"),
             CartOwner::Guest(hash) => format!("g:{hash}"),
@@ -60,7 +60,7 @@ pub enum CartError {
 }
 
 impl Cart {
-    pub fn line(&self, product: &str) -> Option<&CartLine> {
+    pub(crate) fn line(&self, product: &str) -> Option<&CartLine> {
         self.lines.iter().find(|l| l.product_id.as_str() == product)
     }
 
@@ -92,7 +92,7 @@ impl Cart {
     }
 
     /// Sets a line's quantity.
-    pub fn set(
+    pub(crate) fn set(
         &mut self,
         product: &str,
         quantity: u32,
@@ -108,7 +108,7 @@ impl Cart {
         Ok(())
     }
 
-    pub fn remove(&mut self, product: &str) -> Result<(), CartError> {
+    pub(crate) fn remove(&mut self, product: &str) -> Result<(), CartError> {
         let before = self.lines.len();
         self.lines.retain(|l| l.product_id.as_str() != product);
         if self.lines.len() == before {
@@ -120,7 +120,7 @@ impl Cart {
     /// Takes a guest cart's lines into this one: quantities of the same
     /// product add up (at most [`MAX_QUANTITY`]); lines past [`MAX_LINES`]
     /// are dropped. How many lines were dropped.
-    pub fn merge(&mut self, guest: Cart) -> usize {
+    pub(crate) fn merge(&mut self, guest: Cart) -> usize {
         let mut dropped = 0;
         for g in guest.lines {
             if let Some(l) = self.lines.iter_mut().find(|l| l.product_id == g.product_id) {
@@ -154,7 +154,7 @@ pub enum LineProblem {
 }
 
 impl LineProblem {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LineProblem::Deleted => "deleted",
             LineProblem::Unavailable => "unavailable",
@@ -164,17 +164,9 @@ impl LineProblem {
         }
     }
 
-    pub const ALL: [LineProblem; 5] = [
-        LineProblem::Deleted,
-        LineProblem::Unavailable,
-        LineProblem::OutOfStock,
-        LineProblem::InsufficientStock,
-        LineProblem::PriceChanged,
-    ];
-
     /// Whether checkout must refuse the line (a changed price is charged
     /// as it is now, not refused).
-    pub fn blocks_checkout(self) -> bool {
+    pub(crate) fn blocks_checkout(self) -> bool {
         !matches!(self, LineProblem::PriceChanged)
     }
 }
@@ -186,12 +178,12 @@ pub fn unit_price_cents(p: &Product) -> u64 {
 }
 
 /// `cents` less the fraction `discount`, rounded to a cent.
-pub fn discounted(cents: u64, discount: f64) -> u64 {
+pub(crate) fn discounted(cents: u64, discount: f64) -> u64 {
     ((cents as f64) * (1.0 - discount)).round().max(0.0) as u64
 }
 
 /// The problems of `line` given the product as it is now (`None`: gone).
-pub fn problems(line: &CartLine, product: Option<&Product>) -> Vec<LineProblem> {
+pub(crate) fn problems(line: &CartLine, product: Option<&Product>) -> Vec<LineProblem> {
     let Some(p) = product else {
         return vec![LineProblem::Deleted];
     };
@@ -225,7 +217,7 @@ pub struct PricedLine {
 }
 
 impl PricedLine {
-    pub fn total_cents(&self) -> u64 {
+    pub(crate) fn total_cents(&self) -> u64 {
         self.unit_price_cents * self.quantity as u64
     }
 
@@ -295,7 +287,7 @@ impl CartItem {
 }
 
 /// `PATCH /cart/items/{productId}`: the new quantity.
-pub fn parse_quantity(map: &Map<String, Value>) -> Result<u32, FieldErrors> {
+pub(crate) fn parse_quantity(map: &Map<String, Value>) -> Result<u32, FieldErrors> {
     read_object(map, |f| f.get("quantity", Presence::Required, quantity))
 }
 

@@ -60,7 +60,7 @@ impl CategoryDraft {
         }
     }
 
-    pub fn apply_to(self, c: &mut Category) {
+    pub(crate) fn apply_to(self, c: &mut Category) {
         if let Some(t) = self.title {
             c.title = t;
         }

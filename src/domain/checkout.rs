@@ -37,7 +37,7 @@ pub struct BlockedLine {
 
 /// The discount code a checkout asks for, as the store found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeAsked {
+pub(crate) enum CodeAsked {
     /// No such code.
     Unknown,
     /// The code, and how many orders this customer placed with it.
@@ -49,7 +49,7 @@ pub enum CodeAsked {
 
 /// Everything a checkout decides on.
 #[derive(Debug, Clone)]
-pub struct Checkout {
+pub(crate) struct Checkout {
     pub cart: Cart,
     /// The products of the cart's lines, in line order (`None`: deleted).
     pub products: Vec<Option<Product>>,
@@ -69,7 +69,7 @@ pub struct Checkout {
 
 /// Why a checkout is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     CartEmpty,
     /// Every line that cannot be bought as asked.
     Blocked(Vec<BlockedLine>),
@@ -80,7 +80,7 @@ pub enum Refusal {
 
 /// What a checkout places.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placed {
+pub(crate) struct Placed {
     pub order: Order,
     /// Each product's stock after the order: `(product, new stock)`.
     pub stock: Vec<(Id, u32)>,
@@ -89,7 +89,7 @@ pub struct Placed {
 }
 
 /// Decides a checkout (see the module docs).
-pub fn place(c: Checkout) -> Result<Placed, Refusal> {
+pub(crate) fn place(c: Checkout) -> Result<Placed, Refusal> {
     if c.cart.is_empty() {
         return Err(Refusal::CartEmpty);
     }

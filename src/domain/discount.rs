@@ -91,7 +91,7 @@ impl DiscountCode {
 }
 
 /// Normalizes a code as typed: trimmed, upper case, 3–32 of `A-Z 0-9 - _`.
-pub fn normalize_code(s: &str) -> Result<String, String> {
+pub(crate) fn normalize_code(s: &str) -> Result<String, String> {
     let s = s.trim().to_ascii_uppercase();
     if !(3..=32).contains(&s.len())
         || !s
@@ -103,7 +103,7 @@ pub fn normalize_code(s: &str) -> Result<String, String> {
     Ok(s)
 }
 
-pub fn code_from_json(v: &Value) -> Result<String, String> {
+pub(crate) fn code_from_json(v: &Value) -> Result<String, String> {
     normalize_code(v.as_str().ok_or("must be a string")?)
 }
 
@@ -195,7 +195,11 @@ impl DiscountDraft {
 
     /// `c` with the sent fields replaced; an `Err` when the result's window
     /// is empty.
-    pub fn apply(&self, c: &DiscountCode, now: Timestamp) -> Result<DiscountCode, FieldErrors> {
+    pub(crate) fn apply(
+        &self,
+        c: &DiscountCode,
+        now: Timestamp,
+    ) -> Result<DiscountCode, FieldErrors> {
         let mut n = c.clone();
         if let Some(k) = self.kind {
             n.kind = k;

@@ -35,16 +35,16 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
-    pub fn as_slice(&self) -> &[FieldError] {
+    pub(crate) fn as_slice(&self) -> &[FieldError] {
         &self.0
     }
 
-    pub fn extend(&mut self, other: FieldErrors) {
+    pub(crate) fn extend(&mut self, other: FieldErrors) {
         self.0.extend(other.0);
     }
 
     /// `Ok(value)` when nothing was rejected.
-    pub fn into_result<T>(self, value: T) -> Result<T, FieldErrors> {
+    pub(crate) fn into_result<T>(self, value: T) -> Result<T, FieldErrors> {
         if self.0.is_empty() {
             Ok(value)
         } else {
@@ -78,7 +78,7 @@ pub struct Checked<T> {
 
 /// Whether a field may be absent, and what an explicit `null` means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
+pub(crate) enum Presence {
     /// Absent is an error.
     Required,
     /// Absent is fine (a default applies or, in a patch, "leave unchanged").
@@ -86,14 +86,14 @@ pub enum Presence {
 }
 
 /// Field-by-field reader over one JSON object.
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     map: &'a Map<String, Value>,
     asked: Vec<&'static str>,
     pub errors: FieldErrors,
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(map: &'a Map<String, Value>) -> Self {
+    pub(crate) fn new(map: &'a Map<String, Value>) -> Self {
         Self {
             map,
             asked: Vec::new(),
@@ -104,7 +104,7 @@ impl<'a> Fields<'a> {
     /// Reads `name` with `parse`. Returns `None` when the field is absent or
     /// bad (the error is recorded). `null` counts as absent only for fields that
     /// allow it via [`Fields::nullable`]; here it is an error.
-    pub fn get<T>(
+    pub(crate) fn get<T>(
         &mut self,
         name: &'static str,
         presence: Presence,
@@ -134,7 +134,7 @@ impl<'a> Fields<'a> {
 
     /// Reads a field that may be `null`. Outer `None`: absent or bad; inner
     /// `None`: explicit `null`.
-    pub fn nullable<T>(
+    pub(crate) fn nullable<T>(
         &mut self,
         name: &'static str,
         parse: impl FnOnce(&Value) -> Result<T, String>,
@@ -154,7 +154,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Rejects a field that exists in the format but may not be sent here.
-    pub fn forbid(&mut self, name: &'static str, reason: &str) {
+    pub(crate) fn forbid(&mut self, name: &'static str, reason: &str) {
         self.asked.push(name);
         if self.map.contains_key(name) {
             self.errors.push(name, reason);
@@ -162,7 +162,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Reports every field no parser asked for, then hands back all errors.
-    pub fn finish(mut self) -> FieldErrors {
+    pub(crate) fn finish(mut self) -> FieldErrors {
         let mut unknown: Vec<&String> = self
             .map
             .keys()
@@ -178,7 +178,7 @@ impl<'a> Fields<'a> {
 
 /// Reads one JSON object with `read`, then reports unknown fields: the
 /// parsed value when nothing was wrong, every problem otherwise.
-pub fn read_object<T>(
+pub(crate) fn read_object<T>(
     map: &Map<String, Value>,
     read: impl FnOnce(&mut Fields<'_>) -> Option<T>,
 ) -> Result<T, FieldErrors> {
@@ -194,7 +194,7 @@ pub fn read_object<T>(
 // ---- value parsers shared by the entity modules -------------------------------------------
 
 /// A trimmed, non-empty single-line string of at most `max` characters.
-pub fn text_line(v: &Value, max: usize) -> Result<String, String> {
+pub(crate) fn text_line(v: &Value, max: usize) -> Result<String, String> {
     let s = v.as_str().ok_or("must be a string")?;
     let s = s.trim();
     if s.is_empty() {
@@ -210,7 +210,7 @@ pub fn text_line(v: &Value, max: usize) -> Result<String, String> {
 }
 
 /// Free text (may be empty, may span lines) of at most `max` characters.
-pub fn free_text(v: &Value, max: usize) -> Result<String, String> {
+pub(crate) fn free_text(v: &Value, max: usize) -> Result<String, String> {
     let s = v.as_str().ok_or("must be a string")?;
     if s.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
@@ -223,12 +223,12 @@ pub fn free_text(v: &Value, max: usize) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-pub fn boolean(v: &Value) -> Result<bool, String> {
+pub(crate) fn boolean(v: &Value) -> Result<bool, String> {
     v.as_bool().ok_or_else(|| "must be true or false".into())
 }
 
 /// A non-negative integer no larger than `max`.
-pub fn uint(v: &Value, max: u64) -> Result<u64, String> {
+pub(crate) fn uint(v: &Value, max: u64) -> Result<u64, String> {
     match v.as_u64() {
         Some(n) if n <= max => Ok(n),
         Some(_) => Err(format!("must be at most {max}")),
@@ -239,7 +239,7 @@ pub fn uint(v: &Value, max: u64) -> Result<u64, String> {
 
 /// An array of at most `max_items` elements, each parsed by `item`. The first
 /// bad element is reported with its index.
-pub fn array<T>(
+pub(crate) fn array<T>(
     v: &Value,
     max_items: usize,
     mut item: impl FnMut(&Value) -> Result<T, String>,

@@ -8,7 +8,7 @@ use rand::Rng;
 use serde_json::Value;
 use std::fmt;
 
-pub const MAX_ID_LEN: usize = 64;
+pub(crate) const MAX_ID_LEN: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(transparent)]
@@ -32,7 +32,7 @@ impl Id {
     }
 
     /// Parses a JSON string value as an id.
-    pub fn from_json(v: &Value) -> Result<Id, String> {
+    pub(crate) fn from_json(v: &Value) -> Result<Id, String> {
         Id::parse(v.as_str().ok_or("must be a string")?)
     }
 
@@ -47,7 +47,7 @@ impl Id {
     /// made later sort later, so records and index entries keyed by a new id
     /// land at the end of their range (one page per batch instead of one
     /// page per write), and ids made in the same millisecond still differ.
-    pub fn generate_at(prefix: &str, millis: i64) -> Id {
+    pub(crate) fn generate_at(prefix: &str, millis: i64) -> Id {
         const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
         let mut rng = rand::rng();
         let mut s = String::with_capacity(prefix.len() + 14);

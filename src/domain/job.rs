@@ -12,9 +12,9 @@ use super::Timestamp;
 use serde::Serialize;
 
 /// The queues shopd runs: mail, in-app notifications, its own upkeep.
-pub const EMAILS: &str = "emails";
+pub(crate) const EMAILS: &str = "emails";
 pub const NOTIFICATIONS: &str = "notifications";
-pub const MAINTENANCE: &str = "maintenance";
+pub(crate) const MAINTENANCE: &str = "maintenance";
 
 /// How much pruning of finished jobs keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub struct Retention {
 /// Where a job is in its lifecycle (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum JobState {
+pub(crate) enum JobState {
     Queued,
     Running,
     Done,
@@ -41,7 +41,7 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 5] = [
+    pub(crate) const ALL: [JobState; 5] = [
         JobState::Queued,
         JobState::Running,
         JobState::Done,
@@ -49,7 +49,7 @@ impl JobState {
         JobState::Dead,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobState::Queued => "queued",
             JobState::Running => "running",
@@ -60,16 +60,16 @@ impl JobState {
     }
 
     /// The byte stored in index keys.
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         self as u8
     }
 
-    pub fn from_code(code: u8) -> Option<JobState> {
+    pub(crate) fn from_code(code: u8) -> Option<JobState> {
         JobState::ALL.get(code as usize).copied()
     }
 
     /// Still to run (or running): holds its unique key.
-    pub fn is_pending(self) -> bool {
+    pub(crate) fn is_pending(self) -> bool {
         matches!(
             self,
             JobState::Queued | JobState::Running | JobState::Failed
@@ -79,7 +79,7 @@ impl JobState {
 
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
+pub(crate) struct Job {
     pub id: u64,
     pub queue: String,
     pub kind: String,
@@ -105,7 +105,7 @@ pub struct Job {
 impl Job {
     /// The key a handler uses to make its side effect recognisable when it
     /// runs twice (at-least-once delivery): stable across attempts.
-    pub fn idempotency_key(&self) -> String {
+    pub(crate) fn idempotency_key(&self) -> String {
         format!("job-{}", self.id)
     }
 }
@@ -124,7 +124,7 @@ pub struct NewJob {
 
 /// How a finished attempt ends.
 #[derive(Debug, Clone)]
-pub enum AttemptEnd {
+pub(crate) enum AttemptEnd {
     Done,
     /// Run again at the given time (an attempt was spent).
     Retry {
@@ -160,7 +160,7 @@ pub struct QueueCounts {
 }
 
 impl QueueCounts {
-    pub fn get(&self, s: JobState) -> u64 {
+    pub(crate) fn get(&self, s: JobState) -> u64 {
         match s {
             JobState::Queued => self.queued,
             JobState::Running => self.running,
@@ -170,7 +170,7 @@ impl QueueCounts {
         }
     }
 
-    pub fn get_mut(&mut self, s: JobState) -> &mut u64 {
+    pub(crate) fn get_mut(&mut self, s: JobState) -> &mut u64 {
         match s {
             JobState::Queued => &mut self.queued,
             JobState::Running => &mut self.running,
@@ -183,7 +183,7 @@ impl QueueCounts {
 
 /// Which jobs an admin list shows.
 #[derive(Debug, Clone, Default)]
-pub struct JobFilter {
+pub(crate) struct JobFilter {
     pub queue: Option<String>,
     pub state: Option<JobState>,
     pub kind: Option<String>,

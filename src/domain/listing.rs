@@ -66,10 +66,10 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub const DEFAULT_LIMIT: u32 = 20;
-    pub const MAX_LIMIT: u32 = 100;
+    pub(crate) const DEFAULT_LIMIT: u32 = 20;
+    pub(crate) const MAX_LIMIT: u32 = 100;
     /// Deep pages cost O(offset) index reads; this bound keeps one request cheap.
-    pub const MAX_PAGE: u32 = 100_000;
+    pub(crate) const MAX_PAGE: u32 = 100_000;
 
     pub fn new(page: u32, limit: u32) -> Result<PageRequest, (&'static str, String)> {
         if page == 0 || page > Self::MAX_PAGE {
@@ -81,7 +81,7 @@ impl PageRequest {
         Ok(PageRequest { page, limit })
     }
 
-    pub fn first(limit: u32) -> PageRequest {
+    pub(crate) fn first(limit: u32) -> PageRequest {
         PageRequest {
             page: 1,
             limit: limit.clamp(1, Self::MAX_LIMIT),

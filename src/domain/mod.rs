@@ -12,18 +12,18 @@ pub mod cart;
 pub mod category;
 pub mod checkout;
 pub mod discount;
-pub mod fields;
-pub mod id;
+pub(crate) mod fields;
+pub(crate) mod id;
 pub mod job;
 pub mod listing;
-pub mod money;
-pub mod notification;
+pub(crate) mod money;
+pub(crate) mod notification;
 pub mod order;
 pub mod product;
 pub mod review;
-pub mod reviewer;
+pub(crate) mod reviewer;
 pub mod search;
-pub mod timestamp;
+pub(crate) mod timestamp;
 
 pub use brand::Brand;
 pub use category::Category;
@@ -85,16 +85,16 @@ impl InputMode {
 }
 
 /// Limits on free-text fields, shared by every entity.
-pub mod limits {
-    pub const TITLE: usize = 200;
-    pub const DESCRIPTION: usize = 10_000;
-    pub const URL: usize = 2_048;
-    pub const KEYWORD: usize = 64;
-    pub const KEYWORDS: usize = 50;
-    pub const IMAGES: usize = 20;
-    pub const CATEGORIES_PER_PRODUCT: usize = 10;
-    pub const REVIEW_TEXT: usize = 5_000;
-    pub const NAME: usize = 200;
-    pub const EMAIL: usize = 254;
-    pub const STOCK: u64 = 1_000_000_000;
+pub(crate) mod limits {
+    pub(crate) const TITLE: usize = 200;
+    pub(crate) const DESCRIPTION: usize = 10_000;
+    pub(crate) const URL: usize = 2_048;
+    pub(crate) const KEYWORD: usize = 64;
+    pub(crate) const KEYWORDS: usize = 50;
+    pub(crate) const IMAGES: usize = 20;
+    pub(crate) const CATEGORIES_PER_PRODUCT: usize = 10;
+    pub(crate) const REVIEW_TEXT: usize = 5_000;
+    pub(crate) const NAME: usize = 200;
+    pub(crate) const EMAIL: usize = 254;
+    pub(crate) const STOCK: u64 = 1_000_000_000;
 }

@@ -12,7 +12,7 @@ pub struct Price(u64);
 
 impl Price {
     /// $9,999,999.99 — the store's price buckets assume prices below 10^9 cents.
-    pub const MAX_CENTS: u64 = 999_999_999;
+    pub(crate) const MAX_CENTS: u64 = 999_999_999;
 
     pub fn from_cents(cents: u64) -> Result<Price, String> {
         if cents > Self::MAX_CENTS {
@@ -40,12 +40,12 @@ impl Price {
         Ok(Price(cents as u64))
     }
 
-    pub fn from_json(v: &Value) -> Result<Price, String> {
+    pub(crate) fn from_json(v: &Value) -> Result<Price, String> {
         Price::from_decimal(v.as_f64().ok_or("must be a number")?)
     }
 
     /// Parses a query-string amount such as `12.5`.
-    pub fn from_query(s: &str) -> Option<Result<Price, String>> {
+    pub(crate) fn from_query(s: &str) -> Option<Result<Price, String>> {
         let x: f64 = s.trim().parse().ok()?;
         Some(Price::from_decimal(x))
     }
@@ -56,7 +56,7 @@ impl Price {
 
     /// The decimal amount for JSON. `cents / 100` as the nearest `f64`, which
     /// serde_json prints as the shortest exact text (`129.99`).
-    pub fn as_decimal(self) -> f64 {
+    pub(crate) fn as_decimal(self) -> f64 {
         self.0 as f64 / 100.0
     }
 }
@@ -76,7 +76,7 @@ impl Discount {
         }
     }
 
-    pub fn from_json(v: &Value) -> Result<Discount, String> {
+    pub(crate) fn from_json(v: &Value) -> Result<Discount, String> {
         Discount::new(v.as_f64().ok_or("must be a number")?)
     }
 

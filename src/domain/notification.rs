@@ -4,7 +4,7 @@
 use super::{Id, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
+pub(crate) struct Notification {
     pub id: Id,
     pub account_id: Id,
     /// `order_placed`, `payment_received`, `order_shipped`,

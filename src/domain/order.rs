@@ -30,7 +30,7 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 5] = [
+    pub(crate) const ALL: [OrderStatus; 5] = [
         OrderStatus::Pending,
         OrderStatus::Paid,
         OrderStatus::Shipped,
@@ -52,16 +52,16 @@ impl OrderStatus {
         OrderStatus::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         self as u8
     }
 
-    pub fn from_code(c: u8) -> Option<OrderStatus> {
+    pub(crate) fn from_code(c: u8) -> Option<OrderStatus> {
         OrderStatus::ALL.get(c as usize).copied()
     }
 
     /// Whether an order in this status may move to `to`.
-    pub fn can_become(self, to: OrderStatus) -> bool {
+    pub(crate) fn can_become(self, to: OrderStatus) -> bool {
         use OrderStatus::*;
         matches!(
             (self, to),
@@ -83,7 +83,7 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
-    pub const ALL: [PaymentMethod; 3] = [
+    pub(crate) const ALL: [PaymentMethod; 3] = [
         PaymentMethod::BankTransfer,
         PaymentMethod::CashOnDelivery,
         PaymentMethod::Card,
@@ -101,11 +101,11 @@ impl PaymentMethod {
         PaymentMethod::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         self as u8
     }
 
-    pub fn from_code(c: u8) -> Option<PaymentMethod> {
+    pub(crate) fn from_code(c: u8) -> Option<PaymentMethod> {
         PaymentMethod::ALL.get(c as usize).copied()
     }
 }
@@ -120,7 +120,7 @@ pub struct OrderLine {
 }
 
 impl OrderLine {
-    pub fn total_cents(&self) -> u64 {
+    pub(crate) fn total_cents(&self) -> u64 {
         self.unit_price_cents * self.quantity as u64
     }
 }
@@ -191,12 +191,12 @@ pub struct Order {
 }
 
 impl Order {
-    pub fn is_paid(&self) -> bool {
+    pub(crate) fn is_paid(&self) -> bool {
         self.paid_at.is_some()
     }
 
     /// Moves the order to `to`, or says why not.
-    pub fn transition(
+    pub(crate) fn transition(
         &mut self,
         to: OrderStatus,
         by: String,
@@ -304,7 +304,7 @@ impl CheckoutRequest {
 }
 
 /// `POST /admin/orders/{id}/status`.
-pub fn parse_status_change(map: &Map<String, Value>) -> Result<OrderStatus, FieldErrors> {
+pub(crate) fn parse_status_change(map: &Map<String, Value>) -> Result<OrderStatus, FieldErrors> {
     read_object(map, |f| {
         f.get("status", Presence::Required, |v| {
             v.as_str().and_then(OrderStatus::parse).ok_or_else(|| {
@@ -316,13 +316,13 @@ pub fn parse_status_change(map: &Map<String, Value>) -> Result<OrderStatus, Fiel
 
 /// A free-text search over orders (`q`): a number (`1042` or `#1042`) or
 /// part of an email.
-pub fn parse_order_query(v: &str) -> Result<String, String> {
+pub(crate) fn parse_order_query(v: &str) -> Result<String, String> {
     text_line(&Value::String(v.into()), 254).map(|s| s.to_lowercase())
 }
 
 /// Which orders a staff list shows (every field optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrderFilter {
+pub(crate) struct OrderFilter {
     pub status: Option<OrderStatus>,
     pub is_paid: Option<bool>,
     /// Created at or after.

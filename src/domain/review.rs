@@ -30,7 +30,7 @@ impl Rating {
         }
     }
 
-    pub fn from_json(v: &Value) -> Result<Rating, String> {
+    pub(crate) fn from_json(v: &Value) -> Result<Rating, String> {
         Rating::new(uint(v, 5).map_err(|_| "must be a whole number from 1 to 5")?)
     }
 

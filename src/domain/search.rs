@@ -5,7 +5,7 @@ use super::listing::{PageRequest, ProductFilter, RatingSummary};
 use serde::Serialize;
 
 /// Longest accepted query text, in characters.
-pub const MAX_QUERY_CHARS: usize = 200;
+pub(crate) const MAX_QUERY_CHARS: usize = 200;
 
 /// Search orders. `Relevance` without query text is the `featured` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,17 +18,13 @@ pub enum SearchSort {
 }
 
 impl SearchSort {
-    pub const ALL: [SearchSort; 5] = [
+    pub(crate) const ALL: [SearchSort; 5] = [
         SearchSort::Relevance,
         SearchSort::PriceAsc,
         SearchSort::PriceDesc,
         SearchSort::Newest,
         SearchSort::Rating,
     ];
-
-    pub fn parse(s: &str) -> Option<SearchSort> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,7 +57,7 @@ pub const PRICE_BUCKETS: [(u64, Option<u64>); 6] = [
 ];
 
 /// The bucket of a price.
-pub fn price_bucket(cents: u64) -> usize {
+pub(crate) fn price_bucket(cents: u64) -> usize {
     PRICE_BUCKETS
         .iter()
         .position(|(_, hi)| hi.is_none_or(|h| cents < h))
@@ -71,7 +67,7 @@ pub fn price_bucket(cents: u64) -> usize {
 /// Everything the search index holds about one product. Built by the catalog
 /// from stored records; the index never reads the store itself.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SearchDoc {
+pub(crate) struct SearchDoc {
     pub id: String,
     pub title: String,
     pub description: String,
@@ -97,11 +93,11 @@ pub struct Synonyms {
 }
 
 impl Synonyms {
-    pub const MAX_GROUPS: usize = 1_000;
-    pub const MAX_TERMS: usize = 20;
+    pub(crate) const MAX_GROUPS: usize = 1_000;
+    pub(crate) const MAX_TERMS: usize = 20;
 
     /// Validates groups from JSON: `{"groups": [["tv", "television"], …]}`.
-    pub fn parse(v: &serde_json::Value) -> Result<Synonyms, FieldErrors> {
+    pub(crate) fn parse(v: &serde_json::Value) -> Result<Synonyms, FieldErrors> {
         let mut errors = FieldErrors::new();
         let Some(obj) = v.as_object() else {
             errors.push("body", "must be an object with a 'groups' array");
@@ -164,7 +160,7 @@ impl Synonyms {
     }
 
     /// The other words of every group containing `word` (lowercase).
-    pub fn expand<'a>(&'a self, word: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn expand<'a>(&'a self, word: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.groups
             .iter()
             .filter(move |g| g.iter().any(|t| t == word))

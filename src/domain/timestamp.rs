@@ -15,7 +15,7 @@ const MIN_MS: i64 = -62_135_596_800_000; // 0001-01-01T00:00:00Z
 const MAX_MS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
 
 impl Timestamp {
-    pub const EPOCH: Timestamp = Timestamp(0);
+    pub(crate) const EPOCH: Timestamp = Timestamp(0);
 
     pub fn now() -> Timestamp {
         let ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
@@ -38,7 +38,7 @@ impl Timestamp {
         Timestamp::from_millis(ms as i64)
     }
 
-    pub fn from_json(v: &Value) -> Result<Timestamp, String> {
+    pub(crate) fn from_json(v: &Value) -> Result<Timestamp, String> {
         Timestamp::parse(v.as_str().ok_or("must be a string")?)
     }
 

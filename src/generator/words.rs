@@ -2,7 +2,7 @@
 //! files (and the fixture), so treat them as data with a version.
 
 /// Top-level categories, each with product nouns for its subcategories.
-pub const DEPARTMENTS: &[(&str, &[&str])] = &[
+pub(crate) const DEPARTMENTS: &[(&str, &[&str])] = &[
     (
         "Electronics",
         &[
@@ -346,7 +346,7 @@ pub const DEPARTMENTS: &[(&str, &[&str])] = &[
 ];
 
 /// Price range in dollars per department (same order as `DEPARTMENTS`).
-pub const PRICE_RANGES: &[(f64, f64)] = &[
+pub(crate) const PRICE_RANGES: &[(f64, f64)] = &[
     (9.0, 900.0),
     (12.0, 1200.0),
     (6.0, 400.0),
@@ -369,7 +369,7 @@ pub const PRICE_RANGES: &[(f64, f64)] = &[
     (6.0, 300.0),
 ];
 
-pub const ADJECTIVES: &[&str] = &[
+pub(crate) const ADJECTIVES: &[&str] = &[
     "Ergonomic",
     "Compact",
     "Premium",
@@ -396,36 +396,36 @@ pub const ADJECTIVES: &[&str] = &[
     "Cozy",
 ];
 
-pub const MATERIALS: &[&str] = &[
+pub(crate) const MATERIALS: &[&str] = &[
     "Steel", "Oak", "Walnut", "Bamboo", "Aluminum", "Leather", "Cotton", "Linen", "Ceramic",
     "Glass", "Copper", "Brass", "Wool", "Silicone", "Carbon", "Granite", "Marble", "Canvas",
     "Titanium", "Maple",
 ];
 
-pub const MODEL_LETTERS: &[&str] = &[
+pub(crate) const MODEL_LETTERS: &[&str] = &[
     "X", "S", "Pro ", "Max ", "Z", "A", "V", "Neo ", "Air ", "GT",
 ];
 
-pub const BRAND_HEADS: &[&str] = &[
+pub(crate) const BRAND_HEADS: &[&str] = &[
     "Nor", "Alt", "Bel", "Cor", "Dal", "Ever", "Fen", "Gal", "Hal", "Is", "Jun", "Kel", "Lum",
     "Mar", "Nov", "Or", "Pel", "Quin", "Ros", "Sol", "Tor", "Ul", "Val", "Wex", "Yar", "Zen",
     "Brio", "Cal", "Drift", "Ember", "Frost", "Glen",
 ];
 
-pub const BRAND_TAILS: &[&str] = &[
+pub(crate) const BRAND_TAILS: &[&str] = &[
     "vik", "ura", "mont", "dale", "crest", "wood", "ford", "haven", "line", "stone", "ora", "ex",
     "ia", "berg", "field", "works", "craft", "lab", "wave", "nest", "peak", "port", "gate", "well",
     "mark", "shire", "ton", "by", "ica", "ova", "en", "ar",
 ];
 
-pub const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "Ada", "Ben", "Chloe", "Dan", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jon", "Kira", "Liam",
     "Maya", "Noah", "Olga", "Pavel", "Quinn", "Rosa", "Sam", "Tara", "Umar", "Vera", "Wes", "Xena",
     "Yusuf", "Zoe", "Amir", "Bea", "Carl", "Dina", "Emil", "Fay", "Gus", "Hana", "Ivo", "June",
     "Kai", "Lena", "Milo", "Nia",
 ];
 
-pub const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "Smith",
     "Garcia",
     "Chen",
@@ -458,7 +458,7 @@ pub const LAST_NAMES: &[&str] = &[
     "Murphy",
 ];
 
-pub const REVIEW_OPENERS: [&[&str]; 5] = [
+pub(crate) const REVIEW_OPENERS: [&[&str]; 5] = [
     &[
         "Disappointed.",
         "Would not buy again.",
@@ -491,7 +491,7 @@ pub const REVIEW_OPENERS: [&[&str]; 5] = [
     ],
 ];
 
-pub const REVIEW_DETAILS: &[&str] = &[
+pub(crate) const REVIEW_DETAILS: &[&str] = &[
     "Shipping was fast.",
     "The finish feels sturdy.",
     "Setup took five minutes.",

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The built-in templates, by name.
-pub const TEMPLATES: [&str; 6] = [
+pub(crate) const TEMPLATES: [&str; 6] = [
     "welcome",
     "password_reset",
     "order_confirmation",
@@ -74,7 +74,7 @@ pub struct EmailJob {
 
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -103,7 +103,7 @@ enum Transport {
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
-pub struct Mailer {
+pub(crate) struct Mailer {
     transport: Transport,
     description: String,
     from: Mailbox,
@@ -113,7 +113,7 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(s: &MailSettings) -> Result<Mailer, MailError> {
+    pub(crate) fn new(s: &MailSettings) -> Result<Mailer, MailError> {
         let from: Mailbox = s
             .from
             .parse()
@@ -166,20 +166,20 @@ impl Mailer {
 
     /// Where mail goes, without credentials: `smtp host:587 (starttls)` or
     /// `files in DATA_DIR/outbox`.
-    pub fn describe(&self) -> &str {
+    pub(crate) fn describe(&self) -> &str {
         &self.description
     }
 
-    pub fn breaker(&self) -> &Breaker {
+    pub(crate) fn breaker(&self) -> &Breaker {
         &self.breaker
     }
 
-    pub fn breaker_state(&self) -> BreakerState {
+    pub(crate) fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
     }
 
     /// Renders a message's three parts.
-    pub fn render(&self, email: &EmailJob) -> Result<Rendered, MailError> {
+    pub(crate) fn render(&self, email: &EmailJob) -> Result<Rendered, MailError> {
         if !TEMPLATES.contains(&email.template.as_str()) {
             return Err(MailError::Template {
                 name: email.template.clone(),
@@ -207,7 +207,7 @@ impl Mailer {
     }
 
     /// Builds the message of an `email` job.
-    pub fn message(&self, job: &Job, email: &EmailJob) -> Result<Message, JobError> {
+    pub(crate) fn message(&self, job: &Job, email: &EmailJob) -> Result<Message, JobError> {
         let to: Mailbox = email
             .to
             .parse()
@@ -226,7 +226,7 @@ impl Mailer {
 
     /// Sends the message of an `email` job through the breaker: while the
     /// circuit is open the job is postponed (no attempt spent).
-    pub async fn send(&self, job: &Job) -> Result<(), JobError> {
+    pub(crate) async fn send(&self, job: &Job) -> Result<(), JobError> {
         let email: EmailJob = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Permanent(format!("not an email job: {e}")))?;
         let message = self.message(job, &email)?;
@@ -269,7 +269,7 @@ impl Mailer {
     }
 
     /// The `email` job handler.
-    pub fn handler(self: &Arc<Self>) -> Arc<dyn super::Handler> {
+    pub(crate) fn handler(self: &Arc<Self>) -> Arc<dyn super::Handler> {
         Arc::new(MailHandler(self.clone()))
     }
 }

@@ -51,20 +51,20 @@ use tokio::sync::{Notify, watch};
 
 /// Job kinds this build handles.
 pub const KIND_EMAIL: &str = "email";
-pub const KIND_PRUNE: &str = "prune";
+pub(crate) const KIND_PRUNE: &str = "prune";
 /// Does nothing (benchmarks, tests).
 pub const KIND_NOOP: &str = "noop";
 
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
 
 /// Runs jobs of one kind. Must tolerate running twice for one job.
-pub trait Handler: Send + Sync + 'static {
+pub(crate) trait Handler: Send + Sync + 'static {
     fn run(&self, job: Job) -> HandlerFuture;
 }
 
 /// How a handler's attempt failed.
 #[derive(Debug, thiserror::Error)]
-pub enum JobError {
+pub(crate) enum JobError {
     /// Worth retrying (after backoff, while attempts remain).
     #[error("{0}")]
     Failed(String),
@@ -86,7 +86,7 @@ pub struct Waker {
 
 impl Waker {
     /// One wake-up per queue of `settings`.
-    pub fn new(settings: &JobsSettings) -> Waker {
+    pub(crate) fn new(settings: &JobsSettings) -> Waker {
         Waker {
             queues: Arc::new(
                 settings
@@ -99,7 +99,7 @@ impl Waker {
     }
 
     /// The workers of the queues a commit gave new work look again.
-    pub fn wake(&self, changes: &JobsChanges) {
+    pub(crate) fn wake(&self, changes: &JobsChanges) {
         for q in &changes.woken {
             if let Some(n) = self.queues.get(q) {
                 n.notify_one();
@@ -129,14 +129,14 @@ pub enum JobsError {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct QueueLabel {
+pub(crate) struct QueueLabel {
     pub queue: String,
 }
 
 /// Counters and the handler-duration histogram, per queue (registered by
 /// `api::metrics`; depth and age are read at scrape time).
 #[derive(Clone)]
-pub struct JobMetrics {
+pub(crate) struct JobMetrics {
     pub processed: Family<QueueLabel, Counter>,
     pub failed: Family<QueueLabel, Counter>,
     pub retried: Family<QueueLabel, Counter>,
@@ -199,7 +199,7 @@ impl Jobs {
     /// The service over `store`, sending mail with `mailer`; its workers
     /// wait on `waker` (the one the store's commit sink wakes). Workers
     /// start with [`Jobs::start`].
-    pub fn new(store: Store, settings: JobsSettings, mailer: Mailer, waker: Waker) -> Jobs {
+    pub(crate) fn new(store: Store, settings: JobsSettings, mailer: Mailer, waker: Waker) -> Jobs {
         let mailer = Arc::new(mailer);
         let mut handlers: HashMap<&'static str, Arc<dyn Handler>> = HashMap::new();
         handlers.insert(KIND_EMAIL, mailer.handler());
@@ -231,7 +231,7 @@ impl Jobs {
     /// schedules the next before it works, so a failing run never ends the
     /// schedule, and a period never runs twice. Call before the service
     /// is shared (cloned) and before [`Jobs::start`].
-    pub fn with_periodic(
+    pub(crate) fn with_periodic(
         mut self,
         kind: &'static str,
         every: Duration,
@@ -312,15 +312,11 @@ impl Jobs {
         }
     }
 
-    pub fn settings(&self) -> &JobsSettings {
-        &self.inner.settings
-    }
-
-    pub fn metrics(&self) -> &JobMetrics {
+    pub(crate) fn metrics(&self) -> &JobMetrics {
         &self.inner.metrics
     }
 
-    pub fn mailer(&self) -> &Mailer {
+    pub(crate) fn mailer(&self) -> &Mailer {
         &self.inner.mailer
     }
 
@@ -334,7 +330,7 @@ impl Jobs {
     }
 
     /// A job for `queue` with that queue's retry policy, due now.
-    pub fn new_job(
+    pub(crate) fn new_job(
         &self,
         queue: &str,
         kind: &str,
@@ -354,12 +350,12 @@ impl Jobs {
     }
 
     /// An email job (queue `emails`), to enqueue inside a write.
-    pub fn email(&self, email: &EmailJob) -> Result<NewJob, JobsError> {
+    pub(crate) fn email(&self, email: &EmailJob) -> Result<NewJob, JobsError> {
         self.new_job(EMAILS, KIND_EMAIL, email)
     }
 
     /// Enqueues one job in a write of its own.
-    pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued, JobsError> {
+    pub(crate) async fn enqueue(&self, job: NewJob) -> Result<Enqueued, JobsError> {
         Ok(self
             .inner
             .store
@@ -367,7 +363,7 @@ impl Jobs {
             .await?)
     }
 
-    pub fn get(&self, id: u64) -> Result<Job, JobsError> {
+    pub(crate) fn get(&self, id: u64) -> Result<Job, JobsError> {
         self.inner
             .store
             .read()?
@@ -377,7 +373,7 @@ impl Jobs {
     }
 
     /// A page of jobs, newest first, and how many match.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         filter: &JobFilter,
         offset: usize,
@@ -392,7 +388,7 @@ impl Jobs {
     }
 
     /// Admin: a failed or dead job runs again now.
-    pub async fn retry(&self, id: u64) -> Result<Job, JobsError> {
+    pub(crate) async fn retry(&self, id: u64) -> Result<Job, JobsError> {
         match self
             .inner
             .store
@@ -410,7 +406,7 @@ impl Jobs {
 
     /// Admin: removes a job no worker holds. Discarding the periodic
     /// `prune` job schedules its next period's run (the schedule goes on).
-    pub async fn discard(&self, id: u64) -> Result<(), JobsError> {
+    pub(crate) async fn discard(&self, id: u64) -> Result<(), JobsError> {
         let next = prune_job(&self.inner.settings, Timestamp::now(), 1);
         match self
             .inner
@@ -453,7 +449,7 @@ impl Jobs {
 }
 
 /// The job states an admin filter accepts.
-pub fn parse_state(s: &str) -> Option<JobState> {
+pub(crate) fn parse_state(s: &str) -> Option<JobState> {
     JobState::ALL.into_iter().find(|x| x.as_str() == s)
 }
 

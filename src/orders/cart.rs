@@ -24,7 +24,7 @@ impl Orders {
     }
 
     /// The cart of `owner`, priced now (empty when it has none).
-    pub fn cart(&self, owner: &CartOwner) -> Result<PricedCart, OrdersError> {
+    pub(crate) fn cart(&self, owner: &CartOwner) -> Result<PricedCart, OrdersError> {
         let cart = self
             .store()
             .read()?
@@ -56,7 +56,7 @@ impl Orders {
     }
 
     /// Adds a product (which must exist and be for sale) to a cart.
-    pub async fn add_item(
+    pub(crate) async fn add_item(
         &self,
         owner: &CartOwner,
         item: CartItem,
@@ -74,7 +74,7 @@ impl Orders {
         .await
     }
 
-    pub async fn set_quantity(
+    pub(crate) async fn set_quantity(
         &self,
         owner: &CartOwner,
         product: &str,
@@ -95,7 +95,7 @@ impl Orders {
         .await
     }
 
-    pub async fn remove_item(
+    pub(crate) async fn remove_item(
         &self,
         owner: &CartOwner,
         product: &str,
@@ -105,7 +105,7 @@ impl Orders {
             .await
     }
 
-    pub async fn clear_cart(&self, owner: &CartOwner) -> Result<(), OrdersError> {
+    pub(crate) async fn clear_cart(&self, owner: &CartOwner) -> Result<(), OrdersError> {
         let key = owner.key();
         self.store()
             .write(move |tx| {
@@ -116,7 +116,7 @@ impl Orders {
     }
 
     /// Moves a guest cart into an account's cart (after sign-in).
-    pub async fn merge_guest_cart(
+    pub(crate) async fn merge_guest_cart(
         &self,
         guest: CartOwner,
         account: &Id,

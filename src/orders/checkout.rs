@@ -26,7 +26,7 @@ impl From<Refusal> for OrdersError {
 impl Orders {
     /// Places an order from the shopper's cart (see the module docs).
     /// `fingerprint` identifies the request body, for the idempotency key.
-    pub async fn checkout(
+    pub(crate) async fn checkout(
         &self,
         shopper: Shopper,
         key: String,

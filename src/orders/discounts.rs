@@ -4,11 +4,11 @@ use super::{Orders, OrdersError, field, now};
 use crate::domain::discount::{DiscountCode, DiscountDraft};
 
 impl Orders {
-    pub fn discount_codes(&self) -> Result<Vec<DiscountCode>, OrdersError> {
+    pub(crate) fn discount_codes(&self) -> Result<Vec<DiscountCode>, OrdersError> {
         Ok(self.store().read()?.orders().discount_codes()?)
     }
 
-    pub fn discount_code(&self, code: &str) -> Result<DiscountCode, OrdersError> {
+    pub(crate) fn discount_code(&self, code: &str) -> Result<DiscountCode, OrdersError> {
         let code = code.to_ascii_uppercase();
         self.store()
             .read()?
@@ -17,7 +17,7 @@ impl Orders {
             .ok_or_else(|| OrdersError::NotFound(format!("no discount code {code}")))
     }
 
-    pub async fn create_discount_code(
+    pub(crate) async fn create_discount_code(
         &self,
         draft: DiscountDraft,
     ) -> Result<DiscountCode, OrdersError> {
@@ -36,7 +36,7 @@ impl Orders {
             .await
     }
 
-    pub async fn update_discount_code(
+    pub(crate) async fn update_discount_code(
         &self,
         code: &str,
         patch: DiscountDraft,
@@ -55,7 +55,7 @@ impl Orders {
             .await
     }
 
-    pub async fn delete_discount_code(&self, code: &str) -> Result<(), OrdersError> {
+    pub(crate) async fn delete_discount_code(&self, code: &str) -> Result<(), OrdersError> {
         let code = code.to_ascii_uppercase();
         self.store()
             .write(move |tx| {

@@ -46,7 +46,7 @@ use std::sync::Arc;
 /// How long an idempotency key answers with its order.
 pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
 /// Products one wishlist may hold.
-pub const MAX_WISHLIST: usize = 500;
+pub(crate) const MAX_WISHLIST: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrdersError {
@@ -124,7 +124,7 @@ fn field(name: &str, reason: &str) -> OrdersError {
 
 /// What a checkout answered.
 #[derive(Debug, Clone)]
-pub struct CheckedOut {
+pub(crate) struct CheckedOut {
     pub order: Order,
     /// The order came from an earlier request with the same key.
     pub replayed: bool,
@@ -132,7 +132,7 @@ pub struct CheckedOut {
 
 /// Who is checking out.
 #[derive(Debug, Clone)]
-pub struct Shopper {
+pub(crate) struct Shopper {
     pub cart: CartOwner,
     /// The signed-in account, if any.
     pub account: Option<Id>,
@@ -207,7 +207,11 @@ fn product_in(tx: &mut WriteTxn, id: &str) -> Result<Option<Product>, StoreError
 }
 
 impl Orders {
-    pub fn new(store: Store, jobs: Jobs, settings: OrdersSettings) -> std::io::Result<Orders> {
+    pub(crate) fn new(
+        store: Store,
+        jobs: Jobs,
+        settings: OrdersSettings,
+    ) -> std::io::Result<Orders> {
         let link_key = load_or_create_key(&settings.link_key_file)?;
         Ok(Orders {
             inner: Arc::new(Inner {
@@ -217,15 +221,6 @@ impl Orders {
                 link_key,
             }),
         })
-    }
-
-    /// Local settings in `dir` (tools, benchmarks, tests).
-    pub fn local(store: Store, jobs: Jobs, dir: &Path) -> std::io::Result<Orders> {
-        Orders::new(store, jobs, OrdersSettings::local(dir))
-    }
-
-    pub fn settings(&self) -> &OrdersSettings {
-        &self.inner.settings
     }
 
     fn store(&self) -> &Store {

@@ -15,8 +15,8 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-pub const SIGNATURE_HEADER: &str = "x-payment-signature";
-pub const TOLERANCE_SECS: i64 = 300;
+pub(crate) const SIGNATURE_HEADER: &str = "x-payment-signature";
+pub(crate) const TOLERANCE_SECS: i64 = 300;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -29,7 +29,7 @@ pub enum SignatureError {
 }
 
 impl SignatureError {
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             SignatureError::Malformed => "invalid_signature",
             SignatureError::Stale => "signature_expired",
@@ -65,7 +65,12 @@ pub fn sign(secret: &[u8], t: i64, body: &[u8]) -> String {
 }
 
 /// Checks `header` for `body` at `now` (unix seconds).
-pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), SignatureError> {
+pub(crate) fn verify(
+    secret: &[u8],
+    header: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<(), SignatureError> {
     let mut t = None;
     let mut tags = Vec::new();
     for part in header.split(',') {
@@ -98,7 +103,7 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), 
 
 /// A verified event's meaning.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentEvent {
+pub(crate) struct PaymentEvent {
     pub id: String,
     pub kind: String,
     pub order_id: Option<String>,
@@ -107,7 +112,7 @@ pub struct PaymentEvent {
 }
 
 /// Reads an event body (after its signature was verified).
-pub fn parse_event(body: &[u8]) -> Result<PaymentEvent, String> {
+pub(crate) fn parse_event(body: &[u8]) -> Result<PaymentEvent, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
     let id = v
         .get("id")
@@ -145,7 +150,7 @@ use super::{Orders, OrdersError, money, now};
 impl Orders {
     /// A payment provider's webhook: verifies the signature, then applies
     /// the event once. `Ok(false)`: a replay, nothing changed.
-    pub async fn payment_webhook(
+    pub(crate) async fn payment_webhook(
         &self,
         signature: Option<&str>,
         body: &[u8],

@@ -7,11 +7,11 @@ use crate::domain::{Id, Product, Timestamp};
 use crate::store::error::StoreError;
 
 impl Orders {
-    pub fn addresses(&self, account: &Id) -> Result<Vec<SavedAddress>, OrdersError> {
+    pub(crate) fn addresses(&self, account: &Id) -> Result<Vec<SavedAddress>, OrdersError> {
         Ok(self.store().read()?.orders().addresses(account.as_str())?)
     }
 
-    pub async fn add_address(
+    pub(crate) async fn add_address(
         &self,
         account: &Id,
         new: NewAddress,
@@ -41,7 +41,7 @@ impl Orders {
             .await
     }
 
-    pub async fn update_address(
+    pub(crate) async fn update_address(
         &self,
         account: &Id,
         id: &str,
@@ -69,7 +69,7 @@ impl Orders {
             .await
     }
 
-    pub async fn delete_address(&self, account: &Id, id: &str) -> Result<(), OrdersError> {
+    pub(crate) async fn delete_address(&self, account: &Id, id: &str) -> Result<(), OrdersError> {
         let account = account.clone();
         let id = id.to_string();
         self.store()
@@ -93,7 +93,7 @@ impl Orders {
     }
 
     /// The wishlist with each product as it is now (gone products left out).
-    pub fn wishlist(&self, account: &Id) -> Result<Vec<(Product, Timestamp)>, OrdersError> {
+    pub(crate) fn wishlist(&self, account: &Id) -> Result<Vec<(Product, Timestamp)>, OrdersError> {
         let txn = self.store().read()?;
         let mut out = Vec::new();
         for (pid, at) in txn.orders().wishlist(account.as_str())? {
@@ -104,7 +104,7 @@ impl Orders {
         Ok(out)
     }
 
-    pub async fn wish(&self, account: &Id, product: &Id) -> Result<(), OrdersError> {
+    pub(crate) async fn wish(&self, account: &Id, product: &Id) -> Result<(), OrdersError> {
         let account = account.clone();
         let product = product.clone();
         self.store()
@@ -123,7 +123,7 @@ impl Orders {
             .await
     }
 
-    pub async fn unwish(&self, account: &Id, product: &str) -> Result<(), OrdersError> {
+    pub(crate) async fn unwish(&self, account: &Id, product: &str) -> Result<(), OrdersError> {
         let account = account.clone();
         let product = product.to_string();
         self.store()
@@ -139,7 +139,7 @@ impl Orders {
             .await
     }
 
-    pub fn notifications(&self, account: &Id) -> Result<Vec<Notification>, OrdersError> {
+    pub(crate) fn notifications(&self, account: &Id) -> Result<Vec<Notification>, OrdersError> {
         Ok(self
             .store()
             .read()?
@@ -147,7 +147,11 @@ impl Orders {
             .notifications(account.as_str())?)
     }
 
-    pub async fn read_notification(&self, account: &Id, id: &str) -> Result<(), OrdersError> {
+    pub(crate) async fn read_notification(
+        &self,
+        account: &Id,
+        id: &str,
+    ) -> Result<(), OrdersError> {
         let account = account.clone();
         let id = id.to_string();
         self.store()

@@ -1,7 +1,7 @@
 //! Orders after checkout: who may see one, staff lists, and the status
 //! machine (`domain::order`) with its side effects — stock back on cancel,
 //! mail and notifications — in the same write.
-use super::mail::{link_token, mail_to, unhex};
+use super::mail::{mail_to, unhex};
 use super::{Orders, OrdersError, money, now, product_in};
 use crate::domain::notification::Notification;
 use crate::domain::order::{Order, OrderFilter, OrderStatus, PaymentMethod};
@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 impl Orders {
     /// An order its account, or a guest with its signed link, may see.
-    pub fn order_for(
+    pub(crate) fn order_for(
         &self,
         id: &str,
         account: Option<&Id>,
@@ -38,7 +38,7 @@ impl Orders {
         }
     }
 
-    pub fn order(&self, id: &str) -> Result<Order, OrdersError> {
+    pub(crate) fn order(&self, id: &str) -> Result<Order, OrdersError> {
         self.store()
             .read()?
             .orders()
@@ -46,18 +46,13 @@ impl Orders {
             .ok_or_else(|| OrdersError::NotFound(format!("no order {id}")))
     }
 
-    pub fn orders(
+    pub(crate) fn orders(
         &self,
         filter: &OrderFilter,
         offset: u64,
         limit: usize,
     ) -> Result<OrderPage, OrdersError> {
         Ok(self.store().read()?.orders().list(filter, offset, limit)?)
-    }
-
-    /// The token of a guest's order link (HMAC-SHA256 of the order id).
-    pub fn order_link_token(&self, order: &Id) -> String {
-        link_token(&self.inner.link_key, order)
     }
 
     fn link_matches(&self, order: &Id, token: &str) -> bool {
@@ -73,7 +68,7 @@ impl Orders {
 
     /// Moves an order to `to` on behalf of `by` (staff), with its side
     /// effects: stock back on cancel, mail and a notification.
-    pub async fn set_status(
+    pub(crate) async fn set_status(
         &self,
         id: &str,
         to: OrderStatus,
@@ -119,7 +114,7 @@ impl Orders {
     }
 
     /// Marks a bank-transfer or cash-on-delivery order paid (staff).
-    pub async fn mark_paid(&self, id: &str, by: String) -> Result<Order, OrdersError> {
+    pub(crate) async fn mark_paid(&self, id: &str, by: String) -> Result<Order, OrdersError> {
         let id = id.to_string();
         let jobs = self.inner.jobs.clone();
         self.store()

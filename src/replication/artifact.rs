@@ -25,11 +25,11 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub const MANIFEST: &str = "manifest.json";
-pub const FORMAT: &str = "shopd-snapshot";
-pub const VERSION: u32 = 1;
+pub(crate) const MANIFEST: &str = "manifest.json";
+pub(crate) const FORMAT: &str = "shopd-snapshot";
+pub(crate) const VERSION: u32 = 1;
 /// Bytes of rows per part (about).
-pub const PART_BYTES: usize = 16 << 20;
+pub(crate) const PART_BYTES: usize = 16 << 20;
 /// The data dir's secret files a copy carries: the signing keys of access
 /// tokens and of guest order links (a follower checks tokens the leader
 /// issued; a restored shop keeps its customers' links working).
@@ -78,12 +78,12 @@ impl Manifest {
     }
 
     /// Every part and file, in install order.
-    pub fn all(&self) -> impl Iterator<Item = &PartInfo> {
+    pub(crate) fn all(&self) -> impl Iterator<Item = &PartInfo> {
         self.parts.iter().chain(self.files.iter())
     }
 
     /// Checks that this build can use the artefact.
-    pub fn check(&self) -> ReplicationResult<()> {
+    pub(crate) fn check(&self) -> ReplicationResult<()> {
         if self.format != FORMAT || self.version != VERSION {
             return Err(ReplicationError::Corrupt(format!(
                 "not a shopd snapshot this build reads (format {} version {})",
@@ -106,7 +106,7 @@ impl Manifest {
     }
 
     /// Parses and checks a manifest.
-    pub fn parse(bytes: &[u8]) -> ReplicationResult<Manifest> {
+    pub(crate) fn parse(bytes: &[u8]) -> ReplicationResult<Manifest> {
         let m: Manifest = serde_json::from_slice(bytes)
             .map_err(|e| ReplicationError::Corrupt(format!("snapshot manifest: {e}")))?;
         m.check()?;
@@ -115,12 +115,12 @@ impl Manifest {
 }
 
 /// The directory name of the snapshot at `position`.
-pub fn dir_name(position: u64) -> String {
+pub(crate) fn dir_name(position: u64) -> String {
     format!("{position:016}")
 }
 
 /// Whether `name` can be a part of an artefact (guards paths built from it).
-pub fn is_part_name(name: &str) -> bool {
+pub(crate) fn is_part_name(name: &str) -> bool {
     let part = name
         .strip_prefix("part-")
         .and_then(|n| n.strip_suffix(".bin"))
@@ -133,7 +133,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Checks one part's bytes against the manifest.
-pub fn verify(info: &PartInfo, bytes: &[u8]) -> ReplicationResult<()> {
+pub(crate) fn verify(info: &PartInfo, bytes: &[u8]) -> ReplicationResult<()> {
     if bytes.len() as u64 != info.bytes {
         return Err(ReplicationError::Corrupt(format!(
             "snapshot part {} has {} bytes, the manifest says {}",
@@ -156,7 +156,7 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> ReplicationError {
 }
 
 /// Writes `bytes` to `path` and syncs it.
-pub fn write_synced(path: &Path, bytes: &[u8]) -> ReplicationResult<()> {
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> ReplicationResult<()> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(|e| io("creating", path, e))?;
     f.write_all(bytes)
@@ -167,7 +167,7 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> ReplicationResult<()> {
 /// Writes `bytes` to `path` without syncing: a part that only lives until
 /// it is installed or uploaded (a crash before that starts the work over,
 /// and every part is checked against the manifest before it is used).
-pub fn write_part(path: &Path, bytes: &[u8]) -> ReplicationResult<()> {
+pub(crate) fn write_part(path: &Path, bytes: &[u8]) -> ReplicationResult<()> {
     std::fs::write(path, bytes).map_err(|e| io("writing", path, e))
 }
 
@@ -187,7 +187,7 @@ fn info(name: String, bytes: &[u8]) -> PartInfo {
 
 /// Writes a snapshot of `store` (and the secret files of `data_dir`) into
 /// the empty or new directory `dir`, manifest last.
-pub fn produce(store: &Store, data_dir: &Path, dir: &Path) -> ReplicationResult<Manifest> {
+pub(crate) fn produce(store: &Store, data_dir: &Path, dir: &Path) -> ReplicationResult<Manifest> {
     std::fs::create_dir_all(dir).map_err(|e| io("creating", dir, e))?;
     let mut parts = Vec::new();
     let dump = store.dump(PART_BYTES, &mut |bytes| {
@@ -227,7 +227,11 @@ pub fn produce(store: &Store, data_dir: &Path, dir: &Path) -> ReplicationResult<
 
 /// A leader's snapshot kept under `root/<position>/`: made in a temporary
 /// directory, then renamed; older ones beyond the newest two are removed.
-pub fn produce_in(store: &Store, data_dir: &Path, root: &Path) -> ReplicationResult<Manifest> {
+pub(crate) fn produce_in(
+    store: &Store,
+    data_dir: &Path,
+    root: &Path,
+) -> ReplicationResult<Manifest> {
     std::fs::create_dir_all(root).map_err(|e| io("creating", root, e))?;
     let tmp = root.join(format!("tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -260,7 +264,7 @@ pub fn produce_in(store: &Store, data_dir: &Path, root: &Path) -> ReplicationRes
 
 /// An empty `dir` for the parts of one artefact (whatever an earlier,
 /// interrupted attempt left there is removed).
-pub async fn fresh_dir(dir: &Path) -> ReplicationResult<()> {
+pub(crate) async fn fresh_dir(dir: &Path) -> ReplicationResult<()> {
     let _ = tokio::fs::remove_dir_all(dir).await;
     tokio::fs::create_dir_all(dir)
         .await
@@ -269,7 +273,11 @@ pub async fn fresh_dir(dir: &Path) -> ReplicationResult<()> {
 
 /// Checks one received part against the manifest ([`verify`]) and keeps
 /// it in `dir` until it is installed: nothing unchecked is ever stored.
-pub async fn keep_checked(dir: &Path, part: &PartInfo, bytes: Vec<u8>) -> ReplicationResult<()> {
+pub(crate) async fn keep_checked(
+    dir: &Path,
+    part: &PartInfo,
+    bytes: Vec<u8>,
+) -> ReplicationResult<()> {
     verify(part, &bytes)?;
     let file = dir.join(&part.name);
     tokio::task::spawn_blocking(move || write_part(&file, &bytes))
@@ -279,7 +287,7 @@ pub async fn keep_checked(dir: &Path, part: &PartInfo, bytes: Vec<u8>) -> Replic
 
 /// The rows of the manifest's parts kept in `dir` by [`keep_checked`], in
 /// order; a part whose size changed on disk since is refused.
-pub fn kept_parts<'a>(
+pub(crate) fn kept_parts<'a>(
     manifest: &'a Manifest,
     dir: &'a Path,
 ) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + 'a {
@@ -299,7 +307,11 @@ pub fn kept_parts<'a>(
 /// Builds the database and search index of the artefact whose parts are
 /// in `parts_dir` — each kept there by [`keep_checked`] — and moves them into `data_dir`, which must
 /// hold no database. Returns the rows installed.
-pub fn install(data_dir: &Path, manifest: &Manifest, parts_dir: &Path) -> ReplicationResult<u64> {
+pub(crate) fn install(
+    data_dir: &Path,
+    manifest: &Manifest,
+    parts_dir: &Path,
+) -> ReplicationResult<u64> {
     manifest.check()?;
     let db_path = crate::config::data_dir::database_path(data_dir);
     if db_path.exists() {

@@ -69,7 +69,11 @@ fn child(prefix: &ObjectPath, parts: &[&str]) -> ObjectPath {
 
 /// Uploads the artefact in `dir` (described by `manifest`) as a backup:
 /// parts first, manifest last.
-pub async fn upload(target: &Target, dir: &Path, manifest: &Manifest) -> ReplicationResult<String> {
+pub(crate) async fn upload(
+    target: &Target,
+    dir: &Path,
+    manifest: &Manifest,
+) -> ReplicationResult<String> {
     let (store, prefix) = target.open()?;
     let id = manifest.id();
     for p in manifest.all() {
@@ -214,7 +218,7 @@ pub async fn restore(
 }
 
 /// Deletes all but the newest `keep` backups; returns how many went.
-pub async fn prune(target: &Target, keep: usize) -> ReplicationResult<usize> {
+pub(crate) async fn prune(target: &Target, keep: usize) -> ReplicationResult<usize> {
     let (store, prefix) = target.open()?;
     let all = list(target).await?;
     let old = all.len().saturating_sub(keep);
@@ -236,7 +240,7 @@ pub async fn prune(target: &Target, keep: usize) -> ReplicationResult<usize> {
 
 /// The job that takes scheduled backups (`--backup-to`, `--backup-every`,
 /// `--backup-keep`): registered with the job queue as a periodic job.
-pub struct ScheduledBackup {
+pub(crate) struct ScheduledBackup {
     pub store: Store,
     pub data_dir: PathBuf,
     pub target: Target,
@@ -244,7 +248,7 @@ pub struct ScheduledBackup {
 }
 
 /// The job kind of scheduled backups.
-pub const KIND_BACKUP: &str = "backup";
+pub(crate) const KIND_BACKUP: &str = "backup";
 
 impl crate::jobs::Handler for ScheduledBackup {
     fn run(&self, _job: crate::domain::job::Job) -> crate::jobs::HandlerFuture {

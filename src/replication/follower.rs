@@ -30,7 +30,7 @@ fn now_ms() -> u64 {
 
 /// What the follower knows about itself and its leader (read by `/ready`,
 /// `/metrics` and the response headers).
-pub struct FollowerState {
+pub(crate) struct FollowerState {
     pub leader: String,
     pub max_lag: Duration,
     /// When the follower was last known to be caught up (Unix ms; 0 never).
@@ -48,7 +48,7 @@ pub struct FollowerState {
 }
 
 impl FollowerState {
-    pub fn new(settings: &ReplicationSettings) -> FollowerState {
+    pub(crate) fn new(settings: &ReplicationSettings) -> FollowerState {
         FollowerState {
             leader: settings.follow.clone().unwrap_or_default(),
             max_lag: settings.follow_max_lag,
@@ -66,7 +66,7 @@ impl FollowerState {
 
     /// Milliseconds the served data may be behind the leader; `None` until
     /// the follower first caught up.
-    pub fn lag_ms(&self) -> Option<u64> {
+    pub(crate) fn lag_ms(&self) -> Option<u64> {
         match self.caught_up_at.load(Relaxed) {
             0 => None,
             t => Some(now_ms().saturating_sub(t)),
@@ -75,24 +75,24 @@ impl FollowerState {
 
     /// Commits the leader had that this follower had not, at the last
     /// contact.
-    pub fn lag_commits(&self, position: u64) -> u64 {
+    pub(crate) fn lag_commits(&self, position: u64) -> u64 {
         self.leader_head.load(Relaxed).saturating_sub(position)
     }
 
     /// Seconds since the leader last answered; `None` if it never did.
-    pub fn since_contact_secs(&self) -> Option<f64> {
+    pub(crate) fn since_contact_secs(&self) -> Option<f64> {
         match self.last_contact.load(Relaxed) {
             0 => None,
             t => Some(now_ms().saturating_sub(t) as f64 / 1000.0),
         }
     }
 
-    pub fn last_error(&self) -> Option<String> {
+    pub(crate) fn last_error(&self) -> Option<String> {
         self.last_error.lock().ok().and_then(|e| e.clone())
     }
 
     /// `Ok(lag)` when within the bound, `Err(why)` otherwise (`/ready`).
-    pub fn readiness(&self) -> Result<u64, String> {
+    pub(crate) fn readiness(&self) -> Result<u64, String> {
         match self.lag_ms() {
             None => Err(format!(
                 "not caught up with the leader {} yet{}",
@@ -129,7 +129,7 @@ impl FollowerState {
 }
 
 /// The HTTP client a follower (and `backup create --from`) uses.
-pub fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(600))
@@ -138,7 +138,7 @@ pub fn client() -> reqwest::Client {
 }
 
 /// A leader's base URL and token.
-pub struct LeaderLink<'a> {
+pub(crate) struct LeaderLink<'a> {
     pub url: &'a str,
     pub token: &'a str,
 }
@@ -184,7 +184,7 @@ impl LeaderLink<'_> {
 
     /// Downloads the leader's current snapshot into `dir` (emptied first),
     /// checking every part; returns its manifest.
-    pub async fn download_snapshot(
+    pub(crate) async fn download_snapshot(
         &self,
         client: &reqwest::Client,
         dir: &Path,
@@ -213,7 +213,10 @@ fn download_dir(data_dir: &Path) -> PathBuf {
 /// the database and search index, move them in. Retries (every interval,
 /// at most every 5 s) until it succeeds, so a follower may start before
 /// its leader.
-pub async fn bootstrap(settings: &ReplicationSettings, data_dir: &Path) -> ReplicationResult<()> {
+pub(crate) async fn bootstrap(
+    settings: &ReplicationSettings,
+    data_dir: &Path,
+) -> ReplicationResult<()> {
     let client = client();
     let (Some(url), Some(token)) = (&settings.follow, &settings.token) else {
         return Err(ReplicationError::Remote("not a follower".into()));
@@ -258,7 +261,7 @@ pub async fn bootstrap(settings: &ReplicationSettings, data_dir: &Path) -> Repli
 /// The follower's loop: fetch what the leader committed since this
 /// store's position, apply it, repeat every interval (at once while more
 /// is waiting). Runs until the task is aborted.
-pub async fn run(
+pub(crate) async fn run(
     state: std::sync::Arc<FollowerState>,
     store: Store,
     data_dir: PathBuf,

@@ -63,7 +63,7 @@ impl State {
 }
 
 /// The log; shared by the writer thread (pushes) and request handlers.
-pub struct ChangeLog {
+pub(crate) struct ChangeLog {
     state: Mutex<State>,
     max_bytes: u64,
     max_age: Duration,
@@ -71,7 +71,7 @@ pub struct ChangeLog {
 
 impl ChangeLog {
     /// An empty log at `position` (the store's, when the leader starts).
-    pub fn new(position: u64, max_bytes: u64, max_age: Duration) -> ChangeLog {
+    pub(crate) fn new(position: u64, max_bytes: u64, max_age: Duration) -> ChangeLog {
         ChangeLog {
             state: Mutex::new(State {
                 base: position,
@@ -85,7 +85,7 @@ impl ChangeLog {
 
     /// Empties the log at `position` (the store opened there): followers
     /// further behind bootstrap.
-    pub fn restart(&self, position: u64) {
+    pub(crate) fn restart(&self, position: u64) {
         if let Ok(mut s) = self.state.lock() {
             s.entries.clear();
             s.bytes = 0;
@@ -94,7 +94,7 @@ impl ChangeLog {
     }
 
     /// Adds a commit (on the writer thread, before it is acknowledged).
-    pub fn push(&self, commit: &Commit) {
+    pub(crate) fn push(&self, commit: &Commit) {
         let Ok(mut s) = self.state.lock() else { return };
         let Some(redo) = &commit.redo else {
             // Nothing to ship: followers must bootstrap past this commit.
@@ -127,7 +127,7 @@ impl ChangeLog {
     }
 
     /// Whether a follower at `position` can be served from the log.
-    pub fn covers(&self, position: u64) -> bool {
+    pub(crate) fn covers(&self, position: u64) -> bool {
         self.state.lock().is_ok_and(|mut s| {
             s.evict(self.max_bytes, self.max_age);
             s.base <= position && position <= s.head()
@@ -135,7 +135,7 @@ impl ChangeLog {
     }
 
     /// (entries, bytes) held.
-    pub fn size(&self) -> (usize, u64) {
+    pub(crate) fn size(&self) -> (usize, u64) {
         self.state
             .lock()
             .map_or((0, 0), |s| (s.entries.len(), s.bytes))
@@ -143,7 +143,7 @@ impl ChangeLog {
 
     /// The encoded batch of the commits after `since`, at most about
     /// `max_bytes` (always at least one commit when there is one).
-    pub fn batch_since(&self, since: u64, max_bytes: usize) -> ReplicationResult<Vec<u8>> {
+    pub(crate) fn batch_since(&self, since: u64, max_bytes: usize) -> ReplicationResult<Vec<u8>> {
         let Ok(mut s) = self.state.lock() else {
             return Err(ReplicationError::Io("replication log lock poisoned".into()));
         };
@@ -188,14 +188,14 @@ impl ChangeLog {
 
 /// A decoded change batch.
 #[derive(Debug)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// The leader's position when it answered.
     pub head: u64,
     pub commits: Vec<ReplicatedCommit>,
 }
 
 /// Checks and decodes a change batch; any flipped bit is an error.
-pub fn decode(bytes: &[u8]) -> ReplicationResult<Batch> {
+pub(crate) fn decode(bytes: &[u8]) -> ReplicationResult<Batch> {
     let bad = |why: &str| ReplicationError::Corrupt(format!("change batch: {why}"));
     if bytes.len() < 4 + 1 + 8 + 4 + 32 {
         return Err(bad("too short"));

@@ -23,10 +23,10 @@
 //!   waiting for followers; losing the leader loses what no follower
 //!   fetched yet (at most one interval of writes, plus any lag).
 
-pub mod artifact;
+pub(crate) mod artifact;
 pub mod backup;
-pub mod follower;
-pub mod log;
+pub(crate) mod follower;
+pub(crate) mod log;
 
 use crate::config::backups::BackupSettings;
 use crate::config::data_dir::DataDir;
@@ -61,7 +61,7 @@ pub enum ReplicationError {
     NoSuchPart(String),
 }
 
-pub type ReplicationResult<T> = Result<T, ReplicationError>;
+pub(crate) type ReplicationResult<T> = Result<T, ReplicationError>;
 
 /// The replication service: this process's role, and what the API asks of
 /// it. Cheap to clone.
@@ -88,14 +88,12 @@ struct Inner {
 
 /// A follower as its leader last saw it.
 #[derive(Debug, Clone)]
-pub struct SeenFollower {
+pub(crate) struct SeenFollower {
     /// The peer address of its connection.
     pub name: String,
-    /// Commits it had not fetched when it last asked.
-    pub behind: u64,
     /// Seconds since it last asked: it then received every commit up to
-    /// that moment (when `behind` fit one batch), so its data is about
-    /// this old.
+    /// that moment (when they fit one batch), so its data is about this
+    /// old.
     pub lag_secs: f64,
 }
 
@@ -118,7 +116,7 @@ struct FeedInner {
 
 impl Feed {
     /// A leader with a replication token keeps a log; others do not.
-    pub fn new(settings: &ReplicationSettings) -> Feed {
+    pub(crate) fn new(settings: &ReplicationSettings) -> Feed {
         let log = (settings.follow.is_none() && settings.token.is_some())
             .then(|| log::ChangeLog::new(0, settings.log_bytes, settings.log_age));
         Feed {
@@ -130,7 +128,7 @@ impl Feed {
     }
 
     /// The store opened at `position`: the log starts there.
-    pub fn opened(&self, position: u64) {
+    pub(crate) fn opened(&self, position: u64) {
         if let Some(log) = &self.inner.log {
             log.restart(position);
         }
@@ -139,7 +137,7 @@ impl Feed {
 
     /// A commit joins the log of a leader, and requests waiting for its
     /// position go on.
-    pub fn committed(&self, commit: &Commit) {
+    pub(crate) fn committed(&self, commit: &Commit) {
         if let Some(log) = &self.inner.log {
             log.push(commit);
         }
@@ -153,7 +151,7 @@ const FORGET_FOLLOWER_AFTER: Duration = Duration::from_secs(60);
 impl Replication {
     /// The service over `store`, whose commits feed `feed` (made from the
     /// same `settings`).
-    pub fn new(
+    pub(crate) fn new(
         store: Store,
         feed: Feed,
         settings: ReplicationSettings,
@@ -178,30 +176,22 @@ impl Replication {
         }
     }
 
-    /// Replication off (tools, benchmarks): a leader without followers.
-    pub fn local(store: Store, data: &DataDir) -> Replication {
-        let settings = ReplicationSettings::default();
-        let feed = Feed::new(&settings);
-        feed.opened(store.position());
-        Replication::new(store, feed, settings, BackupSettings::default(), data)
-    }
-
-    pub fn settings(&self) -> &ReplicationSettings {
+    pub(crate) fn settings(&self) -> &ReplicationSettings {
         &self.inner.settings
     }
 
     /// The follower's state, when this process is one.
-    pub fn follower(&self) -> Option<&Arc<follower::FollowerState>> {
+    pub(crate) fn follower(&self) -> Option<&Arc<follower::FollowerState>> {
         self.inner.follower.as_ref()
     }
 
     /// Whether the leader side is on (a token is set, not a follower).
-    pub fn serves_followers(&self) -> bool {
+    pub(crate) fn serves_followers(&self) -> bool {
         self.inner.feed.inner.log.is_some()
     }
 
     /// Whether `token` is the replication token (constant time).
-    pub fn token_matches(&self, token: &str) -> bool {
+    pub(crate) fn token_matches(&self, token: &str) -> bool {
         self.inner
             .settings
             .token
@@ -210,12 +200,12 @@ impl Replication {
     }
 
     /// The committed position: what `X-Generation` reports.
-    pub fn position(&self) -> u64 {
+    pub(crate) fn position(&self) -> u64 {
         self.inner.store.position()
     }
 
     /// Waits up to `timeout` for the position to reach `at`; whether it did.
-    pub async fn wait_for(&self, at: u64, timeout: Duration) -> bool {
+    pub(crate) async fn wait_for(&self, at: u64, timeout: Duration) -> bool {
         if self.position() >= at {
             return true;
         }
@@ -227,7 +217,7 @@ impl Replication {
 
     /// The change batch after position `since` (a leader's `GET
     /// /replication/changes`), at most about `max_bytes`.
-    pub fn changes_since(&self, since: u64, max_bytes: usize) -> ReplicationResult<Vec<u8>> {
+    pub(crate) fn changes_since(&self, since: u64, max_bytes: usize) -> ReplicationResult<Vec<u8>> {
         let log = self
             .inner
             .feed
@@ -240,7 +230,7 @@ impl Replication {
 
     /// Records that the follower at `peer` asked for the commits after
     /// `since`.
-    pub fn note_follower(&self, peer: String, since: u64) {
+    pub(crate) fn note_follower(&self, peer: String, since: u64) {
         if let Ok(mut seen) = self.inner.seen.lock() {
             seen.retain(|_, (_, at)| at.elapsed() < FORGET_FOLLOWER_AFTER);
             seen.insert(peer, (since, std::time::Instant::now()));
@@ -248,17 +238,15 @@ impl Replication {
     }
 
     /// The followers that asked in the last minute, by peer address.
-    pub fn followers(&self) -> Vec<SeenFollower> {
-        let head = self.position();
+    pub(crate) fn followers(&self) -> Vec<SeenFollower> {
         let Ok(seen) = self.inner.seen.lock() else {
             return Vec::new();
         };
         let mut all: Vec<SeenFollower> = seen
             .iter()
             .filter(|(_, (_, at))| at.elapsed() < FORGET_FOLLOWER_AFTER)
-            .map(|(name, (since, at))| SeenFollower {
+            .map(|(name, (_, at))| SeenFollower {
                 name: name.clone(),
-                behind: head.saturating_sub(*since),
                 lag_secs: at.elapsed().as_secs_f64(),
             })
             .collect();
@@ -267,14 +255,14 @@ impl Replication {
     }
 
     /// Bounds of the leader's log, for `/metrics`: (entries, bytes).
-    pub fn log_size(&self) -> Option<(usize, u64)> {
+    pub(crate) fn log_size(&self) -> Option<(usize, u64)> {
         self.inner.feed.inner.log.as_ref().map(|l| l.size())
     }
 
     /// A snapshot a follower can bootstrap from: the latest one when its
     /// position is still in the log, else a new one (made on a blocking
     /// thread from one read transaction; writers go on meanwhile).
-    pub async fn snapshot(&self) -> ReplicationResult<artifact::Manifest> {
+    pub(crate) async fn snapshot(&self) -> ReplicationResult<artifact::Manifest> {
         let mut latest = self.inner.snapshots.lock().await;
         if let (Some(m), Some(log)) = (latest.as_ref(), &self.inner.feed.inner.log)
             && log.covers(m.position)
@@ -297,7 +285,11 @@ impl Replication {
     }
 
     /// The bytes of one part of the snapshot at `position`.
-    pub async fn snapshot_part(&self, position: u64, name: &str) -> ReplicationResult<Vec<u8>> {
+    pub(crate) async fn snapshot_part(
+        &self,
+        position: u64,
+        name: &str,
+    ) -> ReplicationResult<Vec<u8>> {
         if !artifact::is_part_name(name) {
             return Err(ReplicationError::NoSuchPart(name.into()));
         }
@@ -316,7 +308,7 @@ impl Replication {
     }
 
     /// Starts the follower's loop (a follower only).
-    pub fn start_following(&self) -> Option<tokio::task::JoinHandle<()>> {
+    pub(crate) fn start_following(&self) -> Option<tokio::task::JoinHandle<()>> {
         let state = self.inner.follower.clone()?;
         let store = self.inner.store.clone();
         let data_dir = self.inner.data_dir.clone();
@@ -328,7 +320,9 @@ impl Replication {
 
     /// The scheduled-backup job handler, when `--backup-to` is set (a
     /// leader only): the caller registers it with the job queue.
-    pub fn backup_job(&self) -> Option<(std::time::Duration, Arc<dyn crate::jobs::Handler>)> {
+    pub(crate) fn backup_job(
+        &self,
+    ) -> Option<(std::time::Duration, Arc<dyn crate::jobs::Handler>)> {
         if self.inner.follower.is_some() {
             return None;
         }

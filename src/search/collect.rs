@@ -13,27 +13,26 @@ use tantivy::{
 };
 
 /// Ascending order = result order; ties are broken by product id later.
-pub type SortKey = u128;
+pub(crate) type SortKey = u128;
 
 /// A hit: its sort key and where it lives.
 #[derive(Debug, Clone, Copy)]
-pub struct Hit {
+pub(crate) struct Hit {
     pub key: SortKey,
     pub segment: SegmentOrdinal,
-    pub doc: DocId,
     /// The id's ordinal within its segment (id order within the segment).
     pub id_ord: u32,
 }
 
 #[derive(Debug, Default)]
-pub struct Collected {
+pub(crate) struct Collected {
     pub hits: Vec<Hit>,
     pub brands: HashMap<String, u64>,
     pub categories: HashMap<String, u64>,
     pub prices: [u64; PRICE_BUCKETS.len()],
 }
 
-pub struct HitCollector {
+pub(crate) struct HitCollector {
     pub values: Arc<ValuesCache>,
     pub sort: SearchSort,
     /// With query text, `Relevance` is by score; without, it is `featured`.
@@ -45,7 +44,7 @@ pub struct HitCollector {
 /// about 1 µs per hit together). Segments are immutable, so the arrays stay
 /// valid for the segment's life (deletes only hide docs); [`ValuesCache`]
 /// builds them when a reader reloads, before queries see the segment.
-pub struct SegmentValues {
+pub(crate) struct SegmentValues {
     /// Brand term ordinal per doc; `u32::MAX` when absent.
     brand: Vec<u32>,
     brand_terms: usize,
@@ -72,7 +71,7 @@ pub struct SegmentValues {
 
 impl SegmentValues {
     /// The product id with ordinal `ord` in this segment.
-    pub fn id(&self, ord: u32) -> tantivy::Result<String> {
+    pub(crate) fn id(&self, ord: u32) -> tantivy::Result<String> {
         let mut id = String::new();
         if let Some(c) = &self.id_col {
             c.ord_to_str(ord as u64, &mut id)?;
@@ -80,7 +79,7 @@ impl SegmentValues {
         Ok(id)
     }
 
-    pub fn load(reader: &SegmentReader) -> tantivy::Result<SegmentValues> {
+    pub(crate) fn load(reader: &SegmentReader) -> tantivy::Result<SegmentValues> {
         let ff = reader.fast_fields();
         let n = reader.max_doc() as usize;
         let brand_col = ff.str("brand_id")?;
@@ -155,13 +154,13 @@ impl SegmentValues {
 /// [`SegmentValues`] of every live segment, kept current by tantivy's warmer
 /// hook (built on reload, dropped with the last searcher using a segment).
 #[derive(Default)]
-pub struct ValuesCache {
+pub(crate) struct ValuesCache {
     segments: RwLock<HashMap<SegmentId, Arc<SegmentValues>>>,
 }
 
 impl ValuesCache {
     /// The cached values of `reader`'s segment, loading them if missing.
-    pub fn get(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentValues>> {
+    pub(crate) fn get(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentValues>> {
         let id = reader.segment_id();
         if let Some(v) = self.segments.read().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(v);
@@ -193,7 +192,7 @@ impl Warmer for ValuesCache {
     }
 }
 
-pub struct SegmentHits {
+pub(crate) struct SegmentHits {
     sort: SearchSort,
     by_score: bool,
     segment: SegmentOrdinal,
@@ -283,7 +282,6 @@ impl SegmentCollector for SegmentHits {
         self.hits.push(Hit {
             key: v.key(self.sort, self.by_score, d, score),
             segment: self.segment,
-            doc,
             id_ord: v.id_ord[d],
         });
         if let Some(c) = self.brand_counts.get_mut(v.brand[d] as usize) {

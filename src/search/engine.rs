@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// How far the search index is behind storage.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct IndexLag {
+pub(crate) struct IndexLag {
     /// Store generations committed but not yet searchable.
     pub generations: u64,
     /// Age of the oldest such commit.
@@ -44,7 +44,7 @@ struct Shared {
 
 impl Search {
     /// Search with no index yet: queries are unavailable until [`Search::open`].
-    pub fn new() -> Search {
+    pub(crate) fn new() -> Search {
         Search::default()
     }
 
@@ -52,7 +52,7 @@ impl Search {
     /// from `source`; `synonyms` are the stored groups. With `background`,
     /// indexing runs at a lower CPU priority (a read-only follower). Opens
     /// once; a second call changes nothing.
-    pub fn open(
+    pub(crate) fn open(
         &self,
         dir: &Path,
         source: Arc<dyn DocSource>,
@@ -69,12 +69,12 @@ impl Search {
     }
 
     /// The index, once opened.
-    pub fn index(&self) -> Option<&SearchIndex> {
+    pub(crate) fn index(&self) -> Option<&SearchIndex> {
         self.shared.index.get()
     }
 
     /// The synonym groups in force.
-    pub fn synonyms(&self) -> Arc<Synonyms> {
+    pub(crate) fn synonyms(&self) -> Arc<Synonyms> {
         self.shared
             .synonyms
             .read()
@@ -83,7 +83,7 @@ impl Search {
     }
 
     /// New synonym groups apply to the next query (a commit replaced them).
-    pub fn synonyms_replaced(&self, synonyms: &Synonyms) {
+    pub(crate) fn synonyms_replaced(&self, synonyms: &Synonyms) {
         if let Ok(mut s) = self.shared.synonyms.write() {
             *s = Arc::new(synonyms.clone());
         }
@@ -91,7 +91,7 @@ impl Search {
 
     /// Queues `products` (their documents may have changed in the commit
     /// that made `generation`) for re-indexing.
-    pub fn changed(&self, generation: u64, products: &BTreeSet<String>) {
+    pub(crate) fn changed(&self, generation: u64, products: &BTreeSet<String>) {
         let Some(index) = self.index() else { return };
         if products.is_empty() {
             return;
@@ -104,7 +104,7 @@ impl Search {
     }
 
     /// How far search is behind storage now.
-    pub fn lag(&self) -> IndexLag {
+    pub(crate) fn lag(&self) -> IndexLag {
         let (Some(index), Ok(mut q)) = (self.index(), self.shared.unindexed.lock()) else {
             return IndexLag::default();
         };
@@ -116,7 +116,7 @@ impl Search {
     }
 
     /// Stops the indexer after its last commit; waits for it (blocks).
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         if let Some(index) = self.index() {
             index.shutdown();
         }

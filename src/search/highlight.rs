@@ -6,7 +6,7 @@ use super::query::{QueryWord, token_matches};
 use super::schema::{raw_analyzer, stem_analyzer};
 
 /// Longest description snippet, in characters (plus ellipses).
-pub const SNIPPET_CHARS: usize = 160;
+pub(crate) const SNIPPET_CHARS: usize = 160;
 
 fn escape(out: &mut String, s: &str) {
     for c in s.chars() {

@@ -26,12 +26,12 @@
 //! [`SearchError::Rebuilding`] (HTTP 503 + Retry-After), never wrong results
 //! silently. `shopd reindex` does the same rebuild offline.
 
-pub mod collect;
-pub mod engine;
+pub(crate) mod collect;
+pub(crate) mod engine;
 pub mod highlight;
 mod indexer;
-pub mod query;
-pub mod schema;
+pub(crate) mod query;
+pub(crate) mod schema;
 
 use crate::domain::listing::ProductFilter;
 use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchSort, Synonyms};
@@ -43,10 +43,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, mpsc};
 use tantivy::{Index, IndexReader};
 
-pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type SourceError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Where the indexer reads product documents from (the catalogue).
-pub trait DocSource: Send + Sync + 'static {
+pub(crate) trait DocSource: Send + Sync + 'static {
     /// Current documents for `ids`; `None` for a product that no longer exists.
     fn docs(&self, ids: &[String]) -> Result<Vec<(String, Option<SearchDoc>)>, SourceError>;
     /// Product ids in order, after `after`, at most `limit`.
@@ -158,17 +158,11 @@ fn open_live(dir: &Path) -> Result<(Index, Arc<Live>, Option<u64>), SearchError>
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir` and starts the indexer. A missing, unreadable
-    /// or stale index is rebuilt in the background (see module docs).
-    pub fn open(dir: &Path, source: Arc<dyn DocSource>) -> Result<SearchIndex, SearchError> {
-        SearchIndex::open_with(dir, source, false)
-    }
-
     /// [`SearchIndex::open`]; with `background`, the indexer (and the
     /// threads it starts) run at a lower CPU priority (nice 10) than the
     /// threads serving requests: a read-only follower, whose indexing must
     /// not slow its reads.
-    pub fn open_with(
+    pub(crate) fn open_with(
         dir: &Path,
         source: Arc<dyn DocSource>,
         background: bool,
@@ -230,7 +224,7 @@ impl SearchIndex {
     }
 
     /// Tells the indexer that a commit at `generation` changed `ids`.
-    pub fn notify(&self, generation: u64, ids: Vec<String>) {
+    pub(crate) fn notify(&self, generation: u64, ids: Vec<String>) {
         if let Ok(tx) = self.shared.tx.lock()
             && let Some(tx) = tx.as_ref()
         {
@@ -239,7 +233,7 @@ impl SearchIndex {
     }
 
     /// Stops the indexer after it commits what it has; waits for it.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         if let Ok(mut tx) = self.shared.tx.lock()
             && let Some(tx) = tx.take()
         {
@@ -271,7 +265,7 @@ impl SearchIndex {
     }
 
     /// The store generation the served index reflects.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.shared.serving.read().map_or(0, |s| s.generation)
     }
 
@@ -341,7 +335,7 @@ impl SearchIndex {
 
     /// Rebuilds the index in `dir` from `source` in the calling thread
     /// (`shopd reindex`). `progress(done, total)` is called as it goes.
-    pub fn rebuild_offline(
+    pub(crate) fn rebuild_offline(
         dir: &Path,
         source: &dyn DocSource,
         total: u64,
@@ -495,7 +489,7 @@ mod tests {
         *source.generation.lock().unwrap() = 1;
 
         // no index yet and the rebuild is held: never a silent empty answer
-        let index = SearchIndex::open(&path, source.clone()).unwrap();
+        let index = SearchIndex::open_with(&path, source.clone(), false).unwrap();
         assert_eq!(
             index.status(),
             Status::Rebuilding {
@@ -523,7 +517,7 @@ mod tests {
         *source.open.lock().unwrap() = false;
         source.docs.lock().unwrap().push(doc("p3", "Walnut Chair"));
         *source.generation.lock().unwrap() = 3;
-        let index = SearchIndex::open(&path, source.clone()).unwrap();
+        let index = SearchIndex::open_with(&path, source.clone(), false).unwrap();
         assert_eq!(
             index.status(),
             Status::Rebuilding {

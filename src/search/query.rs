@@ -47,7 +47,7 @@ pub struct QueryWord {
 }
 
 impl QueryWord {
-    pub fn all(&self) -> impl Iterator<Item = &Word> {
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Word> {
         std::iter::once(&self.word).chain(&self.alternatives)
     }
 }
@@ -74,7 +74,7 @@ fn stem_of(raw: &str) -> String {
 }
 
 /// Splits `text` into analyzed words and attaches synonyms.
-pub fn words(text: &str, synonyms: &Synonyms) -> Vec<QueryWord> {
+pub(crate) fn words(text: &str, synonyms: &Synonyms) -> Vec<QueryWord> {
     let mut a = raw_analyzer();
     let mut ts = a.token_stream(text);
     let mut raws = Vec::new();
@@ -194,7 +194,7 @@ fn filter_clauses(f: &Fields, filter: &ProductFilter) -> Vec<(Occur, Box<dyn Que
 
 /// The whole query: words (all required, or any when `relaxed`) and filters.
 /// No words: every product, filtered.
-pub fn build(
+pub(crate) fn build(
     f: &Fields,
     words: &[QueryWord],
     filter: &ProductFilter,
@@ -227,7 +227,7 @@ pub fn build(
 
 /// Whether an indexed token (`raw` unstemmed, `stem` stemmed) matches `w` by
 /// the same rules as the query; used for highlighting.
-pub fn token_matches(w: &Word, raw: &str, stem: &str) -> bool {
+pub(crate) fn token_matches(w: &Word, raw: &str, stem: &str) -> bool {
     stem == w.stem
         || (w.typos > 0 && strsim::osa_distance(stem, &w.stem) <= w.typos as usize)
         || (w.prefix && raw.starts_with(&w.raw))

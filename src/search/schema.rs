@@ -16,10 +16,10 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, TantivyDocument};
 
-pub const STEM: &str = "shop_stem";
-pub const RAW: &str = "shop_raw";
+pub(crate) const STEM: &str = "shop_stem";
+pub(crate) const RAW: &str = "shop_raw";
 
-pub fn stem_analyzer() -> TextAnalyzer {
+pub(crate) fn stem_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -28,7 +28,7 @@ pub fn stem_analyzer() -> TextAnalyzer {
         .build()
 }
 
-pub fn raw_analyzer() -> TextAnalyzer {
+pub(crate) fn raw_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -37,14 +37,14 @@ pub fn raw_analyzer() -> TextAnalyzer {
 }
 
 /// Registers the analyzers on an index (required before use).
-pub fn register(index: &Index) {
+pub(crate) fn register(index: &Index) {
     index.tokenizers().register(STEM, stem_analyzer());
     index.tokenizers().register(RAW, raw_analyzer());
 }
 
 /// Handles to every field.
 #[derive(Debug, Clone, Copy)]
-pub struct Fields {
+pub(crate) struct Fields {
     pub id: Field,
     pub title: Field,
     pub keywords: Field,
@@ -73,7 +73,7 @@ fn text(tokenizer: &str, record: IndexRecordOption) -> TextOptions {
     )
 }
 
-pub fn schema() -> (Schema, Fields) {
+pub(crate) fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let freqs = IndexRecordOption::WithFreqs;
     let fields = Fields {
@@ -98,7 +98,7 @@ pub fn schema() -> (Schema, Fields) {
 }
 
 impl Fields {
-    pub fn from_schema(schema: &Schema) -> tantivy::Result<Fields> {
+    pub(crate) fn from_schema(schema: &Schema) -> tantivy::Result<Fields> {
         let f = |name: &str| schema.get_field(name);
         Ok(Fields {
             id: f("id")?,
@@ -120,7 +120,7 @@ impl Fields {
         })
     }
 
-    pub fn document(&self, d: &SearchDoc) -> TantivyDocument {
+    pub(crate) fn document(&self, d: &SearchDoc) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.id, &d.id);
         let mut texts: Vec<(Field, &str)> = vec![

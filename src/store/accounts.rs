@@ -35,7 +35,7 @@ use crate::domain::account::AccountFilter;
 use crate::domain::account::{Account, ApiKey, Email, Role, Session, TokenPurpose};
 use crate::domain::{Id, Timestamp};
 use crate::store::codec::record;
-use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use rkyv::{Archive, Deserialize, Serialize};
 
 pub(crate) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
@@ -61,7 +61,7 @@ fn id(s: &str) -> Result<Id, String> {
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct AccountV1 {
+pub(crate) struct AccountV1 {
     pub id: String,
     pub email: String,
     pub name: String,
@@ -75,7 +75,7 @@ pub struct AccountV1 {
 }
 
 record! {
-    AccountRec in "accounts", version 1;
+    pub(crate) AccountRec in "accounts", version 1;
     AccountV1 as ArchivedAccountV1 <=> Account;
     encode(a) {
         AccountV1 {
@@ -108,7 +108,7 @@ record! {
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct SessionV1 {
+pub(crate) struct SessionV1 {
     pub id: String,
     pub account_id: String,
     pub created_at: i64,
@@ -119,7 +119,7 @@ pub struct SessionV1 {
 }
 
 record! {
-    SessionRec in "sessions", version 1;
+    pub(crate) SessionRec in "sessions", version 1;
     SessionV1 as ArchivedSessionV1 <=> Session;
     encode(s) {
         SessionV1 {
@@ -150,7 +150,7 @@ record! {
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct ApiKeyV1 {
+pub(crate) struct ApiKeyV1 {
     pub id: String,
     pub name: String,
     pub role: u8,
@@ -161,7 +161,7 @@ pub struct ApiKeyV1 {
 }
 
 record! {
-    ApiKeyRec in "api_keys", version 1;
+    pub(crate) ApiKeyRec in "api_keys", version 1;
     ApiKeyV1 as ArchivedApiKeyV1 <=> ApiKey;
     encode(k) {
         ApiKeyV1 {
@@ -197,7 +197,7 @@ record! {
 
 /// One page of accounts, by email.
 #[derive(Debug, Clone)]
-pub struct AccountPage {
+pub(crate) struct AccountPage {
     pub items: Vec<Account>,
     /// Accounts matching the filter in all.
     pub total: u64,
@@ -241,19 +241,19 @@ fn accounts_page(
 }
 
 /// The accounts' tables as a read transaction sees them (`read.accounts()`).
-pub struct AccountsReader<'r> {
+pub(crate) struct AccountsReader<'r> {
     txn: &'r redb::ReadTransaction,
 }
 
 impl ReadTxn {
     /// Accounts, sessions, mailed tokens, API keys.
-    pub fn accounts(&self) -> AccountsReader<'_> {
+    pub(crate) fn accounts(&self) -> AccountsReader<'_> {
         AccountsReader { txn: &self.txn }
     }
 }
 
 impl AccountsReader<'_> {
-    pub fn account(&self, id: &str) -> StoreResult<Option<Account>> {
+    pub(crate) fn account(&self, id: &str) -> StoreResult<Option<Account>> {
         let t = self.txn.open_table(ACCOUNTS)?;
         let found = t.get(id)?;
         found
@@ -261,7 +261,7 @@ impl AccountsReader<'_> {
             .transpose()
     }
 
-    pub fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
+    pub(crate) fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
         let t = self.txn.open_table(ACCOUNTS_BY_EMAIL)?;
         let Some(id) = t.get(email.as_str())? else {
             return Ok(None);
@@ -270,12 +270,12 @@ impl AccountsReader<'_> {
     }
 
     /// The session `sid`, read without copying more than its record.
-    pub fn session(&self, sid: &str) -> StoreResult<Option<Rec<SessionRec>>> {
+    pub(crate) fn session(&self, sid: &str) -> StoreResult<Option<Rec<SessionRec>>> {
         let t = self.txn.open_table(SESSIONS)?;
         Ok(t.get(sid)?.map(|g| Rec::new(sid, g)))
     }
 
-    pub fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+    pub(crate) fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
         let t = self.txn.open_table(API_KEYS)?;
         let found = t.get(id)?;
         found
@@ -284,7 +284,7 @@ impl AccountsReader<'_> {
     }
 
     /// Every API key (revoked ones too), oldest first.
-    pub fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+    pub(crate) fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
         let t = self.txn.open_table(API_KEYS)?;
         let mut out = Vec::new();
         for item in t.iter()? {
@@ -296,7 +296,7 @@ impl AccountsReader<'_> {
     }
 
     /// Accounts matching `filter`, by email, skipping `offset`.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         filter: &AccountFilter,
         offset: u64,
@@ -306,15 +306,11 @@ impl AccountsReader<'_> {
         let accounts = self.txn.open_table(ACCOUNTS)?;
         accounts_page(&by_email, &accounts, filter, offset, limit)
     }
-
-    pub fn account_count(&self) -> StoreResult<u64> {
-        Ok(self.txn.open_table(ACCOUNTS)?.len()?)
-    }
 }
 
 /// A refresh token as the store found it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RefreshLookup {
+pub(crate) enum RefreshLookup {
     Unknown,
     /// The token belongs to `session` at `generation`.
     Found {
@@ -324,12 +320,12 @@ pub enum RefreshLookup {
 }
 
 /// The accounts' part of a write transaction.
-pub struct AccountsWriter<'w> {
+pub(crate) struct AccountsWriter<'w> {
     pub(crate) tables: &'w Tables,
 }
 
 impl AccountsWriter<'_> {
-    pub fn account(&self, id: &str) -> StoreResult<Option<Account>> {
+    pub(crate) fn account(&self, id: &str) -> StoreResult<Option<Account>> {
         let t = self.tables.open(ACCOUNTS)?;
         let found = t.get(id)?;
         found
@@ -337,20 +333,8 @@ impl AccountsWriter<'_> {
             .transpose()
     }
 
-    pub fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
-        let id = {
-            let t = self.tables.open(ACCOUNTS_BY_EMAIL)?;
-            let found = t.get(email.as_str())?;
-            match found {
-                Some(g) => g.value().to_string(),
-                None => return Ok(None),
-            }
-        };
-        self.account(&id)
-    }
-
     /// Adds `a` unless its id or email is taken; `false` when taken.
-    pub fn insert_account(&mut self, a: &Account) -> StoreResult<bool> {
+    pub(crate) fn insert_account(&mut self, a: &Account) -> StoreResult<bool> {
         let mut by_email = self.tables.open(ACCOUNTS_BY_EMAIL)?;
         if by_email.get(a.email.as_str())?.is_some() {
             return Ok(false);
@@ -365,14 +349,14 @@ impl AccountsWriter<'_> {
     }
 
     /// Replaces a stored account (same id, same email).
-    pub fn put_account(&mut self, a: &Account) -> StoreResult<()> {
+    pub(crate) fn put_account(&mut self, a: &Account) -> StoreResult<()> {
         self.tables
             .open(ACCOUNTS)?
             .insert(a.id.as_str(), AccountRec::encode(a).as_slice())?;
         Ok(())
     }
 
-    pub fn session(&self, sid: &str) -> StoreResult<Option<Session>> {
+    pub(crate) fn session(&self, sid: &str) -> StoreResult<Option<Session>> {
         let t = self.tables.open(SESSIONS)?;
         let found = t.get(sid)?;
         found
@@ -380,7 +364,7 @@ impl AccountsWriter<'_> {
             .transpose()
     }
 
-    pub fn put_session(&mut self, s: &Session) -> StoreResult<()> {
+    pub(crate) fn put_session(&mut self, s: &Session) -> StoreResult<()> {
         self.tables
             .open(SESSIONS)?
             .insert(s.id.as_str(), SessionRec::encode(s).as_slice())?;
@@ -391,7 +375,7 @@ impl AccountsWriter<'_> {
     }
 
     /// Files `token_hash` as the refresh token of `sid` at `generation`.
-    pub fn put_refresh_token(
+    pub(crate) fn put_refresh_token(
         &mut self,
         token_hash: &str,
         sid: &str,
@@ -406,7 +390,7 @@ impl AccountsWriter<'_> {
         Ok(())
     }
 
-    pub fn refresh_token(&self, token_hash: &str) -> StoreResult<RefreshLookup> {
+    pub(crate) fn refresh_token(&self, token_hash: &str) -> StoreResult<RefreshLookup> {
         let (sid, generation) = {
             let t = self.tables.open(REFRESH_TOKENS)?;
             let found = t.get(token_hash)?;
@@ -428,7 +412,7 @@ impl AccountsWriter<'_> {
     }
 
     /// Revokes every live session of `account` except `keep`; how many.
-    pub fn revoke_sessions(
+    pub(crate) fn revoke_sessions(
         &mut self,
         account: &str,
         keep: Option<&str>,
@@ -462,7 +446,7 @@ impl AccountsWriter<'_> {
         Ok(n)
     }
 
-    pub fn put_mail_token(
+    pub(crate) fn put_mail_token(
         &mut self,
         token_hash: &str,
         purpose: TokenPurpose,
@@ -478,7 +462,7 @@ impl AccountsWriter<'_> {
     /// Removes and answers the mailed token `token_hash` when it is for
     /// `purpose` and not expired at `now` (the account it is for). A token
     /// for another purpose stays.
-    pub fn take_mail_token(
+    pub(crate) fn take_mail_token(
         &mut self,
         token_hash: &str,
         purpose: TokenPurpose,
@@ -505,7 +489,7 @@ impl AccountsWriter<'_> {
         Ok(Id::parse(&account).ok())
     }
 
-    pub fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+    pub(crate) fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
         let t = self.tables.open(API_KEYS)?;
         let found = t.get(id)?;
         found
@@ -513,7 +497,7 @@ impl AccountsWriter<'_> {
             .transpose()
     }
 
-    pub fn put_api_key(&mut self, k: &ApiKey) -> StoreResult<()> {
+    pub(crate) fn put_api_key(&mut self, k: &ApiKey) -> StoreResult<()> {
         self.tables
             .open(API_KEYS)?
             .insert(k.id.as_str(), ApiKeyRec::encode(k).as_slice())?;
@@ -524,7 +508,12 @@ impl AccountsWriter<'_> {
     /// before `now`, with their refresh tokens, and expired mailed tokens;
     /// at most `max` sessions and `max` mailed tokens per call. How many
     /// records went.
-    pub fn prune(&mut self, now: Timestamp, grace_ms: i64, max: usize) -> StoreResult<usize> {
+    pub(crate) fn prune(
+        &mut self,
+        now: Timestamp,
+        grace_ms: i64,
+        max: usize,
+    ) -> StoreResult<usize> {
         let cutoff = now.millis().saturating_sub(grace_ms);
         let mut ended: Vec<(String, String)> = Vec::new();
         {

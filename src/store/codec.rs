@@ -71,7 +71,7 @@ pub trait Record {
 ///
 /// ```text
 /// record! {
-///     BrandRec in "brands", version BRAND_V1;
+///     pub BrandRec in "brands", version BRAND_V1;
 ///     BrandV1 as ArchivedBrandV1 <=> Brand;
 ///     encode(b) { BrandV1 { id: b.id.to_string(), … } }
 ///     decode(a) { Ok(Brand { id: id(&a.id)?, … }) }
@@ -79,12 +79,12 @@ pub trait Record {
 /// ```
 macro_rules! record {
     (
-        $name:ident in $table:literal, version $version:expr;
+        $vis:vis $name:ident in $table:literal, version $version:expr;
         $stored:ident as $archived:ident <=> $domain:ty;
         encode($value:ident) $encode:block
         decode($a:ident) $decode:block
     ) => {
-        pub struct $name;
+        $vis struct $name;
 
         impl $crate::store::codec::Record for $name {
             const TABLE: &'static str = $table;
@@ -146,7 +146,7 @@ impl<R: Record> Rec<R> {
     }
 
     /// Validated zero-copy access to the archived record.
-    pub fn archived(&self) -> StoreResult<&R::Archived> {
+    pub(crate) fn archived(&self) -> StoreResult<&R::Archived> {
         access::<R>(self.raw(), &self.key)
     }
 

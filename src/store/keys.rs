@@ -7,18 +7,18 @@
 //! composite key.
 
 /// Appends `id ‖ \0`.
-pub fn push_id(out: &mut Vec<u8>, id: &str) {
+pub(crate) fn push_id(out: &mut Vec<u8>, id: &str) {
     out.extend_from_slice(id.as_bytes());
     out.push(0);
 }
 
 /// Milliseconds as 8 bytes that sort in time order.
-pub fn time_asc(ms: i64) -> [u8; 8] {
+pub(crate) fn time_asc(ms: i64) -> [u8; 8] {
     ((ms as u64) ^ (1 << 63)).to_be_bytes()
 }
 
 /// Milliseconds as 8 bytes that sort newest first.
-pub fn time_desc(ms: i64) -> [u8; 8] {
+pub(crate) fn time_desc(ms: i64) -> [u8; 8] {
     (!((ms as u64) ^ (1 << 63))).to_be_bytes()
 }
 

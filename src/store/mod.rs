@@ -37,14 +37,14 @@
 //! - `docs/design/storage.md` is the authority on tables, records and the
 //!   on-disk format.
 
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod catalog;
 pub mod codec;
 pub mod db;
-pub mod error;
+pub(crate) mod error;
 pub(crate) mod jobs;
 pub(crate) mod keys;
-pub mod orders;
+pub(crate) mod orders;
 pub(crate) mod schema;
 pub(crate) mod search_settings;
 #[cfg(test)]
@@ -54,17 +54,14 @@ pub use catalog::export::{ExportRecord, RecordTable};
 pub use catalog::listing::{Plan, ProductHit, ProductPage};
 pub use catalog::read::TableCounts;
 pub use catalog::records::{BrandRec, CategoryRec, ProductRec, ReviewRec, ReviewerRec};
-pub use catalog::taxonomy::Taxonomy;
-pub use catalog::views::{BrandView, CategoryView, ProductView, ReviewView, ReviewerView};
-pub use catalog::write::{CatalogChanges, CatalogWriter};
+pub(crate) use catalog::taxonomy::Taxonomy;
+pub(crate) use catalog::views::{BrandView, CategoryView, ProductView, ReviewView, ReviewerView};
+pub(crate) use catalog::write::CatalogWriter;
 pub use codec::{Rec, Record};
-pub use db::meta::SCHEMA_VERSION;
-pub use db::read::ReadTxn;
-pub use db::txn::{ChangeSet, Commit, WriteTxn};
-pub use db::writer::{CHECKPOINT_EVERY, CommitSink, MAX_BATCH, NoSink, WriteStats};
+pub(crate) use db::meta::SCHEMA_VERSION;
+pub(crate) use db::read::ReadTxn;
+pub(crate) use db::txn::{ChangeSet, Commit, WriteTxn};
+pub(crate) use db::writer::CommitSink;
 pub use db::{Store, StoreOptions, lookups_on_this_thread, wal_path};
 pub use error::{StoreError, StoreResult};
-pub use jobs::{
-    Discard, Enqueued, JobsChanges, JobsReader, JobsWriter, Retry, TOTAL_FAILED, TOTAL_PROCESSED,
-};
-pub use search_settings::{QueryCounts, SearchSettingsChanges, SearchSettingsWriter};
+pub(crate) use jobs::{Discard, Enqueued, JobsChanges, Retry};

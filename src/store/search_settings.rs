@@ -20,17 +20,17 @@ pub(crate) const SEARCH_SYNONYMS: TableDefinition<&str, &[u8]> =
 pub(crate) const SEARCH_QUERIES: TableDefinition<&str, (u64, u64)> =
     TableDefinition::new("search_queries");
 
-pub const MAX_TRACKED_QUERIES: u64 = 10_000;
+pub(crate) const MAX_TRACKED_QUERIES: u64 = 10_000;
 
-pub const SYNONYMS_V1: u8 = 1;
+pub(crate) const SYNONYMS_V1: u8 = 1;
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct SynonymsV1 {
+pub(crate) struct SynonymsV1 {
     pub groups: Vec<Vec<String>>,
 }
 
 record! {
-    SynonymsRec in "search_synonyms", version SYNONYMS_V1;
+    pub(crate) SynonymsRec in "search_synonyms", version SYNONYMS_V1;
     SynonymsV1 as ArchivedSynonymsV1 <=> Synonyms;
     encode(s) {
         SynonymsV1 {
@@ -65,7 +65,7 @@ impl SearchSettingsChanges {
 
 /// Search analytics as stored: `(text, count)` pairs, most first.
 #[derive(Debug, Default)]
-pub struct QueryCounts {
+pub(crate) struct QueryCounts {
     /// Most searched texts.
     pub all: Vec<(String, u64)>,
     /// Most searched texts that found nothing.
@@ -73,20 +73,20 @@ pub struct QueryCounts {
 }
 
 /// The search settings as a read transaction sees them (`read.search_settings()`).
-pub struct SearchSettingsReader<'r> {
+pub(crate) struct SearchSettingsReader<'r> {
     txn: &'r redb::ReadTransaction,
 }
 
 impl ReadTxn {
     /// Synonym groups and query analytics.
-    pub fn search_settings(&self) -> SearchSettingsReader<'_> {
+    pub(crate) fn search_settings(&self) -> SearchSettingsReader<'_> {
         SearchSettingsReader { txn: &self.txn }
     }
 }
 
 impl SearchSettingsReader<'_> {
     /// The search synonym groups (empty when never set).
-    pub fn synonyms(&self) -> StoreResult<Synonyms> {
+    pub(crate) fn synonyms(&self) -> StoreResult<Synonyms> {
         let t = self.txn.open_table(SEARCH_SYNONYMS)?;
         match t.get("v1")? {
             Some(g) => decode::<SynonymsRec>(g.value(), "v1"),
@@ -96,7 +96,7 @@ impl SearchSettingsReader<'_> {
 
     /// The `limit` most searched texts and the `limit` most searched texts
     /// that found nothing, each `(text, count)`, most first.
-    pub fn top_queries(&self, limit: usize) -> StoreResult<QueryCounts> {
+    pub(crate) fn top_queries(&self, limit: usize) -> StoreResult<QueryCounts> {
         let t = self.txn.open_table(SEARCH_QUERIES)?;
         let mut all = Vec::new();
         let mut zero = Vec::new();
@@ -119,14 +119,14 @@ impl SearchSettingsReader<'_> {
 }
 
 /// The search settings' part of a write transaction.
-pub struct SearchSettingsWriter<'w> {
+pub(crate) struct SearchSettingsWriter<'w> {
     pub(crate) tables: &'w Tables,
     pub(crate) changes: &'w mut SearchSettingsChanges,
 }
 
 impl SearchSettingsWriter<'_> {
     /// Replaces the search synonym groups.
-    pub fn put_synonyms(&mut self, s: &Synonyms) -> StoreResult<()> {
+    pub(crate) fn put_synonyms(&mut self, s: &Synonyms) -> StoreResult<()> {
         self.changes.synonyms = Some(s.clone());
         let bytes = SynonymsRec::encode(s);
         self.tables
@@ -137,7 +137,7 @@ impl SearchSettingsWriter<'_> {
 
     /// Adds `(text, searches, zero-hit searches)` to the query statistics,
     /// then prunes the least searched entries beyond the bound.
-    pub fn record_queries(&mut self, counts: &[(String, u64, u64)]) -> StoreResult<()> {
+    pub(crate) fn record_queries(&mut self, counts: &[(String, u64, u64)]) -> StoreResult<()> {
         let mut t = self.tables.open(SEARCH_QUERIES)?;
         for (text, n, zero) in counts {
             let (a, b) = t.get(text.as_str())?.map_or((0, 0), |g| g.value());

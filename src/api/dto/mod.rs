@@ -14,12 +14,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use serde::Serialize;
 
-pub mod accounts;
-pub mod catalog;
-pub mod jobs;
+pub(crate) mod accounts;
+pub(crate) mod catalog;
+pub(crate) mod jobs;
 pub mod orders;
-pub mod probes;
-pub mod profile;
+pub(crate) mod probes;
+pub(crate) mod profile;
 
 /// Declares a body type's [`Input`](crate::api::extract::body::Input):
 /// the domain parser its JSON object goes through.
@@ -64,19 +64,19 @@ pub fn created(location: String, c: Created) -> HttpResponse {
 }
 
 /// `W/"<xxh3 of the body>"`.
-pub fn etag(body: &[u8]) -> String {
+pub(crate) fn etag(body: &[u8]) -> String {
     etag_of(xxhash_rust::xxh3::xxh3_64(body))
 }
 
 /// The `ETag` of a body whose xxh3 is `hash`.
-pub fn etag_of(hash: u64) -> String {
+pub(crate) fn etag_of(hash: u64) -> String {
     format!("W/\"{hash:016x}\"")
 }
 
 /// `200 OK` with a body from the response cache: its stored gzip as it is
 /// for a client that accepts gzip, else the plain body; tagged with the plain
 /// body's hash either way, so [`middleware`] need not read it again.
-pub fn cached(wanted: Wanted, served: &Served) -> HttpResponse {
+pub(crate) fn cached(wanted: Wanted, served: &Served) -> HttpResponse {
     let (body, gzipped) = served.encoded(wanted == Wanted::Gzip);
     let mut res = HttpResponse::Ok();
     res.content_type(header::ContentType::json())

@@ -11,11 +11,11 @@
 //! - [`orders`]: carts' owners, idempotency keys, order links, webhooks.
 //! - [`wants`]: the coding a client takes cached bodies in.
 
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod body;
 pub mod catalog;
-pub mod jobs;
+pub(crate) mod jobs;
 pub mod orders;
 pub mod principal;
 pub mod query;
-pub mod wants;
+pub(crate) mod wants;

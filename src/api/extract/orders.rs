@@ -34,7 +34,7 @@ use utoipa::openapi::schema::Type;
 
 pub const CART_TOKEN_HEADER: &str = "x-cart-token";
 
-pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+pub(crate) const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 // ---- extractors -----------------------------------------------------------------------------
 
@@ -287,7 +287,7 @@ impl ShopperCart {
     }
 
     /// The cart, which must exist (404 for a guest without a token).
-    pub fn existing(&self) -> Result<&CartOwner, ApiError> {
+    pub(crate) fn existing(&self) -> Result<&CartOwner, ApiError> {
         self.owner
             .as_ref()
             .ok_or_else(|| ApiError::NotFound("there is no cart: add an item first".into()))
@@ -295,7 +295,7 @@ impl ShopperCart {
 
     /// The cart, made for a guest without one (a fresh token, which the
     /// answer hands back).
-    pub fn or_new(mut self) -> (CartOwner, ShopperCart) {
+    pub(crate) fn or_new(mut self) -> (CartOwner, ShopperCart) {
         if self.owner.is_none() {
             self = ShopperCart::of(
                 &Principal::Anonymous,

@@ -14,7 +14,7 @@
 //! Public routes read no credentials at all. This module decides *who* may
 //! call; which routes need whom is the route table's business.
 
-pub use crate::accounts::Principal;
+pub(crate) use crate::accounts::Principal;
 use crate::api::error::ApiError;
 use crate::api::openapi::describe::Describe;
 use crate::api::route::Access;
@@ -30,7 +30,7 @@ use std::future::Ready;
 use std::future::ready;
 
 /// The header API keys come in.
-pub const API_KEY_HEADER: &str = "x-api-key";
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 
 impl Principal {
     /// A stable key for the caller, for the per-caller rate limits
@@ -38,7 +38,7 @@ impl Principal {
     /// request of one account, API key or token, different between callers,
     /// and no secret (it is held in memory as a map key). `None` for a caller
     /// without one, who is limited by client IP instead.
-    pub fn rate_subject(&self) -> Option<String> {
+    pub(crate) fn rate_subject(&self) -> Option<String> {
         match self {
             Principal::Anonymous => None,
             Principal::Account { id, .. } => Some(format!("account:{id}")),
@@ -50,7 +50,7 @@ impl Principal {
 
 /// Authenticates `req` for a route that needs `access`, then checks the
 /// role.
-pub fn authenticate(
+pub(crate) fn authenticate(
     access: Access,
     req: &HttpRequest,
     state: &ApiState,
@@ -128,7 +128,7 @@ fn invalid() -> ApiError {
 }
 
 /// Whether `principal` may call a route that needs `access` (403 if not).
-pub fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> {
+pub(crate) fn authorize(access: Access, principal: &Principal) -> Result<(), ApiError> {
     let needed = match access {
         Access::Public => return Ok(()),
         Access::Signed => {
@@ -218,7 +218,7 @@ impl Describe for Me {}
 
 /// The 401 message when a protected route gets no credentials (shopd's
 /// and the baseline's, so the differential test sees one API).
-pub const MISSING_CREDENTIALS: &str =
+pub(crate) const MISSING_CREDENTIALS: &str =
     "this endpoint needs 'Authorization: Bearer <access token>' or an 'X-API-Key' header";
 
 /// Checks `Authorization: Bearer <admin token>` (constant-time comparison).

@@ -48,7 +48,7 @@ impl Query {
 
     /// One of `all` by its name (`name_of`), `default` when absent; an
     /// unknown name is recorded in `errors` (422, listing the choices).
-    pub fn choice<T: Copy>(
+    pub(crate) fn choice<T: Copy>(
         &self,
         name: &str,
         all: &[T],
@@ -70,7 +70,7 @@ impl Query {
     }
 
     /// The value of `name`; empty counts as absent (`?category=`).
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
@@ -79,7 +79,7 @@ impl Query {
 
     /// An integer parameter: unparseable → 400 (`Err`); returns the value so
     /// the caller can range-check it (422).
-    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+    pub(crate) fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name)
             .map(|s| {
                 s.trim().parse::<i64>().map_err(|_| {
@@ -89,7 +89,7 @@ impl Query {
             .transpose()
     }
 
-    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
         self.get(name)
             .map(|s| match s {
                 "true" | "1" => Ok(true),

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 /// it): the handler does not build it, so the route table that names this
 /// handler is not among its inputs.
 #[derive(Clone)]
-pub struct Contract(pub bytes::Bytes);
+pub(crate) struct Contract(pub bytes::Bytes);
 
 static SWAGGER: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> = LazyLock::new(|| {
     // `validator_url("none")`: Swagger UI would otherwise load a validity

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::web;
 
 /// `GET /metrics`.
-pub async fn metrics(m: web::Data<Metrics>) -> HttpResponse {
+pub(crate) async fn metrics(m: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,

@@ -2,18 +2,18 @@
 //! case of a service and wraps its answer in the envelope (`dto`). No
 //! handler parses, authenticates or renders by hand.
 
-pub mod accounts;
-pub mod bench;
-pub mod brands;
-pub mod cart;
-pub mod categories;
-pub mod discounts;
-pub mod docs;
-pub mod jobs;
-pub mod metrics;
-pub mod orders;
-pub mod probes;
-pub mod products;
-pub mod profile;
-pub mod replication;
-pub mod search;
+pub(crate) mod accounts;
+pub(crate) mod bench;
+pub(crate) mod brands;
+pub(crate) mod cart;
+pub(crate) mod categories;
+pub(crate) mod discounts;
+pub(crate) mod docs;
+pub(crate) mod jobs;
+pub(crate) mod metrics;
+pub(crate) mod orders;
+pub(crate) mod probes;
+pub(crate) mod products;
+pub(crate) mod profile;
+pub(crate) mod replication;
+pub(crate) mod search;

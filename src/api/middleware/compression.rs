@@ -21,13 +21,13 @@ use actix_web::http::header::HeaderValue;
 use actix_web::middleware::Next;
 
 /// Bodies shorter than this are sent as they are (the cache stores them so).
-pub const MIN_COMPRESS_BYTES: u64 = crate::cache::gzip::MIN_BYTES as u64;
+pub(crate) const MIN_COMPRESS_BYTES: u64 = crate::cache::gzip::MIN_BYTES as u64;
 
 /// Whether the request's `Accept-Encoding` allows gzip (RFC 9110 §12.5.3):
 /// named with a nonzero weight, or not named and `*` has one. No header
 /// means any coding is acceptable, but a client that sends none is usually
 /// a script, so it gets the plain body.
-pub fn accepts_gzip(req: &HttpRequest) -> bool {
+pub(crate) fn accepts_gzip(req: &HttpRequest) -> bool {
     let mut gzip = None;
     let mut any = None;
     for value in req.headers().get_all(header::ACCEPT_ENCODING) {

@@ -29,7 +29,7 @@ use actix_web::middleware::Next;
 
 /// Request headers a cross-origin caller may send (beyond the safelisted
 /// ones).
-pub const ALLOWED_HEADERS: [HeaderName; 7] = [
+pub(crate) const ALLOWED_HEADERS: [HeaderName; 7] = [
     header::AUTHORIZATION,
     header::CONTENT_TYPE,
     header::IF_NONE_MATCH,
@@ -42,7 +42,7 @@ pub const ALLOWED_HEADERS: [HeaderName; 7] = [
 
 /// Response headers a cross-origin caller may read (beyond the safelisted
 /// ones).
-pub const EXPOSED_HEADERS: [HeaderName; 11] = [
+pub(crate) const EXPOSED_HEADERS: [HeaderName; 11] = [
     HeaderName::from_static("x-cart-token"),
     HeaderName::from_static("idempotent-replayed"),
     crate::api::error::LIMIT,
@@ -60,7 +60,7 @@ pub const EXPOSED_HEADERS: [HeaderName; 11] = [
 const PREFLIGHT_MAX_AGE_SECS: usize = 3600;
 
 /// The CORS middleware for `origins`; off when the list is empty.
-pub fn middleware(origins: &CorsOrigins) -> Condition<Cors> {
+pub(crate) fn middleware(origins: &CorsOrigins) -> Condition<Cors> {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers(ALLOWED_HEADERS)
@@ -88,7 +88,7 @@ const DEPENDENT: [HeaderName; 5] = [
 
 /// Outside [`middleware`]: a response that does not allow the request's
 /// origin carries no other CORS header either.
-pub async fn only_for_listed_origins(
+pub(crate) async fn only_for_listed_origins(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {

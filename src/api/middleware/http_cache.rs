@@ -73,7 +73,7 @@ impl HttpCache {
 }
 
 /// Whether an `If-None-Match` value names `tag` (weak comparison, `*`).
-pub fn matches(if_none_match: &str, tag: &str) -> bool {
+pub(crate) fn matches(if_none_match: &str, tag: &str) -> bool {
     let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
     let want = opaque(tag);
     if_none_match

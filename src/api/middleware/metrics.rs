@@ -13,7 +13,7 @@ use std::future::Future;
 use std::time::Instant;
 
 /// Counts and times every request; outermost, so it sees final statuses.
-pub async fn middleware(
+pub(crate) async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {

@@ -4,13 +4,13 @@
 //! around each limited route, its [`access`] check and then its
 //! [`rate_limit`].
 
-pub mod access;
+pub(crate) mod access;
 pub mod compression;
-pub mod cors;
+pub(crate) mod cors;
 pub mod http_cache;
-pub mod metrics;
-pub mod rate_limit;
-pub mod replication;
+pub(crate) mod metrics;
+pub(crate) mod rate_limit;
+pub(crate) mod replication;
 pub mod request_id;
-pub mod request_limits;
+pub(crate) mod request_limits;
 pub mod security_headers;

@@ -34,18 +34,18 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use std::time::Duration;
 
-pub const GENERATION: &str = "x-generation";
+pub(crate) const GENERATION: &str = "x-generation";
 
-pub const MIN_GENERATION: &str = "x-min-generation";
+pub(crate) const MIN_GENERATION: &str = "x-min-generation";
 
-pub const LAG: &str = "x-replica-lag-ms";
+pub(crate) const LAG: &str = "x-replica-lag-ms";
 
 /// How long a request waits for the generation it asks for.
 const MIN_GENERATION_WAIT: Duration = Duration::from_secs(1);
 
 /// The layer described in the module docs (outside the routes, inside the
 /// metrics and request-id layers).
-pub async fn layer(
+pub(crate) async fn layer(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, Error> {

@@ -5,7 +5,6 @@
 //! tracing span holding the id, so every log line written for it names it.
 
 use actix_web::Error;
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceRequest;
 use actix_web::dev::ServiceResponse;
@@ -16,11 +15,7 @@ use rand::Rng;
 use std::time::Instant;
 use tracing::Instrument;
 
-pub const HEADER: &str = "x-request-id";
-
-/// The id of the current request, in request extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub(crate) const HEADER: &str = "x-request-id";
 
 fn acceptable(v: &HeaderValue) -> Option<&str> {
     let s = v.to_str().ok()?;
@@ -40,7 +35,6 @@ pub async fn middleware(
         .get(HEADER)
         .and_then(acceptable)
         .map_or_else(generate, str::to_string);
-    req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,

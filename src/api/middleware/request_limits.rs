@@ -22,7 +22,7 @@ use actix_web::middleware::Next;
 use actix_web::web;
 
 /// What is wrong with a request head, if anything.
-pub fn check(req: &actix_web::HttpRequest, limits: &HttpLimits) -> Result<(), ApiError> {
+pub(crate) fn check(req: &actix_web::HttpRequest, limits: &HttpLimits) -> Result<(), ApiError> {
     let target = req
         .uri()
         .path_and_query()
@@ -48,7 +48,7 @@ pub fn check(req: &actix_web::HttpRequest, limits: &HttpLimits) -> Result<(), Ap
 
 /// The layer (inside the metrics and request-id layers, so the refusal is
 /// counted and carries a request id).
-pub async fn middleware(
+pub(crate) async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, Error> {

@@ -38,14 +38,14 @@ pub const DATA_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// The headers one server adds, from its configuration.
 #[derive(Debug, Clone)]
-pub struct SecurityHeaders {
+pub(crate) struct SecurityHeaders {
     hsts: Option<HeaderValue>,
 }
 
 impl SecurityHeaders {
     /// `hsts_max_age_secs`: send `Strict-Transport-Security` with this
     /// max-age (and `includeSubDomains`); `None`: do not.
-    pub fn new(hsts_max_age_secs: Option<u64>) -> SecurityHeaders {
+    pub(crate) fn new(hsts_max_age_secs: Option<u64>) -> SecurityHeaders {
         SecurityHeaders {
             hsts: hsts_max_age_secs.map(|secs| {
                 // Digits and ASCII only: always a valid header value.
@@ -88,7 +88,7 @@ impl SecurityHeaders {
     /// only a failing middleware could pass an `Err` through, and the
     /// request cannot be kept to answer for it: actix's router needs it
     /// unshared.)
-    pub async fn middleware(
+    pub(crate) async fn middleware(
         self,
         req: ServiceRequest,
         next: Next<impl MessageBody + 'static>,

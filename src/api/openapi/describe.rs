@@ -21,7 +21,7 @@ use utoipa::openapi::schema::Type;
 
 /// Adds a schema (and what it refers to) to the document's components and
 /// returns a reference to it, or returns an inline schema.
-pub type SchemaFn = fn(&mut Schemas) -> RefOr<Schema>;
+pub(crate) type SchemaFn = fn(&mut Schemas) -> RefOr<Schema>;
 
 /// What a route answers on success.
 #[derive(Clone, Copy)]
@@ -42,7 +42,7 @@ pub struct Schemas(pub(crate) BTreeMap<String, RefOr<Schema>>);
 
 impl Schemas {
     /// `T` and every schema it refers to; returns a `$ref` to `T`.
-    pub fn of<T: ToSchema>(&mut self) -> RefOr<Schema> {
+    pub(crate) fn of<T: ToSchema>(&mut self) -> RefOr<Schema> {
         let mut found = Vec::new();
         T::schemas(&mut found);
         for (name, schema) in found {
@@ -86,7 +86,7 @@ pub(crate) fn object() -> ObjectBuilder {
 
 /// What a handler's extractors take from the request, for the document.
 #[derive(Default)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     /// Query parameters (parsed: 400 when they do not decode, 422 out of range).
     pub query: Vec<Parameter>,
     /// The request body's schema.

@@ -311,7 +311,7 @@ fn http_method(v: Verb) -> HttpMethod {
 }
 
 /// The whole document.
-pub fn document() -> OpenApi {
+pub(crate) fn document() -> OpenApi {
     let mut schemas = Schemas::default();
     let mut paths = Paths::new();
     let mut tags: Vec<String> = Vec::new();

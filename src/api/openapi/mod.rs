@@ -20,5 +20,5 @@
 //! (`domain::listing::PageMeta`, analytics, synonyms).
 
 pub mod describe;
-pub mod document;
-pub mod schemas;
+pub(crate) mod document;
+pub(crate) mod schemas;

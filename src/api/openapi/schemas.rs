@@ -18,37 +18,37 @@ type Detail = ProductDetail<
     std::iter::Empty<&'static str>,
 >;
 
-pub fn any(_: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn any(_: &mut Schemas) -> RefOr<Schema> {
     ObjectBuilder::new().into()
 }
-pub fn job_page(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn job_page(s: &mut Schemas) -> RefOr<Schema> {
     s.page_of::<crate::api::dto::jobs::JobView>("JobPage")
 }
-pub fn job(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn job(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::jobs::JobView>("JobAnswer")
 }
-pub fn job_stats(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn job_stats(s: &mut Schemas) -> RefOr<Schema> {
     s.of::<crate::api::dto::jobs::JobStats>()
 }
-pub fn enqueued(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn enqueued(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::jobs::Enqueued>("EnqueuedAnswer")
 }
-pub fn tokens(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn tokens(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::accounts::Tokens>("TokensAnswer")
 }
-pub fn accepted(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn accepted(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::accounts::Accepted>("AcceptedAnswer")
 }
-pub fn user(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn user(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::accounts::UserView>("UserAnswer")
 }
-pub fn user_page(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn user_page(s: &mut Schemas) -> RefOr<Schema> {
     s.page_of::<crate::api::dto::accounts::UserView>("UserPage")
 }
-pub fn api_key(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn api_key(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::accounts::KeyView>("ApiKeyAnswer")
 }
-pub fn api_keys(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn api_keys(s: &mut Schemas) -> RefOr<Schema> {
     let item = s.of::<crate::api::dto::accounts::KeyView>();
     s.named(
         "ApiKeyList",
@@ -57,34 +57,34 @@ pub fn api_keys(s: &mut Schemas) -> RefOr<Schema> {
             .required("data"),
     )
 }
-pub fn cart(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn cart(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::orders::CartView>("CartAnswer")
 }
-pub fn order(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn order(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::orders::OrderView>("OrderAnswer")
 }
-pub fn order_page(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn order_page(s: &mut Schemas) -> RefOr<Schema> {
     s.page_of::<crate::api::dto::orders::OrderView>("OrderPage")
 }
-pub fn discount(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn discount(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::orders::DiscountView>("DiscountCodeAnswer")
 }
-pub fn discounts(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn discounts(s: &mut Schemas) -> RefOr<Schema> {
     list::<crate::api::dto::orders::DiscountView>(s, "DiscountCodeList")
 }
-pub fn webhook(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn webhook(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::orders::WebhookAnswer>("WebhookAnswer")
 }
-pub fn address(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn address(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<crate::api::dto::profile::SavedAddressView>("AddressAnswer")
 }
-pub fn addresses(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn addresses(s: &mut Schemas) -> RefOr<Schema> {
     list::<crate::api::dto::profile::SavedAddressView>(s, "AddressList")
 }
-pub fn wishlist(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn wishlist(s: &mut Schemas) -> RefOr<Schema> {
     list::<crate::api::dto::profile::WishView>(s, "Wishlist")
 }
-pub fn notifications(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn notifications(s: &mut Schemas) -> RefOr<Schema> {
     list::<crate::api::dto::profile::NotificationView>(s, "NotificationList")
 }
 /// `{"data": [T]}` as `name`.
@@ -97,31 +97,31 @@ fn list<T: utoipa::ToSchema>(s: &mut Schemas, name: &str) -> RefOr<Schema> {
             .required("data"),
     )
 }
-pub fn health(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn health(s: &mut Schemas) -> RefOr<Schema> {
     s.of::<crate::api::dto::probes::Health>()
 }
-pub fn readiness(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn readiness(s: &mut Schemas) -> RefOr<Schema> {
     s.of::<crate::api::dto::probes::Readiness>()
 }
-pub fn product_page(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn product_page(s: &mut Schemas) -> RefOr<Schema> {
     s.page_of::<ProductItem>("ProductPage")
 }
-pub fn product_detail(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn product_detail(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<Detail>("ProductAnswer")
 }
-pub fn review_page(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn review_page(s: &mut Schemas) -> RefOr<Schema> {
     s.page_of::<ReviewItem>("ReviewPage")
 }
-pub fn review(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn review(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<ReviewItem>("ReviewAnswer")
 }
-pub fn brand_page(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn brand_page(s: &mut Schemas) -> RefOr<Schema> {
     s.page_of::<BrandFull>("BrandPage")
 }
-pub fn brand(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn brand(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<BrandFull>("BrandAnswer")
 }
-pub fn category_tree(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn category_tree(s: &mut Schemas) -> RefOr<Schema> {
     let node = s.of::<CategoryNode>();
     s.named(
         "CategoryTree",
@@ -130,16 +130,16 @@ pub fn category_tree(s: &mut Schemas) -> RefOr<Schema> {
             .required("data"),
     )
 }
-pub fn category(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn category(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<CategoryDetail>("CategoryAnswer")
 }
-pub fn synonyms(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn synonyms(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<Synonyms>("SynonymsAnswer")
 }
-pub fn analytics(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn analytics(s: &mut Schemas) -> RefOr<Schema> {
     s.data_of::<SearchAnalytics>("SearchAnalyticsAnswer")
 }
-pub fn search(s: &mut Schemas) -> RefOr<Schema> {
+pub(crate) fn search(s: &mut Schemas) -> RefOr<Schema> {
     let item = s.of::<SearchItem>();
     let page = s.of::<PageMeta>();
     let facets = s.of::<Facets>();

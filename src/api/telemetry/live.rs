@@ -28,10 +28,10 @@ use std::time::Duration;
 use std::time::Instant;
 
 /// How often a sample is taken.
-pub const SAMPLE_EVERY: Duration = Duration::from_secs(2);
+pub(crate) const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 
 /// Samples kept: one hour.
-pub const KEEP: usize = 3600 / 2;
+pub(crate) const KEEP: usize = 3600 / 2;
 
 /// Latency buckets: bucket `i` holds latencies up to `FIRST_US · GROWTH^i`.
 const BUCKETS: usize = 72;
@@ -120,7 +120,7 @@ impl Counters {
 /// One interval's figures, as the overview charts them.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Sample {
+pub(crate) struct Sample {
     /// End of the interval, Unix milliseconds.
     pub t: i64,
     pub requests_per_sec: f64,
@@ -145,7 +145,7 @@ pub struct Sample {
 /// A tracker row: one of the plans' figures against its week-16 target.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TrackerRow {
+pub(crate) struct TrackerRow {
     pub metric: &'static str,
     pub value: String,
     pub target: &'static str,
@@ -156,7 +156,7 @@ pub struct TrackerRow {
 /// What the overview's JSON endpoint answers.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Overview {
+pub(crate) struct Overview {
     pub uptime_secs: u64,
     pub sample_every_secs: u64,
     pub samples: Vec<Sample>,
@@ -167,7 +167,7 @@ pub struct Overview {
 /// Figures since start.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Totals {
+pub(crate) struct Totals {
     pub requests: u64,
     pub server_errors: u64,
     pub avg_ms: f64,
@@ -179,7 +179,7 @@ pub struct Totals {
 }
 
 /// The recorder; one per server, shared by workers and the sampler.
-pub struct Live {
+pub(crate) struct Live {
     started: Instant,
     counters: Counters,
     connections: AtomicI64,
@@ -237,7 +237,7 @@ fn pct(part: u64, all: u64) -> Option<f64> {
 }
 
 /// Drops a connection from the count when the server drops the connection.
-pub struct ConnectionGuard(Arc<Live>);
+pub(crate) struct ConnectionGuard(Arc<Live>);
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
@@ -247,7 +247,7 @@ impl Drop for ConnectionGuard {
 
 impl Live {
     /// One request answered (not an admin page).
-    pub fn observe(&self, status: u16, elapsed: Duration, lookups: u64) {
+    pub(crate) fn observe(&self, status: u16, elapsed: Duration, lookups: u64) {
         let c = &self.counters.shards[my_shard()];
         let micros = elapsed.as_micros() as u64;
         c.requests.fetch_add(1, Relaxed);
@@ -260,14 +260,14 @@ impl Live {
     }
 
     /// A connection opened; the guard counts it closed when dropped.
-    pub fn connection(self: &Arc<Self>) -> ConnectionGuard {
+    pub(crate) fn connection(self: &Arc<Self>) -> ConnectionGuard {
         let open = self.connections.fetch_add(1, Relaxed) + 1;
         self.max_connections.fetch_max(open.max(0) as u64, Relaxed);
         ConnectionGuard(self.clone())
     }
 
     /// The samples after `since` (Unix ms; 0: all), the tracker and totals.
-    pub fn overview(&self, services: &Services, since: i64) -> Overview {
+    pub(crate) fn overview(&self, services: &Services, since: i64) -> Overview {
         let samples = self
             .ring
             .lock()
@@ -434,7 +434,7 @@ fn resident_bytes() -> u64 {
 
 /// The sampler: one [`Sample`] every [`SAMPLE_EVERY`] until the task is
 /// aborted.
-pub async fn run(live: Arc<Live>, services: Services) {
+pub(crate) async fn run(live: Arc<Live>, services: Services) {
     let mut tick = tokio::time::interval(SAMPLE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;

@@ -46,7 +46,7 @@ const LATENCY_BUCKETS: [f64; 16] = [
 const LOOKUP_BUCKETS: [f64; 6] = [0.0, 1.0, 2.0, 3.0, 5.0, 10.0];
 
 /// The registry and the per-request metrics; one per server.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram>,
@@ -57,7 +57,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(
+    pub(crate) fn new(
         services: &Services,
         limits: &crate::api::middleware::rate_limit::limiter::RateLimits,
     ) -> Metrics {
@@ -175,7 +175,7 @@ impl Metrics {
         self.latency.get_or_create(&labels).observe(secs);
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -2,5 +2,5 @@
 //! ([`metrics`]) and the admin overview's ring buffers ([`live`]); the
 //! middleware feeds both (`middleware::metrics`).
 
-pub mod live;
-pub mod metrics;
+pub(crate) mod live;
+pub(crate) mod metrics;

@@ -13,7 +13,7 @@ use crate::domain::listing::RatingSummary;
 /// ancestor of one it is in* (so a category filter includes descendants
 /// without merging ranges).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope<'a> {
+pub(crate) enum Scope<'a> {
     All,
     Category(&'a str),
     Brand(&'a str),
@@ -21,7 +21,7 @@ pub enum Scope<'a> {
 }
 
 impl Scope<'_> {
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         match *self {
             Scope::All => out.push(b'*'),
             Scope::Category(c) => {
@@ -41,7 +41,7 @@ impl Scope<'_> {
     }
 
     /// `scope ‖ available`: the prefix of one availability partition.
-    pub fn partition(&self, available: bool) -> Vec<u8> {
+    pub(crate) fn partition(&self, available: bool) -> Vec<u8> {
         let mut k = Vec::with_capacity(80);
         self.write(&mut k);
         k.push(available as u8);
@@ -51,24 +51,25 @@ impl Scope<'_> {
     /// Whether price-bucket counters are kept for this scope. Brand scopes are
     /// small (a brand's products), so a price-range count there scans the
     /// brand's price index instead of paying ~8 counters per product.
-    pub fn has_price_buckets(&self) -> bool {
+    pub(crate) fn has_price_buckets(&self) -> bool {
         matches!(self, Scope::All | Scope::Category(_))
     }
 }
 
 /// The three product list indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IndexKind {
+pub(crate) enum IndexKind {
     Created,
     Price,
     Rating,
 }
 
 impl IndexKind {
-    pub const ALL: [IndexKind; 3] = [IndexKind::Created, IndexKind::Price, IndexKind::Rating];
+    pub(crate) const ALL: [IndexKind; 3] =
+        [IndexKind::Created, IndexKind::Price, IndexKind::Rating];
 
     /// Length of the sort key between the partition prefix and the id.
-    pub fn sort_key_len(self) -> usize {
+    pub(crate) fn sort_key_len(self) -> usize {
         match self {
             IndexKind::Created => 1 + 8,
             IndexKind::Price => 8,
@@ -76,7 +77,7 @@ impl IndexKind {
         }
     }
 
-    pub fn table(self) -> redb::TableDefinition<'static, &'static [u8], &'static [u8]> {
+    pub(crate) fn table(self) -> redb::TableDefinition<'static, &'static [u8], &'static [u8]> {
         match self {
             IndexKind::Created => super::tables::BY_CREATED,
             IndexKind::Price => super::tables::BY_PRICE,
@@ -88,7 +89,7 @@ impl IndexKind {
 /// What every index entry carries, so list pages, filters and fallbacks never
 /// read the product record to decide order or membership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Payload {
+pub(crate) struct Payload {
     pub price: u64,
     pub created_at: i64,
     pub rating: RatingSummary,
@@ -96,10 +97,10 @@ pub struct Payload {
     pub available: bool,
 }
 
-pub const PAYLOAD_LEN: usize = 26;
+pub(crate) const PAYLOAD_LEN: usize = 26;
 
 impl Payload {
-    pub fn encode(&self) -> [u8; PAYLOAD_LEN] {
+    pub(crate) fn encode(&self) -> [u8; PAYLOAD_LEN] {
         let mut b = [0u8; PAYLOAD_LEN];
         b[0..8].copy_from_slice(&self.price.to_be_bytes());
         b[8..16].copy_from_slice(&self.created_at.to_be_bytes());
@@ -110,7 +111,7 @@ impl Payload {
         b
     }
 
-    pub fn decode(b: &[u8]) -> Option<Payload> {
+    pub(crate) fn decode(b: &[u8]) -> Option<Payload> {
         let b: &[u8; PAYLOAD_LEN] = b.try_into().ok()?;
         let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let mut p8 = [0u8; 8];
@@ -130,7 +131,7 @@ impl Payload {
     }
 
     /// This product's sort key in `kind`'s index.
-    pub fn sort_key(&self, kind: IndexKind, out: &mut Vec<u8>) {
+    pub(crate) fn sort_key(&self, kind: IndexKind, out: &mut Vec<u8>) {
         match kind {
             IndexKind::Created => {
                 out.push(self.featured as u8);
@@ -144,16 +145,16 @@ impl Payload {
 
 /// Counter levels: `TOTAL` counts a whole partition; levels 2..=8 count price
 /// buckets of width 10^level cents.
-pub const TOTAL_LEVEL: u8 = 0;
-pub const FIRST_BUCKET_LEVEL: u8 = 2;
-pub const LAST_BUCKET_LEVEL: u8 = 8;
+pub(crate) const TOTAL_LEVEL: u8 = 0;
+pub(crate) const FIRST_BUCKET_LEVEL: u8 = 2;
+pub(crate) const LAST_BUCKET_LEVEL: u8 = 8;
 
-pub fn pow10(level: u8) -> u64 {
+pub(crate) fn pow10(level: u8) -> u64 {
     10u64.pow(level as u32)
 }
 
 /// `partition ‖ level ‖ bucket`.
-pub fn counter_key(partition: &[u8], level: u8, bucket: u64) -> Vec<u8> {
+pub(crate) fn counter_key(partition: &[u8], level: u8, bucket: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(partition.len() + 9);
     k.extend_from_slice(partition);
     k.push(level);
@@ -164,7 +165,7 @@ pub fn counter_key(partition: &[u8], level: u8, bucket: u64) -> Vec<u8> {
 /// Everything about one product that decides its index entries and counters.
 /// Two equal `IndexFacts` produce identical entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexFacts {
+pub(crate) struct IndexFacts {
     pub id: String,
     pub brand: String,
     /// The product's categories and all their ancestors, sorted, no repeats.
@@ -173,7 +174,7 @@ pub struct IndexFacts {
 }
 
 impl IndexFacts {
-    pub fn scopes(&self) -> Vec<Scope<'_>> {
+    pub(crate) fn scopes(&self) -> Vec<Scope<'_>> {
         let mut s = Vec::with_capacity(2 + 2 * self.categories.len());
         s.push(Scope::All);
         s.push(Scope::Brand(&self.brand));
@@ -185,7 +186,7 @@ impl IndexFacts {
     }
 
     /// Every `(index, key, partition length)` this product has.
-    pub fn entries(&self) -> Vec<(IndexKind, Vec<u8>, usize)> {
+    pub(crate) fn entries(&self) -> Vec<(IndexKind, Vec<u8>, usize)> {
         let scopes = self.scopes();
         let mut out = Vec::with_capacity(scopes.len() * 3);
         for scope in &scopes {
@@ -202,7 +203,7 @@ impl IndexFacts {
     }
 
     /// Every counter this product adds one to.
-    pub fn counters(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn counters(&self) -> Vec<Vec<u8>> {
         let scopes = self.scopes();
         let mut out = Vec::new();
         for scope in &scopes {
@@ -226,7 +227,7 @@ impl IndexFacts {
 /// sorted by key: one `(counter key, count)` per run of equal
 /// `(partition, level, bucket)`, so a bulk flush needs no hash map. Equals
 /// summing [`IndexFacts::counters`] over the same products.
-pub fn counters_of_sorted_price_entries<'a>(
+pub(crate) fn counters_of_sorted_price_entries<'a>(
     entries: impl Iterator<Item = (&'a [u8], usize)>,
 ) -> Vec<(Vec<u8>, i64)> {
     const LEVELS: usize = 1 + (LAST_BUCKET_LEVEL - FIRST_BUCKET_LEVEL + 1) as usize;

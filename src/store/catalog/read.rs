@@ -80,20 +80,20 @@ impl CatalogReader<'_> {
     pub fn product(&self, id: &str) -> StoreResult<Option<Rec<ProductRec>>> {
         self.get(&self.catalog.products, PRODUCTS, id)
     }
-    pub fn brand(&self, id: &str) -> StoreResult<Option<Rec<BrandRec>>> {
+    pub(crate) fn brand(&self, id: &str) -> StoreResult<Option<Rec<BrandRec>>> {
         self.get(&self.catalog.brands, BRANDS, id)
     }
-    pub fn category(&self, id: &str) -> StoreResult<Option<Rec<CategoryRec>>> {
+    pub(crate) fn category(&self, id: &str) -> StoreResult<Option<Rec<CategoryRec>>> {
         self.get(&self.catalog.categories, CATEGORIES, id)
     }
-    pub fn reviewer(&self, id: &str) -> StoreResult<Option<Rec<ReviewerRec>>> {
+    pub(crate) fn reviewer(&self, id: &str) -> StoreResult<Option<Rec<ReviewerRec>>> {
         self.get(&self.catalog.reviewers, REVIEWERS, id)
     }
-    pub fn review(&self, id: &str) -> StoreResult<Option<Rec<ReviewRec>>> {
+    pub(crate) fn review(&self, id: &str) -> StoreResult<Option<Rec<ReviewRec>>> {
         self.get(&self.catalog.reviews, REVIEWS, id)
     }
 
-    pub fn rating(&self, product_id: &str) -> StoreResult<RatingSummary> {
+    pub(crate) fn rating(&self, product_id: &str) -> StoreResult<RatingSummary> {
         let t = self.txn.open_table(PRODUCT_RATINGS)?;
         Ok(t.get(product_id)?.map_or(RatingSummary::default(), |g| {
             let (count, sum) = g.value();
@@ -103,7 +103,7 @@ impl CatalogReader<'_> {
 
     /// Reviews of a product, newest first (then id descending), skipping
     /// `offset`. Reads `offset + limit` index keys and `limit` records.
-    pub fn reviews_of(
+    pub(crate) fn reviews_of(
         &self,
         product_id: &str,
         offset: u64,
@@ -131,7 +131,11 @@ impl CatalogReader<'_> {
     }
 
     /// A page of brands ordered by title, then id; and the number of brands.
-    pub fn brands_page(&self, offset: u64, limit: usize) -> StoreResult<(Vec<Rec<BrandRec>>, u64)> {
+    pub(crate) fn brands_page(
+        &self,
+        offset: u64,
+        limit: usize,
+    ) -> StoreResult<(Vec<Rec<BrandRec>>, u64)> {
         let total = self.table(&self.catalog.brands, BRANDS)?.len()?;
         let index = self.txn.open_table(BRANDS_BY_TITLE)?;
         let mut out = Vec::with_capacity(limit);
@@ -148,7 +152,7 @@ impl CatalogReader<'_> {
     }
 
     /// Every category, in id order.
-    pub fn categories(&self) -> StoreResult<Vec<Rec<CategoryRec>>> {
+    pub(crate) fn categories(&self) -> StoreResult<Vec<Rec<CategoryRec>>> {
         let t = self.table(&self.catalog.categories, CATEGORIES)?;
         let mut out = Vec::new();
         for item in t.range::<&str>(..)? {
@@ -159,7 +163,7 @@ impl CatalogReader<'_> {
     }
 
     /// Direct children of a category.
-    pub fn children(&self, id: &str) -> StoreResult<Vec<Rec<CategoryRec>>> {
+    pub(crate) fn children(&self, id: &str) -> StoreResult<Vec<Rec<CategoryRec>>> {
         let t = self.txn.open_table(CATEGORY_CHILDREN)?;
         let mut lo = Vec::new();
         keys::push_id(&mut lo, id);
@@ -176,7 +180,11 @@ impl CatalogReader<'_> {
     }
 
     /// Every product id, in order, from `after` (exclusive) on, at most `limit`.
-    pub fn product_ids(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<String>> {
+    pub(crate) fn product_ids(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
         let t = self.table(&self.catalog.products, PRODUCTS)?;
         let range = match after {
             Some(a) => {
@@ -203,7 +211,7 @@ impl CatalogReader<'_> {
 
     /// Calls `f` with every record of a table as an owned domain value, in id
     /// order. For export.
-    pub fn for_each<R: Record, E: From<StoreError>>(
+    pub(crate) fn for_each<R: Record, E: From<StoreError>>(
         &self,
         def: TableDefinition<'static, &'static str, &'static [u8]>,
         mut f: impl FnMut(R::Domain) -> Result<(), E>,

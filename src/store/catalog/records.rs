@@ -10,11 +10,11 @@ use crate::domain::{Brand, Category, Discount, Id, Price, Product, Review, Revie
 use crate::store::codec::record;
 use rkyv::{Archive, Deserialize, Serialize};
 
-pub const BRAND_V1: u8 = 1;
-pub const CATEGORY_V1: u8 = 1;
-pub const PRODUCT_V1: u8 = 1;
-pub const REVIEW_V1: u8 = 1;
-pub const USER_V1: u8 = 1;
+pub(crate) const BRAND_V1: u8 = 1;
+pub(crate) const CATEGORY_V1: u8 = 1;
+pub(crate) const PRODUCT_V1: u8 = 1;
+pub(crate) const REVIEW_V1: u8 = 1;
+pub(crate) const USER_V1: u8 = 1;
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
 pub struct BrandV1 {
@@ -82,7 +82,7 @@ fn strings(v: &rkyv::vec::ArchivedVec<rkyv::string::ArchivedString>) -> Vec<Stri
 }
 
 record! {
-    BrandRec in "brands", version BRAND_V1;
+    pub BrandRec in "brands", version BRAND_V1;
     BrandV1 as ArchivedBrandV1 <=> Brand;
     encode(b) {
         BrandV1 {
@@ -103,7 +103,7 @@ record! {
 }
 
 record! {
-    CategoryRec in "categories", version CATEGORY_V1;
+    pub CategoryRec in "categories", version CATEGORY_V1;
     CategoryV1 as ArchivedCategoryV1 <=> Category;
     encode(c) {
         CategoryV1 {
@@ -124,7 +124,7 @@ record! {
 }
 
 record! {
-    ProductRec in "products", version PRODUCT_V1;
+    pub ProductRec in "products", version PRODUCT_V1;
     ProductV1 as ArchivedProductV1 <=> Product;
     encode(p) {
         ProductV1 {
@@ -167,7 +167,7 @@ record! {
 }
 
 record! {
-    ReviewRec in "reviews", version REVIEW_V1;
+    pub ReviewRec in "reviews", version REVIEW_V1;
     ReviewV1 as ArchivedReviewV1 <=> Review;
     encode(r) {
         ReviewV1 {
@@ -192,7 +192,7 @@ record! {
 }
 
 record! {
-    ReviewerRec in "users", version USER_V1;
+    pub ReviewerRec in "users", version USER_V1;
     UserV1 as ArchivedUserV1 <=> Reviewer;
     encode(u) {
         UserV1 {

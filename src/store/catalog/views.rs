@@ -23,49 +23,49 @@ fn ts(ms: i64) -> Timestamp {
 pub struct ProductView<'a>(&'a ArchivedProductV1);
 
 impl<'a> ProductView<'a> {
-    pub fn id(self) -> &'a str {
+    pub(crate) fn id(self) -> &'a str {
         self.0.id.as_str()
     }
     pub fn title(self) -> &'a str {
         self.0.title.as_str()
     }
-    pub fn description(self) -> &'a str {
+    pub(crate) fn description(self) -> &'a str {
         self.0.description.as_str()
     }
-    pub fn images(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+    pub(crate) fn images(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
         self.0.images.iter().map(|s| s.as_str())
     }
-    pub fn keywords(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+    pub(crate) fn keywords(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
         self.0.keywords.iter().map(|s| s.as_str())
     }
     pub fn price_cents(self) -> u64 {
         self.0.price_cents.to_native()
     }
-    pub fn discount(self) -> f64 {
+    pub(crate) fn discount(self) -> f64 {
         self.0.discount.to_native()
     }
-    pub fn stock(self) -> u32 {
+    pub(crate) fn stock(self) -> u32 {
         self.0.stock.to_native()
     }
-    pub fn is_physical(self) -> bool {
+    pub(crate) fn is_physical(self) -> bool {
         self.0.is_physical
     }
-    pub fn is_available(self) -> bool {
+    pub(crate) fn is_available(self) -> bool {
         self.0.is_available
     }
-    pub fn is_featured(self) -> bool {
+    pub(crate) fn is_featured(self) -> bool {
         self.0.is_featured
     }
-    pub fn brand_id(self) -> &'a str {
+    pub(crate) fn brand_id(self) -> &'a str {
         self.0.brand_id.as_str()
     }
-    pub fn category_ids(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
+    pub(crate) fn category_ids(self) -> impl ExactSizeIterator<Item = &'a str> + Clone {
         self.0.category_ids.iter().map(|s| s.as_str())
     }
-    pub fn created_at(self) -> Timestamp {
+    pub(crate) fn created_at(self) -> Timestamp {
         ts(self.0.created_at_ms.to_native())
     }
-    pub fn updated_at(self) -> Timestamp {
+    pub(crate) fn updated_at(self) -> Timestamp {
         ts(self.0.updated_at_ms.to_native())
     }
 }
@@ -74,16 +74,16 @@ impl<'a> ProductView<'a> {
 pub struct BrandView<'a>(&'a ArchivedBrandV1);
 
 impl<'a> BrandView<'a> {
-    pub fn id(self) -> &'a str {
+    pub(crate) fn id(self) -> &'a str {
         self.0.id.as_str()
     }
-    pub fn title(self) -> &'a str {
+    pub(crate) fn title(self) -> &'a str {
         self.0.title.as_str()
     }
-    pub fn description(self) -> &'a str {
+    pub(crate) fn description(self) -> &'a str {
         self.0.description.as_str()
     }
-    pub fn logo(self) -> Option<&'a str> {
+    pub(crate) fn logo(self) -> Option<&'a str> {
         self.0.logo.as_ref().map(|s| s.as_str())
     }
 }
@@ -92,16 +92,16 @@ impl<'a> BrandView<'a> {
 pub struct CategoryView<'a>(&'a ArchivedCategoryV1);
 
 impl<'a> CategoryView<'a> {
-    pub fn id(self) -> &'a str {
+    pub(crate) fn id(self) -> &'a str {
         self.0.id.as_str()
     }
-    pub fn title(self) -> &'a str {
+    pub(crate) fn title(self) -> &'a str {
         self.0.title.as_str()
     }
-    pub fn description(self) -> &'a str {
+    pub(crate) fn description(self) -> &'a str {
         self.0.description.as_str()
     }
-    pub fn parent_id(self) -> Option<&'a str> {
+    pub(crate) fn parent_id(self) -> Option<&'a str> {
         self.0.parent_id.as_ref().map(|s| s.as_str())
     }
 }
@@ -110,22 +110,19 @@ impl<'a> CategoryView<'a> {
 pub struct ReviewView<'a>(&'a ArchivedReviewV1);
 
 impl<'a> ReviewView<'a> {
-    pub fn id(self) -> &'a str {
+    pub(crate) fn id(self) -> &'a str {
         self.0.id.as_str()
     }
-    pub fn product_id(self) -> &'a str {
-        self.0.product_id.as_str()
-    }
-    pub fn user_id(self) -> &'a str {
+    pub(crate) fn user_id(self) -> &'a str {
         self.0.user_id.as_str()
     }
-    pub fn rating(self) -> u8 {
+    pub(crate) fn rating(self) -> u8 {
         self.0.rating
     }
-    pub fn text(self) -> &'a str {
+    pub(crate) fn text(self) -> &'a str {
         self.0.text.as_str()
     }
-    pub fn created_at(self) -> Timestamp {
+    pub(crate) fn created_at(self) -> Timestamp {
         ts(self.0.created_at_ms.to_native())
     }
 }
@@ -134,14 +131,8 @@ impl<'a> ReviewView<'a> {
 pub struct ReviewerView<'a>(&'a ArchivedUserV1);
 
 impl<'a> ReviewerView<'a> {
-    pub fn id(self) -> &'a str {
-        self.0.id.as_str()
-    }
-    pub fn name(self) -> &'a str {
+    pub(crate) fn name(self) -> &'a str {
         self.0.name.as_str()
-    }
-    pub fn email(self) -> &'a str {
-        self.0.email.as_str()
     }
 }
 

@@ -112,13 +112,16 @@ pub(crate) fn check(
 /// redb's file backend with the plan's failures in front of its writes,
 /// growth and syncs. Locks and reads go straight through.
 #[derive(Debug)]
-pub struct FaultyBackend {
+pub(crate) struct FaultyBackend {
     inner: FileBackend,
     plan: Arc<FaultPlan>,
 }
 
 impl FaultyBackend {
-    pub fn new(file: std::fs::File, plan: Arc<FaultPlan>) -> Result<Self, redb::DatabaseError> {
+    pub(crate) fn new(
+        file: std::fs::File,
+        plan: Arc<FaultPlan>,
+    ) -> Result<Self, redb::DatabaseError> {
         Ok(FaultyBackend {
             inner: FileBackend::new(file)?,
             plan,

@@ -20,7 +20,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The layout version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub(crate) const SCHEMA_VERSION: u64 = 1;
 
 const SCHEMA: &str = "schema";
 const GENERATION: &str = "generation";

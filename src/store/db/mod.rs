@@ -13,7 +13,7 @@
 pub mod faults;
 pub(crate) mod meta;
 pub(crate) mod read;
-pub mod snapshot;
+pub(crate) mod snapshot;
 pub(crate) mod txn;
 pub(crate) mod undo;
 pub(crate) mod wal;
@@ -139,7 +139,7 @@ impl Store {
     }
 
     /// [`Store::open`] with a commit sink (and, in tests, injected faults).
-    pub fn open_with(path: &Path, options: StoreOptions) -> StoreResult<Store> {
+    pub(crate) fn open_with(path: &Path, options: StoreOptions) -> StoreResult<Store> {
         let StoreOptions { sink, faults } = options;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Engine(redb::Error::Io(e)))?;
@@ -198,25 +198,25 @@ impl Store {
     }
 
     /// Commits and writes the writer made since the store opened.
-    pub fn write_stats(&self) -> WriteStats {
+    pub(crate) fn write_stats(&self) -> WriteStats {
         self.inner.counters.read()
     }
 
     /// Why the writer refuses every write until restart (a failed log
     /// append or sync, a failed commit or checkpoint); `None` while it
     /// accepts writes.
-    pub fn write_failure(&self) -> Option<String> {
+    pub(crate) fn write_failure(&self) -> Option<String> {
         self.inner.counters.failure.get().cloned()
     }
 
     /// The current generation (see [`meta::META`]).
-    pub fn generation(&self) -> StoreResult<u64> {
+    pub(crate) fn generation(&self) -> StoreResult<u64> {
         Ok(meta::Facts::committed(&*self.db()?)?.generation)
     }
 
     /// The committed position (see [`meta::META`]): what `X-Generation`
     /// reports. Read from memory; never behind what a reader can see.
-    pub fn position(&self) -> u64 {
+    pub(crate) fn position(&self) -> u64 {
         self.inner
             .position
             .load(std::sync::atomic::Ordering::Acquire)
@@ -224,19 +224,20 @@ impl Store {
 
     /// Refuses every later write with [`StoreError::ReadOnly`] (a
     /// follower: only [`Store::apply_replicated`] changes it).
-    pub fn set_read_only(&self) {
+    pub(crate) fn set_read_only(&self) {
         self.inner
             .read_only
             .store(true, std::sync::atomic::Ordering::Release);
     }
 
-    pub fn is_read_only(&self) -> bool {
+    pub(crate) fn is_read_only(&self) -> bool {
         self.inner
             .read_only
             .load(std::sync::atomic::Ordering::Acquire)
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.inner.path
     }
 
@@ -286,7 +287,7 @@ impl Store {
     /// Runs `f` in the shared write transaction (group commit) and returns
     /// its result once the transaction is durable; on `Err` nothing `f`
     /// wrote is kept. `f` runs on the writer thread: keep it to storage work.
-    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut WriteTxn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -304,7 +305,7 @@ impl Store {
     /// leases and attempt results use it: losing one only runs a job again,
     /// which at-least-once delivery allows. A relaxed write that shares a
     /// batch with a durable one is synced with it.
-    pub async fn write_relaxed<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(crate) async fn write_relaxed<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut WriteTxn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,

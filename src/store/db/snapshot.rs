@@ -23,7 +23,7 @@ use std::path::Path;
 
 /// What a dump holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DumpInfo {
+pub(crate) struct DumpInfo {
     /// The position the dump reflects.
     pub position: u64,
     /// The search generation it reflects.
@@ -34,7 +34,7 @@ pub struct DumpInfo {
 
 /// One commit of a leader, as a follower applies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicatedCommit {
+pub(crate) struct ReplicatedCommit {
     pub position: u64,
     pub generation: u64,
     pub changes: ChangeSet,
@@ -46,7 +46,7 @@ impl Store {
     /// Dumps every table from one read transaction. `part` receives the
     /// rows in chunks of about `chunk` bytes (`wal` redo records); returns
     /// the position and rows the dump holds. Writers are never blocked.
-    pub fn dump(
+    pub(crate) fn dump(
         &self,
         chunk: usize,
         part: &mut dyn FnMut(Vec<u8>) -> StoreResult<()>,
@@ -79,7 +79,10 @@ impl Store {
     /// without a gap, in one durable local transaction; then tells the
     /// commit listener (search, caches) what they changed. Nothing changes
     /// on `Err`. Returns the merged commit (`None` for no commits).
-    pub fn apply_replicated(&self, commits: &[ReplicatedCommit]) -> StoreResult<Option<Commit>> {
+    pub(crate) fn apply_replicated(
+        &self,
+        commits: &[ReplicatedCommit],
+    ) -> StoreResult<Option<Commit>> {
         let Some(last) = commits.last() else {
             return Ok(None);
         };
@@ -144,7 +147,7 @@ impl Store {
     /// the commit listener that everything changed: every product before
     /// or after is re-indexed, every cached body is stale. A running
     /// follower that fell behind its leader's log re-bootstraps this way.
-    pub fn replace_all(
+    pub(crate) fn replace_all(
         &self,
         parts: &mut dyn Iterator<Item = StoreResult<Vec<u8>>>,
     ) -> StoreResult<Commit> {
@@ -203,7 +206,7 @@ fn product_ids(txn: &redb::WriteTransaction) -> StoreResult<std::collections::BT
 
 /// Builds a new database file at `path` (which must not exist) from the
 /// parts of a dump, in order; the file is durable when this returns.
-pub fn build(
+pub(crate) fn build(
     path: &Path,
     parts: &mut dyn Iterator<Item = StoreResult<Vec<u8>>>,
 ) -> StoreResult<()> {

@@ -51,11 +51,6 @@ impl ChangeSet {
         self.search_settings.merge(search_settings);
         self.jobs.merge(jobs);
     }
-
-    /// True when nothing a reader can see changed.
-    pub fn is_empty(&self) -> bool {
-        *self == ChangeSet::default()
-    }
 }
 
 /// A durable commit: what it changed, and the generation it made.
@@ -109,7 +104,7 @@ impl WriteTxn {
     }
 
     /// Search synonyms and query analytics.
-    pub fn search_settings(&mut self) -> SearchSettingsWriter<'_> {
+    pub(crate) fn search_settings(&mut self) -> SearchSettingsWriter<'_> {
         SearchSettingsWriter {
             tables: &self.tables,
             changes: &mut self.changes.search_settings,
@@ -126,7 +121,7 @@ impl WriteTxn {
     }
 
     /// Accounts, sign-in sessions, refresh and mailed tokens, API keys.
-    pub fn accounts(&mut self) -> AccountsWriter<'_> {
+    pub(crate) fn accounts(&mut self) -> AccountsWriter<'_> {
         AccountsWriter {
             tables: &self.tables,
         }
@@ -134,7 +129,7 @@ impl WriteTxn {
 
     /// Carts, addresses, wishlists, orders, discount codes, idempotency
     /// keys, payment events, notifications.
-    pub fn orders(&mut self) -> OrdersWriter<'_> {
+    pub(crate) fn orders(&mut self) -> OrdersWriter<'_> {
         OrdersWriter {
             tables: &self.tables,
         }

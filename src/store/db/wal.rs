@@ -4,10 +4,12 @@
 //! A batch of writes commits to redb without an fsync (`Durability::None`:
 //! visible to readers, kept in memory and the OS page cache). What makes it
 //! durable is its redo record here: every table change its kept writes made
-//! (see `undo`), appended to `shopd.wal` beside the database and synced with
-//! `fdatasync` **before** the batch becomes visible and before any of its
-//! writes is acknowledged. Every second or so (and at shutdown) the writer
-//! makes a durable redb commit — a checkpoint — and empties the log.
+//! (see `undo`), appended to `shopd.redb.wal` beside the database and synced
+//! with `fdatasync` **before** the batch becomes visible and before any of
+//! its writes is acknowledged. Every 10 seconds while writes come (the
+//! writer's `CHECKPOINT_EVERY`), when the log reaches 64 MiB, and at
+//! shutdown, the writer makes a durable redb commit — a checkpoint — and
+//! empties the log.
 //!
 //! # Recovery
 //! Opening the store replays, on top of the last durable redb state, every
@@ -23,8 +25,9 @@
 //!   comes after the sync).
 //! - Sequence numbers grow by one per batch and survive restarts (`wal_seq`
 //!   is written in every batch's transaction).
-//! - Every table a write can change is listed in `replayable_tables!` below:
-//!   the store refuses to open any other table for a logged write.
+//! - Every table a write can change is listed in the schema
+//!   (`store::schema`): the store refuses to open any other table for a
+//!   logged write.
 //! - After a failed append or a failed commit, the writer accepts no more
 //!   writes until the process restarts (a failed fsync must never be
 //!   retried as if the data were safe).

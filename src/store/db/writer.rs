@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 /// Most writes in one commit. Bounds the first write's wait and the undo
 /// memory of a batch.
-pub const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
 
 /// Where what a commit sets off goes: given to the store when it opens
 /// ([`super::StoreOptions`]), so it must hold no store itself (the store
@@ -55,7 +55,7 @@ pub trait CommitSink: Send + Sync {
 }
 
 /// A sink that is told nothing (tools, tests of the store alone).
-pub struct NoSink;
+pub(crate) struct NoSink;
 
 impl CommitSink for NoSink {
     fn committed(&self, _: &Commit) {}
@@ -63,7 +63,7 @@ impl CommitSink for NoSink {
 
 /// What the writer has done since the store opened (for `/metrics`).
 #[derive(Debug, Default)]
-pub struct WriteCounters {
+pub(crate) struct WriteCounters {
     /// Durable commits made by the writer.
     pub commits: AtomicU64,
     /// Writes made durable.
@@ -78,7 +78,7 @@ pub struct WriteCounters {
 
 /// A reading of [`WriteCounters`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteStats {
+pub(crate) struct WriteStats {
     pub commits: u64,
     pub kept: u64,
     pub undone: u64,
@@ -87,7 +87,7 @@ pub struct WriteStats {
 }
 
 impl WriteCounters {
-    pub fn read(&self) -> WriteStats {
+    pub(crate) fn read(&self) -> WriteStats {
         WriteStats {
             commits: self.commits.load(Relaxed),
             kept: self.kept.load(Relaxed),
@@ -122,9 +122,9 @@ pub(super) enum Msg {
 
 /// How often the log is checkpointed while writes keep coming (and how
 /// long after the last batch when they stop).
-pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 /// A log this big is checkpointed at once.
-pub const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The writer thread's state.
 pub(super) struct Writer {

@@ -26,8 +26,7 @@
 mod read;
 mod write;
 
-pub use read::JobsReader;
-pub use write::JobsWriter;
+pub(crate) use write::JobsWriter;
 
 use crate::domain::Timestamp;
 use crate::domain::job::{Job, JobState};
@@ -45,15 +44,15 @@ pub(crate) const JOBS_UNIQUE: TableDefinition<&str, u64> = TableDefinition::new(
 pub(crate) const JOB_COUNTS: TableDefinition<(&str, u8), u64> = TableDefinition::new("job_counts");
 
 /// `job_counts` slot of the attempts that ended well, ever.
-pub const TOTAL_PROCESSED: u8 = 100;
+pub(crate) const TOTAL_PROCESSED: u8 = 100;
 /// `job_counts` slot of the attempts that failed, ever.
-pub const TOTAL_FAILED: u8 = 101;
+pub(crate) const TOTAL_FAILED: u8 = 101;
 const SEQ_KEY: &str = "job_seq";
 
-pub const JOB_V1: u8 = 1;
+pub(crate) const JOB_V1: u8 = 1;
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct JobV1 {
+pub(crate) struct JobV1 {
     pub id: u64,
     pub queue: String,
     pub kind: String,
@@ -71,7 +70,7 @@ pub struct JobV1 {
 }
 
 record! {
-    JobRec in "jobs", version JOB_V1;
+    pub(crate) JobRec in "jobs", version JOB_V1;
     JobV1 as ArchivedJobV1 <=> Job;
     encode(j) {
         JobV1 {
@@ -155,7 +154,7 @@ pub struct Enqueued {
 
 /// The result of an admin discard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Discard {
+pub(crate) enum Discard {
     Removed,
     NotFound,
     /// A worker holds it: it cannot be discarded now.
@@ -164,7 +163,7 @@ pub enum Discard {
 
 /// The result of an admin retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Retry {
+pub(crate) enum Retry {
     Queued(Job),
     NotFound,
     /// Only failed and dead jobs can be retried.

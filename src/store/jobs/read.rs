@@ -34,19 +34,19 @@ pub(super) fn read_counts(iter: CountsIter<'_>) -> StoreResult<BTreeMap<String, 
 }
 
 /// The job queue's tables as a read transaction sees them (`read.jobs()`).
-pub struct JobsReader<'r> {
+pub(crate) struct JobsReader<'r> {
     txn: &'r redb::ReadTransaction,
 }
 
 impl ReadTxn {
     /// Jobs, their schedule and counts.
-    pub fn jobs(&self) -> JobsReader<'_> {
+    pub(crate) fn jobs(&self) -> JobsReader<'_> {
         JobsReader { txn: &self.txn }
     }
 }
 
 impl JobsReader<'_> {
-    pub fn job(&self, id: u64) -> StoreResult<Option<Job>> {
+    pub(crate) fn job(&self, id: u64) -> StoreResult<Option<Job>> {
         let t = self.txn.open_table(JOBS)?;
         let found = t.get(id)?;
         found
@@ -55,14 +55,14 @@ impl JobsReader<'_> {
     }
 
     /// Counts by state and totals, per queue.
-    pub fn job_counts(&self) -> StoreResult<BTreeMap<String, QueueCounts>> {
+    pub(crate) fn job_counts(&self) -> StoreResult<BTreeMap<String, QueueCounts>> {
         let t = self.txn.open_table(JOB_COUNTS)?;
         read_counts(t.iter()?)
     }
 
     /// When the oldest due job of `queue` became due (queued or failed,
     /// `run_at <= now`), if any.
-    pub fn oldest_due(&self, queue: &str, now: Timestamp) -> StoreResult<Option<Timestamp>> {
+    pub(crate) fn oldest_due(&self, queue: &str, now: Timestamp) -> StoreResult<Option<Timestamp>> {
         let t = self.txn.open_table(JOBS_SCHED)?;
         let now_ms = now.millis().max(0) as u64;
         let mut oldest: Option<u64> = None;
@@ -81,7 +81,7 @@ impl JobsReader<'_> {
 
     /// The next time `queue` has something to do: the earliest `run_at` of a
     /// queued or failed job, or lease expiry of a running one.
-    pub fn next_job_time(&self, queue: &str) -> StoreResult<Option<Timestamp>> {
+    pub(crate) fn next_job_time(&self, queue: &str) -> StoreResult<Option<Timestamp>> {
         let t = self.txn.open_table(JOBS_SCHED)?;
         let mut next: Option<u64> = None;
         for state in [JobState::Queued, JobState::Failed, JobState::Running] {
@@ -100,7 +100,7 @@ impl JobsReader<'_> {
     /// A page of jobs, newest first, with the total matching count (exact
     /// for queue/state filters; with a kind filter, the kind is checked on
     /// each job of the queue/state lists, so the total costs a scan).
-    pub fn jobs_page(
+    pub(crate) fn jobs_page(
         &self,
         filter: &JobFilter,
         offset: usize,

@@ -65,7 +65,7 @@ impl JobsWriter<'_> {
     }
 
     /// One job by id, as this transaction sees it.
-    pub fn get(&self, id: u64) -> StoreResult<Option<Job>> {
+    pub(crate) fn get(&self, id: u64) -> StoreResult<Option<Job>> {
         let t = self.tables.open(JOBS)?;
         let found = t.get(id)?;
         found
@@ -77,7 +77,7 @@ impl JobsWriter<'_> {
     /// `run_at <= now`, and running ones whose lease expired), oldest due
     /// first: each becomes `running` until `now + lease_ms`, with one more
     /// attempt started.
-    pub fn lease(
+    pub(crate) fn lease(
         &mut self,
         queue: &str,
         now: Timestamp,
@@ -124,7 +124,7 @@ impl JobsWriter<'_> {
     /// the job is no longer running that attempt (its lease expired and
     /// another worker took it, or an admin discarded it): the fence that
     /// keeps a late worker from overwriting a newer attempt.
-    pub fn finish(
+    pub(crate) fn finish(
         &mut self,
         id: u64,
         attempt: u32,
@@ -183,7 +183,7 @@ impl JobsWriter<'_> {
 
     /// Admin: a failed or dead job runs again now (a dead one with its
     /// attempts reset).
-    pub fn retry(&mut self, id: u64, now: Timestamp) -> StoreResult<Retry> {
+    pub(crate) fn retry(&mut self, id: u64, now: Timestamp) -> StoreResult<Retry> {
         let Some(old) = self.get(id)? else {
             return Ok(Retry::NotFound);
         };
@@ -213,7 +213,7 @@ impl JobsWriter<'_> {
     }
 
     /// Admin: removes a job that no worker holds.
-    pub fn discard(&mut self, id: u64) -> StoreResult<Discard> {
+    pub(crate) fn discard(&mut self, id: u64) -> StoreResult<Discard> {
         let Some(old) = self.get(id)? else {
             return Ok(Discard::NotFound);
         };
@@ -226,7 +226,7 @@ impl JobsWriter<'_> {
 
     /// Removes done jobs older than the retention (and beyond the count to
     /// keep) and old dead jobs, in every queue; returns how many went.
-    pub fn prune(&mut self, now: Timestamp, r: Retention) -> StoreResult<usize> {
+    pub(crate) fn prune(&mut self, now: Timestamp, r: Retention) -> StoreResult<usize> {
         let now_ms = now.millis().max(0) as u64;
         let counts = self.counts()?;
         let mut doomed: Vec<u64> = Vec::new();

@@ -12,20 +12,20 @@ use redb::ReadableTable;
 use rkyv::{Archive, Deserialize, Serialize};
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct CartLineV1 {
+pub(crate) struct CartLineV1 {
     pub product_id: String,
     pub quantity: u32,
     pub unit_price_cents: u64,
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct CartV1 {
+pub(crate) struct CartV1 {
     pub lines: Vec<CartLineV1>,
     pub updated_at: i64,
 }
 
 record! {
-    CartRec in "carts", version 1;
+    pub(crate) CartRec in "carts", version 1;
     CartV1 as ArchivedCartV1 <=> Cart;
     encode(c) {
         CartV1 {
@@ -60,7 +60,7 @@ record! {
 }
 
 impl OrdersReader<'_> {
-    pub fn cart(&self, owner_key: &str) -> StoreResult<Option<Cart>> {
+    pub(crate) fn cart(&self, owner_key: &str) -> StoreResult<Option<Cart>> {
         let t = self.txn.open_table(CARTS)?;
         let found = t.get(owner_key)?;
         found
@@ -70,7 +70,7 @@ impl OrdersReader<'_> {
 }
 
 impl OrdersWriter<'_> {
-    pub fn cart(&self, owner_key: &str) -> StoreResult<Option<Cart>> {
+    pub(crate) fn cart(&self, owner_key: &str) -> StoreResult<Option<Cart>> {
         let t = self.tables.open(CARTS)?;
         let found = t.get(owner_key)?;
         found
@@ -79,7 +79,7 @@ impl OrdersWriter<'_> {
     }
 
     /// Stores a cart; an empty one is removed.
-    pub fn put_cart(&mut self, owner_key: &str, cart: &Cart) -> StoreResult<()> {
+    pub(crate) fn put_cart(&mut self, owner_key: &str, cart: &Cart) -> StoreResult<()> {
         let mut t = self.tables.open(CARTS)?;
         if cart.is_empty() {
             t.remove(owner_key)?;

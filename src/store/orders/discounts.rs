@@ -12,7 +12,7 @@ use redb::ReadableTable;
 use rkyv::{Archive, Deserialize, Serialize};
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct DiscountV1 {
+pub(crate) struct DiscountV1 {
     pub code: String,
     /// 0: percent (`amount` is the percent), 1: fixed (`amount` in cents).
     pub kind: u8,
@@ -29,7 +29,7 @@ pub struct DiscountV1 {
 }
 
 record! {
-    DiscountRec in "discount_codes", version 1;
+    pub(crate) DiscountRec in "discount_codes", version 1;
     DiscountV1 as ArchivedDiscountV1 <=> DiscountCode;
     encode(d) {
         let (kind, amount) = match d.kind {
@@ -78,7 +78,7 @@ record! {
 }
 
 impl OrdersReader<'_> {
-    pub fn discount_code(&self, code: &str) -> StoreResult<Option<DiscountCode>> {
+    pub(crate) fn discount_code(&self, code: &str) -> StoreResult<Option<DiscountCode>> {
         let t = self.txn.open_table(DISCOUNT_CODES)?;
         let found = t.get(code)?;
         found
@@ -87,7 +87,7 @@ impl OrdersReader<'_> {
     }
 
     /// Every discount code, by code.
-    pub fn discount_codes(&self) -> StoreResult<Vec<DiscountCode>> {
+    pub(crate) fn discount_codes(&self) -> StoreResult<Vec<DiscountCode>> {
         let t = self.txn.open_table(DISCOUNT_CODES)?;
         let mut out = Vec::new();
         for item in t.iter()? {
@@ -99,7 +99,7 @@ impl OrdersReader<'_> {
 }
 
 impl OrdersWriter<'_> {
-    pub fn discount_code(&self, code: &str) -> StoreResult<Option<DiscountCode>> {
+    pub(crate) fn discount_code(&self, code: &str) -> StoreResult<Option<DiscountCode>> {
         let t = self.tables.open(DISCOUNT_CODES)?;
         let found = t.get(code)?;
         found
@@ -107,26 +107,30 @@ impl OrdersWriter<'_> {
             .transpose()
     }
 
-    pub fn put_discount_code(&mut self, d: &DiscountCode) -> StoreResult<()> {
+    pub(crate) fn put_discount_code(&mut self, d: &DiscountCode) -> StoreResult<()> {
         self.tables
             .open(DISCOUNT_CODES)?
             .insert(d.code.as_str(), DiscountRec::encode(d).as_slice())
     }
 
     /// Removes a code (its use counts stay, for the orders that used it).
-    pub fn delete_discount_code(&mut self, code: &str) -> StoreResult<bool> {
+    pub(crate) fn delete_discount_code(&mut self, code: &str) -> StoreResult<bool> {
         self.tables.open(DISCOUNT_CODES)?.remove(code)
     }
 
     /// Orders `customer` placed with `code`.
-    pub fn discount_uses(&self, code: &str, customer: &str) -> StoreResult<u32> {
+    pub(crate) fn discount_uses(&self, code: &str, customer: &str) -> StoreResult<u32> {
         let t = self.tables.open(DISCOUNT_USES)?;
         Ok(t.get((code, customer))?.map_or(0, |g| g.value()))
     }
 
     /// Counts one more order of `customer` using `d` (the code and the
     /// customer's count).
-    pub fn use_discount_code(&mut self, d: &mut DiscountCode, customer: &str) -> StoreResult<()> {
+    pub(crate) fn use_discount_code(
+        &mut self,
+        d: &mut DiscountCode,
+        customer: &str,
+    ) -> StoreResult<()> {
         let uses = self.discount_uses(&d.code, customer)?;
         self.tables
             .open(DISCOUNT_USES)?

@@ -39,11 +39,13 @@ mod profile;
 mod reviews;
 pub(crate) mod tables;
 
-pub use carts::CartRec;
-pub use discounts::DiscountRec;
-pub use order::{OrderPage, OrderRec};
-pub use payments::IdempotentReply;
-pub use profile::{NotificationRec, SavedAddressRec};
+pub(crate) use carts::CartRec;
+pub(crate) use order::OrderPage;
+pub(crate) use payments::IdempotentReply;
+#[cfg(test)]
+pub(crate) use {
+    discounts::DiscountRec, order::OrderRec, profile::NotificationRec, profile::SavedAddressRec,
+};
 
 use crate::domain::{Id, Timestamp};
 use crate::store::codec::{Record, decode};
@@ -54,19 +56,19 @@ use redb::ReadableTable;
 use tables::{CARTS, IDEMPOTENCY};
 
 /// The selling tables as a read transaction sees them.
-pub struct OrdersReader<'r> {
+pub(crate) struct OrdersReader<'r> {
     txn: &'r redb::ReadTransaction,
 }
 
 impl ReadTxn {
     /// Carts, orders, discount codes, addresses, wishlists, notifications.
-    pub fn orders(&self) -> OrdersReader<'_> {
+    pub(crate) fn orders(&self) -> OrdersReader<'_> {
         OrdersReader { txn: &self.txn }
     }
 }
 
 /// The selling tables' part of a write transaction.
-pub struct OrdersWriter<'w> {
+pub(crate) struct OrdersWriter<'w> {
     pub(crate) tables: &'w Tables,
 }
 
@@ -97,7 +99,7 @@ pub(super) fn decode_rows<R: Record>(
 impl OrdersWriter<'_> {
     /// Removes guest carts untouched since before `guest_cutoff` and
     /// idempotency keys expired at `now`, at most `max` of each; how many.
-    pub fn prune(
+    pub(crate) fn prune(
         &mut self,
         now: Timestamp,
         guest_cutoff: Timestamp,

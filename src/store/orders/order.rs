@@ -17,7 +17,7 @@ use redb::ReadableTable;
 use rkyv::{Archive, Deserialize, Serialize};
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct OrderLineV1 {
+pub(crate) struct OrderLineV1 {
     pub product_id: String,
     pub title: String,
     pub unit_price_cents: u64,
@@ -25,14 +25,14 @@ pub struct OrderLineV1 {
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct TransitionV1 {
+pub(crate) struct TransitionV1 {
     pub status: u8,
     pub by: String,
     pub at: i64,
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct OrderV1 {
+pub(crate) struct OrderV1 {
     pub id: String,
     pub number: u64,
     pub account_id: Option<String>,
@@ -55,7 +55,7 @@ pub struct OrderV1 {
 }
 
 record! {
-    OrderRec in "orders", version 1;
+    pub(crate) OrderRec in "orders", version 1;
     OrderV1 as ArchivedOrderV1 <=> Order;
     encode(o) {
         OrderV1 {
@@ -149,7 +149,7 @@ record! {
 
 /// One page of orders, newest first.
 #[derive(Debug, Clone)]
-pub struct OrderPage {
+pub(crate) struct OrderPage {
     pub items: Vec<Order>,
     pub total: u64,
 }
@@ -234,7 +234,7 @@ fn order_page(
 }
 
 impl OrdersReader<'_> {
-    pub fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
+    pub(crate) fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
         let t = self.txn.open_table(ORDERS)?;
         let found = t.get(order_id)?;
         found
@@ -243,19 +243,18 @@ impl OrdersReader<'_> {
     }
 
     /// Orders matching `f`, newest first, skipping `offset`.
-    pub fn list(&self, f: &OrderFilter, offset: u64, limit: usize) -> StoreResult<OrderPage> {
+    pub(crate) fn list(
+        &self,
+        f: &OrderFilter,
+        offset: u64,
+        limit: usize,
+    ) -> StoreResult<OrderPage> {
         order_page(self.txn, f, offset, limit)
-    }
-
-    /// Orders in all (the number of the newest).
-    pub fn order_count(&self) -> StoreResult<u64> {
-        let t = self.txn.open_table(COMMERCE_SEQ)?;
-        Ok(t.get(ORDER_SEQ)?.map_or(0, |g| g.value()))
     }
 }
 
 impl OrdersWriter<'_> {
-    pub fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
+    pub(crate) fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
         let t = self.tables.open(ORDERS)?;
         let found = t.get(order_id)?;
         found
@@ -264,7 +263,7 @@ impl OrdersWriter<'_> {
     }
 
     /// Takes the next order number.
-    pub fn next_order_number(&mut self) -> StoreResult<u64> {
+    pub(crate) fn next_order_number(&mut self) -> StoreResult<u64> {
         let mut t = self.tables.open(COMMERCE_SEQ)?;
         let n = t.get(ORDER_SEQ)?.map_or(0, |g| g.value()) + 1;
         t.insert(ORDER_SEQ, n)?;
@@ -272,7 +271,7 @@ impl OrdersWriter<'_> {
     }
 
     /// Stores a new order with its index entries.
-    pub fn insert_order(&mut self, o: &Order) -> StoreResult<()> {
+    pub(crate) fn insert_order(&mut self, o: &Order) -> StoreResult<()> {
         let created = o.created_at.millis();
         self.tables
             .open(ORDERS)?
@@ -296,7 +295,7 @@ impl OrdersWriter<'_> {
 
     /// Replaces a stored order (same id, account and creation time),
     /// moving its status index entry.
-    pub fn put_order(&mut self, before: &Order, after: &Order) -> StoreResult<()> {
+    pub(crate) fn put_order(&mut self, before: &Order, after: &Order) -> StoreResult<()> {
         let created = after.created_at.millis();
         let mut by_status = self.tables.open(ORDERS_BY_STATUS)?;
         by_status.remove((

@@ -10,7 +10,7 @@ use redb::ReadableTable;
 
 /// An idempotency key as a checkout finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotentReply {
+pub(crate) struct IdempotentReply {
     pub fingerprint: String,
     pub order_id: String,
 }
@@ -18,7 +18,7 @@ pub struct IdempotentReply {
 impl OrdersWriter<'_> {
     /// The order an idempotency key of `caller` made, if any (and not
     /// expired at `now`).
-    pub fn idempotent(
+    pub(crate) fn idempotent(
         &self,
         caller: &str,
         key: &str,
@@ -35,7 +35,7 @@ impl OrdersWriter<'_> {
         }))
     }
 
-    pub fn put_idempotent(
+    pub(crate) fn put_idempotent(
         &mut self,
         caller: &str,
         key: &str,
@@ -53,7 +53,11 @@ impl OrdersWriter<'_> {
     }
 
     /// Records a payment provider's event; `false` when it was seen before.
-    pub fn record_payment_event(&mut self, event: &str, now: Timestamp) -> StoreResult<bool> {
+    pub(crate) fn record_payment_event(
+        &mut self,
+        event: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
         let mut t = self.tables.open(PAYMENT_EVENTS)?;
         if t.get(event)?.is_some() {
             return Ok(false);

@@ -14,7 +14,7 @@ use redb::ReadableTable;
 use rkyv::{Archive, Deserialize, Serialize};
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct AddressV1 {
+pub(crate) struct AddressV1 {
     pub name: String,
     pub line1: String,
     pub line2: Option<String>,
@@ -50,7 +50,7 @@ impl ArchivedAddressV1 {
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct SavedAddressV1 {
+pub(crate) struct SavedAddressV1 {
     pub id: String,
     pub account_id: String,
     pub address: AddressV1,
@@ -59,7 +59,7 @@ pub struct SavedAddressV1 {
 }
 
 record! {
-    SavedAddressRec in "addresses", version 1;
+    pub(crate) SavedAddressRec in "addresses", version 1;
     SavedAddressV1 as ArchivedSavedAddressV1 <=> SavedAddress;
     encode(a) {
         SavedAddressV1 {
@@ -82,7 +82,7 @@ record! {
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct NotificationV1 {
+pub(crate) struct NotificationV1 {
     pub id: String,
     pub account_id: String,
     pub kind: String,
@@ -93,7 +93,7 @@ pub struct NotificationV1 {
 }
 
 record! {
-    NotificationRec in "notifications", version 1;
+    pub(crate) NotificationRec in "notifications", version 1;
     NotificationV1 as ArchivedNotificationV1 <=> Notification;
     encode(n) {
         NotificationV1 {
@@ -121,7 +121,7 @@ record! {
 
 impl OrdersReader<'_> {
     /// An account's saved addresses, oldest first.
-    pub fn addresses(&self, account: &str) -> StoreResult<Vec<SavedAddress>> {
+    pub(crate) fn addresses(&self, account: &str) -> StoreResult<Vec<SavedAddress>> {
         let t = self.txn.open_table(ADDRESSES)?;
         let mut v = decode_rows::<SavedAddressRec>(&t, account)?;
         v.sort_by_key(|a| (a.created_at, a.id.clone()));
@@ -130,7 +130,7 @@ impl OrdersReader<'_> {
 
     /// An account's wishlist: product ids with when they were added, newest
     /// first.
-    pub fn wishlist(&self, account: &str) -> StoreResult<Vec<(Id, Timestamp)>> {
+    pub(crate) fn wishlist(&self, account: &str) -> StoreResult<Vec<(Id, Timestamp)>> {
         let t = self.txn.open_table(WISHLIST)?;
         let mut out = Vec::new();
         for item in t.range((account, "")..)? {
@@ -148,7 +148,7 @@ impl OrdersReader<'_> {
     }
 
     /// An account's notifications: unread first, then newest first.
-    pub fn notifications(&self, account: &str) -> StoreResult<Vec<Notification>> {
+    pub(crate) fn notifications(&self, account: &str) -> StoreResult<Vec<Notification>> {
         let t = self.txn.open_table(NOTIFICATIONS)?;
         let mut v = decode_rows::<NotificationRec>(&t, account)?;
         v.sort_by(|a, b| {
@@ -163,27 +163,32 @@ impl OrdersReader<'_> {
 }
 
 impl OrdersWriter<'_> {
-    pub fn addresses(&self, account: &str) -> StoreResult<Vec<SavedAddress>> {
+    pub(crate) fn addresses(&self, account: &str) -> StoreResult<Vec<SavedAddress>> {
         let t = self.tables.open(ADDRESSES)?;
         let mut v = decode_rows::<SavedAddressRec>(&*t, account)?;
         v.sort_by_key(|a| (a.created_at, a.id.clone()));
         Ok(v)
     }
 
-    pub fn put_address(&mut self, a: &SavedAddress) -> StoreResult<()> {
+    pub(crate) fn put_address(&mut self, a: &SavedAddress) -> StoreResult<()> {
         self.tables.open(ADDRESSES)?.insert(
             (a.account_id.as_str(), a.id.as_str()),
             SavedAddressRec::encode(a).as_slice(),
         )
     }
 
-    pub fn delete_address(&mut self, account: &str, address: &str) -> StoreResult<bool> {
+    pub(crate) fn delete_address(&mut self, account: &str, address: &str) -> StoreResult<bool> {
         self.tables.open(ADDRESSES)?.remove((account, address))
     }
 
     /// Adds a product to a wishlist (keeping the first time it was added);
     /// the list's size after.
-    pub fn wish(&mut self, account: &str, product: &str, now: Timestamp) -> StoreResult<usize> {
+    pub(crate) fn wish(
+        &mut self,
+        account: &str,
+        product: &str,
+        now: Timestamp,
+    ) -> StoreResult<usize> {
         let mut t = self.tables.open(WISHLIST)?;
         if t.get((account, product))?.is_none() {
             t.insert((account, product), now.millis())?;
@@ -198,18 +203,22 @@ impl OrdersWriter<'_> {
         Ok(n)
     }
 
-    pub fn unwish(&mut self, account: &str, product: &str) -> StoreResult<bool> {
+    pub(crate) fn unwish(&mut self, account: &str, product: &str) -> StoreResult<bool> {
         self.tables.open(WISHLIST)?.remove((account, product))
     }
 
-    pub fn put_notification(&mut self, n: &Notification) -> StoreResult<()> {
+    pub(crate) fn put_notification(&mut self, n: &Notification) -> StoreResult<()> {
         self.tables.open(NOTIFICATIONS)?.insert(
             (n.account_id.as_str(), n.id.as_str()),
             NotificationRec::encode(n).as_slice(),
         )
     }
 
-    pub fn notification(&self, account: &str, nid: &str) -> StoreResult<Option<Notification>> {
+    pub(crate) fn notification(
+        &self,
+        account: &str,
+        nid: &str,
+    ) -> StoreResult<Option<Notification>> {
         let t = self.tables.open(NOTIFICATIONS)?;
         let found = t.get((account, nid))?;
         found

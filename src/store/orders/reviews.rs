@@ -9,7 +9,7 @@ use redb::ReadableTable;
 
 impl OrdersWriter<'_> {
     /// Whether `account` has a completed order with `product` in it.
-    pub fn bought(&self, account: &str, product: &str) -> StoreResult<bool> {
+    pub(crate) fn bought(&self, account: &str, product: &str) -> StoreResult<bool> {
         let ids: Vec<String> = {
             let t = self.tables.open(ORDERS_BY_ACCOUNT)?;
             let mut out = Vec::new();
@@ -35,12 +35,16 @@ impl OrdersWriter<'_> {
     }
 
     /// The review `account` wrote of `product`, if any.
-    pub fn customer_review(&self, account: &str, product: &str) -> StoreResult<Option<String>> {
+    pub(crate) fn customer_review(
+        &self,
+        account: &str,
+        product: &str,
+    ) -> StoreResult<Option<String>> {
         let t = self.tables.open(CUSTOMER_REVIEWS)?;
         Ok(t.get((account, product))?.map(|g| g.value().to_string()))
     }
 
-    pub fn put_customer_review(
+    pub(crate) fn put_customer_review(
         &mut self,
         account: &str,
         product: &str,

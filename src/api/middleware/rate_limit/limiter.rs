@@ -26,7 +26,7 @@ use std::net::Ipv6Addr;
 use std::time::Duration;
 
 /// How often keys whose quota is all back are dropped.
-pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 /// The key of a per-caller class: the caller's subject, or its IP.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -111,7 +111,7 @@ impl<K: Hash + Eq + Clone> Class<K> {
 }
 
 /// Every class's limiter, shared by all workers (in [`ApiState`]).
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     api: Option<Class<IpAddr>>,
     auth_ip: Option<Class<IpAddr>>,
     auth_email: Option<Class<String>>,
@@ -122,7 +122,7 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    pub fn new(settings: &RateLimitSettings, proxies: TrustedProxies) -> RateLimits {
+    pub(crate) fn new(settings: &RateLimitSettings, proxies: TrustedProxies) -> RateLimits {
         RateLimits {
             api: settings.api.map(|r| Class::new("api", r)),
             auth_ip: settings.auth.map(|r| Class::new("auth", r)),
@@ -137,7 +137,7 @@ impl RateLimits {
     /// Counts a request of `class` from the caller of `req` (`subject`:
     /// its [`Principal::rate_subject`]). `Ok(None)`: the class is not
     /// limited; `Err`: 429.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         class: RateLimit,
         req: &HttpRequest,
@@ -178,7 +178,7 @@ impl RateLimits {
     /// (`state.limits.check_auth_email(&body.email)?`). The address is
     /// trimmed and lowercased, so `Ann@X.com ` and `ann@x.com` share a
     /// quota. `Ok(None)` when `auth` is off.
-    pub fn check_auth_email(&self, email: &str) -> Result<Option<RateStatus>, ApiError> {
+    pub(crate) fn check_auth_email(&self, email: &str) -> Result<Option<RateStatus>, ApiError> {
         let Some(class) = &self.auth_email else {
             return Ok(None);
         };
@@ -188,7 +188,7 @@ impl RateLimits {
 
     /// The client's address: the peer, or, from a trusted proxy, what
     /// `X-Forwarded-For` says (see the module documentation).
-    pub fn client_ip(&self, req: &HttpRequest) -> IpAddr {
+    pub(crate) fn client_ip(&self, req: &HttpRequest) -> IpAddr {
         client_ip(
             req.peer_addr().map(|a| a.ip()),
             req.headers(),
@@ -197,7 +197,7 @@ impl RateLimits {
     }
 
     /// Drops every key whose quota is all back, and returns the memory.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         fn each<K: Hash + Eq + Clone>(c: &Option<Class<K>>) {
             if let Some(c) = c {
                 c.sweep();
@@ -211,7 +211,8 @@ impl RateLimits {
     }
 
     /// Keys held over all classes.
-    pub fn tracked_keys(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn tracked_keys(&self) -> usize {
         fn len<K: Hash + Eq + Clone>(c: &Option<Class<K>>) -> usize {
             c.as_ref().map_or(0, |c| c.limiter.len())
         }
@@ -233,7 +234,11 @@ impl RateLimits {
 /// the right (the entry the nearest proxy appended), the first entry that
 /// is not a trusted proxy. An entry that is not an address stops the walk
 /// at the last address believed; when every entry is a proxy, the leftmost.
-pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
+pub(crate) fn client_ip(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> IpAddr {
     let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ip| ip.to_canonical());
     if !trusted.contains(peer) {
         return peer;
@@ -277,7 +282,7 @@ fn bucket(ip: IpAddr) -> IpAddr {
 }
 
 /// The class name as the error and the metrics say it.
-pub fn class_name(class: RateLimit) -> &'static str {
+pub(crate) fn class_name(class: RateLimit) -> &'static str {
     match class {
         RateLimit::None => "none",
         RateLimit::Api => "api",

@@ -50,7 +50,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::middleware::Next;
 use actix_web::web;
 
-pub mod limiter;
+pub(crate) mod limiter;
 
 /// The rate-limit layer of one route of class `class`: counts the request
 /// against its caller's quota, answers 429 itself when it is spent (as a

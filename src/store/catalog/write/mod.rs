@@ -208,11 +208,11 @@ pub struct CatalogWriter<'w> {
 impl CatalogWriter<'_> {
     // ---- reads inside the transaction ---------------------------------------------------
 
-    pub fn product(&self, id: &str) -> StoreResult<Option<Product>> {
+    pub(crate) fn product(&self, id: &str) -> StoreResult<Option<Product>> {
         get_domain::<ProductRec>(self.tables, PRODUCTS, id)
     }
 
-    pub fn brand(&self, id: &str) -> StoreResult<Option<Brand>> {
+    pub(crate) fn brand(&self, id: &str) -> StoreResult<Option<Brand>> {
         get_domain::<BrandRec>(self.tables, BRANDS, id)
     }
 
@@ -220,12 +220,8 @@ impl CatalogWriter<'_> {
         get_domain::<CategoryRec>(self.tables, CATEGORIES, id)
     }
 
-    pub fn review(&self, id: &str) -> StoreResult<Option<Review>> {
+    pub(crate) fn review(&self, id: &str) -> StoreResult<Option<Review>> {
         get_domain::<ReviewRec>(self.tables, REVIEWS, id)
-    }
-
-    pub fn reviewer(&self, id: &str) -> StoreResult<Option<Reviewer>> {
-        get_domain::<ReviewerRec>(self.tables, REVIEWERS, id)
     }
 
     fn exists(
@@ -239,22 +235,22 @@ impl CatalogWriter<'_> {
     pub fn product_exists(&self, id: &str) -> StoreResult<bool> {
         self.exists(PRODUCTS, id)
     }
-    pub fn brand_exists(&self, id: &str) -> StoreResult<bool> {
+    pub(crate) fn brand_exists(&self, id: &str) -> StoreResult<bool> {
         self.exists(BRANDS, id)
     }
-    pub fn category_exists(&self, id: &str) -> StoreResult<bool> {
+    pub(crate) fn category_exists(&self, id: &str) -> StoreResult<bool> {
         self.exists(CATEGORIES, id)
     }
-    pub fn reviewer_exists(&self, id: &str) -> StoreResult<bool> {
+    pub(crate) fn reviewer_exists(&self, id: &str) -> StoreResult<bool> {
         self.exists(REVIEWERS, id)
     }
-    pub fn review_exists(&self, id: &str) -> StoreResult<bool> {
+    pub(crate) fn review_exists(&self, id: &str) -> StoreResult<bool> {
         self.exists(REVIEWS, id)
     }
 
     /// `id` followed by its ancestors, nearest first. Stops at a missing
     /// parent or after `MAX_CATEGORY_DEPTH` steps.
-    pub fn category_lineage(&mut self, id: &str) -> StoreResult<Vec<String>> {
+    pub(crate) fn category_lineage(&mut self, id: &str) -> StoreResult<Vec<String>> {
         if let Some(c) = self.pending.closures.get(id) {
             return Ok(c.clone());
         }
@@ -280,7 +276,7 @@ impl CatalogWriter<'_> {
     }
 
     /// Direct children of a category.
-    pub fn category_children(&self, id: &str) -> StoreResult<Vec<String>> {
+    pub(crate) fn category_children(&self, id: &str) -> StoreResult<Vec<String>> {
         let t = self.tables.open(CATEGORY_CHILDREN)?;
         let lo = child_key(Some(id), "");
         let hi = prefix_end(&lo);
@@ -312,13 +308,13 @@ impl CatalogWriter<'_> {
 
     /// Number of products of a brand (including writes earlier in this
     /// transaction).
-    pub fn brand_product_count(&mut self, brand_id: &str) -> StoreResult<u64> {
+    pub(crate) fn brand_product_count(&mut self, brand_id: &str) -> StoreResult<u64> {
         self.count(Scope::Brand(brand_id))
     }
 
     /// Number of products in a category or its descendants (including writes
     /// earlier in this transaction).
-    pub fn category_product_count(&mut self, category_id: &str) -> StoreResult<u64> {
+    pub(crate) fn category_product_count(&mut self, category_id: &str) -> StoreResult<u64> {
         self.count(Scope::Category(category_id))
     }
 
@@ -363,7 +359,7 @@ impl CatalogWriter<'_> {
     /// the caches of its detail and of the lists it is in change; no index
     /// entry, counter or search document depends on stock, so none is
     /// touched. `None` if the product is gone; else its stock before.
-    pub fn set_stock(&mut self, id: &str, stock: u32) -> StoreResult<Option<u32>> {
+    pub(crate) fn set_stock(&mut self, id: &str, stock: u32) -> StoreResult<Option<u32>> {
         let Some(mut p) = self.product(id)? else {
             return Ok(None);
         };
@@ -434,7 +430,7 @@ impl CatalogWriter<'_> {
     }
 
     /// Deletes a brand. The caller has checked that no product uses it.
-    pub fn delete_brand(&mut self, id: &str) -> StoreResult<bool> {
+    pub(crate) fn delete_brand(&mut self, id: &str) -> StoreResult<bool> {
         let Some(old) = self.brand(id)? else {
             return Ok(false);
         };
@@ -491,7 +487,7 @@ impl CatalogWriter<'_> {
 
     /// Deletes a category. The caller has checked it has no children and no
     /// products.
-    pub fn delete_category(&mut self, id: &str) -> StoreResult<bool> {
+    pub(crate) fn delete_category(&mut self, id: &str) -> StoreResult<bool> {
         let Some(old) = self.category(id)? else {
             return Ok(false);
         };
@@ -532,7 +528,7 @@ impl CatalogWriter<'_> {
     /// Hides a review (moderation): out of its product's reviews and
     /// rating, kept aside to be shown again. `false` if there is no such
     /// visible review.
-    pub fn hide_review(&mut self, id: &str) -> StoreResult<bool> {
+    pub(crate) fn hide_review(&mut self, id: &str) -> StoreResult<bool> {
         let Some(old) = self.review(id)? else {
             return Ok(false);
         };
@@ -550,7 +546,7 @@ impl CatalogWriter<'_> {
 
     /// Shows a hidden review again. `None` if there is no such hidden
     /// review; `Some(false)` if its product is gone (it stays hidden).
-    pub fn show_review(&mut self, id: &str) -> StoreResult<Option<bool>> {
+    pub(crate) fn show_review(&mut self, id: &str) -> StoreResult<Option<bool>> {
         let review = {
             let t = self.tables.open(HIDDEN_REVIEWS)?;
             let found = t.get(id)?;
