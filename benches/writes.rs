@@ -7,7 +7,7 @@
 //! title; the server picks the id) with the admin token, closed loop, at 1,
 //! 16, 64 and 256 connections. A request counts when the server answered
 //! `201 Created`, which both designs send only after a durable commit
-//! (shopd: redb `Durability::Immediate`, group commit; the baseline:
+//! (shopd: its redo record fsynced to the write-ahead log, group commit; the baseline:
 //! PostgreSQL `synchronous_commit = on`, its own group commit).
 //!
 //! Rounds (`WRITE_ROUNDS`, 3) of A B; each connection count is warmed

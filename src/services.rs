@@ -32,7 +32,7 @@ use crate::orders::Orders;
 use crate::replication::{self, Replication};
 use crate::search::engine::Search;
 use crate::store::db::faults::FaultPlan;
-use crate::store::{Commit, CommitSink, Store, StoreOptions, StoreResult};
+use crate::store::{Commit, CommitSink, Recovery, Store, StoreOptions, StoreResult};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -73,6 +73,12 @@ impl Platform {
             StoreOptions {
                 sink: Arc::new(dispatch),
                 faults,
+                checkpoint_every: config.storage.checkpoint_every,
+                recovery: if config.storage.accept_log_loss {
+                    Recovery::AcceptLoss
+                } else {
+                    Recovery::Strict
+                },
             },
         )?;
         Ok(Platform {
@@ -168,6 +174,11 @@ pub(crate) struct CommitDispatch {
 impl CommitSink for CommitDispatch {
     fn opened(&self, position: u64) {
         self.replication.opened(position);
+    }
+
+    fn synced(&self, position: u64) {
+        // Followers may now have every commit up to `position`.
+        self.replication.synced(position);
     }
 
     fn committed(&self, commit: &Commit) {

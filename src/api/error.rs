@@ -198,6 +198,16 @@ impl From<StoreError> for ApiError {
                     retry_after_secs: 5,
                 }
             }
+            e @ StoreError::OutcomeUnknown(_) => {
+                tracing::error!(error = %e, "a write failed and could not be taken back");
+                ApiError::Unavailable {
+                    code: "write_outcome_unknown",
+                    message: "storage failed while saving this write and could not take it back: \
+                              it may or may not have been saved; look before retrying"
+                        .into(),
+                    retry_after_secs: 5,
+                }
+            }
             StoreError::ReadOnly => ApiError::Unavailable {
                 code: "read_only",
                 message: StoreError::ReadOnly.to_string(),

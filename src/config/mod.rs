@@ -30,6 +30,7 @@ pub(crate) mod orders;
 pub mod rate_limits;
 pub(crate) mod replication;
 pub(crate) mod secret;
+pub mod storage;
 
 pub(crate) use data_dir::DataDir;
 pub use secret::Secret;
@@ -82,6 +83,9 @@ raw_section! {
         #[command(flatten)]
         #[serde(flatten)]
         pub backups: backups::Raw,
+        #[command(flatten)]
+        #[serde(flatten)]
+        pub storage: storage::Raw,
     }
 }
 
@@ -152,6 +156,7 @@ pub(crate) fn file_keys() -> Vec<&'static str> {
         keys_of::<orders::Raw>(),
         keys_of::<replication::Raw>(),
         keys_of::<backups::Raw>(),
+        keys_of::<storage::Raw>(),
     ]
     .concat()
 }
@@ -187,6 +192,7 @@ pub struct Config {
     pub orders: orders::OrdersSettings,
     pub replication: replication::ReplicationSettings,
     pub backups: backups::BackupSettings,
+    pub storage: storage::StorageSettings,
 }
 
 impl Config {
@@ -212,6 +218,7 @@ impl Config {
         let log = log::resolve(common.log, &mut problems);
         let replication = replication::resolve(serve.replication, &mut problems);
         let backups = backups::resolve(serve.backups, &mut problems);
+        let storage = storage::resolve(serve.storage, &mut problems);
         let http = http::resolve(serve.http, &mut problems);
         let cache = cache::resolve(serve.cache, &mut problems);
         let mail = mail::resolve(serve.mail, &data, &mut problems);
@@ -235,6 +242,7 @@ impl Config {
             orders,
             replication,
             backups,
+            storage,
         })
     }
 

@@ -141,17 +141,25 @@ impl ChangeLog {
             .map_or((0, 0), |s| (s.entries.len(), s.bytes))
     }
 
-    /// The encoded batch of the commits after `since`, at most about
-    /// `max_bytes` (always at least one commit when there is one).
-    pub(crate) fn batch_since(&self, since: u64, max_bytes: usize) -> ReplicationResult<Vec<u8>> {
+    /// The encoded batch of the commits after `since` up to `synced` (the
+    /// last position that survives a power cut), at most about `max_bytes`
+    /// (always at least one commit when there is one). The batch's head is
+    /// the last position a follower may have now.
+    pub(crate) fn batch_since(
+        &self,
+        since: u64,
+        max_bytes: usize,
+        synced: u64,
+    ) -> ReplicationResult<Vec<u8>> {
         let Ok(mut s) = self.state.lock() else {
             return Err(ReplicationError::Io("replication log lock poisoned".into()));
         };
         s.evict(self.max_bytes, self.max_age);
-        let head = s.head();
-        if since > head {
-            return Err(ReplicationError::Ahead { since, head });
+        let last = s.head();
+        if since > last {
+            return Err(ReplicationError::Ahead { since, head: last });
         }
+        let head = last.min(synced).max(since);
         if since < s.base {
             return Err(ReplicationError::Truncated {
                 since,
@@ -166,7 +174,12 @@ impl ChangeLog {
         let count_at = out.len();
         out.extend_from_slice(&0u32.to_le_bytes());
         let mut count = 0u32;
-        for e in s.entries.iter().skip(skip) {
+        for e in s
+            .entries
+            .iter()
+            .skip(skip)
+            .take_while(|e| e.position <= head)
+        {
             if count > 0 && out.len() + e.bytes() as usize > max_bytes {
                 break;
             }
@@ -276,7 +289,7 @@ mod tests {
         for p in 11..=15 {
             log.push(&commit(p, &[p as u8; 10]));
         }
-        let b = decode(&log.batch_since(12, 1 << 20).unwrap()).unwrap();
+        let b = decode(&log.batch_since(12, 1 << 20, u64::MAX).unwrap()).unwrap();
         assert_eq!(b.head, 15);
         assert_eq!(
             b.commits.iter().map(|c| c.position).collect::<Vec<_>>(),
@@ -284,21 +297,21 @@ mod tests {
         );
         assert_eq!(b.commits[0].redo, vec![13u8; 10]);
         assert!(
-            decode(&log.batch_since(15, 1 << 20).unwrap())
+            decode(&log.batch_since(15, 1 << 20, u64::MAX).unwrap())
                 .unwrap()
                 .commits
                 .is_empty()
         );
         assert!(matches!(
-            log.batch_since(9, 1 << 20),
+            log.batch_since(9, 1 << 20, u64::MAX),
             Err(ReplicationError::Truncated { .. })
         ));
         assert!(matches!(
-            log.batch_since(16, 1 << 20),
+            log.batch_since(16, 1 << 20, u64::MAX),
             Err(ReplicationError::Ahead { .. })
         ));
         // A size cap still returns one commit, and follows on.
-        let b = decode(&log.batch_since(10, 1).unwrap()).unwrap();
+        let b = decode(&log.batch_since(10, 1, u64::MAX).unwrap()).unwrap();
         assert_eq!(b.commits.len(), 1);
         // An import (no redo) restarts the log.
         log.push(&Commit {
@@ -306,10 +319,30 @@ mod tests {
             ..Commit::default()
         });
         assert!(matches!(
-            log.batch_since(15, 1 << 20),
+            log.batch_since(15, 1 << 20, u64::MAX),
             Err(ReplicationError::Truncated { .. })
         ));
         assert!(log.covers(16));
+    }
+
+    #[test]
+    fn ships_only_what_survives_a_power_cut() {
+        let log = ChangeLog::new(10, 1 << 20, Duration::from_secs(60));
+        for p in 11..=15 {
+            log.push(&commit(p, &[p as u8; 10]));
+        }
+        // 14 and 15 are relaxed commits whose records are not fsynced yet.
+        let b = decode(&log.batch_since(10, 1 << 20, 13).unwrap()).unwrap();
+        assert_eq!(b.head, 13);
+        assert_eq!(
+            b.commits.iter().map(|c| c.position).collect::<Vec<_>>(),
+            vec![11, 12, 13]
+        );
+        let b = decode(&log.batch_since(13, 1 << 20, 13).unwrap()).unwrap();
+        assert!(b.commits.is_empty());
+        assert_eq!(b.head, 13);
+        let b = decode(&log.batch_since(13, 1 << 20, 15).unwrap()).unwrap();
+        assert_eq!(b.commits.len(), 2);
     }
 
     #[test]
@@ -327,7 +360,7 @@ mod tests {
     fn every_flipped_bit_is_rejected() {
         let log = ChangeLog::new(0, 1 << 20, Duration::from_secs(60));
         log.push(&commit(1, b"abc"));
-        let good = log.batch_since(0, 1 << 20).unwrap();
+        let good = log.batch_since(0, 1 << 20, u64::MAX).unwrap();
         for i in 0..good.len() {
             for bit in 0..8 {
                 let mut bad = good.clone();

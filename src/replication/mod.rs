@@ -22,6 +22,14 @@
 //! - Replication is asynchronous: a leader acknowledges a write without
 //!   waiting for followers; losing the leader loses what no follower
 //!   fetched yet (at most one interval of writes, plus any lag).
+//! - A follower never has what its leader could lose: the leader ships a
+//!   commit (in a change batch or a snapshot) only once it survives a power
+//!   cut. A relaxed write (a job lease, an attempt's result, an API key's
+//!   last use) is acknowledged before its log record is fsynced; it is
+//!   shipped with the next synced write or checkpoint (at most
+//!   `--checkpoint-every` later). So a leader restarted after any crash
+//!   still holds every commit its followers hold, and their positions
+//!   mean the same rows.
 
 pub(crate) mod artifact;
 pub mod backup;
@@ -112,6 +120,10 @@ struct FeedInner {
     log: Option<log::ChangeLog>,
     /// The committed position, for requests that wait for one.
     position: tokio::sync::watch::Sender<u64>,
+    /// The last position that survives a power cut: followers are served
+    /// commits up to here only, so a leader that loses unsynced commits
+    /// (relaxed writes, a power cut) never has shipped them.
+    synced: std::sync::atomic::AtomicU64,
 }
 
 impl Feed {
@@ -123,6 +135,7 @@ impl Feed {
             inner: Arc::new(FeedInner {
                 log,
                 position: tokio::sync::watch::Sender::new(0),
+                synced: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -133,6 +146,17 @@ impl Feed {
             log.restart(position);
         }
         self.inner.position.send_replace(position);
+        self.inner
+            .synced
+            .store(position, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Commits up to `position` survive a power cut: followers may have
+    /// them.
+    pub(crate) fn synced(&self, position: u64) {
+        self.inner
+            .synced
+            .fetch_max(position, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// A commit joins the log of a leader, and requests waiting for its
@@ -225,7 +249,13 @@ impl Replication {
             .log
             .as_ref()
             .ok_or_else(|| ReplicationError::Remote("replication is off".into()))?;
-        log.batch_since(since, max_bytes)
+        let synced = self
+            .inner
+            .feed
+            .inner
+            .synced
+            .load(std::sync::atomic::Ordering::Acquire);
+        log.batch_since(since, max_bytes, synced)
     }
 
     /// Records that the follower at `peer` asked for the commits after
@@ -280,6 +310,10 @@ impl Replication {
             tokio::task::spawn_blocking(move || artifact::produce_in(&store, &data_dir, &root))
                 .await
                 .map_err(|e| ReplicationError::Io(e.to_string()))??;
+        // A follower installs it whole: it must hold nothing a power cut
+        // could still take from this leader (a relaxed write's unsynced
+        // record).
+        self.inner.store.sync().await?;
         *latest = Some(manifest.clone());
         Ok(manifest)
     }

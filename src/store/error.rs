@@ -26,12 +26,30 @@ pub enum StoreError {
          or start this node as a follower of a healthy leader"
     )]
     Damaged { path: String, detail: String },
+    /// The write-ahead log is damaged before records of acknowledged
+    /// batches: replaying past the damage would drop them silently.
+    #[error(
+        "the write-ahead log {path} is damaged at byte {offset}, and {batches_after} acknowledged \
+         batch(es) follow the damage; shopd will not start from it. Restore the latest backup into \
+         an empty data dir with `shopd backup restore SRC --data-dir DIR` (`shopd backup list SRC` \
+         shows the backups), start this node as a follower of a healthy leader, or, to keep the \
+         batches before the damage and lose those after it, start once with --accept-log-loss"
+    )]
+    LogDamaged {
+        path: String,
+        offset: u64,
+        batches_after: u64,
+    },
     #[error("database schema version {found} is not supported (this build reads {supported})")]
     Schema { found: u64, supported: u64 },
     /// Writes cannot be made durable now (the writer stopped, a commit
     /// failed); reads may still work.
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
+    /// A write failed after it reached the log, and taking it back failed
+    /// too: it may or may not be there after a restart.
+    #[error("the write's outcome is unknown: {0}")]
+    OutcomeUnknown(String),
     /// This store is a follower's copy: writes go to the leader.
     #[error("this server is a read-only follower; writes go to the leader")]
     ReadOnly,

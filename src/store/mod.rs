@@ -61,6 +61,7 @@ pub use codec::{Rec, Record};
 pub(crate) use db::meta::SCHEMA_VERSION;
 pub(crate) use db::read::ReadTxn;
 pub(crate) use db::txn::{ChangeSet, Commit, WriteTxn};
+pub use db::wal::Recovery;
 pub(crate) use db::writer::CommitSink;
 pub use db::{Store, StoreOptions, lookups_on_this_thread, wal_path};
 pub use error::{StoreError, StoreResult};

@@ -24,9 +24,29 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::SeqCst};
 pub struct FaultPlan {
     writes_left: AtomicU64,
     syncs_left: AtomicU64,
+    /// Like the two above, for the database file only (not the log): a
+    /// checkpoint's writes and fsync.
+    db_writes_left: AtomicU64,
+    db_syncs_left: AtomicU64,
+    /// How many syncs fail once `syncs_left` runs out before syncs work
+    /// again (`u64::MAX`: all of them).
+    sync_failures: AtomicU64,
     errno: AtomicI32,
     /// Calls failed so far.
     injected: AtomicU64,
+    /// Run by the writer between a checkpoint's durable commit and the
+    /// log's truncation (a test copies the files there).
+    at_checkpoint: Hook,
+}
+
+/// A test's callback; `Debug` without showing it.
+#[derive(Default)]
+struct Hook(std::sync::Mutex<Option<Box<dyn FnMut() + Send>>>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
 }
 
 /// `ENOSPC`: no space left on the device.
@@ -39,8 +59,12 @@ impl Default for FaultPlan {
         FaultPlan {
             writes_left: AtomicU64::new(u64::MAX),
             syncs_left: AtomicU64::new(u64::MAX),
+            db_writes_left: AtomicU64::new(u64::MAX),
+            db_syncs_left: AtomicU64::new(u64::MAX),
+            sync_failures: AtomicU64::new(u64::MAX),
             errno: AtomicI32::new(EIO),
             injected: AtomicU64::new(0),
+            at_checkpoint: Hook::default(),
         }
     }
 }
@@ -60,13 +84,60 @@ impl FaultPlan {
     /// After `n` more successful syncs, every sync fails with `errno`.
     pub fn fail_syncs_after(&self, n: u64, errno: i32) {
         self.errno.store(errno, SeqCst);
+        self.sync_failures.store(u64::MAX, SeqCst);
         self.syncs_left.store(n, SeqCst);
+    }
+
+    /// After `n` more successful syncs, one sync fails with `errno`; the
+    /// ones after it work (a transient error).
+    pub fn fail_one_sync_after(&self, n: u64, errno: i32) {
+        self.errno.store(errno, SeqCst);
+        self.sync_failures.store(1, SeqCst);
+        self.syncs_left.store(n, SeqCst);
+    }
+
+    /// After `n` more successful writes to the database file (not the
+    /// log), every such write fails with `errno`: what a checkpoint writes.
+    pub fn fail_db_writes_after(&self, n: u64, errno: i32) {
+        self.errno.store(errno, SeqCst);
+        self.db_writes_left.store(n, SeqCst);
+    }
+
+    /// After `n` more successful syncs of the database file (not the log),
+    /// every such sync fails with `errno`: a checkpoint's fsync.
+    pub fn fail_db_syncs_after(&self, n: u64, errno: i32) {
+        self.errno.store(errno, SeqCst);
+        self.db_syncs_left.store(n, SeqCst);
     }
 
     /// The disk works again (space was freed).
     pub fn heal(&self) {
-        self.writes_left.store(u64::MAX, SeqCst);
-        self.syncs_left.store(u64::MAX, SeqCst);
+        for left in [
+            &self.writes_left,
+            &self.syncs_left,
+            &self.db_writes_left,
+            &self.db_syncs_left,
+            &self.sync_failures,
+        ] {
+            left.store(u64::MAX, SeqCst);
+        }
+    }
+
+    /// Runs `f` on the writer thread after each checkpoint's durable
+    /// commit, before the log is emptied.
+    pub fn at_checkpoint(&self, f: impl FnMut() + Send + 'static) {
+        if let Ok(mut h) = self.at_checkpoint.0.lock() {
+            *h = Some(Box::new(f));
+        }
+    }
+
+    /// The writer reached the point [`FaultPlan::at_checkpoint`] names.
+    pub(crate) fn checkpointed(&self) {
+        if let Ok(mut h) = self.at_checkpoint.0.lock()
+            && let Some(f) = h.as_mut()
+        {
+            f();
+        }
     }
 
     /// How many calls have failed so far.
@@ -97,7 +168,30 @@ impl FaultPlan {
 
     /// Called before a sync; `Err` when the plan says this one fails.
     pub(crate) fn sync(&self) -> io::Result<()> {
-        self.take(&self.syncs_left)
+        let failed = self.take(&self.syncs_left);
+        if failed.is_err() {
+            let left = self
+                .sync_failures
+                .fetch_update(SeqCst, SeqCst, |n| match n {
+                    u64::MAX => Some(u64::MAX),
+                    n => Some(n.saturating_sub(1)),
+                });
+            if left == Ok(1) {
+                // That was the last failure of a transient error.
+                self.syncs_left.store(u64::MAX, SeqCst);
+            }
+        }
+        failed
+    }
+
+    /// Called before a write of the database file.
+    fn db_write(&self) -> io::Result<()> {
+        self.write().and_then(|()| self.take(&self.db_writes_left))
+    }
+
+    /// Called before a sync of the database file.
+    fn db_sync(&self) -> io::Result<()> {
+        self.sync().and_then(|()| self.take(&self.db_syncs_left))
     }
 }
 
@@ -139,17 +233,17 @@ impl StorageBackend for FaultyBackend {
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        self.plan.write()?;
+        self.plan.db_write()?;
         self.inner.set_len(len)
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        self.plan.sync()?;
+        self.plan.db_sync()?;
         self.inner.sync_data()
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.plan.write()?;
+        self.plan.db_write()?;
         self.inner.write(offset, data)
     }
 
@@ -231,7 +325,8 @@ mod tests {
     /// `ENOSPC` and `EIO`: the failing write and every later one are
     /// refused (also once the disk is healed: fail-stop until restart),
     /// reads keep answering, and after a restart every acknowledged write
-    /// is there and nothing after the failing write is.
+    /// is there, the refused one is not (unless its answer said its
+    /// outcome is unknown) and nothing after it is.
     #[test]
     fn acknowledged_writes_survive_a_failure_at_every_point() {
         const WRITES: u32 = 12;
@@ -255,14 +350,21 @@ mod tests {
                 }
                 let mut acked = Vec::new();
                 let mut failed_at = None;
+                // Whether the refused write was taken back for sure (else
+                // its outcome is unknown: the take-back failed too).
+                let mut refused = true;
                 for i in 0..WRITES {
                     match put(&store, i) {
                         Ok(()) => acked.push(i),
                         Err(e) => {
                             assert!(
-                                matches!(e, StoreError::Unavailable(_)),
+                                matches!(
+                                    e,
+                                    StoreError::Unavailable(_) | StoreError::OutcomeUnknown(_)
+                                ),
                                 "{kind} {point}: {e:?}"
                             );
+                            refused = matches!(e, StoreError::Unavailable(_));
                             failed_at = Some(i);
                             break;
                         }
@@ -285,6 +387,11 @@ mod tests {
                 let store = Store::open(&path).unwrap();
                 for a in &acked {
                     assert!(has(&store, *a), "{kind} {point}: acknowledged {a} lost");
+                }
+                if let Some(i) = failed_at
+                    && refused
+                {
+                    assert!(!has(&store, i), "{kind} {point}: the refused {i} came back");
                 }
                 let next = failed_at.map_or(WRITES, |i| i + 1);
                 for later in next..WRITES {

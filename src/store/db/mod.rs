@@ -120,6 +120,11 @@ pub struct StoreOptions {
     pub sink: Arc<dyn CommitSink>,
     /// Injected I/O failures (tests of storage errors; see [`faults`]).
     pub faults: Option<Arc<faults::FaultPlan>>,
+    /// How often the write-ahead log is checkpointed while writes come
+    /// (`--checkpoint-every`).
+    pub checkpoint_every: std::time::Duration,
+    /// What to do with a log damaged in the middle (`--accept-log-loss`).
+    pub recovery: wal::Recovery,
 }
 
 impl Default for StoreOptions {
@@ -127,6 +132,8 @@ impl Default for StoreOptions {
         StoreOptions {
             sink: Arc::new(NoSink),
             faults: None,
+            checkpoint_every: writer::CHECKPOINT_EVERY,
+            recovery: wal::Recovery::Strict,
         }
     }
 }
@@ -140,12 +147,18 @@ impl Store {
 
     /// [`Store::open`] with a commit sink (and, in tests, injected faults).
     pub(crate) fn open_with(path: &Path, options: StoreOptions) -> StoreResult<Store> {
-        let StoreOptions { sink, faults } = options;
+        let StoreOptions {
+            sink,
+            faults,
+            checkpoint_every,
+            recovery,
+        } = options;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Engine(redb::Error::Io(e)))?;
         }
-        let parts =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_parts(path, faults)));
+        let parts = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            open_parts(path, faults.clone(), recovery)
+        }));
         let (db, wal, seq, position) = match parts {
             Ok(Ok(parts)) => parts,
             Ok(Err(e)) => return Err(damaged(path, e)),
@@ -175,8 +188,11 @@ impl Store {
                 wal,
                 seq,
                 last_checkpoint: std::time::Instant::now(),
+                checkpoint_every,
+                faults,
                 unsynced: false,
                 failed: None,
+                synced: position.load(std::sync::atomic::Ordering::Relaxed),
             };
             std::thread::Builder::new()
                 .name("shopd-writer".into())
@@ -354,7 +370,26 @@ impl Store {
             redo,
         };
         self.notify(&commit);
+        self.inner.sink.synced(position);
         Ok(out)
+    }
+
+    /// Makes every commit so far survive a power cut (fsyncs the log
+    /// records of relaxed writes), and waits for it. Whatever must never be
+    /// taken back — a snapshot a follower will install — waits for this.
+    pub(crate) async fn sync(&self) -> StoreResult<()> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let sent = {
+            let writer = self.inner.writer.lock().ok();
+            match writer.as_ref().and_then(|w| w.as_ref()) {
+                Some((queue, _)) => queue.send(Msg::Sync(reply)).is_ok(),
+                None => false,
+            }
+        };
+        if !sent {
+            return Err(StoreError::Unavailable("the store is closed".into()));
+        }
+        rx.await.unwrap_or_else(|_| Err(aborted()))
     }
 
     /// Tells the commit sink about `commit`.
@@ -426,6 +461,7 @@ fn aborted() -> StoreError {
 fn open_parts(
     path: &Path,
     faults: Option<Arc<faults::FaultPlan>>,
+    recovery: wal::Recovery,
 ) -> StoreResult<(Database, wal::Wal, u64, u64)> {
     let opened = match &faults {
         None => Database::create(path),
@@ -476,7 +512,7 @@ fn open_parts(
     }
     super::schema::create_all(&txn)?;
     txn.commit()?;
-    let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path), faults)?;
+    let (wal, seq) = wal::recover(&db, &wal::Wal::path_for(path), faults, recovery)?;
     let position = meta::Facts::committed(&db)?.position;
     Ok((db, wal, seq, position))
 }
@@ -492,6 +528,7 @@ fn damaged(path: &Path, e: StoreError) -> StoreError {
             ..
         }
         | StoreError::Schema { .. }
+        | StoreError::LogDamaged { .. }
         | StoreError::Damaged { .. } => e,
         StoreError::Open {
             source: D::Storage(S::Io(ref io)),

@@ -185,7 +185,8 @@ impl WriteTxn {
     /// and the redb commit is durable only when `durable` (a checkpoint);
     /// without (a transaction of its own), the redb commit is durable.
     /// Either way, when this returns `Ok` the writes survive a crash; on
-    /// `Err` they may or may not have.
+    /// `Err` they were taken back out of the log ([`Wal::take_back`]) and
+    /// will not reappear, unless the error is `OutcomeUnknown`.
     /// `sync = false` (a batch of relaxed writes only) appends the record
     /// without `fdatasync`: it survives the process dying (the OS holds it)
     /// and becomes crash-proof with the next synced batch or checkpoint.
@@ -196,18 +197,32 @@ impl WriteTxn {
         durable: bool,
     ) -> StoreResult<Option<std::sync::Arc<Vec<u8>>>> {
         let start = std::time::Instant::now();
-        let logged = wal.is_some();
+        // The log and its length before this batch's record.
+        let mut log = None;
         if let Some((wal, seq, sync)) = wal {
+            let before = wal.len();
             wal.append(seq, &self.redo, sync)?;
+            log = Some((wal, before));
         }
+        let logged = log.is_some();
         let recorded = self.tables.undo.recording();
         let redo = self.redo;
         let mut txn = self.tables.txn;
-        if logged && !durable {
+        let committed = if logged && !durable {
             txn.set_durability(redb::Durability::None)
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        } else {
+            Ok(())
         }
-        txn.commit()?;
+        .and_then(|()| Ok(txn.commit()?));
+        if let Err(e) = committed {
+            // The batch is in the log but refused: take it back out, so a
+            // restart does not replay it.
+            return Err(match log {
+                Some((wal, before)) => wal.take_back(before, e),
+                None => e,
+            });
+        }
         tracing::debug!(
             micros = start.elapsed().as_micros() as u64,
             logged,

@@ -15,9 +15,17 @@
 //! Opening the store replays, on top of the last durable redb state, every
 //! logged batch with a sequence number above the one that state recorded
 //! (`meta` key `"wal_seq"`), in order, then checkpoints and empties the log.
-//! A record is `magic ‖ seq ‖ len ‖ xxh3(seq ‖ payload) ‖ payload`; replay
-//! stops at the first record that is short or fails its checksum (a torn
-//! tail: that batch was never acknowledged).
+//! A record is `magic ‖ seq ‖ len ‖ xxh3(seq ‖ payload) ‖ payload`.
+//!
+//! A record that is short or fails its checksum is a *torn tail* only when
+//! no valid record follows it anywhere in the file: an append cut short by
+//! a crash, never acknowledged, and ignored. When a valid record with a
+//! batch the database does not already hold follows it, the damage is in
+//! the middle of acknowledged history: the start stops with
+//! [`StoreError::LogDamaged`] (the file, the offset, how to restore), and
+//! nothing is replayed or changed, unless the operator passes
+//! `--accept-log-loss` ([`Recovery::AcceptLoss`]), which keeps the batches
+//! before the damage and discards the rest.
 //!
 //! # Invariants
 //! - A batch is acknowledged only after its record is synced.
@@ -31,6 +39,11 @@
 //! - After a failed append or a failed commit, the writer accepts no more
 //!   writes until the process restarts (a failed fsync must never be
 //!   retried as if the data were safe).
+//! - A refused write does not come back: a batch whose append, sync or
+//!   commit fails is taken back out of the log ([`Wal::take_back`]:
+//!   truncated to the last acknowledged length, and synced) before any of
+//!   its writes is answered. When even that fails, the answer is
+//!   [`StoreError::OutcomeUnknown`], never a plain refusal.
 
 use super::faults::{self, FaultPlan};
 use super::meta::META;
@@ -111,6 +124,8 @@ pub(crate) struct Wal {
     faults: Option<Arc<FaultPlan>>,
     /// Bytes of valid records (where the next one goes).
     len: u64,
+    /// Records appended without `fdatasync` since the last one.
+    unsynced: bool,
 }
 
 impl Wal {
@@ -135,6 +150,7 @@ impl Wal {
             path: path.to_path_buf(),
             faults,
             len: 0,
+            unsynced: false,
         };
         wal.truncate()?;
         if let Some(dir) = path.parent()
@@ -146,10 +162,10 @@ impl Wal {
         Ok(wal)
     }
 
-    /// Appends and syncs one batch. On `Err` the batch is not durable and
-    /// the log must not be used again.
     /// Appends one batch's record; with `sync`, `fdatasync`s the file (which
-    /// also covers every earlier unsynced record).
+    /// also covers every earlier unsynced record). On `Err` the record has
+    /// been taken back ([`Wal::take_back`]; `OutcomeUnknown` when that
+    /// failed too), and the log must not be used again.
     pub(crate) fn append(&mut self, seq: u64, payload: &[u8], sync: bool) -> StoreResult<()> {
         let mut record = Vec::with_capacity(HEADER + payload.len());
         record.extend_from_slice(&MAGIC.to_le_bytes());
@@ -157,7 +173,7 @@ impl Wal {
         record.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         record.extend_from_slice(&checksum(seq, payload).to_le_bytes());
         record.extend_from_slice(payload);
-        faults::check(&self.faults, FaultPlan::write)
+        let appended = faults::check(&self.faults, FaultPlan::write)
             .and_then(|()| self.file.write_all_at(&record, self.len))
             .and_then(|()| {
                 if sync {
@@ -167,9 +183,53 @@ impl Wal {
                     Ok(())
                 }
             })
-            .map_err(|e| io(&self.path, e))?;
+            .map_err(|e| io(&self.path, e));
+        if let Err(e) = appended {
+            return Err(self.take_back(self.len, e));
+        }
         self.len += record.len() as u64;
+        self.unsynced = !sync;
         Ok(())
+    }
+
+    /// `fdatasync`s records appended without it (relaxed batches), so that
+    /// they survive a power cut; nothing to do when there are none.
+    pub(crate) fn sync(&mut self) -> StoreResult<()> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        faults::check(&self.faults, FaultPlan::sync)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| io(&self.path, e))?;
+        self.unsynced = false;
+        Ok(())
+    }
+
+    /// Takes back every record after `len` (a batch that failed after it
+    /// was appended: its sync or its commit), so that a refused write is
+    /// not replayed by the next start: truncates the file to `len` and
+    /// syncs that. Returns the error to answer: `cause` when the record is
+    /// gone for good, [`StoreError::OutcomeUnknown`] when taking it back
+    /// failed too (the batch may or may not be replayed).
+    pub(crate) fn take_back(&mut self, len: u64, cause: StoreError) -> StoreError {
+        // Shrinking needs no space: only the sync is subject to faults.
+        let undone = self
+            .file
+            .set_len(len)
+            .and_then(|()| faults::check(&self.faults, FaultPlan::sync))
+            .and_then(|()| self.file.sync_all());
+        match undone {
+            Ok(()) => {
+                self.len = len;
+                cause
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "taking a failed batch back out of the write-ahead log failed");
+                StoreError::OutcomeUnknown(format!(
+                    "{cause}; taking the batch back out of the log failed too ({e})"
+                ))
+            }
+        }
     }
 
     /// Bytes in the log.
@@ -185,6 +245,7 @@ impl Wal {
             .and_then(|()| self.file.sync_all())
             .map_err(|e| io(&self.path, e))?;
         self.len = 0;
+        self.unsynced = false;
         Ok(())
     }
 }
@@ -193,46 +254,132 @@ fn io(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Unavailable(format!("write-ahead log {}: {e}", path.display()))
 }
 
-/// The valid records of the log at `path`, in order: `(seq, payload)`.
-fn read_records(path: &Path) -> StoreResult<Vec<(u64, Vec<u8>)>> {
+/// What opening does with a log damaged in the middle (see the module
+/// docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Recovery {
+    /// Refuse to start ([`StoreError::LogDamaged`]).
+    #[default]
+    Strict,
+    /// Replay the batches before the damage, discard the rest (acknowledged
+    /// writes among them are lost): `--accept-log-loss`.
+    AcceptLoss,
+}
+
+/// A batch's record as read: `(seq, redo payload)`.
+type Record = (u64, Vec<u8>);
+
+/// The log as read: its valid records up to the first bad one, in order.
+#[derive(Debug, PartialEq)]
+struct LogContents {
+    records: Vec<Record>,
+    /// The first bad record: its offset and the valid records found after
+    /// it (`(offset, seq)`); none when the file ends cleanly.
+    damage: Option<(u64, Vec<(u64, u64)>)>,
+    file_bytes: u64,
+}
+
+/// The record at `at` of `bytes`, if it is whole and its checksum holds:
+/// `(seq, payload range end)`.
+fn record_at(bytes: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
+    let h = bytes.get(at..at.checked_add(HEADER)?)?;
+    let magic = u32::from_le_bytes(h[0..4].try_into().ok()?);
+    if magic != MAGIC {
+        return None;
+    }
+    let seq = u64::from_le_bytes(h[4..12].try_into().ok()?);
+    let len = u32::from_le_bytes(h[12..16].try_into().ok()?) as usize;
+    let sum = u64::from_le_bytes(h[16..24].try_into().ok()?);
+    let start = at + HEADER;
+    let payload = bytes.get(start..start.checked_add(len)?)?;
+    (checksum(seq, payload) == sum).then_some((seq, payload, start + len))
+}
+
+/// The log at `path` (see [`LogContents`]).
+fn read_records(path: &Path) -> StoreResult<LogContents> {
     let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut f) => {
             f.read_to_end(&mut bytes).map_err(|e| io(path, e))?;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(path, e)),
     }
-    let mut out = Vec::new();
+    let mut records = Vec::new();
     let mut at = 0usize;
-    while bytes.len() - at >= HEADER {
-        let h = &bytes[at..at + HEADER];
-        let magic = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-        let mut seq = [0u8; 8];
-        seq.copy_from_slice(&h[4..12]);
-        let seq = u64::from_le_bytes(seq);
-        let len = u32::from_le_bytes([h[12], h[13], h[14], h[15]]) as usize;
-        let mut sum = [0u8; 8];
-        sum.copy_from_slice(&h[16..24]);
-        let start = at + HEADER;
-        if magic != MAGIC || bytes.len() - start < len {
+    while at < bytes.len() {
+        let Some((seq, payload, next)) = record_at(&bytes, at) else {
             break;
-        }
-        let payload = &bytes[start..start + len];
-        if checksum(seq, payload) != u64::from_le_bytes(sum) {
-            break;
-        }
-        out.push((seq, payload.to_vec()));
-        at = start + len;
+        };
+        records.push((seq, payload.to_vec()));
+        at = next;
     }
-    if at < bytes.len() {
-        tracing::warn!(
-            valid_bytes = at,
-            file_bytes = bytes.len(),
-            "the write-ahead log ends with an incomplete record (a batch that was never acknowledged); ignoring it"
-        );
+    let damage = (at < bytes.len()).then(|| {
+        // Every whole, valid record after the bad one, wherever it starts.
+        let mut after = Vec::new();
+        let mut i = at + 1;
+        while i + HEADER <= bytes.len() {
+            match record_at(&bytes, i) {
+                Some((seq, _, next)) => {
+                    after.push((i as u64, seq));
+                    i = next;
+                }
+                None => i += 1,
+            }
+        }
+        (at as u64, after)
+    });
+    Ok(LogContents {
+        records,
+        damage,
+        file_bytes: bytes.len() as u64,
+    })
+}
+
+/// The batches of `log` to replay over a database at `durable` (the last
+/// batch it holds), or the error that stops the start.
+fn to_replay(
+    path: &Path,
+    log: LogContents,
+    durable: u64,
+    recovery: Recovery,
+) -> StoreResult<(Vec<Record>, bool)> {
+    let mut lossy = false;
+    if let Some((offset, after)) = &log.damage {
+        let lost: Vec<u64> = after
+            .iter()
+            .map(|(_, seq)| *seq)
+            .filter(|seq| *seq > durable)
+            .collect();
+        if lost.is_empty() {
+            tracing::warn!(
+                valid_bytes = offset,
+                file_bytes = log.file_bytes,
+                "the write-ahead log ends with an incomplete record (a batch that was never acknowledged); ignoring it"
+            );
+        } else if recovery == Recovery::AcceptLoss {
+            lossy = true;
+            tracing::error!(
+                offset,
+                lost_batches = lost.len(),
+                first_lost = lost[0],
+                "the write-ahead log is damaged in the middle; --accept-log-loss: replaying the batches before the damage and discarding {} later ones",
+                lost.len()
+            );
+        } else {
+            return Err(StoreError::LogDamaged {
+                path: path.display().to_string(),
+                offset: *offset,
+                batches_after: lost.len() as u64,
+            });
+        }
     }
-    Ok(out)
+    let records = log
+        .records
+        .into_iter()
+        .filter(|(s, _)| *s > durable)
+        .collect();
+    Ok((records, lossy))
 }
 
 /// The sequence number the durable state reflects.
@@ -249,10 +396,17 @@ pub(crate) fn recover(
     db: &redb::Database,
     path: &Path,
     faults: Option<Arc<FaultPlan>>,
+    recovery: Recovery,
 ) -> StoreResult<(Wal, u64)> {
     let mut seq = durable_seq(db)?;
-    let records = read_records(path)?;
-    let pending: Vec<&(u64, Vec<u8>)> = records.iter().filter(|(s, _)| *s > seq).collect();
+    let (pending, lossy) = to_replay(path, read_records(path)?, seq, recovery)?;
+    if lossy {
+        // What is discarded stays readable beside the database.
+        let mut kept = path.as_os_str().to_os_string();
+        kept.push(".damaged");
+        std::fs::copy(path, &kept).map_err(|e| io(path, e))?;
+        tracing::error!(copy = %Path::new(&kept).display(), "the damaged log is kept as a copy");
+    }
     if !pending.is_empty() {
         let started = std::time::Instant::now();
         let txn = db.begin_write()?;
@@ -282,25 +436,134 @@ pub(crate) fn recover(
 mod tests {
     use super::*;
 
+    fn redo(v: u64) -> Vec<u8> {
+        let mut a = Vec::new();
+        push_redo(&mut a, "meta", b"k", Some(&v.to_le_bytes()));
+        a
+    }
+
+    /// A log of batches 1..=n; returns its bytes and each record's offset.
+    fn log_of(path: &Path, n: u64) -> (Vec<u8>, Vec<u64>) {
+        let mut wal = Wal::open_empty(path, None).unwrap();
+        let mut offsets = Vec::new();
+        for seq in 1..=n {
+            offsets.push(wal.len());
+            wal.append(seq, &redo(seq), true).unwrap();
+        }
+        (std::fs::read(path).unwrap(), offsets)
+    }
+
+    fn replayed(path: &Path, durable: u64, recovery: Recovery) -> StoreResult<Vec<u64>> {
+        let (records, _) = to_replay(path, read_records(path)?, durable, recovery)?;
+        Ok(records.into_iter().map(|(s, _)| s).collect())
+    }
+
     #[test]
     fn replay_stops_at_a_torn_or_corrupt_tail() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.wal");
-        let mut wal = Wal::open_empty(&path, None).unwrap();
-        let mut a = Vec::new();
-        push_redo(&mut a, "meta", b"k", Some(&7u64.to_le_bytes()));
-        wal.append(1, &a, true).unwrap();
-        wal.append(2, &a, false).unwrap();
-        let full = std::fs::read(&path).unwrap();
-        assert_eq!(read_records(&path).unwrap().len(), 2);
+        let (full, _) = log_of(&path, 2);
+        assert_eq!(replayed(&path, 0, Recovery::Strict).unwrap(), [1, 2]);
         // a torn tail: the second record cut short
         std::fs::write(&path, &full[..full.len() - 3]).unwrap();
-        assert_eq!(read_records(&path).unwrap(), vec![(1, a.clone())]);
-        // a flipped byte in the second record's payload
+        assert_eq!(replayed(&path, 0, Recovery::Strict).unwrap(), [1]);
+        // a flipped byte in the last record's payload
         let mut bad = full.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
         std::fs::write(&path, &bad).unwrap();
-        assert_eq!(read_records(&path).unwrap(), vec![(1, a)]);
+        assert_eq!(replayed(&path, 0, Recovery::Strict).unwrap(), [1]);
+    }
+
+    #[test]
+    fn damage_before_acknowledged_batches_stops_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.wal");
+        let (full, offsets) = log_of(&path, 5);
+        // Flip a byte in the payload of batch 2, and, separately, in its
+        // header's length: either way 3, 4 and 5 follow, valid.
+        for at in [offsets[1] as usize + HEADER, offsets[1] as usize + 12] {
+            let mut bad = full.clone();
+            bad[at] ^= 0x40;
+            std::fs::write(&path, &bad).unwrap();
+            match replayed(&path, 0, Recovery::Strict) {
+                Err(StoreError::LogDamaged {
+                    offset,
+                    batches_after,
+                    ..
+                }) => assert_eq!((offset, batches_after), (offsets[1], 3)),
+                other => panic!("damage at {at}: {other:?}"),
+            }
+            let message = replayed(&path, 0, Recovery::Strict)
+                .unwrap_err()
+                .to_string();
+            for part in ["x.wal", "shopd backup restore", "--accept-log-loss"] {
+                assert!(message.contains(part), "{part}: {message}");
+            }
+            // The operator accepts the loss: what precedes the damage.
+            assert_eq!(replayed(&path, 0, Recovery::AcceptLoss).unwrap(), [1]);
+            // Batches the database already holds are no loss.
+            assert_eq!(
+                replayed(&path, 5, Recovery::Strict).unwrap(),
+                Vec::<u64>::new()
+            );
+            // Batch 5 is not held yet: still a loss.
+            assert!(replayed(&path, 4, Recovery::Strict).is_err());
+        }
+        // Zeros over the middle (a lost page): the same.
+        let mut zeroed = full.clone();
+        zeroed[offsets[2] as usize..offsets[3] as usize].fill(0);
+        std::fs::write(&path, &zeroed).unwrap();
+        assert!(matches!(
+            replayed(&path, 0, Recovery::Strict),
+            Err(StoreError::LogDamaged {
+                batches_after: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn recovery_with_accepted_loss_keeps_a_copy_of_the_damaged_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = redb::Database::create(dir.path().join("x.redb")).unwrap();
+        {
+            let txn = db.begin_write().unwrap();
+            crate::store::schema::create_all(&txn).unwrap();
+            txn.commit().unwrap();
+        }
+        let path = dir.path().join("x.redb.wal");
+        let (mut bad, offsets) = log_of(&path, 3);
+        bad[offsets[1] as usize + HEADER] ^= 1;
+        std::fs::write(&path, &bad).unwrap();
+        let e = recover(&db, &path, None, Recovery::Strict).err().unwrap();
+        assert!(matches!(e, StoreError::LogDamaged { .. }), "{e}");
+        // Refusing changed nothing: the log is as it was.
+        assert_eq!(std::fs::read(&path).unwrap(), bad);
+        let (wal, seq) = recover(&db, &path, None, Recovery::AcceptLoss).unwrap();
+        assert_eq!((seq, wal.len()), (1, 0));
+        assert_eq!(
+            std::fs::read(dir.path().join("x.redb.wal.damaged")).unwrap(),
+            bad
+        );
+    }
+
+    #[test]
+    fn a_record_whose_sync_fails_is_taken_back_out_of_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.wal");
+        let plan = FaultPlan::new();
+        let mut wal = Wal::open_empty(&path, Some(plan.clone())).unwrap();
+        wal.append(1, &redo(1), true).unwrap();
+        let kept = wal.len();
+        plan.fail_one_sync_after(0, faults::EIO);
+        let e = wal.append(2, &redo(2), true).unwrap_err();
+        assert!(matches!(e, StoreError::Unavailable(_)), "{e}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), kept);
+        assert_eq!(replayed(&path, 0, Recovery::Strict).unwrap(), [1]);
+        // When taking it back fails too, the outcome is unknown.
+        plan.fail_syncs_after(0, faults::EIO);
+        let e = wal.append(2, &redo(2), true).unwrap_err();
+        assert!(matches!(e, StoreError::OutcomeUnknown(_)), "{e}");
     }
 }

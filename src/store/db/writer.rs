@@ -24,10 +24,11 @@
 //!   error, none is acknowledged, and the writer refuses all later writes
 //!   until restart.
 
+use super::faults::FaultPlan;
 use super::meta;
 use super::txn::{ChangeSet, Commit, WriteTxn};
 use super::wal::Wal;
-use crate::store::error::StoreError;
+use crate::store::error::{StoreError, StoreResult};
 use redb::Database;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -48,10 +49,19 @@ pub trait CommitSink: Send + Sync {
         let _ = position;
     }
 
-    /// A durable commit that kept a write (even one whose change set is
-    /// empty: replication ships every commit), on the committing thread,
-    /// before the commit's writes are acknowledged.
+    /// A commit that kept a write (even one whose change set is empty:
+    /// replication ships every commit), on the committing thread, before
+    /// the commit's writes are acknowledged. Its writes survive the
+    /// process dying; a relaxed batch's survive a power cut only once
+    /// [`CommitSink::synced`] reaches its position.
     fn committed(&self, commit: &Commit);
+
+    /// Every commit up to `position` survives a power cut now (its log
+    /// record is fsynced, or a checkpoint made it durable in the file).
+    /// What must never be taken back (a follower's copy) waits for this.
+    fn synced(&self, position: u64) {
+        let _ = position;
+    }
 }
 
 /// A sink that is told nothing (tools, tests of the store alone).
@@ -117,6 +127,8 @@ pub(super) struct Answer {
 
 pub(super) enum Msg {
     Write(Box<dyn Job>),
+    /// Make every commit so far survive a power cut, then answer.
+    Sync(tokio::sync::oneshot::Sender<StoreResult<()>>),
     Stop,
 }
 
@@ -137,10 +149,16 @@ pub(super) struct Writer {
     /// The last batch sequence number used.
     pub seq: u64,
     pub last_checkpoint: Instant,
+    /// How often to checkpoint while writes come (`--checkpoint-every`).
+    pub checkpoint_every: Duration,
+    /// Injected failures and the checkpoint hook (tests).
+    pub faults: Option<Arc<FaultPlan>>,
     /// Batches committed since the last checkpoint (durable only in the log).
     pub unsynced: bool,
     /// Set after a storage failure: no write is accepted until restart.
     pub failed: Option<String>,
+    /// The last position that survives a power cut (told to the sink).
+    pub synced: u64,
 }
 
 impl Writer {
@@ -148,7 +166,9 @@ impl Writer {
     pub(super) fn run(mut self, rx: Receiver<Msg>) {
         loop {
             let first = if self.unsynced {
-                let wait = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
+                let wait = self
+                    .checkpoint_every
+                    .saturating_sub(self.last_checkpoint.elapsed());
                 match rx.recv_timeout(wait) {
                     Ok(m) => m,
                     Err(RecvTimeoutError::Timeout) => {
@@ -164,14 +184,17 @@ impl Writer {
                 }
             };
             let mut jobs = Vec::new();
+            let mut syncs = Vec::new();
             let mut stop = false;
             match first {
                 Msg::Write(j) => jobs.push(j),
+                Msg::Sync(reply) => syncs.push(reply),
                 Msg::Stop => break,
             }
             while jobs.len() < MAX_BATCH {
                 match rx.try_recv() {
                     Ok(Msg::Write(j)) => jobs.push(j),
+                    Ok(Msg::Sync(reply)) => syncs.push(reply),
                     Ok(Msg::Stop) => {
                         stop = true;
                         break;
@@ -179,7 +202,18 @@ impl Writer {
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            self.commit_batch(jobs);
+            if !jobs.is_empty() {
+                self.commit_batch(jobs);
+            }
+            if !syncs.is_empty() {
+                let answer = self.sync_now();
+                for reply in syncs {
+                    let _ = reply.send(match &answer {
+                        Ok(()) => Ok(()),
+                        Err(e) => Err(failed("syncing the log", e)),
+                    });
+                }
+            }
             if stop {
                 break;
             }
@@ -195,16 +229,54 @@ impl Writer {
             return;
         }
         let started = Instant::now();
-        match meta::checkpoint(&self.db).and_then(|()| self.wal.truncate()) {
+        let committed = meta::checkpoint(&self.db).map(|()| self.at_checkpoint());
+        match committed.and_then(|()| self.wal.truncate()) {
             Ok(()) => {
                 self.unsynced = false;
                 self.last_checkpoint = Instant::now();
+                self.made_durable();
                 tracing::debug!(
                     micros = started.elapsed().as_micros() as u64,
                     "write-ahead log checkpointed"
                 );
             }
             Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Every commit so far is durable: tells the sink when that moved.
+    fn made_durable(&mut self) {
+        let position = self.position.load(Relaxed);
+        if position > self.synced {
+            self.synced = position;
+            self.sink.synced(position);
+        }
+    }
+
+    /// Fsyncs the log's unsynced records (relaxed batches), if any.
+    fn sync_now(&mut self) -> StoreResult<()> {
+        if let Some(reason) = &self.failed {
+            return Err(StoreError::Unavailable(format!(
+                "writes are stopped after a storage failure ({reason}); restart shopd"
+            )));
+        }
+        match self.wal.sync() {
+            Ok(()) => {
+                self.made_durable();
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// A checkpoint's redb commit is durable and the log not yet emptied:
+    /// where a test's hook runs.
+    fn at_checkpoint(&self) {
+        if let Some(plan) = &self.faults {
+            plan.checkpointed();
         }
     }
 
@@ -318,7 +390,7 @@ impl Writer {
                 return;
             }
         };
-        let durable = self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY
+        let durable = self.last_checkpoint.elapsed() >= self.checkpoint_every
             || self.wal.len() >= CHECKPOINT_BYTES;
         match txn.commit(Some((&mut self.wal, seq, sync)), durable) {
             Ok(redo) => {
@@ -327,6 +399,7 @@ impl Writer {
                 counters.commits.fetch_add(1, Relaxed);
                 counters.kept.fetch_add(kept as u64, Relaxed);
                 if durable {
+                    self.at_checkpoint();
                     match self.wal.truncate() {
                         Ok(()) => {
                             self.unsynced = false;
@@ -345,6 +418,9 @@ impl Writer {
                     redo,
                 };
                 self.sink.committed(&commit);
+                if sync || durable {
+                    self.made_durable();
+                }
                 for a in answers {
                     (a.send)(Ok(commit.generation));
                 }
@@ -359,8 +435,14 @@ impl Writer {
     }
 }
 
+/// The error a write of a failed batch is answered with: unavailable
+/// (refused, nothing kept), or unknown when the batch could not be taken
+/// back out of the log.
 fn failed(what: &str, e: &StoreError) -> StoreError {
-    StoreError::Unavailable(format!("{what}: {e}"))
+    match e {
+        StoreError::OutcomeUnknown(m) => StoreError::OutcomeUnknown(format!("{what}: {m}")),
+        e => StoreError::Unavailable(format!("{what}: {e}")),
+    }
 }
 
 /// Sender side used by [`super::Store`].
@@ -377,22 +459,59 @@ mod tests {
     type TestWrite = Box<dyn FnOnce(&mut crate::store::WriteTxn) -> Result<(), String> + Send>;
 
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<Commit>>);
+    struct Recorder(Mutex<Vec<Commit>>, Mutex<u64>);
 
     impl CommitSink for Recorder {
         fn committed(&self, c: &Commit) {
             self.0.lock().unwrap().push(c.clone());
         }
+
+        fn synced(&self, position: u64) {
+            let mut s = self.1.lock().unwrap();
+            assert!(position > *s, "synced goes forward");
+            *s = position;
+        }
+    }
+
+    #[test]
+    fn a_relaxed_commit_is_reported_synced_only_after_its_fsync() {
+        let (_dir, store, rec) = open();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let synced = || *rec.1.lock().unwrap();
+        assert_eq!(synced(), store.position(), "a synced write is synced");
+        let p = product("relaxed", 7);
+        rt.block_on(store.write_relaxed(move |tx| tx.catalog().put_product(&p)))
+            .unwrap();
+        assert!(
+            synced() < store.position(),
+            "a relaxed write is not synced yet"
+        );
+        rt.block_on(store.sync()).unwrap();
+        assert_eq!(synced(), store.position());
+        // A synced batch covers the relaxed ones before it.
+        let (p, q) = (product("relaxed-2", 8), product("durable", 9));
+        rt.block_on(store.write_relaxed(move |tx| tx.catalog().put_product(&p)))
+            .unwrap();
+        store
+            .write_blocking(move |tx| tx.catalog().put_product(&q))
+            .unwrap();
+        assert_eq!(synced(), store.position());
     }
 
     fn open() -> (tempfile::TempDir, Store, Arc<Recorder>) {
+        open_with(StoreOptions::default())
+    }
+
+    fn open_with(options: StoreOptions) -> (tempfile::TempDir, Store, Arc<Recorder>) {
         let dir = tempfile::tempdir().unwrap();
         let rec = Arc::new(Recorder::default());
         let store = Store::open_with(
             &dir.path().join("t.redb"),
             StoreOptions {
                 sink: rec.clone(),
-                ..StoreOptions::default()
+                ..options
             },
         )
         .unwrap();
@@ -599,9 +718,19 @@ mod tests {
 
     #[test]
     fn batches_only_in_the_log_are_replayed_after_a_crash() {
-        let (_dir, store, _) = open();
-        // A checkpoint, then batches durable only in the log.
-        std::thread::sleep(super::CHECKPOINT_EVERY + std::time::Duration::from_millis(200));
+        let every = std::time::Duration::from_millis(300);
+        let (_dir, store, _) = open_with(StoreOptions {
+            checkpoint_every: every,
+            ..StoreOptions::default()
+        });
+        // A checkpoint, then batches durable only in the log (written well
+        // within one interval).
+        std::thread::sleep(every + std::time::Duration::from_millis(100));
+        let p = product("first", 400);
+        store
+            .write_blocking(move |tx| tx.catalog().put_product(&p))
+            .unwrap();
+        std::thread::sleep(every + std::time::Duration::from_millis(100));
         for i in 0..20 {
             let p = product(&format!("w{i}"), 500 + i);
             store
@@ -609,7 +738,7 @@ mod tests {
                 .unwrap();
         }
         let expected = listed(&store);
-        assert_eq!(expected.0, 21);
+        assert_eq!(expected.0, 22);
         let copy = tempfile::tempdir().unwrap();
         let db = crash_copy(&store, copy.path());
         assert!(
@@ -623,7 +752,7 @@ mod tests {
         let no_log = tempfile::tempdir().unwrap();
         let bare = no_log.path().join("t.redb");
         std::fs::copy(&db, &bare).unwrap();
-        assert_eq!(listed(&Store::open(&bare).unwrap()).0, 1);
+        assert_eq!(listed(&Store::open(&bare).unwrap()).0, 2);
         let reopened = Store::open(&db).unwrap();
         assert_eq!(listed(&reopened), expected);
         let txn = reopened.read().unwrap();
@@ -636,7 +765,7 @@ mod tests {
                 .unwrap(),
             product("w19", 519)
         );
-        assert_eq!(txn.catalog().counts().unwrap().products, 21);
+        assert_eq!(txn.catalog().counts().unwrap().products, 22);
         drop(txn);
         // Recovery checkpointed and emptied the log; new writes go on.
         assert_eq!(
@@ -649,7 +778,70 @@ mod tests {
         reopened
             .write_blocking(move |tx| tx.catalog().put_product(&p))
             .unwrap();
-        assert_eq!(listed(&reopened).0, 22);
+        assert_eq!(listed(&reopened).0, 23);
+    }
+
+    #[test]
+    fn files_copied_between_a_checkpoint_commit_and_the_log_truncation_recover() {
+        let plan = crate::store::db::faults::FaultPlan::new();
+        let (dir, store, _) = open_with(StoreOptions {
+            checkpoint_every: std::time::Duration::from_millis(50),
+            faults: Some(plan.clone()),
+            ..StoreOptions::default()
+        });
+        // At the first checkpoint that has something to fold in: copy the
+        // files as a crash there would leave them.
+        let copy = tempfile::tempdir().unwrap();
+        let (db, to) = (dir.path().join("t.redb"), copy.path().join("t.redb"));
+        let copied = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        {
+            let (db, to, copied) = (db.clone(), to.clone(), copied.clone());
+            let wal = |p: &std::path::Path| crate::store::db::wal::Wal::path_for(p);
+            plan.at_checkpoint(move || {
+                if !copied.load(std::sync::atomic::Ordering::SeqCst)
+                    && std::fs::metadata(wal(&db)).map_or(0, |m| m.len()) > 0
+                {
+                    std::fs::copy(&db, &to).unwrap();
+                    std::fs::copy(wal(&db), wal(&to)).unwrap();
+                    copied.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+        for i in 0..30 {
+            let p = product(&format!("c{i}"), 100 + i);
+            store
+                .write_blocking(move |tx| tx.catalog().put_product(&p))
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            copied.load(std::sync::atomic::Ordering::SeqCst),
+            "no checkpoint ran"
+        );
+        let expected = listed(&store);
+        store.close().unwrap();
+        // The copy: a database that holds every logged batch, and a log
+        // that still has them. Replaying them again must change nothing.
+        let reopened = Store::open(&to).unwrap();
+        let (total, ids) = listed(&reopened);
+        assert!(total >= 2, "{total}");
+        assert_eq!(
+            reopened
+                .read()
+                .unwrap()
+                .catalog()
+                .counts()
+                .unwrap()
+                .products,
+            total
+        );
+        // Every product the copy holds is one the store had, with the same
+        // list order; nothing is doubled.
+        let mut unique = ids.clone();
+        unique.dedup();
+        assert_eq!(unique, ids);
+        assert!(ids.iter().all(|id| expected.1.contains(id)), "{ids:?}");
     }
 
     #[test]
