@@ -35,6 +35,10 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "crash-test-token";
 const WRITERS: usize = 8;
+/// The checkpoint interval of every node here: short, so that kills land
+/// before, during and right after checkpoints, not only on a log-only
+/// state (the default is 10 s).
+const CHECKPOINT_EVERY: &str = "150ms";
 
 /// A running `shopd serve` and its port.
 struct Node {
@@ -64,6 +68,8 @@ impl Node {
             .env("SHOPD_RATE_LIMIT_API", "off")
             .env("SHOPD_RATE_LIMIT_WRITE", "off")
             .env("SHOPD_RATE_LIMIT_CHECKOUT", "off")
+            .env("SHOPD_RATE_LIMIT_AUTH", "off")
+            .env("SHOPD_CHECKPOINT_EVERY", CHECKPOINT_EVERY)
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -103,9 +109,14 @@ impl Node {
         }
     }
 
-    fn kill9(&mut self) {
+    /// Kills the server; returns the size of its write-ahead log at that
+    /// moment (0: killed with everything checkpointed).
+    fn kill9(&mut self, data: &Path) -> u64 {
         self.child.kill().unwrap(); // SIGKILL
         self.child.wait().unwrap();
+        let log = std::fs::metadata(data.join("shopd.redb.wal")).map_or(0, |m| m.len());
+        eprintln!("killed with {log} bytes in the write-ahead log");
+        log
     }
 }
 
@@ -382,7 +393,7 @@ async fn acknowledged_writes_survive_kill_9_and_indexes_and_search_agree() {
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(rng.random_range(300..1_500))).await;
-        node.kill9();
+        node.kill9(data.path());
         stop.store(true, Ordering::Relaxed);
         for w in writers {
             w.await.unwrap();
@@ -419,9 +430,7 @@ async fn enqueuer(base: String, acked: Arc<Mutex<Vec<u64>>>, stop: Arc<AtomicBoo
             .send()
             .await;
         let Ok(res) = res else { break };
-        if res.status() != 202 {
-            break;
-        }
+        assert_eq!(res.status(), 202, "enqueueing a test mail");
         let Ok(v) = res.json::<Value>().await else {
             break;
         };
@@ -476,7 +485,7 @@ async fn acknowledged_jobs_survive_kill_9_and_run_at_least_once() {
             .map(|_| tokio::spawn(enqueuer(node.base.clone(), acked.clone(), stop.clone())))
             .collect();
         tokio::time::sleep(Duration::from_millis(rng.random_range(400..1_200))).await;
-        node.kill9();
+        node.kill9(data.path());
         stop.store(true, Ordering::Relaxed);
         for c in clients {
             c.await.unwrap();
@@ -537,16 +546,25 @@ async fn acknowledged_jobs_survive_kill_9_and_run_at_least_once() {
 
 /// What one account client knows: emails whose registration was
 /// acknowledged, and sessions whose logout was (their tokens).
+/// What the account clients know.
 #[derive(Default)]
 struct AccountLedger {
-    registered: Vec<String>,
+    /// Registered accounts: email → (acknowledged password, a change in
+    /// flight when the server died).
+    accounts: HashMap<String, (String, Option<String>)>,
+    /// Acknowledged password changes.
+    changes: usize,
+    /// Sessions whose logout was acknowledged: (access, refresh).
     logged_out: Vec<(String, String)>,
+    /// Clients that had a request in flight when the server died.
+    interrupted: usize,
 }
 
 const PASSWORD: &str = "correct horse battery";
 
-/// Registers, signs in and logs out accounts in a loop; records what was
-/// acknowledged.
+/// Registers, signs in, changes the password (every other account) and
+/// logs out, in a loop, recording what was acknowledged; any answer but the
+/// expected one fails the test (only a dead server stops a client).
 async fn account_client(
     base: String,
     name: String,
@@ -555,54 +573,112 @@ async fn account_client(
 ) {
     let client = reqwest::Client::new();
     let mut n = 0;
+    // `Err(())`: the server died with this request in flight.
+    async fn send(req: reqwest::RequestBuilder, want: u16, what: &str) -> Result<Value, ()> {
+        let res = req.send().await.map_err(|_| ())?;
+        let status = res.status().as_u16();
+        let text = res.text().await.map_err(|_| ())?;
+        assert_eq!(status, want, "{what}: {text}");
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+    let died = |ledger: &Arc<Mutex<AccountLedger>>| ledger.lock().unwrap().interrupted += 1;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
         let email = format!("{name}-{n}@example.com");
-        let res = client
+        let register = client
             .post(format!("{base}/api/v1/auth/register"))
-            .json(&json!({"email": email, "password": PASSWORD, "name": name}))
-            .send()
-            .await;
-        match res {
-            Ok(r) if r.status() == 202 => ledger.lock().unwrap().registered.push(email.clone()),
-            _ => break,
+            .json(&json!({"email": email, "password": PASSWORD, "name": name}));
+        if send(register, 202, "register").await.is_err() {
+            return died(&ledger);
         }
-        let Ok(res) = client
+        ledger
+            .lock()
+            .unwrap()
+            .accounts
+            .insert(email.clone(), (PASSWORD.to_string(), None));
+        let login = client
             .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await
-        else {
-            break;
+            .json(&json!({"email": email, "password": PASSWORD}));
+        let Ok(v) = send(login, 200, "login").await else {
+            return died(&ledger);
         };
-        let Ok(v) = res.json::<Value>().await else {
-            break;
-        };
-        let (access, refresh) = (
-            v["data"]["accessToken"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            v["data"]["refreshToken"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        );
-        match client
-            .post(format!("{base}/api/v1/auth/logout"))
-            .bearer_auth(&access)
-            .send()
-            .await
-        {
-            Ok(r) if r.status() == 204 => ledger.lock().unwrap().logged_out.push((access, refresh)),
-            _ => break,
+        let access = v["data"]["accessToken"].as_str().unwrap().to_string();
+        let refresh = v["data"]["refreshToken"].as_str().unwrap().to_string();
+        if n % 2 == 0 {
+            let new = format!("{PASSWORD} {n}");
+            ledger.lock().unwrap().accounts.get_mut(&email).unwrap().1 = Some(new.clone());
+            let change = client
+                .post(format!("{base}/api/v1/me/password"))
+                .bearer_auth(&access)
+                .json(&json!({"currentPassword": PASSWORD, "newPassword": new}));
+            if send(change, 204, "password change").await.is_err() {
+                return died(&ledger);
+            }
+            let mut l = ledger.lock().unwrap();
+            *l.accounts.get_mut(&email).unwrap() = (new, None);
+            l.changes += 1;
         }
+        let logout = client
+            .post(format!("{base}/api/v1/auth/logout"))
+            .bearer_auth(&access);
+        if send(logout, 204, "logout").await.is_err() {
+            return died(&ledger);
+        }
+        ledger.lock().unwrap().logged_out.push((access, refresh));
     }
 }
 
-/// Registrations and logouts acknowledged before a `kill -9` are there
-/// after the restart: every registered account signs in, every ended
-/// session stays ended (its access and refresh tokens are refused).
+/// After a restart: every registered account signs in with its
+/// acknowledged password (or the one a change in flight set), an
+/// acknowledged change refuses the old password, and every ended session
+/// stays ended (its access and refresh tokens are refused).
+async fn check_accounts(client: &reqwest::Client, base: &str, ledger: &AccountLedger) {
+    let login = |email: &str, password: &str| {
+        client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    for (email, (acked, in_flight)) in &ledger.accounts {
+        let ok = login(email, acked).await.unwrap().status() == 200;
+        let ok_new = match in_flight {
+            Some(p) => login(email, p).await.unwrap().status() == 200,
+            None => false,
+        };
+        assert!(
+            ok || ok_new,
+            "{email} was registered before the kill and cannot sign in"
+        );
+        if acked != PASSWORD {
+            assert_eq!(
+                login(email, PASSWORD).await.unwrap().status(),
+                401,
+                "{email}: an acknowledged password change was lost"
+            );
+        }
+    }
+    for (access, refresh) in &ledger.logged_out {
+        let res = client
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "a logged-out session came back");
+        let res = client
+            .post(format!("{base}/api/v1/auth/refresh"))
+            .json(&json!({"refreshToken": refresh}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "a logged-out refresh token came back");
+    }
+}
+
+/// Registrations, password changes and logouts acknowledged before a
+/// `kill -9` are there after the restart (see [`check_accounts`]), with
+/// the auth rate limit off so that the clients load the server until the
+/// kill lands on their requests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_accounts_and_logouts_survive_kill_9() {
     let data = tempfile::tempdir().unwrap();
@@ -611,7 +687,7 @@ async fn acknowledged_accounts_and_logouts_survive_kill_9() {
     let mut node = Node::start(data.path());
     node.wait_ready(&client).await;
     let stop = Arc::new(AtomicBool::new(false));
-    let clients: Vec<_> = (0..4)
+    let clients: Vec<_> = (0..ACCOUNT_CLIENTS)
         .map(|i| {
             tokio::spawn(account_client(
                 node.base.clone(),
@@ -621,8 +697,8 @@ async fn acknowledged_accounts_and_logouts_survive_kill_9() {
             ))
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    node.kill9();
+    tokio::time::sleep(Duration::from_millis(ACCOUNT_LOAD_MS)).await;
+    node.kill9(data.path());
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.await.unwrap();
@@ -630,38 +706,34 @@ async fn acknowledged_accounts_and_logouts_survive_kill_9() {
     let node = Node::start(data.path());
     node.wait_ready(&client).await;
     let ledger = std::mem::take(&mut *ledger.lock().unwrap());
+    eprintln!(
+        "{} registrations, {} password changes, {} logouts acknowledged; {} of {ACCOUNT_CLIENTS} clients had a request in flight at the kill",
+        ledger.accounts.len(),
+        ledger.changes,
+        ledger.logged_out.len(),
+        ledger.interrupted
+    );
     assert!(
-        ledger.registered.len() >= 4 && !ledger.logged_out.is_empty(),
-        "too little was acknowledged: {} registrations, {} logouts",
-        ledger.registered.len(),
+        ledger.accounts.len() >= MIN_REGISTRATIONS
+            && ledger.changes >= MIN_REGISTRATIONS / 10
+            && ledger.logged_out.len() >= MIN_REGISTRATIONS / 5,
+        "too little was acknowledged: {} registrations, {} changes, {} logouts",
+        ledger.accounts.len(),
+        ledger.changes,
         ledger.logged_out.len()
     );
-    for email in &ledger.registered {
-        let res = client
-            .post(format!("{}/api/v1/auth/login", node.base))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{email} was registered before the kill");
-    }
-    for (access, refresh) in &ledger.logged_out {
-        let res = client
-            .get(format!("{}/api/v1/me", node.base))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 401, "a logged-out session came back");
-        let res = client
-            .post(format!("{}/api/v1/auth/refresh", node.base))
-            .json(&json!({"refreshToken": refresh}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 401, "a logged-out refresh token came back");
-    }
+    assert!(
+        ledger.interrupted > 0,
+        "no request was in flight when the kill landed"
+    );
+    check_accounts(&client, &node.base, &ledger).await;
 }
+
+/// Account clients and how long they load the server before the kill.
+const ACCOUNT_CLIENTS: usize = 6;
+const ACCOUNT_LOAD_MS: u64 = 8_000;
+/// The least the accounts crash test must see acknowledged.
+const MIN_REGISTRATIONS: usize = 80;
 
 /// The products the checkout storm buys, and their stock before it.
 const STORM_PRODUCTS: [&str; 6] = [
@@ -705,7 +777,9 @@ async fn shopper(base: String, w: usize, ledger: OrderLedger, stop: Arc<AtomicBo
                         .get("x-cart-token")
                         .map(|v| v.to_str().unwrap().to_string());
                 }
-                _ => return,
+                Ok(r) => panic!("adding {p} to a cart: unexpected {}", r.status()),
+                // The server died with this request in flight.
+                Err(_) => return,
             }
         }
         let mut body = json!({
@@ -725,16 +799,18 @@ async fn shopper(base: String, w: usize, ledger: OrderLedger, stop: Arc<AtomicBo
             .send()
             .await;
         let Ok(r) = res else { return };
-        if r.status() == 201 {
-            let Ok(v) = r.json::<Value>().await else {
-                return;
-            };
-            ledger.lock().unwrap().push((
+        let status = r.status();
+        let Ok(v) = r.json::<Value>().await else {
+            return;
+        };
+        match status.as_u16() {
+            201 => ledger.lock().unwrap().push((
                 v["data"]["id"].as_str().unwrap().to_string(),
                 v["data"]["total"].as_f64().unwrap(),
-            ));
-        } else if r.status() != 409 {
-            return;
+            )),
+            // Sold out (the storm runs its stock down on purpose).
+            409 if v["error"]["code"] == "out_of_stock" => {}
+            _ => panic!("checkout: unexpected {status}: {v}"),
         }
     }
 }
@@ -885,7 +961,7 @@ async fn acknowledged_orders_survive_kill_9_and_stock_is_conserved() {
         .map(|w| tokio::spawn(shopper(node.base.clone(), w, ledger.clone(), stop.clone())))
         .collect();
     tokio::time::sleep(Duration::from_millis(2_000)).await;
-    node.kill9();
+    node.kill9(data.path());
     stop.store(true, Ordering::Relaxed);
     for s in shoppers {
         s.await.unwrap();
@@ -934,8 +1010,38 @@ async fn reviewer(base: String, w: usize, ledger: ReviewLedger, stop: Arc<Atomic
     }
 }
 
+/// Writes acknowledged so far in the mixed load, by kind.
+#[derive(Debug, Default)]
+struct Progress {
+    products: usize,
+    reviews: usize,
+    orders: usize,
+    jobs: usize,
+    accounts: usize,
+}
+
+impl Progress {
+    /// Every kind made progress in the cycle that ended at `self`: the
+    /// load cannot quietly shrink to some of its writers.
+    fn assert_beyond(&self, before: &Progress, cycle: usize) {
+        for (kind, now, then) in [
+            ("product writes", self.products, before.products),
+            ("reviews", self.reviews, before.reviews),
+            ("orders", self.orders, before.orders),
+            ("jobs", self.jobs, before.jobs),
+            ("registrations", self.accounts, before.accounts),
+        ] {
+            assert!(
+                now > then,
+                "cycle {cycle}: no {kind} acknowledged ({then} → {now})"
+            );
+        }
+    }
+}
+
 /// One write load of every kind at once — product creates and updates,
-/// reviews, checkouts, job enqueues while the job workers run — killed with
+/// reviews, checkouts, job enqueues while the job workers run, sign-ups,
+/// password changes and logouts — killed with
 /// `kill -9` at a random moment, `SHOPD_CRASH_CYCLES` times (default 2).
 /// After each restart: acknowledged products with their values, list
 /// indexes equal to the brute-force oracle (including the rating order the
@@ -970,7 +1076,10 @@ async fn a_mixed_write_load_survives_kill_9() {
     let orders: OrderLedger = Arc::default();
     let reviews: ReviewLedger = Arc::default();
     let jobs: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let accounts: Arc<Mutex<AccountLedger>> = Arc::default();
     let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    // What was acknowledged before each cycle, kind by kind.
+    let mut before = Progress::default();
     for cycle in 1..=cycles {
         let stop = Arc::new(AtomicBool::new(false));
         let base = node.base.clone();
@@ -1003,8 +1112,16 @@ async fn a_mixed_write_load_survives_kill_9() {
             jobs.clone(),
             stop.clone(),
         )));
-        tokio::time::sleep(Duration::from_millis(rng.random_range(800..2_500))).await;
-        node.kill9();
+        for a in 0..2 {
+            tasks.push(tokio::spawn(account_client(
+                base.clone(),
+                format!("m{cycle}x{a}"),
+                accounts.clone(),
+                stop.clone(),
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(1_200..2_500))).await;
+        node.kill9(data.path());
         stop.store(true, Ordering::Relaxed);
         for t in tasks {
             t.await.unwrap();
@@ -1013,10 +1130,6 @@ async fn a_mixed_write_load_survives_kill_9() {
         node = Node::start_with(data.path(), &extra);
         node.wait_ready(&client).await;
         let acked = check_acknowledged(&client, &node.base, &products).await;
-        assert!(
-            acked > 0,
-            "cycle {cycle}: no product write was acknowledged"
-        );
         // Reviews: every acknowledged one counted; in-flight ones may be.
         let mut reference = reference_now(&client, &node.base, &products).await;
         for (p, rating) in REVIEWED {
@@ -1046,12 +1159,20 @@ async fn a_mixed_write_load_survives_kill_9() {
         let acked_orders = orders.lock().unwrap().clone();
         check_orders(&client, &node.base, &acked_orders, MIXED_STOCK).await;
         check_search(&client, &node.base, &products).await;
+        let known = std::mem::take(&mut *accounts.lock().unwrap());
+        check_accounts(&client, &node.base, &known).await;
+        *accounts.lock().unwrap() = known;
         let reviewed: u32 = reviews.lock().unwrap().values().map(|(done, _)| done).sum();
-        eprintln!(
-            "cycle {cycle}: {acked} product writes, {reviewed} reviews, {} orders, {} jobs acknowledged so far; all present",
-            orders.lock().unwrap().len(),
-            jobs.lock().unwrap().len()
-        );
+        let now = Progress {
+            products: acked,
+            reviews: reviewed as usize,
+            orders: orders.lock().unwrap().len(),
+            jobs: jobs.lock().unwrap().len(),
+            accounts: accounts.lock().unwrap().accounts.len(),
+        };
+        eprintln!("cycle {cycle}: acknowledged so far {now:?}; all present");
+        now.assert_beyond(&before, cycle);
+        before = now;
     }
     let acked_jobs = jobs.lock().unwrap().clone();
     assert!(!acked_jobs.is_empty(), "no job was acknowledged");

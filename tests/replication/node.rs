@@ -53,6 +53,11 @@ impl Node {
         node
     }
 
+    /// The arguments of the next [`Node::start`].
+    pub fn set_args(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|s| s.to_string()).collect();
+    }
+
     /// (Re)starts the process on the same port and data dir.
     pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new()

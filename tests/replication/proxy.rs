@@ -12,6 +12,9 @@ pub struct Faults {
     pub corrupt_changes: AtomicBool,
     /// Responses corrupted so far.
     pub corrupted: AtomicU64,
+    /// Milliseconds each snapshot answer (manifest or part) is held back:
+    /// a slow link, so a bootstrap takes long enough to be killed in.
+    pub snapshot_delay_ms: AtomicU64,
 }
 
 pub struct Proxy {
@@ -71,6 +74,11 @@ fn relay(mut client: TcpStream, upstream: u16, faults: &Faults) -> std::io::Resu
     up.write_all(out.as_bytes())?;
     let mut answer = Vec::new();
     up.read_to_end(&mut answer)?;
+    if path.starts_with("/replication/snapshot") {
+        std::thread::sleep(std::time::Duration::from_millis(
+            faults.snapshot_delay_ms.load(SeqCst),
+        ));
+    }
     let corrupt = (path.starts_with("/replication/snapshot/") && faults.corrupt_parts.load(SeqCst))
         || (path.starts_with("/replication/changes") && faults.corrupt_changes.load(SeqCst));
     if corrupt
