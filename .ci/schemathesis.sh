@@ -38,10 +38,11 @@ cleanup() {
 trap cleanup EXIT
 
 # Rate limits off: thousands of requests come from one address (the 429
-# answers are documented, and tested in tests/api/rate_limits.rs). A webhook
-# secret, as a shop taking cards has: generated events are unsigned (401).
+# answers are documented, and tested in tests/api/rate_limits.rs). No other
+# secret: the demo as a shop first runs it, where features that are not
+# configured (payments, replication) must answer like missing routes, not 5xx.
 SHOPD_RATE_LIMIT_API=off SHOPD_RATE_LIMIT_AUTH=off SHOPD_RATE_LIMIT_WRITE=off \
-SHOPD_RATE_LIMIT_CHECKOUT=off SHOPD_ADMIN_TOKEN="$token" SHOPD_PAYMENT_WEBHOOK_SECRET="whsec-$token" setsid target/debug/shopd serve --demo \
+SHOPD_RATE_LIMIT_CHECKOUT=off SHOPD_ADMIN_TOKEN="$token" setsid target/debug/shopd serve --demo \
   --data-dir "$data" --listen "127.0.0.1:$port" </dev/null >"$log" 2>&1 &
 pid=$!
 if ! wait_http "http://127.0.0.1:$port/ready" 120 "$pid"; then

@@ -339,11 +339,12 @@ impl From<OrdersError> for ApiError {
             OrdersError::TooManyAddresses => conflict("too_many_addresses", &e),
             OrdersError::WishlistFull => conflict("wishlist_full", &e),
             OrdersError::Exists(_) => conflict("duplicate_id", &e),
-            OrdersError::PaymentsOff => ApiError::Unavailable {
-                code: "payments_not_configured",
-                message: e.to_string(),
-                retry_after_secs: 60,
-            },
+            // Like replication when it is off: the route is not there.
+            OrdersError::PaymentsOff => ApiError::NotFound(
+                "no route for POST /api/v1/payments/webhook (payments are off: start shopd with \
+                 --payment-webhook-secret)"
+                    .into(),
+            ),
             OrdersError::Signature(s) => ApiError::Unauthenticated {
                 code: s.code(),
                 message: e.to_string(),
