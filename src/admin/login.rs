@@ -20,10 +20,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
 
 /// Where to go after signing in: only a path of the admin pages (never
-/// another site).
+/// another site), without control characters; else the admin home.
 fn next_of(raw: Option<&str>) -> String {
     match raw {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains('\\') => {
+        Some(n)
+            if n.starts_with("/admin")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
             n.to_string()
         }
         _ => "/admin".to_string(),
@@ -171,5 +176,7 @@ mod tests {
         assert_eq!(next_of(Some("https://evil.example/admin")), "/admin");
         assert_eq!(next_of(Some("//evil.example/admin")), "/admin");
         assert_eq!(next_of(None), "/admin");
+        assert_eq!(next_of(Some("/admin/orders\r\nSet-Cookie: x=1")), "/admin");
+        assert_eq!(next_of(Some("/admin/\u{7f}")), "/admin");
     }
 }

@@ -184,6 +184,10 @@ fn admin_headers(h: &mut header::HeaderMap) {
 
 /// `303 See Other` to `to` (after a form post, and to the sign-in form).
 fn see_other(to: &str) -> HttpResponse {
+    // A path from the request (an id, `next`) may hold bytes a header
+    // cannot: they go percent-encoded, never as a failed response.
+    const UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ').add(b'"');
+    let to = percent_encoding::utf8_percent_encode(to, UNSAFE).to_string();
     let mut res = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish();

@@ -370,4 +370,58 @@ mod tests {
         }
         assert!(decode(&good[..good.len() - 1]).is_err());
     }
+
+    /// Fuzz targets of the change-batch decoder (run longer by
+    /// `benches/fuzz.sh`): any bytes decode or fail, never panic, and a
+    /// batch changed anywhere never decodes.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: std::env::var("PROPTEST_CASES")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1024),
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        fn batch() -> Vec<u8> {
+            let log = ChangeLog::new(0, 1 << 20, Duration::from_secs(60));
+            for p in 1..=4 {
+                log.push(&commit(p, &[p as u8; 30]));
+            }
+            log.batch_since(0, 1 << 20, u64::MAX).unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn decoding_arbitrary_bytes_returns(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+                let _ = decode(&bytes);
+            }
+
+            #[test]
+            fn a_changed_batch_never_decodes(
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0..3u8), 1..4),
+            ) {
+                let good = batch();
+                let mut bytes = good.clone();
+                for (at, byte, kind) in edits {
+                    let at = at % (bytes.len() + 1);
+                    match kind {
+                        0 if at < bytes.len() => bytes[at] ^= byte | 1,
+                        1 => bytes.insert(at, byte),
+                        _ => bytes.truncate(at),
+                    }
+                }
+                prop_assume!(bytes != good);
+                prop_assert!(decode(&bytes).is_err());
+            }
+        }
+    }
 }

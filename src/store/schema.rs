@@ -12,12 +12,37 @@
 use super::error::{StoreError, StoreResult};
 use redb::{Key, TableDefinition, TableHandle, Value};
 
+/// Whether `bytes` are a `T` as redb writes it (its `from_bytes` panics on
+/// a wrong width, text that is not UTF-8, or a tuple's lengths that do not
+/// fit). Logged and replicated changes are checksummed, so this refuses
+/// only a bug or a forgery — but it must refuse, not panic.
+fn readable<T: Value>(bytes: &[u8]) -> bool {
+    match T::fixed_width() {
+        Some(width) => return bytes.len() == width,
+        None if T::type_name() == <&str as Value>::type_name() => {
+            return std::str::from_utf8(bytes).is_ok();
+        }
+        None => {}
+    }
+    // A variable-width composite: read it back and write it again; the
+    // same bytes mean a well-formed value (reading is a pure function, so
+    // a panic while reading leaves nothing behind).
+    std::panic::catch_unwind(|| T::as_bytes(&T::from_bytes(bytes)).as_ref() == bytes)
+        .unwrap_or(false)
+}
+
 fn apply_one<K: Key + 'static, V: Value + 'static>(
     def: TableDefinition<'static, K, V>,
     txn: &redb::WriteTransaction,
     key: &[u8],
     value: Option<&[u8]>,
 ) -> StoreResult<()> {
+    if !readable::<K>(key) || !value.is_none_or(readable::<V>) {
+        return Err(StoreError::Unavailable(format!(
+            "a logged change to table '{}' has a key or value of the wrong shape",
+            def.name()
+        )));
+    }
     let mut t = txn.open_table(def)?;
     match value {
         Some(v) => {

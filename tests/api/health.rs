@@ -118,3 +118,29 @@ async fn hostile_inputs_get_4xx_never_5xx() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_leader_ignores_x_min_generation() {
+    // A leader has every generation it answered: waiting for a future one
+    // would only let any client hold a request for a second. Followers
+    // honour the header (tests/replication.rs).
+    let app = spawn_app().await;
+    for path in ["/api/v1/products", "/health", "/ready", "/metrics"] {
+        for wanted in ["999999999999", "not-a-number"] {
+            let started = std::time::Instant::now();
+            let res = app
+                .client
+                .get(app.url(path))
+                .header("X-Min-Generation", wanted)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path} {wanted}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_millis(500),
+                "{path} {wanted}: waited {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}

@@ -15,6 +15,7 @@ mod cache;
 mod contract;
 mod corruption;
 mod docs;
+mod fuzz;
 mod golden;
 mod health;
 mod helpers;

@@ -13,7 +13,10 @@
 //!   be (see `replication::follower`).
 //! - `X-Min-Generation: G` on a request: a follower waits up to 1 s to
 //!   reach `G`, then answers `503 replica_behind` with `Retry-After` —
-//!   read-your-writes across nodes without sticky sessions.
+//!   read-your-writes across nodes without sticky sessions. A leader has
+//!   every generation it ever answered, so it ignores the header (else any
+//!   client could hold a request for a second with a future `G`); so do
+//!   the probes and the replication routes, on any node.
 //! - On a follower every method but GET/HEAD/OPTIONS answers `307` to the
 //!   same path and query on the leader (or `503 read_only`).
 
@@ -85,9 +88,11 @@ pub(crate) async fn layer(
         };
         return Ok(with_headers(req.into_response(res), &state).map_into_right_body());
     }
+    let probe = matches!(req.path(), "/health" | "/ready" | "/metrics");
     if let Some(wanted) = req
         .headers()
         .get(MIN_GENERATION)
+        .filter(|_| follower.is_some() && !probe && !replication_route)
         .and_then(|v| v.to_str().ok())
     {
         let Ok(wanted) = wanted.trim().parse::<u64>() else {

@@ -566,4 +566,110 @@ mod tests {
         let e = wal.append(2, &redo(2), true).unwrap_err();
         assert!(matches!(e, StoreError::OutcomeUnknown(_)), "{e}");
     }
+
+    /// Fuzz targets of the log's readers (run longer by `benches/fuzz.sh`):
+    /// whatever the bytes, reading answers records or an error, never a
+    /// panic, and never a record that was not written.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: std::env::var("PROPTEST_CASES")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1024),
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn the_log_reader_returns_for_arbitrary_bytes(
+                bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+                durable in 0u64..8,
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("x.wal");
+                std::fs::write(&path, &bytes).unwrap();
+                let log = read_records(&path).unwrap();
+                let _ = to_replay(&path, log, durable, Recovery::Strict);
+            }
+
+            #[test]
+            fn a_damaged_log_yields_only_records_that_were_written(
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0..3u8), 1..6),
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("x.wal");
+                let (mut bytes, _) = log_of(&path, 6);
+                let written: Vec<(u64, Vec<u8>)> = (1..=6).map(|s| (s, redo(s))).collect();
+                for (at, byte, kind) in edits {
+                    let at = at % (bytes.len() + 1);
+                    match kind {
+                        0 if at < bytes.len() => bytes[at] ^= byte | 1,
+                        1 => bytes.insert(at, byte),
+                        _ => bytes.truncate(at),
+                    }
+                }
+                std::fs::write(&path, &bytes).unwrap();
+                let log = read_records(&path).unwrap();
+                // The readable prefix is written records, in order.
+                prop_assert!(log.records.len() <= written.len());
+                prop_assert_eq!(&log.records[..], &written[..log.records.len()]);
+                match to_replay(&path, log, 0, Recovery::Strict) {
+                    Ok((records, _)) => {
+                        prop_assert_eq!(&records[..], &written[..records.len()]);
+                    }
+                    Err(e) => prop_assert!(matches!(e, StoreError::LogDamaged { .. }), "{}", e),
+                }
+            }
+
+            #[test]
+            fn replaying_arbitrary_redo_bytes_applies_or_refuses(
+                payload in prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 0..512),
+                    // Well-formed changes with any key and value bytes, to
+                    // tables of every key and value type.
+                    proptest::collection::vec(
+                        (
+                            proptest::sample::select(vec![
+                                "meta", "products", "product_ratings", "idx_by_price",
+                                "product_counts", "job_counts", "jobs_sched", "commerce_seq",
+                                "orders_by_number", "discount_uses", "search_queries", "users",
+                            ]),
+                            proptest::collection::vec(any::<u8>(), 0..24),
+                            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..24)),
+                        ),
+                        1..4,
+                    )
+                    .prop_map(|changes| {
+                        let mut out = Vec::new();
+                        for (table, key, value) in changes {
+                            push_redo(&mut out, table, &key, value.as_deref());
+                        }
+                        out
+                    }),
+                    Just(redo(7)).prop_flat_map(|r| {
+                        let n = r.len();
+                        (Just(r), 0..n, any::<u8>()).prop_map(|(mut r, at, b)| {
+                            r[at] ^= b | 1;
+                            r
+                        })
+                    }),
+                ],
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let db = redb::Database::create(dir.path().join("x.redb")).unwrap();
+                let txn = db.begin_write().unwrap();
+                crate::store::schema::create_all(&txn).unwrap();
+                let _ = replay(&txn, &payload);
+                txn.abort().unwrap();
+            }
+        }
+    }
 }
