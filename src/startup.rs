@@ -280,7 +280,8 @@ impl Application {
         let security = SecurityHeaders::new(config.http.hsts_max_age_secs);
         let http_cache = api::middleware::http_cache::HttpCache::new(&config.cache.ttls);
         let cors_origins = config.http.cors_origins.clone();
-        let server = HttpServer::new(move || {
+        // One App per worker, as actix-web's HttpServer makes them.
+        let app = move || {
             let security = security.clone();
             let http_cache = http_cache.clone();
             App::new()
@@ -305,32 +306,75 @@ impl Application {
                 .configure(api::register::configure)
                 .configure(crate::admin::configure)
                 .default_service(web::to(api::register::not_found))
-        })
-        .on_connect(move |_, ext| {
-            ext.insert(live.connection());
-        })
-        .workers(config.http.workers)
-        // Slow and idle clients (see `HttpLimits`): a connection that has
-        // not sent its first head in time gets 408 and is closed; an idle
-        // keep-alive connection is closed; past the connection limit new
-        // connections wait in the accept queue.
-        .client_request_timeout(config.http.limits.head_timeout)
-        .keep_alive(match config.http.limits.keep_alive {
-            d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
-            d => actix_web::http::KeepAlive::Timeout(d),
-        })
-        .max_connections(
-            config
-                .http
-                .limits
-                .max_connections
-                .div_ceil(config.http.workers),
-        )
-        // No `.backlog(…)`: it applies only to sockets the server binds
-        // itself; ours is bound (and listening) already, see `bind`.
-        .shutdown_timeout(config.http.shutdown_timeout.as_secs())
-        .listen(listener)?
-        .run();
+        };
+        // actix-http on every connection, each one an
+        // `api::connection::Connection` (the parser's own error answers with
+        // the envelope, lingering closes): what actix-web's `HttpServer`
+        // does, plus the connection wrapper it has no place for. Limits
+        // (see `HttpLimits`): a connection that has not sent its first head
+        // in time gets 408 and is closed; an idle keep-alive connection is
+        // closed; past the connection limit new connections wait in the
+        // accept queue.
+        let addr = listener.local_addr()?;
+        let limits = api::connection::Limits {
+            max_uri_bytes: config.http.limits.max_uri_bytes,
+            max_header_bytes: config.http.limits.max_header_bytes,
+        };
+        let keep_alive = match config.http.limits.keep_alive {
+            d if d.is_zero() => actix_http::KeepAlive::Disabled,
+            d => actix_http::KeepAlive::Timeout(d),
+        };
+        let head_timeout = config.http.limits.head_timeout;
+        let builder = actix_server::Server::build();
+        let shutdown = builder.graceful_shutdown_signal();
+        let server = builder
+            .workers(config.http.workers)
+            .max_concurrent_connections(
+                config
+                    .http
+                    .limits
+                    .max_connections
+                    .div_ceil(config.http.workers),
+            )
+            .shutdown_timeout(config.http.shutdown_timeout.as_secs())
+            // No `.backlog(…)`: it applies only to sockets the server binds
+            // itself; ours is bound (and listening) already, see `bind`.
+            .listen("shopd", listener, move || {
+                let shutdown = shutdown.clone();
+                let live = live.clone();
+                let app = actix_service::IntoServiceFactory::into_factory(app())
+                    .map_err(|e: actix_web::Error| e.error_response());
+                let http = actix_http::HttpService::build()
+                    .graceful_shutdown_signal(move || {
+                        let s = shutdown.clone();
+                        async move { s.notified().await }
+                    })
+                    .keep_alive(keep_alive)
+                    .client_request_timeout(head_timeout)
+                    // Time to close, lingering included.
+                    .client_disconnect_timeout(
+                        api::connection::LINGER + std::time::Duration::from_secs(1),
+                    )
+                    .h1_allow_half_closed(true)
+                    .local_addr(addr)
+                    .on_connect_ext(move |_: &api::connection::Connection, ext| {
+                        ext.insert(live.connection());
+                    })
+                    .finish(actix_service::map_config(app, |_| {
+                        actix_web::dev::AppConfig::default()
+                    }));
+                use actix_service::ServiceFactoryExt;
+                actix_service::fn_service(move |io: actix_rt::net::TcpStream| {
+                    let peer = io.peer_addr().ok();
+                    std::future::ready(Ok::<_, actix_http::error::DispatchError>((
+                        api::connection::Connection::new(io, limits),
+                        actix_http::Protocol::Http1,
+                        peer,
+                    )))
+                })
+                .and_then(http)
+            })?
+            .run();
         tracing::info!(port, data_dir = %config.data.path().display(), "shopd listening");
         Ok(Application {
             port,

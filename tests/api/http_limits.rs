@@ -90,16 +90,22 @@ async fn oversized_request_heads_get_414_and_431_with_the_error_envelope() {
     assert_eq!(status, 431);
     assert_eq!(body["error"]["code"], "headers_too_large");
 
-    // Past the HTTP parser's own buffer (128 KiB): its bare 431, still a
-    // status rather than a silent close.
+    // Past the HTTP parser's own buffer (128 KiB): its own 431, with the
+    // envelope too.
     let huge = format!("X-Pad: {}\r\n", "c".repeat(200_000));
     let answer = exchange(port, &get("/api/v1/products", &huge)).await;
-    assert_eq!(
-        parse(&answer).0,
-        431,
-        "{:?}",
-        String::from_utf8_lossy(&answer)
-    );
+    let (status, body) = parse(&answer);
+    assert_eq!(status, 431, "{:?}", String::from_utf8_lossy(&answer));
+    assert_eq!(body["error"]["code"], "headers_too_large");
+
+    // A target too long for the parser itself (past 64 KiB): the same 414
+    // with the envelope as a target just past the limit.
+    for n in [70_000, 120_000] {
+        let long = format!("/api/v1/products?q={}", "a".repeat(n));
+        let (status, body) = parse(&exchange(port, &get(&long, "")).await);
+        assert_eq!(status, 414, "{n}");
+        assert_eq!(body["error"]["code"], "uri_too_long", "{n}");
+    }
 
     // Refusals are counted like any other answer and nothing broke.
     let ok = exchange(port, &get("/api/v1/products", "")).await;
@@ -206,3 +212,83 @@ async fn slow_and_idle_clients_are_cut_off_while_others_are_served() {
     );
     app.stop().await;
 }
+
+/// What the HTTP parser itself refuses — raw (unencoded) spaces, quotes,
+/// angle brackets, control and non-ASCII bytes in the request line, a
+/// malformed header — is a 400 with the error envelope, like every other
+/// error, not a bare status.
+#[tokio::test]
+async fn requests_the_parser_refuses_get_400_with_the_error_envelope() {
+    let app = spawn_fixture_with(|_| {}).await;
+    let port = port(&app.address);
+    let lines: [&[u8]; 6] = [
+        b"GET /api/v1/products?q=a b HTTP/1.1\r\nHost: shop\r\n\r\n",
+        b"GET /api/v1/products/<script> HTTP/1.1\r\nHost: shop\r\n\r\n",
+        b"GET /api/v1/products?q=\xff\xfe HTTP/1.1\r\nHost: shop\r\n\r\n",
+        b"GET /api/v1/\x01 HTTP/1.1\r\nHost: shop\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost shop\r\n\r\n",
+        b"G\x00T /health HTTP/1.1\r\n\r\n",
+    ];
+    for request in lines {
+        let answer = exchange(port, request).await;
+        let (status, body) = parse(&answer);
+        assert_eq!(status, 400, "{:?}", String::from_utf8_lossy(request));
+        assert_eq!(
+            body["error"]["code"],
+            "malformed_request",
+            "{:?}: {}",
+            String::from_utf8_lossy(request),
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    app.stop().await;
+}
+
+/// An early answer to a client still sending its body is readable: the
+/// server does not close on unread bytes (which makes the kernel reset the
+/// connection, and the client lose the answer) but lingers, dropping them,
+/// until the client closes.
+#[tokio::test]
+async fn an_early_answer_reaches_a_client_still_sending_its_body() {
+    let app = spawn_fixture_with(|_| {}).await;
+    let port = port(&app.address);
+    for round in 0..20 {
+        let s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (mut read, mut write) = s.into_split();
+        let sender = tokio::spawn(async move {
+            let _ = write
+                .write_all(b"POST /api/v1/a<b> HTTP/1.1\r\nHost: shop\r\nContent-Length: 4000000\r\n\r\n")
+                .await;
+            let chunk = vec![b'y'; 64 * 1024];
+            for _ in 0..60 {
+                if write.write_all(&chunk).await.is_err() {
+                    return false;
+                }
+            }
+            true
+        });
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        let closed_cleanly = loop {
+            match tokio::time::timeout(Duration::from_secs(10), read.read(&mut buf)).await {
+                Ok(Ok(0)) => break true,
+                Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+                Ok(Err(e)) => {
+                    assert!(
+                        !answer.is_empty(),
+                        "round {round}: the connection was reset before the answer: {e}"
+                    );
+                    break false;
+                }
+                Err(_) => panic!("round {round}: no answer in 10 s"),
+            }
+        };
+        let (status, body) = parse(&answer);
+        assert_eq!(status, 400, "round {round}");
+        assert_eq!(body["error"]["code"], "malformed_request", "round {round}");
+        assert!(closed_cleanly, "round {round}: reset after the answer");
+        let _ = sender.await;
+    }
+    app.stop().await;
+}
+
