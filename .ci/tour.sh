@@ -4,8 +4,8 @@
 #   .ci/tour.sh [PATH-TO-SHOPD]        (default: target/debug/shopd)
 #
 # Starts `shopd serve --demo` (a built binary: this script does not build) on
-# a free loopback port with a fresh data dir and a test admin token, in its
-# own process group; waits for /health and /ready; runs every example of
+# a free loopback port with a fresh data dir (the demo makes its admin key
+# there, as for a reader), in its own process group; waits for /health and /ready; runs every example of
 # README.md and of docs/**/*.md (in that order: README first, then the docs
 # pages sorted by path) against it; stops the group. Exit 1 lists every
 # example whose answer differs.
@@ -36,9 +36,9 @@
 #   but all share the one server (a file sees the writes of the files before
 #   it).
 # - Before running, in commands and expectations alike, `localhost:8080` and
-#   `127.0.0.1:8080` become the test server's address, and `Bearer secret`
-#   (the admin token the docs start the server with,
-#   `SHOPD_ADMIN_TOKEN=secret`) becomes `Bearer <the test token>`.
+#   `127.0.0.1:8080` become the test server's address, and `data/` (the
+#   demo's data dir, where it keeps its admin key `data/admin.token`) the
+#   test server's data dir.
 #
 # .ci/readme.sh counts only blocks opened by exactly ```sh (its awk matches
 # ^```sh[[:space:]]*$), so `sh tour` blocks never shift its "Nth ```sh
@@ -64,8 +64,6 @@ command -v curl >/dev/null 2>&1 || { echo "curl is missing" >&2; exit 1; }
 
 doc_host=localhost:8080
 doc_host_ip=127.0.0.1:8080
-doc_auth='Bearer secret'
-token=tour-test-admin-token-4b1d
 port=$(free_port)
 addr=127.0.0.1:$port
 
@@ -115,7 +113,7 @@ localize() {
   local s=$1
   s=${s//"$doc_host"/$addr}
   s=${s//"$doc_host_ip"/$addr}
-  s=${s//"$doc_auth"/Bearer $token}
+  s=${s//"data/admin.token"/$data/admin.token}
   printf '%s' "$s"
 }
 
@@ -131,7 +129,7 @@ echo "== tour: starting $bin serve --demo on $addr"
 while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^SHOPD_' || true)
 mkdir -p "$data"
 # setsid: the server leads a new process group (see .ci/readme.sh).
-SHOPD_LISTEN=$addr SHOPD_DATA_DIR=$data SHOPD_ADMIN_TOKEN=$token \
+SHOPD_LISTEN=$addr SHOPD_DATA_DIR=$data \
   setsid "$bin" serve --demo </dev/null >"$log" 2>&1 &
 pgid=$!
 if ! wait_http "http://$addr/health" 120 "$pgid" || ! wait_http "http://$addr/ready" 120 "$pgid"; then

@@ -24,8 +24,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "bench-admin";
-const TOKEN: &str = "bench-replication";
+const ADMIN: &str = "bench-admin-token-0123456789abcdef0123";
+const TOKEN: &str = "bench-replication-token-0123456789abcdef";
 const WRITES_PER_SEC: u64 = 500;
 const WINDOW: Duration = Duration::from_secs(15);
 /// The fixed read rate of the latency comparison.

@@ -7,8 +7,9 @@
 //! `cargo bench --bench users` — user counts from `LOAD_USERS`
 //! (comma-separated; default 2500,5000,10000,15000,19000), each measured
 //! for `LOAD_USERS_SECS` (20) after the users have connected. Writes
-//! `target/bench-data/N/users-results.md` and `.json`: users → req/s, p95,
-//! p99, errors, server RSS, and the most users that met both targets.
+//! `target/bench-data/N/users-results.md` and `.json`, and the report to
+//! `benches/results/users-results.md`: users → req/s, p95, p99, errors,
+//! server RSS, and the most users that met both targets.
 //!
 //! Every connection is a file descriptor in the server and one in wrk, so a
 //! process's `RLIMIT_NOFILE` bounds the curve; the run reports that limit
@@ -140,5 +141,9 @@ fn main() {
     md += &format!("\n```json\n{json_text}\n```\n");
     std::fs::write(root.join("users-results.md"), &md).unwrap();
     std::fs::write(root.join("users-results.json"), &json_text).unwrap();
-    println!("{md}");
+    // The report kept with the code (docs/benchmarks links to it).
+    let kept =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results/users-results.md");
+    std::fs::write(&kept, &md).unwrap();
+    println!("{md}\n(also written to {})", kept.display());
 }

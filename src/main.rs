@@ -15,6 +15,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod progress;
 
 fn main() -> ExitCode {
+    // Everything shopd writes is for its owner only (see the function).
+    shopd::startup::owner_only_files();
     let cli = Cli::parse();
     let config = match Config::resolve(cli.settings(), cli.config.as_deref()) {
         Ok(c) => c,

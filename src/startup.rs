@@ -43,6 +43,37 @@ pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpList
     Ok(socket.into())
 }
 
+/// Makes every file and directory this process creates from now on owner
+/// only (files 0600, directories 0700), whatever umask it was started
+/// with: the database and its log, keys, snapshots, backups written to a
+/// directory, a restore's output, the mail outbox and the search index all
+/// hold secrets or shop data (umask 077, as PostgreSQL sets for its data
+/// directory). Files made before (by an older version) keep their modes:
+/// `DataDir::exposure` warns of them. Called first by `main`, and by
+/// [`Application::build`].
+pub fn owner_only_files() {
+    // SAFETY: umask only sets this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// The demo's bootstrap admin token: kept in `file` (made, owner-only, on
+/// the first demo start), so a shop tried with `--demo` has admin writes
+/// without choosing a token.
+fn demo_admin_token(file: &std::path::Path) -> anyhow::Result<crate::config::Secret> {
+    if let Ok(text) = std::fs::read_to_string(file) {
+        let token = crate::config::Secret::new(text.trim());
+        if token.token_problem("admin token").is_none() {
+            return Ok(token);
+        }
+    }
+    let token = crate::accounts::tokens::random_secret();
+    std::fs::write(file, format!("{token}\n"))
+        .with_context(|| format!("writing the demo's admin token to {}", file.display()))?;
+    Ok(crate::config::Secret::new(token))
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -183,9 +214,23 @@ impl Application {
     /// [`Application::build`] over a store whose I/O fails as `faults`
     /// plans (tests of storage errors; see `store::faults`).
     pub async fn build_with_faults(
-        config: Config,
+        mut config: Config,
         faults: Option<Arc<crate::store::db::faults::FaultPlan>>,
     ) -> anyhow::Result<Application> {
+        owner_only_files();
+        std::fs::create_dir_all(config.data.path())
+            .with_context(|| format!("creating the data dir {}", config.data.path().display()))?;
+        if let Some(why) = config.data.exposure() {
+            tracing::warn!("{why}");
+        }
+        if config.demo && config.http.admin_token.is_none() {
+            let file = config.data.admin_token();
+            config.http.admin_token = Some(demo_admin_token(&file)?);
+            tracing::info!(
+                file = %file.display(),
+                "demo: admin writes take 'Authorization: Bearer <the token in this file>'"
+            );
+        }
         let listener = bind(config.http.listen, config.http.backlog)
             .with_context(|| format!("binding {}", config.http.listen))?;
         let port = listener.local_addr()?.port();
@@ -265,6 +310,7 @@ impl Application {
         });
         let state = web::Data::new(ApiState {
             services: services.clone(),
+            data_dir: config.data.clone(),
             http: HttpSettings {
                 admin_token: config.http.admin_token.clone(),
                 body_limit: config.http.body_limit,
@@ -273,7 +319,9 @@ impl Application {
             },
             limits: limits.clone(),
         });
-        let metrics = web::Data::new(api::telemetry::metrics::Metrics::new(&services, &limits));
+        let mut metrics = api::telemetry::metrics::Metrics::new(&services, &limits);
+        metrics.token = config.http.metrics_token.clone();
+        let metrics = web::Data::new(metrics);
         let live = metrics.live.clone();
         let sampler = tokio::spawn(api::telemetry::live::run(live.clone(), services.clone()));
         let sessions = web::Data::new(crate::admin::session::Sessions::default());

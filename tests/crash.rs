@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "crash-test-token";
+const TOKEN: &str = "crash-test-admin-token-0123456789abcdef";
 const WRITERS: usize = 8;
 /// The checkpoint interval of every node here: short, so that kills land
 /// before, during and right after checkpoints, not only on a log-only

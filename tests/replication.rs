@@ -445,6 +445,13 @@ async fn followers_never_hold_what_a_killed_leader_loses() {
     for f in &followers {
         converged(&c, &leader, f).await;
     }
+    // The leader's snapshots and the followers' installed copies, keys
+    // included, are their owner's alone.
+    assert!(data.join("replication/snapshots").exists());
+    common::files::assert_owner_only(&data);
+    for f in &followers {
+        common::files::assert_owner_only(&f.data);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -639,6 +646,8 @@ async fn backups_to_s3_and_a_directory_restore_the_same_shop() {
         &[],
     );
     assert!(ok, "{out}");
+    // Backups, like everything shopd writes, are their owner's alone.
+    common::files::assert_owner_only(&backups);
     let id = std::fs::read_dir(&backups)
         .unwrap()
         .next()
@@ -675,6 +684,8 @@ async fn backups_to_s3_and_a_directory_restore_the_same_shop() {
         &[],
     );
     assert!(ok, "{out}");
+    common::files::assert_owner_only(&target);
+    common::files::assert_owner_only(&restored);
 }
 
 /// nginx from Debian's package, with `tests/nginx/shopd.conf` filled in;

@@ -3,10 +3,9 @@
 //! the whole hash expiring 30 days after its last change.
 //!
 //! The token is the key itself (the plans' cart id in a header): shopd's
-//! `random_secret` (32 random bytes, base64url) for a new cart; a request
-//! may name any token of shopd's shape (16–128 URL-safe characters, checked
-//! by the route), and an add to a token with no cart starts one under it,
-//! as in shopd. An add reads the hash, applies shopd's own [`Cart::add`] (so the limits and
+//! `random_secret` (32 random bytes, base64url) for a new cart; a token
+//! with no cart behind it is not adopted (an add starts a new cart under a
+//! new token), as in shopd. An add reads the hash, applies shopd's own [`Cart::add`] (so the limits and
 //! errors are shopd's), and writes back the one changed field with the TTL
 //! in one pipeline: two adds racing on one cart may lose one of them, as a
 //! read-modify-write in the plans would (a cart belongs to one shopper).

@@ -41,7 +41,7 @@ fn cart_answer(c: &PricedCart, token: Option<&str>) -> HttpResponse {
 }
 
 /// `POST /cart/items`: a product into the caller's cart (a new cart, and
-/// token, when the request names none).
+/// token, when the request names none or one the server does not hold).
 pub async fn add_item(
     req: HttpRequest,
     payload: web::Payload,
@@ -51,8 +51,13 @@ pub async fn add_item(
     let token = cart_token(&req)?;
     let body = json_object(&req, payload, settings.body_limit).await?;
     let item = CartItem::parse(&body).map_err(ApiError::validation)?;
-    let token = token.unwrap_or_else(Carts::new_token);
-    let mut cart = s.carts.load(&token).await?.unwrap_or_default();
+    // As shopd: a token names a cart the server issued; one it does not
+    // hold gets a new cart under a new token, never the client's.
+    let known = match token {
+        Some(t) => s.carts.load(&t).await?.map(|c| (t, c)),
+        None => None,
+    };
+    let (token, mut cart) = known.unwrap_or_else(|| (Carts::new_token(), Cart::default()));
     let mut ids: Vec<&str> = cart.lines.iter().map(|l| l.product_id.as_str()).collect();
     ids.push(item.product_id.as_str());
     let client = s.db.conn().await?;
@@ -83,9 +88,14 @@ pub async fn add_item(
 /// `GET /cart`: the caller's cart priced now (an empty one when it has none).
 pub async fn get_cart(req: HttpRequest, s: web::Data<State>) -> Result<HttpResponse, ApiError> {
     let token = cart_token(&req)?;
-    let cart = match &token {
-        Some(t) => s.carts.load(t).await?.unwrap_or_default(),
-        None => Cart::default(),
+    // A token the server does not hold names nothing: no cart, no token.
+    let known = match token {
+        Some(t) => s.carts.load(&t).await?.map(|c| (t, c)),
+        None => None,
+    };
+    let (token, cart) = match known {
+        Some((t, c)) => (Some(t), c),
+        None => (None, Cart::default()),
     };
     let priced = if cart.is_empty() {
         PricedCart::default()

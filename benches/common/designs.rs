@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The admin token both designs accept.
-pub const TOKEN: &str = "compare-token";
+pub const TOKEN: &str = "compare-admin-token-0123456789abcdef0123";
 
 /// The shopd binary this bench was built with, or `SHOPD_BENCH_BIN` (to
 /// measure another build, such as the previous commit, with the same

@@ -23,7 +23,9 @@
 //! Register, login and password-reset answer the same status and body
 //! whether or not the email has an account, after about the same work: an
 //! unknown email's login verifies a dummy hash; register and reset always
-//! make one durable write (a mail to the owner, or nothing).
+//! make one durable write (a mail to the owner, or nothing); a reset request
+//! is answered no sooner than [`RESET_ANSWER_FLOOR`] after it arrived, so
+//! its time does not tell either.
 
 mod admin;
 pub mod password;
@@ -55,6 +57,10 @@ pub(crate) const REFRESH_SLIDING: Duration = Duration::from_secs(30 * 24 * 3600)
 pub(crate) const REFRESH_ABSOLUTE: Duration = Duration::from_secs(90 * 24 * 3600);
 pub(crate) const VERIFY_TTL: Duration = Duration::from_secs(48 * 3600);
 pub(crate) const RESET_TTL: Duration = Duration::from_secs(3600);
+/// Every password-reset request is answered no sooner than this after it
+/// arrived, whether the email has an account or not (see
+/// `Accounts::request_reset`).
+pub(crate) const RESET_ANSWER_FLOOR: Duration = Duration::from_millis(150);
 /// How often an API key's last-used time is written, at most.
 const KEY_USE_WRITE_EVERY: Duration = Duration::from_secs(60);
 

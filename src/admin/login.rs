@@ -35,12 +35,17 @@ fn next_of(raw: Option<&str>) -> String {
     }
 }
 
+/// An admin cookie: `Secure` when the browser came over HTTPS, which only
+/// a trusted proxy can say (`--trusted-proxies`).
 fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String) -> Cookie<'a> {
+    let https = req
+        .app_data::<web::Data<crate::api::state::ApiState>>()
+        .is_some_and(|s| s.limits.https(req));
     Cookie::build(name, value)
         .path("/admin")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(req.connection_info().scheme() == "https")
+        .secure(https)
         .finish()
 }
 

@@ -81,18 +81,25 @@ impl Connection {
     /// Notes the lines of a request head (for a 414 of an over-long
     /// target); a body is not looked at.
     fn saw(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if !self.in_head {
-                return;
-            }
-            match b {
-                b'\n' if self.line == 0 => self.in_head = false,
-                b'\n' => {
-                    self.longest = self.longest.max(self.line);
-                    self.line = 0;
+        let mut rest = bytes;
+        while self.in_head {
+            match memchr::memchr(b'\n', rest) {
+                None => {
+                    self.line += rest.len();
+                    return;
                 }
-                b'\r' => {}
-                _ => self.line += 1,
+                Some(i) => {
+                    // With its `\r`; the blank line that ends a head is
+                    // at most that (no header line is one byte long).
+                    let len = self.line + i;
+                    if len <= 1 {
+                        self.in_head = false;
+                    } else {
+                        self.longest = self.longest.max(len);
+                    }
+                    self.line = 0;
+                    rest = &rest[i + 1..];
+                }
             }
         }
     }

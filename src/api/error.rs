@@ -336,6 +336,7 @@ impl From<OrdersError> for ApiError {
             },
             OrdersError::IllegalTransition(_) => conflict("illegal_transition", &e),
             OrdersError::PaidByProvider => conflict("paid_by_provider", &e),
+            OrdersError::NotPaidByProvider(_) => conflict("not_paid_by_provider", &e),
             OrdersError::TooManyAddresses => conflict("too_many_addresses", &e),
             OrdersError::WishlistFull => conflict("wishlist_full", &e),
             OrdersError::Exists(_) => conflict("duplicate_id", &e),

@@ -56,9 +56,10 @@ pub static ROUTES: &[Route] = &[
         .doc(
             "probes",
             "metrics",
-            "Prometheus text: requests and latency per route, cache, storage and search figures",
+            "Prometheus text: requests and latency per route, cache, storage and search figures (with `--metrics-token`, only for `Authorization: Bearer <token>`)",
             Text("text/plain"),
-        ),
+        )
+        .errors(&[401]),
     // Replication (a leader's side; hidden from the contract: followers and
     // `shopd backup create --from` are its only clients).
     get("/replication/snapshot", handler!(replication::snapshot))

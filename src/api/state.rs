@@ -6,12 +6,14 @@ use crate::config::Secret;
 use crate::services::Services;
 use std::sync::Arc;
 
-/// Handler state: the services (catalogue now; accounts, orders and jobs as
-/// they arrive) plus per-server HTTP settings.
+/// Handler state: the services, the per-server HTTP settings, the rate
+/// limiters and where the data lives.
 #[derive(Clone)]
 pub(crate) struct ApiState {
     pub services: Services,
     pub http: HttpSettings,
+    /// The data dir (`/ready` says when others than its owner may read it).
+    pub data_dir: crate::config::DataDir,
     /// Shared by every worker: a quota is per client, not per thread.
     pub limits: Arc<crate::api::middleware::rate_limit::limiter::RateLimits>,
 }

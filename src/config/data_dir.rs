@@ -46,6 +46,27 @@ impl DataDir {
         self.0.join("jwt.keys")
     }
 
+    /// Why this directory is readable by others than its owner (its mode
+    /// lets group or others in), if it is: a warning in the log and in
+    /// `/ready`, not a failure (a deployment may mean it).
+    pub fn exposure(&self) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&self.0).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "the data dir {} has mode {mode:o}: other users of this machine may read the \
+                 shop's data and keys; chmod -R go-rwx {}",
+                self.0.display(),
+                self.0.display()
+            )
+        })
+    }
+
+    /// The demo's bootstrap admin token (`serve --demo` without one).
+    pub fn admin_token(&self) -> PathBuf {
+        self.0.join("admin.token")
+    }
+
     /// The key that signs guests' order links.
     pub(crate) fn links_key(&self) -> PathBuf {
         self.0.join("links.key")

@@ -34,9 +34,14 @@ raw_section! {
         /// kernel caps it at net.core.somaxconn).
         #[arg(long, env = "SHOPD_BACKLOG")]
         pub backlog: Option<u32>,
-        /// Bearer token that admin writes must present.
+        /// Bearer token that admin writes must present (at least 32
+        /// characters).
         #[arg(long, env = "SHOPD_ADMIN_TOKEN", hide_env_values = true)]
         pub admin_token: Option<Secret>,
+        /// Bearer token that GET /metrics must present (at least 32
+        /// characters). Default: /metrics is open.
+        #[arg(long, env = "SHOPD_METRICS_TOKEN", hide_env_values = true)]
+        pub metrics_token: Option<Secret>,
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "SHOPD_WORKERS")]
         pub workers: Option<usize>,
@@ -103,6 +108,8 @@ pub struct HttpSettings {
     pub shutdown_timeout: Duration,
     /// Bearer token for admin writes; `None` disables them.
     pub admin_token: Option<Secret>,
+    /// Bearer token `GET /metrics` needs; `None`: open.
+    pub metrics_token: Option<Secret>,
     /// Serve `GET /bench/ceiling`: a fixed, pre-rendered body the size of a
     /// product detail, for the load harness's ceiling scenario.
     pub bench_ceiling: bool,
@@ -161,8 +168,14 @@ pub(super) fn resolve(raw: Raw, problems: &mut Problems) -> HttpSettings {
     };
     problems.extend(limits.problems());
     let admin_token = raw.admin_token;
-    if admin_token.as_ref().is_some_and(Secret::is_blank) {
-        problems.push("admin-token: must not be empty");
+    let metrics_token = raw.metrics_token;
+    for (setting, token) in [
+        ("admin-token", &admin_token),
+        ("metrics-token", &metrics_token),
+    ] {
+        if let Some(problem) = token.as_ref().and_then(|t| t.token_problem(setting)) {
+            problems.push(problem);
+        }
     }
     let trusted_proxies = raw
         .trusted_proxies
@@ -196,6 +209,7 @@ pub(super) fn resolve(raw: Raw, problems: &mut Problems) -> HttpSettings {
         limits,
         shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs.unwrap_or(10)),
         admin_token,
+        metrics_token,
         bench_ceiling: raw.bench_ceiling,
         trusted_proxies,
         cors_origins,

@@ -300,7 +300,7 @@ mod tests {
             "--follow",
             "http://leader:8080/",
             "--replication-token",
-            "t",
+            "follower-token-0123456789abcdef0123",
             "--follow-interval",
             "200ms",
             "--follower-writes",
@@ -342,13 +342,18 @@ mod tests {
         let path = dir.path().join("shopd.toml");
         std::fs::write(
             &path,
-            "listen = \"0.0.0.0:9000\"\nworkers = 3\nadmin_token = \"from-file\"\n",
+            "listen = \"0.0.0.0:9000\"\nworkers = 3\nadmin_token = \"from-the-file-0123456789abcdef0123\"\n",
         )
         .unwrap();
         let c = Config::resolve(flags(&["--workers", "1"]), Some(&path)).unwrap();
         assert_eq!(c.http.listen.port(), 9000);
         assert_eq!(c.http.workers, 1);
-        assert!(c.http.admin_token.unwrap().matches("from-file"));
+        assert!(
+            c.http
+                .admin_token
+                .unwrap()
+                .matches("from-the-file-0123456789abcdef0123")
+        );
 
         let err = resolve(&["--listen", "nope", "--workers", "0"]).unwrap_err();
         let text = err.to_string();
@@ -356,6 +361,40 @@ mod tests {
             text.contains("listen") && text.contains("workers"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn tokens_guessed_online_must_be_at_least_32_characters() {
+        let long = "0123456789abcdef0123456789abcdef";
+        let e = resolve(&[
+            "--admin-token",
+            "secret",
+            "--replication-token",
+            "s3cret",
+            "--metrics-token",
+            &long[1..],
+        ])
+        .unwrap_err()
+        .to_string();
+        for part in [
+            "admin-token",
+            "replication-token",
+            "metrics-token",
+            "32 characters",
+        ] {
+            assert!(e.contains(part), "{part}: {e}");
+        }
+        assert!(!e.contains(long), "a token is never echoed: {e}");
+        let c = resolve(&[
+            "--admin-token",
+            long,
+            "--replication-token",
+            long,
+            "--metrics-token",
+            long,
+        ])
+        .unwrap();
+        assert!(c.http.metrics_token.is_some());
     }
 
     #[test]

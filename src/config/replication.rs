@@ -161,6 +161,13 @@ pub(super) fn resolve(raw: Raw, problems: &mut Problems) -> ReplicationSettings 
         ));
     }
     let token = raw.replication_token.filter(|s| !s.expose().is_empty());
+    // It hands out snapshots, signing keys included: an admin credential.
+    if let Some(problem) = token
+        .as_ref()
+        .and_then(|t| t.token_problem("replication-token"))
+    {
+        problems.push(problem);
+    }
     if follow.is_some() && token.is_none() {
         problems.push("follow: a follower needs the leader's --replication-token");
     }

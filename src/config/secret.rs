@@ -27,11 +27,23 @@ impl Secret {
         self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
     }
 
-    /// Empty or only white space.
-    pub(crate) fn is_blank(&self) -> bool {
-        self.0.trim().is_empty()
+    /// The problem with this as a token guessed online (the admin token,
+    /// the replication token, the metrics token), if any: shorter than
+    /// [`MIN_TOKEN_CHARS`].
+    pub(crate) fn token_problem(&self, setting: &str) -> Option<String> {
+        let n = self.0.trim().chars().count();
+        (n < MIN_TOKEN_CHARS).then(|| {
+            format!(
+                "{setting}: must be at least {MIN_TOKEN_CHARS} characters (it is {n}); make one \
+                 with `openssl rand -hex 32`"
+            )
+        })
     }
 }
+
+/// The shortest token accepted: 32 characters (128 bits and more of
+/// randomness from any generator that prints hex or base64).
+pub const MIN_TOKEN_CHARS: usize = 32;
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

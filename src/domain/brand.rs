@@ -1,6 +1,6 @@
 //! Brands: who makes a product.
 
-use super::fields::{Checked, Fields, Presence, free_text, text_line};
+use super::fields::{Checked, Fields, Presence, free_text, link, text_line};
 use super::{Id, InputMode, limits};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -33,7 +33,7 @@ impl BrandDraft {
             description: f.get("description", Presence::Optional, |v| {
                 free_text(v, limits::DESCRIPTION)
             }),
-            logo: f.nullable("logo", |v| text_line(v, limits::URL)),
+            logo: f.nullable("logo", |v| link(v, limits::URL)),
         };
         Checked {
             value: draft,

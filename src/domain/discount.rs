@@ -271,6 +271,18 @@ fn read_kind(f: &mut Fields<'_>, presence: Presence) -> Option<DiscountKind> {
     }
 }
 
+/// Whose uses of a code a per-customer limit counts: one key per mailbox,
+/// whether the customer checks out signed in or as a guest. The address is
+/// lowercased and a `+tag` is dropped from its local part (`Ann+2@Mail.com`
+/// and `ann@mail.com` are one customer), so a limit cannot be had again by
+/// retyping the address.
+pub(crate) fn customer_identity(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    let (local, domain) = email.rsplit_once('@').unwrap_or((&email, ""));
+    let local = local.split('+').next().unwrap_or(local);
+    format!("email:{local}@{domain}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +329,19 @@ mod tests {
         let e = DiscountDraft::parse(v.as_object().unwrap(), true).unwrap_err();
         let fields: Vec<_> = e.as_slice().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["code", "value", "usageLimit"]);
+    }
+
+    #[test]
+    fn one_customer_however_the_address_is_typed() {
+        let one = customer_identity("ann@mail.example");
+        for same in [
+            "Ann@Mail.Example",
+            "ann+2@mail.example",
+            " ANN+promo+x@mail.example ",
+        ] {
+            assert_eq!(customer_identity(same), one, "{same}");
+        }
+        assert_ne!(customer_identity("anne@mail.example"), one);
+        assert_ne!(customer_identity("ann@other.example"), one);
     }
 }

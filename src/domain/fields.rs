@@ -209,6 +209,27 @@ pub(crate) fn text_line(v: &Value, max: usize) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// A link to show in a page (an image, a logo): an `http:` or `https:`
+/// URL, or a relative one (`/media/a.jpg`). Any other scheme —
+/// `javascript:`, `data:`, `vbscript:`, `file:` — is refused: a link a
+/// storefront renders must not run or embed anything.
+pub(crate) fn link(v: &Value, max: usize) -> Result<String, String> {
+    let s = text_line(v, max)?;
+    // A scheme is what comes before the first ':' that precedes any '/',
+    // '?' or '#'.
+    let head = s.split(['/', '?', '#']).next().unwrap_or("");
+    if let Some((scheme, _)) = head.split_once(':')
+        && !scheme.eq_ignore_ascii_case("http")
+        && !scheme.eq_ignore_ascii_case("https")
+    {
+        return Err("must be an http(s) URL or a relative path".into());
+    }
+    if s.chars().any(char::is_whitespace) {
+        return Err("must not contain spaces".into());
+    }
+    Ok(s)
+}
+
 /// Free text (may be empty, may span lines) of at most `max` characters.
 pub(crate) fn free_text(v: &Value, max: usize) -> Result<String, String> {
     let s = v.as_str().ok_or("must be a string")?;
@@ -270,5 +291,31 @@ mod tests {
         let errs = f.finish();
         let fields: Vec<_> = errs.as_slice().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["title", "stock", "price", "extra"]);
+    }
+
+    #[test]
+    fn links_are_http_or_relative() {
+        use serde_json::json;
+        for ok in [
+            "https://cdn.example.com/a.jpg",
+            "HTTP://x.example/a",
+            "/media/a.jpg",
+            "media/a.jpg",
+            "//cdn.example.com/a.jpg",
+            "a.jpg?x=1:2",
+        ] {
+            assert_eq!(link(&json!(ok), 200).as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>",
+            "vbscript:x",
+            "file:///etc/passwd",
+            "https://x.example/a b",
+        ] {
+            assert!(link(&json!(bad), 200).is_err(), "{bad}");
+        }
     }
 }

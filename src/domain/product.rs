@@ -1,6 +1,6 @@
 //! Products: what the shop sells.
 
-use super::fields::{Checked, Fields, Presence, array, boolean, free_text, text_line, uint};
+use super::fields::{Checked, Fields, Presence, array, boolean, free_text, link, text_line, uint};
 use super::{Discount, Id, InputMode, Price, Timestamp, limits};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -79,7 +79,7 @@ impl ProductDraft {
             title: f.get("title", required, |v| text_line(v, limits::TITLE)),
             description: f.get("description", opt, |v| free_text(v, limits::DESCRIPTION)),
             images: f.get("images", opt, |v| {
-                array(v, limits::IMAGES, |x| text_line(x, limits::URL))
+                array(v, limits::IMAGES, |x| link(x, limits::URL))
             }),
             keywords: f.get("keywords", opt, |v| {
                 array(v, limits::KEYWORDS, |x| text_line(x, limits::KEYWORD))

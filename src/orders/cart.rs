@@ -24,6 +24,12 @@ impl Orders {
     }
 
     /// The cart of `owner`, priced now (empty when it has none).
+    /// Whether `owner` has a cart (a guest's token is one the server
+    /// issued and still holds).
+    pub(crate) fn has_cart(&self, owner: &CartOwner) -> Result<bool, OrdersError> {
+        Ok(self.store().read()?.orders().cart(&owner.key())?.is_some())
+    }
+
     pub(crate) fn cart(&self, owner: &CartOwner) -> Result<PricedCart, OrdersError> {
         let cart = self
             .store()

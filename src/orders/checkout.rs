@@ -8,6 +8,7 @@ use super::{CheckedOut, IDEMPOTENCY_TTL_MS, Orders, OrdersError, Shopper, after,
 use crate::domain::account::Email;
 use crate::domain::cart::Cart;
 use crate::domain::checkout::{self, CodeAsked, Placed, Refusal};
+use crate::domain::discount;
 use crate::domain::order::{CheckoutRequest, ShipTo};
 use crate::domain::{FieldErrors, Id};
 use crate::store::orders::IdempotentReply;
@@ -94,12 +95,10 @@ impl Orders {
                             })
                     }
                 };
-                // Whose uses of a code count: the account's, else the
-                // guest's email.
-                let customer = match &shopper.account {
-                    Some(a) => format!("account:{a}"),
-                    None => format!("email:{}", email.as_str()),
-                };
+                // Whose uses of a code count: one person's, however they
+                // check out — the normalised email of the account or the
+                // guest (an account and a guest with its email share it).
+                let customer = discount::customer_identity(email.as_str());
                 let code = match &req.discount_code {
                     None => None,
                     Some(code) => Some(match tx.orders().discount_code(code)? {

@@ -70,6 +70,8 @@ pub enum OrdersError {
     IllegalTransition(IllegalTransition),
     #[error("card payments are marked paid by the payment provider's webhook")]
     PaidByProvider,
+    #[error("this order is paid by {0}, not through the payment provider")]
+    NotPaidByProvider(&'static str),
     #[error("at most {MAX_SAVED} saved addresses")]
     TooManyAddresses,
     #[error("a wishlist holds at most {MAX_WISHLIST} products")]

@@ -8,8 +8,9 @@
 //! event id (`payment_events`, in the same write as its effect).
 //!
 //! The event body: `{"id": "evt_…", "type": "payment.succeeded",
-//! "data": {"orderId": "ord_…", "amount": 12.34}}`. Other types are
-//! acknowledged and ignored.
+//! "data": {"orderId": "ord_…", "amount": 12.34}}`. A success must name the
+//! amount, equal to the order's total, and an order paid by card (the only
+//! method a provider pays); other types are acknowledged and ignored.
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -146,6 +147,7 @@ pub(crate) fn parse_event(body: &[u8]) -> Result<PaymentEvent, String> {
 
 use super::status::pay;
 use super::{Orders, OrdersError, money, now};
+use crate::domain::order::PaymentMethod;
 
 impl Orders {
     /// A payment provider's webhook: verifies the signature, then applies
@@ -186,9 +188,16 @@ impl Orders {
                     .orders()
                     .order(&oid)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no order {oid}")))?;
-                if let Some(paid) = event.amount_cents
-                    && paid != o.totals.total
-                {
+                // The provider pays card orders only; a bank transfer or
+                // cash on delivery is confirmed by staff.
+                if o.payment_method != PaymentMethod::Card {
+                    return Err(OrdersError::NotPaidByProvider(o.payment_method.as_str()));
+                }
+                // An event that names no amount proves nothing was paid.
+                let paid = event.amount_cents.ok_or_else(|| {
+                    OrdersError::BadEvent("data.amount is required for payment.succeeded".into())
+                })?;
+                if paid != o.totals.total {
                     return Err(OrdersError::AmountMismatch {
                         paid: money(paid),
                         total: money(o.totals.total),

@@ -526,3 +526,35 @@ async fn a_shop_owner_works_through_every_admin_page_in_headless_chromium() {
         assert!(shots.join(&name).exists(), "no screenshot {name}");
     }
 }
+
+/// The admin cookies are `Secure` when the browser came over HTTPS, which
+/// only a trusted proxy can say: a client's own `X-Forwarded-Proto` is not
+/// believed.
+#[tokio::test]
+async fn admin_cookies_are_secure_only_when_a_trusted_proxy_says_https() {
+    async fn login_cookie(app: &TestApp) -> String {
+        let res = reqwest::Client::new()
+            .get(app.url("/admin/login"))
+            .header("X-Forwarded-Proto", "https")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("shopd_admin_login="))
+            .expect("the sign-in form sets its CSRF cookie")
+    }
+    let untrusted = spawn_fixture_with(|_| {}).await;
+    let cookie = login_cookie(&untrusted).await;
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let behind_proxy = spawn_fixture_with(|c| {
+        c.http.trusted_proxies =
+            shopd::config::http::TrustedProxies::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    let cookie = login_cookie(&behind_proxy).await;
+    assert!(cookie.contains("Secure"), "{cookie}");
+}

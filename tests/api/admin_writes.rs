@@ -578,3 +578,34 @@ async fn categories_in_use_or_with_children_cannot_be_deleted() {
     let (_, tree) = app.get_json("/api/v1/categories/cat-001").await;
     assert_eq!(tree["data"]["children"].as_array().unwrap().len(), 9);
 }
+
+#[tokio::test]
+async fn image_and_logo_links_are_http_or_relative() {
+    let app = spawn_app_with_fixture().await;
+    for bad in [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:x",
+    ] {
+        let mut body = lamp();
+        body["images"] = json!([bad]);
+        let (status, v) = app
+            .admin(Method::POST, "/api/v1/products", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+        let (status, v) = app
+            .admin(
+                Method::POST,
+                "/api/v1/brands",
+                Some(json!({"id": "b-js", "title": "JS", "logo": bad})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+    let mut body = lamp();
+    body["images"] = json!(["https://cdn.example.com/lamp.jpg", "/media/lamp-2.jpg"]);
+    let (status, v) = app
+        .admin(Method::POST, "/api/v1/products", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+}

@@ -63,6 +63,24 @@ async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
         "the demo catalogue was imported"
     );
 
+    // The demo made a bootstrap admin key, where it said, long enough, and
+    // only its owner may read it — or anything else shopd wrote.
+    let token_file = data.path().join("admin.token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let token = token.trim();
+    assert!(token.len() >= 32, "{token:?}");
+    let res = client
+        .patch(format!(
+            "http://127.0.0.1:{port}/api/v1/products/prod-000007"
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"price": 19.99}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    crate::common::files::assert_owner_only(data.path());
+
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -71,6 +89,12 @@ async fn serve_logs_json_with_request_ids_and_stops_cleanly_on_sigterm() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "exit status {exit:?}");
     lines.extend(rx.try_iter());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("admin.token") && l.contains("demo")),
+        "the log says where the demo's admin key is"
+    );
     let request_line = lines
         .iter()
         .find(|l| l.contains("request finished") && l.contains("trace-me-42"))

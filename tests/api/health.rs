@@ -144,3 +144,46 @@ async fn a_leader_ignores_x_min_generation() {
         }
     }
 }
+
+#[tokio::test]
+async fn replication_routes_answer_the_error_envelope() {
+    let token = "replication-token-for-the-envelope-test";
+    let app = crate::helpers::spawn_fixture_with(|c| {
+        c.replication.token = Some(shopd::config::Secret::new(token));
+    })
+    .await;
+    for (path, status) in [
+        ("/replication/snapshot/-1/x", StatusCode::NOT_FOUND),
+        (
+            "/replication/snapshot/not-a-position/part-0",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/replication/snapshot/0/..%2Fjwt.keys",
+            StatusCode::NOT_FOUND,
+        ),
+        ("/replication/changes?since=-1", StatusCode::BAD_REQUEST),
+        ("/replication/changes?since=abc", StatusCode::BAD_REQUEST),
+    ] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{path}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert!(
+            !code(&v).is_empty() && code(&v) != "<no error code>",
+            "{path}: {v}"
+        );
+    }
+}

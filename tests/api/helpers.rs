@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tempfile::TempDir;
 
-pub const TOKEN: &str = "test-admin-token";
+pub const TOKEN: &str = "test-admin-token-0123456789abcdef0123";
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub use crate::common::fixture::{fixture_dir, fixture_lines};

@@ -257,7 +257,9 @@ async fn an_early_answer_reaches_a_client_still_sending_its_body() {
         let (mut read, mut write) = s.into_split();
         let sender = tokio::spawn(async move {
             let _ = write
-                .write_all(b"POST /api/v1/a<b> HTTP/1.1\r\nHost: shop\r\nContent-Length: 4000000\r\n\r\n")
+                .write_all(
+                    b"POST /api/v1/a<b> HTTP/1.1\r\nHost: shop\r\nContent-Length: 4000000\r\n\r\n",
+                )
                 .await;
             let chunk = vec![b'y'; 64 * 1024];
             for _ in 0..60 {
@@ -291,4 +293,3 @@ async fn an_early_answer_reaches_a_client_still_sending_its_body() {
     }
     app.stop().await;
 }
-

@@ -456,6 +456,61 @@ async fn a_code_limited_to_ten_uses_is_used_exactly_ten_times_by_a_hundred_at_on
     assert_eq!(v["data"]["used"], 10);
 }
 
+#[tokio::test]
+async fn a_per_customer_limit_counts_one_person_however_they_type_their_address() {
+    let app = spawn_app_with_fixture().await;
+    let (status, v) = staff(
+        &app,
+        Method::POST,
+        "/api/v1/admin/discount-codes",
+        Some(json!({"code": "ONCE", "type": "percent", "value": 10, "perCustomerLimit": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let checkout = |s: Shopper, email: Option<&str>, key: &str| {
+        let mut body = match email {
+            Some(e) => guest_order(e),
+            None => json!({"shippingAddress": address(), "paymentMethod": "bank_transfer"}),
+        };
+        body["discountCode"] = json!("once");
+        let api = Api::of(&app);
+        let key = key.to_string();
+        async move { s.checkout_owned(api, key, body).await }
+    };
+    let mut first = Shopper::default();
+    first.add(&app, P1, 1).await;
+    let a = checkout(first, Some("g3+1@shop.example"), "k1").await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    // The same mailbox, retyped: another tag, capitals.
+    for (i, email) in ["g3+2@shop.example", "G3@Shop.Example"].iter().enumerate() {
+        let mut again = Shopper::default();
+        again.add(&app, P1, 1).await;
+        let a = checkout(again, Some(email), &format!("k2{i}")).await;
+        assert_eq!(
+            (a.status, code(&a.body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "discount_code_invalid"),
+            "{email}: {}",
+            a.body
+        );
+    }
+    // Signed in with that address: the same customer.
+    let pair = crate::accounts::account(&app, "g3@shop.example", "customer").await;
+    let mut member = Shopper::account(&pair);
+    member.add(&app, P1, 1).await;
+    let a = checkout(member, None, "k3").await;
+    assert_eq!(
+        (a.status, code(&a.body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "discount_code_invalid"),
+        "{}",
+        a.body
+    );
+    // Another person still can.
+    let mut other = Shopper::default();
+    other.add(&app, P1, 1).await;
+    let a = checkout(other, Some("g4@shop.example"), "k4").await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_idempotency_key_retried_fifty_times_at_once_makes_one_order() {
     let app = spawn_app_with_fixture().await;
@@ -765,6 +820,33 @@ async fn the_payment_webhook_applies_good_signatures_once_and_nothing_else() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(order_now(&app, id).await["isPaid"], false);
+
+    // A signed success that names no amount proves nothing was paid.
+    let no_amount = serde_json::to_vec(&json!({"id": "evt_na", "type": "payment.succeeded",
+                                               "data": {"orderId": id}}))
+    .unwrap();
+    let res = post(no_amount.clone(), sign(now, &no_amount, b"whsec_test"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(code(&v), "invalid_event");
+    assert_eq!(order_now(&app, id).await["isPaid"], false);
+
+    // The provider does not pay a bank transfer, even with its total.
+    let mut g2 = Shopper::default();
+    let transfer = order(&app, &mut g2, P1, "bank_transfer", "w2").await;
+    let tid = transfer["id"].as_str().unwrap();
+    let paid = serde_json::to_vec(&json!({"id": "evt_bt", "type": "payment.succeeded",
+        "data": {"orderId": tid, "amount": transfer["total"].as_f64().unwrap()}}))
+    .unwrap();
+    let res = post(paid.clone(), sign(now, &paid, b"whsec_test"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(code(&v), "not_paid_by_provider");
+    assert_eq!(order_now(&app, tid).await["isPaid"], false);
 
     let good = post(body.clone(), sign(now, &body, b"whsec_test"))
         .await
@@ -1076,4 +1158,42 @@ async fn addresses_keep_one_default_and_a_wishlist_shows_prices_now() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, w) = app.call(Method::GET, "/api/v1/me/wishlist", b, None).await;
     assert_eq!(w["data"], json!([]));
+}
+
+#[tokio::test]
+async fn cart_tokens_are_issued_by_the_server_never_adopted() {
+    let app = spawn_app_with_fixture().await;
+    let chosen = "attacker-chosen-cart-token-0001";
+    let add = |token: Option<&str>| {
+        let mut req = app
+            .client
+            .post(app.url("/api/v1/cart/items"))
+            .json(&json!({"productId": P1, "quantity": 1}));
+        if let Some(t) = token {
+            req = req.header("X-Cart-Token", t);
+        }
+        req.send()
+    };
+    // A token the server never issued gets a new cart and a new token.
+    let res = add(Some(chosen)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let issued = res.headers()["x-cart-token"].to_str().unwrap().to_string();
+    assert_ne!(issued, chosen, "the client's own token was adopted");
+    // The chosen token names nothing: an empty cart, and no token echoed.
+    let res = app
+        .client
+        .get(app.url("/api/v1/cart"))
+        .header("X-Cart-Token", chosen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("x-cart-token").is_none());
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["data"]["lines"].as_array().unwrap().len(), 0, "{v}");
+    // The issued one keeps working, and stays the same.
+    let res = add(Some(&issued)).await.unwrap();
+    assert_eq!(res.headers()["x-cart-token"], issued.as_str());
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["data"]["lines"][0]["quantity"], 2, "{v}");
 }

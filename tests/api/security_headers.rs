@@ -184,6 +184,19 @@ async fn cors_allows_listed_origins_with_credentials_and_nobody_else() {
     let refused = preflight(&app, "https://evil.example").await;
     assert!(!refused.status().is_success());
     assert_eq!(cors_headers(&refused), Vec::<String>::new());
+
+    // Only the API is open to other origins: not the admin pages (which a
+    // signed-in admin's cookie reaches), probes or docs.
+    for path in ["/admin/login", "/health", "/docs/"] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .header("Origin", SHOP)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cors_headers(&res), Vec::<String>::new(), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -1,3 +1,4 @@
 //! Test code shared by the test binaries.
 
+pub mod files;
 pub mod fixture;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::common::fixture::{fixture_dir, repo};
 
 /// The admin token every server here accepts.
-pub const TOKEN: &str = "differential-admin-token";
+pub const TOKEN: &str = "differential-admin-token-0123456789abcdef";
 
 /// PostgreSQL and Redis started by `setup.sh` in `dir`; stopped on drop.
 pub struct Services {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const ADMIN: &str = "replication-test-admin";
-pub const REPLICATION: &str = "replication-test-token";
+pub const ADMIN: &str = "replication-test-admin-token-0123456789";
+pub const REPLICATION: &str = "replication-test-follower-token-01234567";
 
 /// A free loopback port (bound and released).
 pub fn free_port() -> u16 {

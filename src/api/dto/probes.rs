@@ -32,4 +32,8 @@ pub(crate) struct Checks {
     /// `ok (N ms behind …)` / why it is not ready: never caught up, or
     /// further behind than `--follow-max-lag` (the leader down).
     pub(crate) replication: String,
+    /// `ok`, or a warning that the data dir is readable by group or others
+    /// (its mode and the command that fixes it). Never makes the process
+    /// unready.
+    pub(crate) files: String,
 }

@@ -286,6 +286,21 @@ impl ShopperCart {
         }
     }
 
+    /// This cart as the server knows it: a guest's token that names no
+    /// cart (one the server never issued, or of a cart gone since) is
+    /// dropped, so a client cannot choose its own cart token — the next
+    /// cart gets one the server makes.
+    pub async fn known(self, orders: &crate::orders::Orders) -> Result<ShopperCart, ApiError> {
+        match &self.owner {
+            Some(owner @ CartOwner::Guest(_)) if !orders.has_cart(owner)? => Ok(ShopperCart {
+                owner: None,
+                account: None,
+                guest_token: None,
+            }),
+            _ => Ok(self),
+        }
+    }
+
     /// The cart, which must exist (404 for a guest without a token).
     pub(crate) fn existing(&self) -> Result<&CartOwner, ApiError> {
         self.owner

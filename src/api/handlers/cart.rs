@@ -29,6 +29,7 @@ pub(crate) async fn get_cart(
     state: web::Data<ApiState>,
     cart: ShopperCart,
 ) -> Result<HttpResponse, ApiError> {
+    let cart = cart.known(&state.services.orders).await?;
     let c = match &cart.owner {
         Some(o) => state.services.orders.cart(o)?,
         None => PricedCart::default(),
@@ -40,6 +41,7 @@ pub(crate) async fn clear_cart(
     state: web::Data<ApiState>,
     cart: ShopperCart,
 ) -> Result<HttpResponse, ApiError> {
+    let cart = cart.known(&state.services.orders).await?;
     if let Some(o) = &cart.owner {
         state.services.orders.clear_cart(o).await?;
     }
@@ -52,8 +54,9 @@ pub(crate) async fn add_item(
     Body(item, _): Body<CartItemBody>,
 ) -> Result<HttpResponse, ApiError> {
     let item = item.map_err(ApiError::validation)?;
-    // A guest without a cart gets one, and its token.
-    let (o, cart) = cart.or_new();
+    // A guest without a cart (or with a token the server does not know)
+    // gets one, and its token.
+    let (o, cart) = cart.known(&state.services.orders).await?.or_new();
     let c = state.services.orders.add_item(&o, item).await?;
     Ok(cart_answer(&c, &cart))
 }
@@ -65,6 +68,7 @@ pub(crate) async fn set_quantity(
     Body(quantity, _): Body<QuantityBody>,
 ) -> Result<HttpResponse, ApiError> {
     let quantity = quantity.map_err(ApiError::validation)?;
+    let cart = cart.known(&state.services.orders).await?;
     let c = state
         .services
         .orders
@@ -78,6 +82,7 @@ pub(crate) async fn remove_item(
     cart: ShopperCart,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let cart = cart.known(&state.services.orders).await?;
     let c = state
         .services
         .orders

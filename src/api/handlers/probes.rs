@@ -65,6 +65,10 @@ pub(crate) async fn ready(state: web::Data<ApiState>) -> HttpResponse {
             search,
             mail: mail_check(&state),
             replication,
+            files: state
+                .data_dir
+                .exposure()
+                .map_or_else(|| "ok".to_string(), |why| format!("warning: {why}")),
         },
     };
     if ok {

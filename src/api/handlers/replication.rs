@@ -17,9 +17,14 @@ pub(crate) async fn snapshot(state: web::Data<ApiState>) -> Result<HttpResponse,
 /// `GET /replication/snapshot/{position}/{part}`: one part's bytes.
 pub(crate) async fn snapshot_part(
     state: web::Data<ApiState>,
-    path: web::Path<(u64, String)>,
+    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (position, name) = path.into_inner();
+    // Read here, not by actix's path extractor: a position that is not one
+    // answers the error envelope like every other refusal.
+    let position: u64 = position
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no snapshot at position '{position}'")))?;
     let bytes = state
         .services
         .replication

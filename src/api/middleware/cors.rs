@@ -1,6 +1,6 @@
 //! Cross-origin access (CORS) from the allowlist in the configuration
 //! (`--cors-origins`), with actix-cors: a browser on a listed origin may
-//! call every route with credentials (cookies, `Authorization`), send the
+//! call every route of the API (`/api/…`; nothing else) with credentials (cookies, `Authorization`), send the
 //! headers the API reads and read the headers it answers; preflights
 //! (`OPTIONS` with `Access-Control-Request-Method`) from listed origins are
 //! answered here. With an empty list the middleware is not installed at
@@ -87,13 +87,19 @@ const DEPENDENT: [HeaderName; 5] = [
 ];
 
 /// Outside [`middleware`]: a response that does not allow the request's
-/// origin carries no other CORS header either.
+/// origin carries no other CORS header either, and only the API is open to
+/// other origins — the admin pages, probes and docs never are (a listed
+/// storefront has no business reading an admin's pages with their cookie).
 pub(crate) async fn only_for_listed_origins(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let api = req.path().starts_with("/api/");
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
+    if !api {
+        headers.remove(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+    }
     if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
         for name in DEPENDENT {
             headers.remove(name);

@@ -94,7 +94,7 @@ pub(crate) fn error_response(status: u16, schemas: &mut Schemas) -> Response {
             "Too many requests from this caller in the route's rate-limit class (`rate_limited`); retry after `Retry-After` seconds"
         }
         503 => {
-            "Search is rebuilding or unavailable (`search_rebuilding`, `search_unavailable`), or storage cannot make writes durable now (`storage_unavailable`); retry after `Retry-After` seconds"
+            "Search is rebuilding or unavailable (`search_rebuilding`, `search_unavailable`), or storage cannot make writes durable now (`storage_unavailable`: not saved; `write_outcome_unknown`: look before retrying); retry after `Retry-After` seconds"
         }
         _ => "Error",
     };

@@ -54,6 +54,8 @@ pub(crate) struct Metrics {
     lookups_total: Counter,
     /// The last hour and the tracker figures, for the admin overview.
     pub live: std::sync::Arc<crate::api::telemetry::live::Live>,
+    /// What `GET /metrics` must present (`--metrics-token`); `None`: open.
+    pub token: Option<crate::config::Secret>,
 }
 
 impl Metrics {
@@ -151,6 +153,7 @@ impl Metrics {
             lookups,
             lookups_total,
             live: Default::default(),
+            token: None,
         }
     }
 

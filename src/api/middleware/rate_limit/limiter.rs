@@ -196,6 +196,23 @@ impl RateLimits {
         )
     }
 
+    /// Whether the client reached us over HTTPS: only a trusted proxy's
+    /// `X-Forwarded-Proto` says so (shopd itself speaks plain HTTP); anyone
+    /// else's is ignored, so a client cannot make a cookie `Secure`-less
+    /// or `Secure` by claiming a scheme.
+    pub(crate) fn https(&self, req: &HttpRequest) -> bool {
+        let peer = req
+            .peer_addr()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip().to_canonical());
+        self.proxies.contains(peer)
+            && req
+                .headers()
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
+
     /// Drops every key whose quota is all back, and returns the memory.
     pub(crate) fn sweep(&self) {
         fn each<K: Hash + Eq + Clone>(c: &Option<Class<K>>) {
