@@ -42,7 +42,7 @@ trap cleanup EXIT
 # secret: the demo as a shop first runs it, where features that are not
 # configured (payments, replication) must answer like missing routes, not 5xx.
 SHOPD_RATE_LIMIT_API=off SHOPD_RATE_LIMIT_AUTH=off SHOPD_RATE_LIMIT_WRITE=off \
-SHOPD_RATE_LIMIT_CHECKOUT=off SHOPD_ADMIN_TOKEN="$token" setsid target/debug/shopd serve --demo \
+SHOPD_RATE_LIMIT_CHECKOUT=off SHOPD_RATE_LIMIT_CREDENTIALS=off SHOPD_ADMIN_TOKEN="$token" setsid target/debug/shopd serve --demo \
   --data-dir "$data" --listen "127.0.0.1:$port" </dev/null >"$log" 2>&1 &
 pid=$!
 if ! wait_http "http://127.0.0.1:$port/ready" 120 "$pid"; then

@@ -52,6 +52,7 @@ fn start_server(dir: &Path) -> Server {
             ("SHOPD_RATE_LIMIT_API", "off"),
             ("SHOPD_RATE_LIMIT_AUTH", "off"),
             ("SHOPD_RATE_LIMIT_WRITE", "off"),
+            ("SHOPD_RATE_LIMIT_CREDENTIALS", "off"),
         ],
     );
     server.wait_for("/ready", Duration::from_secs(120));

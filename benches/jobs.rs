@@ -39,6 +39,7 @@ fn job(kind: &str, i: u64) -> NewJob {
                 .unwrap()
                 .clone(),
             secret: Default::default(),
+            sealed: None,
         })
         .unwrap()
     } else {

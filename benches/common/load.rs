@@ -281,7 +281,7 @@ impl Server {
             .stdout(Stdio::null());
         // The harness measures the server, not its rate limits: every
         // request comes from 127.0.0.1. (The baseline ignores these.)
-        for class in ["API", "AUTH", "WRITE", "CHECKOUT"] {
+        for class in ["API", "AUTH", "WRITE", "CHECKOUT", "CREDENTIALS"] {
             cmd.env(format!("SHOPD_RATE_LIMIT_{class}"), "off");
         }
         for (k, v) in envs {

@@ -262,6 +262,7 @@ impl Accounts {
             to: to.as_str().into(),
             vars: obj(vars),
             secret: obj(secret),
+            sealed: None,
         })?)
     }
 

@@ -72,6 +72,9 @@ impl Accounts {
                 acc.updated_at = now;
                 a.put_account(&acc)?;
                 a.revoke_sessions(id.as_str(), Some(keep.as_str()), now)?;
+                // A reset or verification link mailed before the change
+                // must not undo it.
+                a.end_mail_tokens(id.as_str())?;
                 Ok(())
             })
             .await
@@ -129,11 +132,12 @@ impl Accounts {
 
     /// Sets a new password with a reset token (single use, 1 hour). The
     /// email counts as verified (the link reached it); every session ends.
-    pub(crate) async fn confirm_reset(&self, c: ResetConfirmation) -> Result<(), AccountsError> {
+    /// Answers the account's email (its sign-in failures are forgiven).
+    pub(crate) async fn confirm_reset(&self, c: ResetConfirmation) -> Result<Email, AccountsError> {
         let hash = self.inner.hasher.hash(&c.password).await?;
         let hashed = token_hash(&c.token);
         self.store()
-            .write(move |tx| -> Result<(), AccountsError> {
+            .write(move |tx| -> Result<Email, AccountsError> {
                 let now = Timestamp::now();
                 let mut a = tx.accounts();
                 let id = a
@@ -148,8 +152,12 @@ impl Accounts {
                 acc.email_verified = true;
                 acc.updated_at = now;
                 a.put_account(&acc)?;
+                let email = acc.email.clone();
                 a.revoke_sessions(id.as_str(), None, now)?;
-                Ok(())
+                // One link resets once: every other reset and verification
+                // link of the account ends with it.
+                a.end_mail_tokens(id.as_str())?;
+                Ok(email)
             })
             .await
     }

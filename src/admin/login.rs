@@ -125,13 +125,21 @@ pub(crate) async fn submit(
             );
         }
     };
-    if let Err(e) = state.limits.check_auth_email(creds.email.as_str()) {
-        return refuse(StatusCode::TOO_MANY_REQUESTS, e.to_string());
+    let email_key = creds.email.as_str().to_string();
+    match state.limits.sign_in_gate(&req, &email_key) {
+        Ok(wait) => tokio::time::sleep(wait).await,
+        Err(e) => return refuse(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
     }
     let accounts = &state.services.accounts;
     let pair = match accounts.login(creds).await {
-        Ok(p) => p,
+        Ok(p) => {
+            state.limits.sign_in_cleared(&email_key);
+            p
+        }
         Err(e @ (AccountsError::InvalidCredentials | AccountsError::Banned)) => {
+            if matches!(e, AccountsError::InvalidCredentials) {
+                state.limits.sign_in_failed(&req, &email_key);
+            }
             return refuse(StatusCode::UNAUTHORIZED, e.to_string());
         }
         Err(e) => return Err(ApiError::from(e).into()),

@@ -67,6 +67,11 @@ impl DataDir {
         self.0.join("admin.token")
     }
 
+    /// The key that seals mails' secret values at rest (`jobs::sealed`).
+    pub(crate) fn mail_key(&self) -> PathBuf {
+        self.0.join("mail.key")
+    }
+
     /// The key that signs guests' order links.
     pub(crate) fn links_key(&self) -> PathBuf {
         self.0.join("links.key")

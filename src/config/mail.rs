@@ -42,6 +42,8 @@ pub struct MailSettings {
     pub outbox_dir: PathBuf,
     /// Template overrides (`DATA_DIR/templates`).
     pub templates_dir: PathBuf,
+    /// The key that seals mails' secret values at rest (`DATA_DIR/mail.key`).
+    pub key_file: PathBuf,
     /// The shop's name in every message.
     pub shop_name: String,
     /// Consecutive failures that open the breaker.
@@ -62,6 +64,7 @@ impl MailSettings {
             from: DEFAULT_MAIL_FROM.into(),
             outbox_dir: data.outbox(),
             templates_dir: data.templates(),
+            key_file: data.mail_key(),
             shop_name: "shopd".into(),
             breaker_failures: 5,
             breaker_open: Duration::from_secs(30),
@@ -88,6 +91,7 @@ pub(super) fn resolve(raw: Raw, data: &DataDir, problems: &mut Problems) -> Mail
         from,
         outbox_dir: data.outbox(),
         templates_dir: data.templates(),
+        key_file: data.mail_key(),
         shop_name: raw.shop_name.unwrap_or_else(|| "shopd".into()),
         breaker_failures,
         breaker_open: Duration::from_secs(raw.breaker_open_secs.unwrap_or(30)),

@@ -114,6 +114,10 @@ pub struct RateLimitSettings {
     pub write: Option<Rate>,
     /// Checkout, per account (else client IP).
     pub checkout: Option<Rate>,
+    /// Failed credential checks (bearer tokens, API keys, the admin,
+    /// replication and metrics tokens) per client IP: past it, 429 until
+    /// the period is over.
+    pub credentials: Option<Rate>,
 }
 
 impl RateLimitSettings {
@@ -124,6 +128,7 @@ impl RateLimitSettings {
             auth: None,
             write: None,
             checkout: None,
+            credentials: None,
         }
     }
 }
@@ -138,6 +143,7 @@ impl Default for RateLimitSettings {
             auth: rate(5, 300),
             write: rate(20, 60),
             checkout: rate(10, 600),
+            credentials: rate(20, 300),
         }
     }
 }
@@ -150,8 +156,9 @@ raw_section! {
         /// 5/5min, 10/30s) or off. Default 100/min.
         #[arg(long, env = "SHOPD_RATE_LIMIT_API")]
         pub rate_limit_api: Option<String>,
-        /// Sign-in, registration, password reset per client IP and per email:
-        /// N/PERIOD or off. Default 5/5min.
+        /// Sign-in, registration, password reset per client IP; registration
+        /// and reset requests per email; failed sign-ins per email and
+        /// address: N/PERIOD or off. Default 5/5min.
         #[arg(long, env = "SHOPD_RATE_LIMIT_AUTH")]
         pub rate_limit_auth: Option<String>,
         /// Writes per account, API key or admin token: N/PERIOD or off.
@@ -161,6 +168,11 @@ raw_section! {
         /// Checkouts per account: N/PERIOD or off. Default 10/10min.
         #[arg(long, env = "SHOPD_RATE_LIMIT_CHECKOUT")]
         pub rate_limit_checkout: Option<String>,
+        /// Failed credential checks per client IP (a wrong bearer token, API
+        /// key, admin, replication or metrics token): N/PERIOD or off.
+        /// Default 20/5min.
+        #[arg(long, env = "SHOPD_RATE_LIMIT_CREDENTIALS")]
+        pub rate_limit_credentials: Option<String>,
     }
 }
 
@@ -181,6 +193,11 @@ pub(super) fn resolve(raw: Raw, problems: &mut Problems) -> RateLimitSettings {
             "rate-limit-checkout",
             raw.rate_limit_checkout,
             defaults.checkout,
+        ),
+        credentials: rate(
+            "rate-limit-credentials",
+            raw.rate_limit_credentials,
+            defaults.credentials,
         ),
     }
 }

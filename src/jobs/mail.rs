@@ -67,9 +67,14 @@ pub struct EmailJob {
     #[serde(default)]
     pub vars: serde_json::Map<String, serde_json::Value>,
     /// Values the template shows that nobody else may see (links with
-    /// single-use tokens): the admin job views show their names only.
+    /// single-use tokens). Never stored: [`Jobs::email`](super::Jobs::email)
+    /// seals them into `sealed` (see `jobs::sealed`). (A job stored by an
+    /// older version may still hold them here, in clear.)
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub secret: serde_json::Map<String, serde_json::Value>,
+    /// `secret`, sealed with the shop's mail key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 /// A rendered message.
@@ -96,6 +101,8 @@ pub enum MailError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Sealed(#[from] super::sealed::SealError),
 }
 
 enum Transport {
@@ -110,6 +117,8 @@ pub(crate) struct Mailer {
     shop: String,
     templates: minijinja::Environment<'static>,
     breaker: Breaker,
+    /// Seals and opens the mails' secret values.
+    pub(crate) sealer: super::sealed::Sealer,
 }
 
 impl Mailer {
@@ -146,6 +155,7 @@ impl Mailer {
             shop: s.shop_name.clone(),
             templates,
             breaker: Breaker::new("smtp", s.breaker_failures, s.breaker_open),
+            sealer: super::sealed::Sealer::load_or_create(&s.key_file)?,
         };
         // Every template must compile (a broken override fails at startup,
         // not at the first order).
@@ -188,6 +198,9 @@ impl Mailer {
         }
         let mut vars = email.vars.clone();
         vars.extend(email.secret.clone());
+        if let Some(sealed) = &email.sealed {
+            vars.extend(self.sealer.open(sealed)?);
+        }
         vars.insert("shop".into(), self.shop.clone().into());
         let render = |part: &str| {
             let file = format!("{}.{part}", email.template);
@@ -377,6 +390,7 @@ mod tests {
             to: "a@example.com".into(),
             vars,
             secret: Default::default(),
+            sealed: None,
         };
         let r = mailer.render(&email).unwrap();
         assert_eq!(r.subject, "Hi & bye");

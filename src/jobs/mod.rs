@@ -30,6 +30,7 @@
 
 pub mod mail;
 mod runner;
+pub(crate) mod sealed;
 
 use crate::config::jobs::{JobsSettings, QueueSettings};
 use crate::domain::Timestamp;
@@ -351,7 +352,13 @@ impl Jobs {
 
     /// An email job (queue `emails`), to enqueue inside a write.
     pub(crate) fn email(&self, email: &EmailJob) -> Result<NewJob, JobsError> {
-        self.new_job(EMAILS, KIND_EMAIL, email)
+        // The secret values are stored sealed, never in clear.
+        let mut stored = email.clone();
+        if !stored.secret.is_empty() {
+            stored.sealed = Some(self.inner.mailer.sealer.seal(&stored.secret));
+            stored.secret.clear();
+        }
+        self.new_job(EMAILS, KIND_EMAIL, &stored)
     }
 
     /// Enqueues one job in a write of its own.

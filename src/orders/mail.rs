@@ -22,6 +22,7 @@ pub(super) fn mail_to(o: &Order, template: &str, extra: Value) -> EmailJob {
         to: o.email.as_str().into(),
         vars,
         secret: Map::new(),
+        sealed: None,
     }
 }
 

@@ -50,6 +50,10 @@ pub(crate) const REFRESH_BY_SESSION: TableDefinition<(&str, u32), &str> =
     TableDefinition::new("refresh_by_session");
 pub(crate) const MAIL_TOKENS: TableDefinition<&str, (u8, &str, i64)> =
     TableDefinition::new("mail_tokens");
+/// (account id, token hash) → (): an account's outstanding mailed tokens,
+/// so a password reset or change can end them all.
+pub(crate) const MAIL_TOKENS_BY_ACCOUNT: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("mail_tokens_by_account");
 pub(crate) const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
 
 fn ts(ms: i64) -> Result<Timestamp, String> {
@@ -456,7 +460,35 @@ impl AccountsWriter<'_> {
         self.tables
             .open(MAIL_TOKENS)?
             .insert(token_hash, (purpose.code(), account, expires_at.millis()))?;
+        self.tables
+            .open(MAIL_TOKENS_BY_ACCOUNT)?
+            .insert((account, token_hash), ())?;
         Ok(())
+    }
+
+    /// Ends every outstanding mailed token (verification and reset links)
+    /// of `account`; answers how many.
+    pub(crate) fn end_mail_tokens(&mut self, account: &str) -> StoreResult<usize> {
+        let hashes: Vec<String> = {
+            let t = self.tables.open(MAIL_TOKENS_BY_ACCOUNT)?;
+            let mut out = Vec::new();
+            for item in t.range((account, "")..)? {
+                let (k, _) = item?;
+                let (a, hash) = k.value();
+                if a != account {
+                    break;
+                }
+                out.push(hash.to_string());
+            }
+            out
+        };
+        let mut tokens = self.tables.open(MAIL_TOKENS)?;
+        let mut by_account = self.tables.open(MAIL_TOKENS_BY_ACCOUNT)?;
+        for h in &hashes {
+            tokens.remove(h.as_str())?;
+            by_account.remove((account, h.as_str()))?;
+        }
+        Ok(hashes.len())
     }
 
     /// Removes and answers the mailed token `token_hash` when it is for
@@ -483,6 +515,9 @@ impl AccountsWriter<'_> {
             return Ok(None);
         }
         t.remove(token_hash)?;
+        self.tables
+            .open(MAIL_TOKENS_BY_ACCOUNT)?
+            .remove((account.as_str(), token_hash))?;
         if expires <= now.millis() {
             return Ok(None);
         }
@@ -565,7 +600,7 @@ impl AccountsWriter<'_> {
             self.tables.open(SESSIONS)?.remove(sid.as_str())?;
             removed += 1;
         }
-        let expired: Vec<String> = {
+        let expired: Vec<(String, String)> = {
             let t = self.tables.open(MAIL_TOKENS)?;
             let mut out = Vec::new();
             for item in t.iter()? {
@@ -573,15 +608,18 @@ impl AccountsWriter<'_> {
                     break;
                 }
                 let (k, v) = item?;
-                if v.value().2 <= now.millis() {
-                    out.push(k.value().to_string());
+                let (_, account, expires) = v.value();
+                if expires <= now.millis() {
+                    out.push((k.value().to_string(), account.to_string()));
                 }
             }
             out
         };
         let mut t = self.tables.open(MAIL_TOKENS)?;
-        for h in &expired {
+        let mut by_account = self.tables.open(MAIL_TOKENS_BY_ACCOUNT)?;
+        for (h, account) in &expired {
             t.remove(h.as_str())?;
+            by_account.remove((account.as_str(), h.as_str()))?;
             removed += 1;
         }
         Ok(removed)

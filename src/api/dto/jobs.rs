@@ -195,6 +195,7 @@ impl Input for TestMail {
             to,
             vars,
             secret: Default::default(),
+            sealed: None,
         })
     }
 }
@@ -207,6 +208,9 @@ fn redacted(payload: &str) -> Value {
         for value in secret.values_mut() {
             *value = Value::String("[redacted]".into());
         }
+    }
+    if let Some(sealed) = v.get_mut("sealed") {
+        *sealed = Value::String("[redacted]".into());
     }
     v
 }

@@ -62,12 +62,39 @@ pub(crate) fn authenticate(
     {
         return Ok(Principal::Anonymous);
     }
-    if access == Access::Replication {
-        return replication_token(req, state);
-    }
-    let principal = credentials(req, state)?;
+    // An address that keeps presenting wrong credentials is refused for a
+    // while, right ones included (`--rate-limit-credentials`).
+    state.limits.credential_gate(req)?;
+    let checked = if access == Access::Replication {
+        replication_token(req, state)
+    } else {
+        credentials(req, state)
+    };
+    let principal = checked.inspect_err(|e| {
+        if let Some(kind) = guessed(access, req, e) {
+            state.limits.credential_failed(req, kind);
+        }
+    })?;
     authorize(access, &principal)?;
     Ok(principal)
+}
+
+/// What kind of credential `e` refused, when it is one a guesser could
+/// have sent: a wrong token or key, not a missing one or an access token
+/// that merely expired.
+fn guessed(access: Access, req: &HttpRequest, e: &ApiError) -> Option<&'static str> {
+    match e {
+        ApiError::Unauthenticated { code, .. } if *code != "token_expired" => {
+            Some(if access == Access::Replication {
+                "replication_token"
+            } else if req.headers().contains_key(API_KEY_HEADER) {
+                "api_key"
+            } else {
+                "bearer_token"
+            })
+        }
+        _ => None,
+    }
 }
 
 /// A follower's bearer token, compared in constant time; 404 when this

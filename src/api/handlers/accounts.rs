@@ -41,19 +41,33 @@ pub(crate) async fn register(
     Body(reg, _): Body<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reg = reg.map_err(ApiError::validation)?;
-    state.limits.check_auth_email(reg.email.as_str())?;
+    state.limits.check_register_email(reg.email.as_str())?;
     state.services.accounts.register(reg).await?;
     Ok(accepted())
 }
 
 pub(crate) async fn login(
+    req: actix_web::HttpRequest,
     state: web::Data<ApiState>,
     cart: crate::api::extract::orders::CartToken,
     Body(creds, _): Body<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let creds = creds.map_err(ApiError::validation)?;
-    state.limits.check_auth_email(creds.email.as_str())?;
-    let pair = state.services.accounts.login(creds).await?;
+    let email = creds.email.as_str().to_string();
+    let wait = state.limits.sign_in_gate(&req, &email)?;
+    tokio::time::sleep(wait).await;
+    let pair = match state.services.accounts.login(creds).await {
+        Ok(pair) => {
+            state.limits.sign_in_cleared(&email);
+            pair
+        }
+        Err(e) => {
+            if matches!(e, crate::accounts::AccountsError::InvalidCredentials) {
+                state.limits.sign_in_failed(&req, &email);
+            }
+            return Err(e.into());
+        }
+    };
     // A guest's cart becomes (part of) the account's.
     if let Some(token) = cart.0 {
         state
@@ -116,7 +130,7 @@ pub(crate) async fn request_reset(
     Body(email, _): Body<ResetRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let email = email.map_err(ApiError::validation)?;
-    state.limits.check_auth_email(email.as_str())?;
+    state.limits.check_reset_email(email.as_str())?;
     state.services.accounts.request_reset(email).await?;
     Ok(accepted())
 }
@@ -126,7 +140,9 @@ pub(crate) async fn confirm_reset(
     Body(c, _): Body<ResetConfirmBody>,
 ) -> Result<HttpResponse, ApiError> {
     let c = c.map_err(ApiError::validation)?;
-    state.services.accounts.confirm_reset(c).await?;
+    let email = state.services.accounts.confirm_reset(c).await?;
+    // A successful reset lifts the account's sign-in slowdown.
+    state.limits.sign_in_cleared(email.as_str());
     Ok(no_content())
 }
 

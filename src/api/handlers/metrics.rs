@@ -2,6 +2,7 @@
 //! when `--metrics-token` is set (compared in constant time).
 
 use crate::api::error::ApiError;
+use crate::api::state::ApiState;
 use crate::api::telemetry::metrics::Metrics;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,8 +11,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 pub(crate) async fn metrics(
     req: HttpRequest,
     m: web::Data<Metrics>,
+    state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(token) = &m.token {
+        state.limits.credential_gate(&req)?;
         let presented = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -19,6 +22,9 @@ pub(crate) async fn metrics(
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         if !presented.is_some_and(|p| token.matches(p)) {
+            if presented.is_some() {
+                state.limits.credential_failed(&req, "metrics_token");
+            }
             return Err(ApiError::Unauthorized(
                 "/metrics needs 'Authorization: Bearer <the --metrics-token>'".into(),
             ));

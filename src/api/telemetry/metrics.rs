@@ -141,6 +141,11 @@ impl Metrics {
             "Requests refused (429) over a rate limit, by class",
             limits.refused(),
         );
+        registry.register(
+            "shopd_auth_failures",
+            "Failed credential checks and sign-ins, by kind (bearer_token, api_key, replication_token, metrics_token, sign_in)",
+            limits.failure_counts(),
+        );
         registry.register_collector(Box::new(ScrapeTime {
             catalog,
             jobs,

@@ -1,6 +1,7 @@
 //! The limiters: one GCRA limiter per class, one state per caller, and who
 //! the caller is (see the module docs of `middleware::rate_limit`).
 
+use super::failures::Failures;
 use crate::api::error::ApiError;
 use crate::api::error::RateStatus;
 use crate::api::route::RateLimit;
@@ -110,27 +111,64 @@ impl<K: Hash + Eq + Clone> Class<K> {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct FailureLabels {
+    kind: &'static str,
+}
+
+/// Failed credential checks and sign-ins, per kind
+/// (`shopd_auth_failures_total`).
+pub(crate) type FailureCounts = Family<FailureLabels, Counter>;
+
+/// Failed sign-ins on one account, from any address, past which every
+/// attempt on it waits (a second more per failure, at most
+/// [`MAX_SIGN_IN_DELAY`]); counted over [`SIGN_IN_WINDOW`].
+const SIGN_IN_SLOWDOWN_AFTER: u32 = 10;
+const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+const MAX_SIGN_IN_DELAY: Duration = Duration::from_secs(5);
+
 /// Every class's limiter, shared by all workers (in [`ApiState`]).
 pub(crate) struct RateLimits {
     api: Option<Class<IpAddr>>,
     auth_ip: Option<Class<IpAddr>>,
-    auth_email: Option<Class<String>>,
+    /// Registration attempts per email (the mails they send).
+    register_email: Option<Class<String>>,
+    /// Password-reset requests per email (the mails they send).
+    reset_email: Option<Class<String>>,
     write: Option<Class<Caller>>,
     checkout: Option<Class<Caller>>,
+    /// Failed credential checks per client address, and the quota's rate.
+    credentials: Option<(Failures<IpAddr>, Rate)>,
+    /// Failed sign-ins per (email, address): a guesser is blocked from the
+    /// address it guesses from only.
+    sign_in_pairs: Option<(Failures<(String, IpAddr)>, Rate)>,
+    /// Failed sign-ins per email, from anywhere: slow down, never lock.
+    sign_in_emails: Option<Failures<String>>,
     proxies: TrustedProxies,
     refused: Refused,
+    failures: FailureCounts,
 }
 
 impl RateLimits {
     pub(crate) fn new(settings: &RateLimitSettings, proxies: TrustedProxies) -> RateLimits {
+        fn failures<K: Hash + Eq + Clone>(r: Rate) -> Failures<K> {
+            Failures::new(r.count().get(), r.period())
+        }
         RateLimits {
             api: settings.api.map(|r| Class::new("api", r)),
             auth_ip: settings.auth.map(|r| Class::new("auth", r)),
-            auth_email: settings.auth.map(|r| Class::new("auth", r)),
+            register_email: settings.auth.map(|r| Class::new("auth", r)),
+            reset_email: settings.auth.map(|r| Class::new("auth", r)),
             write: settings.write.map(|r| Class::new("write", r)),
             checkout: settings.checkout.map(|r| Class::new("checkout", r)),
+            credentials: settings.credentials.map(|r| (failures(r), r)),
+            sign_in_pairs: settings.auth.map(|r| (failures(r), r)),
+            sign_in_emails: settings
+                .auth
+                .map(|_| Failures::new(u32::MAX, SIGN_IN_WINDOW)),
             proxies,
             refused: Refused::default(),
+            failures: FailureCounts::default(),
         }
     }
 
@@ -172,18 +210,114 @@ impl RateLimits {
         }
     }
 
-    /// The `auth` quota per email address, on top of the per-IP one the
-    /// layer checks: call it from sign-in, registration and password-reset
-    /// handlers once the address is read, before any expensive work
-    /// (`state.limits.check_auth_email(&body.email)?`). The address is
-    /// trimmed and lowercased, so `Ann@X.com ` and `ann@x.com` share a
-    /// quota. `Ok(None)` when `auth` is off.
-    pub(crate) fn check_auth_email(&self, email: &str) -> Result<Option<RateStatus>, ApiError> {
-        let Some(class) = &self.auth_email else {
+    /// The `auth` quota of registrations per email address, on top of the
+    /// per-IP one the layer checks (each attempt may mail the address).
+    /// The address is trimmed and lowercased, so `Ann@X.com ` and
+    /// `ann@x.com` share a quota. `Ok(None)` when `auth` is off.
+    pub(crate) fn check_register_email(&self, email: &str) -> Result<Option<RateStatus>, ApiError> {
+        let Some(class) = &self.register_email else {
             return Ok(None);
         };
-        let key = email.trim().to_lowercase();
-        class.check(&key, &self.refused).map(Some)
+        class.check(&email_key(email), &self.refused).map(Some)
+    }
+
+    /// The same for password-reset requests (a quota of its own: failed
+    /// sign-ins never spend it, so they cannot stop a reset).
+    pub(crate) fn check_reset_email(&self, email: &str) -> Result<Option<RateStatus>, ApiError> {
+        let Some(class) = &self.reset_email else {
+            return Ok(None);
+        };
+        class.check(&email_key(email), &self.refused).map(Some)
+    }
+
+    /// Before a sign-in of `email` from `req`'s client: 429 when this
+    /// address used its failures on this account; else how long the
+    /// attempt must wait (failures on the account from anywhere slow every
+    /// attempt down, the right password included, but never lock it).
+    pub(crate) fn sign_in_gate(
+        &self,
+        req: &HttpRequest,
+        email: &str,
+    ) -> Result<Duration, ApiError> {
+        let email = email_key(email);
+        if let Some((pairs, rate)) = &self.sign_in_pairs
+            && let Some(wait) = pairs.blocked(&(email.clone(), bucket(self.client_ip(req))))
+        {
+            return Err(self.refuse("sign-in", *rate, wait));
+        }
+        let failures = self.sign_in_emails.as_ref().map_or(0, |f| f.count(&email));
+        Ok(failures
+            .checked_sub(SIGN_IN_SLOWDOWN_AFTER - 1)
+            .map_or(Duration::ZERO, |n| {
+                (Duration::from_secs(1) * n).min(MAX_SIGN_IN_DELAY)
+            }))
+    }
+
+    /// A sign-in of `email` from `req`'s client failed.
+    pub(crate) fn sign_in_failed(&self, req: &HttpRequest, email: &str) {
+        let email = email_key(email);
+        self.count_failure("sign_in");
+        if let Some((pairs, _)) = &self.sign_in_pairs {
+            pairs.failed((email.clone(), bucket(self.client_ip(req))));
+        }
+        if let Some(emails) = &self.sign_in_emails {
+            emails.failed(email);
+        }
+    }
+
+    /// A sign-in (or a password reset) of `email` succeeded: its failures
+    /// are forgotten, from every address.
+    pub(crate) fn sign_in_cleared(&self, email: &str) {
+        let email = email_key(email);
+        if let Some(emails) = &self.sign_in_emails {
+            emails.clear(&email);
+        }
+        if let Some((pairs, _)) = &self.sign_in_pairs {
+            for key in pairs.keys_where(|(e, _)| *e == email) {
+                pairs.clear(&key);
+            }
+        }
+    }
+
+    /// Before checking credentials from `req`'s client: 429 when the
+    /// address used its failed credential checks.
+    pub(crate) fn credential_gate(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        match &self.credentials {
+            Some((f, rate)) => match f.blocked(&bucket(self.client_ip(req))) {
+                Some(wait) => Err(self.refuse("credentials", *rate, wait)),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Credentials from `req`'s client were wrong (`kind`: what they
+    /// were); counts them. `Some(429)` when that was the last one allowed.
+    pub(crate) fn credential_failed(&self, req: &HttpRequest, kind: &'static str) {
+        self.count_failure(kind);
+        if let Some((f, _)) = &self.credentials {
+            f.failed(bucket(self.client_ip(req)));
+        }
+    }
+
+    fn count_failure(&self, kind: &'static str) {
+        self.failures.get_or_create(&FailureLabels { kind }).inc();
+    }
+
+    /// A 429 of `class` for another `wait`.
+    fn refuse(&self, class: &'static str, rate: Rate, wait: Duration) -> ApiError {
+        self.refused.get_or_create(&ClassLabels { class }).inc();
+        ApiError::RateLimited {
+            class,
+            rate,
+            retry_after_secs: ceil_secs(wait).max(1),
+            reset_secs: ceil_secs(wait).max(1),
+        }
+    }
+
+    /// The failure counters, for `/metrics`.
+    pub(crate) fn failure_counts(&self) -> FailureCounts {
+        self.failures.clone()
     }
 
     /// The client's address: the peer, or, from a trusted proxy, what
@@ -222,9 +356,19 @@ impl RateLimits {
         }
         each(&self.api);
         each(&self.auth_ip);
-        each(&self.auth_email);
+        each(&self.register_email);
+        each(&self.reset_email);
         each(&self.write);
         each(&self.checkout);
+        if let Some((f, _)) = &self.credentials {
+            f.sweep();
+        }
+        if let Some((f, _)) = &self.sign_in_pairs {
+            f.sweep();
+        }
+        if let Some(f) = &self.sign_in_emails {
+            f.sweep();
+        }
     }
 
     /// Keys held over all classes.
@@ -235,7 +379,8 @@ impl RateLimits {
         }
         len(&self.api)
             + len(&self.auth_ip)
-            + len(&self.auth_email)
+            + len(&self.register_email)
+            + len(&self.reset_email)
             + len(&self.write)
             + len(&self.checkout)
     }
@@ -244,6 +389,11 @@ impl RateLimits {
     pub(crate) fn refused(&self) -> Refused {
         self.refused.clone()
     }
+}
+
+/// The key of an email address in the per-email quotas.
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 /// The client's address given the TCP peer and the request headers: the
@@ -410,7 +560,7 @@ mod tests {
             assert_eq!(l.check(RateLimit::Api, &req, None).unwrap(), None);
             assert_eq!(l.check(RateLimit::None, &req, None).unwrap(), None);
             assert_eq!(l.check(RateLimit::Auth, &req, None).unwrap(), None);
-            assert_eq!(l.check_auth_email("a@b.c").unwrap(), None);
+            assert_eq!(l.check_reset_email("a@b.c").unwrap(), None);
         }
         assert_eq!(l.tracked_keys(), 0);
     }
@@ -423,14 +573,14 @@ mod tests {
         });
         // Per email: case and surrounding spaces do not make a new quota.
         assert_eq!(
-            l.check_auth_email("Ann@Example.com")
+            l.check_reset_email("Ann@Example.com")
                 .unwrap()
                 .unwrap()
                 .remaining,
             1
         );
         assert_eq!(
-            l.check_auth_email(" ann@example.COM ")
+            l.check_reset_email(" ann@example.COM ")
                 .unwrap()
                 .unwrap()
                 .remaining,
@@ -440,7 +590,7 @@ mod tests {
             class,
             retry_after_secs,
             ..
-        }) = l.check_auth_email("ann@example.com")
+        }) = l.check_reset_email("ann@example.com")
         else {
             panic!("the third attempt for one address is refused");
         };
@@ -449,7 +599,7 @@ mod tests {
             (149..=150).contains(&retry_after_secs),
             "{retry_after_secs}"
         );
-        assert!(l.check_auth_email("bob@example.com").is_ok());
+        assert!(l.check_reset_email("bob@example.com").is_ok());
         // Per IP, independently of the emails.
         let req = from("10.0.0.9");
         assert!(l.check(RateLimit::Auth, &req, None).is_ok());

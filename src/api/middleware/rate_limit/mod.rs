@@ -50,6 +50,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::middleware::Next;
 use actix_web::web;
 
+pub(crate) mod failures;
 pub(crate) mod limiter;
 
 /// The rate-limit layer of one route of class `class`: counts the request
