@@ -5,8 +5,8 @@
 //! cache tags are invalidated, as product writes do.
 //!
 //! Request checks run in shopd's order: cart token (400), idempotency key
-//! (400), body (400/413), fields (422), no cart token (409 `cart_empty`),
-//! a guest without email (422); then the checkout's own (`orders`).
+//! (400), body (400/413), fields (422), no cart token (409 `cart_empty`);
+//! then the checkout's own (`orders`), a guest without email among them.
 
 use crate::carts::Carts;
 use crate::orders::{self, Checkout};
@@ -109,15 +109,12 @@ pub async fn checkout(
     let Some(token) = token else {
         return Err(OrdersError::CartEmpty.into());
     };
-    let Some(email) = request.email.clone() else {
-        return Err(OrdersError::guest_email_required().into());
-    };
     let c = Checkout {
         caller: format!("g:{token}"),
         key,
         fingerprint: shopd::orders::fingerprint(&body),
+        email: request.email.clone(),
         request,
-        email,
         token,
     };
     let placed = orders::checkout(&s.db, &s.carts, s.charges, c).await?;
