@@ -28,7 +28,7 @@ use crate::cache::{Kinds, ResponseCache};
 use crate::catalog::{self, CacheKinds, Catalog, StoreDocs};
 use crate::config::Config;
 use crate::jobs::{self, Jobs};
-use crate::orders::Orders;
+use crate::orders::{self, Orders};
 use crate::replication::{self, Replication};
 use crate::search::engine::Search;
 use crate::store::db::faults::FaultPlan;
@@ -145,10 +145,17 @@ impl Services {
         if let Some((every, handler)) = replication.backup_job() {
             jobs = jobs.with_periodic(replication::backup::KIND_BACKUP, every, handler);
         }
+        let expiry = orders::Expiry::default();
+        jobs = jobs.with_periodic(
+            orders::KIND_EXPIRE_UNPAID,
+            orders::expiry_period(&config.orders.holds),
+            expiry.handler(),
+        );
         let accounts = Accounts::new(store.clone(), jobs.clone(), config.accounts.clone())
             .context("setting up accounts")?;
         let orders = Orders::new(store.clone(), jobs.clone(), config.orders.clone())
             .context("setting up orders")?;
+        expiry.attach(&orders);
         Ok(Services {
             catalog,
             jobs,

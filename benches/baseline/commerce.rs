@@ -5,8 +5,8 @@
 //! cache tags are invalidated, as product writes do.
 //!
 //! Request checks run in shopd's order: cart token (400), idempotency key
-//! (400), body (400/413), fields (422), no cart token (409 `cart_empty`),
-//! a guest without email (422); then the checkout's own (`orders`).
+//! (400), body (400/413), fields (422), no cart token (409 `cart_empty`);
+//! then the checkout's own (`orders`), a guest without email among them.
 
 use crate::carts::Carts;
 use crate::orders::{self, Checkout};
@@ -25,6 +25,7 @@ use shopd::catalog::json::Data;
 use shopd::domain::cart::{Cart, CartItem, PricedCart, price, unit_price_cents};
 use shopd::domain::discount::DiscountDraft;
 use shopd::domain::order::CheckoutRequest;
+use shopd::domain::order::Holds;
 use shopd::orders::OrdersError;
 
 /// `{"data": body}` with `status`, and the cart token when there is one.
@@ -119,15 +120,12 @@ pub async fn checkout(
     let Some(token) = token else {
         return Err(OrdersError::CartEmpty.into());
     };
-    let Some(email) = request.email.clone() else {
-        return Err(OrdersError::guest_email_required().into());
-    };
     let c = Checkout {
         caller: format!("g:{token}"),
         key,
         fingerprint: shopd::orders::fingerprint(&body),
+        email: request.email.clone(),
         request,
-        email,
         token,
     };
     let placed = orders::checkout(&s.db, &s.carts, s.charges, c).await?;
@@ -147,7 +145,7 @@ pub async fn checkout(
         res.insert_header(("Idempotent-Replayed", "true"));
     }
     Ok(res.json(Data {
-        data: OrderView::from(&placed.order),
+        data: OrderView::new(&placed.order, &Holds::DEFAULT),
     }))
 }
 
@@ -181,5 +179,9 @@ pub async fn order(
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &settings)?;
     let order = orders::order(&s.db, &id).await?;
-    Ok(answer(StatusCode::OK, OrderView::from(&order), None))
+    Ok(answer(
+        StatusCode::OK,
+        OrderView::new(&order, &Holds::DEFAULT),
+        None,
+    ))
 }

@@ -7,13 +7,15 @@
 //! Checks, in shopd's order (so one request gets one answer from both):
 //! 1. the idempotency key: the same key and body replay the order, another
 //!    body is a 422;
-//! 2. an empty or unknown cart: 409 `cart_empty`;
+//! 2. an empty or unknown cart: 409 `cart_empty`; then a guest without an
+//!    email: 422;
 //! 3. every line priced with shopd's [`price`] on the products as read now;
 //!    any blocking problem: 409 `out_of_stock` listing every blocking line
 //!    (also when a concurrent checkout took the stock between that read and
 //!    the UPDATE: 0 rows, roll back, read again);
-//! 4. a guest's `addressId` (a guest has no saved addresses): 422;
-//! 5. the discount code, with its row locked: 422 `discount_code_invalid`.
+//! 4. a guest's `addressId` (a guest has no saved addresses): 404;
+//! 5. the discount code, with its row locked: `discount_code_invalid`, 404
+//!    for an unknown code and 409 for one that cannot apply.
 //!
 //! Every refusal is shopd's own `OrdersError` turned into its `ApiError`,
 //! so status, code and message are the same by construction.
@@ -61,7 +63,8 @@ pub struct Checkout {
     /// Identifies the request body (SHA-256 of its canonical JSON).
     pub fingerprint: String,
     pub request: CheckoutRequest,
-    pub email: Email,
+    /// `None`: the guest sent none (refused after the cart checks).
+    pub email: Option<Email>,
     pub token: String,
 }
 
@@ -227,6 +230,10 @@ pub async fn checkout(
         .await?
         .filter(|c| !c.is_empty())
         .ok_or_else(|| refuse(OrdersError::CartEmpty))?;
+    let email = c
+        .email
+        .clone()
+        .ok_or_else(|| refuse(OrdersError::guest_email_required()))?;
     // 3. The lines, as the products are now.
     let products = cart_products(&db.sql(&client), &cart).await?;
     let priced = price(&cart, |id| products.get(id).cloned());
@@ -237,7 +244,11 @@ pub async fn checkout(
     let address = match &c.request.ship_to {
         ShipTo::Address(a) => a.clone(),
         // A guest has no saved addresses.
-        ShipTo::Saved(id) => return Err(field("addressId", &format!("no saved address '{id}'"))),
+        ShipTo::Saved(id) => {
+            return Err(refuse(OrdersError::NotFound(format!(
+                "no saved address '{id}' (addressId)"
+            ))));
+        }
     };
     let now = Timestamp::now();
     db.metrics().statement();
@@ -276,7 +287,7 @@ pub async fn checkout(
     }
     // 4. The code, locked until the commit so its limits hold. A guest is
     // known by its email (shopd's customer key).
-    let customer = format!("email:{}", c.email.as_str());
+    let customer = format!("email:{}", email.as_str());
     let mut discount = 0;
     if let Some(code) = &c.request.discount_code {
         let invalid = |r| refuse(OrdersError::DiscountInvalid(r));
@@ -303,7 +314,7 @@ pub async fn checkout(
             INSERT_ORDER,
             &[
                 &id.as_str(),
-                &c.email.as_str(),
+                &email.as_str(),
                 &c.request.payment_method.as_str(),
                 &address_json,
                 &money(totals.subtotal),
@@ -378,7 +389,7 @@ pub async fn checkout(
             .await?
             .ok_or_else(|| internal_msg("vanished", "an idempotency key"));
     }
-    sql.execute(INSERT_MAIL_JOB, &[&id.as_str(), &c.email.as_str()])
+    sql.execute(INSERT_MAIL_JOB, &[&id.as_str(), &email.as_str()])
         .await?;
     db.metrics().statement();
     tx.commit().await.map_err(|e| internal(e, "COMMIT"))?;
@@ -387,7 +398,7 @@ pub async fn checkout(
         id,
         number: number.max(0) as u64,
         account_id: None,
-        email: c.email,
+        email,
         status: OrderStatus::Pending,
         paid_at: None,
         payment_method: c.request.payment_method,

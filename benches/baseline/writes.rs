@@ -1,9 +1,9 @@
 //! Admin product writes, each one transaction, checked the way shopd checks
 //! them and in the same order (so the same request gets the same error):
-//! - create: field errors and unknown `brandId`/`categoryIds` → 422, a taken
-//!   `id` → 409, then the insert;
-//! - update: unknown product → 404 first, then field and reference errors
-//!   → 422, then the update (`updatedAt` = now);
+//! - create: field errors → 422, unknown `brandId`/`categoryIds` → 404, a
+//!   taken `id` → 409, then the insert;
+//! - update: unknown product → 404 first, then field errors → 422, then
+//!   unknown references → 404, then the update (`updatedAt` = now);
 //! - delete: unknown product → 404; reviews and category links go with it
 //!   (`ON DELETE CASCADE`).
 //!
@@ -69,6 +69,23 @@ SELECT $1, t.c, (t.n - 1)::smallint FROM unnest($2::text[]) WITH ORDINALITY AS t
 
 fn validation(errors: FieldErrors) -> ApiError {
     ApiError::from(CatalogError::Validation(errors))
+}
+
+/// The draft's own errors (422), then the records it names (404).
+async fn check_draft<C: GenericClient + Sync>(
+    sql: &Sql<'_, C>,
+    d: &ProductDraft,
+    errors: FieldErrors,
+) -> Result<(), ApiError> {
+    if !errors.is_empty() {
+        return Err(validation(errors));
+    }
+    let mut missing = FieldErrors::new();
+    check_refs(sql, d, &mut missing).await?;
+    if !missing.is_empty() {
+        return Err(ApiError::from(CatalogError::Missing(missing)));
+    }
+    Ok(())
 }
 
 /// Adds an error for every reference in `d` that names nothing (shopd's
@@ -160,10 +177,7 @@ macro_rules! product_params {
 
 /// `POST /products`: the new product's id.
 pub async fn create_product(db: &Db, input: Checked<ProductDraft>) -> Result<String, ApiError> {
-    let Checked {
-        value: d,
-        mut errors,
-    } = input;
+    let Checked { value: d, errors } = input;
     let mut client = db.conn().await?;
     db.metrics().statement();
     let tx = client
@@ -171,10 +185,7 @@ pub async fn create_product(db: &Db, input: Checked<ProductDraft>) -> Result<Str
         .await
         .map_err(|e| internal(e, "BEGIN"))?;
     let sql = db.sql(&tx);
-    check_refs(&sql, &d, &mut errors).await?;
-    if !errors.is_empty() {
-        return Err(validation(errors));
-    }
+    check_draft(&sql, &d, errors).await?;
     let exists = |id: String| {
         let sql = &sql;
         async move {
@@ -271,10 +282,7 @@ pub async fn update_product(
     id: &str,
     input: Checked<ProductDraft>,
 ) -> Result<(), ApiError> {
-    let Checked {
-        value: d,
-        mut errors,
-    } = input;
+    let Checked { value: d, errors } = input;
     let mut client = db.conn().await?;
     db.metrics().statement();
     let tx = client
@@ -287,10 +295,7 @@ pub async fn update_product(
         .await?
         .ok_or_else(|| crate::reads::not_found("product", id))?;
     let mut p = product(&row)?;
-    check_refs(&sql, &d, &mut errors).await?;
-    if !errors.is_empty() {
-        return Err(validation(errors));
-    }
+    check_draft(&sql, &d, errors).await?;
     let categories_changed = d.category_ids.is_some();
     d.apply_to(&mut p, Timestamp::now());
     let c = Columns::of(&p);

@@ -118,7 +118,8 @@ pub enum AccountsError {
     /// A refresh token that cannot be used (401).
     #[error("{0}")]
     InvalidToken(&'static str),
-    /// A mailed token (verification, reset) that cannot be used (400).
+    /// A mailed token (verification, reset) that is unknown, used or
+    /// expired (401 `invalid_token`).
     #[error("{0}")]
     InvalidLink(&'static str),
     #[error("the access token has expired; refresh it")]

@@ -38,7 +38,11 @@ pub(crate) async fn list(page: Page, req: HttpRequest) -> AdminResult {
         .services()
         .orders
         .orders(&filter, paging.offset(), paging.limit() as usize)?;
-    let orders: Vec<OrderView> = found.items.iter().map(OrderView::from).collect();
+    let orders: Vec<OrderView> = found
+        .items
+        .iter()
+        .map(|o| OrderView::new(o, page.services().orders.holds()))
+        .collect();
     let day = |name: &str| query_value(&req, name).get(..10).unwrap_or("").to_string();
     page.render(
         "orders.html",
@@ -73,7 +77,7 @@ pub(crate) async fn detail(page: Page, id: web::Path<String>) -> AdminResult {
     page.render(
         "order.html",
         minijinja::context! {
-            order => view(OrderView::from(&o)),
+            order => view(OrderView::new(&o, page.services().orders.holds())),
             moves => moves,
             can_mark_paid => can_mark_paid,
         },

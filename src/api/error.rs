@@ -9,6 +9,7 @@ use crate::catalog::CatalogError;
 use crate::catalog::SearchError;
 use crate::domain::FieldError;
 use crate::domain::FieldErrors;
+use crate::domain::discount::CodeRejection;
 use crate::jobs::JobsError;
 use crate::orders::OrdersError;
 use crate::store::StoreError;
@@ -35,6 +36,17 @@ pub enum ApiError {
     Forbidden { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// 404 `not_found` with `fields`: well-formed input naming records that
+    /// are not there (a `brandId` of no brand), each field and what it named.
+    #[error("{message}")]
+    NotThere {
+        message: String,
+        fields: FieldErrors,
+    },
+    /// 404 with a specific code: what the input names is not there
+    /// (`discount_code_invalid` for a code the shop does not have).
+    #[error("{message}")]
+    Missing { code: &'static str, message: String },
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{message}")]
@@ -81,7 +93,7 @@ pub enum ApiError {
         reset_secs: u64,
     },
     /// 422 with a specific code: the input is well formed but cannot be
-    /// used (`discount_code_invalid`, `idempotency_key_reused`).
+    /// used (`idempotency_key_reused`: the key of another body).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
     /// 409 `out_of_stock`: the cart lines checkout refused.
@@ -134,9 +146,10 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Gone { code, .. }
             | ApiError::Unprocessable { code, .. }
+            | ApiError::Missing { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::NotFound(_) | ApiError::NotThere { .. } => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UriTooLong { .. } => "uri_too_long",
@@ -163,6 +176,15 @@ impl From<CatalogError> for ApiError {
                 message,
             },
             CatalogError::Validation(fields) => ApiError::validation(fields),
+            CatalogError::Missing(fields) => ApiError::NotThere {
+                message: fields
+                    .as_slice()
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.reason))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                fields,
+            },
             CatalogError::AlreadyReviewed => ApiError::Conflict {
                 code: "already_reviewed",
                 message: e.to_string(),
@@ -276,7 +298,14 @@ impl From<AccountsError> for ApiError {
                 code: "wrong_password",
                 message: e.to_string(),
             },
-            AccountsError::InvalidLink(m) => ApiError::BadRequest {
+            // A mailed token (email verification, password reset) is a
+            // credential: it is what authorizes the change, as a refresh
+            // token authorizes a new pair. One that is unknown, used or
+            // expired is well-formed input that does not authenticate
+            // anything, so it is a 401 with the same code as a refresh
+            // token's, not a 400 (nothing about the request is malformed)
+            // nor a 404 (which would tell a guesser the token space).
+            AccountsError::InvalidLink(m) => ApiError::Unauthenticated {
                 code: "invalid_token",
                 message: m.into(),
             },
@@ -326,10 +355,16 @@ impl From<OrdersError> for ApiError {
                     })
                     .collect(),
             },
-            OrdersError::DiscountInvalid(_) => ApiError::Unprocessable {
+            // A code is something the shopper types in: one the shop does
+            // not have is not there (404); one it has that cannot apply to
+            // this order now (inactive, outside its window, below its
+            // minimum, used up) conflicts with the code's state (409). The
+            // code names the reason for clients either way.
+            OrdersError::DiscountInvalid(CodeRejection::Unknown) => ApiError::Missing {
                 code: "discount_code_invalid",
                 message: e.to_string(),
             },
+            OrdersError::DiscountInvalid(_) => conflict("discount_code_invalid", &e),
             OrdersError::IdempotencyKeyReused => ApiError::Unprocessable {
                 code: "idempotency_key_reused",
                 message: e.to_string(),
@@ -402,7 +437,9 @@ impl ResponseError for ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NotThere { .. } | ApiError::Missing { .. } => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::OutOfStock { .. } => StatusCode::CONFLICT,
             ApiError::Gone { .. } => StatusCode::GONE,
@@ -428,7 +465,9 @@ impl ResponseError for ApiError {
                 code: self.code(),
                 message: self.to_string(),
                 fields: match self {
-                    ApiError::Validation { fields, .. } => Some(fields.as_slice()),
+                    ApiError::Validation { fields, .. } | ApiError::NotThere { fields, .. } => {
+                        Some(fields.as_slice())
+                    }
                     _ => None,
                 },
                 lines: match self {

@@ -272,8 +272,8 @@ fn all_body_parsers(body: &Map<String, Value>) {
         crate::api::dto::orders::QuantityBody,
         crate::api::dto::orders::CheckoutBody,
         crate::api::dto::orders::StatusBody,
-        crate::api::dto::orders::DiscountBody,
-        crate::api::dto::orders::DiscountPatchBody,
+        crate::api::dto::discounts::DiscountBody,
+        crate::api::dto::discounts::DiscountPatchBody,
     );
 }
 

@@ -31,6 +31,8 @@ pub mod error;
 pub mod extract;
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod fuzz_contract;
 pub(crate) mod handlers;
 pub mod middleware;
 pub mod openapi;

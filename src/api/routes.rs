@@ -153,10 +153,10 @@ pub static ROUTES: &[Route] = &[
         .doc(
             "products",
             "createProduct",
-            "Create a product",
+            "Create a product (404 when `brandId` or `categoryIds` name none)",
             Json(201, s::product_detail),
         )
-        .errors(&[409]),
+        .errors(&[404, 409]),
     get("/api/v1/products/{id}", handler!(products::detail))
         .cache(CacheClass::Detail)
         .doc(
@@ -170,7 +170,7 @@ pub static ROUTES: &[Route] = &[
         .doc(
             "products",
             "updateProduct",
-            "Change some fields of a product",
+            "Change some fields of a product (404 when it, `brandId` or `categoryIds` name none)",
             Json(200, s::product_detail),
         ),
     delete("/api/v1/products/{id}", handler!(products::delete))
@@ -365,17 +365,21 @@ pub static ROUTES: &[Route] = &[
     .doc(
         "accounts",
         "confirmPasswordReset",
-        "Set a new password with the mailed token (single use); every session ends",
+        "Set a new password with the mailed token (single use); every session ends; \
+         401 invalid_token when it is unknown, used or expired",
         Empty(204),
-    ),
+    )
+    .errors(&[401]),
     post("/api/v1/auth/verify-email", handler!(accounts::verify_email))
         .sign_in()
         .doc(
             "accounts",
             "verifyEmail",
-            "Confirm the email address with the mailed token (single use)",
+            "Confirm the email address with the mailed token (single use); 401 invalid_token \
+             when it is unknown, used or expired",
             Empty(204),
-        ),
+        )
+        .errors(&[401]),
     // The signed-in account.
     get("/api/v1/me", handler!(accounts::me))
         .account()
@@ -458,10 +462,10 @@ pub static ROUTES: &[Route] = &[
         .doc(
             "categories",
             "createCategory",
-            "Create a category",
+            "Create a category (404 when `parentId` names none)",
             Json(201, s::category),
         )
-        .errors(&[409]),
+        .errors(&[404, 409]),
     get("/api/v1/categories/{id}", handler!(categories::detail))
         .cache(CacheClass::Taxonomy)
         .doc(
@@ -531,10 +535,10 @@ pub static ROUTES: &[Route] = &[
         .doc(
             "orders",
             "checkout",
-            "Place an order from the cart in one transaction: stock, discount code, order, confirmation mail (same Idempotency-Key and body: the same order)",
+            "Place an order from the cart in one transaction: stock, discount code, order, confirmation mail (same Idempotency-Key and body: the same order); 404 when `addressId` or `discountCode` name none",
             Json(201, s::order),
         )
-        .errors(&[409]),
+        .errors(&[404, 409]),
     get("/api/v1/orders", handler!(orders::my_orders))
         .account()
         .doc(

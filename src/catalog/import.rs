@@ -393,7 +393,15 @@ fn import_categories(
                 continue;
             }
             let mut errors = FieldErrors::new();
-            check_parent(w, Some(&cat.id), cat.parent_id.as_ref(), &mut errors)?;
+            let mut missing = FieldErrors::new();
+            check_parent(
+                w,
+                Some(&cat.id),
+                cat.parent_id.as_ref(),
+                &mut missing,
+                &mut errors,
+            )?;
+            errors.extend(missing);
             if errors.is_empty() {
                 w.put_category(&cat)?;
                 run.ok();

@@ -45,6 +45,10 @@ pub enum CatalogError {
     InUse(String),
     #[error("invalid input: {0}")]
     Validation(FieldErrors),
+    /// Well-formed input naming records that are not there (a `brandId`
+    /// of no brand): each field and what it named.
+    #[error("{0}")]
+    Missing(FieldErrors),
     #[error("only customers with a completed order of this product may review it")]
     NotPurchased,
     #[error("you have already reviewed this product")]

@@ -4,7 +4,7 @@
 //! moderation (hide, show). The product's rating aggregate changes in the
 //! same write as the review.
 
-use super::writes::{check_review_refs, fail_on, missing_required, new_id};
+use super::writes::{all_found, check_review_refs, fail_on, missing_required, new_id};
 use super::{Catalog, CatalogError, CatalogResult, Created, not_found};
 use crate::domain::review::ReviewDraft;
 use crate::domain::{Checked, Id, Reviewer, Timestamp};
@@ -45,10 +45,7 @@ impl Catalog {
         product_id: &str,
         input: Checked<ReviewDraft>,
     ) -> CatalogResult<Id> {
-        let Checked {
-            value: d,
-            mut errors,
-        } = input;
+        let Checked { value: d, errors } = input;
         let product_id_ = product_id.to_string();
         self.store
             .write(move |tx| {
@@ -56,8 +53,10 @@ impl Catalog {
                 if !w.product_exists(&product_id_)? {
                     return Err(not_found("product", &product_id_));
                 }
-                check_review_refs(&w, &d, &mut errors)?;
                 fail_on(errors)?;
+                let mut missing = crate::domain::FieldErrors::new();
+                check_review_refs(&w, &d, &mut missing)?;
+                all_found(missing)?;
                 let id = new_id(d.id.clone(), "review", "r", |id| w.review_exists(id))?;
                 // Parsed already (product id from the URL is valid: it exists).
                 let pid =

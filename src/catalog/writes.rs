@@ -1,5 +1,7 @@
-//! Write use cases. Each runs in one write transaction: reference checks,
-//! duplicate and usage checks, then the write, then a durable commit.
+//! Write use cases. Each runs in one write transaction: the draft's own
+//! errors (a 422), the records it names (one that is not there is a 404:
+//! the input is well-formed, what it refers to is missing), duplicate and
+//! usage checks, then the write, then a durable commit.
 
 use super::{Catalog, CatalogError, CatalogResult, not_found};
 use crate::domain::brand::BrandDraft;
@@ -28,16 +30,18 @@ pub(super) fn check_product_refs(
     Ok(())
 }
 
-/// Checks a new parent: it exists and is not `id` or one of its descendants.
+/// Checks a new parent: it exists (else an entry in `missing`) and is
+/// not `id` or one of its descendants (else an entry in `errors`).
 pub(super) fn check_parent(
     w: &mut CatalogWriter,
     id: Option<&Id>,
     parent: Option<&Id>,
+    missing: &mut FieldErrors,
     errors: &mut FieldErrors,
 ) -> StoreResult<()> {
     let Some(parent) = parent else { return Ok(()) };
     if !w.category_exists(parent.as_str())? {
-        errors.push("parentId", format!("unknown category '{parent}'"));
+        missing.push("parentId", format!("unknown category '{parent}'"));
     } else if let Some(id) = id
         && w.category_lineage(parent.as_str())?
             .iter()
@@ -69,6 +73,15 @@ pub(super) fn fail_on(errors: FieldErrors) -> CatalogResult<()> {
         Ok(())
     } else {
         Err(CatalogError::Validation(errors))
+    }
+}
+
+/// `Err` (a 404) when a draft names records that are not there.
+pub(super) fn all_found(missing: FieldErrors) -> CatalogResult<()> {
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(CatalogError::Missing(missing))
     }
 }
 
@@ -112,16 +125,15 @@ impl Catalog {
         &self,
         input: Checked<ProductDraft>,
     ) -> CatalogResult<Created> {
-        let Checked {
-            value: d,
-            mut errors,
-        } = input;
+        let Checked { value: d, errors } = input;
+        fail_on(errors)?;
         let id = self
             .store
             .write(move |tx| {
                 let mut w = tx.catalog();
-                check_product_refs(&w, &d, &mut errors)?;
-                fail_on(errors)?;
+                let mut missing = FieldErrors::new();
+                check_product_refs(&w, &d, &mut missing)?;
+                all_found(missing)?;
                 let id = new_id(d.id.clone(), "product", "p", |id| w.product_exists(id))?;
                 let p = d
                     .into_product(id, Timestamp::now())
@@ -141,17 +153,16 @@ impl Catalog {
         id: &str,
         input: Checked<ProductDraft>,
     ) -> CatalogResult<Vec<u8>> {
-        let Checked {
-            value: d,
-            mut errors,
-        } = input;
+        let Checked { value: d, errors } = input;
         let id_ = id.to_string();
         self.store
             .write(move |tx| {
                 let mut w = tx.catalog();
                 let mut p = w.product(&id_)?.ok_or_else(|| not_found("product", &id_))?;
-                check_product_refs(&w, &d, &mut errors)?;
                 fail_on(errors)?;
+                let mut missing = FieldErrors::new();
+                check_product_refs(&w, &d, &mut missing)?;
+                all_found(missing)?;
                 d.apply_to(&mut p, Timestamp::now());
                 w.put_product(&p)?;
                 Ok::<_, CatalogError>(())
@@ -241,16 +252,20 @@ impl Catalog {
             value: d,
             mut errors,
         } = input;
+        fail_on(std::mem::take(&mut errors))?;
         let id = self
             .store
             .write(move |tx| {
                 let mut w = tx.catalog();
+                let mut missing = FieldErrors::new();
                 check_parent(
                     &mut w,
                     d.id.as_ref(),
                     d.parent_id.clone().flatten().as_ref(),
+                    &mut missing,
                     &mut errors,
                 )?;
+                all_found(missing)?;
                 fail_on(errors)?;
                 let id = new_id(d.id.clone(), "category", "c", |id| w.category_exists(id))?;
                 let c = d.into_category(id);
@@ -280,8 +295,11 @@ impl Catalog {
                 let mut c = w
                     .category(&id_)?
                     .ok_or_else(|| not_found("category", &id_))?;
+                fail_on(std::mem::take(&mut errors))?;
                 if let Some(Some(parent)) = &d.parent_id {
-                    check_parent(&mut w, Some(&c.id), Some(parent), &mut errors)?;
+                    let mut missing = FieldErrors::new();
+                    check_parent(&mut w, Some(&c.id), Some(parent), &mut missing, &mut errors)?;
+                    all_found(missing)?;
                 }
                 fail_on(errors)?;
                 d.apply_to(&mut c);

@@ -337,6 +337,23 @@ mod tests {
     }
 
     #[test]
+    fn holds_of_unpaid_orders_default_per_method_and_are_bounded() {
+        use crate::domain::order::Holds;
+        assert_eq!(resolve(&[]).unwrap().orders.holds, Holds::DEFAULT);
+        let c = resolve(&["--hold-card", "45m", "--hold-bank-transfer", "3d"]).unwrap();
+        assert_eq!(c.orders.holds.card_ms, 45 * 60_000);
+        assert_eq!(c.orders.holds.bank_transfer_ms, 3 * 86_400_000);
+        let e = resolve(&["--hold-card", "0s", "--hold-bank-transfer", "31d"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hold-card: must be from 1s to 30d"), "{e}");
+        assert!(
+            e.contains("hold-bank-transfer: must be from 1s to 30d"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn flags_override_file_and_all_problems_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shopd.toml");

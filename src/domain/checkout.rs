@@ -15,16 +15,19 @@
 //! - A code is never used past its usage limit or its per-customer limit.
 //!
 //! # Refusals, in the order they are checked
-//! An empty cart; lines that cannot be bought as asked (every one of them
-//! listed); a saved address that is not there; a code that is unknown,
-//! inactive, outside its window, above the subtotal's minimum or used up.
+//! An empty cart; a guest who gave no email (where would the confirmation
+//! go?); lines that cannot be bought as asked (every one of them listed); a
+//! saved address that is not there; a code that is unknown, inactive,
+//! outside its window, above the subtotal's minimum or used up. An empty
+//! cart comes first: whatever else the request says, there is nothing to
+//! buy.
 
 use super::account::Email;
 use super::address::Address;
 use super::cart::{self, Cart, LineProblem};
 use super::discount::{CodeRejection, DiscountCode};
 use super::order::{Charges, Order, OrderLine, OrderStatus, PaymentMethod, Totals, Transition};
-use super::{FieldErrors, Id, Product, Timestamp};
+use super::{Id, Product, Timestamp};
 
 /// One line checkout refused, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,17 +56,19 @@ pub(crate) struct Checkout {
     pub cart: Cart,
     /// The products of the cart's lines, in line order (`None`: deleted).
     pub products: Vec<Option<Product>>,
-    /// Where to ship: the address, or what is wrong with the one named.
-    pub ship_to: Result<Address, FieldErrors>,
+    /// Where to ship: the address, or the saved address named that the
+    /// customer does not have (a guest has none).
+    pub ship_to: Result<Address, Id>,
     pub code: Option<CodeAsked>,
     pub charges: Charges,
     pub now: Timestamp,
     /// The new order's id and number, its account (a guest has none), the
-    /// email it is confirmed to, and how it is paid.
+    /// email it is confirmed to (`None`: a guest who gave none), and how it
+    /// is paid.
     pub id: Id,
     pub number: u64,
     pub account: Option<Id>,
-    pub email: Email,
+    pub email: Option<Email>,
     pub payment_method: PaymentMethod,
 }
 
@@ -71,10 +76,12 @@ pub(crate) struct Checkout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
     CartEmpty,
+    /// A guest's checkout without an email.
+    NoEmail,
     /// Every line that cannot be bought as asked.
     Blocked(Vec<BlockedLine>),
     /// The saved address named is not the customer's.
-    Address(FieldErrors),
+    Address(Id),
     Code(CodeRejection),
 }
 
@@ -93,6 +100,7 @@ pub(crate) fn place(c: Checkout) -> Result<Placed, Refusal> {
     if c.cart.is_empty() {
         return Err(Refusal::CartEmpty);
     }
+    let email = c.email.ok_or(Refusal::NoEmail)?;
     // Re-price and re-check every line against the products now.
     let mut products = c.products.iter();
     let priced = cart::price(&c.cart, |_| products.next().cloned().flatten());
@@ -151,7 +159,7 @@ pub(crate) fn place(c: Checkout) -> Result<Placed, Refusal> {
         id: c.id,
         number: c.number,
         account_id: c.account,
-        email: c.email,
+        email,
         status: OrderStatus::Pending,
         paid_at: None,
         payment_method: c.payment_method,
@@ -245,7 +253,7 @@ mod tests {
             id: Id::parse("ord_1").unwrap(),
             number: 7,
             account: None,
-            email: Email::parse("g@example.com").unwrap(),
+            email: Some(Email::parse("g@example.com").unwrap()),
             payment_method: PaymentMethod::Card,
         }
     }
@@ -275,12 +283,18 @@ mod tests {
 
     #[test]
     fn refusals_come_in_their_order() {
-        let empty = checkout(&[], vec![]);
+        let mut empty = checkout(&[], vec![]);
+        empty.email = None;
         assert_eq!(place(empty).unwrap_err(), Refusal::CartEmpty);
+
+        // Then a guest's missing email, before the lines.
+        let mut c = checkout(&[(3, 0)], vec![Some(product(0, 100, 2, 0.0))]);
+        c.email = None;
+        assert_eq!(place(c).unwrap_err(), Refusal::NoEmail);
 
         // A blocked line wins over a missing address and a bad code.
         let mut c = checkout(&[(3, 0)], vec![Some(product(0, 100, 2, 0.0))]);
-        c.ship_to = Err(FieldErrors::new());
+        c.ship_to = Err(Id::parse("a1").unwrap());
         c.code = Some(CodeAsked::Unknown);
         match place(c.clone()).unwrap_err() {
             Refusal::Blocked(lines) => {

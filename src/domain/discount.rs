@@ -35,8 +35,8 @@ pub struct DiscountCode {
     pub updated_at: Timestamp,
 }
 
-/// Why a code does not apply (checkout answers 422 `discount_code_invalid`
-/// with this reason).
+/// Why a code does not apply (checkout answers `discount_code_invalid`
+/// with this reason: 404 for an unknown code, 409 for the others).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeRejection {
     #[error("no such discount code")]

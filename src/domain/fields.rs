@@ -248,9 +248,17 @@ pub(crate) fn boolean(v: &Value) -> Result<bool, String> {
     v.as_bool().ok_or_else(|| "must be true or false".into())
 }
 
-/// A non-negative integer no larger than `max`.
+/// A non-negative integer no larger than `max`. JSON does not tell `3`
+/// from `3.0` (nor does JSON Schema's `integer`), so a number with no
+/// fraction counts as whole however it is written.
 pub(crate) fn uint(v: &Value, max: u64) -> Result<u64, String> {
-    match v.as_u64() {
+    let whole = v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|x| x.fract() == 0.0 && *x >= 0.0)
+            // Saturates above u64::MAX, which is above every `max`.
+            .map(|x| x as u64)
+    });
+    match whole {
         Some(n) if n <= max => Ok(n),
         Some(_) => Err(format!("must be at most {max}")),
         None if v.is_number() => Err("must be a whole number, 0 or more".into()),
@@ -279,6 +287,17 @@ pub(crate) fn array<T>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_whole() {
+        assert_eq!(uint(&json!(21.0), 99), Ok(21));
+        assert_eq!(uint(&json!(-0.0), 99), Ok(0));
+        assert_eq!(uint(&json!(21), 99), Ok(21));
+        assert!(uint(&json!(21.5), 99).is_err());
+        assert!(uint(&json!(-1.0), 99).is_err());
+        assert!(uint(&json!(1e300), 99).is_err());
+        assert!(uint(&json!("21"), 99).is_err());
+    }
 
     #[test]
     fn collects_every_error_and_unknown_fields() {

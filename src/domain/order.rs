@@ -7,6 +7,12 @@
 //! other move is illegal ([`OrderStatus::can_become`]). Each move is kept in
 //! the order's history with who made it and when.
 //!
+//! # Holds
+//! A pending order that is not paid holds its stock until
+//! [`Order::held_until`]: its creation plus the hold of its payment method
+//! ([`Holds`]). Past that it is cancelled (by `orders`' periodic expiry).
+//! Cash on delivery is paid at the door, so it is never held: staff decide.
+//!
 //! # Money
 //! Lines are snapshots: title and unit price (after the product's own
 //! discount) as they were at checkout. [`Totals::compute`]: subtotal − code
@@ -110,6 +116,38 @@ impl PaymentMethod {
     }
 }
 
+/// How long an unpaid order holds its stock, by payment method, in
+/// milliseconds (cash on delivery: not held).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holds {
+    pub card_ms: i64,
+    pub bank_transfer_ms: i64,
+}
+
+impl Holds {
+    /// The defaults (`config::orders` says why): card 30 minutes, bank
+    /// transfer 7 days.
+    pub const DEFAULT: Holds = Holds {
+        card_ms: 30 * 60 * 1_000,
+        bank_transfer_ms: 7 * 86_400 * 1_000,
+    };
+
+    /// The hold of `method`; `None`: not held (cash on delivery).
+    pub(crate) fn of(&self, method: PaymentMethod) -> Option<i64> {
+        match method {
+            PaymentMethod::Card => Some(self.card_ms),
+            PaymentMethod::BankTransfer => Some(self.bank_transfer_ms),
+            PaymentMethod::CashOnDelivery => None,
+        }
+    }
+
+    /// The shortest hold: no held order created after `now` minus this has
+    /// expired.
+    pub(crate) fn shortest_ms(&self) -> i64 {
+        self.card_ms.min(self.bank_transfer_ms)
+    }
+}
+
 /// One line of an order, as it was at checkout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
@@ -193,6 +231,16 @@ pub struct Order {
 impl Order {
     pub(crate) fn is_paid(&self) -> bool {
         self.paid_at.is_some()
+    }
+
+    /// Until when this order holds its stock unpaid: set while it is
+    /// pending and unpaid and its payment method is held.
+    pub(crate) fn held_until(&self, holds: &Holds) -> Option<Timestamp> {
+        if self.status != OrderStatus::Pending || self.is_paid() {
+            return None;
+        }
+        let hold = holds.of(self.payment_method)?;
+        Timestamp::from_millis(self.created_at.millis().saturating_add(hold)).ok()
     }
 
     /// Moves the order to `to`, or says why not.

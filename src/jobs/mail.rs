@@ -27,11 +27,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The built-in templates, by name.
-pub(crate) const TEMPLATES: [&str; 6] = [
+pub(crate) const TEMPLATES: [&str; 7] = [
     "welcome",
     "password_reset",
     "order_confirmation",
     "order_shipped",
+    "order_cancelled",
     "payment_received",
     "notification",
 ];
@@ -53,6 +54,7 @@ builtin!(
     "password_reset",
     "order_confirmation",
     "order_shipped",
+    "order_cancelled",
     "payment_received",
     "notification"
 );

@@ -5,20 +5,24 @@
 use super::mail::{confirmation_mail, order_link};
 use super::status::notify;
 use super::{CheckedOut, IDEMPOTENCY_TTL_MS, Orders, OrdersError, Shopper, after, now, product_in};
+use crate::domain::Id;
 use crate::domain::account::Email;
 use crate::domain::cart::Cart;
 use crate::domain::checkout::{self, CodeAsked, Placed, Refusal};
 use crate::domain::discount;
 use crate::domain::order::{CheckoutRequest, ShipTo};
-use crate::domain::{FieldErrors, Id};
 use crate::store::orders::IdempotentReply;
 
 impl From<Refusal> for OrdersError {
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::CartEmpty => OrdersError::CartEmpty,
+            Refusal::NoEmail => OrdersError::guest_email_required(),
             Refusal::Blocked(lines) => OrdersError::OutOfStock(lines),
-            Refusal::Address(errors) => OrdersError::Validation(errors),
+            // Well-formed, but naming an address that is not there.
+            Refusal::Address(id) => {
+                OrdersError::NotFound(format!("no saved address '{id}' (addressId)"))
+            }
             Refusal::Code(why) => OrdersError::DiscountInvalid(why),
         }
     }
@@ -44,10 +48,11 @@ impl Orders {
             ),
             None => None,
         };
-        let email: Email = match (&account, &req.email) {
-            (Some(a), _) => a.email.clone(),
-            (None, Some(e)) => e.clone(),
-            (None, None) => return Err(OrdersError::guest_email_required()),
+        // A guest without one is refused by `place`, after the cart: an
+        // empty cart is the first thing wrong with any checkout.
+        let email: Option<Email> = match (&account, &req.email) {
+            (Some(a), _) => Some(a.email.clone()),
+            (None, e) => e.clone(),
         };
         let jobs = self.inner.jobs.clone();
         let charges = self.inner.settings.charges;
@@ -88,17 +93,17 @@ impl Orders {
                             .into_iter()
                             .find(|a| &a.id == id)
                             .map(|a| a.address)
-                            .ok_or_else(|| {
-                                let mut e = FieldErrors::new();
-                                e.push("addressId", format!("no saved address '{id}'"));
-                                e
-                            })
+                            .ok_or_else(|| id.clone())
                     }
                 };
                 // Whose uses of a code count: one person's, however they
                 // check out — the normalised email of the account or the
-                // guest (an account and a guest with its email share it).
-                let customer = discount::customer_identity(email.as_str());
+                // guest (an account and a guest with its email share it; a
+                // guest without one is refused by `place`).
+                let customer = email
+                    .as_ref()
+                    .map(|e| discount::customer_identity(e.as_str()))
+                    .unwrap_or_default();
                 let code = match &req.discount_code {
                     None => None,
                     Some(code) => Some(match tx.orders().discount_code(code)? {

@@ -1,6 +1,7 @@
 //! Discount codes, as staff manage them (a checkout uses them: see
 //! `checkout`).
 use super::{Orders, OrdersError, field, now};
+use crate::domain::FieldErrors;
 use crate::domain::discount::{DiscountCode, DiscountDraft};
 
 impl Orders {
@@ -36,10 +37,13 @@ impl Orders {
             .await
     }
 
+    /// Changes a code's terms. An unknown code is a 404 whatever the patch
+    /// says (as for every other record), then the patch's own errors, then
+    /// those of the result (a window that ends before it starts).
     pub(crate) async fn update_discount_code(
         &self,
         code: &str,
-        patch: DiscountDraft,
+        patch: Result<DiscountDraft, FieldErrors>,
     ) -> Result<DiscountCode, OrdersError> {
         let code = code.to_ascii_uppercase();
         self.store()
@@ -48,6 +52,7 @@ impl Orders {
                 let d = c
                     .discount_code(&code)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no discount code {code}")))?;
+                let patch = patch.map_err(OrdersError::Validation)?;
                 let n = patch.apply(&d, now()).map_err(OrdersError::Validation)?;
                 c.put_discount_code(&n)?;
                 Ok(n)

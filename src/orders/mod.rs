@@ -2,7 +2,8 @@
 //! ([`checkout`]: load → decide with `domain::checkout::place` → apply),
 //! orders and their status machine ([`status`]), payments ([`payments`]),
 //! discount codes ([`discounts`]), and the customer's addresses, wishlist
-//! and notifications ([`profile`]); the mail each sends ([`mail`]).
+//! and notifications ([`profile`]); unpaid orders' holds and their expiry
+//! ([`holds`]); the mail each sends ([`mail`]).
 //!
 //! # What a checkout does, in one write
 //! One closure on the store's writer (so it shares a group commit with
@@ -25,10 +26,13 @@
 mod cart;
 mod checkout;
 mod discounts;
+mod holds;
 mod mail;
 pub mod payments;
 mod profile;
 mod status;
+
+pub(crate) use holds::{Expiry, KIND_EXPIRE_UNPAID, period as expiry_period};
 
 use crate::config::orders::OrdersSettings;
 use crate::domain::address::MAX_SAVED;

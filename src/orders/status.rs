@@ -3,6 +3,7 @@
 //! mail and notifications — in the same write.
 use super::mail::{mail_to, unhex};
 use super::{Orders, OrdersError, money, now, product_in};
+use crate::domain::discount;
 use crate::domain::notification::Notification;
 use crate::domain::order::{Order, OrderFilter, OrderStatus, PaymentMethod};
 use crate::domain::{Id, Timestamp};
@@ -86,17 +87,12 @@ impl Orders {
                     .orders()
                     .order(&id)?
                     .ok_or_else(|| OrdersError::NotFound(format!("no order {id}")))?;
+                if to == OrderStatus::Cancelled {
+                    return cancel(tx, &jobs, before, by, None, now);
+                }
                 let mut o = before.clone();
                 o.transition(to, by, now)
                     .map_err(OrdersError::IllegalTransition)?;
-                if to == OrderStatus::Cancelled {
-                    for l in &o.lines {
-                        if let Some(p) = product_in(tx, l.product_id.as_str())? {
-                            tx.catalog()
-                                .set_stock(p.id.as_str(), p.stock.saturating_add(l.quantity))?;
-                        }
-                    }
-                }
                 tx.orders().put_order(&before, &o)?;
                 if to == OrderStatus::Shipped {
                     let mail = mail_to(&o, "order_shipped", json!({}));
@@ -104,8 +100,7 @@ impl Orders {
                 }
                 let kind = match to {
                     OrderStatus::Shipped => "order_shipped",
-                    OrderStatus::Completed => "order_completed",
-                    _ => "order_cancelled",
+                    _ => "order_completed",
                 };
                 notify(tx, &o, kind, now)?;
                 Ok(o)
@@ -130,6 +125,41 @@ impl Orders {
             })
             .await
     }
+}
+
+/// Cancels `before` inside a write on behalf of `by`: stock back, the
+/// discount code's use returned (to the code and the customer), the
+/// customer mailed (with `reason`, if any) and notified.
+pub(super) fn cancel(
+    tx: &mut WriteTxn,
+    jobs: &Jobs,
+    before: Order,
+    by: String,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Result<Order, OrdersError> {
+    let mut o = before.clone();
+    o.transition(OrderStatus::Cancelled, by, now)
+        .map_err(OrdersError::IllegalTransition)?;
+    for l in &o.lines {
+        if let Some(p) = product_in(tx, l.product_id.as_str())? {
+            tx.catalog()
+                .set_stock(p.id.as_str(), p.stock.saturating_add(l.quantity))?;
+        }
+    }
+    if let Some(code) = &o.discount_code {
+        let customer = discount::customer_identity(o.email.as_str());
+        tx.orders().release_discount_code(code, &customer)?;
+    }
+    tx.orders().put_order(&before, &o)?;
+    let mail = mail_to(
+        &o,
+        "order_cancelled",
+        json!({"reason": reason, "refund": o.refund_due}),
+    );
+    tx.jobs().enqueue(jobs.email(&mail)?, now)?;
+    notify(tx, &o, "order_cancelled", now)?;
+    Ok(o)
 }
 
 /// Marks `o` paid inside a write: status, mail, notification.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Every message in the outbox for `to`, decoded to text.
-fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
+pub fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir(app.dir.path().join("outbox")) else {
         return Vec::new();
     };
@@ -210,7 +210,7 @@ async fn register_verify_login_refresh_reuse_and_logout() {
         json!({"token": token}),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
     assert_eq!(code(&v), "invalid_token");
 
     let (status, v) = me(&app, &access(&pair)).await;
@@ -518,7 +518,7 @@ async fn reset_flow_claims_an_imported_review_author() {
         json!({"token": token, "password": "another password"}),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
     assert_eq!(code(&v), "invalid_token");
     // A reset ends every session.
     let (status, _) = post(

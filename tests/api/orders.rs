@@ -443,8 +443,7 @@ async fn a_code_limited_to_ten_uses_is_used_exactly_ten_times_by_a_hundred_at_on
         answers
             .iter()
             .filter(|a| a.status != StatusCode::CREATED)
-            .all(|a| a.status == StatusCode::UNPROCESSABLE_ENTITY
-                && code(&a.body) == "discount_code_invalid")
+            .all(|a| a.status == StatusCode::CONFLICT && code(&a.body) == "discount_code_invalid")
     );
     let (_, v) = staff(
         &app,
@@ -488,7 +487,7 @@ async fn a_per_customer_limit_counts_one_person_however_they_type_their_address(
         let a = checkout(again, Some(email), &format!("k2{i}")).await;
         assert_eq!(
             (a.status, code(&a.body)),
-            (StatusCode::UNPROCESSABLE_ENTITY, "discount_code_invalid"),
+            (StatusCode::CONFLICT, "discount_code_invalid"),
             "{email}: {}",
             a.body
         );
@@ -500,7 +499,7 @@ async fn a_per_customer_limit_counts_one_person_however_they_type_their_address(
     let a = checkout(member, None, "k3").await;
     assert_eq!(
         (a.status, code(&a.body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, "discount_code_invalid"),
+        (StatusCode::CONFLICT, "discount_code_invalid"),
         "{}",
         a.body
     );
@@ -985,7 +984,7 @@ async fn customers_review_only_what_they_bought_once_and_ratings_follow() {
             Some(json!({"rating": 1, "text": "dull", "userId": "someone-else"})),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
     let (status, v) = app
         .call(Method::POST, &path, bearer.as_deref(), Some(review("dull")))
         .await;
@@ -1196,4 +1195,136 @@ async fn cart_tokens_are_issued_by_the_server_never_adopted() {
     assert_eq!(res.headers()["x-cart-token"], issued.as_str());
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["data"]["lines"][0]["quantity"], 2, "{v}");
+}
+
+/// Waits (up to 30 s) for order `id` to reach `status`; the order then.
+async fn order_becomes(app: &TestApp, id: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let o = order_now(app, id).await;
+        if o["status"] == status {
+            return o;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order {id} is still {} and not {status}",
+            o["status"]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn unpaid_orders_past_their_hold_are_cancelled_and_give_back_stock_and_code() {
+    let app = spawn_fixture_with(|c| {
+        c.orders.holds = shopd::domain::order::Holds {
+            card_ms: 2_000,
+            bank_transfer_ms: 8_000,
+        };
+    })
+    .await;
+    let (status, v) = staff(
+        &app,
+        Method::POST,
+        "/api/v1/admin/discount-codes",
+        Some(json!({"code": "HOLD", "type": "percent", "value": 10,
+                    "usageLimit": 1, "perCustomerLimit": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let before = stock(&app, P1).await;
+    let place = |method: &str, email: &str, code: Option<&str>| {
+        let mut body = json!({"email": email, "shippingAddress": address(),
+                              "paymentMethod": method});
+        if let Some(c) = code {
+            body["discountCode"] = json!(c);
+        }
+        body
+    };
+    // A card order with the only use of the code, 3 units.
+    let mut card = Shopper::default();
+    card.add(&app, P1, 3).await;
+    let a = card
+        .checkout(&app, "h1", place("card", "hold@shop.example", Some("HOLD")))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let card_order = a.body["data"].clone();
+    let held = card_order["heldUntil"]
+        .as_str()
+        .expect("a card order is held");
+    assert!(
+        held > card_order["createdAt"].as_str().unwrap(),
+        "{card_order}"
+    );
+    // A bank transfer (held longer), one paid at once, and cash on delivery.
+    let mut bank = Shopper::default();
+    let bank_order = order(&app, &mut bank, P1, "bank_transfer", "h2").await;
+    assert!(bank_order["heldUntil"].is_string(), "{bank_order}");
+    let mut paid = Shopper::default();
+    let paid_order = order(&app, &mut paid, P1, "bank_transfer", "h3").await;
+    let (status, v) = move_to(&app, paid_order["id"].as_str().unwrap(), "paid").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(
+        v["data"]["heldUntil"].is_null(),
+        "a paid order is not held: {v}"
+    );
+    let mut cod = Shopper::default();
+    let cod_order = order(&app, &mut cod, P1, "cash_on_delivery", "h4").await;
+    assert!(
+        cod_order["heldUntil"].is_null(),
+        "cash on delivery is not held"
+    );
+    assert_eq!(stock(&app, P1).await, before - 6);
+    // The code is used up meanwhile.
+    let mut other = Shopper::default();
+    other.add(&app, P1, 1).await;
+    let a = other
+        .checkout(
+            &app,
+            "h5",
+            place("card", "other@shop.example", Some("HOLD")),
+        )
+        .await;
+    assert_eq!(code(&a.body), "discount_code_invalid", "{}", a.body);
+
+    // The card order's hold ends first: cancelled by the expiry, with
+    // everything it held given back, the bank transfer still held.
+    let card_id = card_order["id"].as_str().unwrap();
+    let cancelled = order_becomes(&app, card_id, "cancelled").await;
+    let last = cancelled["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["by"], "hold expired", "{cancelled}");
+    assert!(cancelled["heldUntil"].is_null());
+    assert!(!cancelled["refundDue"].as_bool().unwrap());
+    let bank_now = order_now(&app, bank_order["id"].as_str().unwrap()).await;
+    assert_eq!(bank_now["status"], "pending", "held for 8 s: {bank_now}");
+    assert_eq!(stock(&app, P1).await, before - 3);
+    let (_, v) = staff(&app, Method::GET, "/api/v1/admin/discount-codes/HOLD", None).await;
+    assert_eq!(v["data"]["used"], 0, "the code's use is back: {v}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !crate::accounts::mails_to(&app, "hold@shop.example")
+        .iter()
+        .any(|m| m.contains("is cancelled: it was not paid in time"))
+    {
+        assert!(std::time::Instant::now() < deadline, "no cancellation mail");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The same customer may use the code again.
+    let mut again = Shopper::default();
+    again.add(&app, P1, 1).await;
+    let a = again
+        .checkout(&app, "h6", place("card", "hold@shop.example", Some("HOLD")))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+
+    // Then the bank transfer's; the paid and cash-on-delivery orders stay.
+    order_becomes(&app, bank_order["id"].as_str().unwrap(), "cancelled").await;
+    let p = order_now(&app, paid_order["id"].as_str().unwrap()).await;
+    assert_eq!(p["status"], "paid");
+    let c = order_now(&app, cod_order["id"].as_str().unwrap()).await;
+    assert_eq!(c["status"], "pending");
 }

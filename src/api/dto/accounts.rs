@@ -153,21 +153,49 @@ pub(crate) struct UserPage {
     pub(crate) meta: crate::domain::listing::PageMeta,
 }
 
+/// A role, by name (for the document; parsed by the domain).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum RoleName {
+    Customer,
+    Staff,
+    Admin,
+}
+
+/// The role of an API key.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum KeyRoleName {
+    Staff,
+    Admin,
+}
+
 /// `POST /auth/register`.
 #[derive(Deserialize, ToSchema)]
 #[schema(examples(json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct RegisterBody {
-    #[schema(max_length = 254)]
+    #[schema(format = Email, max_length = 254, pattern = r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21})@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
     pub(crate) email: String,
     /// 8–128 characters.
     #[schema(min_length = 8, max_length = 128)]
     pub(crate) password: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) name: String,
-    #[schema(max_length = 32)]
-    pub(crate) phone: Option<String>,
+    /// Digits, spaces and `+ - ( ) .`, with at least 5 digits.
+    #[schema(
+        required = false,
+        max_length = 32,
+        pattern = r"^[ +().-]*([0-9][ +().-]*){5,}$"
+    )]
+    pub(crate) phone: String,
 }
 input!(RegisterBody, Registration, Registration::parse);
 
@@ -177,7 +205,7 @@ input!(RegisterBody, Registration, Registration::parse);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct LoginBody {
-    #[schema(max_length = 254)]
+    #[schema(format = Email, max_length = 254, pattern = r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21})@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
     pub(crate) email: String,
     #[schema(min_length = 1, max_length = 128)]
     pub(crate) password: String,
@@ -201,7 +229,7 @@ input!(RefreshBody, String, account::parse_refresh);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ResetRequestBody {
-    #[schema(max_length = 254)]
+    #[schema(format = Email, max_length = 254, pattern = r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21})@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
     pub(crate) email: String,
 }
 input!(ResetRequestBody, Email, account::parse_email_only);
@@ -212,7 +240,8 @@ input!(ResetRequestBody, Email, account::parse_email_only);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ResetConfirmBody {
-    /// From the mailed link.
+    /// From the mailed link. One that is unknown, used or expired is a
+    /// 401 `invalid_token`.
     #[schema(min_length = 1, max_length = 512)]
     pub(crate) token: String,
     #[schema(min_length = 8, max_length = 128)]
@@ -225,7 +254,8 @@ pub(crate) struct ResetConfirmBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct VerifyBody {
-    /// From the mailed link.
+    /// From the mailed link. One that is unknown, used or expired is a
+    /// 401 `invalid_token`.
     #[schema(min_length = 1, max_length = 512)]
     pub(crate) token: String,
 }
@@ -237,10 +267,16 @@ input!(VerifyBody, String, account::parse_token_only);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ProfileBody {
-    #[schema(min_length = 1, max_length = 200)]
-    pub(crate) name: Option<String>,
-    /// `null` clears it.
-    #[schema(max_length = 32)]
+    #[schema(
+        required = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    pub(crate) name: String,
+    /// Digits, spaces and `+ - ( ) .`, with at least 5 digits; `null`
+    /// clears it.
+    #[schema(max_length = 32, pattern = r"^[ +().-]*([0-9][ +().-]*){5,}$")]
     pub(crate) phone: Option<String>,
 }
 input!(ProfileBody, ProfilePatch, ProfilePatch::parse);
@@ -264,9 +300,10 @@ input!(PasswordBody, PasswordChange, PasswordChange::parse);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct UserAdminBody {
-    #[schema(value_type = Option<String>, examples("customer", "staff", "admin"))]
-    pub(crate) role: Option<String>,
-    pub(crate) banned: Option<bool>,
+    #[schema(required = false, value_type = RoleName)]
+    pub(crate) role: String,
+    #[schema(required = false)]
+    pub(crate) banned: bool,
 }
 input!(UserAdminBody, AccountAdminPatch, AccountAdminPatch::parse);
 
@@ -276,9 +313,15 @@ input!(UserAdminBody, AccountAdminPatch, AccountAdminPatch::parse);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ApiKeyBody {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) name: String,
-    #[schema(value_type = String, examples("staff", "admin"))]
+    /// What the key may do: `staff` or `admin` (a customer is a person
+    /// with an account, never a key).
+    #[schema(value_type = KeyRoleName)]
     pub(crate) role: String,
 }
 input!(ApiKeyBody, NewApiKey, NewApiKey::parse);

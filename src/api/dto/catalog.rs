@@ -4,9 +4,11 @@
 //! that reads the JSON object ([`Input::parse`], e.g.
 //! [`ProductDraft::parse`]), which collects every field error. They exist to
 //! state the contract: fields, types, which are required on create, which
-//! may be `null` (to clear), and the limits that are cheap to state (lengths,
-//! ranges, item counts, the id alphabet). Unknown fields are refused
-//! (`additionalProperties: false`), as the parsers refuse them.
+//! may be `null` (to clear), and what each parser takes (lengths, ranges,
+//! whole cents, item counts, distinct items, the [`super::patterns`] of ids
+//! and text). Unknown fields are refused (`additionalProperties: false`),
+//! as the parsers refuse them. What only the store knows (a `brandId` that
+//! names no brand) is not a validation error: it is a 404.
 //!
 //! Fields are `Deserialize`d by nobody; the derive is there so the `serde`
 //! attributes (camelCase, deny unknown fields) reach the schema.
@@ -26,9 +28,6 @@ use serde_json::Map;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// The id alphabet (`domain::Id`): 1–64 of `[A-Za-z0-9_-]`.
-pub(crate) const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
-
 /// `POST /products`.
 #[derive(Deserialize, ToSchema)]
 #[schema(examples(json!({"title": "Ergonomic Steel Desk Lamp X200", "price": 129.99, "brandId": "brand-0001", "categoryIds": ["cat-002-01"], "stock": 12})))]
@@ -37,16 +36,24 @@ pub(crate) struct ProductCreate {
     /// Generated when absent.
     #[schema(required = false, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     id: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     title: String,
-    #[schema(required = false, max_length = 10000)]
+    #[schema(
+        required = false,
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     description: String,
     #[schema(required = false, max_items = 20, inline)]
     images: Vec<Url>,
     #[schema(required = false, max_items = 50, inline)]
     keywords: Vec<Keyword>,
     /// Decimal, at most 2 fraction digits.
-    #[schema(minimum = 0, maximum = 9999999.99)]
+    #[schema(minimum = 0, maximum = 9999999.99, multiple_of = 0.01)]
     price: f64,
     /// Fraction off the price (0 by default).
     #[schema(required = false, minimum = 0, maximum = 1)]
@@ -63,9 +70,8 @@ pub(crate) struct ProductCreate {
     is_featured: bool,
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     brand_id: String,
-    /// Distinct existing category ids.
-    #[schema(required = false, max_items = 10, inline)]
-    category_ids: Vec<IdString>,
+    #[schema(required = false, schema_with = category_ids)]
+    category_ids: Vec<String>,
 }
 
 /// `PATCH /products/{id}`: any subset of the fields; none may be `null`.
@@ -73,15 +79,30 @@ pub(crate) struct ProductCreate {
 #[schema(examples(json!({"price": 19.99, "isFeatured": true})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ProductPatch {
-    #[schema(required = false, min_length = 1, max_length = 200)]
+    #[schema(
+        required = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     title: String,
-    #[schema(required = false, max_length = 10000)]
+    #[schema(
+        required = false,
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     description: String,
     #[schema(required = false, max_items = 20, inline)]
     images: Vec<Url>,
     #[schema(required = false, max_items = 50, inline)]
     keywords: Vec<Keyword>,
-    #[schema(required = false, minimum = 0, maximum = 9999999.99)]
+    /// Decimal, at most 2 fraction digits.
+    #[schema(
+        required = false,
+        minimum = 0,
+        maximum = 9999999.99,
+        multiple_of = 0.01
+    )]
     price: f64,
     #[schema(required = false, minimum = 0, maximum = 1)]
     discount: f64,
@@ -95,8 +116,8 @@ pub(crate) struct ProductPatch {
     is_featured: bool,
     #[schema(required = false, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     brand_id: String,
-    #[schema(required = false, max_items = 10, inline)]
-    category_ids: Vec<IdString>,
+    #[schema(required = false, schema_with = category_ids)]
+    category_ids: Vec<String>,
 }
 
 /// `POST /products/{id}/reviews` (the product comes from the URL).
@@ -106,12 +127,17 @@ pub(crate) struct ProductPatch {
 pub(crate) struct ReviewCreate {
     #[schema(required = false, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     id: String,
-    /// An existing user.
+    /// An existing user (a 404 otherwise). Staff name anyone; a customer
+    /// may leave it out, or send their own id (another is a 403).
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     user_id: String,
     #[schema(minimum = 1, maximum = 5)]
     rating: u8,
-    #[schema(required = false, max_length = 5000)]
+    #[schema(
+        required = false,
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     text: String,
 }
 
@@ -122,11 +148,24 @@ pub(crate) struct ReviewCreate {
 pub(crate) struct BrandCreate {
     #[schema(required = false, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     id: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     title: String,
-    #[schema(required = false, max_length = 10000)]
+    #[schema(
+        required = false,
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     description: String,
-    #[schema(max_length = 2048)]
+    /// An image URL; `null`: none.
+    #[schema(
+        min_length = 1,
+        max_length = 2048,
+        pattern = r"^([Hh][Tt][Tt][Pp][Ss]?:[^\s\x00-\x1F\x7F-\x9F]*|[^:/?#\s\x00-\x1F\x7F-\x9F]+([/?#][^\s\x00-\x1F\x7F-\x9F]*)?|[/?#][^\s\x00-\x1F\x7F-\x9F]*)$"
+    )]
     logo: Option<String>,
 }
 
@@ -135,11 +174,25 @@ pub(crate) struct BrandCreate {
 #[schema(examples(json!({"description": "Lamps and lights since 1987."})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct BrandPatch {
-    #[schema(required = false, min_length = 1, max_length = 200)]
+    #[schema(
+        required = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     title: String,
-    #[schema(required = false, max_length = 10000)]
+    #[schema(
+        required = false,
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     description: String,
-    #[schema(max_length = 2048)]
+    /// An image URL; `null`: none.
+    #[schema(
+        min_length = 1,
+        max_length = 2048,
+        pattern = r"^([Hh][Tt][Tt][Pp][Ss]?:[^\s\x00-\x1F\x7F-\x9F]*|[^:/?#\s\x00-\x1F\x7F-\x9F]+([/?#][^\s\x00-\x1F\x7F-\x9F]*)?|[/?#][^\s\x00-\x1F\x7F-\x9F]*)$"
+    )]
     logo: Option<String>,
 }
 
@@ -150,9 +203,17 @@ pub(crate) struct BrandPatch {
 pub(crate) struct CategoryCreate {
     #[schema(required = false, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     id: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     title: String,
-    #[schema(required = false, max_length = 10000)]
+    #[schema(
+        required = false,
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     description: String,
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     parent_id: Option<String>,
@@ -163,9 +224,18 @@ pub(crate) struct CategoryCreate {
 #[schema(examples(json!({"title": "Desk and Table Lamps"})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CategoryPatch {
-    #[schema(required = false, min_length = 1, max_length = 200)]
+    #[schema(
+        required = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     title: String,
-    #[schema(required = false, max_length = 10000)]
+    #[schema(
+        required = false,
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     description: String,
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     parent_id: Option<String>,
@@ -185,8 +255,10 @@ fn synonym_groups() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
     let word = ObjectBuilder::new()
         .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(64));
+        .description(Some(
+            "Letters and digits of any script; the pattern names the ASCII ones.",
+        ))
+        .pattern(Some(super::patterns::WORD));
     let group = ArrayBuilder::new()
         .items(word)
         .min_items(Some(2))
@@ -197,20 +269,37 @@ fn synonym_groups() -> utoipa::openapi::schema::Array {
         .build()
 }
 
-/// An image URL.
+/// An image URL (`patterns::LINK`).
 #[derive(Deserialize, ToSchema)]
-#[schema(min_length = 1, max_length = 2048)]
+#[schema(
+    min_length = 1,
+    max_length = 2048,
+    pattern = r"^([Hh][Tt][Tt][Pp][Ss]?:[^\s\x00-\x1F\x7F-\x9F]*|[^:/?#\s\x00-\x1F\x7F-\x9F]+([/?#][^\s\x00-\x1F\x7F-\x9F]*)?|[/?#][^\s\x00-\x1F\x7F-\x9F]*)$"
+)]
 struct Url(String);
 
 /// A search keyword.
 #[derive(Deserialize, ToSchema)]
-#[schema(min_length = 1, max_length = 64)]
+#[schema(
+    min_length = 1,
+    max_length = 64,
+    pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+)]
 struct Keyword(String);
 
-/// An entity id.
-#[derive(Deserialize, ToSchema)]
-#[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
-struct IdString(String);
+/// `categoryIds`: distinct existing category ids.
+fn category_ids() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let id = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(super::patterns::ID));
+    ArrayBuilder::new()
+        .description(Some("Distinct existing category ids."))
+        .items(id)
+        .max_items(Some(crate::domain::limits::CATEGORIES_PER_PRODUCT))
+        .unique_items(true)
+        .build()
+}
 
 impl Input for ProductCreate {
     type Parsed = Checked<ProductDraft>;

@@ -136,7 +136,7 @@ const MAX_TEST_TEXT: usize = 2_000;
 #[allow(dead_code)]
 pub(crate) struct TestMail {
     /// The address to send to.
-    #[schema(max_length = 254)]
+    #[schema(format = Email, max_length = 254, pattern = r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21})@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
     pub(crate) to: String,
     #[schema(required = false, max_length = 2000)]
     pub(crate) subject: String,

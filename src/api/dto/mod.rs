@@ -4,7 +4,9 @@
 //! `{"data": …}` ([`data`], [`json`], [`created`], [`cached`]).
 //!
 //! The admin pages, the OpenAPI document and the Postgres-design baseline
-//! import these; handlers never define their own shapes.
+//! import these; handlers never define their own shapes. A body's schema
+//! states exactly what its parser accepts ([`patterns`] holds the regular
+//! expressions), so data that follows the document is never a 422.
 
 use crate::cache::Served;
 use crate::cache::Wanted;
@@ -16,8 +18,10 @@ use serde::Serialize;
 
 pub(crate) mod accounts;
 pub(crate) mod catalog;
+pub(crate) mod discounts;
 pub(crate) mod jobs;
 pub mod orders;
+pub(crate) mod patterns;
 pub(crate) mod probes;
 pub(crate) mod profile;
 

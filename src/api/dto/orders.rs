@@ -9,17 +9,22 @@ use crate::domain::cart;
 use crate::domain::cart::CartItem;
 use crate::domain::cart::PricedCart;
 use crate::domain::discount::DiscountCode;
-use crate::domain::discount::DiscountDraft;
 use crate::domain::discount::DiscountKind;
 use crate::domain::listing::PageMeta;
 use crate::domain::order;
 use crate::domain::order::CheckoutRequest;
+use crate::domain::order::Holds;
 use crate::domain::order::Order;
 use crate::domain::order::OrderStatus;
 use serde::Deserialize;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::AllOfBuilder;
+use utoipa::openapi::schema::ObjectBuilder;
+use utoipa::openapi::schema::OneOfBuilder;
+use utoipa::openapi::schema::Schema;
 
 fn decimal(cents: u64) -> f64 {
     cents as f64 / 100.0
@@ -137,6 +142,11 @@ pub struct OrderView {
     pub paid_at: Option<String>,
     #[schema(examples("bank_transfer", "cash_on_delivery", "card"))]
     pub payment_method: &'static str,
+    /// While the order is pending and unpaid: when it is cancelled and its
+    /// stock released unless paid before (card: `--hold-card`, default 30
+    /// minutes; bank transfer: `--hold-bank-transfer`, default 7 days).
+    /// `null` otherwise, and always for cash on delivery.
+    pub held_until: Option<String>,
     pub email: String,
     /// `null` for a guest's order.
     pub user_id: Option<String>,
@@ -156,9 +166,11 @@ pub struct OrderView {
     pub updated_at: String,
 }
 
-impl From<&Order> for OrderView {
-    fn from(o: &Order) -> Self {
+impl OrderView {
+    /// `o` as answered, with its hold under `holds`.
+    pub fn new(o: &Order, holds: &Holds) -> Self {
         OrderView {
+            held_until: o.held_until(holds).map(|t| t.to_string()),
             id: o.id.to_string(),
             number: o.number,
             status: o.status.as_str(),
@@ -284,26 +296,17 @@ pub(crate) enum PaymentMethodName {
     Card,
 }
 
-/// A discount code's kind.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub(crate) enum DiscountTypeName {
-    Percent,
-    Fixed,
-}
-
 /// `POST /cart/items`.
 #[derive(Deserialize, ToSchema)]
 #[schema(examples(json!({"productId": "prod-000001", "quantity": 2})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct CartItemBody {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub(crate) product_id: String,
     /// 1–99 (default 1).
-    #[schema(minimum = 1, maximum = 99)]
-    pub(crate) quantity: Option<u32>,
+    #[schema(required = false, minimum = 1, maximum = 99)]
+    pub(crate) quantity: u32,
 }
 input!(CartItemBody, CartItem, CartItem::parse);
 
@@ -323,43 +326,107 @@ input!(QuantityBody, u32, cart::parse_quantity);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct AddressBody {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) name: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) line1: String,
-    #[schema(min_length = 1, max_length = 200)]
+    /// `null` or absent: none.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) line2: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) city: String,
-    #[schema(min_length = 1, max_length = 16)]
+    #[schema(
+        min_length = 1,
+        max_length = 16,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) postal_code: String,
     /// ISO 3166-1 alpha-2, e.g. DE.
     #[schema(min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$")]
     pub(crate) country: String,
 }
 
-/// `POST /checkout`.
+/// `POST /checkout`: exactly one of `shippingAddress` and `addressId`
+/// (the `oneOf`).
+///
+/// `email` is required here although the parser lets a signed-in account
+/// leave it out (its own address is used): a guest must send it, and one
+/// document serves guests and accounts, so it states the rule that holds
+/// for both. A guest's checkout without it is a 422, after the cart checks.
+pub(crate) struct CheckoutBody;
+
+// The fields of `CheckoutBody` (one of the two addresses is the `oneOf`).
 #[derive(Deserialize, ToSchema)]
-#[schema(examples(json!({
-    "email": "ada@example.com",
-    "shippingAddress": {"name": "Ada Lovelace", "line1": "12 Example Road", "city": "London",
-                        "postalCode": "NW1 6XE", "country": "GB"},
-    "paymentMethod": "bank_transfer"
-})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
-pub(crate) struct CheckoutBody {
-    /// Required of guests; a signed-in account's own email is used.
-    #[schema(max_length = 254)]
-    pub(crate) email: Option<String>,
-    /// This, or `addressId` (one of the account's saved addresses).
-    pub(crate) shipping_address: Option<AddressBody>,
-    #[schema(min_length = 1, max_length = 64)]
-    pub(crate) address_id: Option<String>,
+struct CheckoutFields {
+    /// Where the confirmation goes. A signed-in account's own address is
+    /// used instead (an account may leave this out).
+    #[schema(format = Email, max_length = 254, pattern = r"^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21})@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
+    email: String,
+    /// This, or `addressId`.
+    #[schema(required = false)]
+    shipping_address: AddressBody,
+    /// One of the account's saved addresses (`GET /me/addresses`); one it
+    /// does not have (a guest has none) is a 404.
+    #[schema(required = false, pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    address_id: String,
     #[schema(value_type = PaymentMethodName)]
-    pub(crate) payment_method: String,
-    #[schema(min_length = 3, max_length = 32)]
-    pub(crate) discount_code: Option<String>,
+    payment_method: String,
+    /// 3–32 letters, digits, `-` or `_`; matched case-insensitively. A
+    /// code the shop does not have is a 404, one that cannot apply now a
+    /// 409 (both `discount_code_invalid`).
+    #[schema(required = false, pattern = "^[A-Za-z0-9_-]{3,32}$")]
+    discount_code: String,
+}
+
+impl utoipa::PartialSchema for CheckoutBody {
+    fn schema() -> RefOr<Schema> {
+        let only = |field: &str| ObjectBuilder::new().required(field);
+        AllOfBuilder::new()
+            .description(Some(
+                "`POST /checkout`: exactly one of `shippingAddress` and `addressId`.",
+            ))
+            .examples([serde_json::json!({
+                "email": "ada@example.com",
+                "shippingAddress": {"name": "Ada Lovelace", "line1": "12 Example Road",
+                                    "city": "London", "postalCode": "NW1 6XE", "country": "GB"},
+                "paymentMethod": "bank_transfer"
+            })])
+            .item(CheckoutFields::schema())
+            .item(
+                OneOfBuilder::new()
+                    .item(only("shippingAddress"))
+                    .item(only("addressId")),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for CheckoutBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "CheckoutBody".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        CheckoutFields::schemas(schemas);
+    }
 }
 input!(CheckoutBody, CheckoutRequest, CheckoutRequest::parse);
 
@@ -373,62 +440,6 @@ pub(crate) struct StatusBody {
     pub(crate) status: String,
 }
 input!(StatusBody, OrderStatus, order::parse_status_change);
-
-/// `POST /admin/discount-codes`.
-#[derive(Deserialize, ToSchema)]
-#[schema(examples(json!({"code": "WELCOME10", "type": "percent", "value": 10, "usageLimit": 100, "perCustomerLimit": 1})))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(dead_code)]
-pub(crate) struct DiscountBody {
-    /// 3–32 letters, digits, `-` or `_`; matched case-insensitively.
-    #[schema(min_length = 3, max_length = 32)]
-    pub(crate) code: String,
-    #[serde(rename = "type")]
-    #[schema(value_type = DiscountTypeName)]
-    pub(crate) kind: String,
-    /// A whole percent 1–100, or an amount.
-    pub(crate) value: f64,
-    #[schema(format = DateTime)]
-    pub(crate) starts_at: Option<String>,
-    #[schema(format = DateTime)]
-    pub(crate) ends_at: Option<String>,
-    #[schema(minimum = 0)]
-    pub(crate) min_order: Option<f64>,
-    #[schema(minimum = 1)]
-    pub(crate) usage_limit: Option<u32>,
-    #[schema(minimum = 1)]
-    pub(crate) per_customer_limit: Option<u32>,
-    pub(crate) active: Option<bool>,
-}
-input!(DiscountBody, DiscountDraft, |m| DiscountDraft::parse(
-    m, true
-));
-
-/// `PATCH /admin/discount-codes/{id}`.
-#[derive(Deserialize, ToSchema)]
-#[schema(examples(json!({"active": false})))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(dead_code)]
-pub(crate) struct DiscountPatchBody {
-    #[serde(rename = "type")]
-    #[schema(value_type = Option<DiscountTypeName>)]
-    pub(crate) kind: Option<String>,
-    pub(crate) value: Option<f64>,
-    #[schema(format = DateTime)]
-    pub(crate) starts_at: Option<String>,
-    #[schema(format = DateTime)]
-    pub(crate) ends_at: Option<String>,
-    #[schema(minimum = 0)]
-    pub(crate) min_order: Option<f64>,
-    #[schema(minimum = 1)]
-    pub(crate) usage_limit: Option<u32>,
-    #[schema(minimum = 1)]
-    pub(crate) per_customer_limit: Option<u32>,
-    pub(crate) active: Option<bool>,
-}
-input!(DiscountPatchBody, DiscountDraft, |m| DiscountDraft::parse(
-    m, false
-));
 
 /// A payment provider's event (signed; see `orders::payments`).
 #[derive(Deserialize, ToSchema)]

@@ -109,19 +109,51 @@ impl Input for NewAddressBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct AddressPatchBody {
-    #[schema(min_length = 1, max_length = 200)]
-    pub(crate) name: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
-    pub(crate) line1: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        required = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    pub(crate) name: String,
+    #[schema(
+        required = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    pub(crate) line1: String,
+    /// `null` removes it.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) line2: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
-    pub(crate) city: Option<String>,
-    #[schema(min_length = 1, max_length = 16)]
-    pub(crate) postal_code: Option<String>,
-    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$")]
-    pub(crate) country: Option<String>,
-    pub(crate) is_default: Option<bool>,
+    #[schema(
+        required = false,
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    pub(crate) city: String,
+    #[schema(
+        required = false,
+        min_length = 1,
+        max_length = 16,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    pub(crate) postal_code: String,
+    /// ISO 3166-1 alpha-2, e.g. DE.
+    #[schema(
+        required = false,
+        min_length = 2,
+        max_length = 2,
+        pattern = "^[A-Za-z]{2}$"
+    )]
+    pub(crate) country: String,
+    #[schema(required = false)]
+    pub(crate) is_default: bool,
 }
 
 impl Input for AddressPatchBody {
@@ -137,7 +169,7 @@ impl Input for AddressPatchBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct WishBody {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub(crate) product_id: String,
 }
 
@@ -159,17 +191,41 @@ impl Input for WishBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct NewAddressBody {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) name: String,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) line1: String,
-    #[schema(min_length = 1, max_length = 200)]
+    /// `null` or absent: none.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) line2: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) city: String,
-    #[schema(min_length = 1, max_length = 16)]
+    #[schema(
+        min_length = 1,
+        max_length = 16,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub(crate) postal_code: String,
+    /// ISO 3166-1 alpha-2, e.g. DE.
     #[schema(min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$")]
     pub(crate) country: String,
-    pub(crate) is_default: Option<bool>,
+    /// `false` by default.
+    #[schema(required = false)]
+    pub(crate) is_default: bool,
 }

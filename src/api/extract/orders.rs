@@ -4,6 +4,7 @@
 
 use crate::accounts::Principal;
 use crate::api::dto::orders::PaymentEventBody;
+use crate::api::dto::patterns;
 use crate::api::error::ApiError;
 use crate::api::extract::query::{Query, QueryParams};
 use crate::api::openapi::describe::Describe;
@@ -68,7 +69,9 @@ pub fn cart_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     } else {
         Err(ApiError::BadRequest {
             code: "invalid_cart_token",
-            message: "X-Cart-Token must be the token an earlier cart answer gave".into(),
+            message: "X-Cart-Token must be the token an earlier cart answer gave \
+                      (16 to 128 letters, digits, '-' or '_')"
+                .into(),
         })
     }
 }
@@ -202,17 +205,18 @@ impl QueryParams for OrdersQuery {
             ObjectBuilder::new().schema_type(Type::Boolean),
         ));
         for (name, what) in [
-            ("from", "Created at or after (RFC 3339)"),
-            ("to", "Created before (RFC 3339)"),
+            ("from", "Created at or after (RFC 3339, years 1000–8999)"),
+            ("to", "Created before (RFC 3339, years 1000–8999)"),
         ] {
             inputs.query.push(query_param(
                 name,
                 what,
-                ObjectBuilder::new().schema_type(Type::String).format(Some(
-                    utoipa::openapi::SchemaFormat::KnownFormat(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
                         utoipa::openapi::KnownFormat::DateTime,
-                    ),
-                )),
+                    )))
+                    .pattern(Some(patterns::DATE_TIME_YEAR)),
             ));
         }
         inputs.query.push(query_param(
@@ -220,15 +224,15 @@ impl QueryParams for OrdersQuery {
             "Only this account's orders",
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(64))
-                .pattern(Some("^[A-Za-z0-9_-]+$")),
+                .pattern(Some(patterns::ID)),
         ));
         inputs.query.push(query_param(
             "q",
             "An order number (1042 or #1042) or part of the email",
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(254)),
+                .max_length(Some(254))
+                .pattern(Some(patterns::TEXT_LINE)),
         ));
         inputs.query.extend(page_params());
     }
@@ -344,10 +348,18 @@ impl Describe for ShopperCart {
 
 impl Describe for CartToken {
     fn describe(inputs: &mut Inputs) {
-        inputs.headers.push(header_param(
+        let mut p = header_param(
             "X-Cart-Token",
-            "A guest's cart: the token an earlier cart answer gave (signed-in accounts need none)",
-        ));
+            "A guest's cart: the token an earlier cart answer gave (signed-in accounts need none); \
+             one no cart has is an empty cart",
+        );
+        p.schema = Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(patterns::CART_TOKEN))
+                .into(),
+        );
+        inputs.headers.push(p);
     }
 }
 
@@ -363,7 +375,7 @@ impl Describe for IdempotencyKey {
                 .schema_type(Type::String)
                 .min_length(Some(1))
                 .max_length(Some(255))
-                .pattern(Some("^[!-~]+$"))
+                .pattern(Some(patterns::IDEMPOTENCY_KEY))
                 .into(),
         );
         inputs.headers.push(p);

@@ -2,8 +2,8 @@
 
 use crate::api::dto::Data;
 use crate::api::dto::data;
-use crate::api::dto::orders::DiscountBody;
-use crate::api::dto::orders::DiscountPatchBody;
+use crate::api::dto::discounts::DiscountBody;
+use crate::api::dto::discounts::DiscountPatchBody;
 use crate::api::dto::orders::DiscountView;
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
@@ -49,7 +49,6 @@ pub(crate) async fn update_code(
     path: web::Path<String>,
     Body(draft, _): Body<DiscountPatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let draft = draft.map_err(ApiError::validation)?;
     let d = state
         .services
         .orders

@@ -37,8 +37,8 @@ use actix_web::web;
 
 // ---- checkout and orders --------------------------------------------------------------------
 
-fn order_answer(status: StatusCode, o: &Order) -> HttpResponse {
-    data(status, OrderView::from(o))
+fn order_answer(state: &ApiState, status: StatusCode, o: &Order) -> HttpResponse {
+    data(status, OrderView::new(o, state.services.orders.holds()))
 }
 
 pub(crate) async fn checkout(
@@ -67,7 +67,7 @@ pub(crate) async fn checkout(
         res.insert_header(("Idempotent-Replayed", "true"));
     }
     Ok(res.json(Data {
-        data: OrderView::from(&done.order),
+        data: OrderView::new(&done.order, state.services.orders.holds()),
     }))
 }
 
@@ -85,7 +85,11 @@ pub(crate) async fn my_orders(
         .orders
         .orders(&filter, page.offset(), page.limit() as usize)?;
     Ok(HttpResponse::Ok().json(Page {
-        data: found.items.iter().map(OrderView::from).collect(),
+        data: found
+            .items
+            .iter()
+            .map(|o| OrderView::new(o, state.services.orders.holds()))
+            .collect(),
         meta: page.meta(found.total),
     }))
 }
@@ -101,7 +105,7 @@ pub(crate) async fn my_order(
         p.account().map(|(id, _)| id),
         link.as_deref(),
     )?;
-    Ok(order_answer(StatusCode::OK, &o))
+    Ok(order_answer(&state, StatusCode::OK, &o))
 }
 
 pub(crate) async fn admin_orders(
@@ -113,7 +117,11 @@ pub(crate) async fn admin_orders(
         .orders
         .orders(&filter, page.offset(), page.limit() as usize)?;
     Ok(HttpResponse::Ok().json(Page {
-        data: found.items.iter().map(OrderView::from).collect(),
+        data: found
+            .items
+            .iter()
+            .map(|o| OrderView::new(o, state.services.orders.holds()))
+            .collect(),
         meta: page.meta(found.total),
     }))
 }
@@ -123,7 +131,7 @@ pub(crate) async fn admin_order(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let o = state.services.orders.order(&path.into_inner())?;
-    Ok(order_answer(StatusCode::OK, &o))
+    Ok(order_answer(&state, StatusCode::OK, &o))
 }
 
 /// Who a staff move is recorded as.
@@ -146,7 +154,7 @@ pub(crate) async fn set_status(
         .orders
         .set_status(&path.into_inner(), status, actor(&p))
         .await?;
-    Ok(order_answer(StatusCode::OK, &o))
+    Ok(order_answer(&state, StatusCode::OK, &o))
 }
 
 pub(crate) async fn mark_paid(
@@ -159,7 +167,7 @@ pub(crate) async fn mark_paid(
         .orders
         .mark_paid(&path.into_inner(), actor(&p))
         .await?;
-    Ok(order_answer(StatusCode::OK, &o))
+    Ok(order_answer(&state, StatusCode::OK, &o))
 }
 
 pub(crate) async fn payment_webhook(

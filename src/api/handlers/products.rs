@@ -112,20 +112,22 @@ pub(crate) async fn create_review(
         message: "reviews need a signed-in customer or staff".into(),
     })?;
     let mut map = raw.map;
-    let foreign = match map.get("userId") {
+    match map.get("userId") {
         None => {
             map.insert("userId".into(), Value::String(account.to_string()));
-            false
         }
-        Some(u) => u.as_str() != Some(account.as_str()),
-    };
-    let mut draft =
-        crate::domain::review::ReviewDraft::parse(&map, crate::domain::InputMode::Create);
-    if foreign {
-        draft
-            .errors
-            .push("userId", "must be your own account id, or left out");
+        // Another user's id is well-formed; a customer just may not write
+        // as anyone else (a 403, like a product they did not buy).
+        Some(Value::String(u)) if u != account.as_str() => {
+            return Err(ApiError::Forbidden {
+                code: "forbidden",
+                message: "a customer reviews as themselves: leave userId out or send your own id"
+                    .into(),
+            });
+        }
+        Some(_) => {}
     }
+    let draft = crate::domain::review::ReviewDraft::parse(&map, crate::domain::InputMode::Create);
     let c = state
         .services
         .catalog

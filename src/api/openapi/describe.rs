@@ -177,6 +177,7 @@ pub(crate) fn page_params() -> [Parameter; 2] {
     ]
 }
 
+/// An amount (`domain::Price`): 0 or more, whole cents.
 pub(crate) fn price_param(name: &str, description: &str) -> Parameter {
     query_param(
         name,
@@ -184,7 +185,8 @@ pub(crate) fn price_param(name: &str, description: &str) -> Parameter {
         ObjectBuilder::new()
             .schema_type(Type::Number)
             .minimum(Some(0))
-            .maximum(Some(9_999_999.99)),
+            .maximum(Some(9_999_999.99))
+            .multiple_of(Some(0.01)),
     )
 }
 

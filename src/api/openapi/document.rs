@@ -1,7 +1,7 @@
 //! Builds the OpenAPI 3.1 document from the route table (see the module
 //! docs of `openapi`).
 
-use crate::api::dto::catalog::ID_PATTERN;
+use crate::api::dto::patterns;
 use crate::api::openapi::describe::Answer;
 use crate::api::openapi::describe::Schemas;
 use crate::api::openapi::describe::header_param;
@@ -46,7 +46,7 @@ fn path_param(name: &str) -> Parameter {
     p.schema = Some(
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .pattern(Some(ID_PATTERN))
+            .pattern(Some(patterns::ID))
             .into(),
     );
     p
@@ -85,9 +85,15 @@ pub(crate) fn error_response(status: u16, schemas: &mut Schemas) -> Response {
         400 => {
             "The query or body does not parse (`invalid_query`, `malformed_json`, `query_too_long`, `bad_request`)"
         }
-        401 => "No or wrong admin token, or writes disabled (`unauthorized`)",
-        404 => "No such record (`not_found`)",
-        409 => "Conflicts with what is stored (`duplicate_id`, `in_use`)",
+        401 => {
+            "No, wrong or expired credentials: a token, key, password or mailed token (`unauthorized`, `invalid_credentials`, `invalid_token`, `token_expired`, `token_reused`)"
+        }
+        404 => {
+            "No such record, at the path or named in the body (`not_found`, `discount_code_invalid`)"
+        }
+        409 => {
+            "Conflicts with what is stored (`duplicate_id`, `in_use`, `cart_empty`, `out_of_stock`, `discount_code_invalid`, …)"
+        }
         413 => "The body is larger than the server's limit (`payload_too_large`)",
         422 => "Values out of range or invalid; `fields` lists each (`validation_failed`)",
         429 => {
@@ -104,7 +110,7 @@ pub(crate) fn error_response(status: u16, schemas: &mut Schemas) -> Response {
         401 => {
             r.headers.insert(
                 "WWW-Authenticate".into(),
-                string_header("`Bearer`: send the admin token").into(),
+                string_header("`Bearer`: send a token").into(),
             );
         }
         429 | 503 => {

@@ -138,4 +138,25 @@ impl OrdersWriter<'_> {
         d.used += 1;
         self.put_discount_code(d)
     }
+
+    /// Gives back one use of `code` by `customer` (a cancelled order's):
+    /// the customer's count and the code's. A code deleted since is only
+    /// uncounted for the customer.
+    pub(crate) fn release_discount_code(&mut self, code: &str, customer: &str) -> StoreResult<()> {
+        let uses = self.discount_uses(code, customer)?;
+        let mut t = self.tables.open(DISCOUNT_USES)?;
+        if uses > 1 {
+            t.insert((code, customer), uses - 1)?;
+        } else {
+            t.remove((code, customer))?;
+        }
+        drop(t);
+        if uses > 0
+            && let Some(mut d) = self.discount_code(code)?
+        {
+            d.used = d.used.saturating_sub(1);
+            self.put_discount_code(&d)?;
+        }
+        Ok(())
+    }
 }

@@ -262,6 +262,35 @@ impl OrdersWriter<'_> {
             .transpose()
     }
 
+    /// Up to `limit` pending unpaid orders created before `created_before`
+    /// (milliseconds) that `wanted` picks, oldest first (expiry's
+    /// candidates).
+    pub(crate) fn pending_unpaid_before(
+        &self,
+        created_before: i64,
+        limit: usize,
+        wanted: impl Fn(&Order) -> bool,
+    ) -> StoreResult<Vec<Order>> {
+        let index = self.tables.open(ORDERS_BY_STATUS)?;
+        let orders = self.tables.open(ORDERS)?;
+        let pending = OrderStatus::Pending.code();
+        let mut found = Vec::new();
+        for item in index.range((pending, 0u8, i64::MIN, "")..(pending, 0u8, created_before, ""))? {
+            if found.len() == limit {
+                break;
+            }
+            let (k, _) = item?;
+            let (_, _, _, oid) = k.value();
+            if let Some(g) = orders.get(oid)? {
+                let o = decode::<OrderRec>(g.value(), oid)?;
+                if wanted(&o) {
+                    found.push(o);
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Takes the next order number.
     pub(crate) fn next_order_number(&mut self) -> StoreResult<u64> {
         let mut t = self.tables.open(COMMERCE_SEQ)?;
