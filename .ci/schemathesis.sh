@@ -65,7 +65,9 @@ run() {
   local name=$1 rc=0 scenarios
   shift
   echo "== schemathesis ($name, ${budget}s)"
-  "$venv/bin/schemathesis" --config-file .ci/schemathesis.toml --no-color \
+  # .ci/schemathesis_hooks.py: the one body rule JSON Schema cannot state.
+  SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=.ci PYTHONDONTWRITEBYTECODE=1 \
+    "$venv/bin/schemathesis" --config-file .ci/schemathesis.toml --no-color \
     run "$base/api/v1/openapi.json" --url "$base" \
     --checks "$checks" --max-time "$budget" --request-timeout 10 \
     --seed "$seed" "$@" | tee "$out" || rc=1
