@@ -251,8 +251,10 @@ start_postgres() {
     echo "include_if_exists = 'shopd-baseline.conf'" >>"$pgdata/postgresql.conf"
   write_tuning
   log "starting PostgreSQL on 127.0.0.1:$pg_port"
-  as_pg "$bindir/pg_ctl" start -D "$pgdata" -l "$run/postgres.log" -w -t 60 >&2 ||
+  if ! as_pg "$bindir/pg_ctl" start -D "$pgdata" -l "$run/postgres.log" -w -t 60 >&2; then
+    grep -q "Address already in use" "$run/postgres.log" 2>/dev/null && return 2
     die "PostgreSQL did not start: $(tail -n 20 "$run/postgres.log" 2>/dev/null)"
+  fi
   head -n1 "$pgdata/postmaster.pid" >"$dir/postgres.pid"
 }
 
@@ -265,9 +267,34 @@ start_redis() {
     --save '' --appendonly no >&2 || die "redis-server did not start"
   for _ in $(seq 1 100); do
     redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null | grep -q PONG && return 0
+    grep -q "Address already in use" "$dir/redis/redis.log" 2>/dev/null && return 2
     sleep 0.1
   done
   die "Redis does not answer on port $redis_port: $(tail -n 20 "$dir/redis/redis.log" 2>/dev/null)"
+}
+
+# Starts a service ($1: postgres or redis) on the port given, or on a free
+# one. A port nothing listened on a moment ago can still fail to bind: taken
+# in between, or the local end of an outgoing connection where the kernel's
+# ephemeral range covers it (1024-65535 on some machines). A given port is
+# then an error; a chosen one is replaced, up to 5 times.
+start_on_a_port() {
+  local service=$1 given=$2 try rc
+  for try in 1 2 3 4 5; do
+    rc=0
+    case $service in
+      postgres) start_postgres || rc=$? ;;
+      redis) : >"$dir/redis/redis.log" 2>/dev/null || true; start_redis || rc=$? ;;
+    esac
+    [ "$rc" = 0 ] && return 0
+    [ -z "$given" ] || die "$service: port ${pg_port}/${redis_port} is already in use"
+    log "$service: the port was taken; trying another"
+    case $service in
+      postgres) pg_port=$(free_port "$redis_port") ;;
+      redis) redis_port=$(free_port "$pg_port") ;;
+    esac
+  done
+  die "$service: no free port after 5 tries"
 }
 
 psql_admin() { "$(pg_bin)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
@@ -315,15 +342,17 @@ if pg_running; then
   pg_port=$running_port
   log "PostgreSQL already running on 127.0.0.1:$pg_port"
 else
+  given_pg=$pg_port
   pg_port=${pg_port:-$(free_port "$redis_port")}
-  start_postgres
+  start_on_a_port postgres "$given_pg"
 fi
 if redis_running; then
   log "Redis already running (pid $(head -n1 "$dir/redis.pid"))"
   [ -n "$redis_port" ] || die "Redis runs but its port is unknown: run setup.sh stop first"
 else
+  given_redis=$redis_port
   redis_port=${redis_port:-$(free_port "$pg_port")}
-  start_redis
+  start_on_a_port redis "$given_redis"
 fi
 
 if [ -z "$(psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
