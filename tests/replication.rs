@@ -367,7 +367,22 @@ async fn followers_never_hold_what_a_killed_leader_loses() {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    assert!(std::fs::metadata(&wal).unwrap().len() > synced_len);
+    // The uses are written in the background (relaxed, not awaited): wait
+    // until they are in the log and it stops growing.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut last = 0;
+    loop {
+        let len = std::fs::metadata(&wal).unwrap().len();
+        if len > synced_len && len == last {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key uses never reached the log ({len} bytes, {synced_len} synced)"
+        );
+        last = len;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // Time for the followers to fetch (several intervals); then they stop,
     // so that none asks while the leader is down.
     tokio::time::sleep(Duration::from_millis(1_000)).await;

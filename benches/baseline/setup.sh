@@ -284,7 +284,7 @@ start_on_a_port() {
     rc=0
     case $service in
       postgres) start_postgres || rc=$? ;;
-      redis) : >"$dir/redis/redis.log" 2>/dev/null || true; start_redis || rc=$? ;;
+      redis) mkdir -p "$dir/redis" && : >"$dir/redis/redis.log"; start_redis || rc=$? ;;
     esac
     [ "$rc" = 0 ] && return 0
     [ -z "$given" ] || die "$service: port ${pg_port}/${redis_port} is already in use"
