@@ -17,7 +17,10 @@
 //!   [`jobs`] (the durable queue and its workers, mail), [`accounts`]
 //!   (sign-up, sign-in, tokens, roles, API keys), [`orders`] (carts,
 //!   checkout, order status, payments, discount codes, the customer's
-//!   profile), [`replication`] (followers, snapshots, backups).
+//!   profile), [`replication`] (followers, snapshots, backups), [`media`]
+//!   (product images: upload, safe decoding, variants, serving).
+//! - [`objects`]: a directory or an S3-compatible bucket behind one API
+//!   (backups and images).
 //! - [`services`]: the platform built first (store with its commit sinks,
 //!   search, cache), the services over it, and the one dispatch of what a
 //!   commit sets off.
@@ -49,13 +52,15 @@
 //! | `jobs` | `domain`, `store`, `breaker`, `config::jobs`, `config::mail`, `config::secret` |
 //! | `accounts` | `domain`, `store`, `jobs`, `config::accounts`, `config::secret` |
 //! | `orders` | `domain`, `store`, `jobs`, `accounts`, `config::orders`, `config::secret` |
-//! | `replication` | `domain`, `store`, `search`, `catalog`, `jobs`, `config::replication`, `config::backups`, `config::data_dir`, `config::secret` |
-//! | `services` | `domain`, `config`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication` |
-//! | `api` | `domain`, `config`, `breaker`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication`, `services` |
+//! | `objects` | `config::backups` |
+//! | `media` | `domain`, `store`, `jobs`, `objects`, `config::media`, `config::backups` |
+//! | `replication` | `domain`, `store`, `search`, `catalog`, `jobs`, `objects`, `config::replication`, `config::backups`, `config::data_dir`, `config::secret` |
+//! | `services` | `domain`, `config`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication`, `media` |
+//! | `api` | `domain`, `config`, `breaker`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication`, `media`, `services` |
 //! | `admin` | `domain`, `config`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `services`, `api::dto`, `api::error`, `api::extract`, `api::state`, `api::route`, `api::middleware`, `api::telemetry` |
 //! | `generator` | `domain` |
 //! | `cli` | `config` |
-//! | `startup` | `domain`, `config`, `telemetry`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication`, `services`, `api`, `admin` |
+//! | `startup` | `domain`, `config`, `telemetry`, `store`, `search`, `cache`, `catalog`, `jobs`, `accounts`, `orders`, `replication`, `media`, `services`, `api`, `admin` |
 //!
 //! # Visibility
 //! Everything is `pub(crate)` unless the integration tests (`tests/`), the
@@ -92,6 +97,8 @@ pub mod config;
 pub mod domain;
 pub mod generator;
 pub mod jobs;
+pub mod media;
+pub mod objects;
 pub mod orders;
 pub mod replication;
 pub mod search;

@@ -28,6 +28,7 @@ use crate::cache::{Kinds, ResponseCache};
 use crate::catalog::{self, CacheKinds, Catalog, StoreDocs};
 use crate::config::Config;
 use crate::jobs::{self, Jobs};
+use crate::media::{self, MediaLibrary};
 use crate::orders::{self, Orders};
 use crate::replication::{self, Replication};
 use crate::search::engine::Search;
@@ -114,6 +115,7 @@ pub struct Services {
     pub accounts: Accounts,
     pub orders: Orders,
     pub replication: Replication,
+    pub media: MediaLibrary,
 }
 
 impl Services {
@@ -151,6 +153,17 @@ impl Services {
             orders::expiry_period(&config.orders.holds),
             expiry.handler(),
         );
+        let template = jobs.new_job(
+            crate::domain::job::MEDIA,
+            media::KIND_VARIANTS,
+            &serde_json::Value::Null,
+        )?;
+        let media = MediaLibrary::new(store.clone(), config.media.clone(), template)
+            .context("opening the image storage")?;
+        let (variants, (gc_every, gc)) = media.handlers();
+        jobs = jobs
+            .with_handler(media::KIND_VARIANTS, variants)
+            .with_periodic(media::KIND_GC, gc_every, gc);
         let accounts = Accounts::new(store.clone(), jobs.clone(), config.accounts.clone())
             .context("setting up accounts")?;
         let orders = Orders::new(store.clone(), jobs.clone(), config.orders.clone())
@@ -162,6 +175,7 @@ impl Services {
             accounts,
             orders,
             replication,
+            media,
         })
     }
 

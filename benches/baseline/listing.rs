@@ -263,6 +263,8 @@ impl ItemRow {
             is_available: self.available,
             is_featured: self.featured,
             image: self.image.as_deref(),
+            // The baseline keeps image links only (no uploaded images yet).
+            media: Vec::new(),
             brand: self.brand.as_ref().map(|(id, title, logo)| BrandRef {
                 id,
                 title,

@@ -169,6 +169,8 @@ pub async fn product_detail(db: &Db, id: &str) -> Result<Vec<u8>, ApiError> {
         title: &title,
         description: &description,
         images: Seq(images.iter().map(String::as_str)),
+        // The baseline keeps image links only (no uploaded images yet).
+        media: Vec::new(),
         keywords: Seq(keywords.iter().map(String::as_str)),
         price: price(col(&p, "price")?),
         discount: col(&p, "discount")?,

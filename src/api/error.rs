@@ -92,6 +92,11 @@ pub enum ApiError {
         /// Seconds until the whole quota is back.
         reset_secs: u64,
     },
+    /// 415 with a specific code: the body is not a kind the route reads
+    /// (`unsupported_media_type`: a content type; `unsupported_image`: bytes
+    /// that are no image shopd reads).
+    #[error("{message}")]
+    Unsupported { code: &'static str, message: String },
     /// 422 with a specific code: the input is well formed but cannot be
     /// used (`idempotency_key_reused`: the key of another body).
     #[error("{message}")]
@@ -147,6 +152,7 @@ impl ApiError {
             | ApiError::Gone { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::Missing { code, .. }
+            | ApiError::Unsupported { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NotFound(_) | ApiError::NotThere { .. } => "not_found",
@@ -273,6 +279,61 @@ impl From<JobsError> for ApiError {
             },
             JobsError::UnknownQueue(_) => ApiError::Internal(e.into()),
             JobsError::Store(s) => ApiError::from(s),
+        }
+    }
+}
+
+impl From<crate::media::MediaError> for ApiError {
+    fn from(e: crate::media::MediaError) -> Self {
+        use crate::media::MediaError as M;
+        use crate::media::codec::CodecError as C;
+        match e {
+            M::NotFound(_) => ApiError::NotFound(e.to_string()),
+            M::TooLarge { limit } => ApiError::PayloadTooLarge {
+                limit: limit as usize,
+            },
+            M::Busy => ApiError::Unavailable {
+                code: "busy",
+                message: e.to_string(),
+                retry_after_secs: 2,
+            },
+            M::InUse { .. } => ApiError::Conflict {
+                code: "media_in_use",
+                message: e.to_string(),
+            },
+            M::Alt(reason) => {
+                let mut fields = FieldErrors::new();
+                fields.push("alt", reason);
+                ApiError::validation(fields)
+            }
+            M::Codec(c) => match c {
+                C::Unsupported(_) => ApiError::Unsupported {
+                    code: "unsupported_image",
+                    message: c.to_string(),
+                },
+                C::Polyglot(_) => ApiError::Unprocessable {
+                    code: "image_polyglot",
+                    message: c.to_string(),
+                },
+                C::TooManyPixels { .. } => ApiError::Unprocessable {
+                    code: "image_too_large",
+                    message: c.to_string(),
+                },
+                C::Damaged(_) => ApiError::Unprocessable {
+                    code: "image_damaged",
+                    message: c.to_string(),
+                },
+                C::Encode(_) => ApiError::Internal(c.into()),
+            },
+            M::Files(f) => {
+                tracing::error!(error = %f, "image storage failed");
+                ApiError::Unavailable {
+                    code: "storage_unavailable",
+                    message: "image storage cannot be reached now; nothing was saved".into(),
+                    retry_after_secs: 5,
+                }
+            }
+            M::Store(s) => ApiError::from(s),
         }
     }
 }
@@ -450,6 +511,7 @@ impl ResponseError for ApiError {
             ApiError::Validation { .. } | ApiError::Unprocessable { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            ApiError::Unsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,8 +8,9 @@ use crate::api::error::ApiError;
 use crate::api::handlers::docs::Contract;
 use crate::api::middleware::{access, rate_limit};
 use crate::api::openapi::document::document;
-use crate::api::route::{Access, RateLimit};
+use crate::api::route::{Access, RateLimit, Verb};
 use crate::api::routes::{self, ROUTES};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -37,18 +38,27 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         }
         let mut resource = web::resource(first.pattern);
         for route in ROUTES[i..].iter().filter(|r| r.pattern == first.pattern) {
-            let r = (route.handler.attach)(web::route().method(route.verb.method()));
-            let r = match route.rate {
-                RateLimit::None => r,
-                class => r.wrap(from_fn(move |req, next| {
-                    rate_limit::layer(class, req, next)
-                })),
+            // A GET route answers HEAD too (RFC 9110 §9.3.2): the same
+            // handler, checks and headers; actix sends no body.
+            let methods = if route.verb == Verb::Get {
+                vec![Method::GET, Method::HEAD]
+            } else {
+                vec![route.verb.method()]
             };
-            let access = route.access;
-            resource = resource.route(match access {
-                Access::Public => r,
-                _ => r.wrap(from_fn(move |req, next| access::check(access, req, next))),
-            });
+            for method in methods {
+                let r = (route.handler.attach)(web::route().method(method));
+                let r = match route.rate {
+                    RateLimit::None => r,
+                    class => r.wrap(from_fn(move |req, next| {
+                        rate_limit::layer(class, req, next)
+                    })),
+                };
+                let access = route.access;
+                resource = resource.route(match access {
+                    Access::Public => r,
+                    _ => r.wrap(from_fn(move |req, next| access::check(access, req, next))),
+                });
+            }
         }
         let pattern = first.pattern;
         resource = resource.default_service(web::to(move |req: HttpRequest| {

@@ -16,8 +16,8 @@
 //! caching middleware call it on every request.
 
 use crate::api::handlers::{
-    accounts, bench, brands, cart, categories, discounts, docs, jobs, metrics, orders, probes,
-    products, profile, replication, search,
+    accounts, bench, brands, cart, categories, discounts, docs, jobs, media, metrics, orders,
+    probes, products, profile, replication, search,
 };
 use crate::api::openapi::describe::Answer;
 use crate::api::openapi::schemas as s;
@@ -29,7 +29,7 @@ use crate::config::cache::CacheClass;
 use actix_web::http::Method;
 use std::sync::LazyLock;
 
-use Answer::{Empty, Json, Probe, Text};
+use Answer::{Empty, Image, Json, Probe, Text};
 
 /// Every route. Routes sharing a pattern are one actix resource; a method
 /// not listed for a known pattern answers 405.
@@ -138,6 +138,51 @@ pub static ROUTES: &[Route] = &[
             "searchAnalytics",
             "Most frequent and most frequent zero-hit queries",
             Json(200, s::analytics),
+        ),
+    // Product images.
+    post("/api/v1/media", handler!(media::upload))
+        .staff()
+        .doc(
+            "media",
+            "uploadMedia",
+            "Upload a product image: multipart/form-data with a `file` part and an optional `alt` part, or the image as the raw body (an image/* type, `?alt=`). JPEG, PNG, WebP or GIF (its first frame), read from the bytes; 201 with its record, or 200 with the stored record for bytes uploaded before. Refused: other bytes (415 `unsupported_image`), more pixels than the limit, a damaged file or one holding another format (422 `image_too_large`, `image_damaged`, `image_polyglot`), every decoder busy (503 `busy`)",
+            Json(201, s::media),
+        )
+        .errors(&[413, 415, 503]),
+    get("/api/v1/media/{id}", handler!(media::detail))
+        .staff()
+        .doc(
+            "media",
+            "getMedia",
+            "An uploaded image's record and its variants",
+            Json(200, s::media),
+        ),
+    patch("/api/v1/media/{id}", handler!(media::update))
+        .staff()
+        .doc(
+            "media",
+            "updateMedia",
+            "Change an image's alt text",
+            Json(200, s::media),
+        ),
+    delete("/api/v1/media/{id}", handler!(media::delete))
+        .staff()
+        .doc(
+            "media",
+            "deleteMedia",
+            "Delete an image no product shows (409 `media_in_use`, naming the products, otherwise)",
+            Empty(204),
+        )
+        .errors(&[409, 503]),
+    get("/media/{id}/{file}", handler!(media::variant))
+        // Static bytes from memory, fetched many per page: a storefront's
+        // category page asks for dozens at once.
+        .rate(RateLimit::None)
+        .doc(
+            "media",
+            "getMediaVariant",
+            "An image variant: `{file}` is a size (160, 480 or 1200: the longer side; never larger than the original) negotiated on `Accept` (AVIF, then WebP, then JPEG; `Vary: Accept`), or a size and an extension (`480.webp`, `480.avif`, `480.jpg`). Immutable once made; until then the best variant made stands in (max-age 60)",
+            Image,
         ),
     // Products and reviews.
     get("/api/v1/products", handler!(products::list))

@@ -34,6 +34,10 @@ pub(crate) mod tag {
     pub(crate) fn category(id: &str) -> Tag {
         Tag::new("category", id)
     }
+    /// An image's alt text and size, shown on the products that use it.
+    pub(crate) fn media(id: &str) -> Tag {
+        Tag::new("media", id)
+    }
     /// A reviewer's name, shown on their reviews.
     pub(crate) fn reviewer(id: &str) -> Tag {
         Tag::new("reviewer", id)
@@ -78,6 +82,7 @@ pub(crate) mod tag {
         tags.extend(c.brands.iter().map(|id| brand(id)));
         tags.extend(c.categories.iter().map(|id| category(id)));
         tags.extend(c.reviewers.iter().map(|id| reviewer(id)));
+        tags.extend(c.media.iter().map(|id| media(id)));
         if !c.brands.is_empty() {
             tags.push(brands());
         }

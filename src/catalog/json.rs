@@ -159,6 +159,69 @@ pub struct CategoryDetail<'a> {
     pub children: Vec<CategoryFull<'a>>,
 }
 
+/// A product image kept by shopd, as product reads show it: what a
+/// storefront needs for `<img srcset>` or `<picture>` without another
+/// request.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductImage {
+    /// The media id (as in `images`).
+    pub id: String,
+    pub alt: String,
+    /// Of the original, upright.
+    pub width: u32,
+    pub height: u32,
+    /// The largest variant, negotiated on `Accept`.
+    pub url: String,
+    /// Every size, negotiated on `Accept` (`Vary: Accept`).
+    pub srcset: String,
+    /// Every size per encoding, best first, for `<picture><source>`.
+    pub sources: Vec<ImageSource>,
+}
+
+/// One `<source>` of a `<picture>`.
+#[derive(Serialize, ToSchema)]
+pub struct ImageSource {
+    /// `image/avif`, `image/webp` or `image/jpeg`.
+    #[serde(rename = "type")]
+    pub mime: &'static str,
+    pub srcset: String,
+}
+
+impl ProductImage {
+    pub fn of(m: &crate::domain::media::Media) -> ProductImage {
+        use crate::domain::media::{Encoding, SIZES};
+        ProductImage {
+            id: m.id.to_string(),
+            alt: m.alt.clone(),
+            width: m.width,
+            height: m.height,
+            url: m.url(SIZES.len() - 1, None),
+            srcset: m.srcset(None),
+            sources: Encoding::PREFERRED
+                .into_iter()
+                .map(|e| ImageSource {
+                    mime: e.mime(),
+                    srcset: m.srcset(Some(e)),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The images of `images` that shopd keeps, in order, from the snapshot's
+/// taxonomy (entries that are links, or name no image any more, show none).
+pub(crate) fn product_images<'i>(
+    images: impl Iterator<Item = &'i str>,
+    taxonomy: &crate::store::Taxonomy,
+) -> Vec<ProductImage> {
+    images
+        .filter_map(crate::domain::media::MediaId::referenced_by)
+        .filter_map(|id| taxonomy.media(id.as_str()))
+        .map(ProductImage::of)
+        .collect()
+}
+
 /// One item of a product list page.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -172,6 +235,8 @@ pub struct ProductItem<'a> {
     pub is_featured: bool,
     #[schema(required = true)]
     pub image: Option<&'a str>,
+    /// `image` when shopd keeps it (empty otherwise).
+    pub media: Vec<ProductImage>,
     #[schema(required = true)]
     pub brand: Option<BrandRef<'a>>,
     pub categories: Vec<CategoryRef<'a>>,
@@ -188,8 +253,10 @@ impl<'a> ProductItem<'a> {
         brand: Option<BrandRef<'a>>,
         categories: Vec<CategoryRef<'a>>,
         rating: RatingSummary,
+        media: Vec<ProductImage>,
     ) -> Self {
         ProductItem {
+            media,
             id: p.id(),
             title: p.title(),
             price: cents(p.price_cents()),
@@ -254,8 +321,11 @@ where
     pub id: &'a str,
     pub title: &'a str,
     pub description: &'a str,
+    /// As written: links, or ids of images shopd keeps (see `media`).
     #[schema(value_type = Vec<String>)]
     pub images: Seq<I>,
+    /// The images of `images` that shopd keeps, in order.
+    pub media: Vec<ProductImage>,
     #[schema(value_type = Vec<String>)]
     pub keywords: Seq<K>,
     pub price: f64,
@@ -286,6 +356,7 @@ pub(crate) fn product_detail<'a>(
     categories: Vec<CategoryFull<'a>>,
     reviews: Vec<ReviewItem<'a>>,
     rating: RatingSummary,
+    media: Vec<ProductImage>,
 ) -> Vec<u8> {
     to_vec(&Data {
         data: ProductDetail {
@@ -293,6 +364,7 @@ pub(crate) fn product_detail<'a>(
             title: p.title(),
             description: p.description(),
             images: Seq(p.images()),
+            media,
             keywords: Seq(p.keywords()),
             price: cents(p.price_cents()),
             discount: p.discount(),

@@ -37,7 +37,15 @@ pub(super) fn product_items<'a>(
                 cats.push(CategoryRef::of(c));
             }
         }
-        items.push(ProductItem::new(*p, brand.map(BrandRef::of), cats, *rating));
+        let media = json::product_images(p.images().take(1), taxonomy);
+        tags.extend(media.iter().map(|m| tag::media(&m.id)));
+        items.push(ProductItem::new(
+            *p,
+            brand.map(BrandRef::of),
+            cats,
+            *rating,
+            media,
+        ));
     }
     items
 }
@@ -76,11 +84,13 @@ impl Catalog {
                 u.as_ref().map(|r| r.view()).transpose()?,
             ));
         }
+        let media = json::product_images(p.images(), &taxonomy);
         let mut tags = vec![tag::product(id), tag::brand(p.brand_id())];
         tags.extend(p.category_ids().map(tag::category));
+        tags.extend(media.iter().map(|m| tag::media(&m.id)));
         tags.extend(review_views.iter().map(|r| tag::reviewer(r.user_id())));
         Ok(Computed {
-            body: json::product_detail(p, brand, cats, reviews, rating),
+            body: json::product_detail(p, brand, cats, reviews, rating, media),
             tags,
             meta: 0,
         })

@@ -27,6 +27,13 @@ pub(super) fn check_product_refs(
             errors.push("categoryIds", format!("unknown category '{c}'"));
         }
     }
+    for image in d.images.iter().flatten() {
+        if let Some(m) = crate::domain::media::MediaId::referenced_by(image)
+            && !w.media_exists(&m)?
+        {
+            errors.push("images", format!("unknown image '{m}'"));
+        }
+    }
     Ok(())
 }
 

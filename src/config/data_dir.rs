@@ -31,6 +31,11 @@ impl DataDir {
         self.0.join("search")
     }
 
+    /// Product images (originals and variants) when kept in the data dir.
+    pub fn media(&self) -> PathBuf {
+        self.0.join("media")
+    }
+
     /// Mail written as `.eml` files when no SMTP server is configured.
     pub(crate) fn outbox(&self) -> PathBuf {
         self.0.join("outbox")

@@ -3,7 +3,7 @@
 //! shutdown.
 
 use super::layer::{Problems, raw_section};
-use crate::domain::job::{EMAILS, MAINTENANCE, NOTIFICATIONS, Retention};
+use crate::domain::job::{EMAILS, MAINTENANCE, MEDIA, NOTIFICATIONS, Retention};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -69,6 +69,12 @@ impl QueueSettings {
                 timeout: Duration::from_secs(300),
                 ..QueueSettings::new(MAINTENANCE, 1, 3, 60_000)
             },
+            // One image at a time, each on one core: variants are made in
+            // the background and must not starve the requests.
+            QueueSettings {
+                timeout: Duration::from_secs(600),
+                ..QueueSettings::new(MEDIA, 1, 5, 5_000)
+            },
         ]
     }
 }
@@ -109,7 +115,7 @@ pub(super) fn resolve(
     for (name, q) in raw.queues.unwrap_or_default() {
         let Some(d) = queues.iter_mut().find(|d| d.name == name) else {
             problems.push(format!(
-                "queues.{name}: unknown queue (emails, notifications, maintenance)"
+                "queues.{name}: unknown queue (emails, notifications, maintenance, media)"
             ));
             continue;
         };

@@ -26,6 +26,7 @@ pub mod jobs;
 pub(crate) mod layer;
 pub mod log;
 pub(crate) mod mail;
+pub mod media;
 pub(crate) mod orders;
 pub mod rate_limits;
 pub(crate) mod replication;
@@ -86,6 +87,9 @@ raw_section! {
         #[command(flatten)]
         #[serde(flatten)]
         pub storage: storage::Raw,
+        #[command(flatten)]
+        #[serde(flatten)]
+        pub media: media::Raw,
     }
 }
 
@@ -157,6 +161,7 @@ pub(crate) fn file_keys() -> Vec<&'static str> {
         keys_of::<replication::Raw>(),
         keys_of::<backups::Raw>(),
         keys_of::<storage::Raw>(),
+        keys_of::<media::Raw>(),
     ]
     .concat()
 }
@@ -193,6 +198,7 @@ pub struct Config {
     pub replication: replication::ReplicationSettings,
     pub backups: backups::BackupSettings,
     pub storage: storage::StorageSettings,
+    pub media: media::MediaSettings,
 }
 
 impl Config {
@@ -226,6 +232,7 @@ impl Config {
         let accounts = accounts::resolve(serve.accounts, &data, http.listen, &mut problems);
         let rate_limits = rate_limits::resolve(serve.rate_limits, &mut problems);
         let orders = orders::resolve(serve.orders, &data, &accounts.public_url, &mut problems);
+        let media = media::resolve(serve.media, &data, &mut problems);
         if !problems.0.is_empty() {
             return Err(ConfigError::Invalid(problems.0));
         }
@@ -243,6 +250,7 @@ impl Config {
             replication,
             backups,
             storage,
+            media,
         })
     }
 

@@ -11,9 +11,11 @@
 use super::Timestamp;
 use serde::Serialize;
 
-/// The queues shopd runs: mail, in-app notifications, its own upkeep.
+/// The queues shopd runs: mail, in-app notifications, its own upkeep,
+/// product images' variants.
 pub(crate) const EMAILS: &str = "emails";
 pub const NOTIFICATIONS: &str = "notifications";
+pub const MEDIA: &str = "media";
 pub(crate) const MAINTENANCE: &str = "maintenance";
 
 /// How much pruning of finished jobs keeps.

@@ -16,6 +16,7 @@ pub(crate) mod fields;
 pub(crate) mod id;
 pub mod job;
 pub mod listing;
+pub mod media;
 pub(crate) mod money;
 pub(crate) mod notification;
 pub mod order;

@@ -79,7 +79,13 @@ impl ProductDraft {
             title: f.get("title", required, |v| text_line(v, limits::TITLE)),
             description: f.get("description", opt, |v| free_text(v, limits::DESCRIPTION)),
             images: f.get("images", opt, |v| {
-                array(v, limits::IMAGES, |x| link(x, limits::URL))
+                array(v, limits::IMAGES, |x| {
+                    // A media id, or the path of one of its variants (as
+                    // reads show them), is kept as the id.
+                    let s = link(x, limits::URL)?;
+                    Ok(super::media::MediaId::referenced_by(&s)
+                        .map_or(s, |m| m.as_str().to_string()))
+                })
             }),
             keywords: f.get("keywords", opt, |v| {
                 array(v, limits::KEYWORDS, |x| text_line(x, limits::KEYWORD))

@@ -261,6 +261,22 @@ impl Jobs {
         self
     }
 
+    /// Adds the handler of a job kind another service enqueues (the media
+    /// service's variants). Call before the service is shared (cloned) and
+    /// before [`Jobs::start`].
+    pub(crate) fn with_handler(mut self, kind: &'static str, handler: Arc<dyn Handler>) -> Jobs {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                inner.handlers.insert(kind, handler);
+            }
+            None => tracing::error!(
+                kind,
+                "job handler added after the job service was shared; ignored"
+            ),
+        }
+        self
+    }
+
     /// Default settings, mail written to `dir/outbox` (tools, benchmarks).
     pub fn local(store: Store, dir: &std::path::Path) -> Result<Jobs, mail::MailError> {
         let mailer = Mailer::new(&crate::config::mail::MailSettings::local(dir))?;

@@ -33,39 +33,11 @@ trait Open {
 
 impl Open for Target {
     fn open(&self) -> ReplicationResult<(Arc<dyn ObjectStore>, ObjectPath)> {
-        match self {
-            Target::Dir(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    ReplicationError::Io(format!("creating {}: {e}", dir.display()))
-                })?;
-                let fs =
-                    object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(remote)?;
-                Ok((Arc::new(fs), ObjectPath::from("")))
-            }
-            Target::S3 { bucket, prefix } => {
-                let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-                for var in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"] {
-                    if let Ok(url) = std::env::var(var) {
-                        b = b
-                            .with_endpoint(url.clone())
-                            .with_allow_http(url.starts_with("http://"));
-                        break;
-                    }
-                }
-                let s3 = b.build().map_err(remote)?;
-                Ok((Arc::new(s3), ObjectPath::from(prefix.as_str())))
-            }
-        }
+        crate::objects::open(self).map_err(remote)
     }
 }
 
-fn child(prefix: &ObjectPath, parts: &[&str]) -> ObjectPath {
-    let mut p = prefix.clone();
-    for part in parts {
-        p = p.clone().join(*part);
-    }
-    p
-}
+use crate::objects::child;
 
 /// Uploads the artefact in `dir` (described by `manifest`) as a backup:
 /// parts first, manifest last.

@@ -44,6 +44,7 @@ pub mod db;
 pub(crate) mod error;
 pub(crate) mod jobs;
 pub(crate) mod keys;
+pub(crate) mod media;
 pub(crate) mod orders;
 pub(crate) mod schema;
 pub(crate) mod search_settings;

@@ -140,6 +140,7 @@ use super::accounts::{
 use super::catalog::tables::*;
 use super::db::meta::META;
 use super::jobs::{JOB_COUNTS, JOBS, JOBS_LIST, JOBS_SCHED, JOBS_UNIQUE};
+use super::media::MEDIA;
 use super::orders::tables::{
     ADDRESSES, CARTS, COMMERCE_SEQ, CUSTOMER_REVIEWS, DISCOUNT_CODES, DISCOUNT_USES, IDEMPOTENCY,
     NOTIFICATIONS, ORDERS, ORDERS_BY_ACCOUNT, ORDERS_BY_CREATED, ORDERS_BY_NUMBER,
@@ -194,6 +195,7 @@ tables!(
     NOTIFICATIONS,
     CUSTOMER_REVIEWS,
     COMMERCE_SEQ,
+    MEDIA,
 );
 
 #[cfg(test)]

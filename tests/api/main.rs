@@ -24,6 +24,7 @@ mod http_limits;
 mod import_export;
 mod jobs;
 mod listing_property;
+mod media;
 mod orders;
 mod persistence;
 mod products;

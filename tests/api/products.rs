@@ -269,6 +269,7 @@ async fn list_items_have_the_documented_shape_and_rounded_rating() {
                 "image",
                 "isAvailable",
                 "isFeatured",
+                "media",
                 "price",
                 "reviewCount",
                 "stock",

@@ -134,8 +134,22 @@ fn method(v: Verb) -> Method {
 fn success(route: &Route) -> u16 {
     match route.doc.answer {
         Answer::Json(status, _) | Answer::Empty(status) => status,
-        Answer::Probe(_) | Answer::Text(_) => 200,
+        Answer::Probe(_) | Answer::Text(_) | Answer::Image => 200,
     }
+}
+
+/// A JPEG no earlier call made (each upload is a new image).
+fn fresh_jpeg() -> Vec<u8> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    crate::media::jpeg(16 + N.fetch_add(1, Ordering::Relaxed), 16)
+}
+
+/// A new uploaded image's id.
+async fn fresh_media(app: &TestApp) -> String {
+    let (status, v) = crate::media::upload_raw(app, fresh_jpeg(), "image/jpeg").await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    v["data"]["id"].as_str().unwrap().to_string()
 }
 
 /// The example body the document gives for `route`'s request body, if any.
@@ -168,6 +182,7 @@ async fn send(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let upload = m == Method::POST && path == "/api/v1/media";
     let mut req = client.request(m, app.url(path));
     req = match caller {
         Caller::Anonymous => req,
@@ -178,6 +193,8 @@ async fn send(
     };
     if let Some(b) = body {
         req = req.json(b);
+    } else if upload {
+        req = req.header("Content-Type", "image/jpeg").body(fresh_jpeg());
     }
     req.send().await.expect("request sent")
 }
@@ -205,6 +222,8 @@ async fn fresh_path(
     };
     match route.pattern {
         "/api/v1/cart/items/{id}" => return with("prod-000001"),
+        "/api/v1/media/{id}" => return with(&fresh_media(app).await),
+        "/media/{id}/{file}" => return format!("/media/{}/480", fresh_media(app).await),
         "/replication/snapshot/{position}/{part}" => {
             return "/replication/snapshot/1/part-00000.bin".into();
         }

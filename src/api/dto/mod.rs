@@ -20,6 +20,7 @@ pub(crate) mod accounts;
 pub(crate) mod catalog;
 pub(crate) mod discounts;
 pub(crate) mod jobs;
+pub(crate) mod media;
 pub mod orders;
 pub(crate) mod patterns;
 pub(crate) mod probes;

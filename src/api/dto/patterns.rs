@@ -22,6 +22,11 @@ pub(crate) const ID: &str = "^[A-Za-z0-9_-]{1,64}$";
 pub(crate) const TEXT_LINE: &str =
     r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
 
+/// Alt text (`domain::media::alt_text`): no control characters; may be
+/// empty (a decorative image).
+#[cfg_attr(not(test), allow(dead_code))] // Spelled out in the derives; the tests use it.
+pub(crate) const ALT_TEXT: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
+
 /// A link (`domain::fields::link`): an `http:` or `https:` URL or a
 /// relative one (no scheme: no `:` before the first `/`, `?` or `#`),
 /// with no white space or control characters.
@@ -84,8 +89,9 @@ pub(crate) const WORD: &str = "^[A-Za-z0-9]{1,64}$";
 
 /// Every pattern the document may use.
 #[cfg(test)]
-pub(crate) const ALL: [&str; 12] = [
+pub(crate) const ALL: [&str; 13] = [
     WORD,
+    ALT_TEXT,
     LINK,
     DATE_TIME_YEAR,
     ID,

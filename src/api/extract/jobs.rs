@@ -52,7 +52,7 @@ impl QueryParams for JobsQuery {
         };
         inputs.query.push(text(
             "queue",
-            "Only this queue (emails, notifications, maintenance)",
+            "Only this queue (emails, notifications, maintenance, media)",
         ));
         inputs.query.push(query_param(
             "state",

@@ -10,6 +10,7 @@
 //! - [`principal`]: who is calling ([`principal::Principal`], [`principal::Me`]).
 //! - [`orders`]: carts' owners, idempotency keys, order links, webhooks.
 //! - [`wants`]: the coding a client takes cached bodies in.
+//! - [`upload`]: image uploads (multipart or a raw `image/*` body).
 
 pub(crate) mod accounts;
 pub mod body;
@@ -18,4 +19,5 @@ pub(crate) mod jobs;
 pub mod orders;
 pub mod principal;
 pub mod query;
+pub(crate) mod upload;
 pub(crate) mod wants;

@@ -10,6 +10,7 @@ pub(crate) mod categories;
 pub(crate) mod discounts;
 pub(crate) mod docs;
 pub(crate) mod jobs;
+pub(crate) mod media;
 pub(crate) mod metrics;
 pub(crate) mod orders;
 pub(crate) mod probes;

@@ -1,5 +1,5 @@
-//! Compression only for bodies over 1 KiB: smaller ones gain a few bytes at
-//! most and cost a compressor per response.
+//! Compression only for bodies over 1 KiB (smaller ones gain a few bytes at
+//! most and cost a compressor per response), and never for images.
 //!
 //! actix's `Compress` leaves a response alone when it already has a
 //! `Content-Encoding`, so [`mark_small`] (inside `Compress`) marks small
@@ -58,10 +58,15 @@ pub async fn mark_small(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let mut res = next.call(req).await?;
-    if let BodySize::Sized(n) = res.response().body().size()
-        && n < MIN_COMPRESS_BYTES
-        && !res.headers().contains_key(header::CONTENT_ENCODING)
-    {
+    let small =
+        matches!(res.response().body().size(), BodySize::Sized(n) if n < MIN_COMPRESS_BYTES);
+    // Images (WebP, AVIF, JPEG) are compressed already: gzip would cost a
+    // compressor per response to win nothing.
+    let image = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"image/"));
+    if (small || image) && !res.headers().contains_key(header::CONTENT_ENCODING) {
         res.headers_mut().insert(
             header::CONTENT_ENCODING,
             HeaderValue::from_static("identity"),

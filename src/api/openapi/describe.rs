@@ -34,6 +34,8 @@ pub enum Answer {
     Empty(u16),
     /// 200 with a non-JSON body of this media type.
     Text(&'static str),
+    /// 200 with an image variant (AVIF, WebP or JPEG), or 304.
+    Image,
 }
 
 /// The named schemas of the document, gathered while building it.
@@ -94,6 +96,8 @@ pub(crate) struct Inputs {
     /// Request headers the handler reads (400 when malformed or, if
     /// required, missing).
     pub headers: Vec<Parameter>,
+    /// The body is an image upload (multipart or raw `image/*`), not JSON.
+    pub upload: bool,
 }
 
 /// An extractor's contribution to its route's documented inputs.

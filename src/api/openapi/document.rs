@@ -95,6 +95,9 @@ pub(crate) fn error_response(status: u16, schemas: &mut Schemas) -> Response {
             "Conflicts with what is stored (`duplicate_id`, `in_use`, `cart_empty`, `out_of_stock`, `discount_code_invalid`, …)"
         }
         413 => "The body is larger than the server's limit (`payload_too_large`)",
+        415 => {
+            "The body is not a kind this route reads (`unsupported_media_type`), or not an image shopd reads (`unsupported_image`)"
+        }
         422 => "Values out of range or invalid; `fields` lists each (`validation_failed`)",
         429 => {
             "Too many requests from this caller in the route's rate-limit class (`rate_limited`); retry after `Retry-After` seconds"
@@ -166,8 +169,49 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
             "An ETag from an earlier answer: 304 without a body when unchanged",
         ));
     }
+    if matches!(route.doc.answer, Answer::Image) {
+        params.push(header_param(
+            "If-None-Match",
+            "An ETag from an earlier answer: 304 without a body when unchanged",
+        ));
+        params.push(header_param(
+            "Accept",
+            "The image types the client shows (`image/avif`, `image/webp`, `image/jpeg`, `image/*`, with q-values)",
+        ));
+    }
     if !params.is_empty() {
         op.parameters = Some(params.into_iter().map(RefOr::T).collect());
+    }
+    if inputs.upload {
+        let mut rb = RequestBody::new();
+        rb.required = Some(Required::True);
+        let binary = || {
+            ObjectBuilder::new().schema_type(Type::String).format(Some(
+                utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary),
+            ))
+        };
+        rb.content.insert(
+            "multipart/form-data".into(),
+            Content::new(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property("file", binary())
+                    .property(
+                        "alt",
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .max_length(Some(500))
+                            .pattern(Some(r"^[^\x00-\x1F\x7F-\x9F]*$")),
+                    )
+                    .required("file"),
+            ))
+            .into(),
+        );
+        for media in ["image/jpeg", "image/png", "image/webp", "image/gif"] {
+            rb.content
+                .insert(media.into(), Content::new(Some(binary())).into());
+        }
+        op.request_body = Some(rb.into());
     }
     if let Some(body) = inputs.body {
         let mut rb = RequestBody::new();
@@ -219,8 +263,39 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
             );
             vec![(200, r)]
         }
+        Answer::Image => {
+            let mut r = response("The variant's bytes");
+            for media in ["image/avif", "image/webp", "image/jpeg"] {
+                r.content.insert(
+                    media.into(),
+                    Content::new(Some(ObjectBuilder::new().schema_type(Type::String).format(
+                        Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Binary,
+                        )),
+                    )))
+                    .into(),
+                );
+            }
+            r.headers.insert(
+                "Cache-Control".into(),
+                string_header(
+                    "`public, max-age=31536000, immutable`; `public, max-age=60` for a stand-in",
+                )
+                .into(),
+            );
+            r.headers.insert(
+                "ETag".into(),
+                string_header("Strong validator of the variant served").into(),
+            );
+            let mut not_modified = response("Unchanged since the `If-None-Match` ETag");
+            not_modified.headers.insert(
+                "ETag".into(),
+                string_header("Strong validator of the variant served").into(),
+            );
+            vec![(200, r), (304, not_modified)]
+        }
     };
-    if route.verb == Verb::Get {
+    if route.verb == Verb::Get && !matches!(route.doc.answer, Answer::Image) {
         for (status, r) in &mut success {
             if *status == 200 {
                 r.headers.insert(
@@ -250,11 +325,15 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
         errors.push(401);
         errors.push(403);
     }
-    if !inputs.query.is_empty() || inputs.body.is_some() || !inputs.headers.is_empty() {
+    if !inputs.query.is_empty()
+        || inputs.body.is_some()
+        || !inputs.headers.is_empty()
+        || inputs.upload
+    {
         errors.push(400);
         errors.push(422);
     }
-    if inputs.body.is_some() {
+    if inputs.body.is_some() || inputs.upload {
         errors.push(413);
     }
     if route.path_params().next().is_some() {

@@ -188,3 +188,6 @@ struct QueryCount {
     query: String,
     count: u64,
 }
+pub(crate) fn media(s: &mut Schemas) -> RefOr<Schema> {
+    s.data_of::<crate::api::dto::media::MediaView>("MediaAnswer")
+}

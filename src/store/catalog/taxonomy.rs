@@ -1,5 +1,6 @@
-//! Brands and categories held decoded in memory, for joining them into
-//! product lists and details without a b-tree lookup per product.
+//! Brands, categories and product images' records held decoded in memory,
+//! for joining them into product lists and details without a b-tree lookup
+//! per product.
 //!
 //! A list page shows each product's brand and categories. Reading them from
 //! redb cost two to three gets per product, twice as many as the products
@@ -20,6 +21,7 @@
 use super::read::CatalogReader;
 use super::records::{BrandRec, CategoryRec};
 use super::tables::{BRANDS, CATEGORIES};
+use crate::domain::media::Media;
 use crate::domain::{Brand, Category};
 use crate::store::codec::decode;
 use crate::store::db::meta;
@@ -35,6 +37,9 @@ pub(crate) struct Taxonomy {
     token: u64,
     brands: HashMap<Box<str>, Brand>,
     categories: HashMap<Box<str>, Category>,
+    /// Product images, for showing their alt text and size beside the
+    /// products that use them.
+    media: HashMap<Box<str>, Media>,
 }
 
 impl Taxonomy {
@@ -44,6 +49,10 @@ impl Taxonomy {
 
     pub(crate) fn category(&self, id: &str) -> Option<&Category> {
         self.categories.get(id)
+    }
+
+    pub(crate) fn media(&self, id: &str) -> Option<&Media> {
+        self.media.get(id)
     }
 
     #[cfg(test)]
@@ -93,6 +102,10 @@ impl CatalogReader<'_> {
             let category = decode::<CategoryRec>(v.value(), k.value())?;
             categories.insert(k.value().into(), category);
         }
+        let media = crate::store::media::read_all(self.txn)?
+            .into_iter()
+            .map(|m| (m.id.as_str().into(), m))
+            .collect();
         tracing::debug!(
             brands = brands.len(),
             categories = categories.len(),
@@ -103,6 +116,7 @@ impl CatalogReader<'_> {
             token,
             brands,
             categories,
+            media,
         })
     }
 }

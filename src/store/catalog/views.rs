@@ -20,7 +20,7 @@ fn ts(ms: i64) -> Timestamp {
 }
 
 #[derive(Clone, Copy)]
-pub struct ProductView<'a>(&'a ArchivedProductV1);
+pub struct ProductView<'a>(pub(crate) &'a ArchivedProductV1);
 
 impl<'a> ProductView<'a> {
     pub(crate) fn id(self) -> &'a str {

@@ -115,7 +115,9 @@ impl Store {
             )));
         }
         let taxonomy_changed = commits.iter().any(|c| {
-            !c.changes.catalog.brands.is_empty() || !c.changes.catalog.categories.is_empty()
+            !c.changes.catalog.brands.is_empty()
+                || !c.changes.catalog.categories.is_empty()
+                || !c.changes.catalog.media.is_empty()
         });
         // A leader that predates the token does not renew it.
         if taxonomy_changed && let Err(e) = meta::ensure_taxonomy_token_renewed(&txn, token) {

@@ -120,6 +120,14 @@ impl WriteTxn {
         }
     }
 
+    /// Product images' records.
+    pub(crate) fn media(&mut self) -> crate::store::media::MediaWriter<'_> {
+        crate::store::media::MediaWriter {
+            tables: &self.tables,
+            changes: &mut self.changes.catalog,
+        }
+    }
+
     /// Accounts, sign-in sessions, refresh and mailed tokens, API keys.
     pub(crate) fn accounts(&mut self) -> AccountsWriter<'_> {
         AccountsWriter {
@@ -170,7 +178,10 @@ impl WriteTxn {
         let generation =
             meta::next_generation(&self.tables, !changes.catalog.search_products.is_empty())?;
         let position = meta::next_position(&self.tables)?;
-        if !changes.catalog.brands.is_empty() || !changes.catalog.categories.is_empty() {
+        if !changes.catalog.brands.is_empty()
+            || !changes.catalog.categories.is_empty()
+            || !changes.catalog.media.is_empty()
+        {
             meta::renew_taxonomy_token(&self.tables)?;
         }
         if let Some(seq) = seq {

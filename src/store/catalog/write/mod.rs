@@ -135,6 +135,10 @@ pub struct CatalogChanges {
     /// Products whose search document may have changed (written, deleted,
     /// reviewed, or showing a renamed brand or category).
     pub search_products: BTreeSet<String>,
+    /// Media records written or deleted (products show their alt text and
+    /// size).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub media: BTreeSet<String>,
 }
 
 impl CatalogChanges {
@@ -154,6 +158,7 @@ impl CatalogChanges {
             mut list_brands,
             mut list_categories,
             mut search_products,
+            mut media,
         } = other;
         self.products.append(&mut products);
         self.brands.append(&mut brands);
@@ -163,6 +168,7 @@ impl CatalogChanges {
         self.list_brands.append(&mut list_brands);
         self.list_categories.append(&mut list_categories);
         self.search_products.append(&mut search_products);
+        self.media.append(&mut media);
     }
 }
 
@@ -569,6 +575,32 @@ impl CatalogWriter<'_> {
         self.tables
             .open(REVIEWERS)?
             .insert(u.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+}
+
+impl CatalogWriter<'_> {
+    /// Whether an image record `id` exists.
+    pub(crate) fn media_exists(&self, id: &crate::domain::media::MediaId) -> StoreResult<bool> {
+        Ok(self
+            .tables
+            .open(crate::store::media::MEDIA)?
+            .get(id.as_str())?
+            .is_some())
+    }
+
+    /// Calls `f(product id, image)` for every image of every product as
+    /// this write sees them (decodes every product: for rare checks, such
+    /// as whether an image about to be removed is still shown).
+    pub(crate) fn for_each_image(&self, mut f: impl FnMut(&str, &str)) -> StoreResult<()> {
+        let t = self.tables.open(PRODUCTS)?;
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let p = decode::<ProductRec>(v.value(), k.value())?;
+            for image in &p.images {
+                f(k.value(), image);
+            }
+        }
         Ok(())
     }
 }
