@@ -41,3 +41,50 @@ def filter_body(context, body):
         return b > a
     except TypeError:  # one with an offset, one without: let shopd judge
         return True
+
+
+# An image upload's body is bytes that JSON Schema can only call "binary":
+# random bytes are no image, and shopd answers them 415 as it should, so a
+# phase of them would read as "the schema is looser than the validation".
+# Each generated upload gets a small real PNG instead, a different one each
+# time (identical bytes are one image: a repeat answers 200, also
+# documented). The refusals of non-images are tested in tests/api/media.rs.
+UPLOAD = "/api/v1/media"
+_uploads = [0]
+
+
+def _png():
+    import struct
+    import zlib
+
+    _uploads[0] += 1
+    n = _uploads[0]
+    width, height = 4, 3
+    rows = b"".join(
+        b"\x00" + bytes((n * 7 + x * 40 + y) % 256 for x in range(width) for _ in range(3))
+        for y in range(height)
+    )
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@schemathesis.hook
+def map_body(context, body):
+    operation = context.operation
+    if operation is None or operation.path != UPLOAD or operation.method.upper() != "POST":
+        return body
+    if isinstance(body, dict):
+        body = dict(body)
+        body["file"] = _png()
+        return body
+    return _png()

@@ -154,7 +154,8 @@ fn backup(command: BackupCommand, config: &Config) -> anyhow::Result<()> {
                                 path.display()
                             )
                         })?;
-                        backup::create(&store, config.data.path(), &dest).await?
+                        backup::create(&store, config.data.path(), &dest, Some(&config.media.store))
+                            .await?
                     }
                 };
                 println!(
@@ -185,9 +186,13 @@ fn backup(command: BackupCommand, config: &Config) -> anyhow::Result<()> {
             }
             BackupCommand::Restore(args) => {
                 let started = std::time::Instant::now();
-                let m =
-                    backup::restore(&target(&args.src)?, args.id.as_deref(), config.data.path())
-                        .await?;
+                let m = backup::restore(
+                    &target(&args.src)?,
+                    args.id.as_deref(),
+                    config.data.path(),
+                    &config.media.store,
+                )
+                .await?;
                 println!(
                     "restored {} (position {}) into {} in {:.1} s; search index built",
                     m.id(),

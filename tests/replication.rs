@@ -22,6 +22,7 @@ mod processes {
 }
 
 use node::{Node, client, create_product, generation, metric, shows_everywhere};
+use object_store::ObjectStoreExt as _;
 use reqwest::Client;
 use std::path::Path;
 use std::process::Command;
@@ -878,4 +879,297 @@ async fn nginx_spreads_reads_over_followers_without_errors_while_one_restarts() 
         .sum::<f64>();
     assert!(served > 50.0, "f2 served {served}");
     f1.wait_ready(&c, Duration::from_secs(30)).await;
+}
+
+/// A photo-like JPEG (a gradient, so encoders have work).
+fn test_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut out),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_serves_the_leaders_images_fetching_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let leader = Node::leader(&dir.path().join("leader"), &[]);
+    leader.wait_ready(&c, Duration::from_secs(60)).await;
+    let follower = Node::follower(&dir.path().join("follower"), &leader.base, &[]);
+    follower.wait_ready(&c, Duration::from_secs(60)).await;
+
+    let res = c
+        .post(format!(
+            "{}/api/v1/media?alt=Replicated%20lamp",
+            leader.base
+        ))
+        .bearer_auth(node::ADMIN)
+        .header("Content-Type", "image/jpeg")
+        .body(test_jpeg(640, 480))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v: serde_json::Value = res.json().await.unwrap();
+    let id = v["data"]["id"].as_str().unwrap().to_string();
+    let res = c
+        .patch(format!("{}/api/v1/products/prod-000002", leader.base))
+        .bearer_auth(node::ADMIN)
+        .json(&serde_json::json!({"images": [id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // The record reaches the follower with the product...
+    let detail = format!("{}/api/v1/products/prod-000002", follower.base);
+    eventually(
+        "the follower shows the image",
+        Duration::from_secs(30),
+        || {
+            let c = c.clone();
+            let detail = detail.clone();
+            let id = id.clone();
+            async move {
+                let Ok(r) = c.get(&detail).send().await else {
+                    return false;
+                };
+                let v: serde_json::Value = r.json().await.unwrap_or_default();
+                v["data"]["media"][0]["id"] == id.as_str()
+                    && v["data"]["media"][0]["alt"] == "Replicated lamp"
+            }
+        },
+    )
+    .await;
+    // ...and its bytes, fetched from the leader on first use, are the
+    // leader's, also after the leader is gone.
+    let path = format!("/media/{id}/480.webp");
+    let from_leader = c
+        .get(format!("{}{path}", leader.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let res = c
+        .get(format!("{}{path}", follower.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/webp");
+    assert_eq!(res.bytes().await.unwrap(), from_leader);
+    let mut leader = leader;
+    leader.kill9();
+    let res = c
+        .get(format!("{}{path}", follower.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap(), from_leader);
+    // A variant it never fetched cannot come while the leader is away: a
+    // 503 to retry, not a wrong image.
+    let res = c
+        .get(format!("{}/media/{id}/160.jpg", follower.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+}
+
+/// A client of the test S3 server's bucket `name`, signed as moto expects.
+fn s3_bucket(moto: &moto::Moto, name: &str) -> object_store::aws::AmazonS3 {
+    object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(name)
+        .with_endpoint(&moto.endpoint)
+        .with_allow_http(true)
+        .with_access_key_id("testing")
+        .with_secret_access_key("testing")
+        .with_region("us-east-1")
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_kept_in_an_s3_bucket_are_served_and_collected_like_local_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let moto = moto::Moto::start();
+    let r = c
+        .put(format!("{}/shop-media", moto.endpoint))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "bucket created: {}", r.status());
+    let node = Node::spawn_with_env(
+        &dir.path().join("shop"),
+        node::free_port(),
+        &["--demo", "--media-store", "s3://shop-media/images"],
+        &moto.env(),
+    );
+    node.wait_ready(&c, Duration::from_secs(60)).await;
+    let original = test_jpeg(500, 300);
+    let res = c
+        .post(format!("{}/api/v1/media", node.base))
+        .bearer_auth(node::ADMIN)
+        .header("Content-Type", "image/jpeg")
+        .body(original.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", node.log_tail());
+    let v: serde_json::Value = res.json().await.unwrap();
+    let id = v["data"]["id"].as_str().unwrap().to_string();
+    // The original is in the bucket, under the content-addressed path.
+    let hh = &id["med_".len().."med_".len() + 2];
+    let bucket = s3_bucket(&moto, "shop-media");
+    let object = |name: &str| object_store::path::Path::from(format!("images/{hh}/{id}/{name}"));
+    let stored = bucket.get(&object("original")).await.unwrap();
+    assert_eq!(stored.bytes().await.unwrap(), original);
+    // Every variant gets made through the bucket and served.
+    eventually("every variant is made", Duration::from_secs(120), || {
+        let c = c.clone();
+        let url = format!("{}/api/v1/media/{id}", node.base);
+        async move {
+            let Ok(r) = c.get(&url).bearer_auth(node::ADMIN).send().await else {
+                return false;
+            };
+            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            v["data"]["variants"]
+                .as_array()
+                .is_some_and(|a| a.iter().all(|x| x["ready"] == true))
+        }
+    })
+    .await;
+    for file in ["160.avif", "480.webp", "1200.jpg"] {
+        let res = c
+            .get(format!("{}/media/{id}/{file}", node.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{file}");
+        let body = res.bytes().await.unwrap();
+        let in_bucket = bucket
+            .get(&object(file))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(body, in_bucket, "{file}");
+    }
+    // Deleting removes the objects too.
+    let res = c
+        .delete(format!("{}/api/v1/media/{id}", node.base))
+        .bearer_auth(node::ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(matches!(
+        bucket.get(&object("original")).await,
+        Err(object_store::Error::NotFound { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_carry_the_image_files_and_restores_serve_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let data = dir.path().join("shop");
+    let mut shop = Node::leader(&data, &[]);
+    shop.wait_ready(&c, Duration::from_secs(60)).await;
+    let res = c
+        .post(format!("{}/api/v1/media", shop.base))
+        .bearer_auth(node::ADMIN)
+        .header("Content-Type", "image/jpeg")
+        .body(test_jpeg(700, 500))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v: serde_json::Value = res.json().await.unwrap();
+    let id = v["data"]["id"].as_str().unwrap().to_string();
+    let res = c
+        .patch(format!("{}/api/v1/products/prod-000003", shop.base))
+        .bearer_auth(node::ADMIN)
+        .json(&serde_json::json!({"images": [id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let path = format!("/media/{id}/480.webp");
+    let served = c
+        .get(format!("{}{path}", shop.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    shop.kill9();
+
+    let moto = moto::Moto::start();
+    let r = c
+        .put(format!("{}/shop-backups", moto.endpoint))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let local = dir.path().join("backups");
+    for (target, env) in [
+        (local.to_str().unwrap().to_string(), Vec::new()),
+        ("s3://shop-backups/with-images".to_string(), moto.env()),
+    ] {
+        // Twice: the second backup shares the first one's image files.
+        for _ in 0..2 {
+            let (ok, out) = shopd(&data, &["backup", "create", &target], &env);
+            assert!(ok, "{out}");
+        }
+        let restored = dir.path().join(format!("restored-{}", target.len()));
+        let (ok, out) = shopd(&restored, &["backup", "restore", &target], &env);
+        assert!(ok, "{out}");
+        let copy = Node::spawn(&restored, node::free_port(), &[]);
+        copy.wait_ready(&c, Duration::from_secs(60)).await;
+        let res = c
+            .get(format!("{}/api/v1/products/prod-000003", copy.base))
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(v["data"]["media"][0]["id"], id.as_str(), "{target}");
+        let res = c.get(format!("{}{path}", copy.base)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{target}: {}", copy.log_tail());
+        assert_eq!(res.bytes().await.unwrap(), served, "{target}");
+    }
+    // One copy of each image file in the directory, whatever the backups.
+    let originals = walk_files(&local.join("media"))
+        .into_iter()
+        .filter(|p| p.ends_with("original"))
+        .count();
+    assert_eq!(originals, 1);
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }

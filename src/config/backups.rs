@@ -62,6 +62,9 @@ pub struct BackupSettings {
     pub to: Option<Target>,
     pub every: Duration,
     pub keep: usize,
+    /// The media store whose image files each backup carries (the media
+    /// section's `store`).
+    pub media: Option<Target>,
 }
 
 impl Default for BackupSettings {
@@ -70,6 +73,7 @@ impl Default for BackupSettings {
             to: None,
             every: Duration::from_secs(3600),
             keep: 7,
+            media: None,
         }
     }
 }
@@ -89,5 +93,10 @@ pub(super) fn resolve(raw: Raw, problems: &mut Problems) -> BackupSettings {
     if keep == 0 {
         problems.push("backup-keep: must be at least 1");
     }
-    BackupSettings { to, every, keep }
+    BackupSettings {
+        to,
+        every,
+        keep,
+        media: None,
+    }
 }

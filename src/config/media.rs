@@ -58,6 +58,9 @@ pub struct MediaSettings {
     pub gc_grace: Duration,
     /// How often garbage collection runs.
     pub gc_every: Duration,
+    /// A follower's leader (the replication section's `follow`): where
+    /// variants not kept here yet are fetched from.
+    pub leader: Option<String>,
 }
 
 pub const DEFAULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
@@ -76,12 +79,19 @@ impl MediaSettings {
             cache_bytes: 64 * 1024 * 1024,
             gc_grace: Duration::from_secs(24 * 3600),
             gc_every: Duration::from_secs(3600),
+            leader: None,
         }
     }
 }
 
-pub(super) fn resolve(raw: Raw, data: &DataDir, problems: &mut Problems) -> MediaSettings {
+pub(super) fn resolve(
+    raw: Raw,
+    data: &DataDir,
+    leader: Option<&str>,
+    problems: &mut Problems,
+) -> MediaSettings {
     let mut s = MediaSettings::in_data_dir(data);
+    s.leader = leader.map(str::to_string);
     if let Some(t) = raw.media_store {
         match Target::parse(&t) {
             Ok(t) => s.store = t,

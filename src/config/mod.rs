@@ -223,7 +223,7 @@ impl Config {
         );
         let log = log::resolve(common.log, &mut problems);
         let replication = replication::resolve(serve.replication, &mut problems);
-        let backups = backups::resolve(serve.backups, &mut problems);
+        let mut backups = backups::resolve(serve.backups, &mut problems);
         let storage = storage::resolve(serve.storage, &mut problems);
         let http = http::resolve(serve.http, &mut problems);
         let cache = cache::resolve(serve.cache, &mut problems);
@@ -232,7 +232,13 @@ impl Config {
         let accounts = accounts::resolve(serve.accounts, &data, http.listen, &mut problems);
         let rate_limits = rate_limits::resolve(serve.rate_limits, &mut problems);
         let orders = orders::resolve(serve.orders, &data, &accounts.public_url, &mut problems);
-        let media = media::resolve(serve.media, &data, &mut problems);
+        let media = media::resolve(
+            serve.media,
+            &data,
+            replication.follow.as_deref(),
+            &mut problems,
+        );
+        backups.media = Some(media.store.clone());
         if !problems.0.is_empty() {
             return Err(ConfigError::Invalid(problems.0));
         }

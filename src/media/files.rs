@@ -107,15 +107,26 @@ impl Files {
         self.put(id, &v.file_name(), bytes).await
     }
 
-    /// A variant's bytes, from memory when it was served lately.
-    pub(crate) async fn variant(&self, id: &MediaId, v: Variant) -> Result<Bytes, FilesError> {
+    /// A variant's bytes, from memory when it was served lately; `None`
+    /// when the store has no such file (a follower that has not fetched
+    /// it yet).
+    pub(crate) async fn variant(
+        &self,
+        id: &MediaId,
+        v: Variant,
+    ) -> Result<Option<Bytes>, FilesError> {
         let key = (id.clone(), v.bit());
         if let Some(b) = self.hot.get(&key) {
-            return Ok(b);
+            return Ok(Some(b));
         }
-        let bytes = self.get(id, &v.file_name()).await?;
+        let got = match self.store.get(&self.path(id, &v.file_name())).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(failed(e)),
+        };
+        let bytes = got.bytes().await.map_err(failed)?;
         self.hot.insert(key, bytes.clone());
-        Ok(bytes)
+        Ok(Some(bytes))
     }
 
     /// Removes every file of `id` (a missing one is no error).

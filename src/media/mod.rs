@@ -20,6 +20,13 @@
 //! variant not made yet gets the best one that is ([`Media::choose`]),
 //! never a 404.
 //!
+//! # Followers
+//! A follower has the leader's records (replicated with the rest of the
+//! store) but not its files: the first request for a variant it lacks
+//! fetches it from the leader's public URL and keeps it
+//! (`MediaSettings::leader`); a leader out of reach makes that request a
+//! 503, never a wrong image.
+//!
 //! # Garbage collection
 //! The periodic `media_gc` job marks images no product shows with the time
 //! it first found them unused, and removes those unused for longer than the
@@ -89,6 +96,8 @@ pub(crate) struct Inner {
     waiting: AtomicUsize,
     /// The `media` queue's job settings; kind and payload filled per job.
     template: NewJob,
+    /// A follower fetches variants it lacks from its leader.
+    client: reqwest::Client,
 }
 
 impl MediaLibrary {
@@ -108,6 +117,11 @@ impl MediaLibrary {
                 waiting: AtomicUsize::new(0),
                 settings,
                 template,
+                client: reqwest::Client::builder()
+                    .connect_timeout(std::time::Duration::from_secs(3))
+                    .timeout(std::time::Duration::from_secs(30))
+                    .build()
+                    .map_err(|e| FilesError(e.to_string()))?,
             }),
         })
     }
@@ -262,7 +276,10 @@ impl MediaLibrary {
                 (v, false)
             }
         };
-        let bytes = self.inner.files.variant(id, variant).await?;
+        let bytes = match self.inner.files.variant(id, variant).await? {
+            Some(b) => b,
+            None => self.inner.fetch_from_leader(id, variant).await?,
+        };
         Ok(Served {
             bytes,
             variant,
@@ -315,6 +332,37 @@ impl Inner {
                 "the decoder stopped: {e}"
             )))),
         }
+    }
+
+    /// A follower's read-through: the variant from the leader's public URL,
+    /// kept here for the next request. Without a leader (or when the leader
+    /// lacks it too) the record promised bytes that are gone: an error.
+    async fn fetch_from_leader(&self, id: &MediaId, v: Variant) -> MediaResult<Bytes> {
+        let Some(leader) = &self.settings.leader else {
+            return Err(MediaError::Files(FilesError(format!(
+                "{id}/{} is missing from the media store",
+                v.file_name()
+            ))));
+        };
+        let url = format!(
+            "{}/media/{id}/{}",
+            leader.trim_end_matches('/'),
+            v.file_name()
+        );
+        let failed = |e: String| MediaError::Files(FilesError(format!("fetching {url}: {e}")));
+        let res = self
+            .client
+            .get(&url)
+            .header("Accept", v.encoding.mime())
+            .send()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !res.status().is_success() {
+            return Err(failed(format!("the leader answered {}", res.status())));
+        }
+        let bytes = res.bytes().await.map_err(|e| failed(e.to_string()))?;
+        self.files.put_variant(id, v, bytes.clone()).await?;
+        Ok(bytes)
     }
 
     fn job(&self, id: &MediaId, phase: jobs::Phase) -> NewJob {

@@ -39,15 +39,88 @@ impl Open for Target {
 
 use crate::objects::child;
 
+/// The image files of every backup: content-addressed paths never
+/// rewritten, so all backups share one copy of each (`PREFIX/media/…`).
+const MEDIA: &str = "media";
+
+/// The path of `location` under `prefix`, as `a/b/c`.
+fn relative(location: &ObjectPath, prefix: &ObjectPath) -> Option<String> {
+    let parts: Vec<String> = location
+        .prefix_match(prefix)?
+        .map(|p| p.as_ref().to_string())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+async fn list_under(
+    store: &Arc<dyn ObjectStore>,
+    under: &ObjectPath,
+) -> ReplicationResult<Vec<ObjectPath>> {
+    let mut listed = store.list(Some(under));
+    let mut out = Vec::new();
+    while let Some(o) = listed.next().await {
+        match o {
+            Ok(meta) => out.push(meta.location),
+            Err(object_store::Error::NotFound { .. }) => break,
+            Err(e) => return Err(remote(e)),
+        }
+    }
+    Ok(out)
+}
+
+/// Copies every object under `from`'s prefix that `to` lacks under its
+/// prefix (both content-addressed: a path present holds the same bytes);
+/// how many it copied.
+async fn copy_missing(
+    (from, from_prefix): (&Arc<dyn ObjectStore>, &ObjectPath),
+    (to, to_prefix): (&Arc<dyn ObjectStore>, &ObjectPath),
+) -> ReplicationResult<usize> {
+    let have: std::collections::HashSet<String> = list_under(to, to_prefix)
+        .await?
+        .iter()
+        .filter_map(|p| relative(p, to_prefix))
+        .collect();
+    let mut copied = 0;
+    for location in list_under(from, from_prefix).await? {
+        let Some(rel) = relative(&location, from_prefix) else {
+            continue;
+        };
+        if have.contains(&rel) {
+            continue;
+        }
+        let bytes = from
+            .get(&location)
+            .await
+            .map_err(remote)?
+            .bytes()
+            .await
+            .map_err(remote)?;
+        let parts: Vec<&str> = rel.split('/').collect();
+        to.put(&child(to_prefix, &parts), PutPayload::from(bytes))
+            .await
+            .map_err(remote)?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
 /// Uploads the artefact in `dir` (described by `manifest`) as a backup:
-/// parts first, manifest last.
+/// parts first, then the image files it lacks (`media`: the media store),
+/// manifest last.
 pub(crate) async fn upload(
     target: &Target,
     dir: &Path,
     manifest: &Manifest,
+    media: Option<&Target>,
 ) -> ReplicationResult<String> {
     let (store, prefix) = target.open()?;
     let id = manifest.id();
+    if let Some(media) = media {
+        let (from, from_prefix) = media.open()?;
+        let copied =
+            copy_missing((&from, &from_prefix), (&store, &child(&prefix, &[MEDIA]))).await?;
+        tracing::info!(copied, "image files backed up");
+    }
     for p in manifest.all() {
         let bytes = tokio::fs::read(dir.join(&p.name))
             .await
@@ -65,11 +138,13 @@ pub(crate) async fn upload(
     Ok(id)
 }
 
-/// Backs up `store` (and the secret files of `data_dir`) to `target`.
+/// Backs up `store` (and the secret files of `data_dir`, and the image
+/// files of the media store `media`) to `target`.
 pub async fn create(
     store: &Store,
     data_dir: &Path,
     target: &Target,
+    media: Option<&Target>,
 ) -> ReplicationResult<BackupEntry> {
     let tmp = tempdir_in(data_dir)?;
     let st = store.clone();
@@ -78,7 +153,7 @@ pub async fn create(
     let manifest = tokio::task::spawn_blocking(move || artifact::produce(&st, &data, &dir))
         .await
         .map_err(|e| ReplicationError::Io(e.to_string()))??;
-    let result = upload(target, &tmp, &manifest).await;
+    let result = upload(target, &tmp, &manifest, media).await;
     let _ = tokio::fs::remove_dir_all(&tmp).await;
     Ok(BackupEntry {
         id: result?,
@@ -87,7 +162,8 @@ pub async fn create(
 }
 
 /// Backs up a running leader (`--from URL`) to `target`, through its
-/// snapshot endpoint.
+/// snapshot endpoint (its records only: image files stay where the leader
+/// keeps them).
 pub async fn create_from_leader(
     url: &str,
     token: &str,
@@ -99,7 +175,7 @@ pub async fn create_from_leader(
     let (manifest, _) = link
         .download_snapshot(&super::follower::client(), &dir)
         .await?;
-    let result = upload(target, &dir, &manifest).await;
+    let result = upload(target, &dir, &manifest, None).await;
     let _ = tokio::fs::remove_dir_all(&dir).await;
     Ok(BackupEntry {
         id: result?,
@@ -147,12 +223,14 @@ pub async fn list(target: &Target) -> ReplicationResult<Vec<BackupEntry>> {
 }
 
 /// Restores backup `id` (default: the newest) from `target` into the empty
-/// data dir `data_dir`, search index included. Every part is checked
-/// before anything is written to the data dir.
+/// data dir `data_dir`, search index included, and the backed-up image
+/// files into the media store `media`. Every part is checked before
+/// anything is written to the data dir.
 pub async fn restore(
     target: &Target,
     id: Option<&str>,
     data_dir: &Path,
+    media: &Target,
 ) -> ReplicationResult<Manifest> {
     let (store, prefix) = target.open()?;
     let all = list(target).await?;
@@ -186,6 +264,11 @@ pub async fn restore(
         .await
         .map_err(|e| ReplicationError::Io(e.to_string()))??;
     let _ = tokio::fs::remove_dir_all(&dir).await;
+    // The shared image files (also those of newer backups: images the
+    // restored records do not name are collected after the grace period).
+    let (to, to_prefix) = media.open()?;
+    let copied = copy_missing((&store, &child(&prefix, &[MEDIA])), (&to, &to_prefix)).await?;
+    tracing::info!(copied, "image files restored");
     Ok(chosen.manifest)
 }
 
@@ -217,6 +300,8 @@ pub(crate) struct ScheduledBackup {
     pub data_dir: PathBuf,
     pub target: Target,
     pub keep: usize,
+    /// The media store whose image files go with each backup.
+    pub media: Option<Target>,
 }
 
 /// The job kind of scheduled backups.
@@ -228,9 +313,10 @@ impl crate::jobs::Handler for ScheduledBackup {
         let data_dir = self.data_dir.clone();
         let target = self.target.clone();
         let keep = self.keep;
+        let media = self.media.clone();
         Box::pin(async move {
             let started = std::time::Instant::now();
-            let b = create(&store, &data_dir, &target)
+            let b = create(&store, &data_dir, &target, media.as_ref())
                 .await
                 .map_err(|e| crate::jobs::JobError::Failed(e.to_string()))?;
             let removed = prune(&target, keep)

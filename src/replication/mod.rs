@@ -368,6 +368,7 @@ impl Replication {
                 data_dir: self.inner.data_dir.clone(),
                 target,
                 keep: self.inner.backups.keep,
+                media: self.inner.backups.media.clone(),
             }),
         ))
     }

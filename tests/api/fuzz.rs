@@ -267,6 +267,7 @@ fn content_type() -> impl Strategy<Value = Option<String>> {
         1 => Just(Some("text/plain".to_string())),
         1 => Just(Some("application/x-www-form-urlencoded".to_string())),
         1 => Just(Some("multipart/form-data; boundary=x".to_string())),
+        1 => Just(Some("image/png".to_string())),
         1 => Just(None),
         1 => "[ -~]{0,40}".prop_map(Some),
     ]

@@ -24,6 +24,7 @@ pub struct Node {
     pub base: String,
     pub data: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Node {
@@ -42,12 +43,26 @@ impl Node {
     }
 
     pub fn spawn(data: &Path, port: u16, args: &[&str]) -> Node {
+        Node::spawn_with_env(data, port, args, &[])
+    }
+
+    /// [`Node::spawn`] with extra environment variables (S3 credentials).
+    pub fn spawn_with_env(
+        data: &Path,
+        port: u16,
+        args: &[&str],
+        env: &[(&'static str, String)],
+    ) -> Node {
         let mut node = Node {
             child: None,
             port,
             base: format!("http://127.0.0.1:{port}"),
             data: data.to_path_buf(),
             args: args.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         };
         node.start();
         node
@@ -73,6 +88,7 @@ impl Node {
             .env("SHOPD_ADMIN_TOKEN", ADMIN)
             .env("SHOPD_RATE_LIMIT_API", "off")
             .env("SHOPD_RATE_LIMIT_WRITE", "off")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(log)

@@ -295,6 +295,17 @@ fn operation(route: &Route, schemas: &mut Schemas) -> Operation {
             vec![(200, r), (304, not_modified)]
         }
     };
+    if inputs.upload
+        && let Answer::Json(_, schema) = route.doc.answer
+    {
+        success.push((
+            200,
+            json_response(
+                "The same bytes were uploaded before: the stored record",
+                schema(schemas),
+            ),
+        ));
+    }
     if route.verb == Verb::Get && !matches!(route.doc.answer, Answer::Image) {
         for (status, r) in &mut success {
             if *status == 200 {
