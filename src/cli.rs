@@ -144,6 +144,10 @@ pub struct GenArgs {
     /// Number of users.
     #[arg(long, default_value_t = 20_000)]
     pub users: u32,
+    /// Generated product photos (JPEG, 1600 × 1200) written to `images/`,
+    /// shared round-robin as each product's first image (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub images: u32,
     /// Output directory.
     pub dir: PathBuf,
 }

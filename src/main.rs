@@ -6,6 +6,7 @@ use clap::Parser;
 use shopd::catalog::import::{ImportOptions, sources_from_dir};
 use shopd::cli::{AdminCommand, AdminCreateArgs, BackupCommand, Cli, Command};
 use shopd::config::Config;
+use shopd::media::transfer;
 use shopd::startup::{Application, open_catalog};
 use std::process::ExitCode;
 
@@ -40,9 +41,21 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve(_) => serve(config),
         Command::Import(args) => {
             let catalog = open_catalog(&config)?;
-            let sources = sources_from_dir(&args.dir)?;
+            let mut sources = sources_from_dir(&args.dir)?;
             if sources.is_empty() {
                 anyhow::bail!("{} holds none of the import files", args.dir.display());
+            }
+            // Image files first: products name them by path, and the
+            // catalogue's transaction checks that every image it names exists.
+            let images = import_images(&catalog, &config, &args.dir)?;
+            if !images.by_path.is_empty() {
+                for s in sources.iter_mut().filter(|s| s.file == "products.jsonl") {
+                    let text = std::fs::read_to_string(args.dir.join(&s.file))?;
+                    let rewritten: String =
+                        text.lines().map(|l| images.rewrite(l) + "\n").collect();
+                    s.len = rewritten.len() as u64;
+                    s.reader = Box::new(std::io::Cursor::new(rewritten.into_bytes()));
+                }
             }
             let bars = progress::Bars::new();
             let result = catalog.import(
@@ -75,6 +88,13 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             for (file, n) in report.files {
                 println!("{n:>9}  {}", args.dir.join(file).display());
             }
+            let media = shopd::services::open_media(catalog.store(), &config)?;
+            let n = runtime()?.block_on(transfer::export_images(&media, &args.dir))?;
+            println!(
+                "{n:>9}  {} (and their files in {})",
+                args.dir.join(transfer::MEDIA_FILE).display(),
+                args.dir.join(transfer::IMAGES_DIR).display()
+            );
             Ok(())
         }
         Command::Reindex => reindex(&open_catalog(&config)?, &config),
@@ -93,9 +113,44 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             for (file, n) in counts {
                 println!("{n:>9}  {}", args.dir.join(file).display());
             }
+            let images = shopd::generator::images::write_images(&args.dir, args.images, args.seed)
+                .with_context(|| format!("writing images into {}", args.dir.display()))?;
+            if images > 0 {
+                println!("{images:>9}  {}", args.dir.join("images").display());
+            }
             Ok(())
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Stores the image files `dir` names (`shopd import`), with a progress bar.
+fn import_images(
+    catalog: &shopd::catalog::Catalog,
+    config: &Config,
+    dir: &std::path::Path,
+) -> anyhow::Result<transfer::ImportedImages> {
+    let media = shopd::services::open_media(catalog.store(), config)?;
+    let bar = progress::bar(0, "images");
+    let images = runtime()?.block_on(transfer::import_images(&media, dir, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }))?;
+    bar.finish_and_clear();
+    if !images.by_path.is_empty() {
+        println!(
+            "{:>9}  image file(s) stored ({} new); their variants are made when a server starts",
+            images.by_path.len(),
+            images.created
+        );
+    }
+    Ok(images)
 }
 
 /// Rebuilds the search index of `catalog` in the configured directory.

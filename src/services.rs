@@ -153,13 +153,7 @@ impl Services {
             orders::expiry_period(&config.orders.holds),
             expiry.handler(),
         );
-        let template = jobs.new_job(
-            crate::domain::job::MEDIA,
-            media::KIND_VARIANTS,
-            &serde_json::Value::Null,
-        )?;
-        let media = MediaLibrary::new(store.clone(), config.media.clone(), template)
-            .context("opening the image storage")?;
+        let media = open_media(store, config)?;
         let (variants, (gc_every, gc)) = media.handlers();
         jobs = jobs
             .with_handler(media::KIND_VARIANTS, variants)
@@ -182,6 +176,20 @@ impl Services {
     pub(crate) fn store(&self) -> &Store {
         self.catalog.store()
     }
+}
+
+/// The media service over `store` (a server's, or a tool's such as
+/// `shopd import`: the variant jobs its uploads enqueue run when a server
+/// starts on the data dir).
+pub fn open_media(store: &Store, config: &Config) -> anyhow::Result<MediaLibrary> {
+    let template = jobs::new_job(
+        &config.jobs,
+        crate::domain::job::MEDIA,
+        media::KIND_VARIANTS,
+        &serde_json::Value::Null,
+    )?;
+    MediaLibrary::new(store.clone(), config.media.clone(), template)
+        .context("opening the image storage")
 }
 
 /// What a durable commit sets off (see the module docs). Holds no store.

@@ -11,6 +11,8 @@
 
 mod words;
 
+pub mod images;
+
 use crate::domain::review::Rating;
 use crate::domain::{Brand, Category, Discount, Id, Price, Product, Review, Reviewer, Timestamp};
 use rand::{Rng, SeedableRng};

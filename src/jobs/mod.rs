@@ -77,6 +77,32 @@ pub(crate) enum JobError {
     Postpone { after: Duration, reason: String },
 }
 
+/// A job of `kind` on `queue` with that queue's attempts and backoff, due
+/// now (to enqueue inside a write; a tool without the job service, such as
+/// `shopd import`, makes jobs that a server runs later).
+pub(crate) fn new_job(
+    settings: &JobsSettings,
+    queue: &str,
+    kind: &str,
+    payload: &impl serde::Serialize,
+) -> Result<NewJob, JobsError> {
+    let q = settings
+        .queues
+        .iter()
+        .find(|q| q.name == queue)
+        .ok_or_else(|| JobsError::UnknownQueue(queue.into()))?;
+    Ok(NewJob {
+        queue: q.name.clone(),
+        kind: kind.into(),
+        // Serializing a payload struct to JSON text cannot fail.
+        payload: serde_json::to_string(payload).unwrap_or_else(|_| "null".into()),
+        max_attempts: q.max_attempts,
+        backoff_ms: q.backoff.as_millis() as u64,
+        run_at: Timestamp::now(),
+        unique_key: None,
+    })
+}
+
 /// Wakes the workers of queues that got new work: the job queue's part of
 /// what a commit sets off (`services::CommitDispatch`). Made before the
 /// store opens, and holds no store; cheap to clone.
@@ -337,15 +363,6 @@ impl Jobs {
         &self.inner.mailer
     }
 
-    fn queue(&self, name: &str) -> Result<&QueueSettings, JobsError> {
-        self.inner
-            .settings
-            .queues
-            .iter()
-            .find(|q| q.name == name)
-            .ok_or_else(|| JobsError::UnknownQueue(name.into()))
-    }
-
     /// A job for `queue` with that queue's retry policy, due now.
     pub(crate) fn new_job(
         &self,
@@ -353,17 +370,7 @@ impl Jobs {
         kind: &str,
         payload: &impl serde::Serialize,
     ) -> Result<NewJob, JobsError> {
-        let q = self.queue(queue)?;
-        Ok(NewJob {
-            queue: q.name.clone(),
-            kind: kind.into(),
-            // Serializing a payload struct to JSON text cannot fail.
-            payload: serde_json::to_string(payload).unwrap_or_else(|_| "null".into()),
-            max_attempts: q.max_attempts,
-            backoff_ms: q.backoff.as_millis() as u64,
-            run_at: Timestamp::now(),
-            unique_key: None,
-        })
+        new_job(&self.inner.settings, queue, kind, payload)
     }
 
     /// An email job (queue `emails`), to enqueue inside a write.

@@ -35,6 +35,7 @@
 pub mod codec;
 mod files;
 mod jobs;
+pub mod transfer;
 
 use crate::config::media::MediaSettings;
 use crate::domain::Timestamp;

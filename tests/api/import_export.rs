@@ -231,3 +231,96 @@ async fn import_export_import_and_reimport_give_identical_answers() {
         );
     }
 }
+
+/// `shopd gen --images`, `shopd import` of its image files, `shopd
+/// export` of them, and an import of the export: the same images, the same
+/// bytes, the same products' media.
+#[tokio::test]
+async fn images_travel_through_gen_import_and_export_by_their_digest() {
+    let work = tempfile::tempdir().unwrap();
+    let generated = work.path().join("gen");
+    let first = Arc::new(tempfile::tempdir().unwrap());
+    let second = Arc::new(tempfile::tempdir().unwrap());
+    let exported = work.path().join("export");
+    let gen_dir = generated.to_str().unwrap();
+    let out = shopd(&[
+        "gen",
+        "--products",
+        "40",
+        "--brands",
+        "5",
+        "--categories",
+        "20",
+        "--users",
+        "10",
+        "--images",
+        "3",
+        gen_dir,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(generated.join("images")).unwrap().count(),
+        3
+    );
+    // A path that leaves the directory is a link, never a file read.
+    let products = std::fs::read_to_string(generated.join("products.jsonl")).unwrap();
+    let products = products.replacen("images/gen-0002.jpg", "../gen/images/gen-0002.jpg", 1);
+    std::fs::write(generated.join("products.jsonl"), products).unwrap();
+    for (data, from) in [(&first, gen_dir), (&second, exported.to_str().unwrap())] {
+        let out = shopd(&[
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "import",
+            "--strict",
+            from,
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("3  image file(s) stored"), "{text}");
+        if data.path() == first.path() {
+            let out = shopd(&[
+                "--data-dir",
+                data.path().to_str().unwrap(),
+                "export",
+                exported.to_str().unwrap(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let listed = std::fs::read_to_string(exported.join("media.jsonl")).unwrap();
+            assert_eq!(listed.lines().count(), 3, "{listed}");
+        }
+    }
+    let mut media = Vec::new();
+    for data in [first, second] {
+        let app = spawn_in(data, false).await;
+        let (status, p) = app.get_json("/api/v1/products?limit=100").await;
+        assert_eq!(status, 200);
+        let mut ids: Vec<String> = p["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["media"][0]["id"].as_str().map(String::from))
+            .collect();
+        assert_eq!(
+            ids.len(),
+            39,
+            "every product but the one with a path outside shows its image"
+        );
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 3);
+        let res = app.get(&format!("/media/{}/480.webp", ids[0])).await;
+        assert_eq!(res.status(), 200);
+        media.push((ids, res.bytes().await.unwrap()));
+        app.stop().await;
+    }
+    assert_eq!(media[0], media[1]);
+}
