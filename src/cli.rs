@@ -148,6 +148,9 @@ pub struct GenArgs {
     /// shared round-robin as each product's first image (0: none).
     #[arg(long, default_value_t = 0)]
     pub images: u32,
+    /// The generated photos' width in pixels (4:3).
+    #[arg(long, default_value_t = 1600)]
+    pub image_side: u32,
     /// Output directory.
     pub dir: PathBuf,
 }

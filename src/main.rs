@@ -113,8 +113,13 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             for (file, n) in counts {
                 println!("{n:>9}  {}", args.dir.join(file).display());
             }
-            let images = shopd::generator::images::write_images(&args.dir, args.images, args.seed)
-                .with_context(|| format!("writing images into {}", args.dir.display()))?;
+            let images = shopd::generator::images::write_images(
+                &args.dir,
+                args.images,
+                args.seed,
+                args.image_side,
+            )
+            .with_context(|| format!("writing images into {}", args.dir.display()))?;
             if images > 0 {
                 println!("{images:>9}  {}", args.dir.join("images").display());
             }

@@ -107,16 +107,51 @@ pub fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
 /// when `config.demo` asks for it.
 fn import_demo(config: &Config, catalog: &Catalog) -> anyhow::Result<()> {
     if config.demo && config.replication.follow.is_none() && catalog.is_empty()? {
+        let ids = if config.demo_images {
+            demo_images(config, catalog)?
+        } else {
+            Vec::new()
+        };
         let report = catalog
             .import(
-                crate::catalog::demo::sources(),
+                crate::catalog::demo::sources_with_images(&ids),
                 ImportOptions { strict: true },
                 &NoProgress,
             )
             .context("importing the demo catalogue")?;
-        tracing::info!(records = report.imported(), "imported the demo catalogue");
+        tracing::info!(
+            records = report.imported(),
+            images = ids.len(),
+            "imported the demo catalogue"
+        );
     }
     Ok(())
+}
+
+/// Stores the demo's photos as images (their variants are made by the job
+/// queue once the server runs); their ids.
+fn demo_images(config: &Config, catalog: &Catalog) -> anyhow::Result<Vec<String>> {
+    let media = crate::services::open_media(catalog.store(), config)?;
+    let upload = async {
+        let mut ids = Vec::new();
+        for (alt, bytes) in crate::catalog::demo::IMAGES {
+            let (m, _) = media
+                .upload(bytes::Bytes::from_static(bytes), Some(alt.to_string()))
+                .await?;
+            ids.push(m.id.to_string());
+        }
+        Ok::<_, crate::media::MediaError>(ids)
+    };
+    // On a blocking thread of a runtime (a server's start) or outside any
+    // (`shopd import --demo`-style tools).
+    let ids = match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.block_on(upload),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(upload),
+    };
+    ids.context("storing the demo's photos")
 }
 
 /// The platform of a server: the store with its commit sinks, the demo

@@ -187,6 +187,10 @@ pub struct Config {
     pub data: DataDir,
     /// Import the embedded demo catalogue when the data dir is empty.
     pub demo: bool,
+    /// With the demo catalogue, its generated product photos (on unless a
+    /// test turns them off: the Postgres-design baseline loads the
+    /// catalogue without them).
+    pub demo_images: bool,
     pub log: log::LogSettings,
     pub http: http::HttpSettings,
     pub rate_limits: rate_limits::RateLimitSettings,
@@ -245,6 +249,7 @@ impl Config {
         Ok(Config {
             data,
             demo: serve.demo,
+            demo_images: true,
             log,
             http,
             rate_limits,

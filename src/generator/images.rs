@@ -11,13 +11,14 @@ use serde_json::{Map, Value};
 use std::io;
 use std::path::Path;
 
-/// The longer side of a generated photo: room for every variant size.
+/// The longer side of a generated photo by default: room for every
+/// variant size.
 pub const SIDE: u32 = 1600;
 
 /// One photo: a vertical gradient, a floor, and an ellipse or a box with a
 /// highlight, in colours from `rng`; mild noise, as a camera adds.
-fn photo(rng: &mut ChaCha8Rng) -> RgbImage {
-    let (w, h) = (SIDE, SIDE * 3 / 4);
+fn photo(rng: &mut ChaCha8Rng, side: u32) -> RgbImage {
+    let (w, h) = (side, side * 3 / 4);
     let top: [f32; 3] = [
         rng.random_range(150.0..250.0),
         rng.random_range(150.0..250.0),
@@ -58,9 +59,10 @@ fn photo(rng: &mut ChaCha8Rng) -> RgbImage {
     })
 }
 
-/// Writes `n` photos into `dir/images/` and points each product of
-/// `dir/products.jsonl` at one (its first image); returns the files written.
-pub fn write_images(dir: &Path, n: u32, seed: u64) -> io::Result<u64> {
+/// Writes `n` photos (`side` pixels wide, 4:3) into `dir/images/` and
+/// points each product of `dir/products.jsonl` at one (its first image);
+/// returns the files written.
+pub fn write_images(dir: &Path, n: u32, seed: u64, side: u32) -> io::Result<u64> {
     if n == 0 {
         return Ok(0);
     }
@@ -68,13 +70,16 @@ pub fn write_images(dir: &Path, n: u32, seed: u64) -> io::Result<u64> {
     std::fs::create_dir_all(&images)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1_a9e5);
     for i in 0..n {
-        let img = DynamicImage::ImageRgb8(photo(&mut rng));
+        let img = DynamicImage::ImageRgb8(photo(&mut rng, side.max(8)));
         let mut out = io::BufWriter::new(std::fs::File::create(
             images.join(format!("gen-{i:04}.jpg")),
         )?);
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-            .encode_image(&img)
-            .map_err(io::Error::other)?;
+        image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut out,
+            if side > 1000 { 85 } else { 80 },
+        )
+        .encode_image(&img)
+        .map_err(io::Error::other)?;
     }
     let products = dir.join("products.jsonl");
     let text = std::fs::read_to_string(&products)?;

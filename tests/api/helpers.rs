@@ -33,6 +33,8 @@ pub fn test_config(data_dir: &Path, demo: bool) -> Config {
     raw.serve.http.listen = Some("127.0.0.1:0".into());
     let mut c = Config::from_raw(raw).expect("the defaults are valid");
     c.demo = demo;
+    // The fixture as the reference and the baseline load it: no photos.
+    c.demo_images = false;
     c.http.admin_token = Some(Secret::new(TOKEN));
     c.http.workers = 2;
     c.http.body_limit = BODY_LIMIT;

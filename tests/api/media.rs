@@ -625,3 +625,40 @@ async fn images_no_product_shows_are_collected_after_the_grace_period() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn the_demo_shows_generated_photos_that_are_served() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path(), true);
+    config.demo_images = true;
+    let app = spawn_with(dir, config).await;
+    let (status, p) = app.get_json("/api/v1/products/prod-000001").await;
+    assert_eq!(status, StatusCode::OK);
+    let m = &p["data"]["media"][0];
+    assert_eq!(m["alt"], "Product photo 1 (generated for the demo)", "{p}");
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(800), Some(600))
+    );
+    assert_eq!(p["data"]["images"][0], m["id"]);
+    let (_, list) = app.get_json("/api/v1/products?limit=24").await;
+    let distinct: std::collections::BTreeSet<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["media"][0]["id"].as_str())
+        .collect();
+    assert_eq!(
+        distinct.len(),
+        12,
+        "every photo shows in the first 24 items"
+    );
+    let res = fetch(&app, m["url"].as_str().unwrap(), Some("image/webp,*/*")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("image/")
+    );
+}

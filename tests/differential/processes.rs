@@ -154,6 +154,8 @@ pub async fn start_shopd_charging(
     raw.serve.http.listen = Some("127.0.0.1:0".into());
     let mut config = Config::from_raw(raw).expect("the defaults are valid");
     config.demo = true;
+    // The baseline loads the fixture's links, not the demo's photos.
+    config.demo_images = false;
     config.http.admin_token = Some(Secret::new(TOKEN));
     config.http.workers = 2;
     config.http.body_limit = 262_144;
