@@ -414,6 +414,11 @@ fn body_types() -> Vec<(&'static str, &'static [&'static str], Check)> {
             check::<c::CategoryPatch>,
         ),
         ("SynonymGroups", &["groups"], check::<c::SynonymGroups>),
+        (
+            "MediaPatch",
+            &["alt"],
+            check::<crate::api::dto::media::MediaPatch>,
+        ),
         ("NewAddressBody", ADDRESS, check::<p::NewAddressBody>),
         ("AddressPatchBody", ADDRESS, check::<p::AddressPatchBody>),
         ("WishBody", &["productId"], check::<p::WishBody>),
