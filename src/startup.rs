@@ -128,15 +128,16 @@ fn import_demo(config: &Config, catalog: &Catalog) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Stores the demo's photos as images (their variants are made by the job
-/// queue once the server runs); their ids.
+/// Stores the demo's photos as images, their WebP and JPEG variants made
+/// now (a demo start leaves no job running; no AVIF, see
+/// `MediaLibrary::upload_without_avif`); their ids.
 fn demo_images(config: &Config, catalog: &Catalog) -> anyhow::Result<Vec<String>> {
     let media = crate::services::open_media(catalog.store(), config)?;
     let upload = async {
         let mut ids = Vec::new();
         for (alt, bytes) in crate::catalog::demo::IMAGES {
             let (m, _) = media
-                .upload(bytes::Bytes::from_static(bytes), Some(alt.to_string()))
+                .upload_without_avif(bytes::Bytes::from_static(bytes), Some(alt.to_string()))
                 .await?;
             ids.push(m.id.to_string());
         }

@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// (shopd's `--tax-rate`).
     #[arg(long, env = "BASELINE_TAX_RATE", default_value = "0")]
     pub tax_rate: String,
+    /// Where uploaded images' files are kept (their rows are in PostgreSQL).
+    #[arg(long, env = "BASELINE_MEDIA_DIR", default_value = "baseline-media")]
+    pub media_dir: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -114,6 +117,7 @@ pub struct ServeConfig {
     pub admin_token: Option<Secret>,
     pub workers: usize,
     pub body_limit: usize,
+    pub media_dir: PathBuf,
 }
 
 impl ServeArgs {
@@ -152,6 +156,7 @@ impl ServeArgs {
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             body_limit: self.body_limit,
+            media_dir: self.media_dir,
         })
     }
 }

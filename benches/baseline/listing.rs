@@ -252,8 +252,17 @@ impl ItemRow {
         })
     }
 
+    /// The page's first images that are uploaded images.
+    pub fn media_ids(rows: &[ItemRow]) -> Vec<String> {
+        crate::media::ids_in(rows.iter().filter_map(|r| r.image.as_deref()))
+    }
+
     /// shopd's list item, borrowing from this row.
-    pub fn item(&self) -> ProductItem<'_> {
+    /// `media`: the rows of the page's images (see `media::by_ids`).
+    pub fn item(
+        &self,
+        media: &std::collections::HashMap<String, shopd::domain::media::Media>,
+    ) -> ProductItem<'_> {
         ProductItem {
             id: &self.id,
             title: &self.title,
@@ -263,8 +272,7 @@ impl ItemRow {
             is_available: self.available,
             is_featured: self.featured,
             image: self.image.as_deref(),
-            // The baseline keeps image links only (no uploaded images yet).
-            media: Vec::new(),
+            media: crate::media::entries(self.image.as_deref().into_iter(), media),
             brand: self.brand.as_ref().map(|(id, title, logo)| BrandRef {
                 id,
                 title,

@@ -14,6 +14,8 @@
 //! - `reads`: read use cases: SQL → shopd's JSON bodies.
 //! - `search`: PostgreSQL full-text search (tsvector, GIN, ts_rank).
 //! - `writes`: admin product writes in transactions.
+//! - `media`: product images: rows in PostgreSQL, files on disk, every
+//!   variant made in the upload request.
 //! - `carts`: guest carts in Redis (a hash per cart token, 30-day TTL).
 //! - `orders`: checkout as one PostgreSQL transaction, orders, discount codes.
 //! - `commerce`: the cart, checkout, discount-code and order handlers.
@@ -30,6 +32,7 @@ mod config;
 mod db;
 mod listing;
 mod load;
+mod media;
 mod metrics;
 mod orders;
 mod reads;
@@ -110,6 +113,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         limits: shopd::config::http::HttpLimits::DEFAULT,
         ceiling: None,
     });
+    let media_dir = web::Data::new(media::MediaDir(config.media_dir.clone()));
     let metrics = web::Data::from(metrics);
     // shopd's default TTLs (the plans'), which the baseline's Redis uses too.
     let http_cache =
@@ -130,6 +134,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .app_data(state.clone())
             .app_data(api_state.clone())
             .app_data(metrics.clone())
+            .app_data(media_dir.clone())
             .configure(routes::routes)
             .default_service(web::to(shopd::api::register::not_found))
     })

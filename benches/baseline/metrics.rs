@@ -50,7 +50,7 @@ impl Kind {
 
 /// Every route pattern, as the resource names in `routes.rs` spell them;
 /// the last one counts requests that matched none.
-pub const ROUTES: [&str; 17] = [
+pub const ROUTES: [&str; 20] = [
     "/health",
     "/ready",
     "/metrics",
@@ -67,6 +67,9 @@ pub const ROUTES: [&str; 17] = [
     "/api/v1/checkout",
     "/api/v1/admin/discount-codes",
     "/api/v1/admin/orders/{id}",
+    "/api/v1/media",
+    "/api/v1/media/{id}",
+    "/media/{id}/{file}",
     "unmatched",
 ];
 

@@ -66,8 +66,9 @@ pub async fn list_products(db: &Db, q: &ProductQuery) -> Result<Vec<u8>, ApiErro
         .iter()
         .map(ItemRow::from_row)
         .collect::<Result<Vec<_>, _>>()?;
+    let media = crate::media::by_ids(db, &ItemRow::media_ids(&items)).await?;
     Ok(json::to_vec(&Paged {
-        data: items.iter().map(ItemRow::item).collect::<Vec<_>>(),
+        data: items.iter().map(|i| i.item(&media)).collect::<Vec<_>>(),
         meta: q.page.meta(count(&total)?),
     }))
 }
@@ -150,6 +151,8 @@ pub async fn product_detail(db: &Db, id: &str) -> Result<Vec<u8>, ApiError> {
         .map(ReviewRow::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     let images: Vec<String> = col(&p, "images")?;
+    let media =
+        crate::media::by_ids(db, &crate::media::ids_in(images.iter().map(String::as_str))).await?;
     let keywords: Vec<String> = col(&p, "keywords")?;
     let category_ids: Vec<String> = col::<Option<_>>(&p, "categoryIds")?.unwrap_or_default();
     let category_titles: Vec<String> = col::<Option<_>>(&p, "categoryTitles")?.unwrap_or_default();
@@ -169,8 +172,7 @@ pub async fn product_detail(db: &Db, id: &str) -> Result<Vec<u8>, ApiError> {
         title: &title,
         description: &description,
         images: Seq(images.iter().map(String::as_str)),
-        // The baseline keeps image links only (no uploaded images yet).
-        media: Vec::new(),
+        media: crate::media::entries(images.iter().map(String::as_str), &media),
         keywords: Seq(keywords.iter().map(String::as_str)),
         price: price(col(&p, "price")?),
         discount: col(&p, "discount")?,

@@ -14,7 +14,7 @@ use crate::carts::Carts;
 use crate::commerce;
 use crate::db::Db;
 use crate::metrics::{Kind, Metrics};
-use crate::{reads, search, writes};
+use crate::{media, reads, search, writes};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -143,7 +143,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .name("/api/v1/admin/orders/{id}")
                     .route(web::get().to(commerce::order))
                     .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/media")
+                    .name("/api/v1/media")
+                    .route(web::post().to(media::upload))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/media/{id}")
+                    .name("/api/v1/media/{id}")
+                    .route(web::get().to(media::detail))
+                    .default_service(web::to(method_not_allowed)),
             ),
+    )
+    .service(
+        web::resource("/media/{id}/{file}")
+            .name("/media/{id}/{file}")
+            .route(web::get().to(media::variant))
+            .route(web::head().to(media::variant))
+            .default_service(web::to(method_not_allowed)),
     );
 }
 

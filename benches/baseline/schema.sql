@@ -34,7 +34,8 @@
 
 DROP TABLE IF EXISTS "OrderStatusHistory", "OrderLine", "DiscountUse", "IdempotencyKey", "Job",
   "Order", "DiscountCode" CASCADE;
-DROP TABLE IF EXISTS "ProductReview", "ProductCategory", "Product", "User", "Category", "Brand" CASCADE;
+DROP TABLE IF EXISTS "ProductReview", "ProductCategory", "Product", "User", "Category", "Brand",
+  "Media" CASCADE;
 DROP FUNCTION IF EXISTS product_document(text, text[], text, text);
 DROP FUNCTION IF EXISTS product_review_aggregate();
 
@@ -96,6 +97,21 @@ CREATE TABLE "ProductReview" (
   rating      smallint NOT NULL CHECK (rating BETWEEN 1 AND 5),
   text        text NOT NULL DEFAULT '',
   "createdAt" timestamptz NOT NULL DEFAULT now()
+);
+
+-- Product images (benches/baseline/media.rs): one row per uploaded image,
+-- its files on disk under --media-dir; a product's `images` holds media ids
+-- beside links, joined by `id = ANY(images)`.
+CREATE TABLE "Media" (
+  id          text COLLATE "C" PRIMARY KEY,
+  sha256      text NOT NULL,
+  format      text NOT NULL,
+  width       integer NOT NULL,
+  height      integer NOT NULL,
+  bytes       bigint NOT NULL,
+  alt         text NOT NULL DEFAULT '',
+  "createdAt" timestamptz NOT NULL DEFAULT now(),
+  made        integer NOT NULL DEFAULT 0
 );
 
 -- The search document of one product; the weights are shopd's field boosts

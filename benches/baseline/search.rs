@@ -134,6 +134,7 @@ pub async fn search(db: &Db, q: &SearchQuery) -> Result<Vec<u8>, ApiError> {
             (all, false)
         }
     };
+    let media = crate::media::by_ids(db, &ItemRow::media_ids(&found.items)).await?;
     let data = found
         .items
         .iter()
@@ -152,7 +153,7 @@ pub async fn search(db: &Db, q: &SearchQuery) -> Result<Vec<u8>, ApiError> {
                 },
             };
             SearchItem {
-                item: row.item(),
+                item: row.item(&media),
                 highlight,
             }
         })

@@ -118,6 +118,22 @@ async fn check_refs<C: GenericClient + Sync>(
             }
         }
     }
+    // Uploaded images a product names (shopd: `unknown image`).
+    let wanted: Vec<String> = crate::media::ids_in(d.images.iter().flatten().map(String::as_str));
+    if !wanted.is_empty() {
+        let found = sql
+            .query(r#"SELECT id FROM "Media" WHERE id = ANY($1)"#, &[&wanted])
+            .await?
+            .iter()
+            .map(|r| r.try_get::<_, String>(0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| internal(e, "reading media ids"))?;
+        for m in &wanted {
+            if !found.contains(m) {
+                errors.push("images", format!("unknown image '{m}'"));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -132,8 +132,35 @@ impl MediaLibrary {
     }
 
     /// Stores an uploaded image: `(record, created)`; identical bytes give
-    /// the stored record (`created` false).
+    /// the stored record (`created` false). Its other variants are made by
+    /// the `media` queue.
     pub async fn upload(&self, bytes: Bytes, alt: Option<String>) -> MediaResult<(Media, bool)> {
+        self.store_upload(bytes, alt, true).await
+    }
+
+    /// [`MediaLibrary::upload`], then the WebP and JPEG variants made
+    /// before it answers and no job left behind; no AVIF (the demo's
+    /// photos: a demo start must take seconds and end with nothing
+    /// running, and AVIF takes ten times as long).
+    pub async fn upload_without_avif(
+        &self,
+        bytes: Bytes,
+        alt: Option<String>,
+    ) -> MediaResult<(Media, bool)> {
+        let (m, created) = self.store_upload(bytes, alt, false).await?;
+        let missing: Vec<Variant> = Variant::every()
+            .filter(|v| v.encoding != Encoding::Avif && !m.has(*v))
+            .collect();
+        self.inner.make(&m, &missing).await?;
+        Ok((self.get(&m.id)?, created))
+    }
+
+    async fn store_upload(
+        &self,
+        bytes: Bytes,
+        alt: Option<String>,
+        enqueue: bool,
+    ) -> MediaResult<(Media, bool)> {
         let limit = self.inner.settings.max_bytes;
         if bytes.len() as u64 > limit {
             return Err(MediaError::TooLarge { limit });
@@ -187,7 +214,9 @@ impl MediaLibrary {
                     return Ok((existing, false));
                 }
                 tx.media().put(&written)?;
-                tx.jobs().enqueue(job, Timestamp::now())?;
+                if enqueue {
+                    tx.jobs().enqueue(job, Timestamp::now())?;
+                }
                 Ok::<_, StoreError>((written, true))
             })
             .await?;

@@ -84,6 +84,8 @@ impl Drop for Services {
 pub struct Baseline {
     child: Child,
     pub address: String,
+    /// Its uploaded images' files (`--media-dir`).
+    _media: tempfile::TempDir,
 }
 
 impl Baseline {
@@ -93,6 +95,7 @@ impl Baseline {
 
     /// [`Baseline::start`] with more `serve` flags (`--shipping`, …).
     pub fn start_with(services: &Services, cache: bool, flags: &[&str]) -> Baseline {
+        let media = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_shopd-baseline"))
             .args(["--log-level", "warn", "serve", "--listen", "127.0.0.1:0"])
             .arg("--database-url")
@@ -101,6 +104,8 @@ impl Baseline {
             .arg(&services.redis_url)
             .args(["--cache", if cache { "on" } else { "off" }])
             .args(["--admin-token", TOKEN, "--pool-size", "4", "--workers", "2"])
+            .arg("--media-dir")
+            .arg(media.path())
             .args(flags)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -119,6 +124,7 @@ impl Baseline {
         let mut b = Baseline {
             child,
             address: String::new(),
+            _media: media,
         };
         let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
         let address = line

@@ -20,7 +20,7 @@ pub(crate) mod accounts;
 pub(crate) mod catalog;
 pub(crate) mod discounts;
 pub(crate) mod jobs;
-pub(crate) mod media;
+pub mod media;
 pub mod orders;
 pub(crate) mod patterns;
 pub(crate) mod probes;
@@ -66,6 +66,15 @@ pub fn created(location: String, c: Created) -> HttpResponse {
         .content_type(header::ContentType::json())
         .insert_header((header::LOCATION, location))
         .body(c.body)
+}
+
+/// Whether an `If-None-Match` value names `tag` (weak comparison, `*`).
+pub(crate) fn if_none_match_names(if_none_match: &str, tag: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let want = opaque(tag);
+    if_none_match
+        .split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == want)
 }
 
 /// `W/"<xxh3 of the body>"`.

@@ -19,5 +19,5 @@ pub(crate) mod jobs;
 pub mod orders;
 pub mod principal;
 pub mod query;
-pub(crate) mod upload;
+pub mod upload;
 pub(crate) mod wants;

@@ -19,7 +19,7 @@ use std::pin::Pin;
 /// Room for the multipart framing and an `alt` part around the file.
 const FRAMING: usize = 64 * 1024;
 
-pub(crate) struct ImageUpload {
+pub struct ImageUpload {
     pub bytes: Bytes,
     pub alt: Option<String>,
 }
@@ -86,7 +86,11 @@ impl FromRequest for ImageUpload {
             let payload = payload
                 .await
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("taking the body: {e}")))?;
-            let limit = state(&req)?.services.media.settings().max_bytes as usize;
+            // shopd's media settings; the Postgres-design baseline, which
+            // shares this extractor, takes the default limit.
+            let limit = state(&req).map_or(crate::config::media::DEFAULT_MAX_BYTES, |s| {
+                s.services.media.settings().max_bytes
+            }) as usize;
             let essence = req
                 .headers()
                 .get(header::CONTENT_TYPE)

@@ -2,11 +2,10 @@
 //! `/media/{id}/{file}` (public: the variants, negotiated on `Accept`).
 
 use crate::api::dto::media::{MediaPatch, MediaView};
-use crate::api::dto::{data, no_content};
+use crate::api::dto::{data, if_none_match_names, no_content};
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
 use crate::api::extract::upload::ImageUpload;
-use crate::api::middleware::http_cache::matches;
 use crate::api::state::ApiState;
 use crate::domain::media::{self, MediaId, VARIANT_VERSION, VariantRequest};
 use actix_web::http::StatusCode;
@@ -104,7 +103,7 @@ pub(crate) async fn variant(
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| matches(v, &tag))
+        .is_some_and(|v| if_none_match_names(v, &tag))
     {
         HttpResponse::NotModified().finish()
     } else {

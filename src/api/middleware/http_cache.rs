@@ -72,14 +72,7 @@ impl HttpCache {
     }
 }
 
-/// Whether an `If-None-Match` value names `tag` (weak comparison, `*`).
-pub(crate) fn matches(if_none_match: &str, tag: &str) -> bool {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let want = opaque(tag);
-    if_none_match
-        .split(',')
-        .any(|t| t.trim() == "*" || opaque(t) == want)
-}
+pub(crate) use crate::api::dto::if_none_match_names as matches;
 
 pub(crate) async fn headers(
     class: CacheClass,
