@@ -340,8 +340,10 @@ fn check_alt(alt: String) -> MediaResult<String> {
 }
 
 impl Inner {
-    /// Runs `work` on a blocking thread once a decoder is free; `Busy` when
-    /// too many wait already.
+    /// Runs an upload's `work` on a blocking thread once a decoder is free;
+    /// `Busy` when `decoders + waiting` uploads are decoding or waiting
+    /// already. Background work ([`Inner::decode_later`]) shares the
+    /// decoders but is not counted: it never turns an upload away.
     async fn decode<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, CodecError> + Send + 'static,
@@ -352,10 +354,20 @@ impl Inner {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(MediaError::Busy);
         }
+        let result = self.decode_later(work).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        result
+    }
+
+    /// Runs `work` on a blocking thread once one of the decoders is free
+    /// (at most `decoders` run at once, uploads and jobs together).
+    async fn decode_later<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, CodecError> + Send + 'static,
+    ) -> MediaResult<T> {
         let permit = self.decoders.acquire().await;
         let result = tokio::task::spawn_blocking(work).await;
         drop(permit);
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
         match result {
             Ok(r) => Ok(r?),
             Err(e) => Err(MediaError::Codec(CodecError::Damaged(format!(
@@ -418,7 +430,7 @@ impl Inner {
             .max(m.width as u64 * m.height as u64);
         let wanted = variants.to_vec();
         let made = self
-            .decode(move || {
+            .decode_later(move || {
                 let d = codec::decode(&original, max_pixels)?;
                 let mut out = Vec::new();
                 let mut last: Option<codec::Pixels> = None;

@@ -662,3 +662,43 @@ async fn the_demo_shows_generated_photos_that_are_served() {
             .starts_with("image/")
     );
 }
+
+#[tokio::test]
+async fn uploads_beyond_the_decoders_and_their_queue_are_told_to_come_back() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path(), false);
+    config.media.decoders = 1;
+    config.media.waiting = 0;
+    let app = Arc::new(spawn_with(dir.clone(), config).await);
+    // Six different photos at once: one decoder, no queue.
+    let photos: Vec<Vec<u8>> = (0..6).map(|i| jpeg(1600 + i, 1200)).collect();
+    let sent: Vec<_> = photos
+        .into_iter()
+        .map(|p| {
+            let app = app.clone();
+            tokio::spawn(async move { upload_raw(&app, p, "image/jpeg").await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for s in sent {
+        let (status, v) = s.await.unwrap();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(code(&v), "busy", "{v}");
+        }
+        statuses.push(status);
+    }
+    assert!(statuses.contains(&StatusCode::CREATED), "{statuses:?}");
+    assert!(
+        statuses.contains(&StatusCode::SERVICE_UNAVAILABLE),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{statuses:?}"
+    );
+    // Free again: a refused upload goes through when retried alone.
+    let (status, _) = upload_raw(&app, jpeg(1605, 1200), "image/jpeg").await;
+    assert!(status == StatusCode::CREATED || status == StatusCode::OK);
+}
