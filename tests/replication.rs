@@ -896,6 +896,33 @@ fn test_jpeg(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// Uploads `bytes` to `base` (with `alt`, URL-encoded); the new image's id.
+async fn upload_image(c: &Client, base: &str, bytes: Vec<u8>, alt: &str) -> String {
+    let res = c
+        .post(format!("{base}/api/v1/media?alt={alt}"))
+        .bearer_auth(node::ADMIN)
+        .header("Content-Type", "image/jpeg")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v: serde_json::Value = res.json().await.unwrap();
+    v["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// Makes `product` on `base` show image `id`.
+async fn show_image(c: &Client, base: &str, product: &str, id: &str) {
+    let res = c
+        .patch(format!("{base}/api/v1/products/{product}"))
+        .bearer_auth(node::ADMIN)
+        .json(&serde_json::json!({"images": [id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_serves_the_leaders_images_fetching_each_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -905,28 +932,8 @@ async fn a_follower_serves_the_leaders_images_fetching_each_once() {
     let follower = Node::follower(&dir.path().join("follower"), &leader.base, &[]);
     follower.wait_ready(&c, Duration::from_secs(60)).await;
 
-    let res = c
-        .post(format!(
-            "{}/api/v1/media?alt=Replicated%20lamp",
-            leader.base
-        ))
-        .bearer_auth(node::ADMIN)
-        .header("Content-Type", "image/jpeg")
-        .body(test_jpeg(640, 480))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let v: serde_json::Value = res.json().await.unwrap();
-    let id = v["data"]["id"].as_str().unwrap().to_string();
-    let res = c
-        .patch(format!("{}/api/v1/products/prod-000002", leader.base))
-        .bearer_auth(node::ADMIN)
-        .json(&serde_json::json!({"images": [id]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let id = upload_image(&c, &leader.base, test_jpeg(640, 480), "Replicated%20lamp").await;
+    show_image(&c, &leader.base, "prod-000002", &id).await;
 
     // The record reaches the follower with the product...
     let detail = format!("{}/api/v1/products/prod-000002", follower.base);
@@ -1018,17 +1025,7 @@ async fn images_kept_in_an_s3_bucket_are_served_and_collected_like_local_ones() 
     );
     node.wait_ready(&c, Duration::from_secs(60)).await;
     let original = test_jpeg(500, 300);
-    let res = c
-        .post(format!("{}/api/v1/media", node.base))
-        .bearer_auth(node::ADMIN)
-        .header("Content-Type", "image/jpeg")
-        .body(original.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", node.log_tail());
-    let v: serde_json::Value = res.json().await.unwrap();
-    let id = v["data"]["id"].as_str().unwrap().to_string();
+    let id = upload_image(&c, &node.base, original.clone(), "").await;
     // The original is in the bucket, under the content-addressed path.
     let hh = &id["med_".len().."med_".len() + 2];
     let bucket = s3_bucket(&moto, "shop-media");
@@ -1088,25 +1085,8 @@ async fn backups_carry_the_image_files_and_restores_serve_the_same_bytes() {
     let data = dir.path().join("shop");
     let mut shop = Node::leader(&data, &[]);
     shop.wait_ready(&c, Duration::from_secs(60)).await;
-    let res = c
-        .post(format!("{}/api/v1/media", shop.base))
-        .bearer_auth(node::ADMIN)
-        .header("Content-Type", "image/jpeg")
-        .body(test_jpeg(700, 500))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let v: serde_json::Value = res.json().await.unwrap();
-    let id = v["data"]["id"].as_str().unwrap().to_string();
-    let res = c
-        .patch(format!("{}/api/v1/products/prod-000003", shop.base))
-        .bearer_auth(node::ADMIN)
-        .json(&serde_json::json!({"images": [id]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let id = upload_image(&c, &shop.base, test_jpeg(700, 500), "").await;
+    show_image(&c, &shop.base, "prod-000003", &id).await;
     let path = format!("/media/{id}/480.webp");
     let served = c
         .get(format!("{}{path}", shop.base))

@@ -409,6 +409,47 @@ mod tests {
     }
 
     #[test]
+    fn colours_of_another_profile_end_up_srgb() {
+        use image::ImageEncoder;
+        let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+        let png_with = |icc: Option<Vec<u8>>| {
+            let img = image::RgbImage::from_pixel(8, 8, image::Rgb([200, 100, 50]));
+            let mut out = Vec::new();
+            let mut enc = image::codecs::png::PngEncoder::new(&mut out);
+            if let Some(icc) = icc {
+                enc.set_icc_profile(icc).unwrap();
+            }
+            enc.write_image(img.as_raw(), 8, 8, image::ExtendedColorType::Rgb8)
+                .unwrap();
+            out
+        };
+        let plain = resize(&decode(&png_with(None), 1_000).unwrap(), None, 0).unwrap();
+        assert_eq!(&plain.data[..3], &[200, 100, 50], "sRGB stays as it is");
+        let converted = resize(
+            &decode(&png_with(Some(p3.clone())), 1_000).unwrap(),
+            None,
+            0,
+        )
+        .unwrap();
+        // What the colour engine says Display P3 (200, 100, 50) is in sRGB:
+        // more saturated (P3 is the wider gamut).
+        let mut want = [0u8; 3];
+        moxcms::ColorProfile::new_from_slice(&p3)
+            .unwrap()
+            .create_transform_8bit(
+                moxcms::Layout::Rgb,
+                &moxcms::ColorProfile::new_srgb(),
+                moxcms::Layout::Rgb,
+                moxcms::TransformOptions::default(),
+            )
+            .unwrap()
+            .transform(&[200, 100, 50], &mut want)
+            .unwrap();
+        assert_eq!(&converted.data[..3], &want);
+        assert!(want[0] > 200 && want[2] < 50, "{want:?}");
+    }
+
+    #[test]
     fn variants_shrink_to_the_size_and_every_encoder_round_trips() {
         let d = decode(&png(600, 300), 1_000_000).unwrap();
         let big = resize(&d, None, 2).unwrap();
