@@ -128,18 +128,8 @@ fn main() {
     catalog.reindex(&search_dir, &|_, _| {}).unwrap();
     catalog.store().close().unwrap();
 
-    let mut raw = shopd::config::Raw::default();
-    raw.common.data_dir = Some(work.path().to_path_buf());
-    let config = shopd::config::Config::from_raw(raw).unwrap();
-    let platform = shopd::services::Platform::open(&config, None).unwrap();
-    platform.open_search(&search_dir).unwrap();
-    let services = shopd::services::Services::build(&platform, &config).unwrap();
+    let (platform, services) = common::search_services(work.path(), &search_dir);
     let index = services.catalog.search_index().unwrap().clone();
-    let start = std::time::Instant::now();
-    while index.status() != shopd::catalog::SearchStatus::Ready {
-        assert!(start.elapsed().as_secs() < 300, "index ready");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 
     let mut brands = HashMap::new();
     platform

@@ -105,23 +105,13 @@ fn main() {
     // 2. query latency, one client: the platform and services as the
     // server builds them (commits feed search indexing).
     offline.store().close().unwrap();
-    let mut raw = shopd::config::Raw::default();
-    raw.common.data_dir = Some(work.path().to_path_buf());
-    let config = shopd::config::Config::from_raw(raw).unwrap();
-    let platform = shopd::services::Platform::open(&config, None).unwrap();
-    platform.open_search(&search_dir).unwrap();
-    let services = shopd::services::Services::build(&platform, &config).unwrap();
+    let (_platform, services) = common::search_services(work.path(), &search_dir);
     let catalog = services.catalog.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let index = catalog.search_index().unwrap().clone();
-    let start = Instant::now();
-    while index.status() != shopd::catalog::SearchStatus::Ready {
-        assert!(start.elapsed() < Duration::from_secs(120), "index ready");
-        std::thread::sleep(Duration::from_millis(10));
-    }
     let (qs, typos) = queries(&catalog, QUERIES + WARMUP, 42);
     let none = Synonyms::default();
     let filter = ProductFilter::default();

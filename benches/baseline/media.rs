@@ -10,23 +10,21 @@
 //! Routes: `POST /api/v1/media` (the admin token; multipart or a raw
 //! image, through shopd's extractor), `GET /api/v1/media/{id}` and
 //! `GET /media/{id}/{file}` (files from disk, negotiated on `Accept` like
-//! shopd's). Alt-text changes and deletes are not part of the baseline.
+//! shopd's, answered by shopd's own `variant_answer`). Alt-text changes and deletes are not part of the baseline.
 
 use crate::db::Db;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use sha2::{Digest, Sha256};
-use shopd::api::dto::media::MediaView;
+use shopd::api::dto::media::{MediaView, variant_answer, variant_request};
 use shopd::api::error::ApiError;
 use shopd::api::extract::principal::require_admin;
 use shopd::api::extract::upload::ImageUpload;
 use shopd::api::state::HttpSettings;
 use shopd::domain::Timestamp;
-use shopd::domain::media::{
-    self, Encoding, Media, MediaId, SIZES, SourceFormat, VARIANT_VERSION, Variant, VariantRequest,
-};
-use shopd::media::codec;
+use shopd::domain::media::{self, Encoding, Media, MediaId, SIZES, SourceFormat, Variant};
+use shopd::media::{Served, codec};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -226,56 +224,28 @@ pub async fn variant(
     dir: web::Data<MediaDir>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, file) = path.into_inner();
+    let (media_id, want) = variant_request(&id, &file)?;
     let missing = || ApiError::NotFound(format!("no image {id}"));
-    let media_id = MediaId::parse(&id).map_err(|_| missing())?;
-    let want = VariantRequest::parse(&file)
-        .map_err(|e| ApiError::NotFound(format!("no such variant '{file}': {e}")))?;
     let found = by_ids(&s.db, std::slice::from_ref(&id)).await?;
     let m = found.get(id.as_str()).ok_or_else(missing)?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    let (v, is_final) = m
+    let (variant, is_final) = m
         .choose(want, media::accepted(accept))
         .ok_or_else(missing)?;
-    let bytes = tokio::fs::read(dir_of(&dir.0, &media_id).join(v.file_name()))
+    let bytes = tokio::fs::read(dir_of(&dir.0, &media_id).join(variant.file_name()))
         .await
         .map_err(|e| internal(e, "reading a variant"))?;
-    let tag = format!(
-        "\"{id}-{}-{}-v{VARIANT_VERSION}\"",
-        SIZES[v.size],
-        v.encoding.ext()
-    );
-    let mut res = if req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == tag)
-        }) {
-        HttpResponse::NotModified().finish()
-    } else {
-        HttpResponse::Ok()
-            .content_type(v.encoding.mime())
-            .body(bytes)
-    };
-    let h = res.headers_mut();
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(&tag).map_err(|e| internal(e, "etag"))?,
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if is_final {
-            "public, max-age=31536000, immutable"
-        } else {
-            "public, max-age=60"
-        }),
-    );
-    if want.encoding.is_none() {
-        h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    }
-    Ok(res)
+    variant_answer(
+        &req,
+        &media_id,
+        want,
+        Served {
+            bytes: bytes.into(),
+            variant,
+            is_final,
+        },
+    )
 }

@@ -146,3 +146,25 @@ pub fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
+
+/// The platform and services over the data dir `work` (a copied database
+/// and its search index in `search_dir`), as the server builds them
+/// (commits feed search indexing); returns once the index answers.
+pub fn search_services(
+    work: &Path,
+    search_dir: &Path,
+) -> (shopd::services::Platform, shopd::services::Services) {
+    let mut raw = shopd::config::Raw::default();
+    raw.common.data_dir = Some(work.to_path_buf());
+    let config = shopd::config::Config::from_raw(raw).unwrap();
+    let platform = shopd::services::Platform::open(&config, None).unwrap();
+    platform.open_search(search_dir).unwrap();
+    let services = shopd::services::Services::build(&platform, &config).unwrap();
+    let index = services.catalog.search_index().unwrap().clone();
+    let start = std::time::Instant::now();
+    while index.status() != shopd::catalog::SearchStatus::Ready {
+        assert!(start.elapsed().as_secs() < 300, "index ready");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (platform, services)
+}

@@ -25,14 +25,7 @@ use serde_json::Value;
 const CASES: u32 = 2048;
 
 pub(crate) fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(CASES),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    crate::domain::fuzzing::config(CASES)
 }
 
 // ---- query strings -------------------------------------------------------

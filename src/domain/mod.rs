@@ -13,6 +13,8 @@ pub mod category;
 pub mod checkout;
 pub mod discount;
 pub(crate) mod fields;
+#[cfg(test)]
+pub(crate) mod fuzzing;
 pub(crate) mod id;
 pub mod job;
 pub mod listing;

@@ -481,14 +481,7 @@ mod fuzz {
     use std::sync::LazyLock;
 
     fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(512),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
+        crate::domain::fuzzing::config(512)
     }
 
     /// One small valid image per format.

@@ -379,14 +379,7 @@ mod tests {
         use proptest::prelude::*;
 
         fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: std::env::var("PROPTEST_CASES")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1024),
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
+            crate::domain::fuzzing::config(1024)
         }
 
         fn batch() -> Vec<u8> {

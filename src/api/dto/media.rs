@@ -1,9 +1,15 @@
 //! Product images on the wire: the record an upload answers with
-//! ([`MediaView`]) and the alt-text patch ([`MediaPatch`]).
+//! ([`MediaView`]), the alt-text patch ([`MediaPatch`]), and a variant's
+//! URL read and answered ([`variant_request`], [`variant_answer`]: shopd's
+//! handler and the Postgres-design baseline's).
 
 use crate::api::dto::input;
+use crate::api::error::ApiError;
 use crate::domain::Timestamp;
-use crate::domain::media::{Media, SIZES, Variant};
+use crate::domain::media::{Media, MediaId, SIZES, VARIANT_VERSION, Variant, VariantRequest};
+use crate::media::Served;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -95,3 +101,64 @@ pub(crate) struct MediaPatch {
 }
 
 input!(MediaPatch, String, crate::domain::media::parse_alt_patch);
+
+/// A year, as long as caches keep anything: a variant's URL and ETag name
+/// bytes that never change.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// A stand-in for a variant not made yet: a minute, then ask again.
+const STAND_IN: &str = "public, max-age=60";
+
+/// `/media/{id}/{file}`'s parts: the image and the variant asked for (a
+/// malformed id, size or extension names nothing: 404).
+pub fn variant_request(id: &str, file: &str) -> Result<(MediaId, VariantRequest), ApiError> {
+    let id = MediaId::parse(id).map_err(|_| ApiError::NotFound(format!("no image {id}")))?;
+    let want = VariantRequest::parse(file)
+        .map_err(|e| ApiError::NotFound(format!("no such variant '{file}': {e}")))?;
+    Ok((id, want))
+}
+
+/// The answer to `req` for a variant: its bytes (or 304 when
+/// `If-None-Match` names it), a strong `ETag` of the variant served,
+/// immutable caching once it is the URL's final answer, `Vary: Accept`
+/// on negotiated URLs, `nosniff`.
+pub fn variant_answer(
+    req: &HttpRequest,
+    id: &MediaId,
+    want: VariantRequest,
+    served: Served,
+) -> Result<HttpResponse, ApiError> {
+    let v = served.variant;
+    let tag = format!(
+        "\"{}-{}-{}-v{VARIANT_VERSION}\"",
+        id.as_str(),
+        SIZES[v.size],
+        v.encoding.ext()
+    );
+    let control = if served.is_final { IMMUTABLE } else { STAND_IN };
+    let mut res = if req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| super::if_none_match_names(v, &tag))
+    {
+        HttpResponse::NotModified().finish()
+    } else {
+        HttpResponse::Ok()
+            .content_type(v.encoding.mime())
+            .body(served.bytes)
+    };
+    let h = res.headers_mut();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&tag).map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(control));
+    if want.encoding.is_none() {
+        h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(res)
+}

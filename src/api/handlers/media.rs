@@ -1,22 +1,16 @@
 //! `/api/v1/media…` (staff: upload, read, alt text, delete) and
 //! `/media/{id}/{file}` (public: the variants, negotiated on `Accept`).
 
-use crate::api::dto::media::{MediaPatch, MediaView};
-use crate::api::dto::{data, if_none_match_names, no_content};
+use crate::api::dto::media::{MediaPatch, MediaView, variant_answer, variant_request};
+use crate::api::dto::{data, no_content};
 use crate::api::error::ApiError;
 use crate::api::extract::body::Body;
 use crate::api::extract::upload::ImageUpload;
 use crate::api::state::ApiState;
-use crate::domain::media::{self, MediaId, VARIANT_VERSION, VariantRequest};
+use crate::domain::media::{self, MediaId};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-
-/// A year, as long as caches keep anything: a variant's URL and ETag name
-/// bytes that never change.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-/// A stand-in for a variant not made yet: a minute, then ask again.
-const STAND_IN: &str = "public, max-age=60";
 
 fn media_id(id: &str) -> Result<MediaId, ApiError> {
     MediaId::parse(id).map_err(|_| ApiError::NotFound(format!("no image {id}")))
@@ -79,9 +73,7 @@ pub(crate) async fn variant(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, file) = path.into_inner();
-    let id = media_id(&id)?;
-    let want = VariantRequest::parse(&file)
-        .map_err(|e| ApiError::NotFound(format!("no such variant '{file}': {e}")))?;
+    let (id, want) = variant_request(&id, &file)?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -91,38 +83,5 @@ pub(crate) async fn variant(
         .media
         .variant(&id, want, media::accepted(accept))
         .await?;
-    let v = served.variant;
-    let tag = format!(
-        "\"{}-{}-{}-v{VARIANT_VERSION}\"",
-        id.as_str(),
-        media::SIZES[v.size],
-        v.encoding.ext()
-    );
-    let control = if served.is_final { IMMUTABLE } else { STAND_IN };
-    let mut res = if req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| if_none_match_names(v, &tag))
-    {
-        HttpResponse::NotModified().finish()
-    } else {
-        HttpResponse::Ok()
-            .content_type(v.encoding.mime())
-            .body(served.bytes)
-    };
-    let h = res.headers_mut();
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(&tag).map_err(|e| ApiError::Internal(e.into()))?,
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(control));
-    if want.encoding.is_none() {
-        h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(res)
+    variant_answer(&req, &id, want, served)
 }
