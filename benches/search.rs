@@ -37,8 +37,19 @@ use std::time::{Duration, Instant};
 
 const QUERIES: usize = 5_000;
 const WARMUP: usize = 500;
-const WRITE_PHASE: Duration = Duration::from_secs(10);
-const BUILD_RUNS: usize = 3;
+
+/// Seconds of the write phase: `SEARCH_WRITE_SECS`, else 10 (0 skips it).
+fn write_phase() -> Duration {
+    let secs = std::env::var("SEARCH_WRITE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    Duration::from_secs(secs.unwrap_or(10))
+}
+
+/// Index builds: `SEARCH_BUILD_RUNS`, else 3.
+fn build_runs() -> usize {
+    common::rounds("SEARCH_BUILD_RUNS")
+}
 
 fn query(text: &str) -> SearchQuery {
     SearchQuery {
@@ -59,6 +70,9 @@ struct Percentiles {
 }
 
 fn percentiles(mut v: Vec<Duration>) -> Percentiles {
+    if v.is_empty() {
+        v.push(Duration::ZERO);
+    }
     v.sort();
     let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e6;
     Percentiles {
@@ -89,7 +103,7 @@ fn main() {
     // 1. build
     let mut builds = Vec::new();
     let search_dir = work.path().join("search");
-    for run in 0..BUILD_RUNS {
+    for run in 0..build_runs() {
         let started = Instant::now();
         let n = offline.reindex(&search_dir, &|_, _| {}).unwrap();
         let s = started.elapsed().as_secs_f64();
@@ -201,7 +215,7 @@ fn main() {
     let mut written: Vec<(String, String)> = Vec::new();
     let mut rng = Rng(7);
     let started = Instant::now();
-    while started.elapsed() < WRITE_PHASE {
+    while started.elapsed() < write_phase() {
         let id = format!("prod-{:06}", rng.below(n_products as usize) + 1);
         // a letter after the number: no word is a prefix of another
         let word = format!("benchword{}z", written.len());
@@ -249,7 +263,8 @@ fn main() {
     println!("| measure | value |");
     println!("|---|---|");
     println!(
-        "| index build (median of {BUILD_RUNS}) | {build_s:.2} s ({:.0} products/s), index {:.0} MiB |",
+        "| index build (median of {}) | {build_s:.2} s ({:.0} products/s), index {:.0} MiB |",
+        builds.len(),
         n_products as f64 / build_s,
         index_bytes as f64 / 1048576.0
     );

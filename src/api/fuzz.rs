@@ -366,8 +366,8 @@ proptest! {
         let synonyms = crate::domain::search::Synonyms { groups };
         let words = crate::search::query::words(&text, &synonyms);
         let (_, fields) = crate::search::schema::schema();
-        let _ = crate::search::query::build(&fields, &words, &Default::default(), false);
-        let _ = crate::search::query::build(&fields, &words, &Default::default(), true);
+        let _ = crate::search::query::reference::build(&fields, &words, &Default::default(), false);
+        let _ = crate::search::query::reference::build(&fields, &words, &Default::default(), true);
         // And through the search extractor, as `?q=` would bring it.
         let q = percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC);
         if let Err(e) = extract::<Params<SearchQuery>>(&request(&format!("q={q}"))) {

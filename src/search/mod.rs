@@ -28,17 +28,19 @@
 
 pub(crate) mod collect;
 pub(crate) mod engine;
+mod execute;
 pub mod highlight;
 mod indexer;
 pub(crate) mod query;
 pub(crate) mod schema;
+mod terms;
 
 use crate::domain::listing::ProductFilter;
 use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchSort, Synonyms};
-use collect::{Collected, HitCollector, ValuesCache};
+use collect::ValuesCache;
+use execute::{Collected, Request};
 use query::QueryWord;
 use schema::Fields;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, mpsc};
 use tantivy::{Index, IndexReader};
@@ -138,7 +140,7 @@ fn open_live(dir: &Path) -> Result<(Index, Arc<Live>, Option<u64>), SearchError>
     let index = Index::open_in_dir(dir)?;
     schema::register(&index);
     let fields = Fields::from_schema(&index.schema())?;
-    let values = Arc::new(ValuesCache::default());
+    let values = Arc::new(ValuesCache::new(fields));
     let warmer: Arc<dyn tantivy::Warmer> = values.clone();
     let reader = index
         .reader_builder()
@@ -302,33 +304,27 @@ impl SearchIndex {
             });
         }
         let searcher = live.reader.searcher();
-        let collector = HitCollector {
-            values: live.values.clone(),
+        let mut request = Request {
+            fields: &live.fields,
+            words: &words,
+            filter,
             sort,
-            by_score: !words.is_empty(),
+            relaxed: false,
         };
-        let q = query::build(&live.fields, &words, filter, false);
-        let mut found: Collected = searcher.search(&*q, &collector)?;
-        let mut relaxed = false;
+        let mut found: Collected = execute::run(&searcher, &live.values, &request)?;
         if found.hits.is_empty() && words.len() > 1 {
-            let q = query::build(&live.fields, &words, filter, true);
-            found = searcher.search(&*q, &collector)?;
-            relaxed = true;
+            request.relaxed = true;
+            found = execute::run(&searcher, &live.values, &request)?;
         }
         let total = found.hits.len() as u64;
         let ids = page(&searcher, &live.values, found.hits, offset, limit)?;
-        let by_count = |m: HashMap<String, u64>| {
-            let mut v: Vec<(String, u64)> = m.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            v
-        };
         Ok(SearchHits {
             ids,
             total,
-            brands: by_count(found.brands),
-            categories: by_count(found.categories),
+            brands: found.brands,
+            categories: found.categories,
             prices: found.prices,
-            relaxed,
+            relaxed: request.relaxed,
             words,
         })
     }
@@ -373,8 +369,15 @@ fn page(
     let mut keyed = Vec::new();
     for group in hits.chunk_by(|a, b| a.segment == b.segment) {
         let v = values.get(searcher.segment_reader(group[0].segment))?;
-        for h in group.iter().take(need) {
-            keyed.push((h.key, v.id(h.id_ord)?));
+        let group = &group[..group.len().min(need)];
+        // One pass over the id dictionary for the whole group, in ordinal order.
+        let mut ords: Vec<u64> = group.iter().map(|h| h.id_ord as u64).collect();
+        ords.sort_unstable();
+        ords.dedup();
+        let ids = v.ids(&ords)?;
+        for h in group {
+            let at = ords.binary_search(&(h.id_ord as u64)).unwrap_or(0);
+            keyed.push((h.key, ids[at].clone()));
         }
     }
     keyed.sort_unstable();

@@ -1,6 +1,7 @@
-//! From user text to a tantivy query. The text is only ever split into
-//! words by the analyzers: quotes, colons, `*`, `~` and friends are separators,
-//! never syntax, so no input can make a query fail to parse.
+//! From user text to query words, and what a word matches and scores. The
+//! text is only ever split into words by the analyzers: quotes, colons, `*`,
+//! `~` and friends are separators, never syntax, so no input can make a query
+//! fail.
 //!
 //! Per word (and, as alternatives, each of its synonyms):
 //! - exact stem in `title` (×4), `keywords` (×2), brand and category titles
@@ -12,19 +13,14 @@
 //!   ("ergon" → "ergonomic", "x2" → "x200"); words with digits never match
 //!   fuzzily (model numbers are exact).
 //!
-//! All words must match; [`build`] with `relaxed` lets any word match, and a
-//! document matching more words scores higher.
+//! All words must match; `relaxed` lets any word match, and a document
+//! matching more words scores higher.
+//!
+//! [`super::execute`] runs this; [`reference::build`] states the same as a
+//! tantivy boolean query, which tests hold the executor to.
 
 use super::schema::{Fields, raw_analyzer, stem_analyzer};
-use crate::domain::listing::ProductFilter;
 use crate::domain::search::Synonyms;
-use std::ops::Bound;
-use tantivy::Term;
-use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
-    TermQuery,
-};
-use tantivy::schema::IndexRecordOption;
 
 /// One analyzed query word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,116 +110,20 @@ pub(crate) fn words(text: &str, synonyms: &Synonyms) -> Vec<QueryWord> {
 }
 
 /// Picks one field out of the schema's fields.
-type FieldOf = fn(&Fields) -> tantivy::schema::Field;
+pub(crate) type FieldOf = fn(&Fields) -> tantivy::schema::Field;
 
 /// Per-field weights: title highest, description lowest.
-const EXACT_FIELDS: [(FieldOf, f32); 5] = [
+pub(crate) const EXACT_FIELDS: [(FieldOf, f32); 5] = [
     (|f| f.title, 4.0),
     (|f| f.keywords, 2.0),
     (|f| f.brand_title, 1.5),
     (|f| f.category_titles, 1.5),
     (|f| f.description, 0.5),
 ];
-const FUZZY_BOOST: f32 = 0.6;
-const TITLE_FUZZY_BOOST: f32 = 1.2;
-const PREFIX_BOOST: f32 = 0.8;
-const SYNONYM_FACTOR: f32 = 0.9;
-
-fn boosted(q: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
-    Box::new(BoostQuery::new(q, boost))
-}
-
-fn word_clauses(f: &Fields, w: &Word, factor: f32, out: &mut Vec<(Occur, Box<dyn Query>)>) {
-    for (field, boost) in EXACT_FIELDS {
-        let t = TermQuery::new(
-            Term::from_field_text(field(f), &w.stem),
-            IndexRecordOption::WithFreqs,
-        );
-        out.push((Occur::Should, boosted(Box::new(t), boost * factor)));
-    }
-    if w.typos > 0 {
-        // A typo in the title ranks above a typo anywhere else.
-        for (field, boost) in [(f.title, TITLE_FUZZY_BOOST), (f.all_stem, FUZZY_BOOST)] {
-            let t = FuzzyTermQuery::new(Term::from_field_text(field, &w.stem), w.typos, true);
-            out.push((Occur::Should, boosted(Box::new(t), boost * factor)));
-        }
-    }
-    if w.prefix {
-        let t = FuzzyTermQuery::new_prefix(Term::from_field_text(f.all_raw, &w.raw), 0, true);
-        out.push((Occur::Should, boosted(Box::new(t), PREFIX_BOOST * factor)));
-    }
-}
-
-fn filter_clauses(f: &Fields, filter: &ProductFilter) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut must = |q: Box<dyn Query>| {
-        out.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>,
-        ))
-    };
-    if let Some(c) = &filter.category {
-        must(Box::new(TermQuery::new(
-            Term::from_field_text(f.category_ids, c.as_str()),
-            IndexRecordOption::Basic,
-        )));
-    }
-    if let Some(b) = &filter.brand {
-        must(Box::new(TermQuery::new(
-            Term::from_field_text(f.brand_id, b.as_str()),
-            IndexRecordOption::Basic,
-        )));
-    }
-    if let Some(a) = filter.available {
-        must(Box::new(TermQuery::new(
-            Term::from_field_u64(f.available, a as u64),
-            IndexRecordOption::Basic,
-        )));
-    }
-    if filter.min_price.is_some() || filter.max_price.is_some() {
-        let lo = filter.min_price.map_or(Bound::Unbounded, |p| {
-            Bound::Included(Term::from_field_u64(f.price, p.cents()))
-        });
-        let hi = filter.max_price.map_or(Bound::Unbounded, |p| {
-            Bound::Included(Term::from_field_u64(f.price, p.cents()))
-        });
-        must(Box::new(RangeQuery::new(lo, hi)));
-    }
-    out
-}
-
-/// The whole query: words (all required, or any when `relaxed`) and filters.
-/// No words: every product, filtered.
-pub(crate) fn build(
-    f: &Fields,
-    words: &[QueryWord],
-    filter: &ProductFilter,
-    relaxed: bool,
-) -> Box<dyn Query> {
-    let mut clauses = filter_clauses(f, filter);
-    if words.is_empty() {
-        clauses.push((Occur::Must, Box::new(AllQuery)));
-    } else {
-        let mut any = Vec::new();
-        for w in words {
-            let mut alts = Vec::new();
-            word_clauses(f, &w.word, 1.0, &mut alts);
-            for alt in &w.alternatives {
-                word_clauses(f, alt, SYNONYM_FACTOR, &mut alts);
-            }
-            let word_query: Box<dyn Query> = Box::new(BooleanQuery::new(alts));
-            if relaxed {
-                any.push((Occur::Should, word_query));
-            } else {
-                clauses.push((Occur::Must, word_query));
-            }
-        }
-        if relaxed {
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
-        }
-    }
-    Box::new(BooleanQuery::new(clauses))
-}
+pub(crate) const FUZZY_BOOST: f32 = 0.6;
+pub(crate) const TITLE_FUZZY_BOOST: f32 = 1.2;
+pub(crate) const PREFIX_BOOST: f32 = 0.8;
+pub(crate) const SYNONYM_FACTOR: f32 = 0.9;
 
 /// Whether an indexed token (`raw` unstemmed, `stem` stemmed) matches `w` by
 /// the same rules as the query; used for highlighting.
@@ -231,6 +131,117 @@ pub(crate) fn token_matches(w: &Word, raw: &str, stem: &str) -> bool {
     stem == w.stem
         || (w.typos > 0 && strsim::osa_distance(stem, &w.stem) <= w.typos as usize)
         || (w.prefix && raw.starts_with(&w.raw))
+}
+
+/// The query as a tantivy boolean query: what [`super::execute`] must
+/// match and score.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+    use crate::domain::listing::ProductFilter;
+    use std::ops::Bound;
+    use tantivy::Term;
+    use tantivy::query::{
+        AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query,
+        RangeQuery, TermQuery,
+    };
+    use tantivy::schema::IndexRecordOption;
+
+    fn boosted(q: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+        Box::new(BoostQuery::new(q, boost))
+    }
+
+    fn word_clauses(f: &Fields, w: &Word, factor: f32, out: &mut Vec<(Occur, Box<dyn Query>)>) {
+        for (field, boost) in EXACT_FIELDS {
+            let t = TermQuery::new(
+                Term::from_field_text(field(f), &w.stem),
+                IndexRecordOption::WithFreqs,
+            );
+            out.push((Occur::Should, boosted(Box::new(t), boost * factor)));
+        }
+        if w.typos > 0 {
+            // A typo in the title ranks above a typo anywhere else.
+            for (field, boost) in [(f.title, TITLE_FUZZY_BOOST), (f.all_stem, FUZZY_BOOST)] {
+                let t = FuzzyTermQuery::new(Term::from_field_text(field, &w.stem), w.typos, true);
+                out.push((Occur::Should, boosted(Box::new(t), boost * factor)));
+            }
+        }
+        if w.prefix {
+            let t = FuzzyTermQuery::new_prefix(Term::from_field_text(f.all_raw, &w.raw), 0, true);
+            out.push((Occur::Should, boosted(Box::new(t), PREFIX_BOOST * factor)));
+        }
+    }
+
+    fn filter_clauses(f: &Fields, filter: &ProductFilter) -> Vec<(Occur, Box<dyn Query>)> {
+        let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut must = |q: Box<dyn Query>| {
+            out.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>,
+            ))
+        };
+        if let Some(c) = &filter.category {
+            must(Box::new(TermQuery::new(
+                Term::from_field_text(f.category_ids, c.as_str()),
+                IndexRecordOption::Basic,
+            )));
+        }
+        if let Some(b) = &filter.brand {
+            must(Box::new(TermQuery::new(
+                Term::from_field_text(f.brand_id, b.as_str()),
+                IndexRecordOption::Basic,
+            )));
+        }
+        if let Some(a) = filter.available {
+            must(Box::new(TermQuery::new(
+                Term::from_field_u64(f.available, a as u64),
+                IndexRecordOption::Basic,
+            )));
+        }
+        if filter.min_price.is_some() || filter.max_price.is_some() {
+            let lo = filter.min_price.map_or(Bound::Unbounded, |p| {
+                Bound::Included(Term::from_field_u64(f.price, p.cents()))
+            });
+            let hi = filter.max_price.map_or(Bound::Unbounded, |p| {
+                Bound::Included(Term::from_field_u64(f.price, p.cents()))
+            });
+            must(Box::new(RangeQuery::new(lo, hi)));
+        }
+        out
+    }
+
+    /// The whole query: words (all required, or any when `relaxed`) and filters.
+    /// No words: every product, filtered.
+    pub(crate) fn build(
+        f: &Fields,
+        words: &[QueryWord],
+        filter: &ProductFilter,
+        relaxed: bool,
+    ) -> Box<dyn Query> {
+        let mut clauses = filter_clauses(f, filter);
+        if words.is_empty() {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        } else {
+            let mut any = Vec::new();
+            for w in words {
+                let mut alts = Vec::new();
+                word_clauses(f, &w.word, 1.0, &mut alts);
+                for alt in &w.alternatives {
+                    word_clauses(f, alt, SYNONYM_FACTOR, &mut alts);
+                }
+                let word_query: Box<dyn Query> = Box::new(BooleanQuery::new(alts));
+                if relaxed {
+                    any.push((Occur::Should, word_query));
+                } else {
+                    clauses.push((Occur::Must, word_query));
+                }
+            }
+            if relaxed {
+                clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            }
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,19 @@ pub(crate) fn schema() -> (Schema, Fields) {
 }
 
 impl Fields {
+    /// The text fields queries read: the five weighted ones, `all_stem`, `all_raw`.
+    pub(crate) fn text(&self) -> [Field; 7] {
+        [
+            self.title,
+            self.keywords,
+            self.brand_title,
+            self.category_titles,
+            self.description,
+            self.all_stem,
+            self.all_raw,
+        ]
+    }
+
     pub(crate) fn from_schema(schema: &Schema) -> tantivy::Result<Fields> {
         let f = |name: &str| schema.get_field(name);
         Ok(Fields {
