@@ -10,9 +10,9 @@ use crate::cache::Computed;
 use crate::domain::listing::{PageMeta, RatingSummary};
 use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchQuery, Synonyms};
 use crate::search::engine::IndexLag;
-use crate::search::highlight::{highlight, snippet};
+use crate::search::highlight::Highlighter;
 use crate::search::{DocSource, SearchIndex, SourceError};
-use crate::store::{ReadTxn, Rec, Store};
+use crate::store::{ReadTxn, Store};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -265,53 +265,39 @@ impl Catalog {
         // Hits change with the index generation, which is in the cache key.
         let mut tags = vec![tag::synonyms()];
         let items = product_items(&views, &ratings, &taxonomy, &mut tags);
+        let mut marks = Highlighter::new(&hits.words);
         let data = items
             .into_iter()
             .zip(&views)
             .map(|(item, p)| SearchItem {
                 highlight: Highlight {
-                    title: highlight(p.title(), &hits.words),
-                    description: snippet(p.description(), &hits.words),
+                    title: marks.highlight(p.title()),
+                    description: marks.snippet(p.description()),
                 },
                 item,
             })
             .collect();
 
-        let brand_recs: Vec<(Option<Rec<crate::store::BrandRec>>, &String, u64)> = hits
+        // Facet titles from the in-memory taxonomy of the same snapshot.
+        let brand = hits
             .brands
             .iter()
             .take(BRAND_FACET_SIZE)
-            .map(|(id, n)| Ok((txn.catalog().brand(id)?, id, *n)))
-            .collect::<CatalogResult<_>>()?;
-        let cat_recs: Vec<(Option<Rec<crate::store::CategoryRec>>, &String, u64)> = hits
+            .map(|(id, n)| FacetValue {
+                id,
+                title: taxonomy.brand(id).map_or("", |b| b.title.as_str()),
+                count: *n,
+            })
+            .collect();
+        let category = hits
             .categories
             .iter()
-            .map(|(id, n)| Ok((txn.catalog().category(id)?, id, *n)))
-            .collect::<CatalogResult<_>>()?;
-        let mut brand = Vec::new();
-        for (rec, id, count) in &brand_recs {
-            let title = match rec {
-                Some(r) => r.view()?.title(),
-                None => "",
-            };
-            brand.push(FacetValue {
+            .map(|(id, n)| FacetValue {
                 id,
-                title,
-                count: *count,
-            });
-        }
-        let mut category = Vec::new();
-        for (rec, id, count) in &cat_recs {
-            let title = match rec {
-                Some(r) => r.view()?.title(),
-                None => "",
-            };
-            category.push(FacetValue {
-                id,
-                title,
-                count: *count,
-            });
-        }
+                title: taxonomy.category(id).map_or("", |c| c.title.as_str()),
+                count: *n,
+            })
+            .collect();
         let price = PRICE_BUCKETS
             .iter()
             .zip(hits.prices)

@@ -369,15 +369,8 @@ fn page(
     let mut keyed = Vec::new();
     for group in hits.chunk_by(|a, b| a.segment == b.segment) {
         let v = values.get(searcher.segment_reader(group[0].segment))?;
-        let group = &group[..group.len().min(need)];
-        // One pass over the id dictionary for the whole group, in ordinal order.
-        let mut ords: Vec<u64> = group.iter().map(|h| h.id_ord as u64).collect();
-        ords.sort_unstable();
-        ords.dedup();
-        let ids = v.ids(&ords)?;
-        for h in group {
-            let at = ords.binary_search(&(h.id_ord as u64)).unwrap_or(0);
-            keyed.push((h.key, ids[at].clone()));
+        for h in group.iter().take(need) {
+            keyed.push((h.key, v.id(h.id_ord).to_string()));
         }
     }
     keyed.sort_unstable();

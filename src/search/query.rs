@@ -129,8 +129,18 @@ pub(crate) const SYNONYM_FACTOR: f32 = 0.9;
 /// the same rules as the query; used for highlighting.
 pub(crate) fn token_matches(w: &Word, raw: &str, stem: &str) -> bool {
     stem == w.stem
-        || (w.typos > 0 && strsim::osa_distance(stem, &w.stem) <= w.typos as usize)
         || (w.prefix && raw.starts_with(&w.raw))
+        || (w.typos > 0 && within(stem, &w.stem, w.typos as usize))
+}
+
+/// Whether `a` is at most `edits` edits from `b` (a transposition is one).
+fn within(a: &str, b: &str, edits: usize) -> bool {
+    // Lengths further apart than the budget cannot be; for ASCII, byte
+    // lengths are character counts, and most tokens are ASCII.
+    if a.is_ascii() && b.is_ascii() && a.len().abs_diff(b.len()) > edits {
+        return false;
+    }
+    strsim::osa_distance(a, b) <= edits
 }
 
 /// The query as a tantivy boolean query: what [`super::execute`] must
