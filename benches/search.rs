@@ -30,7 +30,7 @@ use shopd::catalog::Catalog;
 use shopd::domain::InputMode;
 use shopd::domain::listing::{PageRequest, ProductFilter};
 use shopd::domain::product::ProductDraft;
-use shopd::domain::search::{SearchQuery, SearchSort, Synonyms};
+use shopd::domain::search::{SearchQuery, SearchSort, SuggestQuery, Synonyms};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -162,6 +162,43 @@ fn main() {
     let engine = percentiles(engine);
     let full = percentiles(full);
 
+    // 2b. search as you type: every prefix of 2+ characters of the first
+    // 1,000 queries, one keystroke after another, engine and whole answer.
+    let keystrokes: Vec<String> = qs
+        .iter()
+        .take(1_000)
+        .flat_map(|q| {
+            let chars: Vec<char> = q.chars().collect();
+            (2..=chars.len())
+                .map(move |n| chars[..n].iter().collect::<String>())
+                .filter(|p| !p.ends_with(' '))
+        })
+        .collect();
+    let mut suggest_engine = Vec::with_capacity(keystrokes.len());
+    let mut slowest: Vec<(Duration, &String, u64)> = Vec::new();
+    for k in &keystrokes {
+        let t = Instant::now();
+        let s = index.suggest(k, 5, &none).unwrap();
+        suggest_engine.push(t.elapsed());
+        slowest.push((t.elapsed(), k, s.hits.total));
+    }
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+    for (took, k, total) in slowest.iter().take(5) {
+        eprintln!("slow keystroke: {took:?} {k:?} total={total}");
+    }
+    let mut suggest_full = Vec::with_capacity(keystrokes.len());
+    for k in &keystrokes {
+        let q = SuggestQuery {
+            text: k.clone(),
+            limit: 5,
+        };
+        let t = Instant::now();
+        std::hint::black_box(catalog.suggest(&q).unwrap());
+        suggest_full.push(t.elapsed());
+    }
+    let suggest_engine = percentiles(suggest_engine);
+    let suggest_full = percentiles(suggest_full);
+
     // 3. writes while searching
     let stop = Arc::new(AtomicBool::new(false));
     let searcher = {
@@ -279,6 +316,8 @@ fn main() {
     for (name, p) in [
         ("engine (hits+facets)", engine),
         ("full response (JSON)", full),
+        ("suggest, engine (keystrokes)", suggest_engine),
+        ("suggest, full response", suggest_full),
         ("full response during writes", during),
     ] {
         println!(
@@ -311,6 +350,8 @@ fn main() {
         "zero_hit_queries": zero,
         "engine": engine,
         "full": full,
+        "suggest_engine": suggest_engine,
+        "suggest_full": suggest_full,
         "full_during_writes": during,
         "writes_per_second": writes_per_s,
         "writes": written.len(),

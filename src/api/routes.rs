@@ -115,6 +115,15 @@ pub static ROUTES: &[Route] = &[
             Json(200, s::search),
         )
         .errors(&[503]),
+    get("/api/v1/search/suggest", handler!(search::suggest))
+        .cache(CacheClass::List)
+        .doc(
+            "search",
+            "searchSuggest",
+            "Search as you type: completions of the last word, with how many products each finds, and the first products; one request per keystroke",
+            Json(200, s::suggest),
+        )
+        .errors(&[503]),
     get("/api/v1/search/synonyms", handler!(search::get_synonyms))
         .cache(CacheClass::Taxonomy)
         .doc(

@@ -13,7 +13,7 @@ use super::{Catalog, CatalogResult};
 use crate::cache::{Kind, Kinds, ResponseCache, Served, Wanted};
 use crate::config::cache::{CacheClass, Ttls};
 use crate::domain::listing::{PageRequest, ProductFilter, ProductQuery, ProductSort};
-use crate::domain::search::SearchQuery;
+use crate::domain::search::{SearchQuery, SuggestQuery};
 use std::sync::Arc;
 
 /// The tags cached bodies carry, and the ones a commit bumps.
@@ -245,6 +245,21 @@ impl Catalog {
             .await?;
         self.record_search(&q.text, s.meta);
         Ok(s)
+    }
+
+    /// `GET /search/suggest` through the response cache (keyed on the index
+    /// generation, like search). Not counted in analytics: a keystroke is
+    /// not a query.
+    pub(crate) async fn serve_suggest(
+        &self,
+        q: &SuggestQuery,
+        wanted: Wanted,
+    ) -> CatalogResult<Served> {
+        let generation = self.search_index().map_or(0, |i| i.generation());
+        let key = self.key(|| format!("suggest {generation} {q:?}"));
+        self.cache
+            .get_or_compute(self.kinds.search, &key, wanted, || self.suggest(q))
+            .await
     }
 
     /// Fills the cache with what a storefront asks first: the first page of

@@ -7,12 +7,14 @@ use super::json::{self, Data};
 use super::reads::product_items;
 use super::{Catalog, CatalogError, CatalogResult};
 use crate::cache::Computed;
+use crate::cache::Tag;
 use crate::domain::listing::{PageMeta, RatingSummary};
-use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchQuery, Synonyms};
+use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchQuery, SuggestQuery, Synonyms};
 use crate::search::engine::IndexLag;
 use crate::search::highlight::Highlighter;
+use crate::search::query::QueryWord;
 use crate::search::{DocSource, SearchIndex, SourceError};
-use crate::store::{ReadTxn, Store};
+use crate::store::{ProductView, ReadTxn, Store, Taxonomy};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -177,6 +179,81 @@ struct SearchBody<'a> {
     facets: Facets<'a>,
 }
 
+/// A completion of what was typed, and how many products it finds.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Completion<'a> {
+    /// The words typed before the last, then a word the last one begins
+    /// (lowercase, accents folded).
+    text: &'a str,
+    /// Products found by what was typed that have this word.
+    count: u64,
+}
+
+/// `GET /search/suggest`: what to show under a search box as it is typed.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SuggestBody<'a> {
+    /// Most products first; only completions that find something.
+    completions: Vec<Completion<'a>>,
+    /// The first products of the search as typed, as search items.
+    products: Vec<SearchItem<'a>>,
+    /// Products the search as typed finds.
+    total: u64,
+    /// No product had every word: products have some of them.
+    relaxed: bool,
+}
+
+/// The records of a page of hits, in hit order; a hit the index still has
+/// after a delete is skipped.
+struct HitRecords {
+    recs: Vec<crate::store::Rec<crate::store::ProductRec>>,
+    ratings: Vec<RatingSummary>,
+}
+
+impl HitRecords {
+    fn read(txn: &ReadTxn, ids: &[String]) -> CatalogResult<HitRecords> {
+        let mut recs = Vec::with_capacity(ids.len());
+        let mut ratings = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = txn.catalog().product(id)? {
+                recs.push(r);
+                ratings.push(txn.catalog().rating(id)?);
+            }
+        }
+        Ok(HitRecords { recs, ratings })
+    }
+
+    fn views(&self) -> CatalogResult<Vec<ProductView<'_>>> {
+        Ok(self
+            .recs
+            .iter()
+            .map(|r| r.view())
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// Product items with their title and description marked for `words`.
+fn search_items<'a>(
+    views: &[ProductView<'a>],
+    ratings: &[RatingSummary],
+    taxonomy: &'a Taxonomy,
+    words: &[QueryWord],
+    tags: &mut Vec<Tag>,
+) -> Vec<SearchItem<'a>> {
+    let items = product_items(views, ratings, taxonomy, tags);
+    let mut marks = Highlighter::new(words);
+    items
+        .into_iter()
+        .zip(views)
+        .map(|(item, p)| SearchItem {
+            highlight: Highlight {
+                title: marks.highlight(p.title()),
+                description: marks.snippet(p.description()),
+            },
+            item,
+        })
+        .collect()
+}
+
 /// Lowercase, single-spaced: how queries are counted in analytics.
 fn normalize(text: &str) -> String {
     text.split_whitespace()
@@ -227,16 +304,20 @@ impl Catalog {
         self.search.synonyms()
     }
 
-    /// `GET /search`, uncached and unrecorded: the body, its hit total as
-    /// `meta`, and the synonyms tag. Blocks for the query (CPU).
-    pub fn search(&self, q: &SearchQuery) -> CatalogResult<Computed> {
-        let index = self.search.index().ok_or_else(|| {
+    fn index(&self) -> CatalogResult<&SearchIndex> {
+        self.search.index().ok_or_else(|| {
             CatalogError::Search(crate::search::SearchError::Unavailable(
                 "search is not enabled".into(),
             ))
-        })?;
+        })
+    }
+
+    /// `GET /search`, uncached and unrecorded: the body, its hit total as
+    /// `meta`, and the synonyms tag. Blocks for the query (CPU).
+    pub fn search(&self, q: &SearchQuery) -> CatalogResult<Computed> {
         let synonyms = self.synonyms();
-        let hits = index
+        let hits = self
+            .index()?
             .search(
                 &q.text,
                 &q.filter,
@@ -248,35 +329,12 @@ impl Catalog {
             .map_err(CatalogError::Search)?;
 
         let txn = self.store.read()?;
-        let mut recs = Vec::with_capacity(hits.ids.len());
-        let mut ratings: Vec<RatingSummary> = Vec::with_capacity(hits.ids.len());
-        for id in &hits.ids {
-            // The index may briefly lag a delete; such a hit is skipped.
-            if let Some(r) = txn.catalog().product(id)? {
-                recs.push(r);
-                ratings.push(txn.catalog().rating(id)?);
-            }
-        }
-        let views = recs
-            .iter()
-            .map(|r| r.view())
-            .collect::<Result<Vec<_>, _>>()?;
+        let found = HitRecords::read(&txn, &hits.ids)?;
+        let views = found.views()?;
         let taxonomy = txn.catalog().taxonomy()?;
         // Hits change with the index generation, which is in the cache key.
         let mut tags = vec![tag::synonyms()];
-        let items = product_items(&views, &ratings, &taxonomy, &mut tags);
-        let mut marks = Highlighter::new(&hits.words);
-        let data = items
-            .into_iter()
-            .zip(&views)
-            .map(|(item, p)| SearchItem {
-                highlight: Highlight {
-                    title: marks.highlight(p.title()),
-                    description: marks.snippet(p.description()),
-                },
-                item,
-            })
-            .collect();
+        let data = search_items(&views, &found.ratings, &taxonomy, &hits.words, &mut tags);
 
         // Facet titles from the in-memory taxonomy of the same snapshot.
         let brand = hits
@@ -323,6 +381,43 @@ impl Catalog {
             body,
             tags,
             meta: hits.total,
+        })
+    }
+
+    /// `GET /search/suggest`, uncached: completions of the last word and the
+    /// first products, rendered as search items; `meta` is the hit total.
+    /// Blocks for the query (CPU).
+    pub fn suggest(&self, q: &SuggestQuery) -> CatalogResult<Computed> {
+        let synonyms = self.synonyms();
+        let s = self
+            .index()?
+            .suggest(&q.text, q.limit as usize, &synonyms)
+            .map_err(CatalogError::Search)?;
+        let txn = self.store.read()?;
+        let found = HitRecords::read(&txn, &s.hits.ids)?;
+        let views = found.views()?;
+        let taxonomy = txn.catalog().taxonomy()?;
+        let mut tags = vec![tag::synonyms()];
+        let products = search_items(&views, &found.ratings, &taxonomy, &s.hits.words, &mut tags);
+        let body = json::to_vec(&Data {
+            data: SuggestBody {
+                completions: s
+                    .completions
+                    .iter()
+                    .map(|(text, count)| Completion {
+                        text,
+                        count: *count,
+                    })
+                    .collect(),
+                products,
+                total: s.hits.total,
+                relaxed: s.hits.relaxed,
+            },
+        });
+        Ok(Computed {
+            body,
+            tags,
+            meta: s.hits.total,
         })
     }
 

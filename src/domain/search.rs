@@ -46,6 +46,20 @@ pub struct SearchQuery {
     pub page: PageRequest,
 }
 
+/// Search-as-you-type (`GET /search/suggest`): the text typed so far and
+/// how many products to show. `text` is plain words, never query syntax.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SuggestQuery {
+    pub text: String,
+    /// Invariant: `1..=SuggestQuery::MAX_LIMIT`.
+    pub limit: u32,
+}
+
+impl SuggestQuery {
+    pub const DEFAULT_LIMIT: u32 = 5;
+    pub const MAX_LIMIT: u32 = 10;
+}
+
 /// Price facet buckets in cents: `[lo, hi)`, the last one open-ended.
 pub const PRICE_BUCKETS: [(u64, Option<u64>); 6] = [
     (0, Some(2_500)),

@@ -26,7 +26,7 @@
 //! [`super::query::build`] matches, and their scores are its scores (up to
 //! the order floats are added in).
 
-use super::collect::{Hit, SegmentValues, ValuesCache};
+use super::collect::{Hit, SegmentValues, SortKey, ValuesCache};
 use super::query::{
     EXACT_FIELDS, FUZZY_BOOST, PREFIX_BOOST, QueryWord, SYNONYM_FACTOR, TITLE_FUZZY_BOOST, Word,
 };
@@ -34,7 +34,7 @@ use super::schema::Fields;
 use super::terms::{DocBits, Match};
 use crate::domain::listing::ProductFilter;
 use crate::domain::search::{PRICE_BUCKETS, SearchSort};
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, TermInfo};
@@ -45,12 +45,18 @@ use tantivy::{DocId, DocSet, Score, Searcher, SegmentOrdinal, TERMINATED};
 /// What a search found over all segments.
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
+    /// Per segment, the first [`Request::keep`] hits in (key, id) order: all
+    /// that can be on a page that ends at `keep`.
     pub hits: Vec<Hit>,
+    /// All hits.
+    pub total: u64,
     /// `(brand id, count)`, most first, then by id.
     pub brands: Vec<(String, u64)>,
     /// `(category id, count)`, most first, then by id.
     pub categories: Vec<(String, u64)>,
     pub prices: [u64; PRICE_BUCKETS.len()],
+    /// Per term of [`Request::count`], the hits that have it.
+    pub counts: Vec<u64>,
 }
 
 /// One query word, or one of its synonyms, with its weight in the score.
@@ -69,6 +75,12 @@ pub(crate) struct Request<'a> {
     pub sort: SearchSort,
     /// Any word may match (a document matching more scores higher).
     pub relaxed: bool,
+    /// Count brands, categories and prices over the hits.
+    pub facets: bool,
+    /// Unstemmed terms (`all_raw`) to count the hits of (completions).
+    pub count: &'a [String],
+    /// Hits to keep per segment: where the page ends.
+    pub keep: usize,
 }
 
 impl Request<'_> {
@@ -165,9 +177,11 @@ pub(crate) fn run(
     }
 
     let mut hits = Vec::new();
+    let mut total = 0;
     let mut brands: HashMap<&str, u64> = HashMap::new();
     let mut categories: HashMap<&str, u64> = HashMap::new();
     let mut prices = [0u64; PRICE_BUCKETS.len()];
+    let mut counts = vec![0u64; r.count.len()];
     for (ord, (reader, v)) in searcher.segment_readers().iter().zip(&segments).enumerate() {
         let seg = Segment {
             ord: ord as SegmentOrdinal,
@@ -177,6 +191,7 @@ pub(crate) fn run(
         };
         let found = seg.run(r, &alts, exact.get(ord).map(Vec::as_slice), &weights)?;
         hits.extend(found.hits);
+        total += found.total;
         for (o, n) in found.brand_counts.into_iter().enumerate() {
             if n > 0 {
                 *brands.entry(&v.brand_ids[o]).or_default() += n;
@@ -190,6 +205,9 @@ pub(crate) fn run(
         for (p, n) in prices.iter_mut().zip(found.prices) {
             *p += n;
         }
+        for (c, n) in counts.iter_mut().zip(found.counts) {
+            *c += n;
+        }
     }
     let by_count = |m: HashMap<&str, u64>| {
         let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
@@ -198,9 +216,11 @@ pub(crate) fn run(
     };
     Ok(Collected {
         hits,
+        total,
         brands: by_count(brands),
         categories: by_count(categories),
         prices,
+        counts,
     })
 }
 
@@ -213,9 +233,11 @@ struct Segment<'a> {
 
 struct SegmentFound {
     hits: Vec<Hit>,
+    total: u64,
     brand_counts: Vec<u64>,
     category_counts: Vec<u64>,
     prices: [u64; PRICE_BUCKETS.len()],
+    counts: Vec<u64>,
 }
 
 /// One alternative's matches in a segment.
@@ -223,7 +245,7 @@ struct Matched {
     /// Documents with its stem or a term within its typo budget.
     stem: DocBits,
     /// Documents with a term it begins (prefix words only).
-    prefix: Option<DocBits>,
+    prefix: Option<Arc<DocBits>>,
 }
 
 impl Segment<'_> {
@@ -241,14 +263,7 @@ impl Segment<'_> {
             &mut stem,
         )?;
         let prefix = if w.prefix {
-            let all_raw = self.fields.all_raw;
-            let mut bits = DocBits::empty(self.max_doc());
-            t.mark(
-                all_raw,
-                &t.derive(all_raw, &w.raw, Match::Prefix)?,
-                &mut bits,
-            )?;
-            Some(bits)
+            Some(t.prefix_docs(self.fields.all_raw, &w.raw, self.max_doc())?)
         } else {
             None
         };
@@ -337,23 +352,46 @@ impl Segment<'_> {
         };
         let v = self.v;
         let mut found = SegmentFound {
-            hits: Vec::with_capacity(docs.len()),
+            hits: Vec::new(),
+            total: docs.len() as u64,
             brand_counts: vec![0; v.brand_ids.len()],
             category_counts: vec![0; v.category_ids.len()],
             prices: [0; PRICE_BUCKETS.len()],
+            counts: Vec::with_capacity(r.count.len()),
         };
+        if !r.count.is_empty() {
+            let mut hits = DocBits::empty(self.max_doc());
+            for &d in &docs {
+                hits.insert(d);
+            }
+            for term in r.count {
+                found
+                    .counts
+                    .push(v.terms.count_in(self.fields.all_raw, term, &hits)?);
+            }
+        }
+        // The first `keep` hits in (key, id) order, a max-heap of them.
+        let mut top: BinaryHeap<(SortKey, u32)> = BinaryHeap::with_capacity(r.keep.min(docs.len()));
         for (j, &d) in docs.iter().enumerate() {
             let i = d as usize;
-            found.hits.push(Hit {
-                key: v.key(
+            let hit = (
+                v.key(
                     r.sort,
                     r.by_score(),
                     i,
                     scores.get(j).copied().unwrap_or(0.0),
                 ),
-                segment: self.ord,
-                id_ord: v.id_ord[i],
-            });
+                v.id_ord[i],
+            );
+            if top.len() < r.keep {
+                top.push(hit);
+            } else if top.peek().is_some_and(|worst| hit < *worst) {
+                top.pop();
+                top.push(hit);
+            }
+            if !r.facets {
+                continue;
+            }
             if let Some(c) = found.brand_counts.get_mut(v.brand[i] as usize) {
                 *c += 1;
             }
@@ -364,6 +402,14 @@ impl Segment<'_> {
             }
             found.prices[v.price_bucket[i] as usize] += 1;
         }
+        found.hits = top
+            .into_iter()
+            .map(|(key, id_ord)| Hit {
+                key,
+                segment: self.ord,
+                id_ord,
+            })
+            .collect();
         Ok(found)
     }
 
@@ -593,6 +639,9 @@ mod tests {
                         filter: &filter,
                         sort: SearchSort::Relevance,
                         relaxed,
+                        facets: true,
+                        count: &[],
+                        keep: usize::MAX,
                     },
                 )
                 .unwrap()

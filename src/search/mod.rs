@@ -88,6 +88,18 @@ pub struct SearchHits {
     pub words: Vec<QueryWord>,
 }
 
+/// What a shopper's keystrokes so far suggest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Suggestions {
+    /// Completed queries — the words before the last as typed (analyzed),
+    /// then a word the last one begins — with how many of the products the
+    /// typed text finds have that word, most first. Only completions that
+    /// find something.
+    pub completions: Vec<(String, u64)>,
+    /// The first products of the search as typed (relevance order).
+    pub hits: SearchHits,
+}
+
 /// Search readiness, for /ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -310,13 +322,16 @@ impl SearchIndex {
             filter,
             sort,
             relaxed: false,
+            facets: true,
+            count: &[],
+            keep: (offset as usize).saturating_add(limit),
         };
         let mut found: Collected = execute::run(&searcher, &live.values, &request)?;
-        if found.hits.is_empty() && words.len() > 1 {
+        if found.total == 0 && words.len() > 1 {
             request.relaxed = true;
             found = execute::run(&searcher, &live.values, &request)?;
         }
-        let total = found.hits.len() as u64;
+        let total = found.total;
         let ids = page(&searcher, &live.values, found.hits, offset, limit)?;
         Ok(SearchHits {
             ids,
@@ -326,6 +341,84 @@ impl SearchIndex {
             prices: found.prices,
             relaxed: request.relaxed,
             words,
+        })
+    }
+
+    /// Search-as-you-type: completions of the last word (the most frequent
+    /// words it begins, counted over what the text finds) and the first
+    /// `limit` products of the text searched as typed, without facets.
+    /// Blocks for the query's duration (CPU only).
+    pub fn suggest(
+        &self,
+        text: &str,
+        limit: usize,
+        synonyms: &Synonyms,
+    ) -> Result<Suggestions, SearchError> {
+        let live = self.live()?;
+        let words = query::words(text, synonyms);
+        let Some(last) = words.last() else {
+            return Ok(Suggestions::default());
+        };
+        let searcher = live.reader.searcher();
+        // The candidates: the words the last one begins that most products
+        // have, over all segments.
+        let mut by_word: std::collections::HashMap<String, u64> = Default::default();
+        for reader in searcher.segment_readers() {
+            let v = live.values.get(reader)?;
+            for (word, n) in v
+                .terms
+                .completions(live.fields.all_raw, &last.word.raw)?
+                .iter()
+            {
+                *by_word.entry(word.clone()).or_default() += *n as u64;
+            }
+        }
+        let mut candidates: Vec<(String, u64)> = by_word.into_iter().collect();
+        candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        candidates.truncate(terms::COMPLETIONS);
+        let count: Vec<String> = candidates.into_iter().map(|(w, _)| w).collect();
+        let filter = ProductFilter::default();
+        let mut request = Request {
+            fields: &live.fields,
+            words: &words,
+            filter: &filter,
+            sort: SearchSort::Relevance,
+            relaxed: false,
+            facets: false,
+            count: &count,
+            keep: limit,
+        };
+        let mut found = execute::run(&searcher, &live.values, &request)?;
+        if found.total == 0 && words.len() > 1 {
+            request.relaxed = true;
+            found = execute::run(&searcher, &live.values, &request)?;
+        }
+        let typed: Vec<&str> = words[..words.len() - 1]
+            .iter()
+            .map(|w| w.word.raw.as_str())
+            .collect();
+        let mut completions: Vec<(String, u64)> = count
+            .iter()
+            .zip(&found.counts)
+            .filter(|(_, n)| **n > 0)
+            .map(|(w, n)| {
+                let mut all = typed.clone();
+                all.push(w);
+                (all.join(" "), *n)
+            })
+            .collect();
+        completions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let total = found.total;
+        let ids = page(&searcher, &live.values, found.hits, 0, limit)?;
+        Ok(Suggestions {
+            completions,
+            hits: SearchHits {
+                ids,
+                total,
+                relaxed: request.relaxed,
+                words,
+                ..SearchHits::default()
+            },
         })
     }
 
@@ -357,7 +450,7 @@ fn page(
     limit: usize,
 ) -> Result<Vec<String>, SearchError> {
     let need = (offset as usize).saturating_add(limit);
-    if need == 0 || hits.is_empty() || offset as usize >= hits.len() {
+    if need == 0 || hits.is_empty() {
         return Ok(Vec::new());
     }
     if need < hits.len() {

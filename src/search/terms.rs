@@ -21,6 +21,14 @@ use tantivy::{DocId, SegmentReader};
 /// Most derivations cached per segment; past it the cache starts over
 /// (bounds memory against a stream of distinct words).
 const CACHED_DERIVATIONS: usize = 20_000;
+/// Most prefix document sets cached per segment (one bit per document each:
+/// 12.5 KB at 100K products); past it the cache starts over.
+const CACHED_PREFIX_DOCS: usize = 512;
+/// A prefix matching at least this many terms has its documents cached: a
+/// short prefix ("wa", typed first) unions the postings of hundreds of terms.
+const PREFIX_DOCS_FROM_TERMS: usize = 16;
+/// Completions kept per prefix (the most frequent terms).
+pub(crate) const COMPLETIONS: usize = 8;
 
 /// How a word selects terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +57,8 @@ pub(crate) struct TextField {
 pub(crate) struct SegmentTerms {
     fields: HashMap<Field, TextField>,
     derived: Mutex<HashMap<Key, Arc<[TermInfo]>>>,
+    prefix_docs: Mutex<HashMap<Key, Arc<DocBits>>>,
+    completions: Mutex<HashMap<Key, Arc<[(String, u32)]>>>,
 }
 
 struct Automaton<'a>(&'a DFA);
@@ -98,6 +108,8 @@ impl SegmentTerms {
         Ok(SegmentTerms {
             fields: out,
             derived: Mutex::new(HashMap::new()),
+            prefix_docs: Mutex::new(HashMap::new()),
+            completions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -155,6 +167,122 @@ impl SegmentTerms {
             m.insert(key, infos.clone());
         }
         Ok(infos)
+    }
+
+    /// The documents with a term in `field` that starts with `prefix`; the
+    /// set is cached when many terms make it.
+    pub(crate) fn prefix_docs(
+        &self,
+        field: Field,
+        prefix: &str,
+        max_doc: u32,
+    ) -> tantivy::Result<Arc<DocBits>> {
+        let key = Key {
+            field,
+            how: Match::Prefix,
+            word: prefix.into(),
+        };
+        if let Some(found) = self
+            .prefix_docs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            return Ok(found);
+        }
+        let infos = self.derive(field, prefix, Match::Prefix)?;
+        let mut bits = DocBits::empty(max_doc);
+        self.mark(field, &infos, &mut bits)?;
+        let bits = Arc::new(bits);
+        if infos.len() >= PREFIX_DOCS_FROM_TERMS
+            && let Ok(mut m) = self.prefix_docs.lock()
+        {
+            if m.len() >= CACHED_PREFIX_DOCS {
+                m.clear();
+            }
+            m.insert(key, bits.clone());
+        }
+        Ok(bits)
+    }
+
+    /// The [`COMPLETIONS`] terms of `field` starting with `prefix` found in
+    /// the most documents, with their document counts, most first.
+    pub(crate) fn completions(
+        &self,
+        field: Field,
+        prefix: &str,
+    ) -> tantivy::Result<Arc<[(String, u32)]>> {
+        let Some(f) = self.fields.get(&field) else {
+            return Ok(Arc::from([]));
+        };
+        let key = Key {
+            field,
+            how: Match::Prefix,
+            word: prefix.into(),
+        };
+        if let Some(found) = self
+            .completions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            return Ok(found);
+        }
+        let mut stream = f
+            .index
+            .terms()
+            .range()
+            .ge(prefix.as_bytes())
+            .into_stream()?;
+        let mut all: Vec<(u32, Vec<u8>)> = Vec::new();
+        while let Some((term, info)) = stream.next() {
+            if !term.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            all.push((info.doc_freq, term.to_vec()));
+        }
+        // Most documents first, then alphabetical.
+        all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        all.truncate(COMPLETIONS);
+        let found: Arc<[(String, u32)]> = all
+            .into_iter()
+            .map(|(n, t)| (String::from_utf8_lossy(&t).into_owned(), n))
+            .collect();
+        if let Ok(mut m) = self.completions.lock() {
+            if m.len() >= CACHED_DERIVATIONS {
+                m.clear();
+            }
+            m.insert(key, found.clone());
+        }
+        Ok(found)
+    }
+
+    /// How many of `docs` have `term` in `field`.
+    pub(crate) fn count_in(
+        &self,
+        field: Field,
+        term: &str,
+        docs: &DocBits,
+    ) -> tantivy::Result<u64> {
+        let Some(f) = self.fields.get(&field) else {
+            return Ok(0);
+        };
+        let Some(info) = f.index.terms().get(term)? else {
+            return Ok(0);
+        };
+        let mut postings = f
+            .index
+            .read_block_postings_from_terminfo(&info, tantivy::schema::IndexRecordOption::Basic)?;
+        let mut n = 0;
+        loop {
+            let block = postings.docs();
+            if block.is_empty() {
+                break;
+            }
+            n += block.iter().filter(|&&d| docs.contains(d)).count() as u64;
+            postings.advance();
+        }
+        Ok(n)
     }
 
     /// Sets the bit of every document with any of `infos` in `field`.

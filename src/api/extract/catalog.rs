@@ -5,6 +5,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::query::{Query, QueryParams};
 use crate::api::openapi::describe::Inputs;
 use crate::api::openapi::describe::filter_params;
+use crate::api::openapi::describe::integer;
 use crate::api::openapi::describe::page_params;
 use crate::api::openapi::describe::query_param;
 use crate::api::openapi::describe::sort_param;
@@ -17,6 +18,7 @@ use crate::domain::listing::ProductSort;
 use crate::domain::search::MAX_QUERY_CHARS;
 use crate::domain::search::SearchQuery;
 use crate::domain::search::SearchSort;
+use crate::domain::search::SuggestQuery;
 use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::openapi::schema::Type;
 
@@ -146,5 +148,48 @@ impl QueryParams for SearchQuery {
         inputs
             .query
             .push(sort_param(SearchSort::ALL.map(SearchSort::as_str)));
+    }
+}
+
+/// Search-as-you-type (`GET /search/suggest`): `q` as for search, `limit`
+/// products (1–10, default 5).
+impl QueryParams for SuggestQuery {
+    fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
+        let text = q.get("q").unwrap_or("").to_string();
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::BadRequest {
+                code: "query_too_long",
+                message: format!("'q' must be at most {MAX_QUERY_CHARS} characters"),
+            });
+        }
+        let limit = q
+            .int("limit")?
+            .unwrap_or(SuggestQuery::DEFAULT_LIMIT as i64);
+        let limit = match u32::try_from(limit) {
+            Ok(n) if (1..=SuggestQuery::MAX_LIMIT).contains(&n) => n,
+            _ => {
+                errors.push(
+                    "limit",
+                    format!("must be from 1 to {}", SuggestQuery::MAX_LIMIT),
+                );
+                SuggestQuery::DEFAULT_LIMIT
+            }
+        };
+        Ok(SuggestQuery { text, limit })
+    }
+
+    fn describe(inputs: &mut Inputs) {
+        inputs.query.push(query_param(
+            "q",
+            "What has been typed so far; the last word is completed",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_QUERY_CHARS)),
+        ));
+        inputs.query.push(query_param(
+            "limit",
+            "Products to show",
+            integer(1, SuggestQuery::MAX_LIMIT, SuggestQuery::DEFAULT_LIMIT),
+        ));
     }
 }

@@ -8,7 +8,7 @@ use crate::api::extract::body::Body;
 use crate::api::extract::query::Params;
 use crate::api::extract::wants::Wants;
 use crate::api::state::ApiState;
-use crate::domain::search::SearchQuery;
+use crate::domain::search::{SearchQuery, SuggestQuery};
 use actix_web::HttpResponse;
 use actix_web::web;
 
@@ -23,6 +23,17 @@ pub(crate) async fn search(
     Ok(cached(
         wanted,
         &state.services.catalog.serve_search(&query, wanted).await?,
+    ))
+}
+
+pub(crate) async fn suggest(
+    state: web::Data<ApiState>,
+    Params(query): Params<SuggestQuery>,
+    Wants(wanted): Wants,
+) -> Result<HttpResponse, ApiError> {
+    Ok(cached(
+        wanted,
+        &state.services.catalog.serve_suggest(&query, wanted).await?,
     ))
 }
 

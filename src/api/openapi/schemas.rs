@@ -5,7 +5,7 @@ use crate::api::openapi::describe::{PageMeta, Schemas, object};
 use crate::catalog::json::{
     BrandFull, CategoryDetail, CategoryNode, ProductDetail, ProductItem, ReviewItem,
 };
-use crate::catalog::search::{Facets, SearchItem};
+use crate::catalog::search::{Facets, SearchItem, SuggestBody};
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type};
@@ -163,6 +163,10 @@ pub(crate) fn search(s: &mut Schemas) -> RefOr<Schema> {
             .required("meta")
             .required("facets"),
     )
+}
+
+pub(crate) fn suggest(s: &mut Schemas) -> RefOr<Schema> {
+    s.data_of::<SuggestBody>("SuggestAnswer")
 }
 
 /// Synonym groups as stored (`domain::search::Synonyms`): lowercase words.
