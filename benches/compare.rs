@@ -27,7 +27,13 @@
 //! `COMPARE_ONLY=uncached-lists` runs step 2 for the lists scenario with
 //! caches off only (the "uncached list pages ≥ 100×" target, in minutes
 //! rather than the whole run's hour); it writes
-//! `compare-results-uncached-lists.{md,json}`.
+//! `compare-results-uncached-lists.{md,json}`. `COMPARE_ONLY=cached-search`
+//! does the same for the search scenario with caches on (target ≥ 1×, equal
+//! cache memory) and writes `compare-results-cached-search.{md,json}`.
+//!
+//! Equal cache memory: shopd runs with `--cache-bytes` [`CACHE_BYTES`] and
+//! the baseline's Redis with `maxmemory` the same, evicting least recently
+//! used keys (`allkeys-lru`), as a production Redis cache is configured.
 //!
 //! `COMPARE_WARMUP=time` runs step 2 only, caches on, with the previous
 //! method (a timed warm-up, and a window that replays the warm-up's paths),
@@ -46,7 +52,7 @@ use common::load::{
     measure_rate, table,
 };
 use common::{bench_dir, catalogue, database};
-use designs::{Design, setup, shopd_bin};
+use designs::{CACHE_BYTES, Design, setup, shopd_bin};
 use serde::Serialize;
 use shopd::catalog::Catalog;
 use std::collections::BTreeMap;
@@ -86,8 +92,27 @@ fn env_usize(name: &str, default: usize) -> usize {
 fn main() {
     ensure_wrk();
     let time_warmup = std::env::var("COMPARE_WARMUP").is_ok_and(|v| v == "time");
-    let only_uncached_lists = std::env::var("COMPARE_ONLY").is_ok_and(|v| v == "uncached-lists");
-    let rate_rounds = if time_warmup || only_uncached_lists {
+    let only = match std::env::var("COMPARE_ONLY").as_deref() {
+        Ok("uncached-lists") => Some(Only {
+            scenario: "lists",
+            cache: false,
+            stem: "uncached-lists",
+            title: "Uncached list pages",
+            setting: "caches off (shopd `--cache-bytes 0`, the baseline plain PostgreSQL)",
+            target: 100.0,
+        }),
+        Ok("cached-search") => Some(Only {
+            scenario: "search",
+            cache: true,
+            stem: "cached-search",
+            title: "Search with caches on, equal cache memory",
+            setting: "caches on at equal memory (shopd `--cache-bytes` and Redis `maxmemory` both 64 MiB, Redis `allkeys-lru`)",
+            target: 1.0,
+        }),
+        Ok(other) => panic!("COMPARE_ONLY={other}: uncached-lists or cached-search"),
+        Err(_) => None,
+    };
+    let rate_rounds = if time_warmup || only.is_some() {
         0
     } else {
         env_usize("COMPARE_RATE_ROUNDS", 2)
@@ -122,7 +147,14 @@ fn main() {
     let shopd_import = start.elapsed().as_secs_f64();
     let services = work.path().join("baseline");
     let services_arg = services.display().to_string();
-    setup(&["start", "--dir", &services_arg]);
+    let maxmemory = CACHE_BYTES.to_string();
+    setup(&[
+        "start",
+        "--dir",
+        &services_arg,
+        "--redis-maxmemory",
+        &maxmemory,
+    ]);
     let start = Instant::now();
     let env = setup(&[
         "start",
@@ -130,6 +162,8 @@ fn main() {
         &services_arg,
         "--catalog",
         &jsonl.display().to_string(),
+        "--redis-maxmemory",
+        &maxmemory,
     ]);
     let baseline_import = start.elapsed().as_secs_f64();
     eprintln!("import: shopd {shopd_import:.1} s, baseline {baseline_import:.1} s");
@@ -158,17 +192,19 @@ fn main() {
         ("search", &workloads.search),
         ("mixed", &mixed),
     ];
-    let scenarios: &[(&str, &[String])] = if only_uncached_lists {
-        &all[1..2]
-    } else {
-        &all
+    let scenarios: Vec<(&str, &[String])> = match &only {
+        Some(o) => all
+            .iter()
+            .filter(|(n, _)| *n == o.scenario)
+            .copied()
+            .collect(),
+        None => all.to_vec(),
     };
-    let caches: &[bool] = if time_warmup {
-        &[true]
-    } else if only_uncached_lists {
-        &[false]
-    } else {
-        &[true, false]
+    let caches: &[bool] = match &only {
+        _ if time_warmup => &[true],
+        Some(o) if o.cache => &[true],
+        Some(_) => &[false],
+        None => &[true, false],
     };
     let mut runs: Vec<Run> = Vec::new();
     for round in 0..rounds {
@@ -217,7 +253,7 @@ fn main() {
             }
         }
     }
-    if only_uncached_lists {
+    if let Some(o) = &only {
         setup(&["stop", "--dir", &services_arg]);
         let per_round = |design: &str| -> Vec<f64> {
             runs.iter()
@@ -226,27 +262,48 @@ fn main() {
                 .collect()
         };
         let (a, b) = (per_round("shopd"), per_round("baseline"));
-        let ratio = fig(&runs, "shopd", false, "lists", |m| m.rps)
-            / fig(&runs, "baseline", false, "lists", |m| m.rps);
+        let ratio = fig(&runs, "shopd", o.cache, o.scenario, |m| m.rps)
+            / fig(&runs, "baseline", o.cache, o.scenario, |m| m.rps);
+        let hit_rate = |design: &str| {
+            fig(&runs, design, o.cache, o.scenario, |m| {
+                m.cache_hit_rate.unwrap_or(0.0) * 100.0
+            })
+        };
         let rows: Vec<Measured> = runs.iter().flat_map(|r| r.scenarios.clone()).collect();
+        let paths = scenarios[0].1.len();
         let mut md = format!(
-            "# Uncached list pages: shopd vs the Postgres design\n\n{} products; caches off (shopd `--cache-bytes 0`, the baseline plain PostgreSQL); {rounds} rounds of A B, each design alone on the machine; lists scenario, {CONNECTIONS} keep-alive connections, warmed by coverage ({} paths), measured {} s closed loop with wrk.\n\n",
+            "# {}: shopd vs the Postgres design\n\n{} products; {}; {rounds} rounds of A B, each design alone on the machine; {} scenario, {CONNECTIONS} keep-alive connections, warmed by coverage ({} paths), measured {} s closed loop with wrk.\n\n",
+            o.title,
             common::products(),
-            warm_requests.min(workloads.lists.len()),
+            o.setting,
+            o.scenario,
+            warm_requests.min(paths),
             secs.as_secs(),
         );
         md += &table(&rows);
+        if o.cache {
+            md += &format!(
+                "\nCache hit rate over the window (median): shopd {:.0} %, baseline {:.0} %.\n",
+                hit_rate("shopd"),
+                hit_rate("baseline")
+            );
+        }
         md += &format!(
-            "\nshopd req/s by round: {a:.0?}; baseline: {b:.0?}; median ratio **{ratio:.1}×** (target ≥ 100×: {}).\n",
-            if ratio >= 100.0 { "met" } else { "**not met**" }
+            "\nshopd req/s by round: {a:.0?}; baseline: {b:.0?}; median ratio **{ratio:.2}×** (target ≥ {}×: {}).\n",
+            o.target,
+            if ratio >= o.target {
+                "met"
+            } else {
+                "**not met**"
+            }
         );
         let json = serde_json::to_string_pretty(&serde_json::json!({
             "runs": runs,
-            "uncached_lists_rps_ratio": ratio,
+            "rps_ratio": ratio,
         }))
         .unwrap();
-        std::fs::write(root.join("compare-results-uncached-lists.md"), &md).unwrap();
-        std::fs::write(root.join("compare-results-uncached-lists.json"), &json).unwrap();
+        std::fs::write(root.join(format!("compare-results-{}.md", o.stem)), &md).unwrap();
+        std::fs::write(root.join(format!("compare-results-{}.json", o.stem)), &json).unwrap();
         println!("{md}");
         return;
     }
@@ -370,6 +427,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Median over rounds of one figure for (design, cache, scenario).
+/// A run of one scenario at one cache setting (`COMPARE_ONLY`).
+struct Only {
+    scenario: &'static str,
+    cache: bool,
+    /// `compare-results-{stem}.{md,json}`.
+    stem: &'static str,
+    title: &'static str,
+    setting: &'static str,
+    /// The shopd / baseline req/s ratio to reach.
+    target: f64,
+}
+
 fn fig(
     runs: &[Run],
     design: &str,

@@ -19,6 +19,9 @@
 #   --bin PATH         [BASELINE_BIN]   the shopd-baseline binary that loads it
 #                                       (default: on PATH, else target/{release,debug}/)
 #   --mem-mb N         [BASELINE_MEM_MB] memory to tune for (default: MemTotal)
+#   --redis-maxmemory BYTES [REDIS_MAXMEMORY] bound Redis to BYTES with LRU eviction
+#                                       (allkeys-lru), applied to a running Redis too;
+#                                       default: no bound
 #
 # stdout gets only KEY=VALUE lines (DATABASE_URL, REDIS_URL, PG_PORT,
 # REDIS_PORT, BASELINE_DIR), so a harness can `eval "$(setup.sh …)"`; the same
@@ -39,6 +42,7 @@ redis_port=${REDIS_PORT:-}
 catalog=${CATALOG_DIR:-}
 bin=${BASELINE_BIN:-}
 mem_mb=${BASELINE_MEM_MB:-}
+redis_maxmemory=${REDIS_MAXMEMORY:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
     --catalog) catalog=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
     --mem-mb) mem_mb=$2; shift 2 ;;
+    --redis-maxmemory) redis_maxmemory=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) dir=$1; shift ;;
@@ -353,6 +358,11 @@ else
   given_redis=$redis_port
   redis_port=${redis_port:-$(free_port "$pg_port")}
   start_on_a_port redis "$given_redis"
+fi
+if [ -n "$redis_maxmemory" ]; then
+  log "Redis bounded to $redis_maxmemory bytes, allkeys-lru"
+  redis-cli -h 127.0.0.1 -p "$redis_port" CONFIG SET maxmemory "$redis_maxmemory" >/dev/null
+  redis-cli -h 127.0.0.1 -p "$redis_port" CONFIG SET maxmemory-policy allkeys-lru >/dev/null
 fi
 
 if [ -z "$(psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then

@@ -71,6 +71,11 @@ pub fn pid_file(path: &Path) -> Option<u32> {
         .ok()
 }
 
+/// The cache memory both designs get when caches are on: shopd's
+/// `--cache-bytes` (its default) and the baseline's Redis `maxmemory`
+/// (`allkeys-lru`, set by `setup.sh --redis-maxmemory`).
+pub const CACHE_BYTES: u64 = 64 << 20;
+
 /// One design, ready to start: shopd on a data dir, or the baseline on its
 /// running services.
 pub struct Design {
@@ -98,9 +103,8 @@ impl Design {
                 "--log-level".into(),
                 "warn".into(),
             ];
-            if !cache {
-                args.extend(["--cache-bytes".into(), "0".into()]);
-            }
+            let bytes = if cache { CACHE_BYTES } else { 0 };
+            args.extend(["--cache-bytes".into(), bytes.to_string()]);
             Server::spawn(&label, &shopd_bin(), &args, &[("SHOPD_ADMIN_TOKEN", TOKEN)])
         } else {
             // A cold Redis, as shopd starts with a cold cache.

@@ -762,3 +762,109 @@ async fn analytics_count_frequent_and_zero_hit_queries_for_the_admin() {
         .await;
     assert_eq!(again, body);
 }
+
+#[tokio::test]
+async fn suggest_completes_the_last_word_and_shows_the_first_products() {
+    let app = spawn_app_with_fixture().await;
+    let tokens = searchable_tokens();
+    let suggest = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app.get_json(&format!("/api/v1/search/suggest?{q}")).await;
+            assert_eq!(status, StatusCode::OK, "{q}: {body}");
+            body["data"].clone()
+        }
+    };
+
+    // One word: its completions are the words it begins that most products
+    // have, each counted exactly.
+    let prefix = "co";
+    let mut df: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut hits = BTreeSet::new();
+    for (id, words) in &tokens {
+        for w in words.iter().filter(|w| w.starts_with(prefix)) {
+            *df.entry(w.as_str()).or_default() += 1;
+            hits.insert(id.clone());
+        }
+    }
+    assert!(df.len() > 1, "the fixture has several words for {prefix:?}");
+    let mut want: Vec<(String, u64)> = df.iter().map(|(w, n)| (w.to_string(), *n)).collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    want.truncate(8);
+    let got = suggest("q=Co").await;
+    let completions: Vec<(String, u64)> = got["completions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["text"].as_str().unwrap().to_string(),
+                c["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(completions, want, "{got}");
+    assert_eq!(got["total"], hits.len() as u64);
+    let products: Vec<String> = got["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(products.len(), 5.min(hits.len()), "five by default");
+    assert!(products.iter().all(|id| hits.contains(id)), "{products:?}");
+    // the products are the search's first page for the same text
+    let page = search(&app, "q=Co&limit=5").await;
+    assert_eq!(products, ids(&page));
+    assert!(
+        got["products"][0]["highlight"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>"),
+        "{got}"
+    );
+
+    // Two words: completions keep the first and count what both find.
+    let got = suggest("q=walnut+d&limit=10").await;
+    let all = search(&app, "q=walnut+d").await;
+    assert_eq!(got["total"], all["meta"]["total"]);
+    for c in got["completions"].as_array().unwrap() {
+        let text = c["text"].as_str().unwrap();
+        assert!(text.starts_with("walnut d"), "{text}");
+        let n = c["count"].as_u64().unwrap();
+        assert!(n >= 1 && n <= got["total"].as_u64().unwrap(), "{c}");
+    }
+    assert!(got["products"].as_array().unwrap().len() <= 10);
+
+    // Nothing typed, or only separators: nothing to suggest.
+    for q in ["q=", "q=%22%3A%2A", ""] {
+        let got = suggest(q).await;
+        assert_eq!(got["completions"], json!([]), "{q}");
+        assert_eq!(got["products"], json!([]), "{q}");
+    }
+    // Bad input: a clear error.
+    for (q, status, want) in [
+        (
+            "q=lamp&limit=0",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "q=lamp&limit=11",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        ("q=lamp&limit=x", StatusCode::BAD_REQUEST, "invalid_query"),
+    ] {
+        let (s, body) = app.get_json(&format!("/api/v1/search/suggest?{q}")).await;
+        assert_eq!((s, code(&body)), (status, want), "{q}: {body}");
+    }
+    let long = "a".repeat(1_000);
+    let (s, body) = app
+        .get_json(&format!("/api/v1/search/suggest?q={long}"))
+        .await;
+    assert_eq!(
+        (s, code(&body)),
+        (StatusCode::BAD_REQUEST, "query_too_long")
+    );
+}
