@@ -147,10 +147,13 @@ pub async fn search(db: &Db, q: &SearchQuery) -> Result<Vec<u8>, ApiError> {
                 },
                 // Without words there is nothing to mark: shopd's own
                 // escaping and snippet cut, so browsing answers identically.
-                None => Highlight {
-                    title: highlight::highlight(&row.title, &[]),
-                    description: highlight::snippet(&row.description, &[]),
-                },
+                None => {
+                    let mut none = highlight::Highlighter::new(&[]);
+                    Highlight {
+                        title: none.highlight(&row.title),
+                        description: none.snippet(&row.description),
+                    }
+                }
             };
             SearchItem {
                 item: row.item(&media),
