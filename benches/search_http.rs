@@ -179,8 +179,8 @@ fn main() {
     };
     let mut out = format!(
         "## Search over HTTP at {} products, caches off ({n_rounds} rounds, medians and ranges)\n\n\
-         | build | single client p50 ms | p99 ms | closed loop ({CLOSED_LOOP} connections) req/s | req/s per core | suggest p50 ms | suggest p99 ms |\n\
-         |---|---|---|---|---|---|---|\n",
+         | build | single client p50 ms | p99 ms | closed loop ({CLOSED_LOOP} connections) req/s | req/s per core | suggest p50 ms | suggest p99 ms | server peak RSS MiB (closed loop) |\n\
+         |---|---|---|---|---|---|---|---|\n",
         common::products()
     );
     for b in &binaries {
@@ -193,12 +193,13 @@ fn main() {
             )
         };
         out += &format!(
-            "| {} | {} | {} | {} | {} | {sp50} | {sp99} |\n",
+            "| {} | {} | {} | {} | {} | {sp50} | {sp99} | {} |\n",
             b.name,
             fmt(b.single.iter().map(|m| m.p50_ms).collect(), 3),
             fmt(b.single.iter().map(|m| m.p99_ms).collect(), 3),
             fmt(b.closed.iter().map(|m| m.rps).collect(), 0),
             fmt(b.closed.iter().map(|m| m.rps_per_core).collect(), 0),
+            fmt(b.closed.iter().map(|m| m.peak_rss_mib).collect(), 0),
         );
     }
     if binaries.len() == 2 {

@@ -34,7 +34,8 @@ use super::schema::Fields;
 use super::terms::{DocBits, Match};
 use crate::domain::listing::ProductFilter;
 use crate::domain::search::{PRICE_BUCKETS, SearchSort};
-use std::collections::{BinaryHeap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, TermInfo};
@@ -178,8 +179,8 @@ pub(crate) fn run(
 
     let mut hits = Vec::new();
     let mut total = 0;
-    let mut brands: HashMap<&str, u64> = HashMap::new();
-    let mut categories: HashMap<&str, u64> = HashMap::new();
+    let mut brands: HashMap<&str, u64> = HashMap::default();
+    let mut categories: HashMap<&str, u64> = HashMap::default();
     let mut prices = [0u64; PRICE_BUCKETS.len()];
     let mut counts = vec![0u64; r.count.len()];
     for (ord, (reader, v)) in searcher.segment_readers().iter().zip(&segments).enumerate() {
@@ -210,9 +211,11 @@ pub(crate) fn run(
         }
     }
     let by_count = |m: HashMap<&str, u64>| {
-        let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v
+        let mut v: Vec<(&str, u64)> = m.into_iter().collect();
+        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        v.into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect::<Vec<_>>()
     };
     Ok(Collected {
         hits,

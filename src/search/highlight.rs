@@ -9,8 +9,8 @@
 
 use super::query::{QueryWord, token_matches};
 use super::schema::{raw_analyzer, stem_analyzer};
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use tantivy::tokenizer::TextAnalyzer;
 
 /// Longest description snippet, in characters (plus ellipses).
@@ -39,43 +39,60 @@ impl<'a> Highlighter<'a> {
     pub fn new(words: &'a [QueryWord]) -> Highlighter<'a> {
         Highlighter {
             words,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         }
     }
 
-    /// Byte ranges of tokens of `text` that match any query word.
+    /// Byte ranges of tokens of `text` that match any query word. Tokens
+    /// are runs of alphanumeric characters, as the analyzers' tokenizer
+    /// splits them; each distinct one (as written) is analyzed once.
     fn matches(&mut self, text: &str) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         if self.words.is_empty() {
             return out;
         }
-        let (words, seen) = (self.words, &mut self.seen);
-        ANALYZERS.with_borrow_mut(|(raw, stem)| {
-            let mut ts = raw.token_stream(text);
-            while ts.advance() {
-                let t = ts.token();
-                let hit = match seen.get(t.text.as_str()) {
-                    Some(&hit) => hit,
-                    None => {
-                        let mut s = stem.token_stream(&t.text);
-                        let stemmed: &str = if s.advance() {
-                            &s.token().text
-                        } else {
-                            &t.text
-                        };
-                        let hit = words
-                            .iter()
-                            .any(|q| q.all().any(|w| token_matches(w, &t.text, stemmed)));
-                        seen.insert(t.text.clone(), hit);
-                        hit
+        let mut at = None;
+        for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+            match (c.is_alphanumeric(), at) {
+                (true, None) => at = Some(i),
+                (false, Some(a)) => {
+                    if self.verdict(&text[a..i]) {
+                        out.push((a, i));
                     }
-                };
-                if hit {
-                    out.push((t.offset_from, t.offset_to));
+                    at = None;
                 }
+                _ => {}
             }
-        });
+        }
         out
+    }
+
+    /// Whether `token` (as written) matches a query word, by the query's
+    /// rules on its analyzed and stemmed forms; remembered.
+    fn verdict(&mut self, token: &str) -> bool {
+        if let Some(&hit) = self.seen.get(token) {
+            return hit;
+        }
+        let words = self.words;
+        let hit = ANALYZERS.with_borrow_mut(|(raw, stem)| {
+            let mut ts = raw.token_stream(token);
+            // Too long to be indexed (or nothing left): never a match.
+            if !ts.advance() {
+                return false;
+            }
+            let t = ts.token();
+            let mut s = stem.token_stream(&t.text);
+            let stemmed: &str = if s.advance() {
+                &s.token().text
+            } else {
+                &t.text
+            };
+            words
+                .iter()
+                .any(|q| q.all().any(|w| token_matches(w, &t.text, stemmed)))
+        });
+        self.seen.insert(token.to_string(), hit);
+        hit
     }
 
     /// The whole text, escaped, with matches marked.
