@@ -29,7 +29,8 @@
 //! rather than the whole run's hour); it writes
 //! `compare-results-uncached-lists.{md,json}`. `COMPARE_ONLY=cached-search`
 //! does the same for the search scenario with caches on (target ≥ 1×, equal
-//! cache memory) and writes `compare-results-cached-search.{md,json}`.
+//! cache memory), from a client without `Accept-Encoding` and from a browser,
+//! and writes `compare-results-cached-search.{md,json}`.
 //!
 //! Equal cache memory: shopd runs with `--cache-bytes` [`CACHE_BYTES`] and
 //! the baseline's Redis with `maxmemory` the same, evicting least recently
@@ -48,8 +49,8 @@ mod common;
 mod designs;
 
 use common::load::{
-    Measured, RateMeasured, Scenario, Warm, Workloads, ensure_oha, ensure_wrk, env_secs, measure,
-    measure_rate, table,
+    BROWSER_ENCODINGS, Measured, RateMeasured, Scenario, Warm, Workloads, ensure_oha, ensure_wrk,
+    env_secs, measure, measure_rate, table,
 };
 use common::{bench_dir, catalogue, database};
 use designs::{CACHE_BYTES, Design, setup, shopd_bin};
@@ -94,7 +95,8 @@ fn main() {
     let time_warmup = std::env::var("COMPARE_WARMUP").is_ok_and(|v| v == "time");
     let only = match std::env::var("COMPARE_ONLY").as_deref() {
         Ok("uncached-lists") => Some(Only {
-            scenario: "lists",
+            scenarios: &["lists"],
+            what: "the lists scenario,",
             cache: false,
             stem: "uncached-lists",
             title: "Uncached list pages",
@@ -102,7 +104,8 @@ fn main() {
             target: 100.0,
         }),
         Ok("cached-search") => Some(Only {
-            scenario: "search",
+            scenarios: &["search", "search_browser"],
+            what: "the search scenario from a client that sends no `Accept-Encoding` (`search`) and from a browser (`search_browser`: `Accept-Encoding: gzip, deflate, br, zstd`),",
             cache: true,
             stem: "cached-search",
             title: "Search with caches on, equal cache memory",
@@ -186,19 +189,22 @@ fn main() {
     let warm_requests = env_usize("LOAD_WARM_REQUESTS", 5_000);
     let secs = env_secs("LOAD_SECS", 10);
     let rounds = env_usize("COMPARE_ROUNDS", 2);
-    let all: [(&str, &[String]); 4] = [
-        ("detail_zipf", &workloads.detail),
-        ("lists", &workloads.lists),
-        ("search", &workloads.search),
-        ("mixed", &mixed),
+    // (name, paths, the Accept-Encoding every request sends)
+    let all: [(&str, &[String], Option<&str>); 5] = [
+        ("detail_zipf", &workloads.detail, None),
+        ("lists", &workloads.lists, None),
+        ("search", &workloads.search, None),
+        ("mixed", &mixed, None),
+        // The search paths from a browser (gzip accepted): `COMPARE_ONLY` only.
+        ("search_browser", &workloads.search, Some(BROWSER_ENCODINGS)),
     ];
-    let scenarios: Vec<(&str, &[String])> = match &only {
+    let scenarios: Vec<(&str, &[String], Option<&str>)> = match &only {
         Some(o) => all
             .iter()
-            .filter(|(n, _)| *n == o.scenario)
+            .filter(|(n, _, _)| o.scenarios.contains(n))
             .copied()
             .collect(),
-        None => all.to_vec(),
+        None => all[..4].to_vec(),
     };
     let caches: &[bool] = match &only {
         _ if time_warmup => &[true],
@@ -214,7 +220,7 @@ fn main() {
                 let ready = server.wait_for("/ready", Duration::from_secs(300));
                 let roots = design.service_roots();
                 let mut measured = Vec::new();
-                for (i, (name, paths)) in scenarios.iter().enumerate() {
+                for (i, (name, paths, encoding)) in scenarios.iter().enumerate() {
                     let warm = if time_warmup {
                         Warm::Time(warm_secs)
                     } else {
@@ -234,7 +240,7 @@ fn main() {
                             measure: secs,
                             threads: 2,
                             think_ms: None,
-                            accept_encoding: None,
+                            accept_encoding: *encoding,
                         },
                         work.path(),
                     );
@@ -255,48 +261,56 @@ fn main() {
     }
     if let Some(o) = &only {
         setup(&["stop", "--dir", &services_arg]);
-        let per_round = |design: &str| -> Vec<f64> {
-            runs.iter()
-                .filter(|r| r.design == design)
-                .map(|r| r.scenarios[0].rps)
-                .collect()
-        };
-        let (a, b) = (per_round("shopd"), per_round("baseline"));
-        let ratio = fig(&runs, "shopd", o.cache, o.scenario, |m| m.rps)
-            / fig(&runs, "baseline", o.cache, o.scenario, |m| m.rps);
-        let hit_rate = |design: &str| {
-            fig(&runs, design, o.cache, o.scenario, |m| {
-                m.cache_hit_rate.unwrap_or(0.0) * 100.0
-            })
-        };
         let rows: Vec<Measured> = runs.iter().flat_map(|r| r.scenarios.clone()).collect();
         let paths = scenarios[0].1.len();
         let mut md = format!(
-            "# {}: shopd vs the Postgres design\n\n{} products; {}; {rounds} rounds of A B, each design alone on the machine; {} scenario, {CONNECTIONS} keep-alive connections, warmed by coverage ({} paths), measured {} s closed loop with wrk.\n\n",
+            "# {}: shopd vs the Postgres design\n\n{} products; {}; {rounds} rounds of A B, each design alone on the machine; {} {CONNECTIONS} keep-alive connections, warmed by coverage ({} paths), measured {} s closed loop with wrk.\n\n",
             o.title,
             common::products(),
             o.setting,
-            o.scenario,
+            o.what,
             warm_requests.min(paths),
             secs.as_secs(),
         );
         md += &table(&rows);
-        if o.cache {
-            md += &format!(
-                "\nCache hit rate over the window (median): shopd {:.0} %, baseline {:.0} %.\n",
-                hit_rate("shopd"),
-                hit_rate("baseline")
-            );
-        }
-        md += &format!(
-            "\nshopd req/s by round: {a:.0?}; baseline: {b:.0?}; median ratio **{ratio:.2}×** (target ≥ {}×: {}).\n",
-            o.target,
-            if ratio >= o.target {
-                "met"
-            } else {
-                "**not met**"
+        let mut ratio = 0.0;
+        for (i, scenario) in o.scenarios.iter().enumerate() {
+            let per_round = |design: &str| -> Vec<f64> {
+                runs.iter()
+                    .filter(|r| r.design == design)
+                    .flat_map(|r| r.scenarios.iter().filter(|m| m.scenario == *scenario))
+                    .map(|m| m.rps)
+                    .collect()
+            };
+            let (a, b) = (per_round("shopd"), per_round("baseline"));
+            let r = fig(&runs, "shopd", o.cache, scenario, |m| m.rps)
+                / fig(&runs, "baseline", o.cache, scenario, |m| m.rps);
+            md += &format!("\n**{scenario}**: ");
+            if o.cache {
+                let hit_rate = |design: &str| {
+                    fig(&runs, design, o.cache, scenario, |m| {
+                        m.cache_hit_rate.unwrap_or(0.0) * 100.0
+                    })
+                };
+                md += &format!(
+                    "cache hit rate over the window (median) shopd {:.0} %, baseline {:.0} %; ",
+                    hit_rate("shopd"),
+                    hit_rate("baseline")
+                );
             }
-        );
+            md += &format!(
+                "shopd req/s by round {a:.0?}, baseline {b:.0?}; median ratio **{r:.2}×**"
+            );
+            if i == 0 {
+                ratio = r;
+                md += &format!(
+                    " (target ≥ {}×: {})",
+                    o.target,
+                    if r >= o.target { "met" } else { "**not met**" }
+                );
+            }
+            md += ".\n";
+        }
         let json = serde_json::to_string_pretty(&serde_json::json!({
             "runs": runs,
             "rps_ratio": ratio,
@@ -329,7 +343,7 @@ fn main() {
                 server.wait_for("/ready", Duration::from_secs(300));
                 let roots = design.service_roots();
                 let mut measured = Vec::new();
-                for &(name, paths) in scenarios {
+                for &(name, paths, _) in &scenarios {
                     let rate = 0.5
                         * fig(&runs, "baseline", cache, name, |m| m.rps).min(fig(
                             &runs,
@@ -427,9 +441,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Median over rounds of one figure for (design, cache, scenario).
-/// A run of one scenario at one cache setting (`COMPARE_ONLY`).
+/// A run of some scenarios at one cache setting (`COMPARE_ONLY`).
 struct Only {
-    scenario: &'static str,
+    /// The first is the one the target is for.
+    scenarios: &'static [&'static str],
+    /// The scenarios, in words.
+    what: &'static str,
     cache: bool,
     /// `compare-results-{stem}.{md,json}`.
     stem: &'static str,
