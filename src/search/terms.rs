@@ -53,12 +53,15 @@ pub(crate) struct TextField {
     pub norms: Option<FieldNormReader>,
 }
 
+/// Words a prefix completes, with their document counts, most first.
+pub(crate) type Completions = Arc<[(String, u32)]>;
+
 /// The text fields of one segment a query reads, and its derivations.
 pub(crate) struct SegmentTerms {
     fields: HashMap<Field, TextField>,
     derived: Mutex<HashMap<Key, Arc<[TermInfo]>>>,
     prefix_docs: Mutex<HashMap<Key, Arc<DocBits>>>,
-    completions: Mutex<HashMap<Key, Arc<[(String, u32)]>>>,
+    completions: Mutex<HashMap<Key, Completions>>,
 }
 
 struct Automaton<'a>(&'a DFA);
@@ -211,7 +214,7 @@ impl SegmentTerms {
         &self,
         field: Field,
         prefix: &str,
-    ) -> tantivy::Result<Arc<[(String, u32)]>> {
+    ) -> tantivy::Result<Completions> {
         let Some(f) = self.fields.get(&field) else {
             return Ok(Arc::from([]));
         };
@@ -244,7 +247,7 @@ impl SegmentTerms {
         // Most documents first, then alphabetical.
         all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         all.truncate(COMPLETIONS);
-        let found: Arc<[(String, u32)]> = all
+        let found: Completions = all
             .into_iter()
             .map(|(n, t)| (String::from_utf8_lossy(&t).into_owned(), n))
             .collect();
