@@ -64,6 +64,21 @@ pub(crate) struct SegmentTerms {
     completions: Mutex<HashMap<Key, Completions>>,
 }
 
+/// The cached value of `key`, if any.
+fn recall<V: Clone>(cache: &Mutex<HashMap<Key, V>>, key: &Key) -> Option<V> {
+    cache.lock().ok().and_then(|m| m.get(key).cloned())
+}
+
+/// Caches `value` under `key`; a cache of `limit` entries starts over.
+fn remember<V>(cache: &Mutex<HashMap<Key, V>>, key: Key, value: V, limit: usize) {
+    if let Ok(mut m) = cache.lock() {
+        if m.len() >= limit {
+            m.clear();
+        }
+        m.insert(key, value);
+    }
+}
+
 struct Automaton<'a>(&'a DFA);
 
 impl tantivy_fst::Automaton for Automaton<'_> {
@@ -139,7 +154,7 @@ impl SegmentTerms {
             how,
             word: word.into(),
         };
-        if let Some(found) = self.derived.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(found) = recall(&self.derived, &key) {
             return Ok(found);
         }
         let dict = f.index.terms();
@@ -163,12 +178,7 @@ impl SegmentTerms {
             }
         }
         let infos: Arc<[TermInfo]> = infos.into();
-        if let Ok(mut m) = self.derived.lock() {
-            if m.len() >= CACHED_DERIVATIONS {
-                m.clear();
-            }
-            m.insert(key, infos.clone());
-        }
+        remember(&self.derived, key, infos.clone(), CACHED_DERIVATIONS);
         Ok(infos)
     }
 
@@ -185,36 +195,22 @@ impl SegmentTerms {
             how: Match::Prefix,
             word: prefix.into(),
         };
-        if let Some(found) = self
-            .prefix_docs
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned())
-        {
+        if let Some(found) = recall(&self.prefix_docs, &key) {
             return Ok(found);
         }
         let infos = self.derive(field, prefix, Match::Prefix)?;
         let mut bits = DocBits::empty(max_doc);
         self.mark(field, &infos, &mut bits)?;
         let bits = Arc::new(bits);
-        if infos.len() >= PREFIX_DOCS_FROM_TERMS
-            && let Ok(mut m) = self.prefix_docs.lock()
-        {
-            if m.len() >= CACHED_PREFIX_DOCS {
-                m.clear();
-            }
-            m.insert(key, bits.clone());
+        if infos.len() >= PREFIX_DOCS_FROM_TERMS {
+            remember(&self.prefix_docs, key, bits.clone(), CACHED_PREFIX_DOCS);
         }
         Ok(bits)
     }
 
     /// The [`COMPLETIONS`] terms of `field` starting with `prefix` found in
     /// the most documents, with their document counts, most first.
-    pub(crate) fn completions(
-        &self,
-        field: Field,
-        prefix: &str,
-    ) -> tantivy::Result<Completions> {
+    pub(crate) fn completions(&self, field: Field, prefix: &str) -> tantivy::Result<Completions> {
         let Some(f) = self.fields.get(&field) else {
             return Ok(Arc::from([]));
         };
@@ -223,12 +219,7 @@ impl SegmentTerms {
             how: Match::Prefix,
             word: prefix.into(),
         };
-        if let Some(found) = self
-            .completions
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned())
-        {
+        if let Some(found) = recall(&self.completions, &key) {
             return Ok(found);
         }
         let mut stream = f
@@ -251,12 +242,7 @@ impl SegmentTerms {
             .into_iter()
             .map(|(n, t)| (String::from_utf8_lossy(&t).into_owned(), n))
             .collect();
-        if let Ok(mut m) = self.completions.lock() {
-            if m.len() >= CACHED_DERIVATIONS {
-                m.clear();
-            }
-            m.insert(key, found.clone());
-        }
+        remember(&self.completions, key, found.clone(), CACHED_DERIVATIONS);
         Ok(found)
     }
 

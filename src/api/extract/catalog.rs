@@ -108,16 +108,23 @@ pub fn search_query(q: &Query) -> Result<SearchQuery, ApiError> {
     SearchQuery::from_query(q)
 }
 
+/// `q`, the words to find: at most [`MAX_QUERY_CHARS`] characters, else
+/// 400 `query_too_long`.
+fn query_text(q: &Query) -> Result<String, ApiError> {
+    let text = q.get("q").unwrap_or("").to_string();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::BadRequest {
+            code: "query_too_long",
+            message: format!("'q' must be at most {MAX_QUERY_CHARS} characters"),
+        });
+    }
+    Ok(text)
+}
+
 /// Search (`GET /search`): the words, page, filters, sort.
 impl QueryParams for SearchQuery {
     fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
-        let text = q.get("q").unwrap_or("").to_string();
-        if text.chars().count() > MAX_QUERY_CHARS {
-            return Err(ApiError::BadRequest {
-                code: "query_too_long",
-                message: format!("'q' must be at most {MAX_QUERY_CHARS} characters"),
-            });
-        }
+        let text = query_text(q)?;
         let page = q.page(errors)?;
         let filter = filter(q, errors)?;
         let sort = q.choice(
@@ -155,13 +162,7 @@ impl QueryParams for SearchQuery {
 /// products (1–10, default 5).
 impl QueryParams for SuggestQuery {
     fn read(q: &Query, errors: &mut FieldErrors) -> Result<Self, ApiError> {
-        let text = q.get("q").unwrap_or("").to_string();
-        if text.chars().count() > MAX_QUERY_CHARS {
-            return Err(ApiError::BadRequest {
-                code: "query_too_long",
-                message: format!("'q' must be at most {MAX_QUERY_CHARS} characters"),
-            });
-        }
+        let text = query_text(q)?;
         let limit = q
             .int("limit")?
             .unwrap_or(SuggestQuery::DEFAULT_LIMIT as i64);
