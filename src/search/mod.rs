@@ -361,7 +361,8 @@ impl SearchIndex {
         };
         let searcher = live.reader.searcher();
         // The candidates: the words the last one begins that most products
-        // have, over all segments.
+        // have, summed over all segments (each segment's whole list: a word
+        // can be first overall without being first in any one segment).
         let mut by_word: std::collections::HashMap<String, u64> = Default::default();
         for reader in searcher.segment_readers() {
             let v = live.values.get(reader)?;

@@ -208,8 +208,9 @@ impl SegmentTerms {
         Ok(bits)
     }
 
-    /// The [`COMPLETIONS`] terms of `field` starting with `prefix` found in
-    /// the most documents, with their document counts, most first.
+    /// Every term of `field` starting with `prefix`, with its document
+    /// count, most first. All of them, not the first few: the most frequent
+    /// over several segments need not be among each segment's first few.
     pub(crate) fn completions(&self, field: Field, prefix: &str) -> tantivy::Result<Completions> {
         let Some(f) = self.fields.get(&field) else {
             return Ok(Arc::from([]));
@@ -237,7 +238,6 @@ impl SegmentTerms {
         }
         // Most documents first, then alphabetical.
         all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        all.truncate(COMPLETIONS);
         let found: Completions = all
             .into_iter()
             .map(|(n, t)| (String::from_utf8_lossy(&t).into_owned(), n))
