@@ -16,6 +16,10 @@ const BATCH_MAX: usize = 10_000;
 /// Products read from the store at a time.
 const CHUNK: usize = 1_000;
 const WRITER_HEAP: usize = 128 * 1024 * 1024;
+/// After a failed build, the first wait before building again; it doubles
+/// up to [`RETRY_MAX`] while builds keep failing.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(300);
 
 fn writer(index: &Index) -> tantivy::Result<IndexWriter> {
     index.writer_with_num_threads(2, WRITER_HEAP)
@@ -74,7 +78,9 @@ pub(super) fn rebuild(
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
     }
-    std::fs::create_dir_all(&tmp)?;
+    // Not `create_dir_all`: if the data dir itself is gone, fail (and retry)
+    // rather than bring back an empty one.
+    std::fs::create_dir(&tmp)?;
     let (schema, fields) = schema::schema();
     let index = Index::create_in_dir(&tmp, schema)?;
     schema::register(&index);
@@ -137,8 +143,33 @@ pub(super) fn run(
         state = rebuild_now(&shared, &*source);
     }
     let mut stop = false;
+    let mut retry_in = RETRY_FIRST;
     while !stop {
-        let Ok(first) = rx.recv() else { break };
+        // Without a writable index (a build failed), build again after a
+        // backoff even if nothing changes: a passing fault (a full disk
+        // since freed, a lost file) must not leave search down until the
+        // next write or restart.
+        let first = if state.is_some() {
+            retry_in = RETRY_FIRST;
+            match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv_timeout(retry_in) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => {
+                    tracing::info!(
+                        after_secs = retry_in.as_secs(),
+                        "building the search index again after a failure"
+                    );
+                    retry_in = (retry_in * 2).min(RETRY_MAX);
+                    state = rebuild_now(&shared, &*source);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        };
         let (mut generation, mut ids) = match first {
             Msg::Shutdown => break,
             Msg::Changed(g, v) => (g, v.into_iter().collect::<BTreeSet<_>>()),
@@ -185,7 +216,7 @@ pub(super) fn run(
                 );
             }
             Err(e) => {
-                tracing::error!(error = %e, "updating the search index failed; rebuilding");
+                tracing::error!(dir = %shared.dir.display(), error = %e, "updating the search index failed; rebuilding");
                 let _ = w.rollback();
                 state = rebuild_now(&shared, &*source);
             }
@@ -222,7 +253,7 @@ fn rebuild_now(shared: &Shared, source: &dyn DocSource) -> Option<(Index, IndexW
     match result {
         Ok(state) => Some(state),
         Err(e) => {
-            tracing::error!(error = %e, "rebuilding the search index failed");
+            tracing::error!(dir = %shared.dir.display(), error = %e, "rebuilding the search index failed");
             if let Ok(mut s) = shared.serving.write() {
                 s.rebuilding = false;
                 s.error = Some(e.to_string());

@@ -63,7 +63,7 @@ pub enum SearchError {
     Rebuilding,
     #[error("search is unavailable: {0}")]
     Unavailable(String),
-    #[error("search engine error")]
+    #[error("search engine error: {0}")]
     Engine(#[from] tantivy::TantivyError),
     #[error("reading product documents: {0}")]
     Source(String),
@@ -491,6 +491,8 @@ mod tests {
         generation: Mutex<u64>,
         open: Mutex<bool>,
         opened: Condvar,
+        /// Listings that fail before one succeeds (a passing fault).
+        failures: Mutex<u32>,
     }
 
     impl GatedDocs {
@@ -512,6 +514,13 @@ mod tests {
             let mut open = self.open.lock().unwrap();
             while !*open {
                 open = self.opened.wait(open).unwrap();
+            }
+            {
+                let mut failures = self.failures.lock().unwrap();
+                if *failures > 0 {
+                    *failures -= 1;
+                    return Err("the disk is full".into());
+                }
             }
             let mut ids: Vec<String> = self
                 .docs
@@ -623,6 +632,34 @@ mod tests {
         new.sort();
         assert_eq!(new, ["p1", "p2", "p3"]);
         assert_eq!(index.generation(), 3);
+        index.shutdown();
+    }
+
+    #[test]
+    fn a_failed_build_says_why_and_is_tried_again_without_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("search");
+        let source = Arc::new(GatedDocs::default());
+        source.docs.lock().unwrap().push(doc("p1", "Walnut Lamp"));
+        *source.generation.lock().unwrap() = 1;
+        *source.failures.lock().unwrap() = 2;
+        let index = SearchIndex::open_with(&path, source.clone(), false).unwrap();
+        source.open_gate();
+        wait_until(
+            "the first build fails",
+            || matches!(index.status(), Status::Unavailable(ref why) if why.contains("the disk is full")),
+        );
+        assert!(matches!(
+            find(&index, "lamp"),
+            Err(SearchError::Unavailable(_))
+        ));
+        // no write arrives: the indexer builds again by itself (after 1 s,
+        // then 2 s) and serves once the fault has passed
+        wait_until("built after the fault passed", || {
+            index.status() == Status::Ready
+        });
+        assert_eq!(*source.failures.lock().unwrap(), 0);
+        assert_eq!(find(&index, "lamp").unwrap(), ["p1"]);
         index.shutdown();
     }
 }

@@ -22,7 +22,22 @@ pub struct TestApp {
     /// Kept alive as long as any app uses it (restarts reuse it).
     pub dir: Arc<TempDir>,
     handle: actix_web::dev::ServerHandle,
-    join: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// `None` once [`TestApp::stop`] has waited for it.
+    join: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Drop for TestApp {
+    /// A test that ends without [`TestApp::stop`] still stops its server:
+    /// actix's workers run on their own threads and would otherwise serve
+    /// (and their indexer index) over a deleted temp dir for the rest of the
+    /// test binary, costing the tests after it CPU and raising errors in
+    /// their logs.
+    fn drop(&mut self) {
+        if self.join.is_some() {
+            // Sends the command now; the returned future only waits for it.
+            drop(self.handle.stop(false));
+        }
+    }
 }
 
 pub fn test_config(data_dir: &Path, demo: bool) -> Config {
@@ -93,7 +108,7 @@ pub async fn spawn_with_faults(
         client: reqwest::Client::new(),
         dir,
         handle,
-        join,
+        join: Some(join),
     };
     app.wait_ready().await;
     app
@@ -204,10 +219,12 @@ impl TestApp {
 
     /// Stops gracefully and waits until storage is released; returns the data
     /// dir for a restart.
-    pub async fn stop(self) -> Arc<TempDir> {
+    pub async fn stop(mut self) -> Arc<TempDir> {
         self.handle.stop(true).await;
-        self.join.await.unwrap().unwrap();
-        self.dir
+        if let Some(join) = self.join.take() {
+            join.await.unwrap().unwrap();
+        }
+        self.dir.clone()
     }
 }
 

@@ -29,6 +29,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use writer::{Answer, Job, Msg};
 
+/// How long [`Store::close`] waits for readers still holding the database.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 thread_local! {
     /// Read transactions begun on this thread, ever.
     static LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -408,14 +411,32 @@ impl Store {
             return Ok(());
         };
         let path = self.inner.path.display().to_string();
-        match Arc::try_unwrap(db) {
-            Ok(db) => db
-                .close()
-                .map_err(|source| StoreError::Open { path, source }),
-            // A reader between loading the handle and beginning its
-            // transaction still holds it: the file is released when it
-            // lets go, moments later.
-            Err(_) => Ok(()),
+        // A reader between loading the handle and ending its transaction
+        // may still hold it: wait for it (briefly), so that the file's lock
+        // is released when `close` returns and the next open (a restart, a
+        // restore) does not find the database "already open".
+        let deadline = std::time::Instant::now() + CLOSE_WAIT;
+        let mut db = db;
+        loop {
+            match Arc::try_unwrap(db) {
+                Ok(db) => {
+                    return db
+                        .close()
+                        .map_err(|source| StoreError::Open { path, source });
+                }
+                Err(held) if std::time::Instant::now() < deadline => {
+                    db = held;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        path,
+                        "storage is still in use after {CLOSE_WAIT:?}; its file is released when \
+                         the last reader ends"
+                    );
+                    return Ok(());
+                }
+            }
         }
     }
 }
