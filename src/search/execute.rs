@@ -246,7 +246,7 @@ struct SegmentFound {
 /// One alternative's matches in a segment.
 struct Matched {
     /// Documents with its stem or a term within its typo budget.
-    stem: DocBits,
+    stem: Arc<DocBits>,
     /// Documents with a term it begins (prefix words only).
     prefix: Option<Arc<DocBits>>,
 }
@@ -258,15 +258,14 @@ impl Segment<'_> {
 
     fn matched(&self, w: &Word) -> tantivy::Result<Matched> {
         let t = &self.v.terms;
-        let all_stem = self.fields.all_stem;
-        let mut stem = DocBits::empty(self.max_doc());
-        t.mark(
-            all_stem,
-            &t.derive(all_stem, &w.stem, Match::Typos(w.typos))?,
-            &mut stem,
+        let stem = t.docs(
+            self.fields.all_stem,
+            &w.stem,
+            Match::Typos(w.typos),
+            self.max_doc(),
         )?;
         let prefix = if w.prefix {
-            Some(t.prefix_docs(self.fields.all_raw, &w.raw, self.max_doc())?)
+            Some(t.docs(self.fields.all_raw, &w.raw, Match::Prefix, self.max_doc())?)
         } else {
             None
         };
@@ -461,11 +460,11 @@ impl Segment<'_> {
                 let m = &matched[a];
                 if alt.w.typos > 0 {
                     let title = self.fields.title;
-                    let mut in_title = DocBits::empty(self.max_doc());
-                    t.mark(
+                    let in_title = t.docs(
                         title,
-                        &t.derive(title, &alt.w.stem, Match::Typos(alt.w.typos))?,
-                        &mut in_title,
+                        &alt.w.stem,
+                        Match::Typos(alt.w.typos),
+                        self.max_doc(),
                     )?;
                     for (j, &d) in docs.iter().enumerate() {
                         if in_title.contains(d) {

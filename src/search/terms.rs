@@ -21,12 +21,17 @@ use tantivy::{DocId, SegmentReader};
 /// Most derivations cached per segment; past it the cache starts over
 /// (bounds memory against a stream of distinct words).
 const CACHED_DERIVATIONS: usize = 20_000;
-/// Most prefix document sets cached per segment (one bit per document each:
-/// 12.5 KB at 100K products); past it the cache starts over.
-const CACHED_PREFIX_DOCS: usize = 512;
-/// A prefix matching at least this many terms has its documents cached: a
-/// short prefix ("wa", typed first) unions the postings of hundreds of terms.
-const PREFIX_DOCS_FROM_TERMS: usize = 16;
+/// Bytes of document sets cached per segment (a set is one bit per
+/// document: 12.5 KB at 100K products, 125 KB at 1M); past it the cache
+/// starts over.
+const CACHED_DOCS_BYTES: usize = 16 << 20;
+/// A word's document set is cached when making it reads many terms (a
+/// short prefix, typed first, unions the postings of hundreds) …
+const DOCS_FROM_TERMS: usize = 16;
+/// … or many postings: at least one in this many of the segment's documents
+/// (a frequent word, whose postings take longer to read than its set takes
+/// to keep).
+const DOCS_FROM_SHARE: u64 = 64;
 /// Completions kept per prefix (the most frequent terms).
 pub(crate) const COMPLETIONS: usize = 8;
 
@@ -60,7 +65,7 @@ pub(crate) type Completions = Arc<[(String, u32)]>;
 pub(crate) struct SegmentTerms {
     fields: HashMap<Field, TextField>,
     derived: Mutex<HashMap<Key, Arc<[TermInfo]>>>,
-    prefix_docs: Mutex<HashMap<Key, Arc<DocBits>>>,
+    docs: Mutex<HashMap<Key, Arc<DocBits>>>,
     completions: Mutex<HashMap<Key, Completions>>,
 }
 
@@ -126,7 +131,7 @@ impl SegmentTerms {
         Ok(SegmentTerms {
             fields: out,
             derived: Mutex::new(HashMap::new()),
-            prefix_docs: Mutex::new(HashMap::new()),
+            docs: Mutex::new(HashMap::new()),
             completions: Mutex::new(HashMap::new()),
         })
     }
@@ -182,28 +187,31 @@ impl SegmentTerms {
         Ok(infos)
     }
 
-    /// The documents with a term in `field` that starts with `prefix`; the
-    /// set is cached when many terms make it.
-    pub(crate) fn prefix_docs(
+    /// The documents with a term in `field` that `word` matches by `how`;
+    /// the set is kept with the segment when it was costly to make.
+    pub(crate) fn docs(
         &self,
         field: Field,
-        prefix: &str,
+        word: &str,
+        how: Match,
         max_doc: u32,
     ) -> tantivy::Result<Arc<DocBits>> {
         let key = Key {
             field,
-            how: Match::Prefix,
-            word: prefix.into(),
+            how,
+            word: word.into(),
         };
-        if let Some(found) = recall(&self.prefix_docs, &key) {
+        if let Some(found) = recall(&self.docs, &key) {
             return Ok(found);
         }
-        let infos = self.derive(field, prefix, Match::Prefix)?;
+        let infos = self.derive(field, word, how)?;
         let mut bits = DocBits::empty(max_doc);
         self.mark(field, &infos, &mut bits)?;
         let bits = Arc::new(bits);
-        if infos.len() >= PREFIX_DOCS_FROM_TERMS {
-            remember(&self.prefix_docs, key, bits.clone(), CACHED_PREFIX_DOCS);
+        let postings: u64 = infos.iter().map(|i| i.doc_freq as u64).sum();
+        if infos.len() >= DOCS_FROM_TERMS || postings * DOCS_FROM_SHARE >= max_doc as u64 {
+            let sets = CACHED_DOCS_BYTES / (max_doc as usize / 8 + 1);
+            remember(&self.docs, key, bits.clone(), sets.max(8));
         }
         Ok(bits)
     }
