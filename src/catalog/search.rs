@@ -13,14 +13,11 @@ use crate::domain::search::{PRICE_BUCKETS, SearchDoc, SearchQuery, SuggestQuery,
 use crate::search::engine::IndexLag;
 use crate::search::highlight::Highlighter;
 use crate::search::query::QueryWord;
-use crate::search::{DocSource, SearchIndex, SourceError};
+use crate::search::{BRAND_FACET_SIZE, DocSource, SearchIndex, SourceError};
 use crate::store::{ProductView, ReadTxn, Store, Taxonomy};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Brands shown in the brand facet.
-pub(crate) const BRAND_FACET_SIZE: usize = 20;
 
 /// Reads product documents for the indexer straight from the store.
 pub(crate) struct StoreDocs {

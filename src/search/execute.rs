@@ -26,6 +26,7 @@
 //! [`super::query::build`] matches, and their scores are its scores (up to
 //! the order floats are added in).
 
+use super::BRAND_FACET_SIZE;
 use super::collect::{Hit, SegmentValues, SortKey, ValuesCache};
 use super::query::{
     EXACT_FIELDS, FUZZY_BOOST, PREFIX_BOOST, QueryWord, SYNONYM_FACTOR, TITLE_FUZZY_BOOST, Word,
@@ -179,8 +180,8 @@ pub(crate) fn run(
 
     let mut hits = Vec::new();
     let mut total = 0;
-    let mut brands: HashMap<&str, u64> = HashMap::default();
-    let mut categories: HashMap<&str, u64> = HashMap::default();
+    let mut brand_counts: Vec<Vec<u64>> = Vec::with_capacity(segments.len());
+    let mut category_counts: Vec<Vec<u64>> = Vec::with_capacity(segments.len());
     let mut prices = [0u64; PRICE_BUCKETS.len()];
     let mut counts = vec![0u64; r.count.len()];
     for (ord, (reader, v)) in searcher.segment_readers().iter().zip(&segments).enumerate() {
@@ -193,16 +194,8 @@ pub(crate) fn run(
         let found = seg.run(r, &alts, exact.get(ord).map(Vec::as_slice), &weights)?;
         hits.extend(found.hits);
         total += found.total;
-        for (o, n) in found.brand_counts.into_iter().enumerate() {
-            if n > 0 {
-                *brands.entry(&v.brand_ids[o]).or_default() += n;
-            }
-        }
-        for (o, n) in found.category_counts.into_iter().enumerate() {
-            if n > 0 {
-                *categories.entry(&v.category_ids[o]).or_default() += n;
-            }
-        }
+        brand_counts.push(found.brand_counts);
+        category_counts.push(found.category_counts);
         for (p, n) in prices.iter_mut().zip(found.prices) {
             *p += n;
         }
@@ -210,21 +203,65 @@ pub(crate) fn run(
             *c += n;
         }
     }
-    let by_count = |m: HashMap<&str, u64>| {
-        let mut v: Vec<(&str, u64)> = m.into_iter().collect();
-        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        v.into_iter()
-            .map(|(k, n)| (k.to_string(), n))
-            .collect::<Vec<_>>()
-    };
+    let brands = most_first(
+        merge_counts(&segments, &brand_counts, |v| &v.brand_ids),
+        BRAND_FACET_SIZE,
+    );
+    let categories = most_first(
+        merge_counts(&segments, &category_counts, |v| &v.category_ids),
+        usize::MAX,
+    );
     Ok(Collected {
         hits,
         total,
-        brands: by_count(brands),
-        categories: by_count(categories),
+        brands,
+        categories,
         prices,
         counts,
     })
+}
+
+/// The per-segment counts of a facet (indexed by each segment's ordinals
+/// of `ids`), summed by value; values no hit has are left out. One segment
+/// needs no map: its ordinals are its values.
+fn merge_counts<'v>(
+    segments: &'v [Arc<SegmentValues>],
+    counts: &[Vec<u64>],
+    ids: impl Fn(&'v SegmentValues) -> &'v [String],
+) -> Vec<(&'v str, u64)> {
+    let nonzero = |s: &'v SegmentValues, c: &[u64]| {
+        let ids = ids(s);
+        c.iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(move |(o, n)| (ids[o].as_str(), *n))
+            .collect::<Vec<_>>()
+    };
+    if let ([s], [c]) = (segments, counts) {
+        return nonzero(s, c);
+    }
+    let mut sum: HashMap<&str, u64> = HashMap::default();
+    sum.reserve(counts.iter().map(Vec::len).max().unwrap_or(0));
+    for (s, c) in segments.iter().zip(counts) {
+        for (id, n) in nonzero(s, c) {
+            *sum.entry(id).or_default() += n;
+        }
+    }
+    sum.into_iter().collect()
+}
+
+/// The first `k` of `values`, most first, then by value.
+fn most_first(mut values: Vec<(&str, u64)>, k: usize) -> Vec<(String, u64)> {
+    let order = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+    if values.len() > k {
+        values.select_nth_unstable_by(k, order);
+        values.truncate(k);
+    }
+    values.sort_unstable_by(order);
+    values
+        .into_iter()
+        .map(|(id, n)| (id.to_string(), n))
+        .collect()
 }
 
 struct Segment<'a> {

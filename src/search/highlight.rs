@@ -43,23 +43,35 @@ impl<'a> Highlighter<'a> {
         }
     }
 
-    /// Byte ranges of tokens of `text` that match any query word. Tokens
-    /// are runs of alphanumeric characters, as the analyzers' tokenizer
-    /// splits them; each distinct one (as written) is analyzed once.
-    fn matches(&mut self, text: &str) -> Vec<(usize, usize)> {
+    /// Byte ranges of the tokens of `text[from..to]` that match any query
+    /// word; with `first`, only the first. Tokens are runs of alphanumeric
+    /// characters, as the analyzers' tokenizer splits them; one the range's
+    /// edges cut is not a token of it. Each distinct token (as written) is
+    /// analyzed once.
+    fn spans(&mut self, text: &str, from: usize, to: usize, first: bool) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         if self.words.is_empty() {
             return out;
         }
+        let cut_before = text[..from]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
+        let cut_after = text[to..].chars().next().is_some_and(char::is_alphanumeric);
         let mut at = None;
-        for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+        let chars = text[from..to].char_indices().map(|(i, c)| (from + i, c));
+        for (i, c) in chars.chain([(to, ' ')]) {
             match (c.is_alphanumeric(), at) {
                 (true, None) => at = Some(i),
                 (false, Some(a)) => {
-                    if self.verdict(&text[a..i]) {
-                        out.push((a, i));
-                    }
                     at = None;
+                    let whole = !(a == from && cut_before) && !(i == to && cut_after);
+                    if whole && self.verdict(&text[a..i]) {
+                        out.push((a, i));
+                        if first {
+                            break;
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -97,14 +109,35 @@ impl<'a> Highlighter<'a> {
 
     /// The whole text, escaped, with matches marked.
     pub fn highlight(&mut self, text: &str) -> String {
-        render(text, &self.matches(text))
+        render(text, &self.spans(text, 0, text.len(), false))
     }
 
     /// At most [`SNIPPET_CHARS`] of `text` around its first match (or its
     /// start), cut at word boundaries, escaped, matches marked, `…` where cut.
+    /// Only the tokens up to the first match and those shown are judged.
     pub fn snippet(&mut self, text: &str) -> String {
-        let spans = self.matches(text);
-        snippet_of(text, &spans)
+        if text.chars().count() <= SNIPPET_CHARS {
+            return self.highlight(text);
+        }
+        let first = self
+            .spans(text, 0, text.len(), true)
+            .first()
+            .map_or(0, |s| s.0);
+        let (start, end) = window(text, first);
+        let inside: Vec<(usize, usize)> = self
+            .spans(text, start, end, false)
+            .into_iter()
+            .map(|(a, b)| (a - start, b - start))
+            .collect();
+        let mut out = String::new();
+        if start > 0 {
+            out.push('…');
+        }
+        out.push_str(&render(&text[start..end], &inside));
+        if end < text.len() {
+            out.push('…');
+        }
+        out
     }
 }
 
@@ -128,13 +161,10 @@ fn render(text: &str, spans: &[(usize, usize)]) -> String {
     out
 }
 
-fn snippet_of(text: &str, spans: &[(usize, usize)]) -> String {
-    let char_len = text.chars().count();
-    if char_len <= SNIPPET_CHARS {
-        return render(text, spans);
-    }
-    // Start a little before the first match, on a char and word boundary.
-    let first = spans.first().map_or(0, |s| s.0);
+/// The byte range of the snippet of `text` (longer than [`SNIPPET_CHARS`])
+/// whose first match starts at `first`: from a little before it, on a char
+/// and word boundary, to at most [`SNIPPET_CHARS`] further, on a word boundary.
+fn window(text: &str, first: usize) -> (usize, usize) {
     let back = text[..first]
         .char_indices()
         .rev()
@@ -155,20 +185,7 @@ fn snippet_of(text: &str, spans: &[(usize, usize)]) -> String {
     {
         end = start + i;
     }
-    let inside: Vec<(usize, usize)> = spans
-        .iter()
-        .filter(|(a, b)| *a >= start && *b <= end)
-        .map(|(a, b)| (a - start, b - start))
-        .collect();
-    let mut out = String::new();
-    if start > 0 {
-        out.push('…');
-    }
-    out.push_str(&render(&text[start..end], &inside));
-    if end < text.len() {
-        out.push('…');
-    }
-    out
+    (start, end)
 }
 
 #[cfg(test)]
@@ -203,5 +220,74 @@ mod tests {
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert!(s.contains("<mark>lamp</mark>"));
         assert!(s.chars().count() <= SNIPPET_CHARS + 2 + "<mark></mark>".len());
+    }
+
+    /// The snippet as first written: every token of the text judged, the
+    /// matches wholly inside the window kept.
+    fn snippet_judging_everything(h: &mut Highlighter, text: &str) -> String {
+        if text.chars().count() <= SNIPPET_CHARS {
+            return h.highlight(text);
+        }
+        let spans = h.spans(text, 0, text.len(), false);
+        let (start, end) = window(text, spans.first().map_or(0, |s| s.0));
+        let inside: Vec<(usize, usize)> = spans
+            .iter()
+            .filter(|(a, b)| *a >= start && *b <= end)
+            .map(|(a, b)| (a - start, b - start))
+            .collect();
+        let mut out = String::new();
+        if start > 0 {
+            out.push('…');
+        }
+        out.push_str(&render(&text[start..end], &inside));
+        if end < text.len() {
+            out.push('…');
+        }
+        out
+    }
+
+    #[test]
+    fn snippets_judge_only_what_they_show_and_say_the_same() {
+        // Words with and without spaces between, accents, matches cut by
+        // the window's edges (long runs without a space).
+        let pieces = [
+            "lamp",
+            "lamps",
+            "lampshade",
+            "lam",
+            "café",
+            "desk",
+            "x",
+            " ",
+            " ",
+            " ",
+            "-",
+            "é",
+            "walnutlampwalnut",
+            "…",
+            "&",
+        ];
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let queries = ["lamp", "cafe desk", "lampshade", "walnut", "zzz"];
+        for i in 0..2_000 {
+            let len = 20 + next(120);
+            // Half the texts have long runs without a space (so the window
+            // has no word boundary to cut at).
+            let spaced = i % 2 == 0 || next(8) == 0;
+            let text: String = (0..len)
+                .map(|_| pieces[next(pieces.len())])
+                .filter(|p| spaced || *p != " ")
+                .collect();
+            let w = words(queries[i % queries.len()], &Synonyms::default());
+            let got = Highlighter::new(&w).snippet(&text);
+            let want = snippet_judging_everything(&mut Highlighter::new(&w), &text);
+            assert_eq!(got, want, "{text:?}");
+        }
     }
 }

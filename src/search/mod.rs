@@ -57,6 +57,9 @@ pub(crate) trait DocSource: Send + Sync + 'static {
     fn generation(&self) -> Result<u64, SourceError>;
 }
 
+/// Brands shown in the brand facet (the most frequent among the hits).
+pub(crate) const BRAND_FACET_SIZE: usize = 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
     #[error("the search index is being rebuilt; try again shortly")]
@@ -77,7 +80,8 @@ pub enum SearchError {
 pub struct SearchHits {
     pub ids: Vec<String>,
     pub total: u64,
-    /// `(brand id, count)`, most first, then by id.
+    /// `(brand id, count)`, most first, then by id: the first
+    /// [`BRAND_FACET_SIZE`].
     pub brands: Vec<(String, u64)>,
     /// `(category id, count)` with descendants rolled up, most first.
     pub categories: Vec<(String, u64)>,
