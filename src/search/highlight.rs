@@ -65,8 +65,8 @@ impl<'a> Highlighter<'a> {
                 (true, None) => at = Some(i),
                 (false, Some(a)) => {
                     at = None;
-                    let whole = !(a == from && cut_before) && !(i == to && cut_after);
-                    if whole && self.verdict(&text[a..i]) {
+                    let cut = (a == from && cut_before) || (i == to && cut_after);
+                    if !cut && self.verdict(&text[a..i]) {
                         out.push((a, i));
                         if first {
                             break;
