@@ -124,20 +124,8 @@ impl<'a> Highlighter<'a> {
             .first()
             .map_or(0, |s| s.0);
         let (start, end) = window(text, first);
-        let inside: Vec<(usize, usize)> = self
-            .spans(text, start, end, false)
-            .into_iter()
-            .map(|(a, b)| (a - start, b - start))
-            .collect();
-        let mut out = String::new();
-        if start > 0 {
-            out.push('…');
-        }
-        out.push_str(&render(&text[start..end], &inside));
-        if end < text.len() {
-            out.push('…');
-        }
-        out
+        let spans = self.spans(text, start, end, false);
+        excerpt(text, start, end, &spans)
     }
 }
 
@@ -188,6 +176,21 @@ fn window(text: &str, first: usize) -> (usize, usize) {
     (start, end)
 }
 
+/// `text[start..end]` rendered with `spans` (byte ranges of `text` inside
+/// it) marked, `…` on each side that was cut.
+fn excerpt(text: &str, start: usize, end: usize, spans: &[(usize, usize)]) -> String {
+    let inside: Vec<(usize, usize)> = spans.iter().map(|(a, b)| (a - start, b - start)).collect();
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.push_str(&render(&text[start..end], &inside));
+    if end < text.len() {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,19 +234,10 @@ mod tests {
         let spans = h.spans(text, 0, text.len(), false);
         let (start, end) = window(text, spans.first().map_or(0, |s| s.0));
         let inside: Vec<(usize, usize)> = spans
-            .iter()
+            .into_iter()
             .filter(|(a, b)| *a >= start && *b <= end)
-            .map(|(a, b)| (a - start, b - start))
             .collect();
-        let mut out = String::new();
-        if start > 0 {
-            out.push('…');
-        }
-        out.push_str(&render(&text[start..end], &inside));
-        if end < text.len() {
-            out.push('…');
-        }
-        out
+        excerpt(text, start, end, &inside)
     }
 
     #[test]
