@@ -86,22 +86,12 @@ impl<'a> Highlighter<'a> {
             return hit;
         }
         let words = self.words;
-        let hit = ANALYZERS.with_borrow_mut(|(raw, stem)| {
-            let mut ts = raw.token_stream(token);
-            // Too long to be indexed (or nothing left): never a match.
-            if !ts.advance() {
-                return false;
-            }
-            let t = ts.token();
-            let mut s = stem.token_stream(&t.text);
-            let stemmed: &str = if s.advance() {
-                &s.token().text
-            } else {
-                &t.text
-            };
-            words
-                .iter()
-                .any(|q| q.all().any(|w| token_matches(w, &t.text, stemmed)))
+        let hit = with_analyzed(token, |forms| {
+            forms.is_some_and(|(raw, stemmed)| {
+                words
+                    .iter()
+                    .any(|q| q.all().any(|w| token_matches(w, raw, stemmed)))
+            })
         });
         self.seen.insert(token.to_string(), hit);
         hit
@@ -129,10 +119,55 @@ impl<'a> Highlighter<'a> {
     }
 }
 
+/// A token's analyzed forms (folded, then stemmed); `None` when it is too
+/// long to be indexed (or nothing is left of it).
+type Forms = Option<(Box<str>, Box<str>)>;
+
+/// Most tokens whose forms a thread remembers; past it, it starts over.
+const REMEMBERED_TOKENS: usize = 20_000;
+
 thread_local! {
     /// The analyzers, made once per thread (each is a chain of boxed filters).
     static ANALYZERS: RefCell<(TextAnalyzer, TextAnalyzer)> =
         RefCell::new((raw_analyzer(), stem_analyzer()));
+    /// The forms of tokens analyzed on this thread: a shop's texts share
+    /// their words, so across answers most tokens were seen before, and
+    /// stemming was most of what judging a new one cost.
+    static FORMS: RefCell<HashMap<Box<str>, Forms>> = RefCell::new(HashMap::default());
+}
+
+/// Calls `f` with the analyzed forms of `token` (as written).
+fn with_analyzed<T>(token: &str, f: impl FnOnce(Option<(&str, &str)>) -> T) -> T {
+    fn view(v: &Forms) -> Option<(&str, &str)> {
+        v.as_ref().map(|(raw, stemmed)| (&**raw, &**stemmed))
+    }
+    FORMS.with_borrow_mut(|forms| {
+        if let Some(v) = forms.get(token) {
+            return f(view(v));
+        }
+        if forms.len() >= REMEMBERED_TOKENS {
+            forms.clear();
+        }
+        let v = forms.entry(token.into()).or_insert_with(|| analyze(token));
+        f(view(v))
+    })
+}
+
+fn analyze(token: &str) -> Forms {
+    ANALYZERS.with_borrow_mut(|(raw, stem)| {
+        let mut ts = raw.token_stream(token);
+        if !ts.advance() {
+            return None;
+        }
+        let t = ts.token();
+        let mut s = stem.token_stream(&t.text);
+        let stemmed: Box<str> = if s.advance() {
+            s.token().text.as_str().into()
+        } else {
+            t.text.as_str().into()
+        };
+        Some((t.text.as_str().into(), stemmed))
+    })
 }
 
 fn render(text: &str, spans: &[(usize, usize)]) -> String {
