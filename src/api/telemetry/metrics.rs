@@ -307,6 +307,12 @@ impl Collector for ScrapeTime {
             &mut encoder,
             [("kept", writes.kept), ("undone", writes.undone)],
         )?;
+        one(
+            &mut encoder,
+            "shopd_store_writes_stopped",
+            "1 after a storage failure: every write is refused until shopd restarts (see /ready)",
+            ConstGauge::new(i64::from(self.catalog.store().write_failure().is_some())),
+        )?;
         let lag = self.catalog.index_lag();
         let generations = ConstGauge::new(lag.generations as i64);
         generations.encode(encoder.encode_descriptor(
