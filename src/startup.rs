@@ -302,6 +302,8 @@ impl Application {
                 .context("starting the job workers")?;
         }
         let follower_loop = services.replication.start_following();
+        let replication = services.replication.clone();
+        tokio::spawn(async move { replication.learn_last_backup().await });
         let flusher = catalog.clone();
         let stats_flusher = tokio::spawn(async move {
             let mut tick = tokio::time::interval(STATS_FLUSH_EVERY);

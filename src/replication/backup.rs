@@ -15,6 +15,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 /// One backup found in a target.
 #[derive(Debug, Clone)]
 pub struct BackupEntry {
@@ -293,6 +295,42 @@ pub(crate) async fn prune(target: &Target, keep: usize) -> ReplicationResult<usi
     Ok(old)
 }
 
+/// What scheduled backups have done, for `/metrics` and the alerting rules:
+/// when the newest backup known in the target was taken, and how many
+/// scheduled runs failed since start.
+#[derive(Debug, Default)]
+pub(crate) struct BackupHealth {
+    /// Unix seconds of the newest backup known; 0 while none is.
+    newest: AtomicI64,
+    failures: AtomicU64,
+}
+
+impl BackupHealth {
+    /// A backup with this manifest exists in the target.
+    pub(crate) fn taken(&self, manifest: &Manifest) {
+        match crate::domain::Timestamp::parse(&manifest.created_at) {
+            Ok(t) => {
+                self.newest.fetch_max(t.millis().div_euclid(1000), Relaxed);
+            }
+            Err(e) => tracing::warn!(
+                created_at = manifest.created_at,
+                error = e,
+                "a backup's manifest has an unreadable time"
+            ),
+        }
+    }
+
+    /// Unix seconds of the newest backup known, if any.
+    pub(crate) fn newest(&self) -> Option<i64> {
+        Some(self.newest.load(Relaxed)).filter(|&t| t > 0)
+    }
+
+    /// Scheduled runs that failed since start.
+    pub(crate) fn failures(&self) -> u64 {
+        self.failures.load(Relaxed)
+    }
+}
+
 /// The job that takes scheduled backups (`--backup-to`, `--backup-every`,
 /// `--backup-keep`): registered with the job queue as a periodic job.
 pub(crate) struct ScheduledBackup {
@@ -302,6 +340,7 @@ pub(crate) struct ScheduledBackup {
     pub keep: usize,
     /// The media store whose image files go with each backup.
     pub media: Option<Target>,
+    pub health: Arc<BackupHealth>,
 }
 
 /// The job kind of scheduled backups.
@@ -314,14 +353,18 @@ impl crate::jobs::Handler for ScheduledBackup {
         let target = self.target.clone();
         let keep = self.keep;
         let media = self.media.clone();
+        let health = self.health.clone();
         Box::pin(async move {
             let started = std::time::Instant::now();
+            let failed = |e: ReplicationError| {
+                health.failures.fetch_add(1, Relaxed);
+                crate::jobs::JobError::Failed(e.to_string())
+            };
             let b = create(&store, &data_dir, &target, media.as_ref())
                 .await
-                .map_err(|e| crate::jobs::JobError::Failed(e.to_string()))?;
-            let removed = prune(&target, keep)
-                .await
-                .map_err(|e| crate::jobs::JobError::Failed(e.to_string()))?;
+                .map_err(failed)?;
+            health.taken(&b.manifest);
+            let removed = prune(&target, keep).await.map_err(failed)?;
             tracing::info!(
                 id = b.id,
                 bytes = b.manifest.bytes,

@@ -92,6 +92,8 @@ struct Inner {
     /// Followers seen by this leader: peer address → (position asked
     /// from, when). For the admin overview.
     seen: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant)>>,
+    /// What scheduled backups have done (`/metrics`).
+    backup_health: Arc<backup::BackupHealth>,
 }
 
 /// A follower as its leader last saw it.
@@ -196,6 +198,7 @@ impl Replication {
                 snapshots: tokio::sync::Mutex::new(None),
                 follower,
                 seen: Default::default(),
+                backup_health: Default::default(),
             }),
         }
     }
@@ -369,7 +372,35 @@ impl Replication {
                 target,
                 keep: self.inner.backups.keep,
                 media: self.inner.backups.media.clone(),
+                health: self.inner.backup_health.clone(),
             }),
         ))
+    }
+
+    /// How often scheduled backups run and what they have done, when this
+    /// node takes them (`--backup-to`, a leader).
+    pub(crate) fn backup_health(&self) -> Option<(Duration, &backup::BackupHealth)> {
+        (self.inner.follower.is_none() && self.inner.backups.to.is_some())
+            .then(|| (self.inner.backups.every, &*self.inner.backup_health))
+    }
+
+    /// Learns when the newest backup already in `--backup-to` was taken, so
+    /// that a restart does not forget it (a leader with scheduled backups
+    /// only; a target that cannot be listed is logged and left unknown).
+    pub(crate) async fn learn_last_backup(&self) {
+        let Some(target) = self.backup_health().and(self.inner.backups.to.as_ref()) else {
+            return;
+        };
+        match backup::list(target).await {
+            Ok(found) => {
+                if let Some(newest) = found.last() {
+                    self.inner.backup_health.taken(&newest.manifest);
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "listing the backup target to find the newest backup failed"
+            ),
+        }
     }
 }

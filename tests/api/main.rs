@@ -9,6 +9,7 @@ mod smtp;
 mod accounts;
 mod admin_pages;
 mod admin_writes;
+mod backups;
 mod binary;
 mod brands_categories;
 mod cache;

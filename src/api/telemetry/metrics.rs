@@ -369,6 +369,28 @@ impl ScrapeTime {
                 ConstGauge::new(bytes as i64),
             )?;
         }
+        if let Some((every, health)) = r.backup_health() {
+            one(
+                encoder,
+                "shopd_backup_interval_seconds",
+                "How often scheduled backups run (--backup-every)",
+                ConstGauge::new(every.as_secs() as i64),
+            )?;
+            if let Some(newest) = health.newest() {
+                one(
+                    encoder,
+                    "shopd_backup_last_success_timestamp_seconds",
+                    "When the newest backup in --backup-to was taken (Unix seconds)",
+                    ConstGauge::new(newest),
+                )?;
+            }
+            one(
+                encoder,
+                "shopd_backup_failures",
+                "Scheduled backup runs that failed since start",
+                ConstCounter::new(health.failures()),
+            )?;
+        }
         let Some(f) = r.follower() else {
             return Ok(());
         };
