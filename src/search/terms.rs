@@ -32,7 +32,8 @@ const DOCS_FROM_TERMS: usize = 16;
 /// (a frequent word, whose postings take longer to read than its set takes
 /// to keep).
 const DOCS_FROM_SHARE: u64 = 64;
-/// Completions kept per prefix (the most frequent terms).
+/// Completions a suggest answer offers (the terms the last word begins
+/// that most products have, over all segments).
 pub(crate) const COMPLETIONS: usize = 8;
 
 /// How a word selects terms.

@@ -9,25 +9,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The value of the unlabelled metric `name`, if `/metrics` has it.
-async fn metric(app: &TestApp, name: &str) -> Option<f64> {
-    let text = app.get("/metrics").await.text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .map(|v| v.parse().unwrap())
-}
-
 /// Waits up to `secs` for `name` to satisfy `ok`; its value then.
 async fn wait_for(app: &TestApp, name: &str, secs: u64, ok: impl Fn(f64) -> bool) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        if let Some(v) = metric(app, name).await.filter(|v| ok(*v)) {
+        if let Some(v) = app.metric_if_present(name).await.filter(|v| ok(*v)) {
             return v;
         }
         assert!(
             Instant::now() < deadline,
             "{name} not as expected after {secs} s: {:?}",
-            metric(app, name).await
+            app.metric_if_present(name).await
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -64,10 +56,13 @@ async fn scheduled_backups_show_the_newest_and_the_failures_in_metrics() {
     assert!(newest >= before.floor() - 1.0, "{newest} < {before}");
     assert_eq!(backups_in(target.path()), 1);
     assert_eq!(
-        metric(&app, "shopd_backup_interval_seconds").await,
+        app.metric_if_present("shopd_backup_interval_seconds").await,
         Some(WEEK as f64)
     );
-    assert_eq!(metric(&app, "shopd_backup_failures_total").await, Some(0.0));
+    assert_eq!(
+        app.metric_if_present("shopd_backup_failures_total").await,
+        Some(0.0)
+    );
     let dir = app.stop().await;
 
     // Restarted with no maintenance worker (so no new run can be what
@@ -101,7 +96,8 @@ async fn scheduled_backups_show_the_newest_and_the_failures_in_metrics() {
     .await;
     wait_for(&app, "shopd_backup_failures_total", 60, |v| v >= 1.0).await;
     assert_eq!(
-        metric(&app, "shopd_backup_last_success_timestamp_seconds").await,
+        app.metric_if_present("shopd_backup_last_success_timestamp_seconds")
+            .await,
         None
     );
     app.stop().await;

@@ -217,6 +217,11 @@ impl TestApp {
         sample(&self.metrics().await, series)
     }
 
+    /// [`TestApp::metric`], `None` when the series is absent.
+    pub async fn metric_if_present(&self, series: &str) -> Option<f64> {
+        sample_if_present(&self.metrics().await, series)
+    }
+
     /// Stops gracefully and waits until storage is released; returns the data
     /// dir for a restart.
     pub async fn stop(mut self) -> Arc<TempDir> {
@@ -259,10 +264,13 @@ pub fn ids(v: &Value) -> Vec<String> {
 
 /// One sample of a `/metrics` text; 0 when absent.
 pub fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            (name == series).then(|| value.parse::<f64>().expect("a number"))
-        })
-        .unwrap_or(0.0)
+    sample_if_present(text, series).unwrap_or(0.0)
+}
+
+/// One sample of a `/metrics` text, if it is there.
+pub fn sample_if_present(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        let (name, value) = l.rsplit_once(' ')?;
+        (name == series).then(|| value.parse::<f64>().expect("a number"))
+    })
 }
